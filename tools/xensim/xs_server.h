@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulator's XenStore: a node tree with Xen's permission model, watches,
+ * transactions and domU quotas, served over stream sockets in the real
+ * xs_wire.h protocol (so the real libxenstore and xenstore-* tools work).
+ * Fidelity target: ../shared/design/xen-observed.txt (C xenstored, 4.17).
+ *
+ * The daemon core (xensimd.c) owns the sockets and the domains; it hands
+ * every accepted connection here with the domain it stands for.
+ */
+#ifndef XENSIM_XS_SERVER_H
+#define XENSIM_XS_SERVER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct simloop;
+struct xs_server;
+
+struct xs_server *xs_server_new(struct simloop *loop);
+void xs_server_free(struct xs_server *s);
+
+/* Take ownership of a connected stream socket whose requests act as
+ * domain `domid` (0 = dom0, privileged, no quotas). */
+int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid);
+
+/* Toolstack operations, done by the daemon itself with dom0's authority
+ * (as libxl does through its own connection): watches fire as for any
+ * dom0 write.  `perms` uses the xenstore-chmod string form, e.g.
+ * "n0 r5" (owner 0, others none, dom5 read); NULL keeps inherited perms.
+ * Return 0 or -errno. */
+int xs_server_write(struct xs_server *s, const char *path, const char *value,
+		    const char *perms);
+int xs_server_rm(struct xs_server *s, const char *path);
+/* Reads a node into buf (NUL-terminated, truncated); -ENOENT if missing. */
+int xs_server_read(struct xs_server *s, const char *path, char *buf, size_t len);
+
+/* Domain lifecycle. introduce: the domain is introduced
+ * (IS_DOMAIN_INTRODUCED true) and @introduceDomain fires.  release: the
+ * domain is gone: its connections are closed, its watches and
+ * transactions dropped, its node quota forgotten, and @releaseDomain
+ * fires (to privileged watchers; domUs get only their initial event, as
+ * observed on Xen). */
+void xs_server_introduce(struct xs_server *s, unsigned domid);
+void xs_server_release(struct xs_server *s, unsigned domid);
+
+/* Message parsing, exposed for unit tests and the fuzz target: feed raw
+ * bytes of one connection's input as domain `domid`; replies are
+ * discarded. Never crashes on any input. */
+void xs_server_fuzz_input(const uint8_t *data, size_t len, unsigned domid);
+
+#endif
