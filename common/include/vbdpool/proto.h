@@ -1,0 +1,93 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vbdpool protocol v1: XenStore names, the queue-ownership record, and the
+ * defaults every component shares.  The normative text is
+ * xenstore-schema/vbdpool-paths.md and docs/protocol.md; keep them in step.
+ */
+#ifndef VBDPOOL_PROTO_H
+#define VBDPOOL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define VBD_PROTO_VERSION 1
+
+/* ---- XenStore paths (printf formats) --------------------------------- */
+#define VBD_XS_ROOT            "/vbdpool"
+#define VBD_XS_VOLUMES         "/vbdpool/volumes"
+#define VBD_XS_VOLUME          "/vbdpool/volumes/%s"                    /* vol */
+#define VBD_XS_MEMBERS         "/vbdpool/volumes/%s/members"            /* vol */
+#define VBD_XS_MEMBER          "/vbdpool/volumes/%s/members/%u"         /* vol, domid */
+#define VBD_XS_ATTACHMENTS     "/vbdpool/volumes/%s/attachments"        /* vol */
+#define VBD_XS_ATTACHMENT      "/vbdpool/volumes/%s/attachments/%u-%u"  /* vol, guest, devid */
+#define VBD_XS_QUEUE_REC       "/vbdpool/volumes/%s/attachments/%u-%u/queue-%u"
+#define VBD_XS_FRONTEND        "/local/domain/%u/device/vbdpool/%u"     /* guest, devid */
+#define VBD_XS_FRONTEND_QUEUE  "/local/domain/%u/device/vbdpool/%u/queue-%u"
+#define VBD_XS_SUPERVISOR      "/vbdpool/supervisor"
+
+/* ---- limits and defaults (the one place for each tunable) ------------ */
+#define VBD_MAX_QUEUES            64
+#define VBD_DEFAULT_QUEUES        4
+#define VBD_MAX_RING_PAGE_ORDER   4   /* up to 16 ring pages */
+#define VBD_DEFAULT_RING_ORDER    0
+#define VBD_MAX_INDIRECT_SEGS     256 /* 1 MiB of 4 KiB segments per request */
+#define VBD_SECTOR_SIZE           512
+#define VBD_HEARTBEAT_MS          500
+#define VBD_BALANCE_MS            500
+#define VBD_VOLUME_ID_MAX         64  /* [A-Za-z0-9_-]{1,64} */
+
+/* ---- member state (members/<domid>/state) ----------------------------- */
+enum vbd_member_state {
+	VBD_MEMBER_JOINING,
+	VBD_MEMBER_ACTIVE,
+	VBD_MEMBER_LEAVING, /* SIGTERM: handing its queues off */
+	VBD_MEMBER_FAILED,  /* storage path failed: takes no queues */
+	VBD_MEMBER_DEAD,    /* written by the dom0 supervisor */
+	VBD_MEMBER_FENCED,  /* written by the dom0 supervisor */
+	VBD_MEMBER__COUNT,
+};
+const char *vbd_member_state_name(enum vbd_member_state s);
+int vbd_member_state_parse(const char *s, enum vbd_member_state *out);
+/* May this member be given queues? */
+static inline int vbd_member_can_serve(enum vbd_member_state s)
+{
+	return s == VBD_MEMBER_ACTIVE;
+}
+
+/* ---- the queue-ownership record (attachments/<g>-<d>/queue-<q>) ------ */
+enum vbd_queue_state {
+	VBD_Q_UNOWNED,   /* owner = none */
+	VBD_Q_CLAIMED,   /* owner claimed epoch; waits for the frontend's ring */
+	VBD_Q_CONNECTED, /* owner mapped the ring of this epoch and serves it */
+	VBD_Q_DRAINING,  /* owner hands off to `target`: frontend posts no new
+			    requests; owner finishes consumed ones, then writes
+			    owner=target epoch+1 state=claimed */
+	VBD_Q__COUNT,
+};
+#define VBD_DOMID_NONE 0xffffu
+
+struct vbd_queue_rec {
+	uint32_t owner;  /* domid or VBD_DOMID_NONE */
+	uint64_t epoch;  /* +1 on every change of owner */
+	enum vbd_queue_state state;
+	uint32_t target; /* DRAINING only; else VBD_DOMID_NONE */
+};
+/* Text form: "owner=<id|none> epoch=<n> state=<name>[ target=<id>]".
+ * format returns the length written (like snprintf); parse returns 0 or
+ * -EINVAL for any malformed or inconsistent record (never trusts it). */
+int vbd_queue_rec_format(const struct vbd_queue_rec *r, char *buf, size_t len);
+int vbd_queue_rec_parse(const char *s, struct vbd_queue_rec *out);
+const char *vbd_queue_state_name(enum vbd_queue_state s);
+
+/* ---- member load (members/<domid>/load) ------------------------------ */
+struct vbd_member_load {
+	uint64_t inflight, iops, bytes_per_s, lat_us, p99_us, queues, cost;
+};
+/* "inflight=N iops=N bps=N lat-us=N p99-us=N queues=N cost=N" */
+int vbd_member_load_format(const struct vbd_member_load *l, char *buf, size_t len);
+int vbd_member_load_parse(const char *s, struct vbd_member_load *out);
+
+/* Volume ids: [A-Za-z0-9_-]{1,64} (a XenStore node name). */
+int vbd_volume_id_valid(const char *id);
+
+#endif
