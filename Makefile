@@ -48,6 +48,7 @@ include common/module.mk
 include $(wildcard tools/*/module.mk)
 include $(wildcard backend/module.mk frontend/module.mk xenstore-schema/module.mk)
 include tests/module.mk
+include $(wildcard tests/faultfs/module.mk)
 include $(wildcard fuzz/module.mk bench/module.mk)
 
 $(BUILD)/.built: $(BINS) $(LIBS) $(TESTS)

@@ -1,0 +1,250 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * faultfs: a FUSE passthrough that serves one backing file as MOUNT/disk and
+ * fails I/O with EIO on command — a real faulty device for storage-failure
+ * tests (no fault hooks inside the product).
+ *
+ *   faultfs SRC MOUNT [fuse options]      (runs in the foreground)
+ *
+ * Control: write to MOUNT/control
+ *   "fail all"     every read/write/fsync/fallocate on disk fails with EIO
+ *   "fail PID"     only I/O issued by threads of process PID fails
+ *   "ok"           recover
+ * Reading MOUNT/control returns "ok\n", "fail all\n" or "fail PID\n" and
+ * the number of failed operations ("failed=N").
+ */
+#define FUSE_USE_VERSION 31
+#include <fuse.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+static int src_fd = -1;
+static const char *src_path;
+static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
+static int fail_mode;	 /* 0 ok, 1 all, 2 one process */
+static pid_t fail_pid;
+static atomic_uint_fast64_t failed_ops;
+
+/* The thread id FUSE reports -> its process (thread group) id. */
+static pid_t tgid_of(pid_t tid)
+{
+	char path[64], line[256];
+	pid_t tgid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)tid);
+	f = fopen(path, "r");
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "Tgid: %d", &tgid) == 1)
+			break;
+	fclose(f);
+	return tgid;
+}
+
+static int should_fail(void)
+{
+	int mode;
+	pid_t pid;
+
+	pthread_mutex_lock(&ctl_lock);
+	mode = fail_mode;
+	pid = fail_pid;
+	pthread_mutex_unlock(&ctl_lock);
+	if (mode == 0)
+		return 0;
+	if (mode == 2 && tgid_of(fuse_get_context()->pid) != pid)
+		return 0;
+	atomic_fetch_add(&failed_ops, 1);
+	return 1;
+}
+
+static int ffs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
+{
+	(void)fi;
+	memset(st, 0, sizeof(*st));
+	if (!strcmp(path, "/")) {
+		st->st_mode = S_IFDIR | 0755;
+		st->st_nlink = 2;
+		return 0;
+	}
+	if (!strcmp(path, "/disk")) {
+		struct stat s;
+		if (fstat(src_fd, &s) < 0)
+			return -errno;
+		st->st_mode = S_IFREG | 0600;
+		st->st_nlink = 1;
+		st->st_size = s.st_size;
+		st->st_blocks = s.st_blocks;
+		st->st_blksize = 4096;
+		return 0;
+	}
+	if (!strcmp(path, "/control")) {
+		st->st_mode = S_IFREG | 0600;
+		st->st_nlink = 1;
+		st->st_size = 64;
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int ffs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t off,
+		       struct fuse_file_info *fi, enum fuse_readdir_flags flags)
+{
+	(void)off;
+	(void)fi;
+	(void)flags;
+	if (strcmp(path, "/"))
+		return -ENOENT;
+	fill(buf, ".", NULL, 0, 0);
+	fill(buf, "..", NULL, 0, 0);
+	fill(buf, "disk", NULL, 0, 0);
+	fill(buf, "control", NULL, 0, 0);
+	return 0;
+}
+
+static int ffs_open(const char *path, struct fuse_file_info *fi)
+{
+	if (!strcmp(path, "/disk") || !strcmp(path, "/control")) {
+		fi->direct_io = 1; /* no page cache: every I/O reaches us */
+		return 0;
+	}
+	return -ENOENT;
+}
+
+static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (!strcmp(path, "/control")) {
+		char s[96];
+		int n;
+		pthread_mutex_lock(&ctl_lock);
+		if (fail_mode == 1)
+			n = snprintf(s, sizeof(s), "fail all\nfailed=%" PRIuFAST64 "\n",
+				     atomic_load(&failed_ops));
+		else if (fail_mode == 2)
+			n = snprintf(s, sizeof(s), "fail %d\nfailed=%" PRIuFAST64 "\n",
+				     (int)fail_pid, atomic_load(&failed_ops));
+		else
+			n = snprintf(s, sizeof(s), "ok\nfailed=%" PRIuFAST64 "\n",
+				     atomic_load(&failed_ops));
+		pthread_mutex_unlock(&ctl_lock);
+		if (off >= n)
+			return 0;
+		if ((size_t)(n - off) < size)
+			size = n - off;
+		memcpy(buf, s + off, size);
+		return size;
+	}
+	if (should_fail())
+		return -EIO;
+	ssize_t r = pread(src_fd, buf, size, off);
+	return r < 0 ? -errno : (int)r;
+}
+
+static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
+		     struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (!strcmp(path, "/control")) {
+		char cmd[64];
+		long pid;
+		size_t n = size < sizeof(cmd) - 1 ? size : sizeof(cmd) - 1;
+		memcpy(cmd, buf, n);
+		cmd[n] = '\0';
+		cmd[strcspn(cmd, "\n")] = '\0';
+		pthread_mutex_lock(&ctl_lock);
+		if (!strcmp(cmd, "ok")) {
+			fail_mode = 0;
+		} else if (!strcmp(cmd, "fail all")) {
+			fail_mode = 1;
+		} else if (sscanf(cmd, "fail %ld", &pid) == 1 && pid > 0) {
+			fail_mode = 2;
+			fail_pid = (pid_t)pid;
+		} else {
+			pthread_mutex_unlock(&ctl_lock);
+			fprintf(stderr, "faultfs: bad control command '%s'\n", cmd);
+			return -EINVAL;
+		}
+		pthread_mutex_unlock(&ctl_lock);
+		fprintf(stderr, "faultfs: control '%s'\n", cmd);
+		return size;
+	}
+	if (should_fail())
+		return -EIO;
+	ssize_t r = pwrite(src_fd, buf, size, off);
+	return r < 0 ? -errno : (int)r;
+}
+
+static int ffs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (strcmp(path, "/disk"))
+		return 0;
+	if (should_fail())
+		return -EIO;
+	return (datasync ? fdatasync(src_fd) : fsync(src_fd)) < 0 ? -errno : 0;
+}
+
+static int ffs_fallocate(const char *path, int mode, off_t off, off_t len,
+			 struct fuse_file_info *fi)
+{
+	(void)fi;
+	if (strcmp(path, "/disk"))
+		return -EOPNOTSUPP;
+	if (should_fail())
+		return -EIO;
+	return fallocate(src_fd, mode, off, len) < 0 ? -errno : 0;
+}
+
+static int ffs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
+{
+	(void)fi;
+	(void)size;
+	return strcmp(path, "/control") ? -EPERM : 0;
+}
+
+static const struct fuse_operations ffs_ops = {
+	.getattr = ffs_getattr,
+	.readdir = ffs_readdir,
+	.open = ffs_open,
+	.read = ffs_read,
+	.write = ffs_write,
+	.fsync = ffs_fsync,
+	.fallocate = ffs_fallocate,
+	.truncate = ffs_truncate,
+};
+
+int main(int argc, char **argv)
+{
+	char *fargv[16];
+	int fargc = 0;
+
+	if (argc < 3) {
+		fprintf(stderr, "usage: faultfs SRC MOUNT [fuse options]\n");
+		return 2;
+	}
+	src_path = argv[1];
+	src_fd = open(src_path, O_RDWR);
+	if (src_fd < 0) {
+		fprintf(stderr, "faultfs: cannot open %s: %s\n", src_path, strerror(errno));
+		return 1;
+	}
+	fargv[fargc++] = argv[0];
+	fargv[fargc++] = "-f";
+	fargv[fargc++] = argv[2];
+	for (int i = 3; i < argc && fargc < 15; i++)
+		fargv[fargc++] = argv[i];
+	fargv[fargc] = NULL;
+	return fuse_main(fargc, fargv, &ffs_ops, NULL);
+}
