@@ -1,0 +1,118 @@
+# Shell helpers for end-to-end pool tests on the emulated Xen host.
+# Source it; every function works inside a private temp dir ($POOL_DIR)
+# and pool_cleanup (installed as an EXIT trap by pool_init) stops only what
+# was started under it.
+#
+#   pool_init                      temp dir, emulated host, trap
+#   pool_volume VOL SIZE_MB        backing file + `vbdpoolctl volume create`
+#   pool_member VOL [ARGS...]      new driver domain, member add, runs
+#                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
+#   pool_guest VOL QUEUES          guest domain, attach, nbdkit + plugin on
+#                                  $POOL_DIR/nbd.sock; sets $GUEST
+#   pool_wait_connected VOL G D    every queue record connected (bounded)
+#   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
+#   xs0 CMD...                     run a command as dom0 in the host
+set -u
+: "${VBD_BUILD:?VBD_BUILD must point at the build dir}"
+BIN=$VBD_BUILD/bin
+PLUGIN=$VBD_BUILD/lib/nbdkit-vbdpool-plugin.so
+POOL_PIDS=()
+
+pool_log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
+die() { echo "FAIL: $*" >&2; exit 1; }
+
+pool_cleanup() {
+	local rc=$?
+	set +e
+	for p in "${POOL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "${POOL_DIR:-}" ] && [ -S "$POOL_DIR/host/xenstored.sock" ] &&
+		"$BIN/xensim" stop --dir "$POOL_DIR/host" >/dev/null 2>&1
+	for p in "${POOL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	if [ $rc -ne 0 ] && [ -n "${POOL_DIR:-}" ]; then
+		echo "--- xensimd.log (tail)"; tail -n 40 "$POOL_DIR/host/xensimd.log" 2>/dev/null
+		for f in "$POOL_DIR"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $(basename "$f") (tail)"; tail -n 30 "$f"
+		done
+	fi
+	[ -n "${POOL_DIR:-}" ] && [ -z "${VBD_KEEP:-}" ] && rm -rf "$POOL_DIR"
+	exit $rc
+}
+
+pool_init() {
+	POOL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vbdpool-test.XXXXXX")
+	trap pool_cleanup EXIT
+	trap 'exit 130' INT TERM
+	mkdir -p "$POOL_DIR/host"
+	"$BIN/xensim" start --dir "$POOL_DIR/host" || die "xensim start failed"
+}
+
+xs0() { "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid 0 -- "$@"; }
+ctl() { xs0 "$BIN/vbdpoolctl" "$@"; }
+
+pool_volume() { # VOL SIZE_MB [BACKING]
+	local vol=$1 mb=$2 backing=${3:-$POOL_DIR/$1.img}
+	[ -e "$backing" ] || truncate -s "${mb}M" "$backing"
+	ctl volume create "$vol" --backing "$backing" >/dev/null || die "volume create $vol"
+}
+
+# A domain whose first process only keeps it alive; the service runs in it
+# through `xensim exec`, so it can be added as a member before it starts.
+pool_domain() { # NAME -> prints domid
+	"$BIN/xensim" create --dir "$POOL_DIR/host" --name "$1" -- sleep 100000
+}
+
+pool_member() { # VOL [backd args...]
+	local vol=$1; shift
+	local d
+	d=$(pool_domain "back$((${#POOL_PIDS[@]} + 1))") || die "create backend domain"
+	ctl member add "$vol" "$d" >/dev/null || die "member add $vol $d"
+	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$d" -- \
+		"$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
+	POOL_PIDS+=($!)
+	LAST_DOMID=$d
+}
+
+pool_guest() { # VOL QUEUES [DEVID]
+	local vol=$1 queues=$2 devid=${3:-0}
+	GUEST=$(pool_domain guest) || die "create guest domain"
+	ctl attach "$GUEST" "$vol" --devid "$devid" --queues "$queues" >/dev/null ||
+		die "attach $GUEST $vol"
+	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
+		nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
+		>"$POOL_DIR/nbdkit.log" 2>&1 &
+	POOL_PIDS+=($!)
+	NBD_URI="nbd+unix:///?socket=$POOL_DIR/nbd.sock"
+	local i
+	for i in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && return 0; sleep 0.1; done
+	die "nbdkit socket did not appear"
+}
+
+pool_rec() { # VOL G D Q
+	xs0 xenstore-read "/vbdpool/volumes/$1/attachments/$2-$3/queue-$4"
+}
+
+pool_owners() { # VOL G D -> "q0=3 q1=4 ..."
+	local n q out="" rec
+	n=$(xs0 xenstore-read "/vbdpool/volumes/$1/attachments/$2-$3/num-queues")
+	for q in $(seq 0 $((n - 1))); do
+		rec=$(pool_rec "$1" "$2" "$3" "$q")
+		rec=${rec#owner=}
+		out="$out q$q=${rec%% *}"
+	done
+	echo "${out# }"
+}
+
+pool_wait_connected() { # VOL G D [SECONDS]
+	local n q t=${4:-20} ok i
+	n=$(xs0 xenstore-read "/vbdpool/volumes/$1/attachments/$2-$3/num-queues")
+	for i in $(seq $((t * 10))); do
+		ok=1
+		for q in $(seq 0 $((n - 1))); do
+			[[ $(pool_rec "$1" "$2" "$3" "$q") == *state=connected* ]] || { ok=0; break; }
+		done
+		[ $ok = 1 ] && return 0
+		sleep 0.1
+	done
+	die "queues of $1/$2-$3 not all connected after ${t}s: $(pool_owners "$1" "$2" "$3")"
+}
