@@ -131,3 +131,15 @@ rig_cpio() {
 	(cd "$1" && find . -mindepth 1 -print0 | LC_ALL=C sort -z |
 		cpio --null -o -H newc --quiet) >"$2.tmp" && mv "$2.tmp" "$2"
 }
+
+# rig_lock: one rig run at a time on this machine (one QEMU; shared build/xen).
+rig_lock() {
+	[ "${RIG_LOCKED:-0}" = 1 ] && return 0
+	mkdir -p "$RIG_BUILD"
+	exec 9>"$RIG_BUILD/.lock"
+	if ! flock -n 9; then
+		rig_log "another rig run holds $RIG_BUILD/.lock: waiting (up to 25 min)"
+		flock -w 1500 9 || rig_die "rig lock $RIG_BUILD/.lock still held after 25 min"
+	fi
+	export RIG_LOCKED=1
+}
