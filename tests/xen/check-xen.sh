@@ -16,7 +16,7 @@ elif [ -n "${RIG_SCENARIOS:-}" ]; then
 	read -r -a scenarios <<<"$RIG_SCENARIOS"
 else
 	scenarios=()
-	for f in "$RIG_SRC"/scenarios/*.sh; do scenarios+=("$(basename "$f" .sh)"); done
+	for f in "$RIG_SRC"/scenarios/[!_]*.sh; do scenarios+=("$(basename "$f" .sh)"); done
 fi
 mkdir -p "$RIG_BUILD/logs"
 
