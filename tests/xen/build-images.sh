@@ -17,15 +17,16 @@ img=$RIG_BUILD/images
 work=$RIG_BUILD/work
 mkdir -p "$img" "$work"
 
-xen_dir=$(rig_fetch_pkg xen-hypervisor-4.17-amd64)
 kpkg=$(rig_kernel_pkg)
-[ -n "$kpkg" ] || rig_die "cannot resolve the kernel package of linux-image-amd64"
+[ -n "$kpkg" ] || rig_die "cannot resolve the kernel package of linux-image-amd64 (run deps.sh)"
+rig_pkg_versions_load "${RIG_IMAGE_DEBS[@]}" "$kpkg" debootstrap ${RIG_DOM0_INCLUDE//,/ } libc6 libxenstore4 libxenmisc4.17
+xen_dir=$(rig_fetch_pkg xen-hypervisor-4.17-amd64)
 k_dir=$(rig_fetch_pkg "$kpkg")
 bb_dir=$(rig_fetch_pkg busybox-static)
 kver=${kpkg#linux-image-}
 
 # --- Xen ------------------------------------------------------------------
-key=$(rig_hash "$xen_dir")
+key=$(rig_hash "$(basename "$xen_dir")")
 if ! rig_cached "$img/xen" "$key"; then
 	rig_log "xen: $(basename "$xen_dir")"
 	gunzip -c "$xen_dir/boot/xen-$RIG_XENVER-amd64.gz" >"$img/xen.tmp" && mv "$img/xen.tmp" "$img/xen"

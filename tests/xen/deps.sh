@@ -16,6 +16,7 @@ command -v qemu-system-x86_64 >/dev/null || rig_die "qemu-system-x86_64 missing 
 kpkg=$(rig_kernel_pkg)
 if [ -z "$kpkg" ]; then rig_apt_update_once; kpkg=$(rig_kernel_pkg); fi
 [ -n "$kpkg" ] || rig_die "cannot resolve the kernel package of linux-image-amd64"
+rig_pkg_versions_load "${RIG_IMAGE_DEBS[@]}" "$kpkg"
 for p in "${RIG_IMAGE_DEBS[@]}" "$kpkg"; do
 	rig_fetch_pkg "$p" >/dev/null
 done

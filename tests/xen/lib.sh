@@ -38,9 +38,21 @@ rig_apt_update_once() {
 	_rig_apt_updated=1
 }
 
+# Candidate versions, looked up with one apt-cache call per batch (each
+# call costs ~0.5 s).
+declare -gA RIG_VER=()
+# rig_pkg_versions_load PKG... : fill RIG_VER for these packages.
+rig_pkg_versions_load() {
+	local p v
+	while read -r p v; do
+		[ "$v" = "(none)" ] && v=
+		RIG_VER[$p]=$v
+	done < <(apt-cache policy "$@" 2>/dev/null | awk '/^[^ ].*:$/ { p = substr($1, 1, length($1) - 1) } /Candidate:/ { print p, $2 }')
+}
 # rig_pkg_version PKG -> candidate version (empty if unknown)
 rig_pkg_version() {
-	apt-cache policy "$1" 2>/dev/null | awk '/Candidate:/ { print $2; exit }' | sed 's/(none)//'
+	[ -n "${RIG_VER[$1]:-}" ] || rig_pkg_versions_load "$1"
+	echo "${RIG_VER[$1]:-}"
 }
 
 # rig_host_install PKG... : install on the host what the host itself runs
@@ -64,7 +76,7 @@ rig_host_install() {
 rig_fetch_pkg() {
 	local pkg=$1 ver dir deb
 	ver=$(rig_pkg_version "$pkg")
-	if [ -z "$ver" ]; then rig_apt_update_once; ver=$(rig_pkg_version "$pkg"); fi
+	if [ -z "$ver" ]; then rig_apt_update_once; RIG_VER=(); ver=$(rig_pkg_version "$pkg"); fi
 	[ -n "$ver" ] || rig_die "package $pkg is unknown to apt (sources: /etc/apt/sources.list*)"
 	dir=$RIG_BUILD/pkgs/${pkg}_${ver//:/%3a}
 	if [ ! -f "$dir/.done" ]; then
