@@ -99,6 +99,7 @@ struct listener {
 	unsigned domid;
 };
 static struct listener lst[3];
+static pthread_t loop_th;
 
 static void on_accept(void *arg, uint32_t ev)
 {
@@ -171,8 +172,6 @@ static char *sock_path(unsigned domid)
 static void start_server(void)
 {
 	static const unsigned ids[3] = {0, 5, 6};
-	pthread_t th;
-
 	snprintf(dir, sizeof(dir), "/tmp/xs_server_test.XXXXXX");
 	if (!mkdtemp(dir) || pipe(cmd_pipe) || pipe(done_pipe))
 		abort();
@@ -194,14 +193,14 @@ static void start_server(void)
 			xs_server_introduce(srv, ids[i]);
 	}
 	simloop_add(loop, cmd_pipe[0], EPOLLIN, on_cmd, NULL);
-	pthread_create(&th, NULL, loop_thread, NULL);
-	pthread_detach(th);
+	if (pthread_create(&loop_th, NULL, loop_thread, NULL))
+		abort();
 }
 
 static void stop_server(void)
 {
 	server_cmd(CMD_STOP, 0);
-	usleep(10000);
+	pthread_join(loop_th, NULL);
 	xs_server_free(srv);
 	simloop_free(loop);
 	for (int i = 0; i < 3; i++) {
