@@ -1,0 +1,104 @@
+/* SPDX-License-Identifier: MIT */
+/* Domain control on the emulated host (dom0 only; others get EPERM). */
+#include "sim_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+struct vbd_domctl {
+	int sock;
+	pthread_mutex_t lock;
+};
+
+static struct vbd_domctl *sim_open(void)
+{
+	struct vbd_domctl *h = calloc(1, sizeof(*h));
+
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	h->sock = sim_hyp_open(SIM_KIND_DOMCTL, NULL, NULL);
+	if (h->sock < 0) {
+		int e = -h->sock;
+
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+}
+
+static void sim_close(struct vbd_domctl *h)
+{
+	if (!h)
+		return;
+	close(h->sock);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static int sim_list(struct vbd_domctl *h, struct vbd_dominfo *out, int max)
+{
+	static const size_t cap = 256;
+	struct sim_hyp_msg m = {.op = SIM_OP_DOM_LIST};
+	struct sim_dominfo *info = calloc(cap, sizeof(*info));
+	int rc;
+
+	if (!info)
+		return -ENOMEM;
+	pthread_mutex_lock(&h->lock);
+	rc = sim_hyp_call(h->sock, &m, NULL, 0, info, cap * sizeof(*info), NULL, NULL);
+	pthread_mutex_unlock(&h->lock);
+	if (rc >= 0) {
+		size_t n = m.len / sizeof(*info);
+
+		for (size_t i = 0; i < n && (int)i < max; i++) {
+			out[i].domid = (vbd_domid_t)info[i].domid;
+			out[i].state = (enum vbd_domstate)info[i].state;
+			snprintf(out[i].name, sizeof(out[i].name), "%s", info[i].name);
+		}
+		rc = (int)m.a;
+	}
+	free(info);
+	return rc;
+}
+
+static int call(struct vbd_domctl *h, uint32_t op, vbd_domid_t domid)
+{
+	struct sim_hyp_msg m = {.op = op, .a = domid};
+	int rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, NULL, NULL);
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static int sim_pause(struct vbd_domctl *h, vbd_domid_t domid)
+{
+	return call(h, SIM_OP_DOM_PAUSE, domid);
+}
+
+static int sim_unpause(struct vbd_domctl *h, vbd_domid_t domid)
+{
+	return call(h, SIM_OP_DOM_UNPAUSE, domid);
+}
+
+static int sim_destroy(struct vbd_domctl *h, vbd_domid_t domid)
+{
+	return call(h, SIM_OP_DOM_DESTROY, domid);
+}
+
+const struct vbd_domctl_ops sim_domctl_ops = {
+    .open = sim_open,
+    .close = sim_close,
+    .list = sim_list,
+    .pause = sim_pause,
+    .unpause = sim_unpause,
+    .destroy = sim_destroy,
+};

@@ -1,0 +1,271 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Event channels on the emulated host.  Each port has an eventfd (the
+ * daemon creates it); the handle's fd is an epoll set over its ports'
+ * eventfds.  pending() takes one ready port, clears its eventfd and masks
+ * it (removes EPOLLIN); unmask() re-arms it, so notifies in between
+ * coalesce into exactly one event, as on Xen.  notify() writes the peer
+ * port's eventfd directly; a generation word per port in the domain's
+ * shared status page tells it when the peer changed (bind, unbind, death)
+ * and the current peer must be fetched from the daemon.
+ */
+#include "sim_internal.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdlib.h>
+#include <sys/epoll.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define STATUS_BYTES (SIM_EVTCHN_MAX_PORTS * sizeof(uint32_t))
+
+struct sport {
+	bool used;
+	int efd;      /* this port's eventfd */
+	int peer;     /* the remote port's eventfd, -1 if none */
+	uint32_t gen; /* status generation `peer` belongs to */
+};
+
+struct vbd_evtchn {
+	int sock, epfd;
+	pthread_mutex_t lock;
+	const uint32_t *status;
+	struct sport ports[SIM_EVTCHN_MAX_PORTS];
+};
+
+static struct vbd_evtchn *sim_open(void)
+{
+	struct vbd_evtchn *h = calloc(1, sizeof(*h));
+	int sfd = -1, e;
+
+	if (!h) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	h->epfd = -1;
+	h->sock = sim_hyp_open(SIM_KIND_EVTCHN, NULL, &sfd);
+	if (h->sock < 0) {
+		e = -h->sock;
+		free(h);
+		errno = e;
+		return NULL;
+	}
+	h->status = mmap(NULL, STATUS_BYTES, PROT_READ, MAP_SHARED, sfd, 0);
+	e = errno;
+	close(sfd);
+	if (h->status == MAP_FAILED)
+		goto fail;
+	h->epfd = epoll_create1(EPOLL_CLOEXEC);
+	e = errno;
+	if (h->epfd < 0)
+		goto fail;
+	pthread_mutex_init(&h->lock, NULL);
+	return h;
+fail:
+	if (h->status != MAP_FAILED)
+		munmap((void *)h->status, STATUS_BYTES);
+	close(h->sock);
+	free(h);
+	errno = e;
+	return NULL;
+}
+
+static void drop_port(struct vbd_evtchn *h, uint32_t p)
+{
+	struct sport *sp = &h->ports[p];
+
+	epoll_ctl(h->epfd, EPOLL_CTL_DEL, sp->efd, NULL);
+	close(sp->efd);
+	if (sp->peer >= 0)
+		close(sp->peer);
+	*sp = (struct sport){0};
+}
+
+static void sim_close(struct vbd_evtchn *h)
+{
+	if (!h)
+		return;
+	close(h->sock); /* the daemon closes every port of this handle */
+	for (uint32_t p = 0; p < SIM_EVTCHN_MAX_PORTS; p++)
+		if (h->ports[p].used)
+			drop_port(h, p);
+	close(h->epfd);
+	munmap((void *)h->status, STATUS_BYTES);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+static int add_port(struct vbd_evtchn *h, uint32_t p, uint32_t gen, int efd, int peer)
+{
+	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = p};
+
+	if (p == 0 || p >= SIM_EVTCHN_MAX_PORTS || h->ports[p].used) {
+		close(efd);
+		if (peer >= 0)
+			close(peer);
+		return -EPROTO;
+	}
+	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, efd, &ev) < 0) {
+		int e = errno;
+
+		close(efd);
+		if (peer >= 0)
+			close(peer);
+		return -e;
+	}
+	h->ports[p] = (struct sport){.used = true, .efd = efd, .peer = peer, .gen = gen};
+	return (int)p;
+}
+
+static int sim_alloc_unbound(struct vbd_evtchn *h, vbd_domid_t remote)
+{
+	struct sim_hyp_msg m = {.op = SIM_OP_EVT_ALLOC, .a = remote};
+	int fds[1], nfds = 1, rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, fds, &nfds);
+	if (rc >= 0)
+		rc = nfds == 1 ? add_port(h, m.a, m.b, fds[0], -1) : -EPROTO;
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static int sim_bind_interdomain(struct vbd_evtchn *h, vbd_domid_t remote, vbd_port_t rport)
+{
+	struct sim_hyp_msg m = {.op = SIM_OP_EVT_BIND, .a = remote, .b = rport};
+	int fds[2], nfds = 2, rc;
+
+	pthread_mutex_lock(&h->lock);
+	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, fds, &nfds);
+	if (rc >= 0) {
+		if (nfds == 2)
+			rc = add_port(h, m.a, m.b, fds[0], fds[1]);
+		else {
+			for (int i = 0; i < nfds; i++)
+				close(fds[i]);
+			rc = -EPROTO;
+		}
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static bool owns(struct vbd_evtchn *h, vbd_port_t p)
+{
+	return p > 0 && p < SIM_EVTCHN_MAX_PORTS && h->ports[p].used;
+}
+
+static int sim_unbind(struct vbd_evtchn *h, vbd_port_t p)
+{
+	struct sim_hyp_msg m = {.op = SIM_OP_EVT_UNBIND, .a = p};
+	int rc = -ENOTCONN;
+
+	pthread_mutex_lock(&h->lock);
+	if (owns(h, p)) {
+		rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, NULL, NULL);
+		if (rc >= 0 || rc == -ENOTCONN)
+			drop_port(h, p);
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc < 0 ? rc : 0;
+}
+
+/* The peer moved: fetch the current one (lock held). */
+static int refresh_peer(struct vbd_evtchn *h, vbd_port_t p)
+{
+	struct sim_hyp_msg m = {.op = SIM_OP_EVT_PEER, .a = p};
+	struct sport *sp = &h->ports[p];
+	int fds[1], nfds = 1, rc;
+
+	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, fds, &nfds);
+	if (rc < 0)
+		return rc;
+	if (sp->peer >= 0)
+		close(sp->peer);
+	sp->peer = nfds == 1 ? fds[0] : -1;
+	sp->gen = m.b;
+	return 0;
+}
+
+static int sim_notify(struct vbd_evtchn *h, vbd_port_t p)
+{
+	static const uint64_t one = 1;
+	struct sport *sp;
+	int rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (!owns(h, p)) {
+		pthread_mutex_unlock(&h->lock);
+		return -ENOTCONN;
+	}
+	sp = &h->ports[p];
+	if (__atomic_load_n(&h->status[p], __ATOMIC_ACQUIRE) != sp->gen)
+		rc = refresh_peer(h, p);
+	/* no peer (unbound, or it went away): delivered nowhere, as on Xen;
+	 * a full counter (EAGAIN) already means "pending" */
+	if (rc == 0 && sp->peer >= 0 && write(sp->peer, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		rc = -errno;
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+static int sim_fd(struct vbd_evtchn *h)
+{
+	return h->epfd;
+}
+
+static int sim_pending(struct vbd_evtchn *h)
+{
+	struct epoll_event ev;
+	uint64_t cnt;
+	int n, p;
+
+	pthread_mutex_lock(&h->lock);
+	n = epoll_wait(h->epfd, &ev, 1, 0);
+	if (n <= 0) {
+		pthread_mutex_unlock(&h->lock);
+		return n < 0 ? -errno : -EAGAIN;
+	}
+	p = (int)ev.data.u32;
+	if (owns(h, (vbd_port_t)p)) {
+		struct epoll_event masked = {.events = 0, .data.u32 = (uint32_t)p};
+
+		if (read(h->ports[p].efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
+			p = -errno;
+		else
+			epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->ports[p].efd, &masked);
+	} else {
+		p = -EAGAIN;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return p;
+}
+
+static int sim_unmask(struct vbd_evtchn *h, vbd_port_t p)
+{
+	int rc = 0;
+
+	pthread_mutex_lock(&h->lock);
+	if (owns(h, p)) {
+		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = p};
+
+		if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->ports[p].efd, &ev) < 0)
+			rc = -errno;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return rc;
+}
+
+const struct vbd_evtchn_ops sim_evtchn_ops = {
+    .open = sim_open,
+    .close = sim_close,
+    .alloc_unbound = sim_alloc_unbound,
+    .bind_interdomain = sim_bind_interdomain,
+    .unbind = sim_unbind,
+    .notify = sim_notify,
+    .fd = sim_fd,
+    .pending = sim_pending,
+    .unmask = sim_unmask,
+};

@@ -1,0 +1,305 @@
+/* SPDX-License-Identifier: MIT */
+/* Domain records: creation (XenStore home written as libxl does), death
+ * detection by process group, tear-down, and zombies that linger while
+ * other domains still map their pages (as observed on Xen 4.17). */
+#include "xensim.h"
+#include "simloop.h"
+#include "xs_server.h"
+#include "vbdpool/log.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct dom *dom_find(unsigned id)
+{
+	for (struct dom *d = g_sim->doms; d; d = d->next)
+		if (d->id == id)
+			return d;
+	return NULL;
+}
+
+struct dom *dom_find_live(unsigned id)
+{
+	struct dom *d = dom_find(id);
+
+	return d && d->state != VBD_DOM_DYING ? d : NULL;
+}
+
+static void xs_accept_cb(void *arg, uint32_t ev)
+{
+	struct dom *d = arg;
+
+	(void)ev;
+	for (;;) {
+		int fd = accept4(d->xs_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int rc;
+
+		if (fd < 0)
+			return;
+		rc = xs_server_add_conn(g_sim->xs, fd, d->id);
+		if (rc < 0)
+			log_warn("xenstore: dom%u connection refused: %s", d->id, strerror(-rc));
+	}
+}
+
+static void hyp_accept_cb(void *arg, uint32_t ev)
+{
+	(void)ev;
+	hyp_accept(arg);
+}
+
+static int open_sockets(struct dom *d)
+{
+	char path[PATH_MAX + 64];
+	int rc;
+
+	if (mkdir(d->path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/hyp.sock", d->path);
+	d->hyp_lfd = sim_listen(path, SOCK_SEQPACKET);
+	if (d->hyp_lfd < 0)
+		return d->hyp_lfd;
+	rc = simloop_add(g_sim->loop, d->hyp_lfd, EPOLLIN, hyp_accept_cb, d);
+	if (rc < 0)
+		return rc;
+	if (d->id == 0)
+		return 0;
+	snprintf(path, sizeof(path), "%s/xenstore.sock", d->path);
+	d->xs_lfd = sim_listen(path, SOCK_STREAM);
+	if (d->xs_lfd < 0)
+		return d->xs_lfd;
+	return simloop_add(g_sim->loop, d->xs_lfd, EPOLLIN, xs_accept_cb, d);
+}
+
+static void close_sockets(struct dom *d)
+{
+	char path[PATH_MAX + 64];
+
+	if (d->hyp_lfd >= 0) {
+		simloop_del(g_sim->loop, d->hyp_lfd);
+		close(d->hyp_lfd);
+		d->hyp_lfd = -1;
+		snprintf(path, sizeof(path), "%s/hyp.sock", d->path);
+		unlink(path);
+	}
+	if (d->xs_lfd >= 0) {
+		simloop_del(g_sim->loop, d->xs_lfd);
+		close(d->xs_lfd);
+		d->xs_lfd = -1;
+		snprintf(path, sizeof(path), "%s/xenstore.sock", d->path);
+		unlink(path);
+	}
+}
+
+static struct dom *dom_alloc(unsigned id, const char *name)
+{
+	struct dom *d = calloc(1, sizeof(*d));
+
+	if (!d)
+		return NULL;
+	d->id = id;
+	snprintf(d->name, sizeof(d->name), "%s", name);
+	d->xs_lfd = d->hyp_lfd = d->status_fd = -1;
+	d->gnt_next = SIM_GNT_FIRST_REF;
+	snprintf(d->path, sizeof(d->path), "%s/dom/%u", g_sim->dir, id);
+	d->gnt = calloc(SIM_GNT_MAX_REFS, sizeof(*d->gnt));
+	if (!d->gnt || evt_dom_init(d) < 0) {
+		free(d->gnt);
+		free(d);
+		return NULL;
+	}
+	return d;
+}
+
+static void dom_free(struct dom *d)
+{
+	struct dom **pp;
+
+	for (pp = &g_sim->doms; *pp; pp = &(*pp)->next)
+		if (*pp == d) {
+			*pp = d->next;
+			break;
+		}
+	close_sockets(d);
+	evt_dom_fini(d);
+	free(d->gnt);
+	free(d);
+}
+
+static void xs_write(const char *path, const char *value, const char *perms)
+{
+	int rc = xs_server_write(g_sim->xs, path, value, perms);
+
+	if (rc < 0)
+		log_warn("xenstore write %s: %s", path, strerror(-rc));
+}
+
+int dom_setup_dom0(void)
+{
+	struct dom *d = dom_alloc(0, "Domain-0");
+	int rc;
+
+	if (!d)
+		return -ENOMEM;
+	rc = open_sockets(d);
+	if (rc < 0) {
+		dom_free(d);
+		return rc;
+	}
+	d->next = g_sim->doms;
+	g_sim->doms = d;
+	xs_write("/local/domain/0/name", "Domain-0", NULL);
+	xs_write("/local/domain/0/domid", "0", NULL);
+	return 0;
+}
+
+static unsigned alloc_domid(void)
+{
+	for (unsigned i = 0; i < SIM_MAX_DOMID; i++) {
+		unsigned id = g_sim->next_domid;
+
+		g_sim->next_domid = id >= SIM_MAX_DOMID ? 1 : id + 1;
+		if (!dom_find(id))
+			return id;
+	}
+	return 0;
+}
+
+static bool name_ok(const char *name)
+{
+	if (!*name || strlen(name) >= SIM_DOMNAME_MAX)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (*p <= ' ' || *p == '/' || (unsigned char)*p >= 127)
+			return false;
+	return true;
+}
+
+/* /local/domain/<id> and its children, as libxl writes them. */
+static void write_home(struct dom *d)
+{
+	static const char *const owned[] = {"device",  "data", "control", "drivers",
+					    "feature", "attr", "error"};
+	char p[128], v[64], ro[32], rw[32];
+
+	snprintf(ro, sizeof(ro), "n0 r%u", d->id);
+	snprintf(rw, sizeof(rw), "n%u", d->id);
+	snprintf(p, sizeof(p), "/local/domain/%u", d->id);
+	xs_write(p, "", ro);
+	snprintf(p, sizeof(p), "/local/domain/%u/vm", d->id);
+	snprintf(v, sizeof(v), "/vm/%08x-0000-4000-8000-%012x", d->id, d->id);
+	xs_write(p, v, ro);
+	snprintf(p, sizeof(p), "/local/domain/%u/name", d->id);
+	xs_write(p, d->name, ro);
+	snprintf(p, sizeof(p), "/local/domain/%u/domid", d->id);
+	snprintf(v, sizeof(v), "%u", d->id);
+	xs_write(p, v, ro);
+	for (size_t i = 0; i < sizeof(owned) / sizeof(owned[0]); i++) {
+		snprintf(p, sizeof(p), "/local/domain/%u/%s", d->id, owned[i]);
+		xs_write(p, "", rw);
+	}
+	snprintf(p, sizeof(p), "/local/domain/%u/control/shutdown", d->id);
+	xs_write(p, "", rw);
+}
+
+int dom_create(const char *name, struct dom **out)
+{
+	struct dom *d;
+	unsigned id;
+	int rc;
+
+	if (!name_ok(name))
+		return -EINVAL;
+	for (d = g_sim->doms; d; d = d->next)
+		if (d->state != VBD_DOM_DYING && !strcmp(d->name, name))
+			return -EEXIST;
+	id = alloc_domid();
+	if (!id)
+		return -ENOSPC;
+	d = dom_alloc(id, name);
+	if (!d)
+		return -ENOMEM;
+	rc = open_sockets(d);
+	if (rc < 0) {
+		dom_free(d);
+		return rc;
+	}
+	d->next = g_sim->doms;
+	g_sim->doms = d;
+	write_home(d);
+	xs_server_introduce(g_sim->xs, id);
+	log_info("dom%u (%s) created", id, name);
+	*out = d;
+	return 0;
+}
+
+void dom_started(struct dom *d, pid_t pgid)
+{
+	d->pgid = pgid;
+	log_info("dom%u (%s) running, process group %d", d->id, d->name, (int)pgid);
+}
+
+void dom_maybe_free(struct dom *d)
+{
+	if (d->state == VBD_DOM_DYING && d->foreign_maps == 0 && !d->busy) {
+		log_info("dom%u (%s) gone", d->id, d->name);
+		dom_free(d);
+	}
+}
+
+void dom_die(struct dom *d)
+{
+	char p[64];
+
+	if (d->id == 0 || d->state == VBD_DOM_DYING)
+		return;
+	d->state = VBD_DOM_DYING;
+	d->busy = true;
+	if (d->pgid > 0)
+		kill(-d->pgid, SIGKILL); /* stragglers, if any */
+	d->pgid = 0;
+	close_sockets(d);
+	while (d->conns)
+		hyp_close(d->conns);
+	evt_close_dom(d);
+	snprintf(p, sizeof(p), "/local/domain/%u", d->id);
+	xs_server_rm(g_sim->xs, p);
+	xs_server_release(g_sim->xs, d->id);
+	log_info("dom%u (%s) died%s", d->id, d->name,
+		 d->foreign_maps ? " (zombie while its pages are mapped)" : "");
+	d->busy = false;
+	dom_maybe_free(d);
+}
+
+void dom_check_all(void)
+{
+	bool again = true;
+
+	/* dom_die() may free other (zombie) domains: rescan after each death */
+	while (again) {
+		again = false;
+		for (struct dom *d = g_sim->doms; d; d = d->next) {
+			if (d->id == 0 || d->state == VBD_DOM_DYING || d->pgid <= 0)
+				continue;
+			if (kill(-d->pgid, 0) < 0 && errno == ESRCH) {
+				dom_die(d);
+				again = true;
+				break;
+			}
+		}
+	}
+}
+
+void dom_kill_all(void)
+{
+	for (struct dom *d = g_sim->doms; d; d = d->next)
+		if (d->pgid > 0 && d->state != VBD_DOM_DYING)
+			kill(-d->pgid, SIGKILL);
+}

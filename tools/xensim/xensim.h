@@ -1,0 +1,146 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulated Xen host's daemon (xensimd): shared state of its modules.
+ *
+ *   xensimd.c  daemon main: sockets, signals, start/stop
+ *   domains.c  domain records, creation as libxl does, death, zombies
+ *   spawn.c    running programs inside a domain's process group
+ *   hyp.c      hypercall connections: framing and dispatch
+ *   evtchn.c   event channels (per-domain port tables)
+ *   gnttab.c   grant tables (memfd-backed pages)
+ *   domctl.c   list / pause / unpause / destroy
+ *   ctl.c      the control socket the CLI talks to
+ *   cli.c      the `xensim` command line (the only main())
+ *
+ * A domain is a process group.  The daemon is a child subreaper, so every
+ * process of every domain ends up reaped here; after each reap (and on a
+ * periodic timer) a domain whose group is empty (kill(-pgid, 0) fails with
+ * ESRCH) has died.  Domain processes must therefore not leave their
+ * process group (setpgid/setsid): such a process no longer keeps its
+ * domain alive and is not killed by pause/destroy.
+ */
+#ifndef XENSIM_XENSIM_H
+#define XENSIM_XENSIM_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "vbdpool/platform.h"
+#include "vbdpool/sim_hyp.h"
+
+struct simloop;
+struct xs_server;
+struct hconn;
+struct gent;
+
+struct port {
+	uint8_t state; /* PORT_* */
+	struct hconn *owner;
+	uint16_t rdom;	/* remote domain (unbound: who may bind) */
+	uint32_t rport; /* bound: remote port */
+	int efd;	/* eventfd: readable = pending on this port */
+};
+
+enum { PORT_FREE = 0, PORT_UNBOUND = 1, PORT_BOUND = 2 };
+
+struct dom {
+	unsigned id;
+	char name[SIM_DOMNAME_MAX];
+	pid_t pgid; /* 0 for dom0 */
+	enum vbd_domstate state;
+	int xs_lfd, hyp_lfd;	  /* listening sockets, -1 if none */
+	char path[PATH_MAX + 32]; /* DIR/dom/N */
+	struct hconn *conns;
+	/* event channels */
+	struct port *ports;
+	uint32_t *status; /* shared generation words (memfd) */
+	int status_fd;
+	/* grant tables */
+	struct gent **gnt;
+	unsigned gnt_next;
+	unsigned long foreign_maps; /* live maps of this domain's grants */
+	bool busy;		    /* being torn down: not freed meanwhile */
+	struct dom *next;
+};
+
+struct hconn {
+	int fd;
+	struct dom *dom;
+	int kind; /* enum sim_hyp_kind, 0 before OPEN */
+	struct gmap *maps;
+	struct hconn *next;
+};
+
+struct sim {
+	struct simloop *loop;
+	struct xs_server *xs;
+	char dir[PATH_MAX];
+	int ctl_lfd, xs0_lfd, sigfd;
+	struct dom *doms;
+	unsigned next_domid;
+	bool stopping;
+};
+
+extern struct sim *g_sim;
+
+/* xensimd.c */
+int xensimd_main(const char *dir, int ready_fd);
+int sim_listen(const char *path, int type);
+void xensimd_request_stop(void);
+
+/* domains.c */
+struct dom *dom_find(unsigned id); /* including dying (zombie) domains */
+struct dom *dom_find_live(unsigned id);
+int dom_setup_dom0(void);
+/* Creates the domain record and its sockets and XenStore home; the caller
+ * spawns its first process and then calls dom_started(). */
+int dom_create(const char *name, struct dom **out);
+void dom_started(struct dom *d, pid_t pgid);
+void dom_check_all(void); /* after reaping: domains whose group is empty die */
+void dom_die(struct dom *d);
+void dom_maybe_free(struct dom *d); /* dying and no foreign maps left */
+void dom_kill_all(void);
+
+/* spawn.c: fork + exec into process group pgid (0 = new group).  Returns
+ * the pid or -errno (exec failure is reported synchronously). */
+struct spawn_req {
+	unsigned domid;
+	pid_t pgid;
+	const char *cwd;
+	char *const *argv;
+	char *const *envp;
+	int fds[3];
+};
+pid_t spawn_in_domain(const struct spawn_req *r);
+
+/* hyp.c */
+void hyp_accept(struct dom *d);
+void hyp_close(struct hconn *c);
+int hyp_reply(struct hconn *c, uint32_t op, int rc, uint32_t a, uint32_t b, const void *payload,
+	      size_t len, const int *fds, int nfds);
+
+/* evtchn.c */
+int evt_dom_init(struct dom *d);
+void evt_dom_fini(struct dom *d);
+void evt_request(struct hconn *c, const struct sim_hyp_msg *m);
+void evt_release(struct hconn *c);
+void evt_close_dom(struct dom *d);
+
+/* gnttab.c */
+void gnt_request(struct hconn *c, const struct sim_hyp_msg *m, const void *payload);
+void gnt_release(struct hconn *c);
+
+/* domctl.c */
+int domctl_list(struct sim_dominfo *out, int max);
+int domctl_pause(unsigned domid);
+int domctl_unpause(unsigned domid);
+int domctl_destroy(unsigned domid);
+void domctl_request(struct hconn *c, const struct sim_hyp_msg *m);
+
+/* ctl.c */
+void ctl_accept(void);
+void ctl_child_exited(pid_t pid, int status);
+
+#endif

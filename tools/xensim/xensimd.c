@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: MIT */
+/* xensimd: the emulated Xen host's daemon.  Owns the listening sockets,
+ * the XenStore server, the domains; runs one epoll loop (simloop). */
+#include "xensim.h"
+#include "simloop.h"
+#include "xs_server.h"
+#include "vbdpool/log.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+struct sim *g_sim;
+
+#define CHECK_INTERVAL_MS 50 /* backstop for domain-death detection */
+
+int sim_listen(const char *path, int type)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(a.sun_path, path);
+	unlink(path);
+	fd = socket(AF_UNIX, type | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return -errno;
+	if (bind(fd, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(fd, 128) < 0) {
+		int e = errno;
+		close(fd);
+		return -e;
+	}
+	return fd;
+}
+
+static void xs0_accept_cb(void *arg, uint32_t ev)
+{
+	(void)arg;
+	(void)ev;
+	for (;;) {
+		int fd = accept4(g_sim->xs0_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int rc;
+
+		if (fd < 0)
+			return;
+		rc = xs_server_add_conn(g_sim->xs, fd, 0);
+		if (rc < 0)
+			log_warn("xenstore: dom0 connection refused: %s", strerror(-rc));
+	}
+}
+
+static void ctl_accept_cb(void *arg, uint32_t ev)
+{
+	(void)arg;
+	(void)ev;
+	ctl_accept();
+}
+
+static void reap(void)
+{
+	for (;;) {
+		int st;
+		pid_t p = waitpid(-1, &st, WNOHANG);
+
+		if (p <= 0)
+			break;
+		log_debug("reaped %d status 0x%x", (int)p, st);
+		ctl_child_exited(p, st);
+	}
+	dom_check_all();
+}
+
+static void do_stop(void)
+{
+	if (g_sim->stopping)
+		return;
+	g_sim->stopping = true;
+	log_info("stopping: killing all domains");
+	dom_kill_all();
+	simloop_stop(g_sim->loop);
+}
+
+static void sig_cb(void *arg, uint32_t ev)
+{
+	struct signalfd_siginfo si;
+
+	(void)arg;
+	(void)ev;
+	while (read(g_sim->sigfd, &si, sizeof(si)) == sizeof(si)) {
+		if (si.ssi_signo == SIGCHLD)
+			continue;
+		log_info("signal %u", si.ssi_signo);
+		do_stop();
+	}
+	reap();
+}
+
+static void check_timer(void *arg)
+{
+	(void)arg;
+	reap();
+	if (!g_sim->stopping)
+		simloop_timer(g_sim->loop, CHECK_INTERVAL_MS, check_timer, NULL);
+}
+
+void xensimd_request_stop(void)
+{
+	do_stop();
+}
+
+static int setup(const char *dir)
+{
+	char path[PATH_MAX + 32];
+	sigset_t ss;
+	int rc;
+
+	g_sim->ctl_lfd = g_sim->xs0_lfd = g_sim->sigfd = -1;
+	snprintf(g_sim->dir, sizeof(g_sim->dir), "%s", dir);
+	g_sim->next_domid = 1;
+	g_sim->loop = simloop_new();
+	if (!g_sim->loop)
+		return -ENOMEM;
+	g_sim->xs = xs_server_new(g_sim->loop);
+	if (!g_sim->xs)
+		return -ENOMEM;
+
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGCHLD);
+	sigaddset(&ss, SIGTERM);
+	sigaddset(&ss, SIGINT);
+	sigaddset(&ss, SIGHUP);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
+	g_sim->sigfd = signalfd(-1, &ss, SFD_CLOEXEC | SFD_NONBLOCK);
+	if (g_sim->sigfd < 0)
+		return -errno;
+	rc = simloop_add(g_sim->loop, g_sim->sigfd, EPOLLIN, sig_cb, NULL);
+	if (rc < 0)
+		return rc;
+
+	snprintf(path, sizeof(path), "%s/dom", dir);
+	if (mkdir(path, 0755) < 0 && errno != EEXIST)
+		return -errno;
+	rc = dom_setup_dom0();
+	if (rc < 0)
+		return rc;
+
+	snprintf(path, sizeof(path), "%s/xenstored.sock", dir);
+	g_sim->xs0_lfd = sim_listen(path, SOCK_STREAM);
+	if (g_sim->xs0_lfd < 0)
+		return g_sim->xs0_lfd;
+	rc = simloop_add(g_sim->loop, g_sim->xs0_lfd, EPOLLIN, xs0_accept_cb, NULL);
+	if (rc < 0)
+		return rc;
+
+	/* the control socket last: its presence means "ready" */
+	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
+	g_sim->ctl_lfd = sim_listen(path, SOCK_SEQPACKET);
+	if (g_sim->ctl_lfd < 0)
+		return g_sim->ctl_lfd;
+	rc = simloop_add(g_sim->loop, g_sim->ctl_lfd, EPOLLIN, ctl_accept_cb, NULL);
+	if (rc < 0)
+		return rc;
+	return simloop_timer(g_sim->loop, CHECK_INTERVAL_MS, check_timer, NULL);
+}
+
+static void unlink_in_dir(const char *name)
+{
+	char path[PATH_MAX + 32];
+
+	snprintf(path, sizeof(path), "%s/%s", g_sim->dir, name);
+	unlink(path);
+}
+
+int xensimd_main(const char *dir, int ready_fd)
+{
+	static struct sim sim;
+	char pidbuf[32];
+	int rc, n;
+
+	g_sim = &sim;
+	vbd_log_init("xensimd");
+	signal(SIGPIPE, SIG_IGN);
+	sim_raise_nofile();
+	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
+		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
+	rc = setup(dir);
+	if (rc < 0) {
+		log_err("start-up failed: %s", strerror(-rc));
+		return 1;
+	}
+	n = snprintf(pidbuf, sizeof(pidbuf), "%d\n", (int)getpid());
+	{
+		char path[PATH_MAX + 32];
+		int fd;
+
+		snprintf(path, sizeof(path), "%s/xensimd.pid", dir);
+		fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+		if (fd >= 0) {
+			if (write(fd, pidbuf, n) != n)
+				log_warn("writing %s failed", path);
+			close(fd);
+		}
+	}
+	log_info("emulated Xen host ready in %s", dir);
+	if (ready_fd >= 0) {
+		if (write(ready_fd, "R", 1) != 1)
+			log_warn("could not signal readiness");
+		close(ready_fd);
+	}
+
+	rc = simloop_run(g_sim->loop);
+	if (rc < 0)
+		log_err("event loop failed: %s", strerror(-rc));
+	if (!g_sim->stopping)
+		dom_kill_all();
+	/* wait (bounded) for every domain process, so `stop` leaves nothing */
+	for (int i = 0; i < 500; i++) {
+		pid_t p;
+
+		while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
+			;
+		if (p < 0 && errno == ECHILD)
+			break;
+		usleep(10000);
+	}
+	unlink_in_dir("ctl.sock");
+	unlink_in_dir("xenstored.sock");
+	unlink_in_dir("xensimd.pid");
+	log_info("stopped");
+	return rc < 0 ? 1 : 0;
+}
