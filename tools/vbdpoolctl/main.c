@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* vbdpoolctl: command table, help, XenStore connection. */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "vbdpool/log.h"
+
+static const struct ctl_cmd commands[] = {
+	{"volume", "create", cmd_volume_create, "ID --backing PATH [--size BYTES]",
+	 "Create volume ID served from PATH (a file or block device every member can "
+	 "reach at that path). The size defaults to PATH's size; it must be a multiple of "
+	 "512 bytes (suffixes K, M, G, T allowed)."},
+	{"volume", "list", cmd_volume_list, "", "List volumes with size, backing, members and "
+						"attachments."},
+	{"volume", "remove", cmd_volume_remove, "ID [--force]",
+	 "Remove volume ID. Refused while guests are attached, unless --force (which also "
+	 "removes their frontend directories)."},
+	{"member", "add", cmd_member_add, "ID DOMAIN",
+	 "Allow DOMAIN (domid or name) to serve volume ID; updates the ACLs of every node "
+	 "members must reach."},
+	{"member", "remove", cmd_member_remove, "ID DOMAIN",
+	 "Withdraw DOMAIN from volume ID; its queues become claimable by the others."},
+	{NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N]",
+	 "Attach volume ID to guest DOMAIN as vbdpool device N (default: the lowest free) "
+	 "with N queues (default 4, at most 64)."},
+	{NULL, "detach", cmd_detach, "DOMAIN ID [--devid N] [--timeout SEC] [--force]",
+	 "Detach: ask the frontend to close (state 5), wait for it to reach 6, then remove "
+	 "the attachment and frontend directory. --force skips the wait."},
+	{NULL, "status", cmd_status, "[ID] [--json]",
+	 "Volumes, members (state, heartbeat age, load), attachments with each queue's "
+	 "owner, epoch and state, and the load per domain."},
+	{NULL, "schema-check", cmd_schema_check, "[--schema FILE]",
+	 "Validate the live XenStore tree (values, ACLs, ownership records) against the "
+	 "built-in xenstore-schema/schema.txt; prints each violation, exits 1 on any."},
+};
+#define NCMDS (sizeof(commands) / sizeof(commands[0]))
+
+int ctl_fail(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vbdpoolctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return 1;
+}
+
+int ctl_usage_error(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("vbdpoolctl: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputs(" (see vbdpoolctl --help)\n", stderr);
+	return 2;
+}
+
+static void print_cmd(FILE *f, const struct ctl_cmd *c, int long_form)
+{
+	fprintf(f, "  vbdpoolctl %s%s%s %s\n", c->group ? c->group : "", c->group ? " " : "",
+		c->name, c->usage);
+	if (long_form)
+		fprintf(f, "      %s\n", c->help);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vbdpoolctl COMMAND [ARGS]   (runs in dom0)\n\ncommands:\n");
+	for (size_t i = 0; i < NCMDS; i++)
+		print_cmd(f, &commands[i], 1);
+	fprintf(f, "\nDOMAIN is a domid or a domain name. XenStore is reached through "
+		   "libxenstore (XENSTORED_PATH selects the socket).\n");
+}
+
+static int wants_help(int argc, char **argv)
+{
+	for (int i = 0; i < argc; i++) {
+		if (!strcmp(argv[i], "--"))
+			return 0;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h"))
+			return 1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	const struct ctl_cmd *cmd = NULL;
+	struct ctl c = {0};
+	int used = 1, rc;
+
+	vbd_log_init("vbdpoolctl");
+	if (argc < 2 || !strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+	    !strcmp(argv[1], "help")) {
+		usage(stdout);
+		return argc < 2 ? 2 : 0;
+	}
+	for (size_t i = 0; i < NCMDS && !cmd; i++) {
+		const struct ctl_cmd *k = &commands[i];
+		if (k->group) {
+			if (!strcmp(argv[1], k->group) && argc >= 3 && !strcmp(argv[2], k->name)) {
+				cmd = k;
+				used = 3;
+			}
+		} else if (!strcmp(argv[1], k->name)) {
+			cmd = k;
+			used = 2;
+		}
+	}
+	if (!cmd) {
+		int group = 0;
+		for (size_t i = 0; i < NCMDS; i++)
+			if (commands[i].group && !strcmp(commands[i].group, argv[1])) {
+				if (!group++)
+					fprintf(stderr, "usage:\n");
+				print_cmd(stderr, &commands[i], 0);
+			}
+		if (group)
+			return ctl_usage_error("unknown %s command '%s'", argv[1],
+					       argc >= 3 ? argv[2] : "");
+		return ctl_usage_error("unknown command '%s'", argv[1]);
+	}
+	if (wants_help(argc - used, argv + used)) {
+		printf("usage:\n");
+		print_cmd(stdout, cmd, 1);
+		return 0;
+	}
+	c.xs = xs_open(0);
+	if (!c.xs)
+		return ctl_fail("cannot connect to XenStore: %s", strerror(errno));
+	rc = cmd->run(&c, argc - used, argv + used);
+	xs_close(c.xs);
+	return rc;
+}

@@ -1,0 +1,19 @@
+# tools/vbdpoolctl: the dom0 tool.  Everything but main.c is libvbdctl
+# (unit-tested: tests/unit/ctl_*.c).  Note: this file is included before
+# xenstore-schema/module.mk, so the schema library is named by its path.
+VBDCTL_SRCS := $(filter-out tools/vbdpoolctl/main.c,$(wildcard tools/vbdpoolctl/*.c))
+VBDCTL_LIB  := $(BUILD)/lib/libvbdctl.a
+VBDCTL_SCHEMA_LIB := $(BUILD)/lib/libvbdschema.a
+LIBS        += $(VBDCTL_LIB)
+BINS        += $(BUILD)/bin/vbdpoolctl
+TEST_LINK_LIBS += $(VBDCTL_LIB)
+
+$(call objs,$(VBDCTL_SRCS) tools/vbdpoolctl/main.c): CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
+
+$(VBDCTL_LIB): $(call objs,$(VBDCTL_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/vbdpoolctl: $(call objs,tools/vbdpoolctl/main.c) $(VBDCTL_LIB) $(VBDCTL_SCHEMA_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) -o $@

@@ -1,0 +1,233 @@
+/* SPDX-License-Identifier: MIT */
+/* The pool area as dom0 writes it (see pool.h). */
+#include "pool.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbdpool/proto.h"
+#include "xsh.h"
+
+int pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
+{
+	for (unsigned i = 0; i < n; i++)
+		if (set[i] == domid)
+			return 1;
+	return 0;
+}
+
+static int add_dom(uint16_t *set, unsigned *n, unsigned long id)
+{
+	if (id >= 0x7ff0 || pool_has_dom(set, *n, (unsigned)id))
+		return 0;
+	if (*n >= POOL_MAX_DOMS)
+		return -E2BIG;
+	set[(*n)++] = (uint16_t)id;
+	return 0;
+}
+
+static int parse_num(const char *s, unsigned long *out)
+{
+	char *end;
+
+	if (s[0] < '0' || s[0] > '9')
+		return -EINVAL;
+	*out = strtoul(s, &end, 10);
+	return *end ? -EINVAL : 0;
+}
+
+int pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id, struct pool_vol *v)
+{
+	char path[256], **names;
+	unsigned n;
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	if (!vbd_volume_id_valid(id))
+		return -EINVAL;
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	snprintf(path, sizeof(path), VBD_XS_VOLUME, id);
+	if (!xsh_exists(h, t, path))
+		return -ENOENT;
+	snprintf(path, sizeof(path), VBD_XS_MEMBERS, id);
+	if (xsh_list(h, t, path, &names, &n) == 0) {
+		for (unsigned i = 0; i < n && !rc; i++) {
+			unsigned long m;
+			if (parse_num(names[i], &m) == 0)
+				rc = add_dom(v->members, &v->nm, m);
+		}
+		free(names);
+	}
+	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
+	if (!rc && xsh_list(h, t, path, &names, &n) == 0) {
+		for (unsigned i = 0; i < n && !rc; i++) {
+			unsigned long g;
+			char *dash = strchr(names[i], '-');
+			if (!dash)
+				continue;
+			*dash = '\0';
+			if (parse_num(names[i], &g) == 0)
+				rc = add_dom(v->guests, &v->ng, g);
+		}
+		free(names);
+	}
+	return rc;
+}
+
+struct vbd_acl_ctx pool_acl_ctx(const struct pool_vol *v)
+{
+	if (!v)
+		return (struct vbd_acl_ctx){0};
+	return (struct vbd_acl_ctx){v->members, v->nm, v->guests, v->ng};
+}
+
+int pool_all_members(struct xs_handle *h, xs_transaction_t t, uint16_t *out, unsigned *n)
+{
+	char **vols;
+	unsigned nv;
+	int rc = 0;
+
+	*n = 0;
+	if (xsh_list(h, t, VBD_XS_VOLUMES, &vols, &nv))
+		return 0;
+	for (unsigned i = 0; i < nv && !rc; i++) {
+		struct pool_vol *v = malloc(sizeof(*v));
+		if (!v) {
+			rc = -ENOMEM;
+			break;
+		}
+		if (pool_load_vol(h, t, vols[i], v) == 0)
+			for (unsigned k = 0; k < v->nm && !rc; k++)
+				rc = add_dom(out, n, v->members[k]);
+		free(v);
+	}
+	free(vols);
+	return rc;
+}
+
+static int acl_for(const char *path, const struct vbd_acl_ctx *ctx, struct vbd_acl *acl)
+{
+	int rc = vbd_schema_acl_for(vbd_schema_builtin(), path, ctx, acl);
+
+	return rc == -ENOENT ? -EPROTO : rc; /* a path the schema lacks is a bug here */
+}
+
+int pool_write(struct xs_handle *h, xs_transaction_t t, const char *path, const char *value,
+	       const struct pool_vol *v)
+{
+	struct vbd_acl acl;
+	struct vbd_acl_ctx ctx = pool_acl_ctx(v);
+	int rc = acl_for(path, &ctx, &acl);
+
+	return rc ? rc : xsh_write_acl(h, t, path, value, &acl);
+}
+
+int pool_ensure_root(struct xs_handle *h, xs_transaction_t t)
+{
+	int rc = 0;
+
+	if (!xsh_exists(h, t, VBD_XS_ROOT))
+		rc = pool_write(h, t, VBD_XS_ROOT, "", NULL);
+	if (!rc && !xsh_exists(h, t, VBD_XS_VOLUMES))
+		rc = pool_write(h, t, VBD_XS_VOLUMES, "", NULL);
+	return rc;
+}
+
+static int rule_depends_on_pool(const struct vbd_schema_rule *r)
+{
+	for (int i = 0; i < r->nperms; i++)
+		if (r->perms[i][0] == '+')
+			return 1;
+	return 0;
+}
+
+/* Set the ACL of every node under `path` whose rule uses +M/+B/+G.
+ * Nodes the schema does not know are left alone (schema-check reports
+ * them). */
+static int sync_subtree(struct xs_handle *h, xs_transaction_t t, const char *path,
+			const struct vbd_acl_ctx *ctx)
+{
+	struct vbd_bind b;
+	const struct vbd_schema_rule *r = vbd_schema_match(vbd_schema_builtin(), path, &b);
+	char **names;
+	unsigned n;
+	int rc = 0;
+
+	/* Only pool-dependent nodes (and so never a member's own nodes, which
+	 * it rewrites every heartbeat: reading them would make this
+	 * transaction conflict again and again). */
+	if (!r || !rule_depends_on_pool(r))
+		return 0;
+	{
+		struct vbd_acl want, have;
+		rc = vbd_schema_expand_acl(r, &b, ctx, &want);
+		if (!rc)
+			rc = xsh_get_acl(h, t, path, &have);
+		if (rc == -ENOENT)
+			return 0;
+		if (!rc && !vbd_acl_equal(&want, &have))
+			rc = xsh_set_acl(h, t, path, &want);
+		if (rc)
+			return rc;
+	}
+	if (xsh_list(h, t, path, &names, &n))
+		return 0;
+	for (unsigned i = 0; i < n && !rc; i++) {
+		char child[512];
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, names[i]) <
+		    sizeof(child))
+			rc = sync_subtree(h, t, child, ctx);
+	}
+	free(names);
+	return rc;
+}
+
+int pool_sync_supervisor_acls(struct xs_handle *h, xs_transaction_t t)
+{
+	uint16_t all[POOL_MAX_DOMS];
+	unsigned n;
+	struct vbd_acl_ctx ctx;
+	int rc = pool_all_members(h, t, all, &n);
+
+	if (rc)
+		return rc;
+	ctx = (struct vbd_acl_ctx){all, n, NULL, 0};
+	return sync_subtree(h, t, VBD_XS_SUPERVISOR, &ctx);
+}
+
+int pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
+{
+	struct pool_vol *v = malloc(sizeof(*v));
+	struct vbd_acl_ctx ctx;
+	char path[256], **names;
+	unsigned n;
+	int rc;
+
+	if (!v)
+		return -ENOMEM;
+	rc = pool_load_vol(h, t, id, v);
+	if (rc)
+		goto out;
+	ctx = pool_acl_ctx(v);
+	snprintf(path, sizeof(path), VBD_XS_VOLUME, id);
+	rc = sync_subtree(h, t, path, &ctx);
+	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
+	if (!rc && xsh_list(h, t, path, &names, &n) == 0) {
+		for (unsigned i = 0; i < n && !rc; i++) {
+			unsigned g, d;
+			char fe[128], tail;
+			if (sscanf(names[i], "%u-%u%c", &g, &d, &tail) != 2)
+				continue;
+			snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, g, d);
+			rc = sync_subtree(h, t, fe, &ctx);
+		}
+		free(names);
+	}
+	if (!rc)
+		rc = pool_sync_supervisor_acls(h, t);
+out:
+	free(v);
+	return rc;
+}

@@ -1,0 +1,236 @@
+/* SPDX-License-Identifier: MIT */
+/* vbdpoolctl volume create | list | remove */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <linux/fs.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "args.h"
+#include "ctl.h"
+#include "pool.h"
+#include "vbdpool/proto.h"
+#include "xsh.h"
+
+/* Size of a file or block device. -errno. */
+static int backing_size(const char *path, uint64_t *size, char *why, size_t wl)
+{
+	struct stat st;
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int rc = 0;
+
+	if (fd < 0) {
+		snprintf(why, wl, "backing '%s': %s", path, strerror(errno));
+		return -errno;
+	}
+	if (fstat(fd, &st)) {
+		rc = -errno;
+	} else if (S_ISBLK(st.st_mode)) {
+		if (ioctl(fd, BLKGETSIZE64, size))
+			rc = -errno;
+	} else if (S_ISREG(st.st_mode)) {
+		*size = (uint64_t)st.st_size;
+	} else {
+		rc = -EINVAL;
+		snprintf(why, wl, "backing '%s': not a regular file or block device", path);
+	}
+	if (rc && rc != -EINVAL)
+		snprintf(why, wl, "backing '%s': %s", path, strerror(-rc));
+	close(fd);
+	return rc;
+}
+
+struct create_args {
+	const char *id, *backing;
+	uint64_t size;
+};
+
+static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct create_args *a = arg;
+	char base[128], p[192], v[32];
+	int rc = pool_ensure_root(h, t);
+
+	snprintf(base, sizeof(base), VBD_XS_VOLUME, a->id);
+	if (!rc && xsh_exists(h, t, base))
+		return -EEXIST;
+	if (!rc)
+		rc = pool_write(h, t, base, "", NULL);
+	snprintf(p, sizeof(p), "%s/backing", base);
+	if (!rc)
+		rc = pool_write(h, t, p, a->backing, NULL);
+	snprintf(p, sizeof(p), "%s/size", base);
+	snprintf(v, sizeof(v), "%" PRIu64, a->size);
+	if (!rc)
+		rc = pool_write(h, t, p, v, NULL);
+	snprintf(p, sizeof(p), "%s/sector-size", base);
+	snprintf(v, sizeof(v), "%d", VBD_SECTOR_SIZE);
+	if (!rc)
+		rc = pool_write(h, t, p, v, NULL);
+	snprintf(p, sizeof(p), VBD_XS_MEMBERS, a->id);
+	if (!rc)
+		rc = pool_write(h, t, p, "", NULL);
+	snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, a->id);
+	if (!rc)
+		rc = pool_write(h, t, p, "", NULL);
+	return rc;
+}
+
+int cmd_volume_create(struct ctl *c, int argc, char **argv)
+{
+	const char *backing = NULL, *size_s = NULL;
+	struct ctl_opt opts[] = {{"--backing", &backing, NULL}, {"--size", &size_s, NULL}, {0}};
+	char *pos[1], err[256], real[PATH_MAX];
+	int npos, rc;
+	uint64_t have;
+	struct create_args a;
+
+	if (ctl_parse_opts(argc, argv, opts, pos, 1, &npos, err, sizeof(err)))
+		return ctl_usage_error("volume create: %s", err);
+	if (npos != 1)
+		return ctl_usage_error("volume create: need a volume ID");
+	if (!backing)
+		return ctl_usage_error("volume create: need --backing PATH");
+	if (!vbd_volume_id_valid(pos[0]))
+		return ctl_fail("bad volume id '%s' (want 1 to %d of A-Z a-z 0-9 _ -)", pos[0],
+				VBD_VOLUME_ID_MAX);
+	if (size_s && ctl_check_volume_size(size_s, &a.size, err, sizeof(err)))
+		return ctl_fail("%s", err);
+	if (backing_size(backing, &have, err, sizeof(err)))
+		return ctl_fail("%s", err);
+	if (!size_s) {
+		if (have == 0 || have % VBD_SECTOR_SIZE)
+			return ctl_fail("backing '%s' is %" PRIu64 " bytes, not a positive multiple "
+					"of %d: give --size",
+					backing, have, VBD_SECTOR_SIZE);
+		a.size = have;
+	} else if (a.size > have) {
+		return ctl_fail("bad size %" PRIu64 ": backing '%s' has only %" PRIu64 " bytes",
+				a.size, backing, have);
+	}
+	a.id = pos[0];
+	a.backing = realpath(backing, real) ? real : backing;
+	rc = xsh_txn(c->xs, create_txn, &a);
+	if (rc == -EEXIST)
+		return ctl_fail("volume '%s' already exists", a.id);
+	if (rc)
+		return ctl_fail("volume create %s: %s", a.id, strerror(-rc));
+	printf("created volume %s (%" PRIu64 " bytes, backing %s)\n", a.id, a.size, a.backing);
+	return 0;
+}
+
+static unsigned count_children(struct xs_handle *h, xs_transaction_t t, const char *path)
+{
+	char **names;
+	unsigned n;
+
+	if (xsh_list(h, t, path, &names, &n))
+		return 0;
+	free(names);
+	return n;
+}
+
+int cmd_volume_list(struct ctl *c, int argc, char **argv)
+{
+	char *pos[1], err[160], **vols;
+	int npos;
+	unsigned n;
+
+	if (ctl_parse_opts(argc, argv, NULL, pos, 0, &npos, err, sizeof(err)))
+		return ctl_usage_error("volume list: %s", err);
+	if (xsh_list(c->xs, XBT_NULL, VBD_XS_VOLUMES, &vols, &n))
+		n = 0, vols = NULL;
+	printf("%-20s %14s %7s %11s  %s\n", "VOLUME", "SIZE", "MEMBERS", "ATTACHMENTS",
+	       "BACKING");
+	for (unsigned i = 0; i < n; i++) {
+		char p[192], *size = NULL, *backing = NULL;
+		snprintf(p, sizeof(p), VBD_XS_VOLUME "/size", vols[i]);
+		xsh_read(c->xs, XBT_NULL, p, &size);
+		snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", vols[i]);
+		xsh_read(c->xs, XBT_NULL, p, &backing);
+		snprintf(p, sizeof(p), VBD_XS_MEMBERS, vols[i]);
+		unsigned nm = count_children(c->xs, XBT_NULL, p);
+		snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, vols[i]);
+		unsigned na = count_children(c->xs, XBT_NULL, p);
+		printf("%-20s %14s %7u %11u  %s\n", vols[i], size ? size : "?", nm, na,
+		       backing ? backing : "?");
+		free(size);
+		free(backing);
+	}
+	free(vols);
+	return 0;
+}
+
+struct remove_args {
+	const char *id;
+	int force;
+	unsigned natt;
+};
+
+static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct remove_args *a = arg;
+	char p[192], **atts;
+	unsigned n = 0;
+	int rc = 0;
+
+	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
+	if (!xsh_exists(h, t, p))
+		return -ENOENT;
+	snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, a->id);
+	if (xsh_list(h, t, p, &atts, &n))
+		atts = NULL, n = 0;
+	a->natt = n;
+	if (n && !a->force) {
+		free(atts);
+		return -EBUSY;
+	}
+	for (unsigned i = 0; i < n && !rc; i++) {
+		unsigned g, d;
+		char fe[128], tail;
+		if (sscanf(atts[i], "%u-%u%c", &g, &d, &tail) != 2)
+			continue;
+		snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, g, d);
+		if (xsh_exists(h, t, fe))
+			rc = xsh_rm(h, t, fe);
+	}
+	free(atts);
+	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
+	if (!rc)
+		rc = xsh_rm(h, t, p);
+	if (!rc)
+		rc = pool_sync_supervisor_acls(h, t);
+	return rc;
+}
+
+int cmd_volume_remove(struct ctl *c, int argc, char **argv)
+{
+	struct remove_args a = {0};
+	struct ctl_opt opts[] = {{"--force", NULL, &a.force}, {0}};
+	char *pos[1], err[160];
+	int npos, rc;
+
+	if (ctl_parse_opts(argc, argv, opts, pos, 1, &npos, err, sizeof(err)))
+		return ctl_usage_error("volume remove: %s", err);
+	if (npos != 1)
+		return ctl_usage_error("volume remove: need a volume ID");
+	a.id = pos[0];
+	if (!vbd_volume_id_valid(a.id))
+		return ctl_fail("bad volume id '%s'", a.id);
+	rc = xsh_txn(c->xs, remove_txn, &a);
+	if (rc == -ENOENT)
+		return ctl_fail("unknown volume '%s'", a.id);
+	if (rc == -EBUSY)
+		return ctl_fail("volume '%s' has %u attachment(s): detach them first, or use "
+				"--force",
+				a.id, a.natt);
+	if (rc)
+		return ctl_fail("volume remove %s: %s", a.id, strerror(-rc));
+	printf("removed volume %s\n", a.id);
+	return 0;
+}
