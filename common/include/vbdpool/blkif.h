@@ -18,6 +18,16 @@
 #include <xen/io/blkif.h>
 #include <xen/io/ring.h>
 
+/* ring.h redefines xen_mb() & co. as the kernel's mb()/rmb()/wmb() when
+ * __XEN_INTERFACE_VERSION__ is old (the default): use ours again (macros
+ * are expanded where RING_* are used, so this takes effect). */
+#undef xen_mb
+#undef xen_rmb
+#undef xen_wmb
+#define xen_mb()  __atomic_thread_fence(__ATOMIC_SEQ_CST)
+#define xen_rmb() __atomic_thread_fence(__ATOMIC_ACQUIRE)
+#define xen_wmb() __atomic_thread_fence(__ATOMIC_RELEASE)
+
 #include "vbdpool/platform.h"
 
 /* Number of request slots in a ring of 2^order pages. */
