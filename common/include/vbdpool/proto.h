@@ -35,6 +35,21 @@
 #define VBD_HEARTBEAT_MS          500
 #define VBD_BALANCE_MS            500
 #define VBD_VOLUME_ID_MAX         64  /* [A-Za-z0-9_-]{1,64} */
+/* frontend (libvbdpool-front) */
+#define VBD_FRONT_GRANT_CHUNK     64    /* data pages granted per share call */
+#define VBD_FRONT_MAX_POOL_PAGES  2048  /* persistent-grant pages per ring (8 MiB) */
+#define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
+
+/* backend (vbdpool-backd) */
+#define VBD_DEFAULT_COST          100   /* members/<m>/load cost= (--cost) */
+#define VBD_MAX_VOLUMES           16    /* --volume options per backd */
+#define VBD_MAX_PERSISTENT_GRANTS 1024  /* mapped refs cached per queue epoch */
+#define VBD_IO_THREADS            4     /* workers per queue, thread engine */
+#define VBD_CLAIM_GRACE_MS        1000  /* claim beyond the fair share after */
+#define VBD_LEAVE_TIMEOUT_MS      10000 /* SIGTERM: hand-offs wait this long */
+#define VBD_SLOW_FACTOR           2     /* "slow": mean latency > 2 x median */
+#define VBD_SLOW_MIN_US           1000  /*        and at least 1 ms */
+#define VBD_SLOW_SHED_MS          1000  /* a slow member sheds 1 queue/s */
 
 /* ---- member state (members/<domid>/state) ----------------------------- */
 enum vbd_member_state {

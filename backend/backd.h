@@ -1,0 +1,128 @@
+/* SPDX-License-Identifier: MIT */
+/* vbdpool-backd shared state (like xen-blkback's common.h). The control
+ * thread owns everything here; data threads only see their vbd_queue. */
+#ifndef VBD_BACKEND_BACKD_H
+#define VBD_BACKEND_BACKD_H
+
+#include <stdint.h>
+#include <xenstore.h>
+
+#include "backing.h"
+#include "xsutil.h"
+#include "io_engine.h"
+#include "queue.h"
+#include "stats.h"
+#include "vbdpool/proto.h"
+
+struct backd_config {
+	const char *volumes[VBD_MAX_VOLUMES];
+	unsigned nvolumes;
+	uint64_t cost;
+	enum vbd_engine_kind engine;
+	int buffered;
+	int null_store;
+};
+
+/* One queue of an attachment, as this member sees it. */
+struct vbd_qslot {
+	struct vbd_queue_rec rec; /* last record read */
+	int rec_ok;
+	struct vbd_queue *q;        /* our data path for rec.epoch, if we serve it */
+	uint64_t claimable_since;   /* ms; 0 = not claimable */
+	uint64_t bad_ring_epoch;    /* epoch whose ring failed to map (+1), 0 none */
+	int banned;                 /* its ring was hostile: we never claim it again */
+	int releasing;              /* draining locally, then release (no target) */
+	int rec_bad_logged;
+};
+
+struct vbd_attach {
+	struct vbd_attach *next;
+	unsigned guest, devid, nq;
+	char fe[VBD_XS_PATH_MAX];  /* frontend directory */
+	int watching, seen;
+	struct vbd_qslot qs[VBD_MAX_QUEUES];
+};
+
+struct vbd_member {
+	unsigned domid;
+	int state_ok, load_ok;
+	enum vbd_member_state state;
+	struct vbd_member_load load;
+};
+
+struct backd;
+
+struct vbd_volume {
+	struct backd *bd;
+	unsigned idx;
+	char id[VBD_VOLUME_ID_MAX + 1];
+	int ready;  /* backing opened */
+	int joined; /* we wrote our member state */
+	enum vbd_member_state my_state;
+	struct vbd_backing backing;
+	uint64_t size;
+	struct vbd_member *members;
+	unsigned nmembers;
+	struct vbd_attach *atts;
+	int dirty;
+	int logged_not_member, logged_setup;
+	/* load publishing */
+	struct vbd_stats_snap retired, last;
+	uint64_t last_ms;
+	struct vbd_member_load my_load;
+	uint64_t last_shed_ms;
+};
+
+struct backd {
+	struct xs_handle *xs;
+	unsigned me;
+	struct backd_config cfg;
+	struct vbd_volume vols[VBD_MAX_VOLUMES];
+	unsigned nvols;
+	int report_fd;
+	int leaving;
+	uint64_t leave_deadline;
+};
+
+uint64_t backd_now_ms(void);
+
+/* pool.c: volumes, membership, attachments (control path) */
+int pool_volume_setup(struct vbd_volume *v);
+int pool_refresh_members(struct vbd_volume *v);
+struct vbd_member *pool_member(struct vbd_volume *v, unsigned domid);
+int pool_join(struct vbd_volume *v);
+int pool_set_state(struct vbd_volume *v, enum vbd_member_state s);
+int pool_refresh_attachments(struct vbd_volume *v);
+void pool_drop_attachment(struct vbd_volume *v, struct vbd_attach *a);
+unsigned pool_active_members(struct vbd_volume *v);
+
+/* ownership.c: queue-record transitions, each in one XenStore transaction */
+int own_read_rec(struct vbd_volume *v, struct vbd_attach *a, unsigned q, struct vbd_queue_rec *r);
+int own_claimable(struct vbd_volume *v, const struct vbd_queue_rec *r);
+int own_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+int own_start_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned target);
+int own_finish_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+int own_pass(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned target);
+int own_release(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+int own_reclaim(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why);
+void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
+
+/* balance.c: who should serve what */
+unsigned bal_fair_share(unsigned nq, unsigned active);
+unsigned bal_count_owned(const struct vbd_attach *a, unsigned domid);
+/* Best member to hand a queue of `a` to (not me), or VBD_DOMID_NONE. */
+unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a);
+int bal_member_slow(struct vbd_volume *v, unsigned domid);
+void bal_round(struct backd *bd);
+
+/* heartbeat.c: heartbeat, load and features */
+void hb_publish(struct vbd_volume *v);
+void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q);
+
+/* control.c */
+int control_run(struct backd *bd);
+
+#endif

@@ -1,0 +1,240 @@
+/* SPDX-License-Identifier: MIT */
+/* The control thread (like xen-blkback's xenbus.c): XenStore watches, the
+ * heartbeat/balance timer, reports from the data threads and SIGTERM, all
+ * folded into level-triggered reconciliation of each volume. */
+#include "backd.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <unistd.h>
+
+#include "vbdpool/log.h"
+
+static void reconcile(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	struct vbd_member *m;
+
+	v->dirty = 0;
+	if (!v->ready && pool_volume_setup(v) < 0)
+		return;
+	if (pool_refresh_members(v) < 0)
+		return;
+	if (!v->joined) {
+		if (bd->leaving || pool_join(v) < 0)
+			return;
+	}
+	m = pool_member(v, bd->me);
+	if (m && m->state_ok && m->state != v->my_state &&
+	    (m->state == VBD_MEMBER_DEAD || m->state == VBD_MEMBER_FENCED))
+		log_warn("volume %s: the supervisor marked this member %s", v->id,
+			 vbd_member_state_name(m->state));
+	if (pool_refresh_attachments(v) < 0)
+		return;
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		own_reconcile_attachment(v, a);
+}
+
+/* A data thread reported EIO: this member's storage path failed. */
+static void check_storage(struct vbd_volume *v)
+{
+	if (!v->joined || v->my_state == VBD_MEMBER_FAILED)
+		return;
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++)
+			if (a->qs[q].q && (vbdq_status(a->qs[q].q) & VBDQ_ST_EIO)) {
+				log_err("volume %s: backing returned EIO: member failed, handing "
+					"queues off",
+					v->id);
+				pool_set_state(v, VBD_MEMBER_FAILED);
+				pool_refresh_members(v);
+				return;
+			}
+}
+
+static int owns_anything(struct vbd_volume *v)
+{
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++) {
+			struct vbd_qslot *s = &a->qs[q];
+			if (s->q)
+				return 1;
+			if (s->rec_ok && s->rec.owner == v->bd->me && s->rec.state != VBD_Q_UNOWNED)
+				return 1;
+		}
+	return 0;
+}
+
+static void begin_leave(struct backd *bd)
+{
+	if (bd->leaving)
+		return;
+	log_info("leaving: handing every queue off");
+	bd->leaving = 1;
+	bd->leave_deadline = backd_now_ms() + VBD_LEAVE_TIMEOUT_MS;
+	for (unsigned i = 0; i < bd->nvols; i++) {
+		struct vbd_volume *v = &bd->vols[i];
+		if (v->joined)
+			pool_set_state(v, VBD_MEMBER_LEAVING);
+		v->dirty = 1;
+	}
+}
+
+/* Deadline passed: stop what is left and give the records back. */
+static void force_release(struct backd *bd)
+{
+	for (unsigned i = 0; i < bd->nvols; i++) {
+		struct vbd_volume *v = &bd->vols[i];
+		for (struct vbd_attach *a = v->atts; a; a = a->next)
+			for (unsigned q = 0; q < a->nq; q++) {
+				struct vbd_qslot *s = &a->qs[q];
+				if (s->rec_ok && s->rec.owner == bd->me)
+					own_release(v, a, q);
+				own_stop_queue(v, s, "leave deadline");
+			}
+	}
+}
+
+static int is_noise(const char *path)
+{
+	size_t n = strlen(path);
+	return (n > 10 && !strcmp(path + n - 10, "/heartbeat")) ||
+	       (n > 5 && !strcmp(path + n - 5, "/load"));
+}
+
+static void handle_watches(struct backd *bd)
+{
+	char **ev;
+
+	while ((ev = xs_check_watch(bd->xs))) {
+		const char *tok = ev[XS_WATCH_TOKEN];
+		unsigned idx;
+
+		if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
+		    sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols &&
+		    !is_noise(ev[XS_WATCH_PATH]))
+			bd->vols[idx].dirty = 1;
+		free(ev);
+	}
+}
+
+int control_run(struct backd *bd)
+{
+	struct itimerspec its = {
+		.it_interval = {.tv_sec = VBD_HEARTBEAT_MS / 1000,
+				.tv_nsec = (VBD_HEARTBEAT_MS % 1000) * 1000000L},
+	};
+	struct pollfd pfd[4];
+	sigset_t sigs;
+	int tfd, sfd, rc = 0;
+
+	its.it_value = its.it_interval;
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
+		log_err("cannot set up the control loop: %s", strerror(errno));
+		return 1;
+	}
+	for (unsigned i = 0; i < bd->nvols; i++) {
+		struct vbd_volume *v = &bd->vols[i];
+		char path[VBD_XS_PATH_MAX], token[32];
+
+		snprintf(path, sizeof(path), VBD_XS_VOLUME, v->id);
+		snprintf(token, sizeof(token), "v:%u", i);
+		if (!xs_watch(bd->xs, path, token)) {
+			log_err("volume %s: cannot watch %s: %s", v->id, path, strerror(errno));
+			rc = 1;
+		}
+		v->dirty = 1;
+	}
+	pfd[0] = (struct pollfd){.fd = xs_fileno(bd->xs), .events = POLLIN};
+	pfd[1] = (struct pollfd){.fd = bd->report_fd, .events = POLLIN};
+	pfd[2] = (struct pollfd){.fd = tfd, .events = POLLIN};
+	pfd[3] = (struct pollfd){.fd = sfd, .events = POLLIN};
+
+	for (;;) {
+		for (unsigned i = 0; i < bd->nvols; i++)
+			if (bd->vols[i].dirty)
+				reconcile(&bd->vols[i]);
+		if (bd->leaving) {
+			int owned = 0;
+			for (unsigned i = 0; i < bd->nvols; i++)
+				owned |= owns_anything(&bd->vols[i]);
+			if (!owned) {
+				log_info("left: no queues owned");
+				break;
+			}
+			if (backd_now_ms() >= bd->leave_deadline) {
+				log_warn("leave deadline passed: releasing what is left");
+				force_release(bd);
+				break;
+			}
+		}
+		if (poll(pfd, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			log_err("poll: %s", strerror(errno));
+			rc = 1;
+			break;
+		}
+		if (pfd[0].revents & POLLIN)
+			handle_watches(bd);
+		if (pfd[0].revents & (POLLHUP | POLLERR)) {
+			log_err("lost the XenStore connection");
+			rc = 1;
+			break;
+		}
+		if (pfd[1].revents & POLLIN) {
+			eventfd_t junk;
+			if (eventfd_read(bd->report_fd, &junk) == 0)
+				for (unsigned i = 0; i < bd->nvols; i++) {
+					check_storage(&bd->vols[i]);
+					bd->vols[i].dirty = 1;
+				}
+		}
+		if (pfd[2].revents & POLLIN) {
+			uint64_t ticks;
+			if (read(tfd, &ticks, sizeof(ticks)) < 0) {
+				/* EAGAIN: spurious */
+			}
+			for (unsigned i = 0; i < bd->nvols; i++) {
+				struct vbd_volume *v = &bd->vols[i];
+				if (v->joined)
+					hb_publish(v);
+				v->dirty = 1;
+			}
+			bal_round(bd);
+		}
+		if (pfd[3].revents & POLLIN) {
+			struct signalfd_siginfo si;
+			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+				log_info("signal %u", si.ssi_signo);
+			begin_leave(bd);
+		}
+	}
+	/* shut down: nothing left running */
+	for (unsigned i = 0; i < bd->nvols; i++) {
+		struct vbd_volume *v = &bd->vols[i];
+		while (v->atts) {
+			struct vbd_attach *a = v->atts;
+			v->atts = a->next;
+			pool_drop_attachment(v, a);
+		}
+		vbd_backing_close(&v->backing);
+		free(v->members);
+		v->members = NULL;
+	}
+	close(tfd);
+	close(sfd);
+	return rc;
+}

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: MIT */
+/* Heartbeat and load publishing: members/<me>/{heartbeat,load} every
+ * VBD_HEARTBEAT_MS, computed from the data threads' counters. */
+#include "backd.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "vbdpool/log.h"
+
+void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q)
+{
+	struct vbd_stats_snap s;
+
+	memset(&s, 0, sizeof(s));
+	vbd_qstats_add(&q->stats, &s);
+	v->retired.ops += s.ops;
+	v->retired.bytes += s.bytes;
+	v->retired.lat_us_sum += s.lat_us_sum;
+	for (unsigned i = 0; i < VBD_HIST_BUCKETS; i++)
+		v->retired.hist[i] += s.hist[i];
+}
+
+void hb_publish(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	struct vbd_stats_snap now = v->retired;
+	struct vbd_member_load *l = &v->my_load;
+	char path[VBD_XS_PATH_MAX], buf[256];
+	uint64_t ms = backd_now_ms(), dt, dops;
+	unsigned queues = 0;
+
+	now.inflight = 0;
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++)
+			if (a->qs[q].q) {
+				vbd_qstats_add(&a->qs[q].q->stats, &now);
+				queues++;
+			}
+	dt = v->last_ms && ms > v->last_ms ? ms - v->last_ms : 0;
+	dops = now.ops - v->last.ops;
+	l->inflight = now.inflight;
+	l->queues = queues;
+	l->cost = bd->cfg.cost;
+	if (dt) {
+		l->iops = dops * 1000 / dt;
+		l->bytes_per_s = (now.bytes - v->last.bytes) * 1000 / dt;
+		l->lat_us = dops ? (now.lat_us_sum - v->last.lat_us_sum) / dops : 0;
+		l->p99_us = vbd_stats_percentile(&now, &v->last, 99);
+	}
+	v->last = now;
+	v->last_ms = ms;
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, bd->me);
+	snprintf(buf, sizeof(buf), "%" PRIu64, ms);
+	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
+		log_warn("volume %s: cannot write heartbeat", v->id);
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
+	vbd_member_load_format(l, buf, sizeof(buf));
+	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
+		log_warn("volume %s: cannot write load", v->id);
+}

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: MIT */
+/* Engine selection, the null engine, and synchronous execution. */
+#include "io_engine.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbdpool/log.h"
+
+int vbd_io_run_sync(const struct vbd_backing *b, struct vbd_io *io)
+{
+	switch (io->op) {
+	case VBD_IO_READ:
+		return vbd_backing_readv(b, io->iov, io->iovcnt, io->off, 0);
+	case VBD_IO_WRITE:
+		return vbd_backing_writev(b, io->iov, io->iovcnt, io->off, 0);
+	case VBD_IO_FLUSH:
+		return vbd_backing_flush(b);
+	case VBD_IO_DISCARD:
+		return vbd_backing_discard(b, io->off, io->len);
+	}
+	return -EINVAL;
+}
+
+/* ---- null engine: reads return zeroes, writes are discarded ---------- */
+struct null_engine {
+	struct vbd_engine e;
+	struct vbd_io *head, *tail;
+};
+
+static int null_submit(struct vbd_engine *e, struct vbd_io *io)
+{
+	struct null_engine *n = (struct null_engine *)e;
+
+	if (io->op == VBD_IO_READ)
+		vbd_iov_zero_from(io->iov, io->iovcnt, 0);
+	io->res = 0;
+	io->next = NULL;
+	if (n->tail)
+		n->tail->next = io;
+	else
+		n->head = io;
+	n->tail = io;
+	return 0;
+}
+
+static int null_commit(struct vbd_engine *e)
+{
+	(void)e;
+	return 0;
+}
+
+static int null_reap(struct vbd_engine *e, struct vbd_io **out, int max)
+{
+	struct null_engine *n = (struct null_engine *)e;
+	int k = 0;
+
+	while (n->head && k < max) {
+		out[k++] = n->head;
+		n->head = n->head->next;
+	}
+	if (!n->head)
+		n->tail = NULL;
+	return k;
+}
+
+static int null_fd(struct vbd_engine *e)
+{
+	(void)e;
+	return -1;
+}
+
+static void null_destroy(struct vbd_engine *e)
+{
+	free(e);
+}
+
+static const struct vbd_engine_ops null_ops = {
+	.submit = null_submit,
+	.commit = null_commit,
+	.reap = null_reap,
+	.fd = null_fd,
+	.destroy = null_destroy,
+};
+
+struct vbd_engine *vbd_engine_null_create(const struct vbd_backing *b, unsigned depth)
+{
+	struct null_engine *n = calloc(1, sizeof(*n));
+
+	(void)depth;
+	if (!n)
+		return NULL;
+	n->e.ops = &null_ops;
+	n->e.b = b;
+	n->e.name = "null";
+	return &n->e;
+}
+
+struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd_backing *b,
+				     unsigned depth)
+{
+	struct vbd_engine *e;
+
+	if (b->fd < 0 || kind == VBD_ENGINE_NULL)
+		return vbd_engine_null_create(b, depth);
+	if (kind == VBD_ENGINE_URING) {
+		e = vbd_engine_uring_create(b, depth);
+		if (e)
+			return e;
+		log_warn("io_uring setup failed (%s): using the preadv/pwritev thread pool",
+			 strerror(errno));
+	}
+	return vbd_engine_threads_create(b, depth);
+}

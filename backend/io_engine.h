@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: MIT */
+/* The I/O engines a queue submits backing-store operations to. Each queue
+ * has its own engine, driven by the queue's data thread: submit() queues,
+ * commit() starts what was queued, reap() returns finished I/Os. */
+#ifndef VBD_BACKEND_IO_ENGINE_H
+#define VBD_BACKEND_IO_ENGINE_H
+
+#include <stdint.h>
+#include <sys/uio.h>
+
+#include "backing.h"
+
+enum vbd_io_op { VBD_IO_READ, VBD_IO_WRITE, VBD_IO_FLUSH, VBD_IO_DISCARD };
+
+struct vbd_io {
+	enum vbd_io_op op;
+	const struct iovec *iov;
+	int iovcnt;
+	uint64_t off, len;
+	int res; /* filled on completion: 0 or -errno (short transfers are
+		    finished by the engine) */
+	struct vbd_io *next; /* engine-private list link */
+};
+
+enum vbd_engine_kind { VBD_ENGINE_URING, VBD_ENGINE_THREADS, VBD_ENGINE_NULL };
+
+struct vbd_engine;
+struct vbd_engine_ops {
+	int (*submit)(struct vbd_engine *e, struct vbd_io *io);
+	int (*commit)(struct vbd_engine *e);
+	/* Up to max finished I/Os into out[]; never blocks. */
+	int (*reap)(struct vbd_engine *e, struct vbd_io **out, int max);
+	/* fd readable when completions may be ready, or -1 (reap after submit). */
+	int (*fd)(struct vbd_engine *e);
+	void (*destroy)(struct vbd_engine *e);
+};
+
+struct vbd_engine {
+	const struct vbd_engine_ops *ops;
+	const struct vbd_backing *b;
+	const char *name;
+};
+
+/* depth: the most I/Os in flight at once. A URING engine that cannot be
+ * set up falls back to THREADS (logged). The null store always gets NULL. */
+struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd_backing *b,
+				     unsigned depth);
+
+struct vbd_engine *vbd_engine_uring_create(const struct vbd_backing *b, unsigned depth);
+struct vbd_engine *vbd_engine_threads_create(const struct vbd_backing *b, unsigned depth);
+struct vbd_engine *vbd_engine_null_create(const struct vbd_backing *b, unsigned depth);
+
+/* Run one I/O synchronously (threads engine, fallbacks). */
+int vbd_io_run_sync(const struct vbd_backing *b, struct vbd_io *io);
+
+#endif

@@ -1,0 +1,179 @@
+/* SPDX-License-Identifier: MIT */
+/* io_uring engine (liburing): one ring per queue, completions signalled on
+ * an eventfd the data thread polls next to its event channel. */
+#include "io_engine.h"
+
+#include <errno.h>
+#include <linux/falloc.h>
+#include <liburing.h>
+#include <stdlib.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+struct uring_engine {
+	struct vbd_engine e;
+	struct io_uring ring;
+	int efd;
+	struct vbd_io *done_head, *done_tail; /* completed synchronously */
+};
+
+static void done_push(struct uring_engine *u, struct vbd_io *io)
+{
+	io->next = NULL;
+	if (u->done_tail)
+		u->done_tail->next = io;
+	else
+		u->done_head = io;
+	u->done_tail = io;
+}
+
+static int uring_submit(struct vbd_engine *e, struct vbd_io *io)
+{
+	struct uring_engine *u = (struct uring_engine *)e;
+	struct io_uring_sqe *sqe;
+	int fd = e->b->fd;
+
+	if (io->op == VBD_IO_DISCARD && e->b->is_blkdev) {
+		/* BLKDISCARD is an ioctl: run it here (discards are rare). */
+		io->res = vbd_io_run_sync(e->b, io);
+		done_push(u, io);
+		return 0;
+	}
+	sqe = io_uring_get_sqe(&u->ring);
+	if (!sqe) {
+		int r = io_uring_submit(&u->ring);
+		if (r < 0)
+			return r;
+		sqe = io_uring_get_sqe(&u->ring);
+		if (!sqe)
+			return -EBUSY;
+	}
+	switch (io->op) {
+	case VBD_IO_READ:
+		io_uring_prep_readv(sqe, fd, io->iov, (unsigned)io->iovcnt, io->off);
+		break;
+	case VBD_IO_WRITE:
+		io_uring_prep_writev(sqe, fd, io->iov, (unsigned)io->iovcnt, io->off);
+		break;
+	case VBD_IO_FLUSH:
+		io_uring_prep_fsync(sqe, fd, IORING_FSYNC_DATASYNC);
+		break;
+	case VBD_IO_DISCARD:
+		io_uring_prep_fallocate(sqe, fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+					io->off, io->len);
+		break;
+	}
+	io_uring_sqe_set_data(sqe, io);
+	return 0;
+}
+
+static int uring_commit(struct vbd_engine *e)
+{
+	struct uring_engine *u = (struct uring_engine *)e;
+	int r = io_uring_submit(&u->ring);
+
+	return r < 0 ? r : 0;
+}
+
+static void finish(struct uring_engine *u, struct vbd_io *io, int res)
+{
+	if (res < 0) {
+		io->res = res;
+		return;
+	}
+	io->res = 0;
+	if ((io->op == VBD_IO_READ || io->op == VBD_IO_WRITE) && (uint64_t)res < io->len) {
+		/* short transfer: finish it synchronously (EOF of a shorter
+		 * file reads as zeroes) */
+		io->res = io->op == VBD_IO_READ
+				  ? vbd_backing_readv(u->e.b, io->iov, io->iovcnt, io->off, (uint64_t)res)
+				  : vbd_backing_writev(u->e.b, io->iov, io->iovcnt, io->off,
+						       (uint64_t)res);
+	}
+}
+
+static int uring_reap(struct vbd_engine *e, struct vbd_io **out, int max)
+{
+	struct uring_engine *u = (struct uring_engine *)e;
+	struct io_uring_cqe *cqe;
+	uint64_t junk;
+	int k = 0;
+
+	while (u->done_head && k < max) {
+		out[k++] = u->done_head;
+		u->done_head = u->done_head->next;
+	}
+	if (!u->done_head)
+		u->done_tail = NULL;
+	if (read(u->efd, &junk, sizeof(junk)) < 0) {
+		/* EAGAIN: nothing signalled; the CQ may still hold entries */
+	}
+	while (k < max && io_uring_peek_cqe(&u->ring, &cqe) == 0) {
+		struct vbd_io *io = io_uring_cqe_get_data(cqe);
+		int res = cqe->res;
+		io_uring_cqe_seen(&u->ring, cqe);
+		if (res == -EAGAIN || res == -EINTR) { /* retry synchronously */
+			io->res = vbd_io_run_sync(e->b, io);
+		} else {
+			finish(u, io, res);
+		}
+		out[k++] = io;
+	}
+	return k;
+}
+
+static int uring_fd(struct vbd_engine *e)
+{
+	return ((struct uring_engine *)e)->efd;
+}
+
+static void uring_destroy(struct vbd_engine *e)
+{
+	struct uring_engine *u = (struct uring_engine *)e;
+
+	io_uring_queue_exit(&u->ring);
+	close(u->efd);
+	free(u);
+}
+
+static const struct vbd_engine_ops uring_ops = {
+	.submit = uring_submit,
+	.commit = uring_commit,
+	.reap = uring_reap,
+	.fd = uring_fd,
+	.destroy = uring_destroy,
+};
+
+struct vbd_engine *vbd_engine_uring_create(const struct vbd_backing *b, unsigned depth)
+{
+	struct uring_engine *u = calloc(1, sizeof(*u));
+	int r;
+
+	if (!u)
+		return NULL;
+	if (getenv("VBD_NO_URING")) { /* tests: exercise the fallback */
+		free(u);
+		errno = ENOSYS;
+		return NULL;
+	}
+	r = io_uring_queue_init(depth < 8 ? 8 : depth, &u->ring, 0);
+	if (r < 0) {
+		free(u);
+		errno = -r;
+		return NULL;
+	}
+	u->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (u->efd < 0 || io_uring_register_eventfd(&u->ring, u->efd) < 0) {
+		int e = u->efd < 0 ? errno : EINVAL;
+		if (u->efd >= 0)
+			close(u->efd);
+		io_uring_queue_exit(&u->ring);
+		free(u);
+		errno = e;
+		return NULL;
+	}
+	u->e.ops = &uring_ops;
+	u->e.b = b;
+	u->e.name = "io_uring";
+	return &u->e;
+}

@@ -1,0 +1,142 @@
+/* SPDX-License-Identifier: MIT */
+/* vbdpool-backd: the driver-domain service. See docs/backend.md. */
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "backd.h"
+#include "vbdpool/log.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
+		   "                     [--engine uring|threads] [--buffered] [--null]\n"
+		   "  --volume ID   serve this volume (this domain must be one of its members)\n"
+		   "  --cost N      storage access cost published in the load (default %d)\n"
+		   "  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
+		   "  --buffered    open the backing without O_DIRECT (single member only:\n"
+		   "                members in different domains share no page cache)\n"
+		   "  --null        null backing store (reads zeroes, writes discarded),\n"
+		   "                for ring benchmarks\n",
+		VBD_DEFAULT_COST);
+}
+
+static int parse_args(int argc, char **argv, struct backd_config *cfg)
+{
+	static const struct option opts[] = {
+		{"volume", required_argument, NULL, 'v'}, {"cost", required_argument, NULL, 'c'},
+		{"engine", required_argument, NULL, 'e'}, {"buffered", no_argument, NULL, 'b'},
+		{"null", no_argument, NULL, 'n'},         {"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	cfg->cost = VBD_DEFAULT_COST;
+	cfg->engine = VBD_ENGINE_URING;
+	while ((c = getopt_long(argc, argv, "v:c:e:bnh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'v':
+			if (!vbd_volume_id_valid(optarg)) {
+				fprintf(stderr, "vbdpool-backd: invalid volume id '%s'\n", optarg);
+				return -1;
+			}
+			if (cfg->nvolumes >= VBD_MAX_VOLUMES) {
+				fprintf(stderr, "vbdpool-backd: at most %d volumes\n",
+					VBD_MAX_VOLUMES);
+				return -1;
+			}
+			cfg->volumes[cfg->nvolumes++] = optarg;
+			break;
+		case 'c':
+			if (xsu_parse_u64(optarg, 1000000000, &cfg->cost) < 0) {
+				fprintf(stderr, "vbdpool-backd: invalid cost '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'e':
+			if (!strcmp(optarg, "uring") || !strcmp(optarg, "io_uring"))
+				cfg->engine = VBD_ENGINE_URING;
+			else if (!strcmp(optarg, "threads"))
+				cfg->engine = VBD_ENGINE_THREADS;
+			else {
+				fprintf(stderr, "vbdpool-backd: unknown engine '%s'\n", optarg);
+				return -1;
+			}
+			break;
+		case 'b':
+			cfg->buffered = 1;
+			break;
+		case 'n':
+			cfg->null_store = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			usage(stderr);
+			return -1;
+		}
+	}
+	if (optind < argc || !cfg->nvolumes) {
+		usage(stderr);
+		return -1;
+	}
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	static struct backd bd;
+	uint64_t domid;
+	sigset_t sigs;
+	int r;
+
+	vbd_log_init(argv[0]);
+	if (parse_args(argc, argv, &bd.cfg) < 0)
+		return 2;
+	/* SIGTERM/SIGINT go to the control thread's signalfd; data threads
+	 * inherit the blocked mask */
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	sigaddset(&sigs, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+
+	bd.xs = xs_open(0);
+	if (!bd.xs) {
+		log_err("cannot connect to XenStore: %s", strerror(errno));
+		return 1;
+	}
+	r = xsu_read_u64(bd.xs, XBT_NULL, VBD_DOMID_NONE - 1, &domid, "domid");
+	if (r < 0) {
+		log_err("cannot read this domain's id (XenStore 'domid'): %s", strerror(-r));
+		xs_close(bd.xs);
+		return 1;
+	}
+	bd.me = (unsigned)domid;
+	bd.report_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (bd.report_fd < 0) {
+		log_err("eventfd: %s", strerror(errno));
+		return 1;
+	}
+	bd.nvols = bd.cfg.nvolumes;
+	for (unsigned i = 0; i < bd.nvols; i++) {
+		struct vbd_volume *v = &bd.vols[i];
+		v->bd = &bd;
+		v->idx = i;
+		v->backing.fd = -1;
+		snprintf(v->id, sizeof(v->id), "%s", bd.cfg.volumes[i]);
+	}
+	log_info("domain %u serving %u volume(s), platform %s, engine %s%s%s", bd.me, bd.nvols,
+		 vbd_platform()->name, bd.cfg.engine == VBD_ENGINE_URING ? "io_uring" : "threads",
+		 bd.cfg.buffered ? ", buffered" : "", bd.cfg.null_store ? ", null store" : "");
+	r = control_run(&bd);
+	close(bd.report_fd);
+	xs_close(bd.xs);
+	return r;
+}

@@ -1,0 +1,20 @@
+# backend/: vbdpool-backd, the driver-domain service.
+#   control path: main.c control.c pool.c ownership.c balance.c heartbeat.c xsutil.c
+#   data path:    queue.c ring.c request.c grant_cache.c io_engine.c io_uring.c
+#                 io_threads.c backing.c stats.c
+# Everything but main.c goes into libvbdbackend.a, which the unit tests link.
+BACKEND_SRCS     := $(filter-out backend/main.c,$(wildcard backend/*.c))
+BACKEND_LIB      := $(BUILD)/lib/libvbdbackend.a
+URING_LIBS        = $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
+LIBS             += $(BACKEND_LIB)
+BINS             += $(BUILD)/bin/vbdpool-backd
+TEST_LINK_LIBS   += $(BACKEND_LIB)
+TEST_EXTRA_LIBS  += $(URING_LIBS)
+
+$(BACKEND_LIB): $(call objs,$(BACKEND_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/bin/vbdpool-backd: $(call objs,backend/main.c) $(BACKEND_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) $(URING_LIBS) -o $@

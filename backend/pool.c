@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: MIT */
+/* Volume pools (control path): the volume's backing, its members' states,
+ * our own membership, and the attachments we may serve. */
+#include "backd.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "vbdpool/log.h"
+
+uint64_t backd_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+int pool_volume_setup(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	char *backing = NULL;
+	uint64_t size;
+	int r;
+
+	r = xsu_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &size, VBD_XS_VOLUME "/size", v->id);
+	if (r < 0 || size == 0 || size % VBD_SECTOR_SIZE) {
+		if (!v->logged_setup)
+			log_err("volume %s: no valid size (%s)", v->id,
+				r < 0 ? strerror(-r) : "not a positive multiple of 512");
+		r = r < 0 ? r : -EINVAL;
+		goto out;
+	}
+	if (!bd->cfg.null_store) {
+		backing = xsu_read(bd->xs, XBT_NULL, VBD_XS_VOLUME "/backing", v->id);
+		if (!backing || !*backing) {
+			r = backing ? -EINVAL : -errno;
+			if (!v->logged_setup)
+				log_err("volume %s: cannot read its backing path: %s", v->id,
+					strerror(-r));
+			goto out;
+		}
+	}
+	r = vbd_backing_open(&v->backing, backing, size, bd->cfg.buffered);
+	if (r < 0) {
+		if (!v->logged_setup)
+			log_err("volume %s: cannot open backing %s: %s", v->id, backing,
+				strerror(-r));
+		goto out;
+	}
+	v->size = size;
+	v->ready = 1;
+	log_info("volume %s: %" PRIu64 " bytes on %s%s", v->id, size,
+		 backing ? backing : "the null store",
+		 backing ? (bd->cfg.buffered ? " (buffered: single member only)" : " (O_DIRECT)")
+			 : "");
+out:
+	if (r < 0)
+		v->logged_setup = 1;
+	free(backing);
+	return r;
+}
+
+struct vbd_member *pool_member(struct vbd_volume *v, unsigned domid)
+{
+	for (unsigned i = 0; i < v->nmembers; i++)
+		if (v->members[i].domid == domid)
+			return &v->members[i];
+	return NULL;
+}
+
+unsigned pool_active_members(struct vbd_volume *v)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < v->nmembers; i++)
+		if (v->members[i].state_ok && vbd_member_can_serve(v->members[i].state))
+			n++;
+	return n;
+}
+
+int pool_refresh_members(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	char path[VBD_XS_PATH_MAX];
+	struct vbd_member *m;
+	unsigned n = 0, k = 0;
+	char **names;
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBERS, v->id);
+	names = xs_directory(bd->xs, XBT_NULL, path, &n);
+	if (!names) {
+		if (errno != ENOENT)
+			return -errno; /* keep what we knew */
+		n = 0;
+	}
+	m = calloc(n ? n : 1, sizeof(*m));
+	if (!m) {
+		free(names);
+		return -ENOMEM;
+	}
+	for (unsigned i = 0; i < n; i++) {
+		uint64_t id;
+		char *s;
+
+		if (xsu_parse_u64(names[i], VBD_DOMID_NONE - 1, &id) < 0)
+			continue; /* not a domid: not a member */
+		m[k].domid = (unsigned)id;
+		s = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER "/state", v->id, m[k].domid);
+		m[k].state_ok = s && vbd_member_state_parse(s, &m[k].state) == 0;
+		free(s);
+		s = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER "/load", v->id, m[k].domid);
+		m[k].load_ok = s && vbd_member_load_parse(s, &m[k].load) == 0;
+		free(s);
+		k++;
+	}
+	free(names);
+	free(v->members);
+	v->members = m;
+	v->nmembers = k;
+	return 0;
+}
+
+int pool_set_state(struct vbd_volume *v, enum vbd_member_state s)
+{
+	char path[VBD_XS_PATH_MAX];
+	int r;
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
+	r = xsu_write(v->bd->xs, XBT_NULL, path, vbd_member_state_name(s));
+	if (r < 0) {
+		log_err("volume %s: cannot write member state %s: %s", v->id,
+			vbd_member_state_name(s), strerror(-r));
+		return r;
+	}
+	if (v->my_state != s || !v->joined)
+		log_info("volume %s: member %u %s", v->id, v->bd->me, vbd_member_state_name(s));
+	v->my_state = s;
+	return 0;
+}
+
+int pool_join(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	char path[VBD_XS_PATH_MAX];
+	char *node;
+	int r;
+
+	node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
+	if (!node) {
+		if (!v->logged_not_member)
+			log_err("volume %s: domain %u is not a member (no %s/members/%u: ask dom0 "
+				"for `vbdpoolctl member add %s %u`); serving other volumes",
+				v->id, bd->me, v->id, bd->me, v->id, bd->me);
+		v->logged_not_member = 1;
+		return -ENOENT;
+	}
+	free(node);
+	r = pool_set_state(v, VBD_MEMBER_JOINING);
+	if (r < 0)
+		return r;
+	v->joined = 1;
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/features", v->id, bd->me);
+	r = xsu_write(bd->xs, XBT_NULL, path, "flush discard indirect=256 persistent");
+	if (r < 0)
+		log_warn("volume %s: cannot write features: %s", v->id, strerror(-r));
+	hb_publish(v);
+	r = pool_set_state(v, VBD_MEMBER_ACTIVE);
+	if (r < 0)
+		return r;
+	pool_refresh_members(v);
+	return 0;
+}
+
+/* Parse an attachment name "<g>-<d>". */
+static int parse_att_name(const char *s, unsigned *g, unsigned *d)
+{
+	const char *dash = strchr(s, '-');
+	char gs[16];
+	uint64_t gv, dv;
+
+	if (!dash || dash == s || (size_t)(dash - s) >= sizeof(gs))
+		return -EINVAL;
+	memcpy(gs, s, (size_t)(dash - s));
+	gs[dash - s] = 0;
+	if (xsu_parse_u64(gs, VBD_DOMID_NONE - 1, &gv) || xsu_parse_u64(dash + 1, UINT32_MAX, &dv))
+		return -EINVAL;
+	*g = (unsigned)gv;
+	*d = (unsigned)dv;
+	return 0;
+}
+
+static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsigned d)
+{
+	struct backd *bd = v->bd;
+	char want[VBD_XS_PATH_MAX], token[32];
+	struct vbd_attach *a;
+	uint64_t nq;
+	char *fe;
+	int r;
+
+	r = xsu_read_u64(bd->xs, XBT_NULL, VBD_MAX_QUEUES, &nq, VBD_XS_ATTACHMENT "/num-queues",
+			 v->id, g, d);
+	if (r < 0 || nq == 0)
+		return NULL; /* not complete yet (or malformed): look again on the next event */
+	fe = xsu_read(bd->xs, XBT_NULL, VBD_XS_ATTACHMENT "/frontend", v->id, g, d);
+	if (!fe)
+		return NULL;
+	snprintf(want, sizeof(want), VBD_XS_FRONTEND, g, d);
+	if (strcmp(fe, want)) {
+		log_warn("volume %s: attachment %u-%u: frontend %s is not %s: ignored", v->id, g,
+			 d, fe, want);
+		free(fe);
+		return NULL;
+	}
+	free(fe);
+	a = calloc(1, sizeof(*a));
+	if (!a)
+		return NULL;
+	a->guest = g;
+	a->devid = d;
+	a->nq = (unsigned)nq;
+	snprintf(a->fe, sizeof(a->fe), "%s", want);
+	snprintf(token, sizeof(token), "f:%u", v->idx);
+	if (xs_watch(bd->xs, a->fe, token))
+		a->watching = 1;
+	else
+		log_warn("volume %s: cannot watch %s: %s", v->id, a->fe, strerror(errno));
+	log_info("volume %s: attachment %u-%u with %u queue(s)", v->id, g, d, a->nq);
+	return a;
+}
+
+void pool_drop_attachment(struct vbd_volume *v, struct vbd_attach *a)
+{
+	char token[32];
+
+	for (unsigned q = 0; q < a->nq; q++)
+		if (a->qs[q].q)
+			own_stop_queue(v, &a->qs[q], "attachment removed");
+	if (a->watching) {
+		snprintf(token, sizeof(token), "f:%u", v->idx);
+		xs_unwatch(v->bd->xs, a->fe, token);
+	}
+	free(a);
+}
+
+int pool_refresh_attachments(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	char path[VBD_XS_PATH_MAX];
+	struct vbd_attach **pp, *a;
+	unsigned n = 0;
+	char **names;
+
+	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, v->id);
+	names = xs_directory(bd->xs, XBT_NULL, path, &n);
+	if (!names) {
+		if (errno != ENOENT)
+			return -errno; /* keep what we knew */
+		n = 0;
+	}
+	for (a = v->atts; a; a = a->next)
+		a->seen = 0;
+	for (unsigned i = 0; i < n; i++) {
+		unsigned g, d;
+
+		if (parse_att_name(names[i], &g, &d) < 0)
+			continue;
+		for (a = v->atts; a; a = a->next)
+			if (a->guest == g && a->devid == d)
+				break;
+		if (!a) {
+			a = new_attachment(v, g, d);
+			if (!a)
+				continue;
+			a->next = v->atts;
+			v->atts = a;
+		}
+		a->seen = 1;
+	}
+	free(names);
+	for (pp = &v->atts; *pp;) {
+		a = *pp;
+		if (a->seen) {
+			pp = &a->next;
+			continue;
+		}
+		*pp = a->next;
+		log_info("volume %s: attachment %u-%u removed", v->id, a->guest, a->devid);
+		pool_drop_attachment(v, a);
+	}
+	return 0;
+}

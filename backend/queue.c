@@ -1,0 +1,490 @@
+/* SPDX-License-Identifier: MIT */
+/* The data path of one owned queue (see queue.h). */
+#include "queue.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vbdpool/log.h"
+
+struct vbd_pending {
+	struct vbd_io io;
+	struct vbd_req req;
+	uint64_t t0_ns;
+	struct vbd_pending *next_free;
+	uint16_t ntransient;
+	uint8_t busy, held;
+	void *transient[VBD_MAX_INDIRECT_SEGS];
+	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
+};
+
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
+static void report(struct vbd_queue *q, unsigned bits)
+{
+	unsigned old = atomic_fetch_or(&q->status, bits);
+
+	if ((old & bits) != bits && q->cfg.report_fd >= 0 && eventfd_write(q->cfg.report_fd, 1) < 0)
+		log_warn("queue %u: cannot signal the control thread", q->cfg.qidx);
+}
+
+/* ---- setup / teardown ------------------------------------------------- */
+
+int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
+{
+	const struct vbd_platform *p = cfg->plat;
+	unsigned npages = 1u << cfg->order;
+	struct vbd_queue *q;
+	int r = -ENOMEM;
+
+	if (cfg->order > VBD_MAX_RING_PAGE_ORDER)
+		return -EINVAL;
+	q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->cfg = *cfg;
+	q->vol_sectors = cfg->backing->size / VBD_SECTOR_SIZE;
+	q->wake_fd = -1;
+	q->local_port = -1;
+
+	q->gt = p->gnttab->open();
+	if (!q->gt) {
+		r = -errno;
+		goto fail;
+	}
+	q->sring = p->gnttab->map_refs(q->gt, (int)npages, cfg->guest, cfg->ring_refs,
+				       PROT_READ | PROT_WRITE);
+	if (!q->sring) {
+		r = errno ? -errno : -EINVAL;
+		log_warn("guest %u dev %u queue %u: cannot map the %u ring page(s)", cfg->guest,
+			 cfg->devid, cfg->qidx, npages);
+		goto fail;
+	}
+	vbd_ring_init(&q->ring, q->sring, cfg->order);
+
+	q->ev = p->evtchn->open();
+	if (!q->ev) {
+		r = -errno;
+		goto fail;
+	}
+	q->local_port = p->evtchn->bind_interdomain(q->ev, cfg->guest, cfg->remote_port);
+	if (q->local_port < 0) {
+		r = q->local_port;
+		log_warn("guest %u dev %u queue %u: cannot bind event channel %u: %s", cfg->guest,
+			 cfg->devid, cfg->qidx, cfg->remote_port, strerror(-r));
+		q->local_port = -1;
+		goto fail;
+	}
+	r = vbd_gcache_init(&q->gc, p->gnttab, q->gt, cfg->guest,
+			    cfg->max_grants ? cfg->max_grants : VBD_MAX_PERSISTENT_GRANTS);
+	if (r < 0)
+		goto fail;
+	q->eng = vbd_engine_create(cfg->engine, cfg->backing, q->ring.slots);
+	if (!q->eng) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	q->pend = calloc(q->ring.slots, sizeof(*q->pend));
+	q->batch = calloc(q->ring.slots, sizeof(*q->batch));
+	q->reaped = calloc(q->ring.slots, sizeof(*q->reaped));
+	if (!q->pend || !q->batch || !q->reaped) {
+		r = -ENOMEM;
+		goto fail;
+	}
+	for (unsigned i = 0; i < q->ring.slots; i++) {
+		q->pend[i].next_free = q->free_list;
+		q->free_list = &q->pend[i];
+	}
+	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (q->wake_fd < 0) {
+		r = -errno;
+		goto fail;
+	}
+	log_info("guest %u dev %u queue %u epoch %llu: ring of %u page(s), %u slots, port %d, "
+		 "engine %s",
+		 cfg->guest, cfg->devid, cfg->qidx, (unsigned long long)cfg->epoch, npages,
+		 q->ring.slots, q->local_port, q->eng->name);
+	*out = q;
+	return 0;
+fail:
+	vbdq_destroy(q);
+	return r;
+}
+
+
+static void release_pending(struct vbd_queue *q, struct vbd_pending *p)
+{
+	for (unsigned i = 0; i < p->ntransient; i++)
+		vbd_gcache_put_transient(&q->gc, p->transient[i]);
+	p->ntransient = 0;
+	p->busy = 0;
+	p->held = 0;
+	p->next_free = q->free_list;
+	q->free_list = p;
+}
+
+/* Wait for every I/O in flight to finish, without answering. */
+static void wait_inflight(struct vbd_queue *q)
+{
+	while (q->inflight) {
+		int n = q->eng->ops->reap(q->eng, q->reaped, (int)q->ring.slots);
+		for (int i = 0; i < n; i++) {
+			struct vbd_pending *p = (struct vbd_pending *)q->reaped[i];
+			q->inflight--;
+			release_pending(q, p);
+		}
+		if (!n && q->inflight) {
+			struct pollfd pfd = {.fd = q->eng->ops->fd(q->eng), .events = POLLIN};
+			if (pfd.fd < 0 || poll(&pfd, 1, 100) < 0)
+				usleep(1000);
+		}
+	}
+	atomic_store(&q->stats.inflight, 0);
+}
+
+void vbdq_destroy(struct vbd_queue *q)
+{
+	const struct vbd_platform *p;
+
+	if (!q)
+		return;
+	p = q->cfg.plat;
+	if (q->started) {
+		vbdq_command(q, VBDQ_CMD_STOP, 0);
+		pthread_join(q->thr, NULL);
+		q->started = 0;
+	} else if (q->eng) {
+		wait_inflight(q);
+	}
+	if (q->pend)
+		for (unsigned i = 0; i < q->ring.slots; i++)
+			if (q->pend[i].busy)
+				release_pending(q, &q->pend[i]);
+	if (q->eng)
+		q->eng->ops->destroy(q->eng);
+	vbd_gcache_destroy(&q->gc);
+	if (q->ev) {
+		if (q->local_port >= 0)
+			p->evtchn->unbind(q->ev, (vbd_port_t)q->local_port);
+		p->evtchn->close(q->ev);
+	}
+	if (q->sring)
+		p->gnttab->unmap(q->gt, q->sring, 1 << q->cfg.order);
+	if (q->gt)
+		p->gnttab->close(q->gt);
+	if (q->wake_fd >= 0)
+		close(q->wake_fd);
+	free(q->pend);
+	free(q->batch);
+	free(q->reaped);
+	free(q);
+}
+
+void vbdq_command(struct vbd_queue *q, unsigned set, unsigned clear)
+{
+	unsigned old = atomic_load(&q->cmd), nw;
+
+	do {
+		nw = (old | set) & ~clear;
+	} while (!atomic_compare_exchange_weak(&q->cmd, &old, nw));
+	if (clear & VBDQ_CMD_DRAIN)
+		atomic_fetch_and(&q->status, ~(unsigned)VBDQ_ST_DRAINED);
+	if (q->wake_fd >= 0 && eventfd_write(q->wake_fd, 1) < 0)
+		log_warn("queue %u: cannot wake the data thread", q->cfg.qidx);
+}
+
+/* ---- the request path ------------------------------------------------- */
+
+static void respond(struct vbd_queue *q, const struct vbd_req *r, int16_t status)
+{
+	vbd_ring_respond(&q->ring, r->id, vbd_req_rsp_op(r), status);
+}
+
+static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
+{
+	unsigned cmd = atomic_load_explicit(&q->cmd, memory_order_relaxed);
+
+	if (cmd & VBDQ_CMD_STOP) { /* abandoned ring: no more responses */
+		release_pending(q, p);
+		return;
+	}
+	if (res == -EIO && !(cmd & VBDQ_CMD_FAILED)) {
+		/* Storage failure: do not answer; the control thread marks the
+		 * member failed and hands the queue off, and the frontend
+		 * re-posts this request to the next owner. */
+		log_warn("guest %u dev %u queue %u: EIO at sector %llu: holding request %#llx",
+			 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
+			 (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
+		for (unsigned i = 0; i < p->ntransient; i++)
+			vbd_gcache_put_transient(&q->gc, p->transient[i]);
+		p->ntransient = 0;
+		p->held = 1;
+		q->held++;
+		report(q, VBDQ_ST_EIO);
+		return;
+	}
+	if (res < 0)
+		log_debug("queue %u: request %#llx failed: %s", q->cfg.qidx,
+			  (unsigned long long)p->req.id, strerror(-res));
+	respond(q, &p->req, res < 0 ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY);
+	vbd_qstats_record(&q->stats, p->req.nr_sectors * VBD_SECTOR_SIZE,
+			  (now_ns() - p->t0_ns) / 1000);
+	release_pending(q, p);
+}
+
+/* Map the segments' pages and build the iovec. Returns a blkif status. */
+static int map_segments(struct vbd_queue *q, struct vbd_pending *p)
+{
+	struct vbd_req *r = &p->req;
+	int need_write = r->op == BLKIF_OP_READ; /* we write into the pages */
+	int n = 0;
+
+	for (unsigned i = 0; i < r->nsegs; i++) {
+		int transient;
+		char *page = vbd_gcache_get(&q->gc, r->seg[i].gref, need_write, &transient);
+		size_t off, len;
+
+		if (!page) {
+			log_debug("queue %u: request %#llx: grant ref %u does not map", q->cfg.qidx,
+				  (unsigned long long)r->id, r->seg[i].gref);
+			return BLKIF_RSP_ERROR;
+		}
+		if (transient)
+			p->transient[p->ntransient++] = page;
+		off = (size_t)r->seg[i].first_sect * VBD_SECTOR_SIZE;
+		len = (size_t)(r->seg[i].last_sect - r->seg[i].first_sect + 1) * VBD_SECTOR_SIZE;
+		if (n && (char *)p->iov[n - 1].iov_base + p->iov[n - 1].iov_len == page + off) {
+			p->iov[n - 1].iov_len += len; /* contiguous: merge */
+		} else {
+			p->iov[n].iov_base = page + off;
+			p->iov[n].iov_len = len;
+			n++;
+		}
+	}
+	p->io.iov = p->iov;
+	p->io.iovcnt = n;
+	return BLKIF_RSP_OKAY;
+}
+
+static int load_indirect(struct vbd_queue *q, struct vbd_pending *p)
+{
+	const void *pages[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	struct vbd_req *r = &p->req;
+	int st;
+
+	for (unsigned i = 0; i < r->n_indirect; i++) {
+		int transient;
+		pages[i] = vbd_gcache_get(&q->gc, r->indirect_grefs[i], 0, &transient);
+		if (!pages[i])
+			return BLKIF_RSP_ERROR;
+		if (transient)
+			p->transient[p->ntransient++] = (void *)pages[i];
+	}
+	st = vbd_req_load_indirect(r, pages, q->vol_sectors);
+	/* indirect pages are no longer needed: drop transient ones now */
+	for (unsigned i = 0; i < p->ntransient; i++)
+		vbd_gcache_put_transient(&q->gc, p->transient[i]);
+	p->ntransient = 0;
+	return st;
+}
+
+static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
+{
+	struct vbd_pending *p = q->free_list;
+	int st;
+
+	/* ring.c never takes more requests than there are answer slots */
+	q->free_list = p->next_free;
+	p->busy = 1;
+	p->ntransient = 0;
+	p->t0_ns = now_ns();
+
+	st = vbd_req_parse(raw, q->vol_sectors, &p->req);
+	if (st == BLKIF_RSP_OKAY && p->req.indirect)
+		st = load_indirect(q, p);
+	if (st != BLKIF_RSP_OKAY) {
+		respond(q, &p->req, (int16_t)st);
+		release_pending(q, p);
+		return;
+	}
+	switch (p->req.op) {
+	case BLKIF_OP_READ:
+	case BLKIF_OP_WRITE:
+		st = map_segments(q, p);
+		if (st != BLKIF_RSP_OKAY) {
+			respond(q, &p->req, (int16_t)st);
+			release_pending(q, p);
+			return;
+		}
+		p->io.op = p->req.op == BLKIF_OP_READ ? VBD_IO_READ : VBD_IO_WRITE;
+		break;
+	case BLKIF_OP_FLUSH_DISKCACHE:
+		p->io.op = VBD_IO_FLUSH;
+		p->io.iov = NULL;
+		p->io.iovcnt = 0;
+		break;
+	default: /* BLKIF_OP_DISCARD */
+		p->io.op = VBD_IO_DISCARD;
+		p->io.iov = NULL;
+		p->io.iovcnt = 0;
+		break;
+	}
+	p->io.off = p->req.sector * VBD_SECTOR_SIZE;
+	p->io.len = p->req.nr_sectors * VBD_SECTOR_SIZE;
+	if (p->io.op != VBD_IO_FLUSH && !p->io.len) { /* empty discard */
+		complete(q, p, 0);
+		return;
+	}
+	q->inflight++;
+	if (vbd_backing_faulty(q->cfg.backing, p->io.off, p->io.len)) {
+		q->inflight--;
+		complete(q, p, -EIO);
+		return;
+	}
+	st = q->eng->ops->submit(q->eng, &p->io);
+	if (st < 0) {
+		q->inflight--;
+		complete(q, p, st);
+	}
+}
+
+static int reap(struct vbd_queue *q)
+{
+	int n = q->eng->ops->reap(q->eng, q->reaped, (int)q->ring.slots);
+
+	for (int i = 0; i < n; i++) {
+		struct vbd_pending *p = (struct vbd_pending *)q->reaped[i];
+		q->inflight--;
+		complete(q, p, p->io.res);
+	}
+	return n;
+}
+
+static void answer_held(struct vbd_queue *q)
+{
+	for (unsigned i = 0; i < q->ring.slots && q->held; i++) {
+		struct vbd_pending *p = &q->pend[i];
+		if (p->busy && p->held) {
+			q->held--;
+			respond(q, &p->req, BLKIF_RSP_ERROR);
+			release_pending(q, p);
+		}
+	}
+}
+
+static void push(struct vbd_queue *q)
+{
+	if (q->ring.br.rsp_prod_pvt == q->ring.br.sring->rsp_prod)
+		return;
+	if (vbd_ring_push(&q->ring)) {
+		q->notifies++;
+		q->cfg.plat->evtchn->notify(q->ev, (vbd_port_t)q->local_port);
+	}
+}
+
+int vbdq_run_once(struct vbd_queue *q)
+{
+	unsigned cmd = atomic_load(&q->cmd);
+	int work = 0;
+
+	if (cmd & VBDQ_CMD_STOP)
+		return 0;
+	work += reap(q);
+	if ((cmd & VBDQ_CMD_FAILED) && q->held)
+		answer_held(q);
+	if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile) {
+		int n = vbd_ring_take(&q->ring, q->batch, (int)q->ring.slots);
+		if (n < 0) {
+			q->hostile = 1;
+			log_warn("guest %u dev %u queue %u epoch %llu: hostile ring indices: "
+				 "dropping the ring",
+				 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
+				 (unsigned long long)q->cfg.epoch);
+			report(q, VBDQ_ST_HOSTILE);
+			return work;
+		}
+		for (int i = 0; i < n; i++)
+			start_request(q, &q->batch[i]);
+		if (n) {
+			int r = q->eng->ops->commit(q->eng);
+			if (r < 0)
+				log_warn("queue %u: engine submit failed: %s", q->cfg.qidx,
+					 strerror(-r));
+			work += n;
+			work += reap(q);
+		}
+	}
+	atomic_store_explicit(&q->stats.inflight, q->inflight, memory_order_relaxed);
+	if (!q->hostile)
+		push(q);
+	if ((cmd & VBDQ_CMD_DRAIN) && q->inflight == 0)
+		report(q, VBDQ_ST_DRAINED);
+	return work;
+}
+
+/* ---- the data thread --------------------------------------------------- */
+
+static void *queue_thread(void *arg)
+{
+	struct vbd_queue *q = arg;
+	const struct vbd_evtchn_ops *ev = q->cfg.plat->evtchn;
+	struct pollfd pfd[3];
+	int nfd = 0, engfd = q->eng->ops->fd(q->eng);
+
+	pfd[nfd++] = (struct pollfd){.fd = ev->fd(q->ev), .events = POLLIN};
+	pfd[nfd++] = (struct pollfd){.fd = q->wake_fd, .events = POLLIN};
+	if (engfd >= 0)
+		pfd[nfd++] = (struct pollfd){.fd = engfd, .events = POLLIN};
+
+	for (;;) {
+		unsigned cmd = atomic_load(&q->cmd);
+		int pending;
+
+		if (cmd & VBDQ_CMD_STOP)
+			break;
+		if (vbdq_run_once(q))
+			continue;
+		if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile && vbd_ring_final_check(&q->ring))
+			continue;
+		if (poll(pfd, (nfds_t)nfd, -1) < 0 && errno != EINTR) {
+			log_err("queue %u: poll: %s", q->cfg.qidx, strerror(errno));
+			break;
+		}
+		if (pfd[0].revents & POLLIN) {
+			q->ev_wakeups++;
+			while ((pending = ev->pending(q->ev)) >= 0)
+				ev->unmask(q->ev, (vbd_port_t)pending);
+		}
+		if (pfd[1].revents & POLLIN) {
+			eventfd_t junk;
+			if (eventfd_read(q->wake_fd, &junk) < 0) {
+				/* raced with another reader: fine */
+			}
+		}
+	}
+	wait_inflight(q);
+	report(q, VBDQ_ST_EXITED);
+	return NULL;
+}
+
+int vbdq_start(struct vbd_queue *q)
+{
+	int r = pthread_create(&q->thr, NULL, queue_thread, q);
+
+	if (r)
+		return -r;
+	q->started = 1;
+	return 0;
+}
