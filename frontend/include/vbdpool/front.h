@@ -1,0 +1,105 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * libvbdpool-front: the guest side of vbdpool (docs/frontend.md).
+ *
+ * A device is the guest's `device/vbdpool/<devid>` written by dom0's
+ * `vbdpoolctl attach`.  The library owns one standard blkif ring per queue
+ * for the queue's current owner, follows ownership changes in the pool area
+ * and re-posts in-flight requests after a change, so a caller only sees an
+ * error when a pool member answered BLKIF_RSP_ERROR or the device went away.
+ *
+ * Threads: the library runs one event thread per device; requests may be
+ * submitted from any thread, including from completion callbacks.
+ * Callbacks run on the event thread (except for zero-length requests,
+ * completed in the submitting thread) and must not block for long.
+ *
+ * Every function returning int returns 0 (or a count) on success and
+ * -errno on failure.
+ */
+#ifndef VBDPOOL_FRONT_H
+#define VBDPOOL_FRONT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct vbd_front;
+
+struct vbd_front_opts {
+	unsigned devid;		/* device/vbdpool/<devid> */
+	const char *volume;	/* expected volume id; NULL = the one dom0 wrote */
+	unsigned ring_order;	/* log2 pages per ring, 0..VBD_MAX_RING_PAGE_ORDER */
+	unsigned close_wait_ms; /* vbd_front_close: wait this long for in-flight I/O */
+};
+
+/* Fills *o with the defaults (proto.h) for device `devid`. */
+void vbd_front_opts_init(struct vbd_front_opts *o, unsigned devid);
+
+/* Attach: reads the device directory, publishes state=Initialised,
+ * watches the ownership records and starts the event thread.  Returns
+ * without waiting for a queue to connect; requests submitted before wait
+ * in the library.  -ENOENT: no such device; -EINVAL: malformed values. */
+int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out);
+
+/* Detach: refuses new requests, waits up to close_wait_ms for in-flight
+ * ones, fails the rest with -ESHUTDOWN, ends every grant, writes
+ * state=Closed.  Safe on NULL. */
+void vbd_front_close(struct vbd_front *f);
+
+uint64_t vbd_front_size(const struct vbd_front *f); /* bytes */
+const char *vbd_front_volume(const struct vbd_front *f);
+unsigned vbd_front_num_queues(const struct vbd_front *f);
+
+/* Wait until at least one queue is connected (0), or -ETIMEDOUT, or
+ * -ESHUTDOWN when the device is being detached. timeout_ms < 0: forever. */
+int vbd_front_wait_connected(struct vbd_front *f, int timeout_ms);
+
+/* ---- asynchronous I/O ------------------------------------------------ */
+enum vbd_io_op {
+	VBD_IO_READ,
+	VBD_IO_WRITE,
+	VBD_IO_FLUSH,	/* all completed writes durable (every queue) */
+	VBD_IO_DISCARD,
+};
+#define VBD_IO_FUA 0x1u /* write: durable before completion */
+
+/* err: 0, -EIO (a member answered BLKIF_RSP_ERROR), -EOPNOTSUPP,
+ * -ENOMEM, -ESHUTDOWN / -ENODEV (device detached). */
+typedef void (*vbd_front_cb)(void *arg, int err);
+
+/* offset and len in bytes, multiples of 512, inside the volume.  buf must
+ * stay valid until the callback (it is read again if a request has to be
+ * re-posted to a new owner).  The callback runs exactly once iff 0 is
+ * returned. */
+int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
+		     uint64_t offset, uint64_t len, vbd_front_cb cb, void *arg);
+
+/* ---- synchronous wrappers --------------------------------------------- */
+int vbd_front_pread(struct vbd_front *f, void *buf, uint64_t len, uint64_t offset);
+int vbd_front_pwrite(struct vbd_front *f, const void *buf, uint64_t len, uint64_t offset,
+		     unsigned flags);
+int vbd_front_flush(struct vbd_front *f);
+int vbd_front_discard(struct vbd_front *f, uint64_t offset, uint64_t len);
+
+/* ---- observation -------------------------------------------------------- */
+struct vbd_front_qstat {
+	uint32_t owner;	    /* VBD_DOMID_NONE when unowned */
+	uint64_t epoch;	    /* epoch of the current ring (0: none) */
+	int connected;	    /* ring of this epoch connected, accepting requests */
+	int draining;	    /* owner hands off: nothing new posted */
+	int broken;	    /* ring abandoned for a protocol violation */
+	unsigned inflight;  /* requests on the ring */
+	unsigned waiting;   /* requests bound to this queue, not yet posted */
+	uint64_t completed; /* responses accepted (all epochs) */
+	uint64_t rings;	    /* rings built (one per owner epoch) */
+};
+struct vbd_front_stats {
+	unsigned num_queues;
+	struct vbd_front_qstat q[64];
+	uint64_t submitted, completed, errors;
+	uint64_t reposted;     /* requests re-posted after an owner change */
+	uint64_t bad_responses; /* protocol violations seen (rings abandoned) */
+	unsigned pending;      /* requests waiting for any queue */
+};
+void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st);
+
+#endif

@@ -1,0 +1,41 @@
+# frontend/: libvbdpool-front (the guest side: rings, grants, queues,
+# ownership following, re-posting) and the nbdkit plugin `vbdpool` that
+# exports a device over NBD.  See docs/frontend.md.
+FRONT_SRCS   := $(wildcard frontend/src/*.c)
+FRONT_LIB    := $(BUILD)/lib/libvbdpool-front.a
+FRONT_PLUGIN := $(BUILD)/lib/nbdkit-vbdpool-plugin.so
+LIBS         += $(FRONT_LIB) $(FRONT_PLUGIN)
+TEST_LINK_LIBS += $(FRONT_LIB)
+
+# The public header is for every component (tools, tests, bench).
+CFLAGS += -Ifrontend/include
+# Unit tests of the frontend also see its internal headers.
+$(BUILD)/tests/unit/front_%: CFLAGS += -Ifrontend/src
+
+$(FRONT_LIB): $(call objs,$(FRONT_SRCS))
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+# The plugin is a shared object: the library and the common layer are
+# built again as position-independent code under $(BUILD)/pic/.
+NBDKIT_CFLAGS = $(shell pkg-config --cflags nbdkit 2>/dev/null)
+pic_objs = $(patsubst %.c,$(BUILD)/pic/%.o,$(1))
+FRONT_PLUGIN_SRCS := frontend/nbdkit/vbdpool.c $(FRONT_SRCS) $(COMMON_SRCS)
+
+$(BUILD)/pic/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC $(XEN_CFLAGS) $(NBDKIT_CFLAGS) -c $< -o $@
+
+$(FRONT_PLUGIN): $(call pic_objs,$(FRONT_PLUGIN_SRCS))
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(XEN_LIBS)
+
+# bench/ring: IOPS of the library against null backends (not a test).
+FRONT_BENCH := $(BUILD)/bench/ring
+BINS += $(FRONT_BENCH)
+bench: $(FRONT_BENCH)
+$(FRONT_BENCH): bench/ring.c $(FRONT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XEN_CFLAGS) $< $(FRONT_LIB) $(COMMON_LIB) $(LDFLAGS) $(XEN_LIBS) -o $@
+
+-include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)

@@ -1,0 +1,303 @@
+/* SPDX-License-Identifier: MIT */
+/* Data path of one queue for one owner epoch (see ring.h). */
+#include "ring.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbdpool/log.h"
+
+const struct vbd_platform *vbd_front_platform;
+
+
+
+int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
+		    unsigned order)
+{
+	struct vbdf_ring *r;
+	unsigned npages = 1u << order;
+	int rc;
+
+	if (order > VBD_MAX_RING_PAGE_ORDER)
+		return -EINVAL;
+	r = calloc(1, sizeof(*r));
+	if (!r)
+		return -ENOMEM;
+	r->q = q;
+	r->owner = owner;
+	r->epoch = epoch;
+	r->order = order;
+	r->nslots = vbd_ring_slots(order);
+	r->port = -1;
+	r->fd = -1;
+
+	r->shr = vbd_front_plat()->gntshr->open();
+	if (!r->shr) {
+		rc = errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	r->sring_mem = vbd_front_plat()->gntshr->share_pages(r->shr, owner, (int)npages, r->ring_ref, 1);
+	if (!r->sring_mem) {
+		rc = errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	SHARED_RING_INIT((blkif_sring_t *)r->sring_mem);
+	FRONT_RING_INIT(&r->fr, (blkif_sring_t *)r->sring_mem, VBD_PAGE_SIZE * npages);
+
+	r->evh = vbd_front_plat()->evtchn->open();
+	if (!r->evh) {
+		rc = errno ? -errno : -ENOMEM;
+		goto fail;
+	}
+	rc = vbd_front_plat()->evtchn->alloc_unbound(r->evh, owner);
+	if (rc < 0)
+		goto fail;
+	r->port = rc;
+	r->fd = vbd_front_plat()->evtchn->fd(r->evh);
+
+	rc = vbdf_shadow_init(&r->shadow, r->nslots);
+	if (rc < 0)
+		goto fail;
+	rc = vbdf_gpool_init(&r->pool, r->shr, owner, VBD_FRONT_GRANT_CHUNK,
+			    VBD_FRONT_MAX_POOL_PAGES);
+	if (rc < 0)
+		goto fail;
+	r->slot_pages = calloc((size_t)r->nslots * VBDF_RING_SLOT_PAGES, sizeof(*r->slot_pages));
+	r->slot_npages = calloc(r->nslots, sizeof(*r->slot_npages));
+	r->slot_op = calloc(r->nslots, sizeof(*r->slot_op));
+	if (!r->slot_pages || !r->slot_npages || !r->slot_op) {
+		rc = -ENOMEM;
+		goto fail;
+	}
+	*out = r;
+	return 0;
+fail:
+	vbdf_ring_destroy(r);
+	return rc;
+}
+
+void vbdf_ring_destroy(struct vbdf_ring *r)
+{
+	if (!r)
+		return;
+	if (r->pool.addr)
+		vbdf_gpool_destroy(&r->pool);
+	if (r->sring_mem) {
+		int rc = vbd_front_plat()->gntshr->unshare(r->shr, r->sring_mem, 1 << r->order);
+		if (rc < 0)
+			log_warn("front: queue %u: ending ring grants: %d", r->q, rc);
+	}
+	if (r->evh) {
+		if (r->port >= 0)
+			vbd_front_plat()->evtchn->unbind(r->evh, (vbd_port_t)r->port);
+		vbd_front_plat()->evtchn->close(r->evh);
+	}
+	if (r->shr)
+		vbd_front_plat()->gntshr->close(r->shr);
+	vbdf_shadow_destroy(&r->shadow);
+	free(r->slot_pages);
+	free(r->slot_npages);
+	free(r->slot_op);
+	free(r);
+}
+
+static unsigned part_segments(const struct vbdf_part *p)
+{
+	if (p->op != BLKIF_OP_READ && p->op != BLKIF_OP_WRITE)
+		return 0;
+	return (unsigned)((p->nsect * VBD_SECTOR_SIZE + VBD_PAGE_SIZE - 1) / VBD_PAGE_SIZE);
+}
+
+/* Segment i of a read/write part: bytes [i*4096, ...) of its data. */
+static void fill_segment(struct blkif_request_segment *seg, vbd_gref_t ref, const struct vbdf_part *p,
+			 unsigned i)
+{
+	uint64_t bytes = p->nsect * VBD_SECTOR_SIZE - (uint64_t)i * VBD_PAGE_SIZE;
+
+	if (bytes > VBD_PAGE_SIZE)
+		bytes = VBD_PAGE_SIZE;
+	seg->gref = ref;
+	seg->first_sect = 0;
+	seg->last_sect = (uint8_t)(bytes / VBD_SECTOR_SIZE - 1);
+}
+
+int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
+{
+	unsigned nsegs = part_segments(p);
+	unsigned nind = nsegs > BLKIF_MAX_SEGMENTS_PER_REQUEST ? vbd_indirect_pages(nsegs) : 0;
+	unsigned npg = nsegs + nind;
+	uint32_t *pages;
+	uint64_t id;
+	int slot, rc;
+	blkif_request_t req;
+
+	if (nsegs > VBD_MAX_INDIRECT_SEGS || RING_FULL(&r->fr) || vbdf_ring_free(r) == 0)
+		return -ENOSPC;
+	slot = vbdf_shadow_get(&r->shadow, p, &id);
+	if (slot < 0)
+		return slot;
+	pages = r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES;
+	rc = vbdf_gpool_get(&r->pool, npg, pages);
+	if (rc < 0) {
+		vbdf_shadow_put(&r->shadow, id);
+		return rc;
+	}
+	r->slot_npages[slot] = (uint16_t)npg;
+
+	memset(&req, 0, sizeof(req));
+	if (p->op == BLKIF_OP_WRITE) {
+		uint64_t left = p->nsect * VBD_SECTOR_SIZE;
+		for (unsigned i = 0; i < nsegs; i++) {
+			uint64_t n = left > VBD_PAGE_SIZE ? VBD_PAGE_SIZE : left;
+			memcpy(vbdf_gpool_addr(&r->pool, pages[i]), p->data + (size_t)i * VBD_PAGE_SIZE,
+			       n);
+			left -= n;
+		}
+	}
+	if (p->op == BLKIF_OP_DISCARD) {
+		blkif_request_discard_t *d = (blkif_request_discard_t *)&req;
+		d->operation = BLKIF_OP_DISCARD;
+		d->id = id;
+		d->sector_number = p->sector;
+		d->nr_sectors = p->nsect;
+	} else if (nind) {
+		blkif_request_indirect_t *ind = (blkif_request_indirect_t *)&req;
+		ind->operation = BLKIF_OP_INDIRECT;
+		ind->indirect_op = p->op;
+		ind->nr_segments = (uint16_t)nsegs;
+		ind->id = id;
+		ind->sector_number = p->sector;
+		for (unsigned k = 0; k < nind; k++) {
+			uint32_t ipg = pages[nsegs + k];
+			struct blkif_request_segment *segs = vbdf_gpool_addr(&r->pool, ipg);
+			unsigned first = k * VBD_SEGS_PER_INDIRECT_PAGE;
+
+			ind->indirect_grefs[k] = vbdf_gpool_ref(&r->pool, ipg);
+			for (unsigned i = first; i < nsegs && i < first + VBD_SEGS_PER_INDIRECT_PAGE; i++)
+				fill_segment(&segs[i - first], vbdf_gpool_ref(&r->pool, pages[i]), p, i);
+		}
+	} else {
+		req.operation = p->op;
+		req.nr_segments = (uint8_t)nsegs;
+		req.id = id;
+		req.sector_number = p->op == BLKIF_OP_FLUSH_DISKCACHE ? 0 : p->sector;
+		for (unsigned i = 0; i < nsegs; i++)
+			fill_segment(&req.seg[i], vbdf_gpool_ref(&r->pool, pages[i]), p, i);
+	}
+	r->slot_op[slot] = req.operation;
+	memcpy(RING_GET_REQUEST(&r->fr, r->fr.req_prod_pvt), &req, sizeof(req));
+	r->fr.req_prod_pvt++;
+	return 0;
+}
+
+int vbdf_ring_push(struct vbdf_ring *r)
+{
+	int notify;
+
+	if (r->pushed == r->fr.req_prod_pvt)
+		return 0;
+	r->pushed = r->fr.req_prod_pvt;
+	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&r->fr, notify);
+	if (!notify)
+		return 0;
+	return vbd_front_plat()->evtchn->notify(r->evh, (vbd_port_t)r->port);
+}
+
+void vbdf_ring_ack(struct vbdf_ring *r)
+{
+	int port;
+
+	while ((port = vbd_front_plat()->evtchn->pending(r->evh)) >= 0)
+		vbd_front_plat()->evtchn->unmask(r->evh, (vbd_port_t)port);
+}
+
+static int status_to_err(int16_t st, int *err)
+{
+	switch (st) {
+	case BLKIF_RSP_OKAY:
+		*err = 0;
+		return 0;
+	case BLKIF_RSP_ERROR:
+		*err = -EIO;
+		return 0;
+	case BLKIF_RSP_EOPNOTSUPP:
+		*err = -EOPNOTSUPP;
+		return 0;
+	default:
+		return -EPROTO;
+	}
+}
+
+int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
+{
+	int n = 0, more;
+
+	do {
+		RING_IDX rp = r->fr.sring->rsp_prod, i;
+
+		xen_rmb(); /* read rsp_prod before the responses */
+		if (!vbdf_rsp_prod_valid(r->fr.rsp_cons, rp, r->fr.req_prod_pvt)) {
+			log_warn("front: queue %u epoch %llu: dom%u overran rsp_prod (%u, consumed %u, "
+				 "posted %u)",
+				 r->q, (unsigned long long)r->epoch, r->owner, rp, r->fr.rsp_cons,
+				 r->fr.req_prod_pvt);
+			return -EPROTO;
+		}
+		for (i = r->fr.rsp_cons; i != rp; i++) {
+			struct blkif_response rsp;
+			struct vbdf_part *p;
+			unsigned slot;
+			int err;
+
+			memcpy(&rsp, RING_GET_RESPONSE(&r->fr, i), sizeof(rsp));
+			p = vbdf_shadow_lookup(&r->shadow, rsp.id);
+			slot = vbdf_shadow_slot_of(rsp.id);
+			if (!p || rsp.operation != r->slot_op[slot] ||
+			    status_to_err(rsp.status, &err) < 0) {
+				log_warn("front: queue %u epoch %llu: dom%u sent a bad response (id "
+					 "%#llx op %u status %d)",
+					 r->q, (unsigned long long)r->epoch, r->owner,
+					 (unsigned long long)rsp.id, rsp.operation, rsp.status);
+				r->fr.rsp_cons = i;
+				return -EPROTO;
+			}
+			if (p->op == BLKIF_OP_READ && !err) {
+				const uint32_t *pages = r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES;
+				uint64_t left = p->nsect * VBD_SECTOR_SIZE;
+
+				for (unsigned k = 0; left; k++) {
+					uint64_t c = left > VBD_PAGE_SIZE ? VBD_PAGE_SIZE : left;
+					memcpy(p->data + (size_t)k * VBD_PAGE_SIZE,
+					       vbdf_gpool_addr(&r->pool, pages[k]), c);
+					left -= c;
+				}
+			}
+			vbdf_gpool_put(&r->pool, r->slot_npages[slot],
+				      r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES);
+			r->slot_npages[slot] = 0;
+			vbdf_shadow_put(&r->shadow, rsp.id);
+			r->fr.rsp_cons = i + 1;
+			n++;
+			done(ctx, p, err);
+		}
+		RING_FINAL_CHECK_FOR_RESPONSES(&r->fr, more);
+	} while (more);
+	return n;
+}
+
+void vbdf_ring_take_inflight(struct vbdf_ring *r, void (*fn)(void *ctx, struct vbdf_part *p),
+			    void *ctx)
+{
+	for (unsigned s = 0; s < r->shadow.n; s++) {
+		struct vbdf_part *p = r->shadow.slots[s].req;
+
+		if (!p)
+			continue;
+		vbdf_shadow_put(&r->shadow, (r->shadow.slots[s].gen << VBDF_SHADOW_SLOT_BITS) | s);
+		vbdf_gpool_put(&r->pool, r->slot_npages[s],
+			      r->slot_pages + (size_t)s * VBDF_RING_SLOT_PAGES);
+		r->slot_npages[s] = 0;
+		fn(ctx, p);
+	}
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: MIT */
+/* Data path of one queue for one owner epoch: the blkif shared ring, its
+ * event channel, its shadow table and its persistent-grant page pool.
+ * A ring is created when a new owner epoch appears and abandoned (grants
+ * ended, pages never reused by us) when the epoch ends or the owner breaks
+ * the protocol.  Caller serialises calls (the device lock). */
+#ifndef VBDFRONT_RING_H
+#define VBDFRONT_RING_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "vbdpool/blkif.h"
+#include "vbdpool/platform.h"
+#include "gpool.h"
+#include "internal.h"
+#include "shadow.h"
+
+/* Pages one request may use: data segments + indirect pages. */
+#define VBDF_RING_SLOT_PAGES (VBD_MAX_INDIRECT_SEGS + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
+/* Bytes one blkif request carries at most. */
+#define VBDF_RING_MAX_REQ_BYTES ((uint64_t)VBD_MAX_INDIRECT_SEGS * VBD_PAGE_SIZE)
+
+struct vbdf_ring {
+	unsigned q;
+	vbd_domid_t owner;
+	uint64_t epoch;
+	unsigned order, nslots;
+	struct vbd_gntshr *shr;
+	void *sring_mem;
+	vbd_gref_t ring_ref[1u << VBD_MAX_RING_PAGE_ORDER];
+	blkif_front_ring_t fr;
+	struct vbd_evtchn *evh;
+	int port, fd;
+	struct vbdf_shadow shadow;
+	struct vbdf_gpool pool;
+	uint32_t *slot_pages;  /* [nslots][VBDF_RING_SLOT_PAGES] pool indices */
+	uint16_t *slot_npages; /* [nslots] */
+	uint8_t *slot_op;      /* [nslots] operation posted (echoed in the response) */
+	RING_IDX pushed;       /* req_prod_pvt at the last push */
+	/* control state, from the ownership record */
+	bool connected; /* the owner mapped this epoch's ring */
+	bool draining;	/* owner hands off: post nothing new */
+};
+
+int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
+		    unsigned order);
+/* Ends every grant and closes the event channel. */
+void vbdf_ring_destroy(struct vbdf_ring *r);
+
+static inline unsigned vbdf_ring_free(const struct vbdf_ring *r)
+{
+	return r->shadow.nfree;
+}
+static inline unsigned vbdf_ring_inflight(const struct vbdf_ring *r)
+{
+	return vbdf_shadow_inflight(&r->shadow);
+}
+
+/* Writes part p as the next request (copying write data into granted
+ * pages); not yet visible to the owner until vbdf_ring_push.  -ENOSPC when
+ * no slot or not enough pages; -errno when granting more pages failed. */
+int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p);
+/* Publishes posted requests; notifies the owner if it asked for it.
+ * Returns -errno if the notify failed. */
+int vbdf_ring_push(struct vbdf_ring *r);
+
+/* Acknowledges this ring's event channel (pending + unmask). */
+void vbdf_ring_ack(struct vbdf_ring *r);
+
+typedef void (*vbdf_ring_done_fn)(void *ctx, struct vbdf_part *p, int err);
+/* Consumes every valid response, copying read data out and calling done
+ * (err 0, -EIO for BLKIF_RSP_ERROR, -EOPNOTSUPP).  Returns the number
+ * consumed, or -EPROTO when the owner broke the protocol (rsp_prod overrun,
+ * unknown or duplicate id, wrong operation, unknown status): the caller must
+ * abandon the ring; responses before the bad one were consumed. */
+int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx);
+
+/* Hands every request still in flight to fn (for re-posting) and forgets
+ * them; used when the ring is abandoned. */
+void vbdf_ring_take_inflight(struct vbdf_ring *r, void (*fn)(void *ctx, struct vbdf_part *p),
+			    void *ctx);
+
+#endif

@@ -1,0 +1,306 @@
+/* SPDX-License-Identifier: MIT */
+/* Control path: the frontend's XenStore reads, writes and watches. */
+#include "xsfront.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <stdarg.h>
+#include <xenstore.h>
+#include <xen/io/protocols.h>
+
+#include "vbdpool/log.h"
+
+#define WATCH_QUEUE_TOKEN "vbdq-"
+#define WATCH_STATE_TOKEN "vbdstate"
+#define PUBLISH_RETRIES	  64
+
+/* Reads path into a NUL-terminated malloc'd string; -errno on failure. */
+static int xs_get(struct vbdf_xsf *x, xs_transaction_t t, const char *path, char **out)
+{
+	unsigned len;
+	char *v = xs_read(x->xs, t, path, &len);
+
+	if (!v)
+		return errno ? -errno : -EIO;
+	*out = v; /* libxenstore NUL-terminates values */
+	return 0;
+}
+
+static int parse_uint(const char *s, uint64_t max, uint64_t *out)
+{
+	char *end;
+	unsigned long long v;
+
+	if (*s < '0' || *s > '9')
+		return -EINVAL;
+	errno = 0;
+	v = strtoull(s, &end, 10);
+	if (errno || *end || v > max)
+		return -EINVAL;
+	*out = v;
+	return 0;
+}
+
+static int xs_get_uint(struct vbdf_xsf *x, const char *path, uint64_t max, uint64_t *out)
+{
+	char *v = NULL;
+	int rc = xs_get(x, XBT_NULL, path, &v);
+
+	if (rc < 0)
+		return rc;
+	rc = parse_uint(v, max, out);
+	if (rc < 0)
+		log_err("front: %s: malformed value '%.32s'", path, v);
+	free(v);
+	return rc;
+}
+
+static int read_fe_key(struct vbdf_xsf *x, const char *key, char **out)
+{
+	char path[160];
+
+	snprintf(path, sizeof(path), "%s/%s", x->fe, key);
+	return xs_get(x, XBT_NULL, path, out);
+}
+
+int vbdf_xsf_open(struct vbdf_xsf *x, unsigned devid, const char *want_volume)
+{
+	char *v = NULL, path[256];
+	uint64_t u;
+	int rc;
+
+	memset(x, 0, sizeof(*x));
+	x->devid = devid;
+	x->xs = xs_open(0);
+	if (!x->xs)
+		return errno ? -errno : -ECONNREFUSED;
+	/* Our own domid: the relative path "domid" (our domain directory). */
+	rc = xs_get(x, XBT_NULL, "domid", &v);
+	if (rc == 0) {
+		rc = parse_uint(v, VBD_DOMID_NONE - 1, &u);
+		free(v);
+	}
+	if (rc < 0) {
+		log_err("front: cannot read my domid: %d", rc);
+		goto fail;
+	}
+	x->me = (unsigned)u;
+	snprintf(x->fe, sizeof(x->fe), VBD_XS_FRONTEND, x->me, devid);
+
+	rc = read_fe_key(x, "volume", &v);
+	if (rc < 0) {
+		log_err("front: %s/volume: %s", x->fe, strerror(-rc));
+		goto fail;
+	}
+	if (!vbd_volume_id_valid(v) || (want_volume && strcmp(v, want_volume))) {
+		log_err("front: %s/volume '%.64s' %s", x->fe, v,
+			vbd_volume_id_valid(v) ? "is not the requested volume" : "is malformed");
+		free(v);
+		rc = -EINVAL;
+		goto fail;
+	}
+	snprintf(x->volume, sizeof(x->volume), "%s", v);
+	free(v);
+
+	/* The pool path must be exactly the attachment the schema names. */
+	snprintf(x->pool, sizeof(x->pool), VBD_XS_ATTACHMENT, x->volume, x->me, devid);
+	rc = read_fe_key(x, "pool", &v);
+	if (rc < 0) {
+		log_err("front: %s/pool: %s", x->fe, strerror(-rc));
+		goto fail;
+	}
+	if (strcmp(v, x->pool)) {
+		log_err("front: %s/pool is '%.200s', expected '%s'", x->fe, v, x->pool);
+		free(v);
+		rc = -EINVAL;
+		goto fail;
+	}
+	free(v);
+
+	snprintf(path, sizeof(path), "%s/num-queues", x->fe);
+	rc = xs_get_uint(x, path, VBD_MAX_QUEUES, &u);
+	if (rc < 0 || u == 0) {
+		log_err("front: %s: %s", path, rc < 0 ? strerror(-rc) : "zero queues");
+		rc = rc < 0 ? rc : -EINVAL;
+		goto fail;
+	}
+	x->nq = (unsigned)u;
+
+	snprintf(path, sizeof(path), VBD_XS_VOLUME "/size", x->volume);
+	rc = xs_get_uint(x, path, UINT64_MAX, &x->size);
+	if (rc < 0 || x->size % VBD_SECTOR_SIZE) {
+		log_err("front: %s: %s", path, rc < 0 ? strerror(-rc) : "not a multiple of 512");
+		rc = rc < 0 ? rc : -EINVAL;
+		goto fail;
+	}
+	return 0;
+fail:
+	vbdf_xsf_close(x);
+	return rc;
+}
+
+void vbdf_xsf_close(struct vbdf_xsf *x)
+{
+	if (!x->xs)
+		return;
+	if (x->watching) {
+		char path[256], tok[32];
+		for (unsigned q = 0; q < x->nq; q++) {
+			snprintf(path, sizeof(path), "%s/queue-%u", x->pool, q);
+			snprintf(tok, sizeof(tok), WATCH_QUEUE_TOKEN "%u", q);
+			xs_unwatch(x->xs, path, tok);
+		}
+		snprintf(path, sizeof(path), "%s/state", x->fe);
+		xs_unwatch(x->xs, path, WATCH_STATE_TOKEN);
+	}
+	xs_close(x->xs);
+	x->xs = NULL;
+}
+
+int vbdf_xsf_set_state(struct vbdf_xsf *x, int state)
+{
+	char path[160], val[8];
+	int n = snprintf(val, sizeof(val), "%d", state);
+
+	snprintf(path, sizeof(path), "%s/state", x->fe);
+	if (!xs_write(x->xs, XBT_NULL, path, val, (unsigned)n))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int vbdf_xsf_get_state(struct vbdf_xsf *x, int *state)
+{
+	char path[160];
+	uint64_t v;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/state", x->fe);
+	rc = xs_get_uint(x, path, 6, &v);
+	if (rc == 0)
+		*state = (int)v;
+	return rc;
+}
+
+int vbdf_xsf_watch(struct vbdf_xsf *x)
+{
+	char path[256], tok[32];
+
+	for (unsigned q = 0; q < x->nq; q++) {
+		snprintf(path, sizeof(path), "%s/queue-%u", x->pool, q);
+		snprintf(tok, sizeof(tok), WATCH_QUEUE_TOKEN "%u", q);
+		if (!xs_watch(x->xs, path, tok))
+			return errno ? -errno : -EIO;
+		x->watching = 1;
+	}
+	snprintf(path, sizeof(path), "%s/state", x->fe);
+	if (!xs_watch(x->xs, path, WATCH_STATE_TOKEN))
+		return errno ? -errno : -EIO;
+	return 0;
+}
+
+int vbdf_xsf_fd(struct vbdf_xsf *x)
+{
+	return xs_fileno(x->xs);
+}
+
+enum vbdf_xsf_event vbdf_xsf_next_event(struct vbdf_xsf *x, unsigned *q)
+{
+	for (;;) {
+		char **ev = xs_check_watch(x->xs);
+		enum vbdf_xsf_event kind = VBDF_XSF_NONE;
+		uint64_t v;
+
+		if (!ev)
+			return VBDF_XSF_NONE;
+		if (!strcmp(ev[XS_WATCH_TOKEN], WATCH_STATE_TOKEN)) {
+			kind = VBDF_XSF_STATE;
+		} else if (!strncmp(ev[XS_WATCH_TOKEN], WATCH_QUEUE_TOKEN,
+				    strlen(WATCH_QUEUE_TOKEN)) &&
+			   parse_uint(ev[XS_WATCH_TOKEN] + strlen(WATCH_QUEUE_TOKEN), x->nq - 1,
+				      &v) == 0) {
+			kind = VBDF_XSF_QUEUE;
+			*q = (unsigned)v;
+		}
+		free(ev);
+		if (kind != VBDF_XSF_NONE)
+			return kind;
+	}
+}
+
+int vbdf_xsf_read_record(struct vbdf_xsf *x, unsigned q, struct vbd_queue_rec *rec)
+{
+	char path[256], *v = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), "%s/queue-%u", x->pool, q);
+	rc = xs_get(x, XBT_NULL, path, &v);
+	if (rc < 0)
+		return rc;
+	rc = vbd_queue_rec_parse(v, rec);
+	if (rc < 0)
+		log_warn("front: %s: malformed ownership record '%.80s'", path, v);
+	free(v);
+	return rc;
+}
+
+static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,
+		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,
+		     const char *fmt, ...)
+{
+	char path[256], val[64];
+	va_list ap;
+	int n;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	va_start(ap, fmt);
+	n = vsnprintf(val, sizeof(val), fmt, ap);
+	va_end(ap);
+	return xs_write(x->xs, t, path, val, (unsigned)n);
+}
+
+int vbdf_xsf_publish_ring(struct vbdf_xsf *x, unsigned q, const struct vbdf_ring_info *ri)
+{
+	char dir[160];
+
+	snprintf(dir, sizeof(dir), "%s/queue-%u", x->fe, q);
+	for (int attempt = 0; attempt < PUBLISH_RETRIES; attempt++) {
+		xs_transaction_t t = xs_transaction_start(x->xs);
+		bool ok;
+		int err;
+
+		if (t == XBT_NULL)
+			return errno ? -errno : -EIO;
+		/* Drop the previous epoch's keys (a different ring order would
+		 * leave stale ring-ref<i> behind); ENOENT is fine. */
+		xs_rm(x->xs, t, dir);
+		ok = tx_write(x, t, dir, "owner", "%u", ri->owner) &&
+		     tx_write(x, t, dir, "epoch", "%" PRIu64, ri->epoch) &&
+		     tx_write(x, t, dir, "ring-page-order", "%u", ri->order);
+		for (unsigned i = 0; ok && i < (1u << ri->order); i++) {
+			char key[24];
+			snprintf(key, sizeof(key), "ring-ref%u", i);
+			ok = tx_write(x, t, dir, key, "%u", ri->refs[i]);
+		}
+		ok = ok && tx_write(x, t, dir, "event-channel", "%u", ri->port) &&
+		     tx_write(x, t, dir, "protocol", "%s", XEN_IO_PROTO_ABI_X86_64);
+		if (!ok) {
+			err = errno ? -errno : -EIO;
+			xs_transaction_end(x->xs, t, true);
+			log_err("front: publishing %s: %s", dir, strerror(-err));
+			return err;
+		}
+		if (xs_transaction_end(x->xs, t, false))
+			return 0;
+		if (errno != EAGAIN) {
+			err = errno ? -errno : -EIO;
+			log_err("front: publishing %s: %s", dir, strerror(-err));
+			return err;
+		}
+	}
+	return -EAGAIN;
+}
