@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# Shell helpers to run an emulated Xen host (build/bin/xensim) in a private
+# temp dir.  Source it from a test; needs $VBD_BUILD (set by run-tests.sh).
+#
+#   sim_start                 mktemp -d, `xensim start`, EXIT trap -> sim_cleanup
+#   sim_create NAME CMD...    new domain running CMD; prints its domid
+#   sim_exec DOMID CMD...     run CMD in domain DOMID (0 = dom0), wait, its status
+#   sim_xs0 CMD...            shorthand for sim_exec 0 CMD...
+#   sim_list [DOMID]          `xensim list`
+#   sim_wait_gone DOMID [S]   wait until DOMID is no longer listed (default 5 s)
+#   sim_stop                  stop the host (idempotent)
+#   sim_cleanup               stop, show logs if the test failed, remove the dir
+#                             (kept when VBD_KEEP is set)
+# Variables: SIM_TMP (the temp dir), SIM_DIR (the host dir, $SIM_TMP/host),
+# XENSIM (the binary).  SIM_ON_EXIT: shell code run first by sim_cleanup.
+: "${VBD_BUILD:?VBD_BUILD must point at the build dir}"
+XENSIM=$VBD_BUILD/bin/xensim
+SIM_TMP=${SIM_TMP:-}
+SIM_DIR=${SIM_DIR:-}
+
+sim_start() {
+	[ -x "$XENSIM" ] || { echo "no $XENSIM (build first)" >&2; return 1; }
+	SIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vbdsim.XXXXXX")
+	SIM_DIR=$SIM_TMP/host
+	trap sim_cleanup EXIT
+	trap 'exit 130' INT TERM
+	"$XENSIM" start --dir "$SIM_DIR"
+}
+
+sim_create() { # NAME CMD...
+	local name=$1
+	shift
+	"$XENSIM" create --dir "$SIM_DIR" --name "$name" -- "$@"
+}
+
+sim_exec() { # DOMID CMD...
+	local d=$1
+	shift
+	"$XENSIM" exec --dir "$SIM_DIR" --domid "$d" -- "$@"
+}
+
+sim_xs0() { sim_exec 0 "$@"; }
+
+sim_list() { "$XENSIM" list --dir "$SIM_DIR" "$@"; }
+
+sim_wait_gone() { # DOMID [SECONDS]
+	local i n=$((${2:-5} * 20))
+	for ((i = 0; i < n; i++)); do
+		sim_list "$1" >/dev/null 2>&1 || return 0
+		sleep 0.05
+	done
+	return 1
+}
+
+sim_stop() {
+	[ -n "$SIM_DIR" ] && [ -e "$SIM_DIR/ctl.sock" ] && "$XENSIM" stop --dir "$SIM_DIR"
+	return 0
+}
+
+sim_cleanup() {
+	local rc=$?
+	set +e
+	[ -n "${SIM_ON_EXIT:-}" ] && eval "$SIM_ON_EXIT"
+	sim_stop
+	if [ $rc -ne 0 ] && [ -n "$SIM_DIR" ]; then
+		echo "--- xensimd.log (tail)"
+		tail -n 40 "$SIM_DIR/xensimd.log" 2>/dev/null
+		for f in "$SIM_DIR"/dom/*/console.log; do
+			[ -s "$f" ] || continue
+			echo "--- $f (tail)"
+			tail -n 30 "$f"
+		done
+	fi
+	[ -n "$SIM_TMP" ] && [ -z "${VBD_KEEP:-}" ] && rm -rf "$SIM_TMP"
+	exit $rc
+}
