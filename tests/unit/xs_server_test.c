@@ -613,6 +613,14 @@ static void test_watches(void)
 	STR(events(d0), "/t/w/w3/a/b/c|t3");
 	ERR(rm(d0, "/t/w/w3"), 0);
 	STR(events(d0), "/t/w/w3/a/b|t3"); /* 174: watch below the removed node */
+	/* only watches exactly on removed descendants fire, not ones below
+	 * that never existed */
+	ERR(wr(d0, "/t/w/w7/a", ""), 0);
+	ERR(watch(d0, "/t/w/w7/a/zz", "t7"), 0);
+	ERR(watch(d0, "/t/w/w7/a", "t7"), 0);
+	STR(events(d0), "/t/w/w7/a/zz|t7,/t/w/w7/a|t7");
+	ERR(rm(d0, "/t/w/w7"), 0);
+	STR(events(d0), "/t/w/w7/a|t7");
 	ERR(watch(d0, "/t/w/w3", "t3"), 0);
 	events(d0);
 	ERR(wr(d0, "/t/w/w3/x", ""), 0);

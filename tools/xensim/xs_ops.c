@@ -207,7 +207,9 @@ int xs_op_write(struct xs_req *r, const char *path, const char *val, uint32_t vl
 	return put_changed(r, c, NULL);
 }
 
-static int del_tree(struct xs_view *v, const char *path)
+/* Removes path and everything below (post-order, as C xenstored walks),
+ * queueing an exact change for every removed descendant onto *tail. */
+static int del_tree(struct xs_view *v, const char *path, bool root, struct xs_change ***tail)
 {
 	const struct xs_node *n = xs_view_get(v, path);
 	char *kids;
@@ -229,12 +231,23 @@ static int del_tree(struct xs_view *v, const char *path)
 			err = ENOMEM;
 			break;
 		}
-		snprintf(sub, l, "%s%s%s", strcmp(path, "/") ? path : "", "/", kids + off);
-		err = del_tree(v, sub);
+		snprintf(sub, l, "%s/%s", strcmp(path, "/") ? path : "", kids + off);
+		err = del_tree(v, sub, false, tail);
 		free(sub);
 	}
 	free(kids);
-	return err ? err : xs_view_del(v, path);
+	if (err)
+		return err;
+	n = xs_view_get(v, path);
+	if (!root && n) {
+		struct xs_change *c =
+		    xs_change_new(path, true, &n->perms, NULL, parent_perms(v, path));
+		if (c) {
+			**tail = c;
+			*tail = &c->next;
+		}
+	}
+	return xs_view_del(v, path);
 }
 
 int xs_op_rm(struct xs_req *r, const char *path)
@@ -242,7 +255,7 @@ int xs_op_rm(struct xs_req *r, const char *path)
 	struct xs_view v = view(r);
 	const struct xs_node *n;
 	char parent[PATHBUF];
-	struct xs_change *ch;
+	struct xs_change *root, *subs = NULL, **tail = &subs;
 	struct xs_node *pc;
 	int err;
 
@@ -256,25 +269,33 @@ int xs_op_rm(struct xs_req *r, const char *path)
 	if (!strcmp(path, "/"))
 		return EINVAL;
 	xs_path_parent(path, parent);
-	ch = xs_change_new(path, true, &n->perms, NULL, parent_perms(&v, path));
-	if (!ch)
+	root = xs_change_new(path, false, &n->perms, NULL, parent_perms(&v, path));
+	if (!root)
 		return ENOMEM;
 	pc = xs_node_dup(xs_view_get(&v, parent));
 	if (!pc) {
-		xs_change_free_list(ch);
+		xs_change_free_list(root);
 		return ENOMEM;
 	}
 	xs_node_del_child(pc, xs_path_base(path));
-	err = del_tree(&v, path);
+	err = del_tree(&v, path, true, &tail);
 	if (!err)
 		err = xs_view_put(&v, pc);
 	else
 		xs_node_free(pc);
 	if (err) {
-		xs_change_free_list(ch);
+		xs_change_free_list(root);
+		xs_change_free_list(subs);
 		return err;
 	}
-	emit(r, ch);
+	/* descendants first, then the removed node itself */
+	while (subs) {
+		struct xs_change *c = subs;
+		subs = c->next;
+		c->next = NULL;
+		emit(r, c);
+	}
+	emit(r, root);
 	return 0;
 }
 

@@ -8,7 +8,7 @@
 
 #include "xs_core.h"
 
-struct xs_change *xs_change_new(const char *path, bool recurse, const struct xs_perms *perms,
+struct xs_change *xs_change_new(const char *path, bool exact, const struct xs_perms *perms,
 				const struct xs_perms *old_perms, const struct xs_perms *parent)
 {
 	struct xs_change *c = calloc(1, sizeof(*c));
@@ -16,7 +16,7 @@ struct xs_change *xs_change_new(const char *path, bool recurse, const struct xs_
 	if (!c)
 		return NULL;
 	c->path = strdup(path);
-	c->recurse = recurse;
+	c->exact = exact;
 	if (!c->path || (perms && xs_perms_copy(&c->perms, perms)) ||
 	    (old_perms && xs_perms_copy(&c->old_perms, old_perms)) ||
 	    (parent && xs_perms_copy(&c->parent, parent))) {
@@ -193,12 +193,10 @@ void xs_watch_fire(struct xs_server *s, const struct xs_change *ch)
 		for (struct xs_watch *w = c->watches; w; w = w->next) {
 			const char *p;
 
-			if (xs_path_is_child(ch->path, w->abs))
-				p = event_path(c, w, ch->path, pre, sizeof(pre));
-			else if (ch->recurse && xs_path_is_child(w->abs, ch->path))
-				p = w->path;
-			else
+			if (ch->exact ? strcmp(ch->path, w->abs)
+				      : !xs_path_is_child(ch->path, w->abs))
 				continue;
+			p = event_path(c, w, ch->path, pre, sizeof(pre));
 			if (!checked) {
 				ok = permitted(c, ch);
 				checked = true;

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Watches: registration per connection (duplicate EEXIST, unknown unwatch
- * ENOENT, per-domain quota), the initial event, and delivery of changes:
- * a change of node N fires watches at or above N with N's path, and (for
- * rm, "recurse") watches below N with the watched path.  Relative watches
- * get relative paths.  For an unprivileged watcher an event is dropped
+ * ENOENT, per-domain quota), the initial event, and delivery of changes as
+ * C xenstored does: a change of node N fires the watches at or above N with
+ * N's path; a removal also fires, for every removed descendant D, the
+ * watches set exactly on D ("exact" changes).  Relative watches get
+ * relative paths.  For an unprivileged watcher an event is dropped
  * unless the node (before or after the change) or its parent is readable.
  * @introduceDomain/@releaseDomain reach privileged watchers and those
  * granted read on the special node.
@@ -30,14 +31,14 @@ struct xs_watch {
 /* One change of the tree, with the ACLs that decide who may see it. */
 struct xs_change {
 	char *path;
-	bool recurse;		   /* removal: watches below fire too */
+	bool exact;		   /* only watches on exactly this path */
 	struct xs_perms perms;	   /* the node's (after a change, before a removal) */
 	struct xs_perms old_perms; /* set_perms: the previous ACL (num 0: none) */
 	struct xs_perms parent;	   /* the parent's (num 0: none) */
 	struct xs_change *next;
 };
 
-struct xs_change *xs_change_new(const char *path, bool recurse, const struct xs_perms *perms,
+struct xs_change *xs_change_new(const char *path, bool exact, const struct xs_perms *perms,
 				const struct xs_perms *old_perms, const struct xs_perms *parent);
 void xs_change_free_list(struct xs_change *c);
 
