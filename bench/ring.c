@@ -1,0 +1,227 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * bench/ring: IOPS of libvbdpool-front driven directly (no NBD), run inside
+ * the guest domain.  Keeps QD requests in flight (each completion submits
+ * the next from the event thread) for a fixed time and prints the rate.
+ *
+ *   ring [--devid N] [--qd 64] [--bs 4096] [--seconds 5]
+ *        [--rw randread|randwrite|randrw|read|write] [--wait 30]
+ *
+ * Not a test: it prints figures.  bench/ring.sh sets up the emulated host
+ * with null backends and runs it.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vbdpool/front.h"
+#include "vbdpool/log.h"
+
+enum mode { M_RANDREAD, M_RANDWRITE, M_RANDRW, M_READ, M_WRITE };
+
+struct slot {
+	struct bench *b;
+	char *buf;
+	uint64_t rng;
+	uint64_t seq;
+};
+
+struct bench {
+	struct vbd_front *f;
+	enum mode mode;
+	uint64_t bs, blocks;
+	atomic_bool stop;
+	atomic_ulong done, errors, inflight;
+	atomic_ulong seq_next;
+};
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void submit_one(struct slot *s);
+
+static void on_done(void *arg, int err)
+{
+	struct slot *s = arg;
+	struct bench *b = s->b;
+
+	if (err)
+		atomic_fetch_add(&b->errors, 1);
+	atomic_fetch_add(&b->done, 1);
+	if (atomic_load(&b->stop)) {
+		atomic_fetch_sub(&b->inflight, 1);
+		return;
+	}
+	submit_one(s);
+}
+
+static void submit_one(struct slot *s)
+{
+	struct bench *b = s->b;
+	uint64_t r = xorshift(&s->rng), blk;
+	bool write;
+	int rc;
+
+	switch (b->mode) {
+	case M_READ:
+	case M_WRITE:
+		blk = atomic_fetch_add(&b->seq_next, 1) % b->blocks;
+		write = b->mode == M_WRITE;
+		break;
+	default:
+		blk = r % b->blocks;
+		write = b->mode == M_RANDWRITE || (b->mode == M_RANDRW && (r >> 40) & 1);
+	}
+	rc = vbd_front_submit(b->f, write ? VBD_IO_WRITE : VBD_IO_READ, 0, s->buf, blk * b->bs,
+			      b->bs, on_done, s);
+	if (rc < 0) {
+		fprintf(stderr, "ring: submit: %s\n", strerror(-rc));
+		atomic_fetch_add(&b->errors, 1);
+		atomic_fetch_sub(&b->inflight, 1);
+	}
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double cpu_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"devid", 1, 0, 'd'}, {"qd", 1, 0, 'q'},   {"bs", 1, 0, 'b'},
+		{"seconds", 1, 0, 's'}, {"rw", 1, 0, 'r'}, {"wait", 1, 0, 'w'},
+		{0, 0, 0, 0},
+	};
+	struct vbd_front_opts o;
+	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
+	unsigned devid = 0, qd = 64, wait_s = 30;
+	double seconds = 5, t0, t1, c0, c1;
+	const char *rw = "randread";
+	struct vbd_front_stats st;
+	int c, rc;
+
+	vbd_log_init(argv[0]);
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			devid = (unsigned)atoi(optarg);
+			break;
+		case 'q':
+			qd = (unsigned)atoi(optarg);
+			break;
+		case 'b':
+			b.bs = strtoull(optarg, NULL, 0);
+			break;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'r':
+			rw = optarg;
+			break;
+		case 'w':
+			wait_s = (unsigned)atoi(optarg);
+			break;
+		default:
+			fprintf(stderr, "usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
+					"[--rw randread|randwrite|randrw|read|write] [--wait S]\n",
+				argv[0]);
+			return 2;
+		}
+	}
+	if (!strcmp(rw, "randread"))
+		b.mode = M_RANDREAD;
+	else if (!strcmp(rw, "randwrite"))
+		b.mode = M_RANDWRITE;
+	else if (!strcmp(rw, "randrw"))
+		b.mode = M_RANDRW;
+	else if (!strcmp(rw, "read"))
+		b.mode = M_READ;
+	else if (!strcmp(rw, "write"))
+		b.mode = M_WRITE;
+	else {
+		fprintf(stderr, "ring: unknown --rw %s\n", rw);
+		return 2;
+	}
+	if (qd == 0 || b.bs == 0 || b.bs % 512) {
+		fprintf(stderr, "ring: --qd > 0 and --bs a multiple of 512\n");
+		return 2;
+	}
+
+	vbd_front_opts_init(&o, devid);
+	rc = vbd_front_open(&o, &b.f);
+	if (rc < 0) {
+		fprintf(stderr, "ring: attach devid %u: %s\n", devid, strerror(-rc));
+		return 1;
+	}
+	rc = vbd_front_wait_connected(b.f, (int)wait_s * 1000);
+	if (rc < 0) {
+		fprintf(stderr, "ring: no queue connected: %s\n", strerror(-rc));
+		vbd_front_close(b.f);
+		return 1;
+	}
+	usleep(200 * 1000); /* let the other queues connect too */
+	b.blocks = vbd_front_size(b.f) / b.bs;
+	if (b.blocks == 0) {
+		fprintf(stderr, "ring: volume smaller than one block\n");
+		vbd_front_close(b.f);
+		return 1;
+	}
+
+	struct slot *slots = calloc(qd, sizeof(*slots));
+	for (unsigned i = 0; i < qd; i++) {
+		slots[i] = (struct slot){.b = &b, .rng = 0x9e3779b97f4a7c15ull * (i + 1)};
+		if (posix_memalign((void **)&slots[i].buf, 4096, b.bs))
+			return 1;
+		memset(slots[i].buf, (int)i, b.bs);
+	}
+	atomic_store(&b.inflight, qd);
+	t0 = now_s();
+	c0 = cpu_s();
+	for (unsigned i = 0; i < qd; i++)
+		submit_one(&slots[i]);
+	usleep((useconds_t)(seconds * 1e6));
+	atomic_store(&b.stop, true);
+	t1 = now_s();
+	c1 = cpu_s();
+	unsigned long ops = atomic_load(&b.done);
+	while (atomic_load(&b.inflight))
+		usleep(1000);
+
+	vbd_front_get_stats(b.f, &st);
+	double iops = ops / (t1 - t0);
+	printf("ring: rw=%s bs=%" PRIu64 " qd=%u queues=%u time=%.2fs ops=%lu iops=%.0f "
+	       "MiB/s=%.1f errors=%lu frontend-cpu=%.0f%%\n",
+	       rw, b.bs, qd, st.num_queues, t1 - t0, ops, iops, iops * b.bs / 1048576.0,
+	       atomic_load(&b.errors), 100.0 * (c1 - c0) / (t1 - t0));
+	for (unsigned q = 0; q < st.num_queues; q++)
+		printf("ring:   queue %u: owner %u epoch %" PRIu64 " completed %" PRIu64 "\n", q,
+		       st.q[q].owner, st.q[q].epoch, st.q[q].completed);
+	vbd_front_close(b.f);
+	for (unsigned i = 0; i < qd; i++)
+		free(slots[i].buf);
+	free(slots);
+	return atomic_load(&b.errors) ? 1 : 0;
+}
