@@ -542,16 +542,21 @@ static void test_perms(void)
 	ERR(rm(u5, "/t/u/wacl/newc"), 0);		      /* 158 */
 	STR(rd(u5, "../x"), "<EINVAL>");		      /* 159 */
 	ERR(mk(u5, "/t/u/racl"), EACCES);		      /* 210 */
-	ERR(rm(u5, "/t/u/racl"), EACCES);		      /* 211 */
-	ERR(mk(u5, "/t/u/wacl/newdir"), 0);		      /* 212 */
-	ERR(mk(u5, "/t/u/wacl"), 0);			      /* 213 */
-	ERR(rm(u5, "/t/u/bacl/c"), 0);			      /* 214 */
-	ERR(rm(u5, "/t/u/bacl"), 0);			      /* 215 */
-	STR(gp(u5, "/t/u/pubr"), "r0");			      /* 216 */
-	ERR(sp(u5, "/t/u/pubw", "w0"), EACCES);		      /* 217 */
-	STR(rd(u5, "/t/u/deny"), "<EACCES>");		      /* 218 */
-	ERR(wr(u5, "/t/u/deny", "x"), EACCES);		      /* 219 */
-	STR(rd(u6, "/t/u/deny"), "o");			      /* others: r */
+	/* missing nodes: ENOENT only if the nearest ancestor grants the right */
+	ERR(rm(u5, "/t/u/racl/missing"), EACCES);
+	ERR(rm(u5, "/t/u/wacl/missing"), 0);
+	ERR(sp(u5, "/t/u/wacl/missing", "n5"), ENOENT);
+	ERR(sp(u5, "/t/u/racl/missing", "n5"), EACCES);
+	ERR(rm(u5, "/t/u/racl"), EACCES);	/* 211 */
+	ERR(mk(u5, "/t/u/wacl/newdir"), 0);	/* 212 */
+	ERR(mk(u5, "/t/u/wacl"), 0);		/* 213 */
+	ERR(rm(u5, "/t/u/bacl/c"), 0);		/* 214 */
+	ERR(rm(u5, "/t/u/bacl"), 0);		/* 215 */
+	STR(gp(u5, "/t/u/pubr"), "r0");		/* 216 */
+	ERR(sp(u5, "/t/u/pubw", "w0"), EACCES); /* 217 */
+	STR(rd(u5, "/t/u/deny"), "<EACCES>");	/* 218 */
+	ERR(wr(u5, "/t/u/deny", "x"), EACCES);	/* 219 */
+	STR(rd(u6, "/t/u/deny"), "o");		/* others: r */
 	/* transaction: denial inside, commit ok (150, 151) */
 	xs_transaction_t t = xs_transaction_start(u5);
 	ERR(wr_t(u5, t, "/t/u/noacl", "x"), EACCES);
@@ -905,6 +910,25 @@ static void test_quotas(void)
 	ERR(rm(u5, "data/q"), 0);
 	ERR(wr(u5, "data/q/again", ""), 0);
 	ERR(rm(u5, "data/q"), 0);
+	/* a domU transaction may access 1024 nodes */
+	for (i = 0; i < 30; i++) {
+		snprintf(p, sizeof(p), "data/tq/p%d", i);
+		ERR(wr(u5, p, ""), 0);
+	}
+	t = xs_transaction_start(u5);
+	for (i = 0; i < 1100; i++) {
+		snprintf(p, sizeof(p), "data/tq/p%d/n%d", i % 30, i);
+		const char *v = rd_t(u5, t, p);
+		if (strcmp(v, "<ENOENT>")) {
+			STR(v, "<ENOSPC>");
+			break;
+		}
+	}
+	STR(rd_t(u5, t, "data/tq/p0/n999999"), "<ENOSPC>");
+	STR(rd_t(u5, t, "data/tq/p0/n0"), "<ENOENT>"); /* already accessed */
+	CHECK(i > 900 && i < 1024, "transaction accessed %d", i);
+	CHECK(xs_transaction_end(u5, t, true), "abort");
+	ERR(rm(u5, "data/tq"), 0);
 	/* watches: 128 per domain, then E2BIG (280) */
 	struct xs_handle *w = open_as(6);
 	for (i = 0; i < 300; i++) {

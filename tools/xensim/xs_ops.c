@@ -42,9 +42,9 @@ static const struct xs_node *ancestor(struct xs_view *v, const char *path, unsig
 	return xs_view_get(v, "/");
 }
 
-/* Node with the given rights; on a missing node ENOENT if the nearest
- * existing ancestor is readable, else EACCES (Xen hides what it cannot
- * tell). */
+/* Node with the given rights.  On a missing node, ENOENT if the nearest
+ * existing ancestor grants any of the rights asked for, else EACCES (C
+ * xenstored's errno_from_parents: tell nothing the caller may not know). */
 static int lookup(struct xs_req *r, const char *path, unsigned need, const struct xs_node **out)
 {
 	struct xs_view v = view(r);
@@ -59,7 +59,7 @@ static int lookup(struct xs_req *r, const char *path, unsigned need, const struc
 		return 0;
 	}
 	a = ancestor(&v, path, &lv);
-	if (!a || !has(r, a, XS_PERM_READ))
+	if (!a || !(xs_perm_for(&a->perms, r->domid, r->priv) & need))
 		return EACCES;
 	return ENOENT;
 }

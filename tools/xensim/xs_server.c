@@ -115,6 +115,7 @@ static int txn_start(struct xs_req *r, const struct xsd_sockmsg *m)
 	t = xs_txn_new(id);
 	if (!t)
 		return ENOMEM;
+	t->limited = !c->priv;
 	t->next = c->txns;
 	c->txns = t;
 	c->ntxns++;
@@ -198,6 +199,11 @@ void xs_server_dispatch(struct xs_conn *c, const struct xsd_sockmsg *m, const ch
 			}
 		}
 		err = xs_node_op(&r);
+		if (r.txn && r.txn->over) {
+			/* it touched more nodes than a domU's transaction may */
+			r.txn->over = false;
+			err = ENOSPC;
+		}
 		break;
 	case XS_WATCH:
 		if (!xs_wire_strings(body, m->len, v, 2)) {

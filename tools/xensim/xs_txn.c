@@ -68,6 +68,8 @@ static struct xs_acc *access_node(struct xs_view *v, const char *path)
 		free(a);
 		return NULL;
 	}
+	if (v->txn->limited && v->txn->naccessed >= XS_QUOTA_TXN_NODES)
+		v->txn->over = true;
 	if (++v->txn->naccessed > XS_QUOTA_TXN_NODES * 64)
 		v->txn->overflow = true;
 	return a;

@@ -28,6 +28,8 @@ struct xs_txn {
 	} * owned;
 	unsigned nowned;
 	bool overflow; /* too many accessed nodes: fail the commit */
+	bool limited;  /* an unprivileged domain's: XS_QUOTA_TXN_NODES applies */
+	bool over;     /* a node beyond that quota was accessed (ENOSPC) */
 	struct xs_txn *next;
 };
 
