@@ -402,8 +402,10 @@ int vbdq_run_once(struct vbd_queue *q)
 	if (cmd & VBDQ_CMD_STOP)
 		return 0;
 	work += reap(q);
-	if ((cmd & VBDQ_CMD_FAILED) && q->held)
+	if ((cmd & VBDQ_CMD_FAILED) && q->held) {
 		answer_held(q);
+		work++;
+	}
 	if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile) {
 		int n = vbd_ring_take(&q->ring, q->batch, (int)q->ring.slots);
 		if (n < 0) {

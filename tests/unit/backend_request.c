@@ -1,0 +1,540 @@
+/* SPDX-License-Identifier: MIT */
+/* Backend data path against synthetic rings in local memory (no emulator):
+ * every bad-request class gets the right response, good requests move the
+ * right bytes, EIO is held then answered in failed mode, a hostile ring is
+ * dropped, and a draining queue stops consuming. Runs with each engine. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/mman.h>
+#include <poll.h>
+#include <unistd.h>
+
+#include "../../backend/queue.h"
+#include "vbdpool/log.h"
+
+#define NPAGES     64          /* refs 0..63 map; ring = ref 0 */
+#define RO_REF     40          /* granted read-only */
+#define BAD_REF    9999
+#define VOL_BYTES  (1u << 20)  /* 2048 sectors */
+#define VOL_SECT   (VOL_BYTES / 512)
+
+static int failures;
+#define CHECK(cond, ...)                                                                   \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			failures++;                                                        \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
+			fprintf(stderr, __VA_ARGS__);                                      \
+			fputc('\n', stderr);                                               \
+		}                                                                          \
+	} while (0)
+
+/* ---- fake platform: grant refs are indexes into pages[] ---------------- */
+static uint8_t *pages;
+static int live_maps;
+static int map_calls;
+
+static struct vbd_gnttab *fgt_open(void)
+{
+	return (struct vbd_gnttab *)&pages;
+}
+static void fgt_close(struct vbd_gnttab *h)
+{
+	(void)h;
+}
+static void *fgt_map(struct vbd_gnttab *h, int count, vbd_domid_t dom, const vbd_gref_t *refs,
+		     int prot)
+{
+	(void)h;
+	map_calls++;
+	if (dom != 5)
+		goto bad;
+	for (int i = 0; i < count; i++) {
+		if (refs[i] >= NPAGES || refs[i] != refs[0] + (vbd_gref_t)i)
+			goto bad;
+		if (refs[i] == RO_REF && (prot & PROT_WRITE))
+			goto bad;
+	}
+	live_maps += count;
+	return pages + (size_t)refs[0] * 4096;
+bad:
+	errno = EINVAL;
+	return NULL;
+}
+static int fgt_unmap(struct vbd_gnttab *h, void *addr, int count)
+{
+	(void)h;
+	(void)addr;
+	live_maps -= count;
+	return 0;
+}
+static const struct vbd_gnttab_ops fake_gt = {fgt_open, fgt_close, fgt_map, fgt_unmap};
+
+static int evfd = -1, notifies;
+static struct vbd_evtchn *fev_open(void)
+{
+	return (struct vbd_evtchn *)&evfd;
+}
+static void fev_close(struct vbd_evtchn *h)
+{
+	(void)h;
+}
+static int fev_alloc(struct vbd_evtchn *h, vbd_domid_t r)
+{
+	(void)h;
+	(void)r;
+	return -ENOSYS;
+}
+static int fev_bind(struct vbd_evtchn *h, vbd_domid_t r, vbd_port_t p)
+{
+	(void)h;
+	return r == 5 && p == 17 ? 3 : -EINVAL;
+}
+static int fev_unbind(struct vbd_evtchn *h, vbd_port_t p)
+{
+	(void)h;
+	return p == 3 ? 0 : -ENOTCONN;
+}
+static int fev_notify(struct vbd_evtchn *h, vbd_port_t p)
+{
+	(void)h;
+	(void)p;
+	notifies++;
+	return 0;
+}
+static int fev_fd(struct vbd_evtchn *h)
+{
+	(void)h;
+	return evfd;
+}
+static int fev_pending(struct vbd_evtchn *h)
+{
+	(void)h;
+	return -EAGAIN;
+}
+static int fev_unmask(struct vbd_evtchn *h, vbd_port_t p)
+{
+	(void)h;
+	(void)p;
+	return 0;
+}
+static const struct vbd_evtchn_ops fake_ev = {fev_open,   fev_close, fev_alloc,   fev_bind,
+					      fev_unbind, fev_notify, fev_fd, fev_pending,
+					      fev_unmask};
+static const struct vbd_platform fake_plat = {.name = "fake", .evtchn = &fake_ev,
+					      .gnttab = &fake_gt};
+
+/* ---- the frontend side of the synthetic ring ---------------------------- */
+static blkif_front_ring_t fr;
+static struct vbd_queue *q;
+static struct vbd_backing backing;
+
+static void post(const void *req)
+{
+	memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), req, sizeof(struct blkif_request));
+	fr.req_prod_pvt++;
+	RING_PUSH_REQUESTS(&fr);
+}
+
+/* Run the data path until a response arrives (or the queue goes idle with
+ * nothing in flight: then there is none). */
+static int get_response(struct blkif_response *out)
+{
+	for (int spins = 0; spins < 100000; spins++) {
+		if (RING_HAS_UNCONSUMED_RESPONSES(&fr)) {
+			*out = *RING_GET_RESPONSE(&fr, fr.rsp_cons);
+			fr.rsp_cons++;
+			return 1;
+		}
+		if (!vbdq_run_once(q) && q->inflight == 0 && !RING_HAS_UNCONSUMED_RESPONSES(&fr))
+			return 0;
+		if (q->inflight) {
+			struct pollfd p = {.fd = q->eng->ops->fd(q->eng), .events = POLLIN};
+			if (p.fd >= 0)
+				poll(&p, 1, 1000);
+		}
+	}
+	return 0;
+}
+
+static int16_t do_req(const void *req, uint64_t id, uint8_t want_op)
+{
+	struct blkif_response rsp;
+
+	post(req);
+	if (!get_response(&rsp)) {
+		failures++;
+		fprintf(stderr, "FAIL: no response for request %#llx\n", (unsigned long long)id);
+		return 99;
+	}
+	CHECK(rsp.id == id, "response id %#llx, want %#llx", (unsigned long long)rsp.id,
+	      (unsigned long long)id);
+	CHECK(rsp.operation == want_op, "response op %u, want %u", rsp.operation, want_op);
+	return rsp.status;
+}
+
+static struct blkif_request rw(uint8_t op, uint64_t id, uint64_t sector, int nsegs, vbd_gref_t ref0)
+{
+	struct blkif_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.operation = op;
+	r.id = id;
+	r.nr_segments = (uint8_t)nsegs;
+	r.sector_number = sector;
+	for (int i = 0; i < nsegs && i < BLKIF_MAX_SEGMENTS_PER_REQUEST; i++) {
+		r.seg[i].gref = ref0 + (vbd_gref_t)i;
+		r.seg[i].first_sect = 0;
+		r.seg[i].last_sect = 7;
+	}
+	return r;
+}
+
+static struct blkif_request indirect(uint8_t op, uint64_t id, uint64_t sector, int nsegs,
+				     vbd_gref_t ind_ref)
+{
+	struct blkif_request r;
+	struct blkif_request_indirect *ind = (struct blkif_request_indirect *)&r;
+
+	memset(&r, 0, sizeof(r));
+	ind->operation = BLKIF_OP_INDIRECT;
+	ind->indirect_op = op;
+	ind->id = id;
+	ind->nr_segments = (uint16_t)nsegs;
+	ind->sector_number = sector;
+	ind->indirect_grefs[0] = ind_ref;
+	return r;
+}
+
+static void fill(vbd_gref_t ref, uint8_t v)
+{
+	memset(pages + (size_t)ref * 4096, v, 4096);
+}
+
+static int page_is(vbd_gref_t ref, uint8_t v)
+{
+	const uint8_t *p = pages + (size_t)ref * 4096;
+	for (int i = 0; i < 4096; i++)
+		if (p[i] != v)
+			return 0;
+	return 1;
+}
+
+static void setup_queue(enum vbd_engine_kind kind, const char *file)
+{
+	struct vbdq_config cfg;
+	blkif_sring_t *sring = (blkif_sring_t *)pages;
+	int r;
+
+	SHARED_RING_INIT(sring);
+	FRONT_RING_INIT(&fr, sring, 4096);
+	memset(&cfg, 0, sizeof(cfg));
+	cfg.guest = 5;
+	cfg.devid = 1;
+	cfg.qidx = 0;
+	cfg.epoch = 1;
+	cfg.order = 0;
+	cfg.ring_refs[0] = 0;
+	cfg.remote_port = 17;
+	cfg.backing = &backing;
+	cfg.engine = kind;
+	cfg.plat = &fake_plat;
+	cfg.report_fd = -1;
+	cfg.max_grants = 8; /* small: exercise transient mappings too */
+	r = vbd_backing_open(&backing, file, VOL_BYTES, 0);
+	if (r == -EINVAL) /* no O_DIRECT on this file system */
+		r = vbd_backing_open(&backing, file, VOL_BYTES, 1);
+	CHECK(r == 0, "backing open: %s", strerror(-r));
+	r = vbdq_create(&cfg, &q);
+	CHECK(r == 0, "vbdq_create: %s", strerror(-r));
+	if (r)
+		exit(1);
+}
+
+static void teardown_queue(void)
+{
+	vbdq_destroy(q);
+	q = NULL;
+	vbd_backing_close(&backing);
+	CHECK(live_maps == 0, "%d grant mappings left after destroy", live_maps);
+}
+
+static void test_bad_requests(void)
+{
+	struct blkif_request r;
+	struct blkif_request_discard *d = (struct blkif_request_discard *)&r;
+	struct blkif_request_segment *ind_page = (void *)(pages + 30 * 4096);
+
+	/* read/write segment counts */
+	r = rw(BLKIF_OP_READ, 0x100, 0, 0, 1);
+	CHECK(do_req(&r, 0x100, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "0 segments");
+	r = rw(BLKIF_OP_WRITE, 0x101, 0, 11, 1);
+	r.nr_segments = 12;
+	CHECK(do_req(&r, 0x101, BLKIF_OP_WRITE) == BLKIF_RSP_ERROR, "12 direct segments");
+	/* segment sectors */
+	r = rw(BLKIF_OP_READ, 0x102, 0, 1, 1);
+	r.seg[0].first_sect = 5;
+	r.seg[0].last_sect = 4;
+	CHECK(do_req(&r, 0x102, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "first > last");
+	r = rw(BLKIF_OP_READ, 0x103, 0, 1, 1);
+	r.seg[0].last_sect = 8;
+	CHECK(do_req(&r, 0x103, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "last_sect 8");
+	/* sector range */
+	r = rw(BLKIF_OP_READ, 0x104, VOL_SECT - 7, 1, 1);
+	CHECK(do_req(&r, 0x104, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "past the end");
+	r = rw(BLKIF_OP_WRITE, 0x105, UINT64_MAX - 3, 1, 1);
+	CHECK(do_req(&r, 0x105, BLKIF_OP_WRITE) == BLKIF_RSP_ERROR, "sector overflow");
+	r = rw(BLKIF_OP_READ, 0x106, VOL_SECT - 8, 1, 1);
+	CHECK(do_req(&r, 0x106, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "last 8 sectors");
+	/* grant refs */
+	r = rw(BLKIF_OP_READ, 0x107, 0, 2, 1);
+	r.seg[1].gref = BAD_REF;
+	CHECK(do_req(&r, 0x107, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "bad gref");
+	r = rw(BLKIF_OP_READ, 0x108, 0, 1, RO_REF);
+	CHECK(do_req(&r, 0x108, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "read into a read-only grant");
+	r = rw(BLKIF_OP_WRITE, 0x109, 0, 1, RO_REF);
+	CHECK(do_req(&r, 0x109, BLKIF_OP_WRITE) == BLKIF_RSP_OKAY, "write from a read-only grant");
+	/* operations */
+	r = rw(42, 0x10a, 0, 1, 1);
+	CHECK(do_req(&r, 0x10a, 42) == BLKIF_RSP_EOPNOTSUPP, "unknown op");
+	r = rw(BLKIF_OP_WRITE_BARRIER, 0x10b, 0, 1, 1);
+	CHECK(do_req(&r, 0x10b, BLKIF_OP_WRITE_BARRIER) == BLKIF_RSP_EOPNOTSUPP, "barrier");
+	r = rw(BLKIF_OP_RESERVED_1, 0x10c, 0, 1, 1);
+	CHECK(do_req(&r, 0x10c, BLKIF_OP_RESERVED_1) == BLKIF_RSP_EOPNOTSUPP, "reserved op");
+	r = rw(BLKIF_OP_FLUSH_DISKCACHE, 0x10d, 0, 1, 1);
+	CHECK(do_req(&r, 0x10d, BLKIF_OP_FLUSH_DISKCACHE) == BLKIF_RSP_ERROR, "flush with data");
+	/* discard */
+	memset(&r, 0, sizeof(r));
+	d->operation = BLKIF_OP_DISCARD;
+	d->id = 0x10e;
+	d->sector_number = VOL_SECT - 8;
+	d->nr_sectors = 9;
+	CHECK(do_req(&r, 0x10e, BLKIF_OP_DISCARD) == BLKIF_RSP_ERROR, "discard past the end");
+	d->id = 0x10f;
+	d->nr_sectors = 8;
+	d->flag = BLKIF_DISCARD_SECURE;
+	CHECK(do_req(&r, 0x10f, BLKIF_OP_DISCARD) == BLKIF_RSP_EOPNOTSUPP, "secure discard");
+	/* indirect */
+	r = indirect(BLKIF_OP_READ, 0x110, 0, 0, 30);
+	CHECK(do_req(&r, 0x110, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "indirect 0 segments");
+	r = indirect(BLKIF_OP_READ, 0x111, 0, VBD_MAX_INDIRECT_SEGS + 1, 30);
+	CHECK(do_req(&r, 0x111, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "indirect 257 segments");
+	r = indirect(BLKIF_OP_FLUSH_DISKCACHE, 0x112, 0, 1, 30);
+	CHECK(do_req(&r, 0x112, BLKIF_OP_INDIRECT) == BLKIF_RSP_ERROR, "indirect flush");
+	r = indirect(BLKIF_OP_READ, 0x113, 0, 1, BAD_REF);
+	CHECK(do_req(&r, 0x113, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "bad indirect gref");
+	memset(ind_page, 0, 4096);
+	for (int i = 0; i < 4; i++)
+		ind_page[i] = (struct blkif_request_segment){.gref = 1 + (vbd_gref_t)i,
+							     .first_sect = 0, .last_sect = 7};
+	ind_page[2].last_sect = 9;
+	r = indirect(BLKIF_OP_READ, 0x114, 0, 4, 30);
+	CHECK(do_req(&r, 0x114, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "bad indirect segment");
+	ind_page[2].last_sect = 7;
+	ind_page[3].gref = BAD_REF;
+	r = indirect(BLKIF_OP_WRITE, 0x115, 0, 4, 30);
+	CHECK(do_req(&r, 0x115, BLKIF_OP_WRITE) == BLKIF_RSP_ERROR, "bad gref in indirect page");
+	ind_page[3].gref = 4;
+	r = indirect(BLKIF_OP_WRITE, 0x116, VOL_SECT - 31, 4, 30);
+	CHECK(do_req(&r, 0x116, BLKIF_OP_WRITE) == BLKIF_RSP_ERROR, "indirect past the end");
+	CHECK(q->inflight == 0, "nothing in flight after bad requests");
+}
+
+static void test_good_requests(void)
+{
+	struct blkif_request r;
+	struct blkif_request_discard *d = (struct blkif_request_discard *)&r;
+	struct blkif_request_segment *ind_page = (void *)(pages + 31 * 4096);
+	int null = backing.fd < 0;
+
+	/* direct write of 3 pages at sector 16, read back into other pages */
+	fill(1, 0xa1);
+	fill(2, 0xa2);
+	fill(3, 0xa3);
+	r = rw(BLKIF_OP_WRITE, 0x200, 16, 3, 1);
+	CHECK(do_req(&r, 0x200, BLKIF_OP_WRITE) == BLKIF_RSP_OKAY, "write");
+	fill(11, 0);
+	fill(12, 0);
+	fill(13, 0);
+	r = rw(BLKIF_OP_READ, 0x201, 16, 3, 11);
+	CHECK(do_req(&r, 0x201, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "read");
+	if (!null)
+		CHECK(page_is(11, 0xa1) && page_is(12, 0xa2) && page_is(13, 0xa3),
+		      "read back what was written");
+	else
+		CHECK(page_is(11, 0) && page_is(12, 0), "null store reads zeroes");
+	/* partial segment: sectors 2..3 of a page */
+	fill(14, 0x55);
+	r = rw(BLKIF_OP_WRITE, 0x202, 100, 1, 14);
+	r.seg[0].first_sect = 2;
+	r.seg[0].last_sect = 3;
+	CHECK(do_req(&r, 0x202, BLKIF_OP_WRITE) == BLKIF_RSP_OKAY, "partial write");
+	/* flush */
+	memset(&r, 0, sizeof(r));
+	r.operation = BLKIF_OP_FLUSH_DISKCACHE;
+	r.id = 0x203;
+	CHECK(do_req(&r, 0x203, BLKIF_OP_FLUSH_DISKCACHE) == BLKIF_RSP_OKAY, "flush");
+	/* indirect write of 20 segments (refs 1..20), then indirect read into 41..60 */
+	memset(ind_page, 0, 4096);
+	for (int i = 0; i < 20; i++) {
+		fill(1 + (vbd_gref_t)i, (uint8_t)(0x10 + i));
+		ind_page[i] = (struct blkif_request_segment){.gref = 1 + (vbd_gref_t)i,
+							     .first_sect = 0, .last_sect = 7};
+	}
+	r = indirect(BLKIF_OP_WRITE, 0x204, 512, 20, 31);
+	CHECK(do_req(&r, 0x204, BLKIF_OP_WRITE) == BLKIF_RSP_OKAY, "indirect write");
+	for (int i = 0; i < 20; i++) {
+		fill(41 + (vbd_gref_t)i, 0xee);
+		ind_page[i].gref = 41 + (vbd_gref_t)i;
+	}
+	r = indirect(BLKIF_OP_READ, 0x205, 512, 20, 31);
+	CHECK(do_req(&r, 0x205, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "indirect read");
+	if (!null)
+		for (int i = 0; i < 20; i++)
+			CHECK(page_is(41 + (vbd_gref_t)i, (uint8_t)(0x10 + i)),
+			      "indirect segment %d read back", i);
+	/* discard then read: zeroes (files punch holes) */
+	memset(&r, 0, sizeof(r));
+	d->operation = BLKIF_OP_DISCARD;
+	d->id = 0x206;
+	d->sector_number = 512;
+	d->nr_sectors = 8;
+	CHECK(do_req(&r, 0x206, BLKIF_OP_DISCARD) == BLKIF_RSP_OKAY, "discard");
+	fill(41, 0xee);
+	r = rw(BLKIF_OP_READ, 0x207, 512, 1, 41);
+	CHECK(do_req(&r, 0x207, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "read after discard");
+	CHECK(page_is(41, 0), "discarded range reads zeroes");
+	/* persistent grants: refs are mapped once */
+	map_calls = 0;
+	for (int i = 0; i < 10; i++) {
+		r = rw(BLKIF_OP_READ, 0x300 + (uint64_t)i, 0, 2, 1);
+		CHECK(do_req(&r, 0x300 + (uint64_t)i, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "reuse");
+	}
+	CHECK(map_calls == 0, "persistent refs remapped %d times", map_calls);
+	CHECK(q->gc.count <= 8, "grant cache over its limit: %u", q->gc.count);
+	CHECK(q->gc.transient > 0, "beyond the limit refs are mapped per request");
+}
+
+static void test_eio(void)
+{
+	struct blkif_request r;
+	struct blkif_response rsp;
+
+	backing.fault_first = 1000;
+	backing.fault_last = 1007;
+	r = rw(BLKIF_OP_WRITE, 0x400, 1000, 1, 1);
+	post(&r);
+	CHECK(!get_response(&rsp), "EIO must not be answered while the member can hand off");
+	CHECK(vbdq_status(q) & VBDQ_ST_EIO, "EIO reported to the control thread");
+	CHECK(q->held == 1, "request held");
+	/* other requests still served */
+	r = rw(BLKIF_OP_READ, 0x401, 0, 1, 1);
+	CHECK(do_req(&r, 0x401, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "others keep being served");
+	/* no other member: failed mode answers ERROR */
+	vbdq_command(q, VBDQ_CMD_FAILED, 0);
+	CHECK(get_response(&rsp) && rsp.id == 0x400 && rsp.status == BLKIF_RSP_ERROR,
+	      "held request answered with ERROR in failed mode");
+	r = rw(BLKIF_OP_READ, 0x402, 1004, 1, 1);
+	CHECK(do_req(&r, 0x402, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "failed mode: EIO -> ERROR");
+	vbdq_command(q, 0, VBDQ_CMD_FAILED);
+	backing.fault_first = 1;
+	backing.fault_last = 0;
+}
+
+static void test_drain(void)
+{
+	struct blkif_request r;
+	struct blkif_response rsp;
+
+	vbdq_command(q, VBDQ_CMD_DRAIN, 0);
+	r = rw(BLKIF_OP_READ, 0x500, 0, 1, 1);
+	post(&r);
+	CHECK(!get_response(&rsp), "a draining queue consumes nothing new");
+	CHECK(vbdq_status(q) & VBDQ_ST_DRAINED, "drained reported");
+	vbdq_command(q, 0, VBDQ_CMD_DRAIN);
+	CHECK(!(vbdq_status(q) & VBDQ_ST_DRAINED), "undrain clears drained");
+	CHECK(get_response(&rsp) && rsp.id == 0x500 && rsp.status == 0,
+	      "after undrain the request is served");
+}
+
+static void test_hostile(void)
+{
+	struct blkif_request r = rw(BLKIF_OP_READ, 0x600, 0, 1, 1);
+	struct blkif_response rsp;
+	RING_IDX before = fr.sring->rsp_prod;
+
+	post(&r);
+	fr.sring->req_prod += RING_SIZE(&fr) + 3; /* overrun */
+	CHECK(!get_response(&rsp), "no response on a hostile ring");
+	CHECK(vbdq_status(q) & VBDQ_ST_HOSTILE, "hostile ring reported");
+	CHECK(fr.sring->rsp_prod == before, "nothing written to a hostile ring");
+	CHECK(vbdq_run_once(q) == 0, "a dropped ring is not served");
+}
+
+static void test_ring_full(void)
+{
+	/* a frontend that posts exactly a ring's worth is fine */
+	struct blkif_response rsp;
+	unsigned n = RING_SIZE(&fr), got = 0;
+
+	for (unsigned i = 0; i < n; i++) {
+		struct blkif_request r = rw(BLKIF_OP_READ, 0x700 + i, 8 * i, 1, 1 + (i % 8));
+		memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &r, sizeof(r));
+		fr.req_prod_pvt++;
+	}
+	RING_PUSH_REQUESTS(&fr);
+	while (got < n && get_response(&rsp)) {
+		CHECK(rsp.status == BLKIF_RSP_OKAY, "full ring request %#llx failed",
+		      (unsigned long long)rsp.id);
+		got++;
+	}
+	CHECK(got == n, "full ring: %u of %u answered", got, n);
+	CHECK(!(vbdq_status(q) & VBDQ_ST_HOSTILE), "a full ring is not hostile");
+}
+
+static void run_suite(enum vbd_engine_kind kind, const char *file, const char *name)
+{
+	int before = failures;
+
+	setup_queue(kind, file);
+	test_bad_requests();
+	test_good_requests();
+	test_ring_full();
+	test_eio();
+	test_drain();
+	test_hostile();
+	teardown_queue();
+	printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
+}
+
+int main(void)
+{
+	char dir[] = "/tmp/vbd-breq.XXXXXX", file[64];
+	int fd;
+
+	vbd_log_init("backend_request");
+	pages = mmap(NULL, (size_t)NPAGES * 4096, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	evfd = eventfd(0, EFD_NONBLOCK);
+	if (pages == MAP_FAILED || evfd < 0 || !mkdtemp(dir))
+		return 1;
+	snprintf(file, sizeof(file), "%s/disk", dir);
+	fd = open(file, O_CREAT | O_RDWR, 0600);
+	if (fd < 0 || ftruncate(fd, VOL_BYTES) < 0)
+		return 1;
+	close(fd);
+
+	run_suite(VBD_ENGINE_URING, file, "io_uring");
+	run_suite(VBD_ENGINE_THREADS, file, "threads");
+	run_suite(VBD_ENGINE_NULL, NULL, "null");
+
+	unlink(file);
+	rmdir(dir);
+	printf("%s\n", failures ? "FAILED" : "all ok");
+	return failures ? 1 : 0;
+}
