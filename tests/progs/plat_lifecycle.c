@@ -1,0 +1,333 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Domain-lifecycle checks (driven by tests/integration/xensim_lifecycle.sh;
+ * nothing here is emulator-specific).  Roles meet under the XenStore
+ * directory DIR:
+ *
+ *   victim   DIR PEER      (once DIR/go exists) shares a page with PEER and allocates two ports
+ *                          for it, publishes them, then waits to be killed
+ *   survivor DIR VICTIM    maps the page and binds one port; after the
+ *                          victim died (DIR/killed): the page stays usable,
+ *                          notify returns 0 and delivers nothing; after
+ *                          unmapping (DIR/listed): the domain disappears,
+ *                          bind gives ESRCH, map EINVAL
+ *   release  DOMID PID     (dom0) watches @releaseDomain and
+ *                          /local/domain/DOMID, SIGKILLs PID, and checks the
+ *                          node goes first, then @releaseDomain, within
+ *                          100 ms of the kill
+ *   domu-watch DIR MS      (domU) watches @releaseDomain: only the initial
+ *                          event may come; stops MS after DIR/killed exists
+ */
+#include "vbdpool/platform.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <time.h>
+#include <unistd.h>
+#include <xenstore.h>
+
+#define RELEASE_LIMIT_MS 100
+#define WAIT_S		 60
+
+static const struct vbd_platform *P;
+static struct xs_handle *xs;
+static const char *dir = "";
+static int failures;
+
+static void check(bool ok, const char *what, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static void check(bool ok, const char *what, const char *fmt, ...)
+{
+	char why[256] = "";
+	va_list ap;
+
+	if (fmt) {
+		va_start(ap, fmt);
+		vsnprintf(why, sizeof(why), fmt, ap);
+		va_end(ap);
+	}
+	printf("%s %s%s%s\n", ok ? "ok" : "FAIL", what, ok ? "" : ": ", ok ? "" : why);
+	fflush(stdout);
+	failures += !ok;
+}
+
+static void __attribute__((noreturn)) fatal(const char *what)
+{
+	printf("FAIL fatal: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static double now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
+
+static void post(const char *key, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	if (!xs_write(xs, XBT_NULL, path, val, strlen(val)))
+		fatal(path);
+}
+
+static const char *await(const char *key)
+{
+	static char out[256];
+	char path[256];
+	double end = now_ms() + WAIT_S * 1e3;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	while (now_ms() < end) {
+		unsigned len;
+		char *v = xs_read(xs, XBT_NULL, path, &len);
+
+		if (v) {
+			snprintf(out, sizeof(out), "%s", v);
+			free(v);
+			return out;
+		}
+		usleep(5000);
+	}
+	errno = ETIMEDOUT;
+	fatal(path);
+}
+
+static int wait_event(struct vbd_evtchn *h, int ms)
+{
+	double end = now_ms() + ms;
+
+	for (;;) {
+		struct pollfd pfd = {.fd = P->evtchn->fd(h), .events = POLLIN};
+		int p = P->evtchn->pending(h), left = (int)(end - now_ms());
+
+		if (p >= 0)
+			return p;
+		if (left <= 0)
+			return -1;
+		poll(&pfd, 1, left);
+	}
+}
+
+static void __attribute__((noreturn)) do_victim(vbd_domid_t peer)
+{
+	struct vbd_gntshr *gs = P->gntshr->open();
+	struct vbd_evtchn *ev = P->evtchn->open();
+	vbd_gref_t ref;
+	char *page, buf[64];
+	int p1, p2;
+
+	if (!gs || !ev)
+		fatal("open");
+	await("go"); /* DIR is made accessible after this domain exists */
+	page = P->gntshr->share_pages(gs, peer, 1, &ref, 1);
+	p1 = P->evtchn->alloc_unbound(ev, peer);
+	p2 = P->evtchn->alloc_unbound(ev, peer);
+	if (!page || p1 < 0 || p2 < 0)
+		fatal("share / alloc_unbound");
+	strcpy(page, "victim-page");
+	snprintf(buf, sizeof(buf), "%u %d %d", ref, p1, p2);
+	post("v/info", buf);
+	for (;;)
+		pause();
+}
+
+static int do_survivor(vbd_domid_t victim)
+{
+	struct vbd_gnttab *gt = P->gnttab->open();
+	struct vbd_evtchn *ev = P->evtchn->open();
+	unsigned ref;
+	int p1, p2, l, p, rc;
+	char *page;
+	double end;
+
+	if (!gt || !ev)
+		fatal("open");
+	if (sscanf(await("v/info"), "%u %d %d", &ref, &p1, &p2) != 3)
+		fatal("v/info");
+	page = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ | PROT_WRITE);
+	check(page && !strcmp(page, "victim-page"), "map the victim's page", "%s",
+	      page ? page : strerror(errno));
+	l = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p1);
+	check(l > 0, "bind the victim's port", "rc=%d", l);
+	if (!page || l <= 0)
+		return 1;
+	wait_event(ev, 2000); /* the bind's initial event */
+	P->evtchn->unmask(ev, (vbd_port_t)l);
+	post("s/ready", "1");
+
+	await("killed");
+	p = wait_event(ev, 300);
+	check(p < 0, "no event when the peer dies", "got %d", p);
+	check(!strcmp(page, "victim-page"), "the dead domain's page stays readable", "%.20s", page);
+	strcpy(page + 64, "written-after-death");
+	check(!strcmp(page + 64, "written-after-death"), "... and writable", NULL);
+	rc = P->evtchn->notify(ev, (vbd_port_t)l);
+	check(rc == 0, "notify the dead peer returns 0", "rc=%d", rc);
+	p = wait_event(ev, 300);
+	check(p < 0, "... and delivers nothing", "got %d", p);
+	rc = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p2);
+	check(rc == -EINVAL, "bind the zombie's unbound port: EINVAL (its ports closed)", "rc=%d",
+	      rc);
+	post("s/checked", "1");
+
+	await("listed");
+	rc = P->gnttab->unmap(gt, page, 1);
+	check(rc == 0, "unmap the dead domain's page", "rc=%d", rc);
+	/* the zombie goes once the last foreign mapping is gone */
+	end = now_ms() + 2000;
+	do {
+		rc = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p2);
+		if (rc == -ESRCH)
+			break;
+		usleep(20000);
+	} while (now_ms() < end);
+	check(rc == -ESRCH, "bind to the vanished domain: ESRCH", "rc=%d", rc);
+	errno = 0;
+	page = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ);
+	check(!page && errno == EINVAL, "map the vanished domain's ref: EINVAL", "%s",
+	      page ? "mapped" : strerror(errno));
+	rc = P->evtchn->unbind(ev, (vbd_port_t)l);
+	check(rc == 0, "unbind the port that was bound to it", "rc=%d", rc);
+	P->evtchn->close(ev);
+	P->gnttab->close(gt);
+	post("s/done", "1");
+	return failures ? 1 : 0;
+}
+
+/* Next watch event's path (static), or NULL after ms. */
+static const char *next_watch(int ms)
+{
+	static char path[256];
+	struct pollfd pfd = {.fd = xs_fileno(xs), .events = POLLIN};
+	unsigned n;
+	char **v;
+
+	if (poll(&pfd, 1, ms) <= 0)
+		return NULL;
+	v = xs_read_watch(xs, &n);
+	if (!v)
+		return NULL;
+	snprintf(path, sizeof(path), "%s", v[XS_WATCH_PATH]);
+	free(v);
+	return path;
+}
+
+static int do_release(unsigned domid, pid_t pid)
+{
+	char node[64];
+	const char *e;
+	double t0, t_node = -1, t_rel = -1;
+	unsigned len;
+	char *v;
+
+	snprintf(node, sizeof(node), "/local/domain/%u", domid);
+	if (!xs_watch(xs, "@releaseDomain", "rel") || !xs_watch(xs, node, "node"))
+		fatal("xs_watch");
+	/* initial events of both watches */
+	for (int seen = 0; seen < 2;)
+		if (next_watch(2000))
+			seen++;
+		else
+			fatal("initial watch events");
+	/* other domains' nodes may change meanwhile: drain */
+	while (next_watch(50))
+		;
+	t0 = now_ms();
+	if (kill(pid, SIGKILL) < 0)
+		fatal("kill");
+	while (t_rel < 0 && (e = next_watch(2000))) {
+		if (!strcmp(e, "@releaseDomain")) {
+			t_rel = now_ms() - t0;
+		} else if (!strcmp(e, node) && t_node < 0) {
+			v = xs_read(xs, XBT_NULL, node, &len);
+			if (!v)
+				t_node = now_ms() - t0;
+			free(v);
+		}
+	}
+	printf("# node removed after %.1f ms, @releaseDomain after %.1f ms\n", t_node, t_rel);
+	check(t_node >= 0, "/local/domain/<id> removed", NULL);
+	check(t_rel >= 0 && t_rel >= t_node, "then @releaseDomain fires", "node %.1f rel %.1f",
+	      t_node, t_rel);
+	check(t_rel >= 0 && t_rel <= RELEASE_LIMIT_MS, "within 100 ms of the SIGKILL", "%.1f ms",
+	      t_rel);
+	v = xs_read(xs, XBT_NULL, node, &len);
+	check(!v && errno == ENOENT, "node gone for dom0", "%s", v ? "still there" : "");
+	free(v);
+	return failures ? 1 : 0;
+}
+
+static int do_domu_watch(int ms)
+{
+	char killed[256];
+	const char *e;
+	int initial = 0, later = 0;
+	double stop = -1;
+
+	snprintf(killed, sizeof(killed), "%s/killed", dir);
+	if (!xs_watch(xs, "@releaseDomain", "rel"))
+		fatal("xs_watch");
+	e = next_watch(2000);
+	initial = e && !strcmp(e, "@releaseDomain");
+	check(initial, "a domU watching @releaseDomain gets the initial event", NULL);
+	post("c/ready", "1");
+	for (;;) {
+		int left = stop < 0 ? 200 : (int)(stop - now_ms());
+
+		if (stop >= 0 && left <= 0)
+			break;
+		e = next_watch(left > 0 ? left : 0);
+		if (e && !strcmp(e, "@releaseDomain"))
+			later++;
+		if (stop < 0) {
+			unsigned len;
+			char *v = xs_read(xs, XBT_NULL, killed, &len);
+
+			if (v)
+				stop = now_ms() + ms;
+			free(v);
+		}
+	}
+	check(later == 0, "... and no event when another domain dies", "%d events", later);
+	return failures ? 1 : 0;
+}
+
+int main(int argc, char **argv)
+{
+	int rc = 2;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc < 4) {
+		fprintf(stderr, "usage: see the top of plat_lifecycle.c\n");
+		return 2;
+	}
+	P = vbd_platform();
+	xs = xs_open(0);
+	if (!xs)
+		fatal("xs_open");
+	if (!strcmp(argv[1], "victim")) {
+		dir = argv[2];
+		do_victim((vbd_domid_t)atoi(argv[3]));
+	} else if (!strcmp(argv[1], "survivor")) {
+		dir = argv[2];
+		rc = do_survivor((vbd_domid_t)atoi(argv[3]));
+	} else if (!strcmp(argv[1], "release")) {
+		rc = do_release((unsigned)atoi(argv[2]), (pid_t)atoi(argv[3]));
+	} else if (!strcmp(argv[1], "domu-watch")) {
+		dir = argv[2];
+		rc = do_domu_watch(atoi(argv[3]));
+	}
+	xs_close(xs);
+	return rc;
+}
