@@ -22,7 +22,6 @@
 #define XENBUS_INITIALISING 1
 #define XENBUS_CLOSING      5
 #define XENBUS_CLOSED       6
-#define DETACH_TIMEOUT_S    10
 #define MAX_DEVID           0x7fffffffUL
 
 struct attach_args {
@@ -272,7 +271,7 @@ int cmd_detach(struct ctl *c, int argc, char **argv)
 	struct detach_args a = {0};
 	char *pos[2], err[256], fe[128], state_path[160];
 	unsigned long x, st = 0;
-	int npos, rc, timeout = DETACH_TIMEOUT_S;
+	int npos, rc, timeout = VBD_DETACH_TIMEOUT_MS / 1000;
 
 	if (ctl_parse_opts(argc, argv, opts, pos, 2, &npos, err, sizeof(err)))
 		return ctl_usage_error("detach: %s", err);

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: MIT */
+/* The supervisor's view of the pool, and member-state writes (see sv.h). */
+#include "sv.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool.h"
+#include "vbdpool/log.h"
+#include "xsh.h"
+
+#define SV_MAX_DOMS 1024
+
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void read_into(struct xs_handle *h, xs_transaction_t t, const char *path, char *buf,
+		      size_t len)
+{
+	char *v;
+
+	buf[0] = '\0';
+	if (xsh_read(h, t, path, &v) == 0) {
+		snprintf(buf, len, "%s", v);
+		free(v);
+	}
+}
+
+int sv_view_build(struct sv *sv, struct sv_view *v)
+{
+	char **vols, p[256];
+	unsigned nv, cap = 0;
+	xs_transaction_t t;
+	int rc = 0;
+
+	memset(v, 0, sizeof(*v));
+	v->ndoms = -1;
+	v->now_ms = now_ms();
+	if (sv->domctl) {
+		v->doms = calloc(SV_MAX_DOMS, sizeof(*v->doms));
+		if (!v->doms)
+			return -ENOMEM;
+		int n = vbd_platform()->domctl->list(sv->domctl, v->doms, SV_MAX_DOMS);
+		if (n < 0) {
+			log_warn("domctl list: %s", strerror(-n));
+		} else {
+			v->ndoms = n < SV_MAX_DOMS ? n : SV_MAX_DOMS;
+		}
+	}
+	t = xs_transaction_start(sv->xs); /* one snapshot; abandoned */
+	if (xsh_list(sv->xs, t, VBD_XS_VOLUMES, &vols, &nv))
+		goto out;
+	for (unsigned i = 0; i < nv && !rc; i++) {
+		char **mem;
+		unsigned nm;
+		if (!vbd_volume_id_valid(vols[i]))
+			continue;
+		snprintf(p, sizeof(p), VBD_XS_MEMBERS, vols[i]);
+		if (xsh_list(sv->xs, t, p, &mem, &nm))
+			continue;
+		for (unsigned k = 0; k < nm; k++) {
+			char *end;
+			unsigned long id = strtoul(mem[k], &end, 10);
+			struct sv_member *m;
+			if (*end || end == mem[k] || id >= 0x7ff0)
+				continue;
+			if (v->nm == cap) {
+				cap = cap ? cap * 2 : 16;
+				struct sv_member *nmv = realloc(v->m, cap * sizeof(*nmv));
+				if (!nmv) {
+					rc = -ENOMEM;
+					break;
+				}
+				v->m = nmv;
+			}
+			m = &v->m[v->nm++];
+			snprintf(m->vol, sizeof(m->vol), "%s", vols[i]);
+			m->domid = (unsigned)id;
+			snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", vols[i], m->domid);
+			read_into(sv->xs, t, p, m->state, sizeof(m->state));
+			snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", vols[i], m->domid);
+			read_into(sv->xs, t, p, m->heartbeat, sizeof(m->heartbeat));
+		}
+		free(mem);
+	}
+	free(vols);
+out:
+	if (t != XBT_NULL)
+		xs_transaction_end(sv->xs, t, true);
+	if (rc)
+		sv_view_free(v);
+	return rc;
+}
+
+void sv_view_free(struct sv_view *v)
+{
+	free(v->m);
+	free(v->doms);
+	memset(v, 0, sizeof(*v));
+	v->ndoms = -1;
+}
+
+int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/local/domain/%u", domid);
+	if (!xsh_exists(sv->xs, XBT_NULL, p))
+		return 0;
+	if (v->ndoms < 0)
+		return 1;
+	for (int i = 0; i < v->ndoms; i++)
+		if (v->doms[i].domid == domid)
+			return v->doms[i].state != VBD_DOM_DYING;
+	return 0;
+}
+
+struct state_args {
+	const char *const *vols;
+	unsigned n, domid, written;
+	const char *state;
+	const char *const *keep;
+};
+
+static int in_list(const char *s, const char *const *list)
+{
+	for (; list && *list; list++)
+		if (!strcmp(s, *list))
+			return 1;
+	return 0;
+}
+
+static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct state_args *a = arg;
+	int rc = 0;
+
+	a->written = 0;
+	for (unsigned i = 0; i < a->n && !rc; i++) {
+		char p[256], *cur = NULL;
+		snprintf(p, sizeof(p), VBD_XS_MEMBER, a->vols[i], a->domid);
+		if (!xsh_exists(h, t, p))
+			continue; /* removed meanwhile */
+		snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", a->vols[i], a->domid);
+		if (xsh_read(h, t, p, &cur) == 0 && (in_list(cur, a->keep) || !strcmp(cur, a->state))) {
+			free(cur);
+			continue;
+		}
+		free(cur);
+		/* the node keeps the member's ACL (r<m>, owned by it) */
+		rc = pool_write(h, t, p, a->state, NULL);
+		if (!rc)
+			a->written++;
+	}
+	return rc;
+}
+
+int sv_set_member_state(struct sv *sv, const char *const *vols, unsigned n, unsigned domid,
+			const char *state, const char *const *keep)
+{
+	struct state_args a = {vols, n, domid, 0, state, keep};
+	int rc = xsh_txn(sv->xs, state_txn, &a);
+
+	return rc ? rc : (int)a.written;
+}
