@@ -51,6 +51,11 @@
 #define VBD_SLOW_MIN_US           1000  /*        and at least 1 ms */
 #define VBD_SLOW_SHED_MS          1000  /* a slow member sheds 1 queue/s */
 
+/* dom0 tools (vbdpoolctl, vbdpool-supervisor) */
+#define VBD_DETACH_TIMEOUT_MS     10000 /* detach waits this long for Closed */
+#define VBD_SUPERVISOR_SCAN_MS    500   /* supervisor re-checks members this often
+					   (besides @releaseDomain events) */
+
 /* ---- member state (members/<domid>/state) ----------------------------- */
 enum vbd_member_state {
 	VBD_MEMBER_JOINING,
