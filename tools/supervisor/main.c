@@ -72,6 +72,20 @@ static int64_t now_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* A read that fails with anything but "no such node" means the daemon is
+ * gone (xenstored stopped, emulated host stopped): nothing to supervise. */
+static int xenstore_alive(struct sv *sv)
+{
+	unsigned len;
+	char *v = xs_read(sv->xs, XBT_NULL, VBD_XS_SUPERVISOR "/pid", &len);
+
+	if (v) {
+		free(v);
+		return 1;
+	}
+	return errno == ENOENT || errno == EACCES;
+}
+
 static void run_modules(struct sv *sv, void **priv, int tick)
 {
 	struct sv_view v;
@@ -97,7 +111,7 @@ int main(int argc, char **argv)
 	struct pid_args pa = {.pid = getpid()};
 	long scan_ms = VBD_SUPERVISOR_SCAN_MS;
 	sigset_t mask;
-	int sfd, rc, exit_code = 0;
+	int sfd, rc, exit_code = 0, lost = 0;
 	int64_t next_scan;
 
 	vbd_log_init(argv[0]);
@@ -190,17 +204,25 @@ int main(int argc, char **argv)
 				run_modules(&sv, priv, 0);
 		}
 		if (now_ms() >= next_scan) {
+			if (!xenstore_alive(&sv)) {
+				log_err("lost the XenStore connection: exiting");
+				exit_code = 1;
+				lost = 1;
+				break;
+			}
 			run_modules(&sv, priv, 1);
 			next_scan = now_ms() + scan_ms;
 		}
 	}
 out:
-	xs_unwatch(sv.xs, "@releaseDomain", "release");
-	xs_unwatch(sv.xs, "@introduceDomain", "introduce");
-	pa.pid = -1;
-	rc = xsh_txn(sv.xs, pid_txn, &pa);
-	if (rc)
-		log_warn("removing %s/pid: %s", VBD_XS_SUPERVISOR, strerror(-rc));
+	if (!lost) {
+		xs_unwatch(sv.xs, "@releaseDomain", "release");
+		xs_unwatch(sv.xs, "@introduceDomain", "introduce");
+		pa.pid = -1;
+		rc = xsh_txn(sv.xs, pid_txn, &pa);
+		if (rc)
+			log_warn("removing %s/pid: %s", VBD_XS_SUPERVISOR, strerror(-rc));
+	}
 	for (size_t i = 0; i < NMODULES; i++)
 		if (modules[i]->fini)
 			modules[i]->fini(priv[i]);
