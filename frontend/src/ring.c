@@ -66,7 +66,8 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 	r->slot_pages = calloc((size_t)r->nslots * VBDF_RING_SLOT_PAGES, sizeof(*r->slot_pages));
 	r->slot_npages = calloc(r->nslots, sizeof(*r->slot_npages));
 	r->slot_op = calloc(r->nslots, sizeof(*r->slot_op));
-	if (!r->slot_pages || !r->slot_npages || !r->slot_op) {
+	r->slot_ind = calloc(r->nslots, sizeof(*r->slot_ind));
+	if (!r->slot_pages || !r->slot_npages || !r->slot_op || !r->slot_ind) {
 		rc = -ENOMEM;
 		goto fail;
 	}
@@ -99,6 +100,7 @@ void vbdf_ring_destroy(struct vbdf_ring *r)
 	free(r->slot_pages);
 	free(r->slot_npages);
 	free(r->slot_op);
+	free(r->slot_ind);
 	free(r);
 }
 
@@ -185,7 +187,10 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 		for (unsigned i = 0; i < nsegs; i++)
 			fill_segment(&req.seg[i], vbdf_gpool_ref(&r->pool, pages[i]), p, i);
 	}
-	r->slot_op[slot] = req.operation;
+	/* Responses echo the operation; for an indirect request Linux blkback
+	 * echoes indirect_op (blkfront accepts that), so we accept either. */
+	r->slot_op[slot] = p->op;
+	r->slot_ind[slot] = nind != 0;
 	memcpy(RING_GET_REQUEST(&r->fr, r->fr.req_prod_pvt), &req, sizeof(req));
 	r->fr.req_prod_pvt++;
 	return 0;
@@ -253,7 +258,9 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 			memcpy(&rsp, RING_GET_RESPONSE(&r->fr, i), sizeof(rsp));
 			p = vbdf_shadow_lookup(&r->shadow, rsp.id);
 			slot = vbdf_shadow_slot_of(rsp.id);
-			if (!p || rsp.operation != r->slot_op[slot] ||
+			if (!p ||
+			    (rsp.operation != r->slot_op[slot] &&
+			     !(r->slot_ind[slot] && rsp.operation == BLKIF_OP_INDIRECT)) ||
 			    status_to_err(rsp.status, &err) < 0) {
 				log_warn("front: queue %u epoch %llu: dom%u sent a bad response (id "
 					 "%#llx op %u status %d)",

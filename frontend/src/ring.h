@@ -37,6 +37,7 @@ struct vbdf_ring {
 	uint32_t *slot_pages;  /* [nslots][VBDF_RING_SLOT_PAGES] pool indices */
 	uint16_t *slot_npages; /* [nslots] */
 	uint8_t *slot_op;      /* [nslots] operation posted (echoed in the response) */
+	bool *slot_ind;        /* [nslots] posted as BLKIF_OP_INDIRECT */
 	RING_IDX pushed;       /* req_prod_pvt at the last push */
 	/* control state, from the ownership record */
 	bool connected; /* the owner mapped this epoch's ring */

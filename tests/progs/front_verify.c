@@ -1,0 +1,323 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * front_verify: a well-behaved guest.  Attaches a vbdpool device through
+ * libvbdpool-front and checks that what it reads is what it wrote.
+ *
+ *   front_verify [--devid N] [--seconds S | --ops N] [--threads T]
+ *                [--max-blocks B] [--seed X] [--wait S] [--no-final]
+ *
+ * T worker threads (default 8) each own a disjoint slice of the volume and
+ * run a random mix on it with the synchronous API: writes of 1..B 4 KiB
+ * blocks (some FUA), reads checked against what the thread last wrote
+ * there, flushes and discards (discarded blocks are unknown until written
+ * again).  Each 512-byte sector carries (block, generation, sector) and a
+ * derived fill, so a mismatch says which generation was found.  At the end
+ * every written block is read back and checked.  Any I/O error or mismatch
+ * fails the run.  Prints one summary line:
+ *
+ *   front_verify: PASS ops=N writes=N reads=N flushes=N discards=N
+ *                 verified-bytes=N errors=0 mismatches=0 reposted=N ...
+ *
+ * and exits 0 (PASS) or 1 (FAIL); 2 for usage errors.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vbdpool/front.h"
+#include "vbdpool/log.h"
+
+#define BLK 4096u
+#define SEC 512u
+
+static struct vbd_front *dev;
+static uint64_t nblocks;
+static unsigned max_blocks = 64;
+static double deadline;
+static long ops_limit = -1;
+static atomic_long ops_started;
+static atomic_ulong n_ops, n_writes, n_reads, n_flushes, n_discards, n_bytes_verified, n_errors,
+	n_mismatch;
+static atomic_bool failed;
+
+struct worker {
+	unsigned id;
+	uint64_t first, count; /* blocks of its slice */
+	uint32_t *gen;	       /* per block: 0 unknown, else generation written */
+	uint64_t rng;
+	char *buf;
+	pthread_t thr;
+};
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint64_t xorshift(uint64_t *s)
+{
+	uint64_t x = *s;
+	x ^= x << 13;
+	x ^= x >> 7;
+	x ^= x << 17;
+	return *s = x;
+}
+
+static void fill_sector(char *p, uint64_t blk, uint32_t gen, unsigned sec)
+{
+	uint64_t st = (blk * 0x9e3779b97f4a7c15ull) ^ ((uint64_t)gen << 32) ^ sec ^ 0x5bd1e995u;
+	uint64_t *w = (uint64_t *)p;
+
+	w[0] = blk;
+	w[1] = ((uint64_t)gen << 32) | sec;
+	for (unsigned i = 2; i < SEC / 8; i++)
+		w[i] = xorshift(&st) | 1;
+}
+
+static void fill(char *buf, uint64_t blk, unsigned n, uint32_t gen)
+{
+	for (unsigned b = 0; b < n; b++)
+		for (unsigned s = 0; s < BLK / SEC; s++)
+			fill_sector(buf + (size_t)b * BLK + s * SEC, blk + b, gen, s);
+}
+
+/* Checks n blocks read from blk against the generations expected. */
+static void check(struct worker *w, const char *buf, uint64_t blk, unsigned n, const char *what)
+{
+	char want[SEC];
+
+	for (unsigned b = 0; b < n; b++) {
+		uint32_t g = w->gen[blk + b - w->first];
+		if (!g)
+			continue;
+		for (unsigned s = 0; s < BLK / SEC; s++) {
+			const char *got = buf + (size_t)b * BLK + s * SEC;
+			fill_sector(want, blk + b, g, s);
+			if (memcmp(got, want, SEC)) {
+				const uint64_t *h = (const uint64_t *)got;
+				if (atomic_fetch_add(&n_mismatch, 1) < 10)
+					fprintf(stderr,
+						"front_verify: MISMATCH (%s) block %" PRIu64
+						" sector %u: want gen %u, found block %" PRIu64
+						" gen %u sector %u\n",
+						what, blk + b, s, g, h[0], (unsigned)(h[1] >> 32),
+						(unsigned)(h[1] & 0xffffffff));
+				atomic_store(&failed, true);
+				break;
+			}
+		}
+		atomic_fetch_add(&n_bytes_verified, BLK);
+	}
+}
+
+static void io_error(const char *op, uint64_t blk, unsigned n, int rc)
+{
+	atomic_fetch_add(&n_errors, 1);
+	atomic_store(&failed, true);
+	fprintf(stderr, "front_verify: %s of %u block(s) at %" PRIu64 ": %s\n", op, n, blk,
+		strerror(-rc));
+}
+
+static bool more(void)
+{
+	if (atomic_load(&failed))
+		return false;
+	if (ops_limit >= 0)
+		return atomic_fetch_add(&ops_started, 1) < ops_limit;
+	return now_s() < deadline;
+}
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	uint32_t next_gen = 1;
+
+	while (more()) {
+		uint64_t r = xorshift(&w->rng);
+		unsigned n = 1 + (unsigned)(xorshift(&w->rng) % max_blocks);
+		uint64_t blk;
+		unsigned kind = (unsigned)(r % 100);
+		int rc;
+
+		if (n > w->count)
+			n = (unsigned)w->count;
+		blk = w->first + (r >> 8) % (w->count - n + 1);
+		if (kind < 45) { /* write (1 in 8 FUA) */
+			uint32_t g = next_gen++;
+			fill(w->buf, blk, n, g);
+			rc = vbd_front_pwrite(dev, w->buf, (uint64_t)n * BLK, blk * BLK,
+					      (r >> 40) % 8 == 0 ? VBD_IO_FUA : 0);
+			if (rc < 0) {
+				io_error("write", blk, n, rc);
+				break;
+			}
+			for (unsigned b = 0; b < n; b++)
+				w->gen[blk + b - w->first] = g;
+			atomic_fetch_add(&n_writes, 1);
+		} else if (kind < 93) { /* read + check */
+			rc = vbd_front_pread(dev, w->buf, (uint64_t)n * BLK, blk * BLK);
+			if (rc < 0) {
+				io_error("read", blk, n, rc);
+				break;
+			}
+			check(w, w->buf, blk, n, "read");
+			atomic_fetch_add(&n_reads, 1);
+		} else if (kind < 97) {
+			rc = vbd_front_flush(dev);
+			if (rc < 0) {
+				io_error("flush", 0, 0, rc);
+				break;
+			}
+			atomic_fetch_add(&n_flushes, 1);
+		} else {
+			rc = vbd_front_discard(dev, blk * BLK, (uint64_t)n * BLK);
+			if (rc < 0) {
+				io_error("discard", blk, n, rc);
+				break;
+			}
+			for (unsigned b = 0; b < n; b++)
+				w->gen[blk + b - w->first] = 0;
+			atomic_fetch_add(&n_discards, 1);
+		}
+		atomic_fetch_add(&n_ops, 1);
+	}
+	return NULL;
+}
+
+static void final_check(struct worker *w)
+{
+	for (uint64_t b = w->first; b < w->first + w->count && !atomic_load(&failed);
+	     b += max_blocks) {
+		unsigned n = (unsigned)(w->first + w->count - b < max_blocks ? w->first + w->count - b
+									   : max_blocks);
+		int rc = vbd_front_pread(dev, w->buf, (uint64_t)n * BLK, b * BLK);
+		if (rc < 0) {
+			io_error("final read", b, n, rc);
+			return;
+		}
+		check(w, w->buf, b, n, "final read-back");
+	}
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lo[] = {
+		{"devid", 1, 0, 'd'},	   {"seconds", 1, 0, 's'}, {"ops", 1, 0, 'o'},
+		{"threads", 1, 0, 't'},	   {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
+		{"wait", 1, 0, 'w'},	   {"no-final", 0, 0, 'n'},  {0, 0, 0, 0},
+	};
+	struct vbd_front_opts o;
+	struct vbd_front_stats st;
+	unsigned devid = 0, nthreads = 8, wait_s = 30;
+	double seconds = 5;
+	uint64_t seed = 1;
+	bool final = true;
+	int c, rc;
+
+	vbd_log_init("front_verify");
+	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			devid = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 's':
+			seconds = atof(optarg);
+			break;
+		case 'o':
+			ops_limit = strtol(optarg, NULL, 0);
+			break;
+		case 't':
+			nthreads = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'b':
+			max_blocks = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'x':
+			seed = strtoull(optarg, NULL, 0);
+			break;
+		case 'w':
+			wait_s = (unsigned)strtoul(optarg, NULL, 0);
+			break;
+		case 'n':
+			final = false;
+			break;
+		default:
+			fprintf(stderr, "usage: front_verify [--devid N] [--seconds S | --ops N] "
+					"[--threads T] [--max-blocks B] [--seed X] [--wait S] "
+					"[--no-final]\n");
+			return 2;
+		}
+	}
+	if (nthreads == 0 || nthreads > 256 || max_blocks == 0 || max_blocks > 4096) {
+		fprintf(stderr, "front_verify: --threads 1..256, --max-blocks 1..4096\n");
+		return 2;
+	}
+
+	vbd_front_opts_init(&o, devid);
+	rc = vbd_front_open(&o, &dev);
+	if (rc < 0) {
+		printf("front_verify: FAIL attach devid %u: %s\n", devid, strerror(-rc));
+		return 1;
+	}
+	rc = vbd_front_wait_connected(dev, (int)wait_s * 1000);
+	if (rc < 0) {
+		printf("front_verify: FAIL no queue connected within %us: %s\n", wait_s,
+		       strerror(-rc));
+		vbd_front_close(dev);
+		return 1;
+	}
+	nblocks = vbd_front_size(dev) / BLK;
+	if (nblocks < nthreads) {
+		printf("front_verify: FAIL volume too small (%" PRIu64 " blocks)\n", nblocks);
+		vbd_front_close(dev);
+		return 1;
+	}
+
+	struct worker *w = calloc(nthreads, sizeof(*w));
+	deadline = now_s() + seconds;
+	for (unsigned i = 0; i < nthreads; i++) {
+		w[i].id = i;
+		w[i].first = nblocks * i / nthreads;
+		w[i].count = nblocks * (i + 1) / nthreads - w[i].first;
+		w[i].gen = calloc(w[i].count, sizeof(uint32_t));
+		w[i].rng = (seed + 1) * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull;
+		if (!w[i].gen || posix_memalign((void **)&w[i].buf, 4096, (size_t)max_blocks * BLK)) {
+			printf("front_verify: FAIL out of memory\n");
+			return 1;
+		}
+		pthread_create(&w[i].thr, NULL, worker_main, &w[i]);
+	}
+	for (unsigned i = 0; i < nthreads; i++)
+		pthread_join(w[i].thr, NULL);
+	if (final)
+		for (unsigned i = 0; i < nthreads && !atomic_load(&failed); i++)
+			final_check(&w[i]);
+
+	vbd_front_get_stats(dev, &st);
+	bool ok = !atomic_load(&failed);
+	printf("front_verify: %s ops=%lu writes=%lu reads=%lu flushes=%lu discards=%lu "
+	       "verified-bytes=%lu errors=%lu mismatches=%lu reposted=%" PRIu64
+	       " bad-responses=%" PRIu64 " queues=%u\n",
+	       ok ? "PASS" : "FAIL", atomic_load(&n_ops), atomic_load(&n_writes),
+	       atomic_load(&n_reads), atomic_load(&n_flushes), atomic_load(&n_discards),
+	       atomic_load(&n_bytes_verified), atomic_load(&n_errors), atomic_load(&n_mismatch),
+	       st.reposted, st.bad_responses, st.num_queues);
+	fflush(stdout);
+	vbd_front_close(dev);
+	for (unsigned i = 0; i < nthreads; i++) {
+		free(w[i].gen);
+		free(w[i].buf);
+	}
+	free(w);
+	return ok ? 0 : 1;
+}
