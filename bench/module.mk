@@ -1,0 +1,15 @@
+# bench/: platform benchmarks (not tests): XenStore round trips, event-channel
+# ping-pong, grant map+unmap.  `make bench-platform` builds them and runs
+# bench/run-platform.sh on an emulated host.
+PLAT_BENCH_SRCS := bench/xs_rtt.c bench/evtchn_pingpong.c bench/gnt_mapunmap.c
+PLAT_BENCHES    := $(patsubst bench/%.c,$(BUILD)/bench/%,$(PLAT_BENCH_SRCS))
+BINS            += $(PLAT_BENCHES)
+
+.PHONY: bench-platform
+bench: bench-platform
+bench-platform: $(PLAT_BENCHES) $(BUILD)/bin/xensim
+	bench/run-platform.sh $(BUILD)
+
+$(PLAT_BENCHES): $(BUILD)/bench/%: bench/%.c $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XEN_CFLAGS) $< $(COMMON_LIB) $(LDFLAGS) $(XEN_LIBS) -o $@
