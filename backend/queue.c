@@ -107,6 +107,7 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 		q->pend[i].next_free = q->free_list;
 		q->free_list = &q->pend[i];
 	}
+	q->debug = vbd_log_enabled(VBD_LOG_DEBUG);
 	q->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (q->wake_fd < 0) {
 		r = -errno;
@@ -209,6 +210,10 @@ void vbdq_command(struct vbd_queue *q, unsigned set, unsigned clear)
 
 static void respond(struct vbd_queue *q, const struct vbd_req *r, int16_t status)
 {
+	if (q->debug)
+		log_debug("queue %u: response id %#llx op %u status %d at %u", q->cfg.qidx,
+			  (unsigned long long)r->id, vbd_req_rsp_op(r), status,
+			  q->ring.br.rsp_prod_pvt);
 	vbd_ring_respond(&q->ring, r->id, vbd_req_rsp_op(r), status);
 }
 

@@ -68,6 +68,7 @@ struct vbd_queue {
 	struct vbd_io **reaped;
 	int wake_fd;
 	int hostile;
+	int debug; /* log every response (VBD_LOG=debug) */
 	_Atomic unsigned cmd, status;
 	int started;
 	pthread_t thr;
