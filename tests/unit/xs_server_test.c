@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -73,6 +74,8 @@ static const char *ename(int e)
 		return "EAGAIN";
 	case EBUSY:
 		return "EBUSY";
+	case EBADF:
+		return "EBADF";
 	default:
 		n = strerror(e);
 	}
@@ -125,10 +128,12 @@ static void on_cmd(void *arg, uint32_t ev)
 	case CMD_INTRODUCE:
 		xs_server_introduce(srv, c.domid);
 		break;
-	case CMD_RELEASE:
-		xs_server_rm(srv, "/local/domain/6");
+	case CMD_RELEASE: {
+		char p[64];
+		snprintf(p, sizeof(p), "/local/domain/%u", c.domid);
+		xs_server_rm(srv, p);
 		xs_server_release(srv, c.domid);
-		break;
+	} break;
 	}
 	if (write(done_pipe[1], &ok, 1) != 1)
 		abort();
@@ -1077,8 +1082,54 @@ static void test_malformed(void)
 	STR(rd(d0, "domid"), "0");
 }
 
+/* a peer that never reads its replies is dropped, nobody else waits */
+static void test_slow_reader(void)
+{
+	char buf[64];
+	int fd = raw_connect(0), n = 0;
+	size_t len = msg(buf, XS_READ, 1, "/t/bs", 6);
+
+	/* 6000 replies of 4000 bytes: more than the server keeps queued */
+	for (int i = 0; i < 6000; i++) {
+		if (write(fd, buf, len) != (ssize_t)len)
+			break;
+		if (i % 500 == 0)
+			STR(rd(d0b, "domid"), "0");
+	}
+	STR(rd(d0, "domid"), "0");
+	/* drain what was sent until the server closed the connection */
+	for (;;) {
+		char big[65536];
+		struct pollfd pf = {fd, POLLIN, 0};
+		if (poll(&pf, 1, 3000) != 1)
+			break;
+		ssize_t k = read(fd, big, sizeof(big));
+		if (k <= 0)
+			break;
+		n += k;
+	}
+	CHECK(n > 0 && n < 6000 * 4016, "read %d bytes before the close", n);
+	close(fd);
+	STR(rd(u5, "domid"), "5");
+}
+
+/* release: the domain's connections close, dom0 hears @releaseDomain */
+static void test_release(void)
+{
+	ERR(watch(u6, "domid", "r6"), 0);
+	STR(events(u6), "domid|r6");
+	ERR(watch(d0, "/local/domain/6", "gone"), 0);
+	events(d0);
+	server_cmd(CMD_RELEASE, 6);
+	STR(events(d0), "/local/domain/6|gone,@releaseDomain|tR");
+	CHECK(!xs_is_domain_introduced(d0, 6), "6 released");
+	STR(rd(u6, "/t/u/deny"), "<EBADF>");
+	STR(rd(d0, "/local/domain/6/domid"), "<ENOENT>");
+}
+
 int main(void)
 {
+	signal(SIGPIPE, SIG_IGN);
 	start_server();
 	d0 = open_as(0);
 	d0b = open_as(0);
@@ -1093,6 +1144,8 @@ int main(void)
 	test_quotas();
 	test_domains();
 	test_malformed();
+	test_slow_reader();
+	test_release();
 
 	xs_close(d0);
 	xs_close(d0b);
