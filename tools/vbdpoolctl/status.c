@@ -191,6 +191,11 @@ static int load_attachments(struct xs_handle *h, xs_transaction_t t, struct st_v
 	return 0;
 }
 
+static int member_gone(const struct st_member *m)
+{
+	return !strcmp(m->state, "dead") || !strcmp(m->state, "fenced");
+}
+
 static struct st_dom *dom_slot(struct status *s, const struct st_member *m)
 {
 	for (unsigned i = 0; i < s->nd; i++)
@@ -243,7 +248,8 @@ static int collect(struct xs_handle *h, xs_transaction_t t, const char *only, st
 			}
 			d->volumes++;
 			d->owned += v->m[k].owned;
-			if (v->m[k].have_load) {
+			/* a dead or fenced member's last load is history */
+			if (v->m[k].have_load && !member_gone(&v->m[k])) {
 				d->inflight += v->m[k].load.inflight;
 				d->iops += v->m[k].load.iops;
 				d->bps += v->m[k].load.bytes_per_s;
@@ -304,7 +310,9 @@ static void print_text(const struct status *s)
 		for (unsigned k = 0; k < v->nm; k++) {
 			const struct st_member *m = &v->m[k];
 			char age[24];
-			if (m->have_hb)
+			if (m->have_hb && member_gone(m))
+				snprintf(age, sizeof(age), "-");
+			else if (m->have_hb)
 				snprintf(age, sizeof(age), "%" PRId64 "ms", m->age_ms);
 			else
 				snprintf(age, sizeof(age), "-");

@@ -1,0 +1,184 @@
+#!/usr/bin/env bash
+# make demo: vbdpool on the emulated Xen host.
+#
+#   an emulated host in a temp dir; a 256 MiB volume on a file; the dom0
+#   supervisor; three backend domains (vbdpool-backd) and one guest domain
+#   exporting the device over NBD (nbdkit + the vbdpool plugin);
+#   fio (ioengine=nbd, verify=crc32c) runs through it while one backend
+#   domain is SIGKILLed; shows queue owners before/after, the failover
+#   time, the load per domain (vbdpoolctl status) and the verify result;
+#   then a full write+verify pass on the survivors; cleans up everything.
+#
+# Usage: tools/demo/demo.sh [BUILD_DIR]   (VBD_KEEP=1 keeps the temp dir)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/../.." && pwd)
+BUILD=$(cd "$top" && cd "${1:-${VBD_BUILD:-build}}" && pwd)
+BIN=$BUILD/bin
+PLUGIN=$BUILD/lib/nbdkit-vbdpool-plugin.so
+VOL=demo
+QUEUES=6
+SIZE_MB=256
+FIO_SECONDS=10
+KILL_AFTER=3
+
+for f in "$BIN/xensim" "$BIN/vbdpoolctl" "$BIN/vbdpool-supervisor" "$BIN/vbdpool-backd" "$PLUGIN"; do
+	[ -e "$f" ] || { echo "demo: missing $f (run make first)" >&2; exit 1; }
+done
+for c in nbdkit fio python3; do
+	command -v "$c" >/dev/null || { echo "demo: $c not installed (make deps)" >&2; exit 1; }
+done
+
+T0=$(date +%s%N)
+say() {
+	local ms=$((($(date +%s%N) - T0) / 1000000))
+	printf '[%3d.%02ds] %s\n' $((ms / 1000)) $((ms % 1000 / 10)) "$*"
+}
+hr() { echo "------------------------------------------------------------------------"; }
+ms_now() { echo $(($(date +%s%N) / 1000000)); }
+
+D=$(mktemp -d "${TMPDIR:-/tmp}/vbdpool-demo.XXXXXX")
+HOST=$D/host
+PIDS=()
+cleanup() {
+	local rc=$?
+	set +e
+	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
+	[ -S "$HOST/xenstored.sock" ] && "$BIN/xensim" stop --dir "$HOST" >/dev/null 2>&1
+	if [ $rc -ne 0 ]; then
+		echo "demo FAILED (rc=$rc); logs:"
+		for f in "$D"/*.log "$HOST/xensimd.log"; do
+			[ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }
+		done
+	fi
+	if [ -n "${VBD_KEEP:-}" ]; then echo "kept $D"; else rm -rf "$D"; fi
+	exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+xs0() { "$BIN/xensim" exec --dir "$HOST" --domid 0 -- "$@"; }
+ctl() { xs0 "$BIN/vbdpoolctl" "$@"; }
+# start CMD in domain DOMID in the background (xensim forwards signals)
+bg_in() { # DOMID LOG CMD...
+	local d=$1 log=$2
+	shift 2
+	"$BIN/xensim" exec --dir "$HOST" --domid "$d" -- "$@" >"$log" 2>&1 &
+	PIDS+=($!)
+}
+rec() { xs0 xenstore-read "/vbdpool/volumes/$VOL/attachments/$GUEST-0/queue-$1"; }
+owners() {
+	local q r out=""
+	for ((q = 0; q < QUEUES; q++)); do
+		r=$(rec $q)
+		r=${r#owner=}
+		out="$out q$q=${r%% *}"
+	done
+	echo "${out# }"
+}
+all_connected_without() { # [DOMID]: every queue connected, none owned by DOMID
+	local q r
+	for ((q = 0; q < QUEUES; q++)); do
+		r=$(rec $q)
+		[[ $r == *state=connected* ]] || return 1
+		[ -n "${1:-}" ] && [[ $r == "owner=$1 "* ]] && return 1
+	done
+	return 0
+}
+wait_for() { # SECONDS CMD...: poll CMD every 20 ms
+	local n=$(($1 * 50))
+	shift
+	for ((i = 0; i < n; i++)); do "$@" && return 0; sleep 0.02; done
+	return 1
+}
+
+hr
+say "emulated Xen host in $D"
+"$BIN/xensim" start --dir "$HOST"
+truncate -s ${SIZE_MB}M "$D/$VOL.img"
+ctl volume create $VOL --backing "$D/$VOL.img"
+"$BIN/xensim" exec --dir "$HOST" --domid 0 -- "$BIN/vbdpool-supervisor" >"$D/supervisor.log" 2>&1 &
+PIDS+=($!)
+
+members=()
+names=()
+for i in 1 2 3; do
+	d=$("$BIN/xensim" create --dir "$HOST" --name "backend$i" -- sleep 100000)
+	ctl member add $VOL "$d" >/dev/null
+	bg_in "$d" "$D/backd-$d.log" "$BIN/vbdpool-backd" --volume $VOL
+	members+=("$d")
+	names+=("backend$i")
+	say "backend domain backend$i = dom$d running vbdpool-backd"
+done
+member_active() { [ "$(xs0 xenstore-read "/vbdpool/volumes/$VOL/members/$1/state" 2>/dev/null)" = active ]; }
+for d in "${members[@]}"; do wait_for 10 member_active "$d" || { echo "dom$d never became active"; exit 1; }; done
+
+GUEST=$("$BIN/xensim" create --dir "$HOST" --name guest -- sleep 100000)
+ctl attach guest $VOL --devid 0 --queues $QUEUES
+bg_in "$GUEST" "$D/nbdkit.log" nbdkit -f -U "$D/nbd.sock" "$PLUGIN" devid=0
+NBDKIT=${PIDS[-1]}
+URI="nbd+unix:///?socket=$D/nbd.sock"
+say "guest domain dom$GUEST exports the device: $URI"
+wait_for 20 test -S "$D/nbd.sock" || { echo "nbdkit did not start"; exit 1; }
+wait_for 20 all_connected_without || { echo "queues not connected: $(owners)"; exit 1; }
+ctl schema-check >/dev/null && say "schema-check: live XenStore tree OK"
+
+hr
+say "queue owners before: $(owners)"
+hr
+say "fio: ${FIO_SECONDS}s random read/write 4k-1m, iodepth 16, crc32c verify (backlog), over NBD"
+fio --name=demo --ioengine=nbd --uri="$URI" --rw=randrw --rwmixread=50 --bsrange=4k-1m \
+	--iodepth=16 --size=${SIZE_MB}m --time_based --runtime=$FIO_SECONDS \
+	--verify=crc32c --verify_fatal=1 --verify_backlog=32 --do_verify=1 \
+	--exitall_on_error=1 --output="$D/fio-failover.out" >/dev/null 2>&1 &
+FIO=$!
+PIDS+=($FIO)
+sleep $KILL_AFTER
+ctl status | sed -n '/load per domain/,$p' | grep -v '^supervisor'
+victim=${members[0]}
+pg=$("$BIN/xensim" list --dir "$HOST" "$victim" | awk -v d="$victim" '$2 == d { print $4 }')
+hr
+say "KILL: SIGKILL every process of backend domain dom$victim (${names[0]}) mid-run"
+t_kill=$(ms_now)
+kill -KILL -- "-$pg"
+dead() { [ "$(xs0 xenstore-read "/vbdpool/volumes/$VOL/members/$victim/state" 2>/dev/null)" = dead ]; }
+wait_for 10 dead || { echo "supervisor did not record the death"; exit 1; }
+t_dead=$(ms_now)
+wait_for 20 all_connected_without "$victim" || { echo "failover incomplete: $(owners)"; exit 1; }
+t_over=$(ms_now)
+say "supervisor recorded dom$victim dead after $((t_dead - t_kill)) ms"
+say "failover: every queue reconnected to a survivor $((t_over - t_kill)) ms after the kill"
+say "queue owners after:  $(owners)"
+hr
+fio_rc=0
+wait $FIO || fio_rc=$?
+sleep 0.6 # one heartbeat: loads settle
+ctl status
+hr
+errs=$(grep -oE 'err= *[0-9]+' "$D/fio-failover.out" | grep -oE '[0-9]+' | sort -nr | head -1)
+grep -E '^ *(READ|WRITE):' "$D/fio-failover.out" || true
+if [ $fio_rc -eq 0 ] && [ "${errs:-1}" = 0 ]; then
+	say "verify under failover: OK (fio exit 0, err=0, crc32c backlog verify of what was written)"
+else
+	say "verify under failover: FAILED (fio exit $fio_rc, err=${errs:-?})"
+	cat "$D/fio-failover.out"
+	exit 1
+fi
+
+say "fio: full write + crc32c read-back of 64 MiB on the survivors"
+if fio --name=verify --ioengine=nbd --uri="$URI" --rw=write --bs=256k --iodepth=8 --size=64m \
+	--verify=crc32c --verify_fatal=1 --do_verify=1 --output="$D/fio-verify.out" >/dev/null 2>&1 &&
+	[ "$(grep -oE 'err= *[0-9]+' "$D/fio-verify.out" | grep -oE '[0-9]+' | sort -nr | head -1)" = 0 ]; then
+	say "verify after failover: OK"
+else
+	say "verify after failover: FAILED"
+	cat "$D/fio-verify.out"
+	exit 1
+fi
+ctl schema-check >/dev/null && say "schema-check after failover: OK"
+
+hr
+# guest shuts its export down, then dom0 detaches (Closing -> Closed)
+kill "$NBDKIT" 2>/dev/null || true
+ctl detach guest $VOL --timeout 5 >/dev/null 2>&1 || ctl detach guest $VOL --force >/dev/null
+say "detached; demo done in $(( ($(date +%s%N) - T0) / 1000000000 )) s"
