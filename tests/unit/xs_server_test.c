@@ -667,6 +667,19 @@ static void test_watches(void)
 	CHECK(xs_transaction_end(d0b, t, true), "abort");
 	STR(events(d0), "");
 
+	/* one event per changed node, in the order of first access */
+	ERR(wr(d0, "/t/w/w4/y", ""), 0);
+	events(d0);
+	t = xs_transaction_start(d0b);
+	STR(rd_t(d0b, t, "/t/w/w4/y"), "");
+	ERR(wr_t(d0b, t, "/t/w/w4/x", "1"), 0);
+	ERR(wr_t(d0b, t, "/t/w/w4/x", "2"), 0);
+	ERR(wr_t(d0b, t, "/t/w/w4/y", "3"), 0);
+	ERR(commit(d0b, t), 0);
+	STR(events(d0), "/t/w/w4/y|tA,/t/w/w4/y|tB,/t/w/w4/x|tA,/t/w/w4/x|tB");
+	ERR(rm(d0, "/t/w/w4/x"), 0);
+	ERR(rm(d0, "/t/w/w4/y"), 0);
+	events(d0);
 	/* relative watches of a domU (175-177) */
 	ERR(watch(u5, "data/rel/w", "tr"), 0);
 	STR(events(u5), "data/rel/w|tr");

@@ -6,6 +6,7 @@
 #include <string.h>
 
 struct xs_acc {
+	uint64_t seq;	      /* order of first access (events go out in it) */
 	uint64_t gen;	      /* generation seen at first access, XS_NO_GEN: missing */
 	bool modified;	      /* copy was changed by this transaction */
 	struct xs_node *copy; /* the transaction's record (copied on first access,
@@ -55,6 +56,7 @@ static struct xs_acc *access_node(struct xs_view *v, const char *path)
 	if (!a)
 		return NULL;
 	n = xs_tree_get(v->tree, path);
+	a->seq = v->txn->naccessed;
 	a->gen = n ? n->gen : XS_NO_GEN;
 	if (n) {
 		a->copy = xs_node_dup(n);
@@ -192,6 +194,94 @@ static void collect(const char *path, void *val, void *arg)
 	c->n++;
 }
 
+struct ev_slot {
+	struct xs_change *c;
+	uint64_t seq;
+	size_t idx;
+};
+
+static int slot_cmp(const void *a, const void *b)
+{
+	const struct ev_slot *x = a, *y = b;
+	if (x->seq != y->seq)
+		return x->seq < y->seq ? -1 : 1;
+	return x->idx < y->idx ? -1 : x->idx > y->idx;
+}
+
+/* The events of a committed transaction as C xenstored sends them: one per
+ * changed node (a subtree event replaces an exact one), in the order the
+ * nodes were first accessed, filtered with the node and parent as they are
+ * after the commit (plus a set_perms' old ACL). */
+static struct xs_change *commit_events(struct xs_tree *tree, struct xs_txn *t)
+{
+	struct xs_change *list = t->events, *out = NULL, **tail = &out;
+	struct ev_slot *slots;
+	struct xs_hash seen;
+	size_t n = 0, k = 0;
+
+	t->events = NULL;
+	t->ev_tail = &t->events;
+	for (struct xs_change *c = list; c; c = c->next)
+		n++;
+	slots = calloc(n + 1, sizeof(*slots));
+	if (!slots || xs_hash_init(&seen)) {
+		free(slots);
+		return list; /* unmerged, but delivered */
+	}
+	while (list) {
+		struct xs_change *c = list;
+		struct ev_slot *prev;
+		struct xs_acc *a;
+
+		list = c->next;
+		c->next = NULL;
+		prev = xs_hash_get(&seen, c->path);
+		if (prev) {
+			if (!c->exact)
+				prev->c->exact = false;
+			if (!prev->c->old_perms.num && c->old_perms.num) {
+				prev->c->old_perms = c->old_perms;
+				c->old_perms.num = 0;
+				c->old_perms.p = NULL;
+			}
+			xs_change_free_list(c);
+			continue;
+		}
+		a = xs_hash_get(&t->acc, c->path);
+		slots[k].c = c;
+		slots[k].seq = a ? a->seq : UINT64_MAX;
+		slots[k].idx = k;
+		if (xs_hash_put(&seen, c->path, &slots[k], NULL)) {
+			xs_change_free_list(c);
+			continue;
+		}
+		k++;
+	}
+	xs_hash_destroy(&seen, NULL);
+	qsort(slots, k, sizeof(*slots), slot_cmp);
+	for (size_t i = 0; i < k; i++) {
+		struct xs_change *c = slots[i].c;
+		const struct xs_node *node = xs_tree_get(tree, c->path), *par;
+		char *parent = malloc(strlen(c->path) + 2);
+
+		xs_perms_free(&c->perms);
+		xs_perms_free(&c->parent);
+		if (node && xs_perms_copy(&c->perms, &node->perms))
+			c->perms.num = 0;
+		if (node && parent) {
+			xs_path_parent(c->path, parent);
+			par = xs_tree_get(tree, parent);
+			if (par && xs_perms_copy(&c->parent, &par->perms))
+				c->parent.num = 0;
+		}
+		free(parent);
+		*tail = c;
+		tail = &c->next;
+	}
+	free(slots);
+	return out;
+}
+
 int xs_txn_commit(struct xs_tree *tree, struct xs_txn *t, struct xs_change **events)
 {
 	struct check_ctx cc = {tree, false};
@@ -222,8 +312,6 @@ int xs_txn_commit(struct xs_tree *tree, struct xs_txn *t, struct xs_change **eve
 	}
 	free(ac.mods);
 	free(ac.paths);
-	*events = t->events;
-	t->events = NULL;
-	t->ev_tail = &t->events;
+	*events = commit_events(tree, t);
 	return 0;
 }
