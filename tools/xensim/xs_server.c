@@ -200,8 +200,10 @@ void xs_server_dispatch(struct xs_conn *c, const struct xsd_sockmsg *m, const ch
 		}
 		err = xs_node_op(&r);
 		if (r.txn && r.txn->over) {
-			/* it touched more nodes than a domU's transaction may */
+			/* it touched more nodes than a domU's transaction may;
+			 * like C xenstored, the transaction can no longer commit */
 			r.txn->over = false;
+			r.txn->overflow = true;
 			err = ENOSPC;
 		}
 		break;

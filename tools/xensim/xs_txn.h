@@ -27,7 +27,7 @@ struct xs_txn {
 		int delta;
 	} * owned;
 	unsigned nowned;
-	bool overflow; /* too many accessed nodes: fail the commit */
+	bool overflow; /* failed (too many accessed nodes): commit is EAGAIN */
 	bool limited;  /* an unprivileged domain's: XS_QUOTA_TXN_NODES applies */
 	bool over;     /* a node beyond that quota was accessed (ENOSPC) */
 	struct xs_txn *next;
