@@ -15,11 +15,11 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 struct cconn {
 	int fd;
+	bool broken; /* a reply could not be sent */
 	pid_t child; /* exec'ed program still running, or 0 */
 	struct cconn *next;
 };
@@ -31,13 +31,11 @@ static void ctl_cb(void *arg, uint32_t ev);
 void ctl_accept(void)
 {
 	for (;;) {
-		struct timeval tv = {.tv_sec = 2};
-		int fd = accept4(g_sim->ctl_lfd, NULL, NULL, SOCK_CLOEXEC);
+		int fd = accept4(g_sim->ctl_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		struct cconn *c;
 
 		if (fd < 0)
 			return;
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		c = calloc(1, sizeof(*c));
 		if (!c || simloop_add(g_sim->loop, fd, EPOLLIN, ctl_cb, c) < 0) {
 			free(c);
@@ -66,7 +64,8 @@ static void reply(struct cconn *c, uint32_t op, int rc, uint32_t a, const void *
 {
 	struct sim_hyp_msg h = {.op = op, .rc = rc, .a = a};
 
-	sim_msg_send(c->fd, &h, p, len, NULL, 0);
+	if (sim_msg_send(c->fd, &h, p, len, NULL, 0) < 0)
+		c->broken = true;
 }
 
 /* Splits `len` bytes of NUL-terminated strings into v[0..n). */
@@ -194,7 +193,7 @@ static void ctl_cb(void *arg, uint32_t ev)
 	static char buf[SIM_HYP_MAX_MSG];
 	static struct sim_dominfo info[512];
 	struct cconn *c = arg;
-	struct sim_hyp_msg m;
+	struct sim_hyp_msg m = {0};
 	int fds[3], nfds = 3, len, n;
 
 	(void)ev;
@@ -202,11 +201,10 @@ static void ctl_cb(void *arg, uint32_t ev)
 	if (len < 0) {
 		if (len == -EAGAIN)
 			return;
-		if (len == -EMSGSIZE || len == -EPROTO) {
+		if (len == -EMSGSIZE || len == -EPROTO)
 			reply(c, m.op, len, 0, NULL, 0);
-			return;
-		}
-		cconn_close(c);
+		if ((len != -EMSGSIZE && len != -EPROTO) || c->broken)
+			cconn_close(c);
 		return;
 	}
 	buf[len] = 0;
@@ -247,6 +245,8 @@ static void ctl_cb(void *arg, uint32_t ev)
 	default:
 		reply(c, m.op, -ENOSYS, 0, NULL, 0);
 	}
+	if (c->broken)
+		cconn_close(c);
 }
 
 void ctl_child_exited(pid_t pid, int status)

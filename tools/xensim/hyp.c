@@ -12,7 +12,6 @@
 #include <string.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
-#include <sys/time.h>
 #include <unistd.h>
 
 static void hyp_cb(void *arg, uint32_t ev);
@@ -20,14 +19,13 @@ static void hyp_cb(void *arg, uint32_t ev);
 void hyp_accept(struct dom *d)
 {
 	for (;;) {
-		struct timeval tv = {.tv_sec = 2};
 		struct hconn *c;
-		int fd = accept4(d->hyp_lfd, NULL, NULL, SOCK_CLOEXEC);
+		/* non-blocking: a client that never reads its replies is
+		 * disconnected, it cannot hang us */
+		int fd = accept4(d->hyp_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 
 		if (fd < 0)
 			return;
-		/* a client that never reads its replies must not hang us */
-		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 		c = calloc(1, sizeof(*c));
 		if (!c || simloop_add(g_sim->loop, fd, EPOLLIN, hyp_cb, c) < 0) {
 			log_warn("dom%u: hypercall connection dropped", d->id);
@@ -66,8 +64,10 @@ int hyp_reply(struct hconn *c, uint32_t op, int rc, uint32_t a, uint32_t b, cons
 	struct sim_hyp_msg h = {.op = op, .rc = rc, .a = a, .b = b};
 	int r = sim_msg_send(c->fd, &h, payload, len, fds, nfds);
 
-	if (r < 0)
+	if (r < 0) {
 		log_debug("dom%u: reply to op %u failed: %s", c->dom->id, op, strerror(-r));
+		c->broken = true;
+	}
 	return r;
 }
 
@@ -120,7 +120,7 @@ static void hyp_cb(void *arg, uint32_t ev)
 {
 	static uint32_t buf[SIM_HYP_MAX_MSG / sizeof(uint32_t)];
 	struct hconn *c = arg;
-	struct sim_hyp_msg m;
+	struct sim_hyp_msg m = {0};
 	int nfds = 0, len;
 
 	(void)ev;
@@ -128,32 +128,32 @@ static void hyp_cb(void *arg, uint32_t ev)
 	if (len < 0) {
 		if (len != -ECONNRESET)
 			log_debug("dom%u: bad hypercall message: %s", c->dom->id, strerror(-len));
-		if (len == -EAGAIN || len == -EMSGSIZE || len == -EPROTO) {
-			if (len != -EAGAIN)
-				hyp_reply(c, m.op, len, 0, 0, NULL, 0, NULL, 0);
-			return;
-		}
-		hyp_close(c);
+		if (len == -EMSGSIZE || len == -EPROTO)
+			hyp_reply(c, m.op, len, 0, 0, NULL, 0, NULL, 0);
+		if ((len != -EAGAIN && len != -EMSGSIZE && len != -EPROTO) || c->broken)
+			hyp_close(c);
 		return;
 	}
-	if (m.op == SIM_OP_OPEN) {
+	if (m.op == SIM_OP_OPEN)
 		do_open(c, &m);
-		return;
-	}
-	if (kind_of(m.op) != c->kind || !c->kind) {
+	else if (kind_of(m.op) != c->kind || !c->kind)
 		hyp_reply(c, m.op, -EBADF, 0, 0, NULL, 0, NULL, 0);
-		return;
-	}
-	switch (c->kind) {
-	case SIM_KIND_EVTCHN:
-		evt_request(c, &m);
-		break;
-	case SIM_KIND_GNTSHR:
-	case SIM_KIND_GNTTAB:
-		gnt_request(c, &m, buf);
-		break;
-	case SIM_KIND_DOMCTL:
-		domctl_request(c, &m);
-		break;
+	else
+		switch (c->kind) {
+		case SIM_KIND_EVTCHN:
+			evt_request(c, &m);
+			break;
+		case SIM_KIND_GNTSHR:
+		case SIM_KIND_GNTTAB:
+			gnt_request(c, &m, buf);
+			break;
+		case SIM_KIND_DOMCTL:
+			domctl_request(c, &m);
+			break;
+		}
+	if (c->broken) {
+		log_warn("dom%u: hypercall client does not read its replies: disconnected",
+			 c->dom->id);
+		hyp_close(c);
 	}
 }

@@ -79,6 +79,7 @@ static void __attribute__((noreturn)) child(const struct spawn_req *r, char **en
 			signal(s, SIG_DFL);
 	if (setpgid(0, r->pgid) < 0)
 		goto fail;
+	setrlimit(RLIMIT_NOFILE, &g_sim->nofile);
 	/* the domain's first process dies with the emulator */
 	if (r->pgid == 0)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);

@@ -25,6 +25,7 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/resource.h>
 #include <sys/types.h>
 
 #include "vbdpool/platform.h"
@@ -70,6 +71,7 @@ struct hconn {
 	struct dom *dom;
 	int kind; /* enum sim_hyp_kind, 0 before OPEN */
 	struct gmap *maps;
+	bool broken; /* a reply could not be sent: closed after dispatch */
 	struct hconn *next;
 };
 
@@ -81,6 +83,7 @@ struct sim {
 	struct dom *doms;
 	unsigned next_domid;
 	bool stopping;
+	struct rlimit nofile; /* as started: restored for domain processes */
 };
 
 extern struct sim *g_sim;

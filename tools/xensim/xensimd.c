@@ -183,6 +183,28 @@ static void unlink_in_dir(const char *name)
 	unlink(path);
 }
 
+/* Every port and shared segment costs the daemon a descriptor: go as high
+ * as allowed (beyond the hard limit when privileged). */
+static void raise_nofile(void)
+{
+	struct rlimit r;
+	FILE *f = fopen("/proc/sys/fs/nr_open", "re");
+	unsigned long max = 0;
+
+	getrlimit(RLIMIT_NOFILE, &g_sim->nofile);
+	if (f) {
+		if (fscanf(f, "%lu", &max) != 1)
+			max = 0;
+		fclose(f);
+	}
+	if (max > 0) {
+		r.rlim_cur = r.rlim_max = max;
+		if (setrlimit(RLIMIT_NOFILE, &r) == 0)
+			return;
+	}
+	sim_raise_nofile();
+}
+
 int xensimd_main(const char *dir, int ready_fd)
 {
 	static struct sim sim;
@@ -192,7 +214,7 @@ int xensimd_main(const char *dir, int ready_fd)
 	g_sim = &sim;
 	vbd_log_init("xensimd");
 	signal(SIGPIPE, SIG_IGN);
-	sim_raise_nofile();
+	raise_nofile();
 	if (prctl(PR_SET_CHILD_SUBREAPER, 1) < 0)
 		log_warn("PR_SET_CHILD_SUBREAPER: %s", strerror(errno));
 	rc = setup(dir);

@@ -1,0 +1,210 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * A hostile client of the emulated host (sim only; run inside a domU by
+ * tests/integration/xensim_badclient.sh): garbage, truncated and oversized
+ * messages, stray descriptors, out-of-range ports/refs/domids, requests
+ * for the wrong handle kind, floods without reading replies, abrupt
+ * closes - on the hypercall socket and on the control socket.  Then it
+ * checks the daemon still serves this domain correctly.
+ *   plat_badclient SECONDS SEED
+ */
+#include "vbdpool/platform.h"
+#include "vbdpool/sim_hyp.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+static const char *hyp, *simdir;
+static char ctlpath[4200];
+
+static int conn(const char *path)
+{
+	int fd = sim_msg_connect(path);
+
+	if (fd < 0) {
+		fprintf(stderr, "connect %s: %s\n", path, strerror(-fd));
+		exit(1);
+	}
+	return fd;
+}
+
+static uint32_t rnd32(void)
+{
+	uint32_t v = (uint32_t)random() << 16 ^ (uint32_t)random();
+	static const uint32_t special[] = {0,	   1,	    8,		4095,	    4096,  0x7ff0,
+					   0xffff, 0x10000, 0x7fffffff, 0xffffffff, 32767, 32768};
+
+	return random() % 3 ? special[random() % 12] : v;
+}
+
+/* Hypercall ops a domU may send at random (all are harmless by design). */
+static void random_hyp(int fd)
+{
+	static uint8_t buf[SIM_HYP_MAX_MSG + 100];
+	struct sim_hyp_msg m = {
+	    .op = (uint32_t)(random() % 16), .a = rnd32(), .b = rnd32(), .c = rnd32()};
+	size_t len = random() % 4 ? (size_t)random() % 64 : (size_t)random() % sizeof(buf);
+	int fds[2] = {0, 1};
+
+	if (m.op == SIM_OP_OPEN && random() % 2)
+		m.a = 1 + (uint32_t)(random() % 4);
+	for (size_t i = 0; i < len; i++)
+		buf[i] = (uint8_t)(random() % 4 ? rnd32() : random());
+	switch (random() % 6) {
+	case 0: /* raw bytes, maybe shorter than a header, maybe too long */
+		send(fd, buf, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		break;
+	case 1: /* stray descriptors */
+		sim_msg_send(fd, &m, buf, len % 1000, fds, 2);
+		break;
+	default:
+		sim_msg_send(fd, &m, buf, len % 20000, NULL, 0);
+	}
+}
+
+static void drain(int fd)
+{
+	char buf[SIM_HYP_MAX_MSG];
+	int fds[SIM_HYP_MAX_FDS];
+
+	for (;;) {
+		struct msghdr mh = {0};
+		struct iovec iov = {buf, sizeof(buf)};
+		char cbuf[CMSG_SPACE(sizeof(fds))];
+
+		mh.msg_iov = &iov;
+		mh.msg_iovlen = 1;
+		mh.msg_control = cbuf;
+		mh.msg_controllen = sizeof(cbuf);
+		if (recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC) <= 0)
+			return;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			int n = (int)((c->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+
+			memcpy(fds, CMSG_DATA(c), n * sizeof(int));
+			for (int i = 0; i < n; i++)
+				close(fds[i]);
+		}
+	}
+}
+
+static void random_ctl(int fd)
+{
+	static char buf[8192];
+	static const uint32_t ops[] = {SIM_OP_CTL_CREATE,
+				       SIM_OP_CTL_EXEC,
+				       SIM_OP_CTL_SIGNAL,
+				       SIM_OP_CTL_PING,
+				       SIM_OP_DOM_LIST,
+				       99,
+				       0};
+	struct sim_hyp_msg m = {.op = ops[random() % 7], .a = rnd32(), .b = rnd32(), .c = rnd32()};
+	size_t len = (size_t)random() % sizeof(buf);
+	int fds[3] = {0, 1, 2};
+
+	for (size_t i = 0; i < len; i++)
+		buf[i] = random() % 3 ? (char)('a' + random() % 26) : 0;
+	if (m.op == SIM_OP_CTL_CREATE || m.op == SIM_OP_CTL_EXEC) {
+		/* keep argc small so nothing real is run by accident: the
+		 * first string is never an existing program */
+		m.a %= 4;
+		m.b %= 4;
+		m.c %= 4;
+		memcpy(buf, "x\0/nonexistent-prog-\0", 21);
+	}
+	if (m.op == SIM_OP_CTL_SIGNAL)
+		m.a = 0; /* signal 0: never kill anything */
+	sim_msg_send(fd, &m, buf, len, fds, random() % 2 ? 3 : (int)(random() % 4));
+}
+
+static int sanity(void)
+{
+	const struct vbd_platform *P = &vbd_platform_sim;
+	struct vbd_evtchn *e = P->evtchn->open();
+	struct vbd_gntshr *s = P->gntshr->open();
+	struct vbd_gnttab *t = P->gnttab->open();
+	unsigned self = (unsigned)atoi(getenv(SIM_ENV_DOMID));
+	vbd_gref_t ref;
+	int port, l, p, ok = 1;
+	char *a, *b;
+
+	if (!e || !s || !t) {
+		printf("FAIL open after abuse: %s\n", strerror(errno));
+		return 0;
+	}
+	port = P->evtchn->alloc_unbound(e, (vbd_domid_t)self);
+	l = P->evtchn->bind_interdomain(e, (vbd_domid_t)self, (vbd_port_t)port);
+	p = P->evtchn->pending(e);
+	ok &= port > 0 && l > 0 && p == l;
+	P->evtchn->unmask(e, (vbd_port_t)l);
+	ok &= P->evtchn->notify(e, (vbd_port_t)l) == 0;
+	usleep(1000);
+	ok &= P->evtchn->pending(e) == port;
+	a = P->gntshr->share_pages(s, (vbd_domid_t)self, 1, &ref, 1);
+	b = a ? P->gnttab->map_refs(t, 1, (vbd_domid_t)self, &ref, PROT_READ | PROT_WRITE) : NULL;
+	if (a && b) {
+		strcpy(a, "still-working");
+		ok &= !strcmp(b, "still-working");
+		P->gnttab->unmap(t, b, 1);
+	} else {
+		ok = 0;
+	}
+	printf("%s daemon still serves this domain (port %d/%d, ref %u)\n", ok ? "ok" : "FAIL",
+	       port, l, ref);
+	P->evtchn->close(e);
+	P->gntshr->close(s);
+	P->gnttab->close(t);
+	return ok;
+}
+
+int main(int argc, char **argv)
+{
+	double secs = argc > 1 ? atof(argv[1]) : 3;
+	time_t end;
+	unsigned long n = 0;
+
+	hyp = getenv(SIM_ENV_HYP);
+	simdir = getenv(SIM_ENV_DIR);
+	if (!hyp || !simdir) {
+		fprintf(stderr, "run me in an emulated domain\n");
+		return 1;
+	}
+	snprintf(ctlpath, sizeof(ctlpath), "%s/ctl.sock", simdir);
+	srandom(argc > 2 ? (unsigned)atoi(argv[2]) : (unsigned)time(NULL));
+	end = time(NULL) + (time_t)secs;
+	while (time(NULL) < end) {
+		int fd = conn(hyp);
+
+		/* a burst of random requests, replies read or not */
+		for (int i = 0, k = (int)(random() % 50); i < k; i++) {
+			random_hyp(fd);
+			if (random() % 2)
+				drain(fd);
+			n++;
+		}
+		if (random() % 10 == 0) { /* flood without reading */
+			for (int i = 0; i < 2000; i++) {
+				struct sim_hyp_msg m = {.op = SIM_OP_OPEN, .a = 9};
+
+				if (sim_msg_send(fd, &m, NULL, 0, NULL, 0) < 0)
+					break;
+			}
+		}
+		close(fd);
+		fd = conn(ctlpath);
+		for (int i = 0, k = (int)(random() % 10); i < k; i++) {
+			random_ctl(fd);
+			drain(fd);
+			n++;
+		}
+		close(fd);
+	}
+	printf("# %lu hostile messages sent\n", n);
+	return sanity() ? 0 : 1;
+}
