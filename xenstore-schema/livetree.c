@@ -58,7 +58,8 @@ static int l_perms(void *ctx, const char *path, struct vbd_acl *acl)
 		return -(errno ? errno : EIO);
 	acl->n = 0;
 	for (unsigned i = 0; i < n; i++) {
-		if (vbd_acl_add(acl, (uint16_t)p[i].id, (int)(p[i].perms & (XS_PERM_READ | XS_PERM_WRITE)))) {
+		if (vbd_acl_add(acl, (uint16_t)p[i].id,
+				(int)(p[i].perms & (XS_PERM_READ | XS_PERM_WRITE)))) {
 			free(p);
 			return -E2BIG;
 		}
@@ -68,9 +69,9 @@ static int l_perms(void *ctx, const char *path, struct vbd_acl *acl)
 }
 
 static const struct vbd_tree_ops livetree_ops = {
-	.list = l_list,
-	.read = l_read,
-	.perms = l_perms,
+    .list = l_list,
+    .read = l_read,
+    .perms = l_perms,
 };
 
 struct vbd_tree vbd_livetree_view(struct vbd_livetree *lt)

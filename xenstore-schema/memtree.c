@@ -110,8 +110,7 @@ static struct mnode *ensure_parent(struct vbd_memtree *t, const char *path)
 	return find(t, buf);
 }
 
-int vbd_memtree_set(struct vbd_memtree *t, const char *path, const char *value,
-		    const char *perms)
+int vbd_memtree_set(struct vbd_memtree *t, const char *path, const char *value, const char *perms)
 {
 	struct vbd_acl acl;
 	struct mnode *n;
@@ -219,9 +218,9 @@ static int m_perms(void *ctx, const char *path, struct vbd_acl *acl)
 }
 
 static const struct vbd_tree_ops memtree_ops = {
-	.list = m_list,
-	.read = m_read,
-	.perms = m_perms,
+    .list = m_list,
+    .read = m_read,
+    .perms = m_perms,
 };
 
 struct vbd_tree vbd_memtree_view(struct vbd_memtree *t)

@@ -137,7 +137,8 @@ int vbd_schema_parse(const char *text, struct vbd_schema *out, char *err, size_t
 		while ((tok = strtok_r(NULL, " \t\r", &save))) {
 			if (r.nperms >= VBD_SCHEMA_MAX_PERMS || strlen(tok) >= sizeof(r.perms[0]) ||
 			    !perm_token_ok(tok) || (r.nperms == 0 && tok[0] == '+')) {
-				seterr(err, errlen, "schema line %d: bad permission '%s'", line, tok);
+				seterr(err, errlen, "schema line %d: bad permission '%s'", line,
+				       tok);
 				goto bad;
 			}
 			strcpy(r.perms[r.nperms++], tok);
@@ -442,8 +443,8 @@ int vbd_schema_expand_acl(const struct vbd_schema_rule *r, const struct vbd_bind
 	return rc;
 }
 
-int vbd_schema_acl_for(const struct vbd_schema *s, const char *path,
-		       const struct vbd_acl_ctx *ctx, struct vbd_acl *out)
+int vbd_schema_acl_for(const struct vbd_schema *s, const char *path, const struct vbd_acl_ctx *ctx,
+		       struct vbd_acl *out)
 {
 	struct vbd_bind b;
 	const struct vbd_schema_rule *r = vbd_schema_match(s, path, &b);

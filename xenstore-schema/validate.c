@@ -39,7 +39,7 @@ struct vctx {
 };
 
 static void violation(struct vctx *c, const char *path, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 static void violation(struct vctx *c, const char *path, const char *fmt, ...)
 {
 	char msg[512];
@@ -312,8 +312,8 @@ static void check_links(struct vctx *c, const char *path, const struct vbd_bind 
 				  want);
 	} else if (!under(path, VBD_XS_ROOT) && b->q < 0) {
 		if (!strcmp(leaf, "volume") && strcmp(value, v->id))
-			violation(c, path, "names volume '%s' but the attachment is in '%s'",
-				  value, v->id);
+			violation(c, path, "names volume '%s' but the attachment is in '%s'", value,
+				  v->id);
 		snprintf(want, sizeof(want), VBD_XS_ATTACHMENT, v->id, (unsigned)b->g,
 			 (unsigned)b->d);
 		if (!strcmp(leaf, "pool") && strcmp(value, want))

@@ -15,9 +15,9 @@
 
 enum vbd_vtype {
 	VBD_VT_EMPTY,
-	VBD_VT_INT,      /* canonical decimal, optional [lo, hi] */
+	VBD_VT_INT,	 /* canonical decimal, optional [lo, hi] */
 	VBD_VT_BYTES512, /* decimal > 0, a multiple of 512 */
-	VBD_VT_PATH,     /* absolute XenStore path */
+	VBD_VT_PATH,	 /* absolute XenStore path */
 	VBD_VT_VOLID,
 	VBD_VT_ENUM,
 	VBD_VT_QREC, /* queue-ownership record (vbd_queue_rec_parse) */
@@ -81,7 +81,7 @@ int vbd_schema_check_value(const struct vbd_schema_rule *r, const char *value, c
 int vbd_schema_expand_acl(const struct vbd_schema_rule *r, const struct vbd_bind *b,
 			  const struct vbd_acl_ctx *ctx, struct vbd_acl *out);
 /* Convenience: match + expand. -ENOENT if no rule matches. */
-int vbd_schema_acl_for(const struct vbd_schema *s, const char *path,
-		       const struct vbd_acl_ctx *ctx, struct vbd_acl *out);
+int vbd_schema_acl_for(const struct vbd_schema *s, const char *path, const struct vbd_acl_ctx *ctx,
+		       struct vbd_acl *out);
 
 #endif

@@ -31,8 +31,7 @@ struct vbd_memtree *vbd_memtree_new(void);
 void vbd_memtree_free(struct vbd_memtree *t);
 /* Create or overwrite a node. Missing parents are created with their own
  * parent's ACL (as xenstored does); perms NULL keeps / inherits it. */
-int vbd_memtree_set(struct vbd_memtree *t, const char *path, const char *value,
-		    const char *perms);
+int vbd_memtree_set(struct vbd_memtree *t, const char *path, const char *value, const char *perms);
 int vbd_memtree_rm(struct vbd_memtree *t, const char *path); /* and its subtree */
 struct vbd_tree vbd_memtree_view(struct vbd_memtree *t);
 

@@ -9,22 +9,20 @@
 #include "json.h"
 
 static int failures;
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                          \
-		}                                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static void test_opts(void)
 {
 	const char *backing = NULL, *size = NULL;
 	int force = 0, npos;
-	struct ctl_opt opts[] = {{"--backing", &backing, NULL},
-				 {"--size", &size, NULL},
-				 {"--force", NULL, &force},
-				 {0}};
+	struct ctl_opt opts[] = {
+	    {"--backing", &backing, NULL}, {"--size", &size, NULL}, {"--force", NULL, &force}, {0}};
 	char *pos[2], err[128];
 	char *a1[] = {"v1", "--backing", "/x", "--size=1M", "--force"};
 

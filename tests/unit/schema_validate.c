@@ -11,12 +11,12 @@
 #include "vbd_validate.h"
 
 static int failures;
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                          \
-		}                                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 struct report {
@@ -88,7 +88,7 @@ static struct vbd_memtree *good_tree(void)
 	snprintf(p, sizeof(p), "%s/pool", F), SET(t, p, A, NULL);
 	snprintf(p, sizeof(p), "%s/num-queues", F), SET(t, p, "2", NULL);
 	snprintf(p, sizeof(p), "%s/state", F), SET(t, p, "4", NULL);
-	const char *keys[][2] = {{"owner", "3"},      {"epoch", "1"},
+	const char *keys[][2] = {{"owner", "3"},	   {"epoch", "1"},
 				 {"ring-page-order", "0"}, {"ring-ref0", "8"},
 				 {"event-channel", "5"},   {"protocol", "x86_64-abi"}};
 	for (int q = 0; q < 2; q++) {
@@ -126,8 +126,8 @@ static void expect_violation(const char *name, void (*mutate)(struct vbd_memtree
 	r = validate(t);
 	snprintf(needle, sizeof(needle), "%s: ", path);
 	if (r.n == 0 || !strstr(r.all, needle) || !strstr(r.all, what)) {
-		fprintf(stderr, "case %s: expected '%s' at %s, got %d:\n%s", name, what, path,
-			r.n, r.all);
+		fprintf(stderr, "case %s: expected '%s' at %s, got %d:\n%s", name, what, path, r.n,
+			r.all);
 		failures++;
 	} else {
 		printf("ok %s (%d violation%s)\n", name, r.n, r.n == 1 ? "" : "s");
@@ -343,8 +343,8 @@ int main(void)
 			 "/local/domain/5/device/vbdpool/0/pool", "is not the attachment");
 	expect_violation("missing-frontend", m_missing_frontend, "/local/domain/5/device/vbdpool/0",
 			 "missing");
-	expect_violation("non-canonical-domid", m_bad_placeholder,
-			 "/vbdpool/volumes/v1/members/03", "unknown node");
+	expect_violation("non-canonical-domid", m_bad_placeholder, "/vbdpool/volumes/v1/members/03",
+			 "unknown node");
 
 	if (failures) {
 		fprintf(stderr, "%d failure(s)\n", failures);

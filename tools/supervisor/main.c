@@ -21,20 +21,21 @@
 #include "xsh.h"
 
 static const struct sv_module *const modules[] = {
-	&sv_death_module,
-	/* &sv_fence_module: heartbeat ages -> pause/destroy -> fenced */
+    &sv_death_module,
+    /* &sv_fence_module: heartbeat ages -> pause/destroy -> fenced */
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vbdpool-supervisor [--scan-ms N]\n"
-		   "  dom0 daemon (foreground): records members whose domain is gone as\n"
-		   "  members/<m>/state = dead; publishes /vbdpool/supervisor/pid.\n"
-		   "  --scan-ms N  re-check members every N ms besides domain events\n"
-		   "               (default %d)\n"
-		   "  SIGTERM or SIGINT: remove the pid node and exit.\n",
-		   VBD_SUPERVISOR_SCAN_MS);
+	fprintf(f,
+		"usage: vbdpool-supervisor [--scan-ms N]\n"
+		"  dom0 daemon (foreground): records members whose domain is gone as\n"
+		"  members/<m>/state = dead; publishes /vbdpool/supervisor/pid.\n"
+		"  --scan-ms N  re-check members every N ms besides domain events\n"
+		"               (default %d)\n"
+		"  SIGTERM or SIGINT: remove the pid node and exit.\n",
+		VBD_SUPERVISOR_SCAN_MS);
 }
 
 struct pid_args {
@@ -97,7 +98,7 @@ static void run_modules(struct sv *sv, void **priv, int tick)
 	}
 	for (size_t i = 0; i < NMODULES; i++) {
 		int (*fn)(struct sv *, void *, const struct sv_view *) =
-			tick ? modules[i]->on_tick : modules[i]->on_domains;
+		    tick ? modules[i]->on_tick : modules[i]->on_domains;
 		if (fn && fn(sv, priv[i], &v) < 0)
 			log_err("module %s failed", modules[i]->name);
 	}
@@ -123,7 +124,8 @@ int main(int argc, char **argv)
 			char *end;
 			scan_ms = strtol(argv[++i], &end, 10);
 			if (*end || scan_ms < 10 || scan_ms > 60000) {
-				fprintf(stderr, "vbdpool-supervisor: bad --scan-ms '%s' (10..60000)\n",
+				fprintf(stderr,
+					"vbdpool-supervisor: bad --scan-ms '%s' (10..60000)\n",
 					argv[i]);
 				return 2;
 			}

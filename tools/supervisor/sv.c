@@ -149,7 +149,8 @@ static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		if (!xsh_exists(h, t, p))
 			continue; /* removed meanwhile */
 		snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", a->vols[i], a->domid);
-		if (xsh_read(h, t, p, &cur) == 0 && (in_list(cur, a->keep) || !strcmp(cur, a->state))) {
+		if (xsh_read(h, t, p, &cur) == 0 &&
+		    (in_list(cur, a->keep) || !strcmp(cur, a->state))) {
 			free(cur);
 			continue;
 		}

@@ -26,7 +26,7 @@
 struct sv_member {
 	char vol[VBD_VOLUME_ID_MAX + 1];
 	unsigned domid;
-	char state[16];     /* "" if the member has not written one */
+	char state[16];	    /* "" if the member has not written one */
 	char heartbeat[24]; /* raw, "" if none */
 };
 

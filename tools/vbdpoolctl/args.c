@@ -78,10 +78,26 @@ int ctl_parse_size(const char *s, uint64_t *out)
 	switch (*p) {
 	case '\0':
 		break;
-	case 'k': case 'K': mult = 1ULL << 10; p++; break;
-	case 'm': case 'M': mult = 1ULL << 20; p++; break;
-	case 'g': case 'G': mult = 1ULL << 30; p++; break;
-	case 't': case 'T': mult = 1ULL << 40; p++; break;
+	case 'k':
+	case 'K':
+		mult = 1ULL << 10;
+		p++;
+		break;
+	case 'm':
+	case 'M':
+		mult = 1ULL << 20;
+		p++;
+		break;
+	case 'g':
+	case 'G':
+		mult = 1ULL << 30;
+		p++;
+		break;
+	case 't':
+	case 'T':
+		mult = 1ULL << 40;
+		p++;
+		break;
 	default:
 		return -EINVAL;
 	}
@@ -103,8 +119,8 @@ int ctl_check_volume_size(const char *s, uint64_t *out, char *why, size_t whylen
 		return -EINVAL;
 	}
 	if (rc) {
-		snprintf(why, whylen, "bad size '%s': not a number of bytes (suffix K, M, G, T allowed)",
-			 s);
+		snprintf(why, whylen,
+			 "bad size '%s': not a number of bytes (suffix K, M, G, T allowed)", s);
 		return -EINVAL;
 	}
 	if (v == 0) {

@@ -8,9 +8,9 @@
 #include <stdint.h>
 
 struct ctl_opt {
-	const char *name;  /* "--size" */
-	const char **val;  /* set for options taking a value */
-	int *flag;         /* set to 1 for flags */
+	const char *name; /* "--size" */
+	const char **val; /* set for options taking a value */
+	int *flag;	  /* set to 1 for flags */
 };
 
 /* Split argv into options (from `opts`; "--name value" or "--name=value")

@@ -20,9 +20,9 @@
 #include "xsh.h"
 
 #define XENBUS_INITIALISING 1
-#define XENBUS_CLOSING      5
-#define XENBUS_CLOSED       6
-#define MAX_DEVID           0x7fffffffUL
+#define XENBUS_CLOSING	    5
+#define XENBUS_CLOSED	    6
+#define MAX_DEVID	    0x7fffffffUL
 
 struct attach_args {
 	const char *id;

@@ -10,32 +10,33 @@
 #include "vbdpool/log.h"
 
 static const struct ctl_cmd commands[] = {
-	{"volume", "create", cmd_volume_create, "ID --backing PATH [--size BYTES]",
-	 "Create volume ID served from PATH (a file or block device every member can "
-	 "reach at that path). The size defaults to PATH's size; it must be a multiple of "
-	 "512 bytes (suffixes K, M, G, T allowed)."},
-	{"volume", "list", cmd_volume_list, "", "List volumes with size, backing, members and "
-						"attachments."},
-	{"volume", "remove", cmd_volume_remove, "ID [--force]",
-	 "Remove volume ID. Refused while guests are attached, unless --force (which also "
-	 "removes their frontend directories)."},
-	{"member", "add", cmd_member_add, "ID DOMAIN",
-	 "Allow DOMAIN (domid or name) to serve volume ID; updates the ACLs of every node "
-	 "members must reach."},
-	{"member", "remove", cmd_member_remove, "ID DOMAIN",
-	 "Withdraw DOMAIN from volume ID; its queues become claimable by the others."},
-	{NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N]",
-	 "Attach volume ID to guest DOMAIN as vbdpool device N (default: the lowest free) "
-	 "with N queues (default 4, at most 64)."},
-	{NULL, "detach", cmd_detach, "DOMAIN ID [--devid N] [--timeout SEC] [--force]",
-	 "Detach: ask the frontend to close (state 5), wait for it to reach 6, then remove "
-	 "the attachment and frontend directory. --force skips the wait."},
-	{NULL, "status", cmd_status, "[ID] [--json]",
-	 "Volumes, members (state, heartbeat age, load), attachments with each queue's "
-	 "owner, epoch and state, and the load per domain."},
-	{NULL, "schema-check", cmd_schema_check, "[--schema FILE]",
-	 "Validate the live XenStore tree (values, ACLs, ownership records) against the "
-	 "built-in xenstore-schema/schema.txt; prints each violation, exits 1 on any."},
+    {"volume", "create", cmd_volume_create, "ID --backing PATH [--size BYTES]",
+     "Create volume ID served from PATH (a file or block device every member can "
+     "reach at that path). The size defaults to PATH's size; it must be a multiple of "
+     "512 bytes (suffixes K, M, G, T allowed)."},
+    {"volume", "list", cmd_volume_list, "",
+     "List volumes with size, backing, members and "
+     "attachments."},
+    {"volume", "remove", cmd_volume_remove, "ID [--force]",
+     "Remove volume ID. Refused while guests are attached, unless --force (which also "
+     "removes their frontend directories)."},
+    {"member", "add", cmd_member_add, "ID DOMAIN",
+     "Allow DOMAIN (domid or name) to serve volume ID; updates the ACLs of every node "
+     "members must reach."},
+    {"member", "remove", cmd_member_remove, "ID DOMAIN",
+     "Withdraw DOMAIN from volume ID; its queues become claimable by the others."},
+    {NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N]",
+     "Attach volume ID to guest DOMAIN as vbdpool device N (default: the lowest free) "
+     "with N queues (default 4, at most 64)."},
+    {NULL, "detach", cmd_detach, "DOMAIN ID [--devid N] [--timeout SEC] [--force]",
+     "Detach: ask the frontend to close (state 5), wait for it to reach 6, then remove "
+     "the attachment and frontend directory. --force skips the wait."},
+    {NULL, "status", cmd_status, "[ID] [--json]",
+     "Volumes, members (state, heartbeat age, load), attachments with each queue's "
+     "owner, epoch and state, and the load per domain."},
+    {NULL, "schema-check", cmd_schema_check, "[--schema FILE]",
+     "Validate the live XenStore tree (values, ACLs, ownership records) against the "
+     "built-in xenstore-schema/schema.txt; prints each violation, exits 1 on any."},
 };
 #define NCMDS (sizeof(commands) / sizeof(commands[0]))
 

@@ -176,8 +176,7 @@ static int sync_subtree(struct xs_handle *h, xs_transaction_t t, const char *pat
 		return 0;
 	for (unsigned i = 0; i < n && !rc; i++) {
 		char child[512];
-		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, names[i]) <
-		    sizeof(child))
+		if ((size_t)snprintf(child, sizeof(child), "%s/%s", path, names[i]) < sizeof(child))
 			rc = sync_subtree(h, t, child, ctx);
 	}
 	free(names);

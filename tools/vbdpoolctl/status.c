@@ -218,8 +218,8 @@ static int collect(struct xs_handle *h, xs_transaction_t t, const char *only, st
 	unsigned long pid;
 	int rc = 0;
 
-	s->supervisor_pid = xsh_read_ulong(h, t, VBD_XS_SUPERVISOR "/pid", &pid) == 0 ? (long)pid
-										     : -1;
+	s->supervisor_pid =
+	    xsh_read_ulong(h, t, VBD_XS_SUPERVISOR "/pid", &pid) == 0 ? (long)pid : -1;
 	if (xsh_list(h, t, VBD_XS_VOLUMES, &vols, &n))
 		return only ? -ENOENT : 0;
 	s->v = calloc(n ? n : 1, sizeof(*s->v));
@@ -274,8 +274,8 @@ static void status_free(struct status *s)
 
 static const char *fe_state_name(long st)
 {
-	static const char *const names[] = {"Unknown",   "Initialising", "InitWait", "Initialised",
-					    "Connected", "Closing",      "Closed"};
+	static const char *const names[] = {"Unknown",	 "Initialising", "InitWait", "Initialised",
+					    "Connected", "Closing",	 "Closed"};
 	return st >= 0 && st <= 6 ? names[st] : "missing";
 }
 
@@ -324,8 +324,8 @@ static void print_text(const struct status *s)
 				       m->load.lat_us, m->load.p99_us, m->owned, m->load.cost);
 			else
 				printf("  %-6u %-12s %-8s %8s %8s %8s %11s %8s %8s %6u %5s\n",
-				       m->domid, m->name[0] ? m->name : "(gone)", m->state, age, "-",
-				       "-", "-", "-", "-", m->owned, "-");
+				       m->domid, m->name[0] ? m->name : "(gone)", m->state, age,
+				       "-", "-", "-", "-", "-", m->owned, "-");
 		}
 		for (unsigned k = 0; k < v->na; k++) {
 			const struct st_att *a = &v->a[k];

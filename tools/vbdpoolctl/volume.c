@@ -105,7 +105,8 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 		return ctl_fail("%s", err);
 	if (!size_s) {
 		if (have == 0 || have % VBD_SECTOR_SIZE)
-			return ctl_fail("backing '%s' is %" PRIu64 " bytes, not a positive multiple "
+			return ctl_fail("backing '%s' is %" PRIu64
+					" bytes, not a positive multiple "
 					"of %d: give --size",
 					backing, have, VBD_SECTOR_SIZE);
 		a.size = have;
@@ -145,8 +146,7 @@ int cmd_volume_list(struct ctl *c, int argc, char **argv)
 		return ctl_usage_error("volume list: %s", err);
 	if (xsh_list(c->xs, XBT_NULL, VBD_XS_VOLUMES, &vols, &n))
 		n = 0, vols = NULL;
-	printf("%-20s %14s %7s %11s  %s\n", "VOLUME", "SIZE", "MEMBERS", "ATTACHMENTS",
-	       "BACKING");
+	printf("%-20s %14s %7s %11s  %s\n", "VOLUME", "SIZE", "MEMBERS", "ATTACHMENTS", "BACKING");
 	for (unsigned i = 0; i < n; i++) {
 		char p[192], *size = NULL, *backing = NULL;
 		snprintf(p, sizeof(p), VBD_XS_VOLUME "/size", vols[i]);

@@ -57,8 +57,7 @@ int xsh_exists(struct xs_handle *h, xs_transaction_t t, const char *path)
 	return rc == 0;
 }
 
-int xsh_list(struct xs_handle *h, xs_transaction_t t, const char *path, char ***names,
-	     unsigned *n)
+int xsh_list(struct xs_handle *h, xs_transaction_t t, const char *path, char ***names, unsigned *n)
 {
 	*names = xs_directory(h, t, path, n);
 	if (!*names) {
@@ -117,8 +116,7 @@ int xsh_rm(struct xs_handle *h, xs_transaction_t t, const char *path)
 	return xs_rm(h, t, path) ? 0 : err();
 }
 
-int xsh_read_ulong(struct xs_handle *h, xs_transaction_t t, const char *path,
-		   unsigned long *out)
+int xsh_read_ulong(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned long *out)
 {
 	char *v, *end;
 	int rc = xsh_read(h, t, path, &v);

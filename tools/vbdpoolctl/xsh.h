@@ -18,8 +18,7 @@ int xsh_txn(struct xs_handle *h, xsh_txn_fn fn, void *arg);
 /* value: malloc'd, NUL-terminated. */
 int xsh_read(struct xs_handle *h, xs_transaction_t t, const char *path, char **value);
 int xsh_exists(struct xs_handle *h, xs_transaction_t t, const char *path);
-int xsh_list(struct xs_handle *h, xs_transaction_t t, const char *path, char ***names,
-	     unsigned *n);
+int xsh_list(struct xs_handle *h, xs_transaction_t t, const char *path, char ***names, unsigned *n);
 int xsh_write(struct xs_handle *h, xs_transaction_t t, const char *path, const char *value);
 int xsh_set_acl(struct xs_handle *h, xs_transaction_t t, const char *path,
 		const struct vbd_acl *acl);
@@ -29,7 +28,6 @@ int xsh_write_acl(struct xs_handle *h, xs_transaction_t t, const char *path, con
 		  const struct vbd_acl *acl);
 int xsh_rm(struct xs_handle *h, xs_transaction_t t, const char *path);
 /* Read a decimal value; -EINVAL if it is not one. */
-int xsh_read_ulong(struct xs_handle *h, xs_transaction_t t, const char *path,
-		   unsigned long *out);
+int xsh_read_ulong(struct xs_handle *h, xs_transaction_t t, const char *path, unsigned long *out);
 
 #endif
