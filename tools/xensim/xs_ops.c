@@ -133,14 +133,17 @@ static int create(struct xs_req *r, const char *path, const char *val, uint32_t 
 		err = ENOMEM;
 		goto fail;
 	}
+	/* the new nodes are the prefixes of path ending after the ancestor */
+	size_t plen = strlen(path), end = strcmp(a->path, "/") ? strlen(a->path) : 0;
 	for (unsigned i = 1; i <= levels; i++) {
-		/* the path of level i: cut `levels - i` components off path */
 		char sub[PATHBUF];
 		struct xs_node *n;
 
-		snprintf(sub, sizeof(sub), "%s", path);
-		for (unsigned k = i; k < levels; k++)
-			xs_path_parent(sub, sub);
+		end++; /* the '/' after the previous level */
+		while (end < plen && path[end] != '/')
+			end++;
+		memcpy(sub, path, end);
+		sub[end] = 0;
 		if (xs_node_add_child(made[i - 1], xs_path_base(sub))) {
 			err = ENOMEM;
 			goto fail;
