@@ -17,7 +17,7 @@
 /* Limits: one default each, as printed by C xenstored's "quota" control
  * command (xen-observed.txt case 275). */
 #define XS_QUOTA_NODES	      1000 /* nodes owned per domain */
-#define XS_QUOTA_WATCHES      128  /* watches per domain */
+#define XS_QUOTA_WATCHES      128  /* watches per domain (the 130th fails) */
 #define XS_QUOTA_TRANSACTIONS 10   /* open per connection (the 12th fails) */
 #define XS_QUOTA_TXN_NODES    1024 /* accessed nodes per transaction */
 #define XS_QUOTA_NODE_SIZE    2048 /* record size: hdr + perms + value + children */

@@ -77,7 +77,9 @@ int xs_watch_add(struct xs_conn *c, const char *path, const char *token)
 	d = xs_dom_get(c->s, c->domid, true);
 	if (!d)
 		return ENOMEM;
-	if (!c->priv && d->nwatches >= XS_QUOTA_WATCHES)
+	/* C xenstored refuses only once the count is over the quota, so a
+	 * domain gets one more (as with transactions: 10 -> 11). */
+	if (!c->priv && d->nwatches > XS_QUOTA_WATCHES)
 		return E2BIG;
 	w = calloc(1, sizeof(*w));
 	if (!w)
