@@ -250,9 +250,11 @@ int xensimd_main(const char *dir, int ready_fd)
 	/* wait (bounded) for every domain process, so `stop` leaves nothing */
 	for (int i = 0; i < 500; i++) {
 		pid_t p;
+		int st;
 
-		while ((p = waitpid(-1, NULL, WNOHANG)) > 0)
-			;
+		/* exec'ed programs' CLIs learn how they ended (killed) */
+		while ((p = waitpid(-1, &st, WNOHANG)) > 0)
+			ctl_child_exited(p, st);
 		if (p < 0 && errno == ECHILD)
 			break;
 		usleep(10000);
