@@ -24,6 +24,7 @@ die() { echo "FAIL: $*" >&2; exit 1; }
 pool_cleanup() {
 	local rc=$?
 	set +e
+	[ -n "${POOL_ON_EXIT:-}" ] && eval "$POOL_ON_EXIT"
 	for p in "${POOL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	[ -n "${POOL_DIR:-}" ] && [ -S "$POOL_DIR/host/xenstored.sock" ] &&
 		"$BIN/xensim" stop --dir "$POOL_DIR/host" >/dev/null 2>&1
@@ -73,6 +74,11 @@ pool_member() { # VOL [backd args...]
 	LAST_DOMID=$d
 }
 
+pool_supervisor() {
+	xs0 "$BIN/vbdpool-supervisor" >"$POOL_DIR/supervisor.log" 2>&1 &
+	POOL_PIDS+=($!)
+}
+
 pool_guest() { # VOL QUEUES [DEVID]
 	local vol=$1 queues=$2 devid=${3:-0}
 	GUEST=$(pool_domain guest) || die "create guest domain"
@@ -86,6 +92,22 @@ pool_guest() { # VOL QUEUES [DEVID]
 	local i
 	for i in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && return 0; sleep 0.1; done
 	die "nbdkit socket did not appear"
+}
+
+# pid of the vbdpool-backd process running in domain DOMID
+pool_backd_pid() {
+	local p
+	for p in $(pgrep -x vbdpool-backd); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DOMID=$1" && { echo "$p"; return 0; }
+	done
+	return 1
+}
+
+# number of queues of attachment VOL/G-D owned by DOMID
+pool_owned_by() { # VOL G D DOMID
+	local o n=0
+	for o in $(pool_owners "$1" "$2" "$3"); do [ "${o#*=}" = "$4" ] && n=$((n + 1)); done
+	echo $n
 }
 
 pool_rec() { # VOL G D Q
