@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# A hostile guest (tests/progs/hostile_front) and a well-behaved guest
+# (tests/progs/front_verify, libvbdpool-front) share one vbdpool-backd.
+# Every malformed request gets an error response, a req_prod overrun makes
+# the member drop that ring and release the queue, and the well-behaved
+# guest and the hostile guest's other queue are served throughout.
+set -euo pipefail
+. "$VBD_TOP/tests/lib/pool.sh"
+pool_init
+
+# pid of vbdpool-backd in domain $1 of THIS test's host (other tests may run
+# hosts with the same domids at the same time)
+my_backd_pid() {
+	local p env
+	for p in $(pgrep -x vbdpool-backd); do
+		env=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) || continue
+		grep -qx "XENSIM_DOMID=$1" <<<"$env" &&
+			grep -qx "XENSIM_DIR=$POOL_DIR/host" <<<"$env" && { echo "$p"; return 0; }
+	done
+	return 1
+}
+pool_volume vol1 64
+pool_member vol1
+member=$LAST_DOMID
+
+good=$(pool_domain good)
+ctl attach "$good" vol1 --devid 0 --queues 2 >/dev/null || die "attach good guest"
+bad=$(pool_domain bad)
+ctl attach "$bad" vol1 --devid 0 --queues 2 >/dev/null || die "attach hostile guest"
+
+"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$good" -- \
+	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 6 --threads 4 \
+	>"$POOL_DIR/good.log" 2>&1 &
+good_pid=$!
+POOL_PIDS+=($good_pid)
+
+rc=0
+"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$bad" -- \
+	"$VBD_BUILD/tests/progs/hostile_front" --devid 0 >"$POOL_DIR/hostile.log" 2>&1 || rc=$?
+cat "$POOL_DIR/hostile.log"
+[ $rc -eq 0 ] || die "hostile_front exited $rc"
+grep -q '^hostile_front: PASS' "$POOL_DIR/hostile.log" || die "hostile_front did not pass"
+
+rc=0; wait $good_pid || rc=$?
+tail -n 1 "$POOL_DIR/good.log"
+[ $rc -eq 0 ] || die "the well-behaved guest failed (exit $rc)"
+grep -q 'front_verify: PASS' "$POOL_DIR/good.log" || die "front_verify did not pass"
+
+bpid=$(my_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
+grep -q 'hostile ring' "$POOL_DIR/backd-$member.log" || die "backd did not log the hostile ring"
+rec=$(pool_rec vol1 "$bad" 0 0)
+[[ $rec != "owner=$member "* ]] || die "member still owns the hostile queue: $rec"
+pool_log "hostile queue record: $rec"
+
+# the member still leaves cleanly
+kill -TERM "$bpid"
+for _ in $(seq 100); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
+! kill -0 "$bpid" 2>/dev/null || die "backd did not exit after SIGTERM"
+state=$(xs0 xenstore-read "/vbdpool/volumes/vol1/members/$member/state")
+[ "$state" = leaving ] || die "member state after SIGTERM: $state"
+echo PASS
