@@ -68,6 +68,14 @@ expect_fail "give --size" ctl volume create v2 --backing "$T/odd.img"
 expect_fail "bad volume id" ctl volume create "v/2" --backing "$T/v1.img"
 expect_fail "need --backing" ctl volume create v2
 sim_xs0 xenstore-exists /vbdpool/volumes/v2 && fail "a failed create left v2 behind"
+truncate -s 1M "$T/v3.img"
+out=$(ctl volume create --id-from-backing --backing "$T/v3.img") || fail "--id-from-backing: $out"
+v3=$(echo "$out" | awk '{print $3}')
+[[ $v3 == file-* ]] || fail "derived id '$v3'"
+sim_xs0 xenstore-exists "/vbdpool/volumes/$v3" || fail "derived volume $v3 missing"
+expect_fail "already exists" ctl volume create --id-from-backing --backing "$T/v3.img"
+expect_fail "not both" ctl volume create v4 --id-from-backing --backing "$T/v3.img"
+ctl volume remove "$v3" >/dev/null || fail "remove $v3"
 
 step "domains, members, attach"
 b1=$(sim_create back1 sleep 100000) || fail "create back1"

@@ -4,9 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "args.h"
 #include "json.h"
+#include "vbdpool/proto.h"
+#include "volid.h"
 
 static int failures;
 #define CHECK(cond)                                                                                \
@@ -118,8 +121,33 @@ static void test_json(void)
 	free(buf);
 }
 
+static void test_volid(void)
+{
+	char id[VBD_VOLUME_ID_MAX + 1], err[256], big[300], path[] = "/tmp/ctl_args.XXXXXX";
+	int fd;
+
+	CHECK(ctl_volid_sanitize("wwn-", "naa.600a0b80:00 12 ", id, sizeof(id)) == 0);
+	CHECK(!strcmp(id, "wwn-naa_600a0b80_00_12"));
+	CHECK(ctl_volid_sanitize("serial-", " /// ", id, sizeof(id)) == -EINVAL);
+	memset(big, 'a', sizeof(big) - 1);
+	big[sizeof(big) - 1] = '\0';
+	CHECK(ctl_volid_sanitize("x-", big, id, sizeof(id)) == 0);
+	CHECK(strlen(id) == VBD_VOLUME_ID_MAX && vbd_volume_id_valid(id));
+
+	fd = mkstemp(path);
+	CHECK(fd >= 0);
+	CHECK(ctl_volid_from_backing(path, id, sizeof(id), err, sizeof(err)) == 0);
+	CHECK(!strncmp(id, "file-", 5) && vbd_volume_id_valid(id));
+	unlink(path);
+	close(fd);
+	CHECK(ctl_volid_from_backing(path, id, sizeof(id), err, sizeof(err)) == -ENOENT);
+	CHECK(strstr(err, "No such file") != NULL);
+	CHECK(ctl_volid_from_backing("/dev/null", id, sizeof(id), err, sizeof(err)) == -EINVAL);
+}
+
 int main(void)
 {
+	test_volid();
 	test_opts();
 	test_sizes();
 	test_uint();

@@ -10,10 +10,11 @@
 #include "vbdpool/log.h"
 
 static const struct ctl_cmd commands[] = {
-    {"volume", "create", cmd_volume_create, "ID --backing PATH [--size BYTES]",
+    {"volume", "create", cmd_volume_create, "ID|--id-from-backing --backing PATH [--size BYTES]",
      "Create volume ID served from PATH (a file or block device every member can "
      "reach at that path). The size defaults to PATH's size; it must be a multiple of "
-     "512 bytes (suffixes K, M, G, T allowed)."},
+     "512 bytes (suffixes K, M, G, T allowed). --id-from-backing derives the ID from the "
+     "storage: a block device's WWN or serial, a file's device and inode."},
     {"volume", "list", cmd_volume_list, "",
      "List volumes with size, backing, members and "
      "attachments."},

@@ -14,6 +14,7 @@
 #include "args.h"
 #include "ctl.h"
 #include "pool.h"
+#include "volid.h"
 #include "vbdpool/proto.h"
 #include "xsh.h"
 
@@ -84,18 +85,29 @@ static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 int cmd_volume_create(struct ctl *c, int argc, char **argv)
 {
 	const char *backing = NULL, *size_s = NULL;
-	struct ctl_opt opts[] = {{"--backing", &backing, NULL}, {"--size", &size_s, NULL}, {0}};
-	char *pos[1], err[256], real[PATH_MAX];
+	int from_backing = 0;
+	struct ctl_opt opts[] = {{"--backing", &backing, NULL},
+				 {"--size", &size_s, NULL},
+				 {"--id-from-backing", NULL, &from_backing},
+				 {0}};
+	char *pos[1], err[256], real[PATH_MAX], derived[VBD_VOLUME_ID_MAX + 1];
 	int npos, rc;
 	uint64_t have;
 	struct create_args a;
 
 	if (ctl_parse_opts(argc, argv, opts, pos, 1, &npos, err, sizeof(err)))
 		return ctl_usage_error("volume create: %s", err);
-	if (npos != 1)
-		return ctl_usage_error("volume create: need a volume ID");
 	if (!backing)
 		return ctl_usage_error("volume create: need --backing PATH");
+	if (from_backing && npos)
+		return ctl_usage_error("volume create: give an ID or --id-from-backing, not both");
+	if (!from_backing && npos != 1)
+		return ctl_usage_error("volume create: need a volume ID (or --id-from-backing)");
+	if (from_backing) {
+		if (ctl_volid_from_backing(backing, derived, sizeof(derived), err, sizeof(err)))
+			return ctl_fail("%s", err);
+		pos[0] = derived;
+	}
 	if (!vbd_volume_id_valid(pos[0]))
 		return ctl_fail("bad volume id '%s' (want 1 to %d of A-Z a-z 0-9 _ -)", pos[0],
 				VBD_VOLUME_ID_MAX);
