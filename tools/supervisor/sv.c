@@ -43,17 +43,6 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 	memset(v, 0, sizeof(*v));
 	v->ndoms = -1;
 	v->now_ms = now_ms();
-	if (sv->domctl) {
-		v->doms = calloc(SV_MAX_DOMS, sizeof(*v->doms));
-		if (!v->doms)
-			return -ENOMEM;
-		int n = vbd_platform()->domctl->list(sv->domctl, v->doms, SV_MAX_DOMS);
-		if (n < 0) {
-			log_warn("domctl list: %s", strerror(-n));
-		} else {
-			v->ndoms = n < SV_MAX_DOMS ? n : SV_MAX_DOMS;
-		}
-	}
 	t = xs_transaction_start(sv->xs); /* one snapshot; abandoned */
 	if (xsh_list(sv->xs, t, VBD_XS_VOLUMES, &vols, &nv))
 		goto out;
@@ -94,6 +83,22 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 out:
 	if (t != XBT_NULL)
 		xs_transaction_end(sv->xs, t, true);
+	/* Domains are listed after the members are read: a member seen above
+	 * had its domain before this list, so a domain missing from it is
+	 * really gone (listing first would miss a domain created and added
+	 * as a member in between, and call it dead). */
+	if (!rc && sv->domctl) {
+		v->doms = calloc(SV_MAX_DOMS, sizeof(*v->doms));
+		if (!v->doms) {
+			rc = -ENOMEM;
+		} else {
+			int n = vbd_platform()->domctl->list(sv->domctl, v->doms, SV_MAX_DOMS);
+			if (n < 0)
+				log_warn("domctl list: %s", strerror(-n));
+			else
+				v->ndoms = n < SV_MAX_DOMS ? n : SV_MAX_DOMS;
+		}
+	}
 	if (rc)
 		sv_view_free(v);
 	return rc;
