@@ -1,11 +1,11 @@
 # fio job used by the pool tests: 4 KiB-1 MiB mixed random read/write over
 # NBD with crc32c verification of everything written.
-# pool_fio URI SIZE_MB RUNTIME_S OUT
+# pool_fio URI SIZE_MB RUNTIME_S OUT   (runs RUNTIME_S seconds)
 pool_fio() {
 	fio --name=pool --ioengine=nbd --uri="$1" --rw=randrw --rwmixread=50 \
-		--bsrange=4k-1m --iodepth=16 --size="$2"m --io_size="$(( $2 * 4 ))"m \
+		--bsrange=4k-1m --iodepth=16 --size="$2"m \
 		--verify=crc32c --verify_fatal=1 --verify_backlog=64 --do_verify=1 \
-		--runtime="$3" --time_based=0 --exitall_on_error=1 \
+		--runtime="$3" --time_based --exitall_on_error=1 \
 		--output="$4" >/dev/null 2>&1
 }
 # errors reported by fio in OUT (0 when clean)

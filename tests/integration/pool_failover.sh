@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Must-show 2+3: fio (4 KiB-1 MiB random read/write, crc32c verify) over NBD
+# against a 3-member pool whose 6 queues are spread over all three; one
+# member's domain is destroyed (SIGKILL) mid-run: zero I/O errors, verify
+# passes, the dead member's queues end up with survivors, schema-check passes.
+set -euo pipefail
+. "$VBD_TOP/tests/lib/pool.sh"
+. "$VBD_TOP/tests/lib/fio.sh"
+pool_init
+pool_volume vol1 256
+members=()
+for i in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
+pool_supervisor
+pool_guest vol1 6
+pool_wait_connected vol1 "$GUEST" 0
+before=$(pool_owners vol1 "$GUEST" 0)
+pool_log "owners before: $before"
+for m in "${members[@]}"; do
+	[ "$(pool_owned_by vol1 "$GUEST" 0 "$m")" -ge 1 ] || die "member $m owns no queue: $before"
+done
+
+pool_fio "$NBD_URI" 128 10 "$POOL_DIR/fio.out" &
+fio_pid=$!
+sleep 3
+victim=${members[0]}
+pool_log "destroying member domain $victim"
+"$BIN/xensim" destroy --dir "$POOL_DIR/host" "$victim"
+rc=0; wait $fio_pid || rc=$?
+cat "$POOL_DIR/fio.out" | grep -E 'err=|READ:|WRITE:|verify' || true
+[ $rc -eq 0 ] || die "fio exited $rc"
+[ "$(fio_errors "$POOL_DIR/fio.out")" = 0 ] || die "fio reported errors"
+after=$(pool_owners vol1 "$GUEST" 0)
+pool_log "owners after: $after"
+[ "$(pool_owned_by vol1 "$GUEST" 0 "$victim")" = 0 ] || die "dead member $victim still owns queues: $after"
+pool_wait_connected vol1 "$GUEST" 0
+ctl schema-check >"$POOL_DIR/schema.out" 2>&1 || die "schema-check: $(cat "$POOL_DIR/schema.out")"
+echo PASS
