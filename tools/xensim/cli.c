@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
@@ -124,6 +125,12 @@ static int cmd_start(const struct opts *o)
 		close(fd);
 		die("an emulated host is already running in %s", o->dir);
 	}
+	/* the longest socket path must fit a sockaddr_un */
+	if (strlen(o->dir) + sizeof("/dom/32751/xenstore.sock") >
+	    sizeof(((struct sockaddr_un *)0)->sun_path))
+		die("%s: path too long for Unix sockets (at most %zu characters)", o->dir,
+		    sizeof(((struct sockaddr_un *)0)->sun_path) -
+			sizeof("/dom/32751/xenstore.sock"));
 	if (pipe2(p, O_CLOEXEC) < 0)
 		die("pipe: %s", strerror(errno));
 	pid = fork();

@@ -80,9 +80,8 @@ static void __attribute__((noreturn)) child(const struct spawn_req *r, char **en
 	if (setpgid(0, r->pgid) < 0)
 		goto fail;
 	setrlimit(RLIMIT_NOFILE, &g_sim->nofile);
-	/* the domain's first process dies with the emulator */
-	if (r->pgid == 0)
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* what the emulator started dies with it */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	for (int i = 0; i < 3; i++) {
 		int fd = fds[i];
 
