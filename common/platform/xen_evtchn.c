@@ -3,6 +3,7 @@
 #include "xen_internal.h"
 
 #include <errno.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <xenevtchn.h>
 
@@ -71,8 +72,15 @@ static int xen_fd(struct vbd_evtchn *h)
 
 static int xen_pending(struct vbd_evtchn *h)
 {
+	struct pollfd pfd = {.fd = xenevtchn_fd(h->x), .events = POLLIN};
 	int rc;
 
+	/* the device is opened blocking: read only when something is there */
+	rc = poll(&pfd, 1, 0);
+	if (rc < 0)
+		return -errno;
+	if (rc == 0)
+		return -EAGAIN;
 	errno = 0;
 	rc = xenevtchn_pending(h->x);
 	if (rc < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == 0))
