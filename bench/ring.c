@@ -112,9 +112,8 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"devid", 1, 0, 'd'}, {"qd", 1, 0, 'q'},   {"bs", 1, 0, 'b'},
-		{"seconds", 1, 0, 's'}, {"rw", 1, 0, 'r'}, {"wait", 1, 0, 'w'},
-		{0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'}, {"qd", 1, 0, 'q'},   {"bs", 1, 0, 'b'}, {"seconds", 1, 0, 's'},
+	    {"rw", 1, 0, 'r'},	  {"wait", 1, 0, 'w'}, {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
@@ -146,8 +145,9 @@ int main(int argc, char **argv)
 			wait_s = (unsigned)atoi(optarg);
 			break;
 		default:
-			fprintf(stderr, "usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
-					"[--rw randread|randwrite|randrw|read|write] [--wait S]\n",
+			fprintf(stderr,
+				"usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
+				"[--rw randread|randwrite|randrw|read|write] [--wait S]\n",
 				argv[0]);
 			return 2;
 		}

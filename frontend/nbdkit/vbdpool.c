@@ -246,33 +246,33 @@ static int vp_trim(void *h, uint32_t count, uint64_t offset, uint32_t flags)
 }
 
 static struct nbdkit_plugin plugin = {
-	.name = "vbdpool",
-	.longname = "vbdpool: a Xen block device served by a pool of driver domains",
-	.version = "1",
-	.description = "Exports a vbdpool device of this guest (device/vbdpool/<devid>).",
-	.config = vp_config,
-	.config_complete = vp_config_complete,
-	.config_help = "devid=<N>          device id (device/vbdpool/<N>, default 0)\n"
-		       "volume=<ID>        refuse unless the device is this volume\n"
-		       "ring-order=<N>     log2 pages per ring (0..4)\n"
-		       "wait=<SECONDS>     wait for a queue to connect before serving",
-	.magic_config_key = "devid",
-	.after_fork = vp_after_fork,
-	.cleanup = vp_cleanup,
-	.unload = vp_unload,
-	.open = vp_open,
-	.get_size = vp_get_size,
-	.block_size = vp_block_size,
-	.can_write = vp_can_true,
-	.can_flush = vp_can_true,
-	.can_trim = vp_can_true,
-	.can_fua = vp_can_fua,
-	.can_multi_conn = vp_can_true,
-	.pread = vp_pread,
-	.pwrite = vp_pwrite,
-	.flush = vp_flush,
-	.trim = vp_trim,
-	.errno_is_preserved = 0,
+    .name = "vbdpool",
+    .longname = "vbdpool: a Xen block device served by a pool of driver domains",
+    .version = "1",
+    .description = "Exports a vbdpool device of this guest (device/vbdpool/<devid>).",
+    .config = vp_config,
+    .config_complete = vp_config_complete,
+    .config_help = "devid=<N>          device id (device/vbdpool/<N>, default 0)\n"
+		   "volume=<ID>        refuse unless the device is this volume\n"
+		   "ring-order=<N>     log2 pages per ring (0..4)\n"
+		   "wait=<SECONDS>     wait for a queue to connect before serving",
+    .magic_config_key = "devid",
+    .after_fork = vp_after_fork,
+    .cleanup = vp_cleanup,
+    .unload = vp_unload,
+    .open = vp_open,
+    .get_size = vp_get_size,
+    .block_size = vp_block_size,
+    .can_write = vp_can_true,
+    .can_flush = vp_can_true,
+    .can_trim = vp_can_true,
+    .can_fua = vp_can_fua,
+    .can_multi_conn = vp_can_true,
+    .pread = vp_pread,
+    .pwrite = vp_pwrite,
+    .flush = vp_flush,
+    .trim = vp_trim,
+    .errno_is_preserved = 0,
 };
 
 NBDKIT_REGISTER_PLUGIN(plugin)

@@ -20,8 +20,8 @@ static void sync_cb(void *arg, int err)
 	sem_post(&w->sem);
 }
 
-static int sync_io(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
-		   uint64_t len, uint64_t offset)
+static int sync_io(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf, uint64_t len,
+		   uint64_t offset)
 {
 	struct sync_wait w = {.err = 0};
 	int rc;

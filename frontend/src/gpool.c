@@ -6,13 +6,14 @@
 
 #include "vbdpool/log.h"
 
-extern 
+extern
 
-int vbdf_gpool_init(struct vbdf_gpool *p, struct vbd_gntshr *shr, vbd_domid_t domid,
-		   unsigned chunk_pages, unsigned max_pages)
+    int
+    vbdf_gpool_init(struct vbdf_gpool *p, struct vbd_gntshr *shr, vbd_domid_t domid,
+		    unsigned chunk_pages, unsigned max_pages)
 {
-	*p = (struct vbdf_gpool){.shr = shr, .domid = domid, .chunk_pages = chunk_pages,
-				.max_pages = max_pages};
+	*p = (struct vbdf_gpool){
+	    .shr = shr, .domid = domid, .chunk_pages = chunk_pages, .max_pages = max_pages};
 	if (!chunk_pages || max_pages < chunk_pages)
 		return -EINVAL;
 	p->addr = calloc(max_pages, sizeof(*p->addr));
@@ -30,7 +31,7 @@ void vbdf_gpool_destroy(struct vbdf_gpool *p)
 {
 	for (unsigned i = 0; i < p->nchunks; i++) {
 		int rc = vbd_front_plat()->gntshr->unshare(p->shr, p->chunks[i].addr,
-							 p->chunks[i].count);
+							   p->chunks[i].count);
 		if (rc < 0)
 			log_warn("front: ending %d grants to dom%u: %d", p->chunks[i].count,
 				 p->domid, rc);
@@ -56,7 +57,7 @@ static int gpool_grow(struct vbdf_gpool *p)
 	if (count == 0)
 		return -ENOSPC;
 	base = vbd_front_plat()->gntshr->share_pages(p->shr, p->domid, (int)count,
-						   p->ref + p->npages, 1);
+						     p->ref + p->npages, 1);
 	if (!base)
 		return errno ? -errno : -ENOMEM;
 	p->chunks[p->nchunks++] = (struct vbdf_gpool_chunk){.addr = base, .count = (int)count};

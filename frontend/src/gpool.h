@@ -28,15 +28,15 @@ struct vbdf_gpool {
 	vbd_domid_t domid;
 	unsigned chunk_pages, max_pages;
 	unsigned npages, nfree;
-	void **addr;	  /* [max_pages] page address by index */
-	vbd_gref_t *ref;  /* [max_pages] grant ref by index */
-	uint32_t *free;	  /* [max_pages] stack of free indices */
+	void **addr;	 /* [max_pages] page address by index */
+	vbd_gref_t *ref; /* [max_pages] grant ref by index */
+	uint32_t *free;	 /* [max_pages] stack of free indices */
 	struct vbdf_gpool_chunk *chunks;
 	unsigned nchunks;
 };
 
 int vbdf_gpool_init(struct vbdf_gpool *p, struct vbd_gntshr *shr, vbd_domid_t domid,
-		   unsigned chunk_pages, unsigned max_pages);
+		    unsigned chunk_pages, unsigned max_pages);
 /* Ends every grant (the pages are not reused while the peer maps them). */
 void vbdf_gpool_destroy(struct vbdf_gpool *p);
 /* Takes n pages (granting a new chunk when needed); -ENOSPC when the pool

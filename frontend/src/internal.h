@@ -18,12 +18,12 @@ struct vbdf_ring;
 struct vbdf_part {
 	struct vbdf_io *io;
 	struct vbdf_part *next; /* on the pending FIFO or a queue's bound list */
-	uint8_t op;	       /* BLKIF_OP_READ / WRITE / FLUSH_DISKCACHE / DISCARD */
-	bool heap;	       /* allocated on its own (FUA flush), freed when done */
-	int q;		       /* queue it is posted on / bound to; -1: any */
+	uint8_t op;		/* BLKIF_OP_READ / WRITE / FLUSH_DISKCACHE / DISCARD */
+	bool heap;		/* allocated on its own (FUA flush), freed when done */
+	int q;			/* queue it is posted on / bound to; -1: any */
 	uint64_t sector;
-	uint64_t nsect;	       /* read/write/discard: sectors */
-	char *data;	       /* read/write: this part's bytes in the caller's buffer */
+	uint64_t nsect; /* read/write/discard: sectors */
+	char *data;	/* read/write: this part's bytes in the caller's buffer */
 };
 
 /* One application I/O (vbd_front_submit). */
@@ -33,8 +33,8 @@ struct vbdf_io {
 	unsigned flags;
 	vbd_front_cb cb;
 	void *arg;
-	unsigned left;	/* parts of the current phase not answered yet */
-	int err;	/* first error */
+	unsigned left; /* parts of the current phase not answered yet */
+	int err;       /* first error */
 	bool flush_phase;
 	uint64_t qmask; /* queues that took write parts (the FUA flush goes there) */
 	struct vbdf_io *done_next;

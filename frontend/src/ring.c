@@ -10,10 +10,8 @@
 
 const struct vbd_platform *vbd_front_platform;
 
-
-
 int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
-		    unsigned order)
+		     unsigned order)
 {
 	struct vbdf_ring *r;
 	unsigned npages = 1u << order;
@@ -37,7 +35,8 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 		rc = errno ? -errno : -ENOMEM;
 		goto fail;
 	}
-	r->sring_mem = vbd_front_plat()->gntshr->share_pages(r->shr, owner, (int)npages, r->ring_ref, 1);
+	r->sring_mem =
+	    vbd_front_plat()->gntshr->share_pages(r->shr, owner, (int)npages, r->ring_ref, 1);
 	if (!r->sring_mem) {
 		rc = errno ? -errno : -ENOMEM;
 		goto fail;
@@ -60,7 +59,7 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 	if (rc < 0)
 		goto fail;
 	rc = vbdf_gpool_init(&r->pool, r->shr, owner, VBD_FRONT_GRANT_CHUNK,
-			    VBD_FRONT_MAX_POOL_PAGES);
+			     VBD_FRONT_MAX_POOL_PAGES);
 	if (rc < 0)
 		goto fail;
 	r->slot_pages = calloc((size_t)r->nslots * VBDF_RING_SLOT_PAGES, sizeof(*r->slot_pages));
@@ -112,8 +111,8 @@ static unsigned part_segments(const struct vbdf_part *p)
 }
 
 /* Segment i of a read/write part: bytes [i*4096, ...) of its data. */
-static void fill_segment(struct blkif_request_segment *seg, vbd_gref_t ref, const struct vbdf_part *p,
-			 unsigned i)
+static void fill_segment(struct blkif_request_segment *seg, vbd_gref_t ref,
+			 const struct vbdf_part *p, unsigned i)
 {
 	uint64_t bytes = p->nsect * VBD_SECTOR_SIZE - (uint64_t)i * VBD_PAGE_SIZE;
 
@@ -152,8 +151,8 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 		uint64_t left = p->nsect * VBD_SECTOR_SIZE;
 		for (unsigned i = 0; i < nsegs; i++) {
 			uint64_t n = left > VBD_PAGE_SIZE ? VBD_PAGE_SIZE : left;
-			memcpy(vbdf_gpool_addr(&r->pool, pages[i]), p->data + (size_t)i * VBD_PAGE_SIZE,
-			       n);
+			memcpy(vbdf_gpool_addr(&r->pool, pages[i]),
+			       p->data + (size_t)i * VBD_PAGE_SIZE, n);
 			left -= n;
 		}
 	}
@@ -176,8 +175,10 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 			unsigned first = k * VBD_SEGS_PER_INDIRECT_PAGE;
 
 			ind->indirect_grefs[k] = vbdf_gpool_ref(&r->pool, ipg);
-			for (unsigned i = first; i < nsegs && i < first + VBD_SEGS_PER_INDIRECT_PAGE; i++)
-				fill_segment(&segs[i - first], vbdf_gpool_ref(&r->pool, pages[i]), p, i);
+			for (unsigned i = first;
+			     i < nsegs && i < first + VBD_SEGS_PER_INDIRECT_PAGE; i++)
+				fill_segment(&segs[i - first], vbdf_gpool_ref(&r->pool, pages[i]),
+					     p, i);
 		}
 	} else {
 		req.operation = p->op;
@@ -243,10 +244,11 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 
 		xen_rmb(); /* read rsp_prod before the responses */
 		if (!vbdf_rsp_prod_valid(r->fr.rsp_cons, rp, r->fr.req_prod_pvt)) {
-			log_warn("front: queue %u epoch %llu: dom%u overran rsp_prod (%u, consumed %u, "
-				 "posted %u)",
-				 r->q, (unsigned long long)r->epoch, r->owner, rp, r->fr.rsp_cons,
-				 r->fr.req_prod_pvt);
+			log_warn(
+			    "front: queue %u epoch %llu: dom%u overran rsp_prod (%u, consumed %u, "
+			    "posted %u)",
+			    r->q, (unsigned long long)r->epoch, r->owner, rp, r->fr.rsp_cons,
+			    r->fr.req_prod_pvt);
 			return -EPROTO;
 		}
 		for (i = r->fr.rsp_cons; i != rp; i++) {
@@ -262,15 +264,17 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 			    (rsp.operation != r->slot_op[slot] &&
 			     !(r->slot_ind[slot] && rsp.operation == BLKIF_OP_INDIRECT)) ||
 			    status_to_err(rsp.status, &err) < 0) {
-				log_warn("front: queue %u epoch %llu: dom%u sent a bad response (id "
-					 "%#llx op %u status %d)",
-					 r->q, (unsigned long long)r->epoch, r->owner,
-					 (unsigned long long)rsp.id, rsp.operation, rsp.status);
+				log_warn(
+				    "front: queue %u epoch %llu: dom%u sent a bad response (id "
+				    "%#llx op %u status %d)",
+				    r->q, (unsigned long long)r->epoch, r->owner,
+				    (unsigned long long)rsp.id, rsp.operation, rsp.status);
 				r->fr.rsp_cons = i;
 				return -EPROTO;
 			}
 			if (p->op == BLKIF_OP_READ && !err) {
-				const uint32_t *pages = r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES;
+				const uint32_t *pages =
+				    r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES;
 				uint64_t left = p->nsect * VBD_SECTOR_SIZE;
 
 				for (unsigned k = 0; left; k++) {
@@ -281,7 +285,7 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 				}
 			}
 			vbdf_gpool_put(&r->pool, r->slot_npages[slot],
-				      r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES);
+				       r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES);
 			r->slot_npages[slot] = 0;
 			vbdf_shadow_put(&r->shadow, rsp.id);
 			r->fr.rsp_cons = i + 1;
@@ -294,7 +298,7 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 }
 
 void vbdf_ring_take_inflight(struct vbdf_ring *r, void (*fn)(void *ctx, struct vbdf_part *p),
-			    void *ctx)
+			     void *ctx)
 {
 	for (unsigned s = 0; s < r->shadow.n; s++) {
 		struct vbdf_part *p = r->shadow.slots[s].req;
@@ -303,7 +307,7 @@ void vbdf_ring_take_inflight(struct vbdf_ring *r, void (*fn)(void *ctx, struct v
 			continue;
 		vbdf_shadow_put(&r->shadow, (r->shadow.slots[s].gen << VBDF_SHADOW_SLOT_BITS) | s);
 		vbdf_gpool_put(&r->pool, r->slot_npages[s],
-			      r->slot_pages + (size_t)s * VBDF_RING_SLOT_PAGES);
+			       r->slot_pages + (size_t)s * VBDF_RING_SLOT_PAGES);
 		r->slot_npages[s] = 0;
 		fn(ctx, p);
 	}

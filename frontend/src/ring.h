@@ -37,7 +37,7 @@ struct vbdf_ring {
 	uint32_t *slot_pages;  /* [nslots][VBDF_RING_SLOT_PAGES] pool indices */
 	uint16_t *slot_npages; /* [nslots] */
 	uint8_t *slot_op;      /* [nslots] operation posted (echoed in the response) */
-	bool *slot_ind;        /* [nslots] posted as BLKIF_OP_INDIRECT */
+	bool *slot_ind;	       /* [nslots] posted as BLKIF_OP_INDIRECT */
 	RING_IDX pushed;       /* req_prod_pvt at the last push */
 	/* control state, from the ownership record */
 	bool connected; /* the owner mapped this epoch's ring */
@@ -45,7 +45,7 @@ struct vbdf_ring {
 };
 
 int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
-		    unsigned order);
+		     unsigned order);
 /* Ends every grant and closes the event channel. */
 void vbdf_ring_destroy(struct vbdf_ring *r);
 
@@ -80,6 +80,6 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx);
 /* Hands every request still in flight to fn (for re-posting) and forgets
  * them; used when the ring is abandoned. */
 void vbdf_ring_take_inflight(struct vbdf_ring *r, void (*fn)(void *ctx, struct vbdf_part *p),
-			    void *ctx);
+			     void *ctx);
 
 #endif

@@ -15,7 +15,7 @@ struct xs_handle;
 struct vbdf_xsf {
 	struct xs_handle *xs;
 	unsigned me, devid, nq;
-	char fe[96];   /* /local/domain/<me>/device/vbdpool/<devid> */
+	char fe[96];	/* /local/domain/<me>/device/vbdpool/<devid> */
 	char pool[192]; /* /vbdpool/volumes/<vol>/attachments/<me>-<devid> */
 	char volume[VBD_VOLUME_ID_MAX + 1];
 	uint64_t size;

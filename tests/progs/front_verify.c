@@ -45,7 +45,7 @@ static double deadline;
 static long ops_limit = -1;
 static atomic_long ops_started;
 static atomic_ulong n_ops, n_writes, n_reads, n_flushes, n_discards, n_bytes_verified, n_errors,
-	n_mismatch;
+    n_mismatch;
 static atomic_bool failed;
 
 struct worker {
@@ -198,8 +198,9 @@ static void final_check(struct worker *w)
 {
 	for (uint64_t b = w->first; b < w->first + w->count && !atomic_load(&failed);
 	     b += max_blocks) {
-		unsigned n = (unsigned)(w->first + w->count - b < max_blocks ? w->first + w->count - b
-									   : max_blocks);
+		unsigned n =
+		    (unsigned)(w->first + w->count - b < max_blocks ? w->first + w->count - b
+								    : max_blocks);
 		int rc = vbd_front_pread(dev, w->buf, (uint64_t)n * BLK, b * BLK);
 		if (rc < 0) {
 			io_error("final read", b, n, rc);
@@ -212,9 +213,9 @@ static void final_check(struct worker *w)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-		{"devid", 1, 0, 'd'},	   {"seconds", 1, 0, 's'}, {"ops", 1, 0, 'o'},
-		{"threads", 1, 0, 't'},	   {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
-		{"wait", 1, 0, 'w'},	   {"no-final", 0, 0, 'n'},  {0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'},   {"seconds", 1, 0, 's'},    {"ops", 1, 0, 'o'},
+	    {"threads", 1, 0, 't'}, {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
+	    {"wait", 1, 0, 'w'},    {"no-final", 0, 0, 'n'},   {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct vbd_front_stats st;
@@ -291,7 +292,8 @@ int main(int argc, char **argv)
 		w[i].count = nblocks * (i + 1) / nthreads - w[i].first;
 		w[i].gen = calloc(w[i].count, sizeof(uint32_t));
 		w[i].rng = (seed + 1) * 0x9e3779b97f4a7c15ull + i * 0xbf58476d1ce4e5b9ull;
-		if (!w[i].gen || posix_memalign((void **)&w[i].buf, 4096, (size_t)max_blocks * BLK)) {
+		if (!w[i].gen ||
+		    posix_memalign((void **)&w[i].buf, 4096, (size_t)max_blocks * BLK)) {
 			printf("front_verify: FAIL out of memory\n");
 			return 1;
 		}

@@ -14,12 +14,12 @@
 #include "ring.h"
 
 static int failures;
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                          \
-		}                                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 /* ---- fake platform ---------------------------------------------------- */
@@ -62,7 +62,8 @@ static int f_unshare(struct vbd_gntshr *h, void *start, int count)
 {
 	(void)h;
 	for (unsigned r = 0; r < MAX_REFS; r++)
-		if (ref_addr[r] >= start && (char *)ref_addr[r] < (char *)start + count * VBD_PAGE_SIZE)
+		if (ref_addr[r] >= start &&
+		    (char *)ref_addr[r] < (char *)start + count * VBD_PAGE_SIZE)
 			ref_addr[r] = NULL;
 	live_pages -= (unsigned)count;
 	free(start);
@@ -113,9 +114,8 @@ static int f_unmask(struct vbd_evtchn *h, vbd_port_t p)
 }
 
 static const struct vbd_gntshr_ops fake_shr = {f_shr_open, f_shr_close, f_share, f_unshare};
-static const struct vbd_evtchn_ops fake_ev = {f_ev_open,  f_ev_close, f_alloc_unbound,
-					      NULL,	  f_unbind,   f_notify,
-					      f_fd,	  f_pending,  f_unmask};
+static const struct vbd_evtchn_ops fake_ev = {
+    f_ev_open, f_ev_close, f_alloc_unbound, NULL, f_unbind, f_notify, f_fd, f_pending, f_unmask};
 static const struct vbd_platform fake = {.name = "fake", .evtchn = &fake_ev, .gntshr = &fake_shr};
 
 /* ---- a minimal in-test backend ---------------------------------------- */
@@ -154,10 +154,18 @@ static void test_direct_rw(void)
 	struct vbdf_ring *r;
 	struct vbdf_io io = {0};
 	char wbuf[3 * 4096 + 512], rbuf[8192];
-	struct vbdf_part w = {.io = &io, .op = BLKIF_OP_WRITE, .q = 0, .sector = 100,
-			     .nsect = sizeof(wbuf) / 512, .data = wbuf};
-	struct vbdf_part rd = {.io = &io, .op = BLKIF_OP_READ, .q = 0, .sector = 8,
-			      .nsect = sizeof(rbuf) / 512, .data = rbuf};
+	struct vbdf_part w = {.io = &io,
+			      .op = BLKIF_OP_WRITE,
+			      .q = 0,
+			      .sector = 100,
+			      .nsect = sizeof(wbuf) / 512,
+			      .data = wbuf};
+	struct vbdf_part rd = {.io = &io,
+			       .op = BLKIF_OP_READ,
+			       .q = 0,
+			       .sector = 8,
+			       .nsect = sizeof(rbuf) / 512,
+			       .data = rbuf};
 	struct done_log d = {0};
 	blkif_back_ring_t b;
 	blkif_request_t req;
@@ -214,11 +222,12 @@ static void test_indirect_discard_flush(void)
 	struct vbdf_io io = {0};
 	size_t len = (size_t)VBD_MAX_INDIRECT_SEGS * 4096;
 	char *buf = malloc(len);
-	struct vbdf_part big = {.io = &io, .op = BLKIF_OP_WRITE, .sector = 2048,
-			       .nsect = len / 512, .data = buf};
-	struct vbdf_part twelve = {.io = &io, .op = BLKIF_OP_READ, .sector = 0,
-				  .nsect = 12 * 8, .data = buf};
-	struct vbdf_part disc = {.io = &io, .op = BLKIF_OP_DISCARD, .sector = 77, .nsect = 1ull << 33};
+	struct vbdf_part big = {
+	    .io = &io, .op = BLKIF_OP_WRITE, .sector = 2048, .nsect = len / 512, .data = buf};
+	struct vbdf_part twelve = {
+	    .io = &io, .op = BLKIF_OP_READ, .sector = 0, .nsect = 12 * 8, .data = buf};
+	struct vbdf_part disc = {
+	    .io = &io, .op = BLKIF_OP_DISCARD, .sector = 77, .nsect = 1ull << 33};
 	struct vbdf_part fl = {.io = &io, .op = BLKIF_OP_FLUSH_DISKCACHE};
 	blkif_back_ring_t b;
 
@@ -290,8 +299,11 @@ static void test_take_inflight(void)
 
 	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0) == 0);
 	for (int i = 0; i < 3; i++) {
-		p[i] = (struct vbdf_part){.io = &io, .op = BLKIF_OP_READ, .sector = (uint64_t)i * 8,
-					 .nsect = 8, .data = buf};
+		p[i] = (struct vbdf_part){.io = &io,
+					  .op = BLKIF_OP_READ,
+					  .sector = (uint64_t)i * 8,
+					  .nsect = 8,
+					  .data = buf};
 		CHECK(vbdf_ring_post(r, &p[i]) == 0);
 	}
 	taken.n = 0;
@@ -302,7 +314,8 @@ static void test_take_inflight(void)
 }
 
 /* A bad response: harvest must stop at it with -EPROTO. */
-static void bad_case(const char *what, void (*make)(blkif_back_ring_t *b, uint64_t id0, uint64_t id1),
+static void bad_case(const char *what,
+		     void (*make)(blkif_back_ring_t *b, uint64_t id0, uint64_t id1),
 		     int expect_before)
 {
 	struct vbdf_ring *r;
@@ -315,7 +328,8 @@ static void bad_case(const char *what, void (*make)(blkif_back_ring_t *b, uint64
 
 	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0) == 0);
 	for (int i = 0; i < 2; i++) {
-		p[i] = (struct vbdf_part){.io = &io, .op = BLKIF_OP_READ, .nsect = 8, .data = buf[i]};
+		p[i] =
+		    (struct vbdf_part){.io = &io, .op = BLKIF_OP_READ, .nsect = 8, .data = buf[i]};
 		CHECK(vbdf_ring_post(r, &p[i]) == 0);
 	}
 	vbdf_ring_push(r);

@@ -11,12 +11,12 @@
 #include "shadow.h"
 
 static int failures;
-#define CHECK(cond)                                                                          \
-	do {                                                                                 \
-		if (!(cond)) {                                                               \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                          \
-		}                                                                            \
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
 	} while (0)
 
 static void test_shadow_basic(void)
@@ -50,10 +50,10 @@ static void test_shadow_basic(void)
 	CHECK(vbdf_shadow_lookup(&s, ic) == &c);
 
 	/* Ids never handed out. */
-	CHECK(vbdf_shadow_lookup(&s, 2) == NULL);		 /* slot out of range */
+	CHECK(vbdf_shadow_lookup(&s, 2) == NULL); /* slot out of range */
 	CHECK(vbdf_shadow_lookup(&s, UINT64_MAX) == NULL);
 	CHECK(vbdf_shadow_lookup(&s, ib + (1ull << 20)) == NULL); /* wrong generation */
-	CHECK(vbdf_shadow_lookup(&s, ib & 0xffff) == NULL);	 /* generation 0 */
+	CHECK(vbdf_shadow_lookup(&s, ib & 0xffff) == NULL);	  /* generation 0 */
 
 	/* put of unknown ids is harmless. */
 	vbdf_shadow_put(&s, 77);
@@ -105,10 +105,10 @@ static void test_rsp_prod(void)
 static void test_qselect(void)
 {
 	struct vbdf_qsel_view v[4] = {
-		{.usable = true, .inflight = 3, .free = 1},
-		{.usable = true, .inflight = 1, .free = 5},
-		{.usable = false, .inflight = 0, .free = 32},
-		{.usable = true, .inflight = 1, .free = 2},
+	    {.usable = true, .inflight = 3, .free = 1},
+	    {.usable = true, .inflight = 1, .free = 5},
+	    {.usable = false, .inflight = 0, .free = 32},
+	    {.usable = true, .inflight = 1, .free = 2},
 	};
 
 	CHECK(vbdf_qsel_pick(v, 0, 0) == -1);

@@ -57,7 +57,7 @@ int vbd_front_wait_connected(struct vbd_front *f, int timeout_ms);
 enum vbd_io_op {
 	VBD_IO_READ,
 	VBD_IO_WRITE,
-	VBD_IO_FLUSH,	/* all completed writes durable (every queue) */
+	VBD_IO_FLUSH, /* all completed writes durable (every queue) */
 	VBD_IO_DISCARD,
 };
 #define VBD_IO_FUA 0x1u /* write: durable before completion */
@@ -96,9 +96,9 @@ struct vbd_front_stats {
 	unsigned num_queues;
 	struct vbd_front_qstat q[64];
 	uint64_t submitted, completed, errors;
-	uint64_t reposted;     /* requests re-posted after an owner change */
+	uint64_t reposted;	/* requests re-posted after an owner change */
 	uint64_t bad_responses; /* protocol violations seen (rings abandoned) */
-	unsigned pending;      /* requests waiting for any queue */
+	unsigned pending;	/* requests waiting for any queue */
 };
 void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st);
 

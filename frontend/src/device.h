@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The device state shared by front.c (attach, event thread), front_io.c
+ * (requests) and front_owner.c (owner changes).
+ *
+ * Locking: one device mutex guards the queues, rings, request lists and
+ * counters.  Only the event thread replaces a queue's ring (and reads
+ * q->ring without the lock); the slow parts of building and tearing down a
+ * ring (grants, XenStore) run outside the lock.  Callbacks run without it.
+ */
+#ifndef VBDFRONT_DEVICE_H
+#define VBDFRONT_DEVICE_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "internal.h"
+#include "ring.h"
+#include "xsfront.h"
+
+enum { XB_INITIALISED = 3, XB_CONNECTED = 4, XB_CLOSING = 5, XB_CLOSED = 6 };
+
+struct vbdf_queue {
+	unsigned idx;
+	struct vbd_queue_rec rec; /* last ownership record read */
+	bool have_rec;
+	struct vbdf_ring *ring; /* ring of the current owner epoch, or NULL */
+	uint64_t broken_epoch;	/* epoch whose ring we abandoned (0: none) */
+	bool ever_connected;
+	struct vbdf_part *bhead, *btail; /* bound here: re-posts and flushes */
+	unsigned nbound;
+	uint64_t completed, rings;
+};
+
+struct vbd_front {
+	struct vbd_front_opts o;
+	struct vbdf_xsf x;
+	unsigned nq;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct vbdf_queue q[VBD_MAX_QUEUES];
+	struct vbdf_part *phead, *ptail; /* pending: waiting for any queue */
+	unsigned npending;
+	unsigned hint;
+	uint64_t push_mask; /* queues with posted, unpushed requests */
+	struct vbdf_io *done, **done_tail;
+	bool closing;	   /* no new requests */
+	bool detach_asked; /* dom0 wrote state=Closing */
+	bool closed_written;
+	bool gone; /* attachment removed: everything fails */
+	bool stop;
+	bool connected_written;
+	unsigned long nios;
+	uint64_t submitted, completed, errors, reposted, bad;
+	pthread_t thr;
+	bool thr_started;
+	int wake_fd;
+};
+
+/* ---- lists and queue state (lock held) ---- */
+static inline void vbdf_list_add(struct vbdf_part **head, struct vbdf_part **tail,
+				 struct vbdf_part *p)
+{
+	p->next = NULL;
+	if (*tail)
+		(*tail)->next = p;
+	else
+		*head = p;
+	*tail = p;
+}
+
+static inline struct vbdf_part *vbdf_list_pop(struct vbdf_part **head, struct vbdf_part **tail)
+{
+	struct vbdf_part *p = *head;
+
+	if (p) {
+		*head = p->next;
+		if (!*head)
+			*tail = NULL;
+		p->next = NULL;
+	}
+	return p;
+}
+
+static inline bool vbdf_ring_accepts(const struct vbdf_ring *r)
+{
+	return r && r->connected && !r->draining;
+}
+
+/* ---- front_io.c (lock held unless noted) ---- */
+void vbdf_bind_part(struct vbd_front *f, unsigned q, struct vbdf_part *p);
+void vbdf_part_done(struct vbd_front *f, struct vbdf_part *p, int err);
+void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err);
+void vbdf_dispatch(struct vbd_front *f);
+void vbdf_push_all(struct vbd_front *f);
+/* Runs the collected completions; takes the lock itself. */
+void vbdf_run_done(struct vbd_front *f);
+
+/* ---- front_owner.c (event thread; lock held only where noted) ---- */
+/* lock held: returns the ring for destruction outside the lock */
+struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken);
+/* Fails every request (closing; gone: the attachment was removed). */
+void vbdf_fail_all(struct vbd_front *f, int err, bool gone);
+void vbdf_device_gone(struct vbd_front *f);
+void vbdf_handle_record(struct vbd_front *f, unsigned q);
+void vbdf_handle_state(struct vbd_front *f);
+
+#endif

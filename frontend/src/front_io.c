@@ -1,0 +1,293 @@
+/* SPDX-License-Identifier: MIT */
+/* Requests of a device: an application I/O split into blkif requests,
+ * dispatched to queues (shortest queue first, bound requests first),
+ * completed part by part (FUA: then a flush per queue used), pushed to the
+ * owners.  Called with the device lock held unless said otherwise. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbdpool/blkif.h"
+#include "vbdpool/log.h"
+#include "device.h"
+#include "qselect.h"
+#include "ring.h"
+#include "xsfront.h"
+
+/* ---- request lists (device lock held) ---------------------------------- */
+
+void vbdf_bind_part(struct vbd_front *f, unsigned q, struct vbdf_part *p)
+{
+	p->q = (int)q;
+	vbdf_list_add(&f->q[q].bhead, &f->q[q].btail, p);
+	f->q[q].nbound++;
+}
+
+static void pend_part(struct vbd_front *f, struct vbdf_part *p)
+{
+	p->q = -1;
+	vbdf_list_add(&f->phead, &f->ptail, p);
+	f->npending++;
+}
+
+/* ---- completion (device lock held) --------------------------------------- */
+
+static void io_finish(struct vbd_front *f, struct vbdf_io *io)
+{
+	io->done_next = NULL;
+	*f->done_tail = io;
+	f->done_tail = &io->done_next;
+	if (io->err)
+		f->errors++;
+}
+
+/* A FUA write whose data parts all succeeded: one flush per queue that
+ * took a part, bound to that queue. */
+static void io_start_fua_flush(struct vbd_front *f, struct vbdf_io *io)
+{
+	io->flush_phase = true;
+	for (unsigned q = 0; q < f->nq; q++) {
+		struct vbdf_part *p;
+
+		if (!(io->qmask & (1ull << q)))
+			continue;
+		p = calloc(1, sizeof(*p));
+		if (!p) {
+			io->err = -ENOMEM;
+			break;
+		}
+		*p = (struct vbdf_part){.io = io, .op = BLKIF_OP_FLUSH_DISKCACHE, .heap = true};
+		io->left++;
+		vbdf_bind_part(f, q, p);
+	}
+}
+
+void vbdf_part_done(struct vbd_front *f, struct vbdf_part *p, int err)
+{
+	struct vbdf_io *io = p->io;
+
+	if (err && !io->err)
+		io->err = err;
+	if (p->heap)
+		free(p);
+	if (--io->left)
+		return;
+	if (!io->err && io->op == VBD_IO_WRITE && (io->flags & VBD_IO_FUA) && !io->flush_phase) {
+		io_start_fua_flush(f, io);
+		if (io->left)
+			return;
+	}
+	io_finish(f, io);
+}
+
+void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err)
+{
+	struct vbd_front *f = ctx;
+
+	f->completed++;
+	if (p->q >= 0)
+		f->q[p->q].completed++;
+	vbdf_part_done(f, p, err);
+}
+
+/* Runs the collected completions (without the lock). */
+void vbdf_run_done(struct vbd_front *f)
+{
+	struct vbdf_io *io, *next;
+	unsigned long n = 0;
+
+	pthread_mutex_lock(&f->lock);
+	io = f->done;
+	f->done = NULL;
+	f->done_tail = &f->done;
+	pthread_mutex_unlock(&f->lock);
+	if (!io)
+		return;
+	for (; io; io = next) {
+		next = io->done_next;
+		io->cb(io->arg, io->err);
+		free(io);
+		n++;
+	}
+	pthread_mutex_lock(&f->lock);
+	f->nios -= n;
+	if (f->nios == 0)
+		pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+}
+
+/* ---- posting (device lock held) ------------------------------------------ */
+
+static int post_part(struct vbd_front *f, unsigned q, struct vbdf_part *p)
+{
+	int rc = vbdf_ring_post(f->q[q].ring, p);
+
+	if (rc < 0) {
+		if (rc != -ENOSPC)
+			log_warn("front: queue %u: posting a request: %s", q, strerror(-rc));
+		return rc;
+	}
+	p->q = (int)q;
+	if (p->op == BLKIF_OP_WRITE)
+		p->io->qmask |= 1ull << q;
+	f->push_mask |= 1ull << q;
+	return 0;
+}
+
+void vbdf_dispatch(struct vbd_front *f)
+{
+	struct vbdf_qsel_view view[VBD_MAX_QUEUES];
+	uint64_t full = 0;
+
+	/* Requests bound to a queue first: they must go to that queue. */
+	for (unsigned q = 0; q < f->nq; q++) {
+		struct vbdf_queue *qu = &f->q[q];
+
+		while (qu->bhead && vbdf_ring_accepts(qu->ring)) {
+			if (post_part(f, q, qu->bhead) < 0)
+				break;
+			vbdf_list_pop(&qu->bhead, &qu->btail);
+			qu->nbound--;
+		}
+	}
+	while (f->phead) {
+		int q;
+
+		for (unsigned i = 0; i < f->nq; i++) {
+			const struct vbdf_ring *r = f->q[i].ring;
+
+			view[i].usable =
+			    vbdf_ring_accepts(r) && !f->q[i].bhead && !(full & (1ull << i));
+			view[i].inflight = r ? vbdf_ring_inflight(r) : 0;
+			view[i].free = r ? vbdf_ring_free(r) : 0;
+		}
+		q = vbdf_qsel_pick(view, f->nq, f->hint);
+		if (q < 0)
+			return;
+		if (post_part(f, (unsigned)q, f->phead) < 0) {
+			full |= 1ull << q;
+			continue;
+		}
+		vbdf_list_pop(&f->phead, &f->ptail);
+		f->npending--;
+		f->hint = (unsigned)q + 1;
+	}
+}
+
+/* Pushes posted requests to their owners (device lock held). */
+void vbdf_push_all(struct vbd_front *f)
+{
+	uint64_t m = f->push_mask;
+
+	f->push_mask = 0;
+	while (m) {
+		unsigned q = (unsigned)__builtin_ctzll(m);
+		int rc;
+
+		m &= m - 1;
+		if (!f->q[q].ring)
+			continue;
+		rc = vbdf_ring_push(f->q[q].ring);
+		if (rc < 0)
+			log_warn("front: queue %u: notify: %s", q, strerror(-rc));
+	}
+}
+
+/* ---- submission ------------------------------------------------------------ */
+
+static uint8_t blkif_op(enum vbd_io_op op)
+{
+	switch (op) {
+	case VBD_IO_READ:
+		return BLKIF_OP_READ;
+	case VBD_IO_WRITE:
+		return BLKIF_OP_WRITE;
+	case VBD_IO_FLUSH:
+		return BLKIF_OP_FLUSH_DISKCACHE;
+	default:
+		return BLKIF_OP_DISCARD;
+	}
+}
+
+int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
+		     uint64_t offset, uint64_t len, vbd_front_cb cb, void *arg)
+{
+	unsigned nparts;
+	struct vbdf_io *io;
+
+	if (!f || !cb || (unsigned)op > VBD_IO_DISCARD || (flags & ~VBD_IO_FUA))
+		return -EINVAL;
+	if (op != VBD_IO_FLUSH) {
+		if (offset % VBD_SECTOR_SIZE || len % VBD_SECTOR_SIZE || offset > f->x.size ||
+		    len > f->x.size - offset)
+			return -EINVAL;
+		if (op != VBD_IO_DISCARD && len && !buf)
+			return -EINVAL;
+		if (len == 0) {
+			cb(arg, 0);
+			return 0;
+		}
+	}
+	if (op == VBD_IO_FLUSH)
+		nparts = f->nq;
+	else if (op == VBD_IO_DISCARD)
+		nparts = 1;
+	else
+		nparts = (unsigned)((len + VBDF_RING_MAX_REQ_BYTES - 1) / VBDF_RING_MAX_REQ_BYTES);
+	io = malloc(sizeof(*io) + (size_t)nparts * sizeof(io->parts[0]));
+	if (!io)
+		return -ENOMEM;
+	*io = (struct vbdf_io){.f = f,
+			       .op = op,
+			       .flags = op == VBD_IO_WRITE ? flags : 0,
+			       .cb = cb,
+			       .arg = arg,
+			       .nparts = nparts};
+	for (unsigned i = 0; i < nparts; i++) {
+		uint64_t o = (uint64_t)i * VBDF_RING_MAX_REQ_BYTES;
+		uint64_t n = len - o > VBDF_RING_MAX_REQ_BYTES ? VBDF_RING_MAX_REQ_BYTES : len - o;
+
+		io->parts[i] = (struct vbdf_part){.io = io, .op = blkif_op(op), .q = -1};
+		if (op == VBD_IO_READ || op == VBD_IO_WRITE) {
+			io->parts[i].sector = (offset + o) / VBD_SECTOR_SIZE;
+			io->parts[i].nsect = n / VBD_SECTOR_SIZE;
+			io->parts[i].data = (char *)buf + o;
+		} else if (op == VBD_IO_DISCARD) {
+			io->parts[i].sector = offset / VBD_SECTOR_SIZE;
+			io->parts[i].nsect = len / VBD_SECTOR_SIZE;
+		}
+	}
+
+	pthread_mutex_lock(&f->lock);
+	if (f->closing || f->gone) {
+		int rc = f->gone ? -ENODEV : -ESHUTDOWN;
+		pthread_mutex_unlock(&f->lock);
+		free(io);
+		return rc;
+	}
+	f->nios++;
+	f->submitted++;
+	if (op == VBD_IO_FLUSH) {
+		/* Every queue with an owner flushes what it completed; if no
+		 * queue has one, any queue that connects first will do. */
+		unsigned used = 0;
+		for (unsigned q = 0; q < f->nq; q++) {
+			const struct vbdf_queue *qu = &f->q[q];
+			if (qu->rec.owner == VBD_DOMID_NONE || qu->broken_epoch == qu->rec.epoch)
+				continue;
+			vbdf_bind_part(f, q, &io->parts[used++]);
+		}
+		if (used == 0)
+			pend_part(f, &io->parts[used++]);
+		io->left = used;
+	} else {
+		io->left = nparts;
+		for (unsigned i = 0; i < nparts; i++)
+			pend_part(f, &io->parts[i]);
+	}
+	vbdf_dispatch(f);
+	if (!vbd_front_on_event_thread(f)) /* the event thread pushes once per batch */
+		vbdf_push_all(f);
+	pthread_mutex_unlock(&f->lock);
+	return 0;
+}

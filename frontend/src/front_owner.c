@@ -1,0 +1,242 @@
+/* SPDX-License-Identifier: MIT */
+/* Following the queue owners (control path, event thread): a new owner
+ * epoch gets a fresh ring published in XenStore, the old ring's responses
+ * are taken and its requests re-posted on the new one; dom0's detach and
+ * the attachment's removal end the device. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vbdpool/blkif.h"
+#include "vbdpool/log.h"
+#include "device.h"
+#include "qselect.h"
+#include "ring.h"
+#include "xsfront.h"
+
+/* ---- ownership changes (event thread) ------------------------------------- */
+
+static void orphan_cb(void *ctx, struct vbdf_part *p)
+{
+	struct vbd_front *f = ctx;
+
+	f->reposted++;
+	vbdf_bind_part(f, (unsigned)p->q, p);
+}
+
+/* Stops using queue q's ring (lock held); returns it for destruction
+ * outside the lock.  Responses already on it are taken first unless the
+ * owner broke the protocol; requests still in flight are bound to the
+ * queue for re-posting on its next epoch's ring. */
+struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken)
+{
+	struct vbdf_queue *qu = &f->q[q];
+	struct vbdf_ring *r = qu->ring;
+
+	if (!r)
+		return NULL;
+	if (!broken && vbdf_ring_harvest(r, vbdf_ring_done_cb, f) == -EPROTO)
+		broken = true;
+	if (broken) {
+		qu->broken_epoch = r->epoch;
+		f->bad++;
+		log_warn("front: queue %u: abandoning the ring of dom%u epoch %llu (protocol "
+			 "violation); its requests wait for the next owner",
+			 q, r->owner, (unsigned long long)r->epoch);
+	}
+	vbdf_ring_take_inflight(r, orphan_cb, f);
+	qu->ring = NULL;
+	f->push_mask &= ~(1ull << q);
+	return r;
+}
+
+struct fail_ctx {
+	struct vbd_front *f;
+	int err;
+};
+
+static void fail_cb(void *ctx, struct vbdf_part *p)
+{
+	struct fail_ctx *c = ctx;
+
+	vbdf_part_done(c->f, p, c->err);
+}
+
+/* Fails every request of queue q (lock held): the device is gone or
+ * closed.  Returns its ring for destruction outside the lock. */
+static struct vbdf_ring *fail_queue(struct vbd_front *f, unsigned q, int err)
+{
+	struct vbdf_queue *qu = &f->q[q];
+	struct vbdf_ring *r = qu->ring;
+	struct vbdf_part *p;
+	struct fail_ctx c = {f, err};
+
+	if (r) {
+		vbdf_ring_take_inflight(r, fail_cb, &c);
+		qu->ring = NULL;
+	}
+	while ((p = vbdf_list_pop(&qu->bhead, &qu->btail))) {
+		qu->nbound--;
+		vbdf_part_done(f, p, err);
+	}
+	return r;
+}
+
+void vbdf_fail_all(struct vbd_front *f, int err, bool gone)
+{
+	struct vbdf_ring *old[VBD_MAX_QUEUES];
+	struct vbdf_part *p;
+
+	pthread_mutex_lock(&f->lock);
+	f->closing = true;
+	f->gone |= gone;
+	for (unsigned q = 0; q < f->nq; q++)
+		old[q] = fail_queue(f, q, err);
+	while ((p = vbdf_list_pop(&f->phead, &f->ptail))) {
+		f->npending--;
+		vbdf_part_done(f, p, err);
+	}
+	f->push_mask = 0;
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned q = 0; q < f->nq; q++)
+		vbdf_ring_destroy(old[q]);
+	vbdf_run_done(f);
+}
+
+void vbdf_device_gone(struct vbd_front *f)
+{
+	if (f->gone)
+		return;
+	log_warn("front: device %u: attachment %s is gone; failing its requests", f->x.devid,
+		 f->x.pool);
+	vbdf_fail_all(f, -ENODEV, true);
+}
+
+static int build_ring(struct vbd_front *f, unsigned q, const struct vbd_queue_rec *rec,
+		      struct vbdf_ring **out)
+{
+	struct vbdf_ring *r;
+	struct vbdf_ring_info ri;
+	int rc = vbdf_ring_create(&r, q, (vbd_domid_t)rec->owner, rec->epoch, f->o.ring_order);
+
+	if (rc < 0) {
+		log_err("front: queue %u: building a ring for dom%u: %s", q, rec->owner,
+			strerror(-rc));
+		return rc;
+	}
+	ri = (struct vbdf_ring_info){.owner = r->owner,
+				     .epoch = r->epoch,
+				     .order = r->order,
+				     .refs = r->ring_ref,
+				     .port = (unsigned)r->port};
+	rc = vbdf_xsf_publish_ring(&f->x, q, &ri);
+	if (rc < 0) {
+		vbdf_ring_destroy(r);
+		return rc;
+	}
+	log_info("front: queue %u: ring for dom%u epoch %llu published (port %d)", q, r->owner,
+		 (unsigned long long)r->epoch, r->port);
+	*out = r;
+	return 0;
+}
+
+static bool all_connected_once(const struct vbd_front *f)
+{
+	for (unsigned q = 0; q < f->nq; q++)
+		if (!f->q[q].ever_connected)
+			return false;
+	return true;
+}
+
+void vbdf_handle_record(struct vbd_front *f, unsigned q)
+{
+	struct vbdf_queue *qu = &f->q[q];
+	struct vbd_queue_rec rec;
+	struct vbdf_ring *old = NULL, *fresh = NULL;
+	bool need_new, write_connected = false;
+	int rc = vbdf_xsf_read_record(&f->x, q, &rec);
+
+	if (rc == -ENOENT) {
+		vbdf_device_gone(f);
+		return;
+	}
+	if (rc < 0)
+		return; /* malformed (logged) or transient: wait for the next change */
+
+	pthread_mutex_lock(&f->lock);
+	if (qu->have_rec && rec.epoch < qu->rec.epoch) {
+		pthread_mutex_unlock(&f->lock);
+		log_warn("front: queue %u: record epoch went back (%llu < %llu); ignored", q,
+			 (unsigned long long)rec.epoch, (unsigned long long)qu->rec.epoch);
+		return;
+	}
+	qu->rec = rec;
+	qu->have_rec = true;
+	need_new = rec.owner != VBD_DOMID_NONE && rec.epoch != qu->broken_epoch &&
+		   (!qu->ring || qu->ring->epoch != rec.epoch || qu->ring->owner != rec.owner);
+	if (qu->ring && (rec.owner == VBD_DOMID_NONE || need_new))
+		old = vbdf_abandon_ring(f, q, false);
+	pthread_mutex_unlock(&f->lock);
+	if (old) {
+		log_info("front: queue %u: leaving dom%u epoch %llu (%u request(s) to re-post)", q,
+			 old->owner, (unsigned long long)old->epoch, qu->nbound);
+		vbdf_ring_destroy(old);
+		vbdf_run_done(f);
+	}
+	if (need_new && !f->gone && build_ring(f, q, &rec, &fresh) < 0)
+		fresh = NULL;
+
+	pthread_mutex_lock(&f->lock);
+	if (fresh) {
+		qu->ring = fresh;
+		qu->rings++;
+	}
+	if (qu->ring && qu->ring->epoch == rec.epoch && qu->ring->owner == rec.owner) {
+		struct vbdf_ring *r = qu->ring;
+		bool was = vbdf_ring_accepts(r);
+
+		r->connected = rec.state == VBD_Q_CONNECTED || rec.state == VBD_Q_DRAINING;
+		r->draining = rec.state == VBD_Q_DRAINING;
+		if (r->connected && !qu->ever_connected)
+			qu->ever_connected = true;
+		if (vbdf_ring_accepts(r) && !was) {
+			log_info("front: queue %u: connected to dom%u epoch %llu%s", q, r->owner,
+				 (unsigned long long)r->epoch, qu->nbound ? ", re-posting" : "");
+			pthread_cond_broadcast(&f->cond);
+		}
+	}
+	vbdf_dispatch(f);
+	if (!f->connected_written && all_connected_once(f) && !f->closing) {
+		f->connected_written = true;
+		write_connected = true;
+	}
+	pthread_mutex_unlock(&f->lock);
+	if (write_connected)
+		vbdf_xsf_set_state(&f->x, XB_CONNECTED);
+}
+
+void vbdf_handle_state(struct vbd_front *f)
+{
+	int st, rc = vbdf_xsf_get_state(&f->x, &st);
+	struct vbdf_part *p;
+
+	if (rc == -ENOENT) {
+		vbdf_device_gone(f);
+		return;
+	}
+	if (rc < 0 || st != XB_CLOSING || f->detach_asked)
+		return;
+	log_info("front: device %u: dom0 detaches it", f->x.devid);
+	pthread_mutex_lock(&f->lock);
+	f->detach_asked = true;
+	f->closing = true;
+	/* Requests never posted are refused; posted ones complete. */
+	while ((p = vbdf_list_pop(&f->phead, &f->ptail))) {
+		f->npending--;
+		vbdf_part_done(f, p, -ESHUTDOWN);
+	}
+	pthread_cond_broadcast(&f->cond);
+	pthread_mutex_unlock(&f->lock);
+	vbdf_run_done(f);
+}
