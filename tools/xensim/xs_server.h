@@ -29,8 +29,7 @@ int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid);
  * dom0 write.  `perms` uses the xenstore-chmod string form, e.g.
  * "n0 r5" (owner 0, others none, dom5 read); NULL keeps inherited perms.
  * Return 0 or -errno. */
-int xs_server_write(struct xs_server *s, const char *path, const char *value,
-		    const char *perms);
+int xs_server_write(struct xs_server *s, const char *path, const char *value, const char *perms);
 int xs_server_rm(struct xs_server *s, const char *path);
 /* Reads a node into buf (NUL-terminated, truncated); -ENOENT if missing. */
 int xs_server_read(struct xs_server *s, const char *path, char *buf, size_t len);
@@ -48,5 +47,11 @@ void xs_server_release(struct xs_server *s, unsigned domid);
  * bytes of one connection's input as domain `domid`; replies are
  * discarded. Never crashes on any input. */
 void xs_server_fuzz_input(const uint8_t *data, size_t len, unsigned domid);
+/* The same for several connections and the toolstack at once, so watch
+ * events, permission filtering and transaction conflicts cross between
+ * them: data is a sequence of chunks {u8 target, u16 length (LE), bytes}.
+ * target % 4: 0 dom0's connection, 1 dom1's, 2 dom2's (re-opened after a
+ * release), 3 a toolstack call chosen by the chunk's first byte. */
+void xs_server_fuzz_multi(const uint8_t *data, size_t len);
 
 #endif
