@@ -119,8 +119,14 @@ static void handle_watches(struct backd *bd)
 
 		if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
 		    sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols &&
-		    !is_noise(ev[XS_WATCH_PATH]))
-			bd->vols[idx].dirty = 1;
+		    !is_noise(ev[XS_WATCH_PATH])) {
+			struct vbd_volume *v = &bd->vols[idx];
+			v->dirty = 1;
+			if (tok[0] == 'f')
+				for (struct vbd_attach *a = v->atts; a; a = a->next)
+					if (!strncmp(ev[XS_WATCH_PATH], a->fe, strlen(a->fe)))
+						a->fe_dirty = 1;
+		}
 		free(ev);
 	}
 }

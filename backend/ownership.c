@@ -14,6 +14,7 @@
 #include "vbdpool/log.h"
 
 #define ST(s) (1u << (s))
+#define VBD_FE_CLOSED 6 /* XenbusStateClosed */
 
 static void rec_path(struct vbd_volume *v, struct vbd_attach *a, unsigned q, char *buf)
 {
@@ -193,7 +194,7 @@ int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 {
 	struct vbd_qslot *s = &a->qs[q];
 	struct trans tr = {.epoch = s->rec.epoch,
-			   .states = ST(VBD_Q_CLAIMED) | ST(VBD_Q_DRAINING),
+			   .states = ST(VBD_Q_CLAIMED) | ST(VBD_Q_CONNECTED) | ST(VBD_Q_DRAINING),
 			   .need_active = VBD_DOMID_NONE};
 
 	tr.next = mkrec(v->bd->me, s->rec.epoch, VBD_Q_CONNECTED, VBD_DOMID_NONE);
@@ -263,12 +264,23 @@ void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why)
 	s->releasing = 0;
 }
 
+/* Everything this member completed must be durable before another member
+ * serves the queue (a --buffered member holds it in its page cache). */
+static void flush_before_handoff(struct vbd_volume *v)
+{
+	int r = vbd_backing_flush(&v->backing);
+
+	if (r < 0)
+		log_warn("volume %s: flush before hand-off failed: %s", v->id, strerror(-r));
+}
+
 int own_finish_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 {
 	struct vbd_qslot *s = &a->qs[q];
 	unsigned t = s->rec.target;
 	int r;
 
+	flush_before_handoff(v);
 	r = own_pass(v, a, q, t);
 	if (r == TRANS_TARGET) {
 		unsigned t2 = bal_pick_target(v, a);
@@ -397,6 +409,23 @@ int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	return r;
 }
 
+/* The frontend republished the ring of our epoch (it restarted): serve the
+ * new ring instead (docs/protocol.md "Frontend close / restart"). */
+static void check_remap(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
+{
+	struct vbd_qslot *s = &a->qs[q];
+	struct fe_read f = {.a = a, .q = q};
+	const struct vbdq_config *c = &s->q->cfg;
+
+	if (xsu_transact(v->bd->xs, fe_read_fn, &f) != 0)
+		return;
+	if (f.order == c->order && f.port == c->remote_port &&
+	    !memcmp(f.refs, c->ring_refs, sizeof(vbd_gref_t) << f.order))
+		return;
+	own_stop_queue(v, s, "the frontend published a new ring for this epoch");
+	own_connect(v, a, q);
+}
+
 /* ---- reconciliation ------------------------------------------------------ */
 
 static void act_owned(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
@@ -452,6 +481,7 @@ static void act_owned(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	case VBD_Q_CONNECTED:
 		if (s->releasing) {
 			if (st & VBDQ_ST_DRAINED) {
+				flush_before_handoff(v);
 				own_release(v, a, q);
 				own_stop_queue(v, s, "released");
 			}
@@ -486,7 +516,7 @@ static void maybe_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	unsigned share;
 
 	if (v->my_state != VBD_MEMBER_ACTIVE || bd->leaving || s->banned ||
-	    !own_claimable(v, &s->rec)) {
+	    a->fe_state == VBD_FE_CLOSED || !own_claimable(v, &s->rec)) {
 		s->claimable_since = 0;
 		return;
 	}
@@ -504,6 +534,11 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 	/* start with a different queue in each member to make races rarer */
 	unsigned first = a->nq ? bd->me % a->nq : 0;
 
+	uint64_t fst;
+	int fe_dirty = a->fe_dirty;
+
+	a->fe_dirty = 0;
+	a->fe_state = xsu_read_u64(bd->xs, XBT_NULL, 6, &fst, "%s/state", a->fe) == 0 ? (int)fst : 0;
 	for (unsigned q = 0; q < a->nq; q++) {
 		struct vbd_qslot *s = &a->qs[q];
 		int r = own_read_rec(v, a, q, &s->rec);
@@ -516,6 +551,14 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 		}
 		if (s->q && (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != s->q->cfg.epoch))
 			own_stop_queue(v, s, "ownership moved");
+		if (s->q && a->fe_state == VBD_FE_CLOSED) {
+			/* the frontend closed without a detach: give the queue back
+			 * so that a restarted frontend gets a new epoch */
+			own_stop_queue(v, s, "frontend closed");
+			own_release(v, a, q);
+		} else if (s->q && fe_dirty && s->rec.state == VBD_Q_CONNECTED) {
+			check_remap(v, a, q);
+		}
 	}
 	for (unsigned i = 0; i < a->nq; i++) {
 		unsigned q = (first + i) % a->nq;

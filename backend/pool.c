@@ -223,6 +223,7 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	a->guest = g;
 	a->devid = d;
 	a->nq = (unsigned)nq;
+	a->fe_dirty = 1;
 	snprintf(a->fe, sizeof(a->fe), "%s", want);
 	snprintf(token, sizeof(token), "f:%u", v->idx);
 	if (xs_watch(bd->xs, a->fe, token))
