@@ -22,4 +22,3 @@ $(XSCHEMA_LIB): $(call objs,$(XSCHEMA_SRCS) $(XSCHEMA_GEN))
 # the library, its users and its tests include its headers by name
 $(call objs,$(XSCHEMA_SRCS) $(XSCHEMA_GEN)): CFLAGS += -Ixenstore-schema
 $(BUILD)/tests/unit/schema_%: CFLAGS += -Ixenstore-schema
-$(BUILD)/tests/unit/ctl_%: CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl

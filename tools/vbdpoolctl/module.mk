@@ -9,6 +9,7 @@ BINS        += $(BUILD)/bin/vbdpoolctl
 TEST_LINK_LIBS += $(VBDCTL_LIB)
 
 $(call objs,$(VBDCTL_SRCS) tools/vbdpoolctl/main.c): CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
+$(BUILD)/tests/unit/ctl_%: CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
 
 $(VBDCTL_LIB): $(call objs,$(VBDCTL_SRCS))
 	@mkdir -p $(dir $@)
