@@ -94,11 +94,14 @@ pool_guest() { # VOL QUEUES [DEVID]
 	die "nbdkit socket did not appear"
 }
 
-# pid of the vbdpool-backd process running in domain DOMID
+# pid of the vbdpool-backd process running in domain DOMID of this test's
+# host (other tests may run hosts with the same domids at the same time)
 pool_backd_pid() {
-	local p
+	local p env
 	for p in $(pgrep -x vbdpool-backd); do
-		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DOMID=$1" && { echo "$p"; return 0; }
+		env=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) || continue
+		grep -qx "XENSIM_DOMID=$1" <<<"$env" &&
+			grep -qx "XENSIM_DIR=$POOL_DIR/host" <<<"$env" && { echo "$p"; return 0; }
 	done
 	return 1
 }
