@@ -109,6 +109,7 @@ int own_pass(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned ta
 int own_release(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_reclaim(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+int own_fail_member(struct vbd_volume *v);
 void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why);
 void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
 

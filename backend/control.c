@@ -53,7 +53,9 @@ static void check_storage(struct vbd_volume *v)
 				log_err("volume %s: backing returned EIO: member failed, handing "
 					"queues off",
 					v->id);
-				pool_set_state(v, VBD_MEMBER_FAILED);
+				pool_refresh_members(v);
+				if (own_fail_member(v) < 0)
+					pool_set_state(v, VBD_MEMBER_FAILED);
 				pool_refresh_members(v);
 				return;
 			}

@@ -305,6 +305,99 @@ int own_finish_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	return 0;
 }
 
+/* ---- storage failure: fail and start every hand-off atomically ----------- */
+
+struct fail_plan {
+	struct vbd_volume *v;
+	unsigned n;
+	struct {
+		struct vbd_attach *a;
+		unsigned q, target;
+		int done;
+	} item[VBD_MAX_QUEUES * 8];
+};
+
+static int fail_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct fail_plan *p = arg;
+	struct vbd_volume *v = p->v;
+	char path[VBD_XS_PATH_MAX], buf[128];
+	int r;
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
+	r = xsu_write(xs, t, path, vbd_member_state_name(VBD_MEMBER_FAILED));
+	if (r < 0)
+		return r;
+	for (unsigned i = 0; i < p->n; i++) {
+		struct vbd_attach *a = p->item[i].a;
+		struct vbd_qslot *s = &a->qs[p->item[i].q];
+		struct vbd_queue_rec now, next;
+		enum vbd_member_state st;
+
+		p->item[i].done = 0;
+		rec_path(v, a, p->item[i].q, path);
+		if (read_rec_t(xs, t, path, &now) < 0 || now.owner != v->bd->me ||
+		    now.epoch != s->q->cfg.epoch || now.state != VBD_Q_CONNECTED)
+			continue;
+		if (member_state_t(v, t, p->item[i].target, &st) < 0 || st != VBD_MEMBER_ACTIVE)
+			continue;
+		next = mkrec(v->bd->me, now.epoch, VBD_Q_DRAINING, p->item[i].target);
+		vbd_queue_rec_format(&next, buf, sizeof(buf));
+		if ((r = xsu_write(xs, t, path, buf)) < 0)
+			return r;
+		p->item[i].done = 1;
+	}
+	return 0;
+}
+
+/* Our backing returned EIO: in ONE transaction write our state `failed`
+ * and start the hand-off of every connected queue, so that no other member
+ * ever sees a failed owner with a connected (claimable) queue whose
+ * consumed requests may still be in flight here. */
+int own_fail_member(struct vbd_volume *v)
+{
+	struct fail_plan *p = calloc(1, sizeof(*p));
+	int r;
+
+	if (!p)
+		return -ENOMEM;
+	p->v = v;
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++) {
+			struct vbd_qslot *s = &a->qs[q];
+			unsigned t;
+			if (!s->q || s->releasing || p->n >= sizeof(p->item) / sizeof(p->item[0]))
+				continue;
+			t = bal_pick_target(v, a);
+			if (t == VBD_DOMID_NONE)
+				continue;
+			p->item[p->n].a = a;
+			p->item[p->n].q = q;
+			p->item[p->n].target = t;
+			p->n++;
+		}
+	r = xsu_transact(v->bd->xs, fail_fn, p);
+	if (r == 0) {
+		log_info("volume %s: member %u failed", v->id, v->bd->me);
+		v->my_state = VBD_MEMBER_FAILED;
+		for (unsigned i = 0; i < p->n; i++) {
+			struct vbd_qslot *s = &p->item[i].a->qs[p->item[i].q];
+			if (!p->item[i].done)
+				continue;
+			s->rec = mkrec(v->bd->me, s->q->cfg.epoch, VBD_Q_DRAINING, p->item[i].target);
+			log_info("volume %s: %u-%u queue-%u: draining to %u", v->id,
+				 p->item[i].a->guest, p->item[i].a->devid, p->item[i].q,
+				 p->item[i].target);
+			vbdq_command(s->q, VBDQ_CMD_DRAIN, 0);
+		}
+	} else {
+		log_err("volume %s: cannot record the storage failure: %s", v->id,
+			strerror(r < 0 ? -r : EIO));
+	}
+	free(p);
+	return r;
+}
+
 /* ---- connecting a claimed queue --------------------------------------- */
 
 struct fe_read {
