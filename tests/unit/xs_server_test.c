@@ -438,6 +438,23 @@ static void test_paths(void)
 	ERR(wr(d0, "/t/b/a.b", "x"), EINVAL);
 	ERR(wr(d0, "/t/b/a:b", "x"), EINVAL);
 	ERR(wr(d0, "/t/b/A-Z_0@9", "x"), 0);
+	/* byte scan of name characters (64) */
+	char accepted[300] = "", name[32];
+	for (int c = 1; c < 256; c++) {
+		if (c == '/')
+			continue;
+		snprintf(name, sizeof(name), "/t/scan/x%cx", c);
+		int e = wr(d0, name, "");
+		if (!e) {
+			size_t l = strlen(accepted);
+			accepted[l] = (char)c;
+			accepted[l + 1] = 0;
+		} else {
+			CHECK(e == EINVAL, "byte %02x: %s", c, ename(e));
+		}
+	}
+	STR(accepted, "-0123456789@ABCDEFGHIJKLMNOPQRSTUVWXYZ_abcdefghijklmnopqrstuvwxyz");
+	ERR(rm(d0, "/t/scan"), 0);
 	STR(rd(d0, ""), "<EINVAL>");
 	STR(rd(d0, "@foo"), "<EINVAL>");
 	ERR(wr(d0, "@foo", "x"), EINVAL);
