@@ -75,7 +75,8 @@ pool_member() { # VOL [backd args...]
 }
 
 pool_supervisor() {
-	xs0 "$BIN/vbdpool-supervisor" >"$POOL_DIR/supervisor.log" 2>&1 &
+	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid 0 -- "$BIN/vbdpool-supervisor" \
+		>"$POOL_DIR/supervisor.log" 2>&1 &
 	POOL_PIDS+=($!)
 }
 

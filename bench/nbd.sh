@@ -1,0 +1,99 @@
+#!/usr/bin/env bash
+# bench/nbd.sh — fio over NBD against the same backing file through
+#   (a) nbdkit's file plugin, (b) qemu-nbd, (c) vbdpool with 1 and 3
+# backends (emulated Xen host), plus fio directly on the file for scale.
+# Jobs: 4 KiB random read QD16, 4 KiB random write QD16, 1 MiB sequential
+# read and write QD4.  Prints IOPS / MiB/s per side and the ratios c/a, c/b.
+#
+# Caching: the backing file lives on tmpfs (/dev/shm) so that no side has a
+# device cache the others lack: nbdkit's file plugin (1.32 has no O_DIRECT
+# mode) reads/writes it through the page cache, which on tmpfs IS the file;
+# qemu-nbd runs --cache=none (O_DIRECT), vbdpool's backends open it O_DIRECT
+# (their default), fio-direct uses direct=1 — on tmpfs all of these are one
+# memory copy into the file's pages.  BENCH_DIR=/some/disk/dir runs it on a
+# disk instead (then nbdkit's side is buffered and the others are not).
+#
+# Usage: bench/nbd.sh [SECONDS_PER_JOB]   (needs `make` first)
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export VBD_BUILD=${VBD_BUILD:-$top/build} VBD_TOP=$top
+secs=${1:-10}
+size_mb=${BENCH_SIZE_MB:-1024}
+base=${BENCH_DIR:-/dev/shm}
+work=$(mktemp -d "$base/vbdpool-bench.XXXXXX")
+pids=()
+. "$top/tests/lib/pool.sh"
+cleanup_bench() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
+	rm -rf "$work"
+}
+trap cleanup_bench EXIT
+
+img=$work/disk.img
+dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
+
+jobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4")
+declare -A R
+
+run_fio() { # label uri-or-file job...
+	local label=$1 target=$2 rw bs qd out v
+	for j in "${jobs[@]}"; do
+		read -r rw bs qd <<<"$j"
+		out=$work/fio-$label-$rw.terse
+		if [[ $target == nbd* ]]; then
+			fio --name=b --ioengine=nbd --uri="$target" --rw="$rw" --bs="$bs" --iodepth="$qd" \
+				--size="${size_mb}m" --runtime="$secs" --time_based --ramp_time=1 \
+				--output-format=terse --output="$out" >/dev/null 2>&1
+		else
+			fio --name=b --ioengine=io_uring --direct=1 --filename="$target" --rw="$rw" --bs="$bs" \
+				--iodepth="$qd" --size="${size_mb}m" --runtime="$secs" --time_based --ramp_time=1 \
+				--output-format=terse --output="$out" >/dev/null 2>&1
+		fi
+		if [[ $rw == *read* ]]; then k=read; else k=write; fi
+		# terse v3: read bw KiB/s = field 7, read IOPS = 8; write: 48, 49
+		if [ $k = read ]; then fbw=7 fiops=8; else fbw=48 fiops=49; fi
+		if [ "$bs" = 4k ]; then
+			v=$(awk -F';' -v f=$fiops 'NR==1{print int($f)}' "$out")
+		else
+			v=$(awk -F';' -v f=$fbw 'NR==1{print int($f/1024)}' "$out")
+		fi
+		R[$label,$rw]=$v
+	done
+}
+
+wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; exit 1; }
+
+# (0) fio directly on the file
+run_fio direct "$img"
+# (a) nbdkit file plugin
+nbdkit -f -U "$work/a.sock" file "$img" & pids+=($!); wait_sock "$work/a.sock"
+run_fio nbdkit "nbd+unix:///?socket=$work/a.sock"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+# (b) qemu-nbd
+qemu-nbd -t -f raw --cache=none --aio=io_uring --shared=16 -k "$work/b.sock" "$img" & pids+=($!); wait_sock "$work/b.sock"
+run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
+kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+# (c) vbdpool with 1 and with 3 backends
+for n in 1 3; do
+	(
+		TMPDIR=$work pool_init
+		pool_volume bench "$size_mb" "$img"
+		for i in $(seq "$n"); do pool_member bench; done
+		pool_guest bench 4
+		pool_wait_connected bench "$GUEST" 0
+		run_fio "vbdpool$n" "$NBD_URI"
+		for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done >"$work/res-$n"
+	)
+	while read -r k v; do R[$k]=$v; done <"$work/res-$n"
+done
+
+printf '\nbackend: %s (%s MiB), %ss per job, %s\n' "$base" "$size_mb" "$secs" "$(date -u +%F)"
+printf '%-22s %12s %12s %12s %12s %12s %8s %8s %8s %8s\n' job direct nbdkit-file qemu-nbd vbdpool-1 vbdpool-3 c1/a c3/a c1/b c3/b
+for j in "${jobs[@]}"; do
+	read -r rw bs qd <<<"$j"
+	unit=IOPS; [ "$bs" = 1m ] && unit=MiB/s
+	a=${R[nbdkit,$rw]} b=${R[qemunbd,$rw]} c1=${R[vbdpool1,$rw]} c3=${R[vbdpool3,$rw]}
+	printf '%-22s %12s %12s %12s %12s %12s %8.2f %8.2f %8.2f %8.2f\n' "$rw $bs QD$qd ($unit)" \
+		"${R[direct,$rw]}" "$a" "$b" "$c1" "$c3" \
+		"$(echo "$c1/$a" | bc -l)" "$(echo "$c3/$a" | bc -l)" "$(echo "$c1/$b" | bc -l)" "$(echo "$c3/$b" | bc -l)"
+done
