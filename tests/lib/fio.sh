@@ -4,7 +4,7 @@
 pool_fio() {
 	fio --name=pool --ioengine=nbd --uri="$1" --rw=randrw --rwmixread=50 \
 		--bsrange=4k-1m --iodepth=16 --size="$2"m \
-		--verify=crc32c --verify_fatal=1 --verify_backlog=64 --do_verify=1 \
+		--verify=crc32c --verify_fatal=1 --verify_state_save=0 --verify_backlog=64 --do_verify=1 \
 		--runtime="$3" --time_based --exitall_on_error=1 \
 		--output="$4" >/dev/null 2>&1
 }
