@@ -504,6 +504,10 @@ int main(int argc, char **argv)
 	attack(&h[0]);
 	good_io(&h[1], 24, 0x50, "queue 1 after the attack on queue 0");
 
+	free(h); /* the pages and ports go with the process */
+	plat->evtchn->close(ev);
+	plat->gntshr->close(gs);
+	xs_close(xs);
 	if (failures) {
 		printf("hostile_front: FAIL (%d failures)\n", failures);
 		return 1;
