@@ -132,11 +132,14 @@ static int txn_end(struct xs_req *r, const struct xsd_sockmsg *m)
 	bool commit;
 	int err = 0;
 
-	t = find_txn(c, m->tx_id);
-	if (!t)
+	/* an unknown id fails before the request is looked at, no id after */
+	t = m->tx_id ? find_txn(c, m->tx_id) : NULL;
+	if (m->tx_id && !t)
 		return ENOENT;
 	if (!arg || (strcmp(arg, "T") && strcmp(arg, "F")))
 		return EINVAL;
+	if (!t)
+		return ENOENT;
 	commit = !strcmp(arg, "T");
 	for (struct xs_txn **pp = &c->txns; *pp; pp = &(*pp)->next) {
 		if (*pp == t) {
