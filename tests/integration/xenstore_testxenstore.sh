@@ -3,8 +3,9 @@
 # (test-xenstore: all tests, then a random run of XS_RANDOM_SECS, default 30)
 # as dom0, and the Debian xenstore-* tools as dom0 and as a domU.
 # Runs on the emulated host (xensim start / create / exec) in a private
-# temp dir; without the xensim binary it serves the XenStore alone with
-# tests/progs/xs_standalone.  Stops only what it started.
+# temp dir; without the xensim binary (or with XS_SERVER=standalone) it
+# serves the XenStore alone with tests/progs/xs_standalone.  Stops only what
+# it started.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 build=${VBD_BUILD:-$top/build}
@@ -29,7 +30,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-if [ -x "$xensim" ] && "$xensim" start --dir "$d/sim" >"$d/start.log" 2>&1; then
+if [ "${XS_SERVER:-}" != standalone ] && [ -x "$xensim" ] &&
+	"$xensim" start --dir "$d/sim" >"$d/start.log" 2>&1; then
 	mode=xensim
 	domu=$("$xensim" create --dir "$d/sim" --name xsu -- sleep 600) ||
 		{ echo "xensim create failed"; exit 1; }
