@@ -54,6 +54,14 @@ sim_wait_gone "$v" 2 || fail "dom$v still listed after the last unmap"
 wait $cpid || { cat "$SIM_TMP/watcher.out"; fail "domU watcher"; }
 cat "$SIM_TMP/watcher.out"
 
+echo "--- a granting process exits, its domain lives on"
+sim_exec "$s" "$PROG" late $T "$c" >"$SIM_TMP/late.out" 2>&1 &
+lpid=$!
+sim_exec "$c" "$PROG" short $T "$s" || fail "short-lived granter"
+sim_xs0 xenstore-write $T/short/exited 1
+wait $lpid || { cat "$SIM_TMP/late.out"; fail "late mapper"; }
+cat "$SIM_TMP/late.out"
+
 echo "--- xenstore tools in domains"
 out=$(sim_exec "$s" sh -c 'xenstore-write data/foo bar && xenstore-read data/foo') || fail "write/read"
 [ "$out" = bar ] || fail "read back '$out'"

@@ -15,6 +15,11 @@
  *                          /local/domain/DOMID, SIGKILLs PID, and checks the
  *                          node goes first, then @releaseDomain, within
  *                          100 ms of the kill
+ *   short    DIR PEER      shares a page with PEER, publishes it, exits
+ *                          (its domain lives on)
+ *   late     DIR G         maps that page once its granter exited: allowed
+ *                          only briefly (deferred release); within 10 s
+ *                          the ref must be ended (EINVAL)
  *   domu-watch DIR MS      (domU) watches @releaseDomain: only the initial
  *                          event may come; stops MS after DIR/killed exists
  */
@@ -179,6 +184,15 @@ static int do_survivor(vbd_domid_t victim)
 	rc = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p2);
 	check(rc == -EINVAL, "bind the zombie's unbound port: EINVAL (its ports closed)", "rc=%d",
 	      rc);
+	{
+		/* observed on Xen 4.17: nothing ends a dead domain's grants */
+		char *again = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ);
+
+		check(again && !strcmp(again, "victim-page"), "the zombie's grant maps again", "%s",
+		      again ? again : strerror(errno));
+		if (again)
+			P->gnttab->unmap(gt, again, 1);
+	}
 	post("s/checked", "1");
 
 	await("listed");
@@ -202,6 +216,48 @@ static int do_survivor(vbd_domid_t victim)
 	P->evtchn->close(ev);
 	P->gnttab->close(gt);
 	post("s/done", "1");
+	return failures ? 1 : 0;
+}
+
+static int do_short(vbd_domid_t peer)
+{
+	struct vbd_gntshr *gs = P->gntshr->open();
+	vbd_gref_t ref;
+	char *page, buf[32];
+
+	if (!gs)
+		fatal("open");
+	page = P->gntshr->share_pages(gs, peer, 1, &ref, 1);
+	if (!page)
+		fatal("share");
+	strcpy(page, "short-lived");
+	snprintf(buf, sizeof(buf), "%u", ref);
+	post("short/ref", buf);
+	return 0; /* exits without unsharing */
+}
+
+static int do_late(vbd_domid_t g)
+{
+	struct vbd_gnttab *gt = P->gnttab->open();
+	vbd_gref_t ref = (vbd_gref_t)atoi(await("short/ref"));
+	double end = now_ms() + 10000;
+	char *page;
+
+	if (!gt)
+		fatal("open");
+	await("short/exited");
+	for (;;) {
+		errno = 0;
+		page = P->gnttab->map_refs(gt, 1, g, &ref, PROT_READ);
+		if (!page || now_ms() > end)
+			break;
+		P->gnttab->unmap(gt, page, 1);
+		usleep(20000);
+	}
+	check(!page && errno == EINVAL,
+	      "grants of a process that exited without unsharing end (its domain lives)", "%s",
+	      page ? "still mappable" : strerror(errno));
+	P->gnttab->close(gt);
 	return failures ? 1 : 0;
 }
 
@@ -322,6 +378,12 @@ int main(int argc, char **argv)
 	} else if (!strcmp(argv[1], "survivor")) {
 		dir = argv[2];
 		rc = do_survivor((vbd_domid_t)atoi(argv[3]));
+	} else if (!strcmp(argv[1], "short")) {
+		dir = argv[2];
+		rc = do_short((vbd_domid_t)atoi(argv[3]));
+	} else if (!strcmp(argv[1], "late")) {
+		dir = argv[2];
+		rc = do_late((vbd_domid_t)atoi(argv[3]));
 	} else if (!strcmp(argv[1], "release")) {
 		rc = do_release((unsigned)atoi(argv[2]), (pid_t)atoi(argv[3]));
 	} else if (!strcmp(argv[1], "domu-watch")) {

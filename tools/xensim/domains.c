@@ -129,7 +129,7 @@ static void dom_free(struct dom *d)
 		}
 	close_sockets(d);
 	evt_dom_fini(d);
-	free(d->gnt);
+	gnt_dom_fini(d);
 	free(d);
 }
 

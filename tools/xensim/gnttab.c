@@ -8,11 +8,19 @@
  * new maps, its storage not reused - until the last mapper unmaps or
  * closes its handle, as the Linux drivers defer it on Xen.
  *
+ * When a granting handle closes without unsharing (its process exited),
+ * its grants are orphaned: if the domain lives on they end shortly after
+ * (Linux gntalloc ends them on release, deferred); if the domain died they
+ * stay mappable until the zombie is gone - nothing runs in a dead domain
+ * to end them (observed on Xen 4.17: survivors can even map a destroyed
+ * domain's grant again while it is a zombie).
+ *
  * Every failed map is EINVAL (wrong grantee, unused / ended / out of
  * range ref, unknown granter, write map of a read-only grant), and a
  * batch with one bad ref fails whole (observed on Xen 4.17).
  */
 #include "xensim.h"
+#include "simloop.h"
 #include "vbdpool/log.h"
 
 #include <errno.h>
@@ -36,6 +44,7 @@ struct gent {
 	uint32_t ref;
 	uint16_t grantee;
 	bool writable, ended;
+	bool orphan; /* its handle closed; ended unless the domain died */
 	unsigned maps;
 	struct hconn *owner; /* the sharing handle, NULL once ended */
 };
@@ -302,9 +311,31 @@ void gnt_request(struct hconn *c, const struct sim_hyp_msg *m, const void *paylo
 	}
 }
 
+#define ORPHAN_CHECK_MS 20
+
+static void end_orphans(struct dom *d)
+{
+	for (unsigned r = SIM_GNT_FIRST_REF; r < SIM_GNT_MAX_REFS; r++)
+		if (d->gnt[r] && d->gnt[r]->orphan && !d->gnt[r]->ended)
+			gent_end(d, d->gnt[r]);
+}
+
+/* A granting handle of domain `arg` closed a moment ago (timer). */
+static void orphan_check(void *arg)
+{
+	struct dom *d;
+
+	xensimd_reap(); /* was it the domain's last process? */
+	d = dom_find((unsigned)(uintptr_t)arg);
+	if (d && d->state != VBD_DOM_DYING)
+		end_orphans(d);
+	/* a zombie's grants stay until it is gone */
+}
+
 void gnt_release(struct hconn *c)
 {
 	struct dom *d = c->dom;
+	bool orphans = false;
 
 	while (c->maps) {
 		struct gmap *g = c->maps;
@@ -312,8 +343,25 @@ void gnt_release(struct hconn *c)
 		c->maps = g->next;
 		gmap_release(g);
 	}
-	if (c->kind == SIM_KIND_GNTSHR)
-		for (unsigned r = SIM_GNT_FIRST_REF; r < SIM_GNT_MAX_REFS; r++)
-			if (d->gnt[r] && d->gnt[r]->owner == c)
-				gent_end(d, d->gnt[r]);
+	if (c->kind != SIM_KIND_GNTSHR)
+		return;
+	for (unsigned r = SIM_GNT_FIRST_REF; r < SIM_GNT_MAX_REFS; r++)
+		if (d->gnt[r] && d->gnt[r]->owner == c) {
+			d->gnt[r]->owner = NULL;
+			d->gnt[r]->orphan = true;
+			orphans = true;
+		}
+	if (orphans && d->state != VBD_DOM_DYING &&
+	    simloop_timer(g_sim->loop, ORPHAN_CHECK_MS, orphan_check, (void *)(uintptr_t)d->id) < 0)
+		end_orphans(d);
+}
+
+void gnt_dom_fini(struct dom *d)
+{
+	/* only unmapped entries can be left: the domain had no foreign maps */
+	for (unsigned r = SIM_GNT_FIRST_REF; r < SIM_GNT_MAX_REFS; r++)
+		if (d->gnt[r])
+			gent_free(d, d->gnt[r]);
+	free(d->gnt);
+	d->gnt = NULL;
 }

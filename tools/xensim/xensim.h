@@ -92,6 +92,7 @@ extern struct sim *g_sim;
 int xensimd_main(const char *dir, int ready_fd);
 int sim_listen(const char *path, int type);
 void xensimd_request_stop(void);
+void xensimd_reap(void); /* reap children, then let empty domains die */
 
 /* domains.c */
 struct dom *dom_find(unsigned id); /* including dying (zombie) domains */
@@ -134,6 +135,7 @@ void evt_close_dom(struct dom *d);
 /* gnttab.c */
 void gnt_request(struct hconn *c, const struct sim_hyp_msg *m, const void *payload);
 void gnt_release(struct hconn *c);
+void gnt_dom_fini(struct dom *d); /* frees whatever is left of the table */
 
 /* domctl.c */
 int domctl_list(struct sim_dominfo *out, int max);

@@ -68,7 +68,7 @@ static void ctl_accept_cb(void *arg, uint32_t ev)
 	ctl_accept();
 }
 
-static void reap(void)
+void xensimd_reap(void)
 {
 	for (;;) {
 		int st;
@@ -104,13 +104,13 @@ static void sig_cb(void *arg, uint32_t ev)
 		log_info("signal %u", si.ssi_signo);
 		do_stop();
 	}
-	reap();
+	xensimd_reap();
 }
 
 static void check_timer(void *arg)
 {
 	(void)arg;
-	reap();
+	xensimd_reap();
 	if (!g_sim->stopping)
 		simloop_timer(g_sim->loop, CHECK_INTERVAL_MS, check_timer, NULL);
 }
