@@ -54,6 +54,7 @@ static void *event_thread(void *arg)
 	while (!f->stop) {
 		struct vbdf_ring *old[VBD_MAX_QUEUES];
 		unsigned n = 0, nold = 0;
+		int nready;
 		uint64_t qev = 0;
 		bool stev = false, closed_now = false;
 		unsigned q;
@@ -66,12 +67,16 @@ static void *event_thread(void *arg)
 			pring[n] = f->q[q].ring;
 			pfd[n++] = (struct pollfd){.fd = f->q[q].ring->fd, .events = POLLIN};
 		}
-		if (poll(pfd, n, -1) < 0) {
+		/* Failed record handling (grants, XenStore) is retried. */
+		nready = poll(pfd, n, f->retry_mask ? VBD_FRONT_RETRY_MS : -1);
+		if (nready < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("front: poll: %s", strerror(errno));
 			break;
 		}
+		if (nready == 0)
+			qev = f->retry_mask;
 		if (pfd[0].revents) {
 			uint64_t v;
 			if (read(f->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -105,12 +110,12 @@ static void *event_thread(void *arg)
 				else
 					qev |= 1ull << q;
 			}
-			if (stev)
-				vbdf_handle_state(f);
-			for (q = 0; q < f->nq && !f->gone; q++)
-				if (qev & (1ull << q))
-					vbdf_handle_record(f, q);
 		}
+		if (stev)
+			vbdf_handle_state(f);
+		for (q = 0; q < f->nq && !f->gone; q++)
+			if (qev & (1ull << q))
+				vbdf_handle_record(f, q);
 
 		pthread_mutex_lock(&f->lock);
 		vbdf_push_all(f);

@@ -157,12 +157,19 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	bool need_new, write_connected = false;
 	int rc = vbdf_xsf_read_record(&f->x, q, &rec);
 
+	f->retry_mask &= ~(1ull << q);
 	if (rc == -ENOENT) {
 		vbdf_device_gone(f);
 		return;
 	}
-	if (rc < 0)
-		return; /* malformed (logged) or transient: wait for the next change */
+	if (rc == -EINVAL)
+		return; /* malformed (logged): wait for the next change */
+	if (rc < 0) {
+		log_warn("front: queue %u: reading its ownership record: %s (retrying)", q,
+			 strerror(-rc));
+		f->retry_mask |= 1ull << q;
+		return;
+	}
 
 	pthread_mutex_lock(&f->lock);
 	if (qu->have_rec && rec.epoch < qu->rec.epoch) {
@@ -184,8 +191,10 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 		vbdf_ring_destroy(old);
 		vbdf_run_done(f);
 	}
-	if (need_new && !f->gone && build_ring(f, q, &rec, &fresh) < 0)
+	if (need_new && !f->gone && build_ring(f, q, &rec, &fresh) < 0) {
 		fresh = NULL;
+		f->retry_mask |= 1ull << q; /* grants or XenStore failed: try again */
+	}
 
 	pthread_mutex_lock(&f->lock);
 	if (fresh) {

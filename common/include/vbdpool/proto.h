@@ -39,6 +39,7 @@
 #define VBD_FRONT_GRANT_CHUNK     64    /* data pages granted per share call */
 #define VBD_FRONT_MAX_POOL_PAGES  2048  /* persistent-grant pages per ring (8 MiB) */
 #define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
+#define VBD_FRONT_RETRY_MS        500   /* retry a failed ring build / record read */
 
 /* backend (vbdpool-backd) */
 #define VBD_DEFAULT_COST          100   /* members/<m>/load cost= (--cost) */
