@@ -45,7 +45,24 @@ static int usage(void)
 		"       xensim create --dir DIR --name NAME [--console FILE] -- CMD [ARGS...]\n"
 		"       xensim exec --dir DIR --domid N -- CMD [ARGS...]\n"
 		"       xensim list --dir DIR [DOMID]\n"
-		"       xensim pause|unpause|destroy --dir DIR DOMID\n");
+		"       xensim pause|unpause|destroy --dir DIR DOMID\n"
+		"\n"
+		"An emulated Xen host rooted at DIR (see tools/xensim/xensim.h):\n"
+		"  start    start the daemon (log: DIR/xensimd.log); dom0's XenStore is\n"
+		"           DIR/xenstored.sock\n"
+		"  create   new domain (next domid), /local/domain/<id> written as libxl\n"
+		"           does, CMD started in it in the background (output to\n"
+		"           DIR/dom/<id>/console.log or FILE); prints the domid\n"
+		"  exec     run CMD as domain N (N = 0: dom0) and exit with its status;\n"
+		"           SIGINT/SIGTERM/SIGHUP are forwarded.  Env: XENSTORED_PATH,\n"
+		"           XENSIM_HYP, XENSIM_DOMID, XENSIM_DIR\n"
+		"  pause    SIGSTOP the domain's processes; unpause: SIGCONT\n"
+		"  destroy  SIGKILL them; the domain dies at once\n"
+		"  stop     end the daemon and every domain started under DIR\n"
+		"A domain is a process group: it dies when its last process exits.\n"
+		"Domain processes must not leave their process group (setsid/setpgid):\n"
+		"such a process no longer keeps the domain alive nor is paused or killed\n"
+		"with it.\n");
 	return 2;
 }
 
@@ -469,6 +486,8 @@ int main(int argc, char **argv)
 
 	if (argc < 2)
 		return usage();
+	if (!strcmp(argv[1], "help") || !strcmp(argv[1], "--help"))
+		return usage() - 2;
 	o.cmd = argv[1];
 	vbd_log_init("xensim");
 	sim_raise_nofile();
