@@ -18,6 +18,27 @@
  * ESRCH) has died.  Domain processes must therefore not leave their
  * process group (setpgid/setsid): such a process no longer keeps its
  * domain alive and is not killed by pause/destroy.
+ *
+ * Where the emulation differs from Xen 4.17 (xen-observed.txt):
+ *  - grant pages of one share call live in one memfd; a mapper receives
+ *    that file (read-only for PROT_READ maps) and maps only the pages it
+ *    asked for, but a hostile mapper that kept the descriptor could map the
+ *    call's sibling pages (same grantee, same access) or keep access after
+ *    its unmap;
+ *  - no grant copy, no unmap notifications (not in the platform interface);
+ *    refs are allocated round-robin, not lowest-free;
+ *  - ended grants become unmappable at once after unshare (Xen: the release
+ *    is deferred ~3 s); grants of a handle closed without unshare end ~20 ms
+ *    later unless the domain died (then they last as long as the zombie);
+ *  - a domain is destroyed the moment its last process is reaped; there is
+ *    no separate shutdown state: one @releaseDomain, after the removal of
+ *    /local/domain/<id> (xl destroy order), also for a "poweroff";
+ *  - pause is SIGSTOP: a process can be resumed behind the daemon's back
+ *    with SIGCONT and `list` would still say paused;
+ *  - event channel ports are numbered from 1 per domain (Xen reserves some
+ *    low ports); no VIRQs, no IPIs;
+ *  - the control socket trusts its peers (same uid): any local process can
+ *    create/destroy domains, as anyone with dom0 access could.
  */
 #ifndef XENSIM_XENSIM_H
 #define XENSIM_XENSIM_H
