@@ -14,12 +14,13 @@ $(XS_LIB): $(call objs,$(XS_LIB_SRCS))
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_DIR    := build/fuzz
-FUZZ_FLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Itools/xensim -fsanitize=fuzzer,address,undefined \
+FUZZ_FLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Itools/xensim -Icommon/include \
+               -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined
 
-$(FUZZ_DIR)/xs_wire_fuzz: fuzz/xs_wire_fuzz.c $(XS_LIB_SRCS) $(wildcard tools/xensim/xs_*.h)
+$(FUZZ_DIR)/xs_wire_fuzz: fuzz/xs_wire_fuzz.c $(XS_LIB_SRCS) common/util/log.c $(wildcard tools/xensim/xs_*.h)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/xs_wire_fuzz.c $(XS_LIB_SRCS) -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/xs_wire_fuzz.c $(XS_LIB_SRCS) common/util/log.c -o $@
 
 fuzz: $(FUZZ_DIR)/xs_wire_fuzz
 	@mkdir -p $(FUZZ_DIR)/corpus-xs

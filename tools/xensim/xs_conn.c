@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "simloop.h"
+#include "vbdpool/log.h"
 #include "xs_core.h"
 
 static void conn_cb(void *arg, uint32_t events);
@@ -135,7 +136,9 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 		c->out_off = c->out_len = 0;
 	need = c->out_len + sizeof(h) + len;
 	if (need - c->out_off > XS_CONN_OUT_MAX) {
-		xs_conn_close(c); /* the peer stopped reading */
+		log_warn("xenstore: dom%u connection stopped reading (%zu bytes queued): dropped",
+			 c->domid, c->out_len - c->out_off);
+		xs_conn_close(c);
 		return;
 	}
 	if (need > c->out_cap) {
@@ -188,6 +191,10 @@ void xs_conn_feed(struct xs_conn *c, const uint8_t *data, size_t len)
 			memcpy(&c->msg, c->hdr, XS_HDR_LEN);
 			c->body_got = 0;
 			if (!xs_wire_header_ok(&c->msg)) {
+				if (c->fd >= 0)
+					log_warn("xenstore: dom%u sent a %u-byte payload (max %d): "
+						 "connection dropped",
+						 c->domid, c->msg.len, XENSTORE_PAYLOAD_MAX);
 				xs_conn_close(c);
 				return;
 			}

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/log.h"
 #include "xs_core.h"
 
 int xs_req_reply(struct xs_req *r, const void *data, size_t len)
@@ -252,6 +253,10 @@ void xs_server_dispatch(struct xs_conn *c, const struct xsd_sockmsg *m, const ch
 		err = EINVAL;
 		break;
 	}
+	if (c->fd >= 0 && vbd_log_enabled(VBD_LOG_DEBUG))
+		log_debug("xenstore: dom%u %s %.80s tx=%u -> %s", c->domid,
+			  xs_wire_typename(m->type), m->len && !body[m->len - 1] ? body : "",
+			  m->tx_id, err ? xs_wire_errname(err) : "OK");
 	if (err)
 		xs_conn_send_error(c, m, err);
 	else
