@@ -939,6 +939,12 @@ static void test_quotas(void)
 	d = xs_directory(d0, XBT_NULL, "/t/many", &n);
 	CHECK(d && n == 300 && !strcmp(d[299], "c0000000000000000299"), "dir part count %u", n);
 	free(d);
+	xs_transaction_t tl = xs_transaction_start(d0);
+	ERR(wr_t(d0, tl, "/t/many/zlast", ""), 0);
+	d = xs_directory(d0, tl, "/t/many", &n);
+	CHECK(d && n == 301 && !strcmp(d[300], "zlast"), "dir part in transaction: %u", n);
+	free(d);
+	CHECK(xs_transaction_end(d0, tl, true), "abort");
 	/* 1000 nodes per domain (282-285) */
 	for (i = 0; i < 1500; i++) {
 		snprintf(p, sizeof(p), "data/q/p%d/n%d", i / 40, i);
