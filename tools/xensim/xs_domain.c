@@ -39,17 +39,22 @@ void xs_dom_free_all(struct xs_server *s)
 	}
 }
 
-static int parse_domid(const char *str, unsigned *out)
+static int parse_num(const char *str, unsigned long max, unsigned *out)
 {
 	char *end;
 	unsigned long v;
 
 	errno = 0;
 	v = strtoul(str, &end, 10);
-	if (errno || end == str || *end || v > XS_MAX_DOMID)
+	if (errno || end == str || *end || v > max)
 		return EINVAL;
 	*out = v;
 	return 0;
+}
+
+static int parse_domid(const char *str, unsigned *out)
+{
+	return parse_num(str, XS_MAX_DOMID, out);
 }
 
 static bool introduced(struct xs_server *s, unsigned domid)
@@ -112,7 +117,8 @@ int xs_domain_op(struct xs_req *r)
 
 	if (r->type == XS_GET_DOMAIN_PATH) {
 		const char *arg = xs_wire_onearg(r->body, r->len);
-		if (!arg || parse_domid(arg, &domid))
+		/* any number, existing domain or not (262-266) */
+		if (!arg || parse_num(arg, UINT32_MAX, &domid))
 			return EINVAL;
 		snprintf(buf, sizeof(buf), "/local/domain/%u", domid);
 		return xs_req_reply_str(r, buf);
