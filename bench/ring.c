@@ -5,7 +5,7 @@
  * the next from the event thread) for a fixed time and prints the rate.
  *
  *   ring [--devid N] [--qd 64] [--bs 4096] [--seconds 5]
- *        [--rw randread|randwrite|randrw|read|write] [--wait 30]
+ *        [--rw randread|randwrite|randrw|read|write] [--wait 30] [--ring-order O]
  *
  * Not a test: it prints figures.  bench/ring.sh sets up the emulated host
  * with null backends and runs it.
@@ -112,12 +112,13 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'}, {"qd", 1, 0, 'q'},   {"bs", 1, 0, 'b'}, {"seconds", 1, 0, 's'},
-	    {"rw", 1, 0, 'r'},	  {"wait", 1, 0, 'w'}, {0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'}, {"bs", 1, 0, 'b'},
+	    {"seconds", 1, 0, 's'},    {"rw", 1, 0, 'r'}, {"wait", 1, 0, 'w'},
+	    {"ring-order", 1, 0, 'o'}, {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
-	unsigned devid = 0, qd = 64, wait_s = 30;
+	unsigned devid = 0, qd = 64, wait_s = 30, ring_order = 0;
 	double seconds = 5, t0, t1, c0, c1;
 	const char *rw = "randread";
 	struct vbd_front_stats st;
@@ -144,10 +145,14 @@ int main(int argc, char **argv)
 		case 'w':
 			wait_s = (unsigned)atoi(optarg);
 			break;
+		case 'o':
+			ring_order = (unsigned)atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
-				"[--rw randread|randwrite|randrw|read|write] [--wait S]\n",
+				"[--rw randread|randwrite|randrw|read|write] [--wait S] "
+				"[--ring-order O]\n",
 				argv[0]);
 			return 2;
 		}
@@ -172,6 +177,7 @@ int main(int argc, char **argv)
 	}
 
 	vbd_front_opts_init(&o, devid);
+	o.ring_order = ring_order;
 	rc = vbd_front_open(&o, &b.f);
 	if (rc < 0) {
 		fprintf(stderr, "ring: attach devid %u: %s\n", devid, strerror(-rc));

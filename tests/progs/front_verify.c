@@ -5,6 +5,7 @@
  *
  *   front_verify [--devid N] [--seconds S | --ops N] [--threads T]
  *                [--max-blocks B] [--seed X] [--wait S] [--no-final]
+ *                [--ring-order O]
  *
  * T worker threads (default 8) each own a disjoint slice of the volume and
  * run a random mix on it with the synchronous API: writes of 1..B 4 KiB
@@ -34,6 +35,7 @@
 
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
+#include "vbdpool/proto.h"
 
 #define BLK 4096u
 #define SEC 512u
@@ -215,11 +217,12 @@ int main(int argc, char **argv)
 	static const struct option lo[] = {
 	    {"devid", 1, 0, 'd'},   {"seconds", 1, 0, 's'},    {"ops", 1, 0, 'o'},
 	    {"threads", 1, 0, 't'}, {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
-	    {"wait", 1, 0, 'w'},    {"no-final", 0, 0, 'n'},   {0, 0, 0, 0},
+	    {"wait", 1, 0, 'w'},    {"no-final", 0, 0, 'n'},   {"ring-order", 1, 0, 'r'},
+	    {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct vbd_front_stats st;
-	unsigned devid = 0, nthreads = 8, wait_s = 30;
+	unsigned devid = 0, nthreads = 8, wait_s = 30, ring_order = VBD_DEFAULT_RING_ORDER;
 	double seconds = 5;
 	uint64_t seed = 1;
 	bool final = true;
@@ -252,10 +255,13 @@ int main(int argc, char **argv)
 		case 'n':
 			final = false;
 			break;
+		case 'r':
+			ring_order = (unsigned)strtoul(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr, "usage: front_verify [--devid N] [--seconds S | --ops N] "
 					"[--threads T] [--max-blocks B] [--seed X] [--wait S] "
-					"[--no-final]\n");
+					"[--no-final] [--ring-order O]\n");
 			return 2;
 		}
 	}
@@ -265,6 +271,7 @@ int main(int argc, char **argv)
 	}
 
 	vbd_front_opts_init(&o, devid);
+	o.ring_order = ring_order;
 	rc = vbd_front_open(&o, &dev);
 	if (rc < 0) {
 		printf("front_verify: FAIL attach devid %u: %s\n", devid, strerror(-rc));
