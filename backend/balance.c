@@ -1,7 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /* Load balancing (docs/protocol.md "Balance"): every VBD_BALANCE_MS, a
- * member owning more than its fair share of an attachment's queues, or
- * much slower than the pool, hands one queue off cooperatively. */
+ * member owning more than its fair share of an attachment's queues (or two
+ * more than the member owning fewest), or much slower than the pool, hands
+ * one queue off cooperatively. */
 #include "backd.h"
 
 #include <stdlib.h>
@@ -137,11 +138,11 @@ static int balance_volume(struct vbd_volume *v, uint64_t now)
 		unsigned mine = bal_count_owned(a, me), t;
 		int q;
 
+		/* more than the fair share ceil(Q/A), or two more than the member
+		 * owning fewest (2,2,0 -> 2,1,1: a joiner always gets its share) */
 		share = bal_fair_share(a->nq, pool_active_members(v));
-		if (mine <= share)
-			continue;
 		t = bal_pick_target(v, a);
-		if (t == VBD_DOMID_NONE || bal_count_owned(a, t) + 1 >= mine)
+		if (t == VBD_DOMID_NONE || bal_count_owned(a, t) + 2 > mine)
 			continue;
 		q = pick_queue(v, a);
 		if (q < 0)
