@@ -37,6 +37,8 @@
 #define BAD_PORT      4000
 #define BAD_DOMID     9999
 #define BAD_REF	      1000000
+#define MANY	      300 /* single-page shares mapped in one batch */
+#define MANY_PER_KEY  50
 
 static const struct vbd_platform *P;
 static struct xs_handle *xs;
@@ -202,10 +204,48 @@ static int do_granter(char **argv)
 	}
 	fill(pe, "E-from-G");
 	fill(pw, "for-W");
-	post("g/refs", "%u %u %u %u %u %u %u", rw, ro, mp[0], mp[1], mp[2], e, wt);
-	post("g/ports", "%d %d", port, pt);
+	/* many separate shares, to be mapped in one batch */
+	{
+		static char *many[MANY];
+		vbd_gref_t mref[MANY];
+		bool ok = true;
 
-	await("m/mapped");
+		for (int i = 0; i < MANY && ok; i++) {
+			char s[16];
+
+			many[i] = P->gntshr->share_pages(gs, m, 1, &mref[i], 1);
+			ok = many[i] != NULL;
+			if (ok) {
+				snprintf(s, sizeof(s), "S%d", i);
+				fill(many[i], s);
+			}
+		}
+		check(ok, "share 300 single pages", "%s", strerror(errno));
+		for (int k = 0; ok && k < MANY / MANY_PER_KEY; k++) {
+			char key[32], val[MANY_PER_KEY * 12] = "";
+			int off = 0;
+
+			for (int i = 0; i < MANY_PER_KEY; i++)
+				off += snprintf(val + off, sizeof(val) - off, "%u ",
+						mref[k * MANY_PER_KEY + i]);
+			snprintf(key, sizeof(key), "g/many%d", k);
+			post(key, "%s", val);
+		}
+		post("g/refs", "%u %u %u %u %u %u %u", rw, ro, mp[0], mp[1], mp[2], e, wt);
+		post("g/ports", "%d %d", port, pt);
+		await("m/mapped");
+		rc = 0;
+		for (int i = 0; ok && i < MANY; i++) {
+			char s[16];
+
+			snprintf(s, sizeof(s), "M%d", i);
+			rc |= strcmp(many[i], s) != 0;
+			P->gntshr->unshare(gs, many[i], 1);
+		}
+		check(ok && rc == 0, "granter sees the writes through the 300-page batch map",
+		      NULL);
+	}
+
 	check(!strcmp(prw, "RW-written-by-M"), "granter sees the mapper's write (RW share)",
 	      "%.20s", prw);
 	check(!strcmp(pro, "RO-from-G"), "RO page unchanged by the mapper", "%.20s", pro);
@@ -378,7 +418,7 @@ static int do_mapper(char **argv)
 	check(!c && errno == EINVAL, "map naming a nonexistent granter: EINVAL", "%s",
 	      strerror(errno));
 	errno = 0;
-	c = map1(gt, g, r[0] + 300, PROT_READ);
+	c = map1(gt, g, r[0] + 5000, PROT_READ);
 	check(!c && errno == EINVAL, "map an unused ref: EINVAL", "%s", strerror(errno));
 	if (a)
 		check(P->gnttab->unmap(gt, a, 1) == 0, "unmap", NULL);
@@ -386,6 +426,40 @@ static int do_mapper(char **argv)
 		P->gnttab->unmap(gt, b, 1);
 	rc = P->gnttab->unmap(gt, &rc, 1);
 	check(rc == -EINVAL, "unmap an address that is not mapped: EINVAL", "rc=%d", rc);
+	{
+		vbd_gref_t mref[MANY];
+		char *many;
+		int bad = -1;
+
+		for (int k = 0; k < MANY / MANY_PER_KEY; k++) {
+			char key[32];
+			const char *v;
+
+			snprintf(key, sizeof(key), "g/many%d", k);
+			v = await(key);
+			for (int i = 0; i < MANY_PER_KEY; i++) {
+				char *end;
+
+				mref[k * MANY_PER_KEY + i] = (vbd_gref_t)strtoul(v, &end, 10);
+				v = end;
+			}
+		}
+		many = P->gnttab->map_refs(gt, MANY, g, mref, RW);
+		for (int i = 0; many && i < MANY && bad < 0; i++) {
+			char s[16];
+
+			snprintf(s, sizeof(s), "S%d", i);
+			if (strcmp(many + (size_t)i * VBD_PAGE_SIZE, s))
+				bad = i;
+			snprintf(s, sizeof(s), "M%d", i);
+			strcpy(many + (size_t)i * VBD_PAGE_SIZE, s);
+		}
+		check(many && bad < 0, "map 300 separately shared pages in one batch", "%s page %d",
+		      many ? "bad content at" : strerror(errno), bad);
+		if (many)
+			check(P->gnttab->unmap(gt, many, MANY) == 0, "unmap the 300-page batch",
+			      NULL);
+	}
 	post("m/mapped", "1");
 
 	/* unshare while mapped */
