@@ -42,6 +42,7 @@ struct vbd_attach {
 	int watching, seen;
 	int fe_state;  /* frontend xenbus state (0: unknown) */
 	int fe_dirty;  /* the frontend directory changed since we last looked */
+	int fe_state_event; /* the frontend wrote its state (restart/close) */
 	struct vbd_qslot qs[VBD_MAX_QUEUES];
 };
 

@@ -14,7 +14,8 @@
 #include "vbdpool/log.h"
 
 #define ST(s) (1u << (s))
-#define VBD_FE_CLOSED 6 /* XenbusStateClosed */
+#define VBD_FE_INITIALISED 3 /* XenbusStateInitialised */
+#define VBD_FE_CLOSED      6 /* XenbusStateClosed */
 
 static void rec_path(struct vbd_volume *v, struct vbd_attach *a, unsigned q, char *buf)
 {
@@ -609,7 +610,7 @@ static void maybe_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	unsigned share;
 
 	if (v->my_state != VBD_MEMBER_ACTIVE || bd->leaving || s->banned ||
-	    a->fe_state == VBD_FE_CLOSED || !own_claimable(v, &s->rec)) {
+	    !own_claimable(v, &s->rec)) {
 		s->claimable_since = 0;
 		return;
 	}
@@ -628,10 +629,14 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 	unsigned first = a->nq ? bd->me % a->nq : 0;
 
 	uint64_t fst;
-	int fe_dirty = a->fe_dirty;
+	int fe_dirty = a->fe_dirty, fe_restart;
 
 	a->fe_dirty = 0;
 	a->fe_state = xsu_read_u64(bd->xs, XBT_NULL, 6, &fst, "%s/state", a->fe) == 0 ? (int)fst : 0;
+	/* the frontend (re)started or closed: the epochs we serve are stale */
+	fe_restart = a->fe_state_event &&
+		     (a->fe_state == VBD_FE_INITIALISED || a->fe_state == VBD_FE_CLOSED);
+	a->fe_state_event = 0;
 	for (unsigned q = 0; q < a->nq; q++) {
 		struct vbd_qslot *s = &a->qs[q];
 		int r = own_read_rec(v, a, q, &s->rec);
@@ -644,11 +649,15 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 		}
 		if (s->q && (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != s->q->cfg.epoch))
 			own_stop_queue(v, s, "ownership moved");
-		if (s->q && a->fe_state == VBD_FE_CLOSED) {
-			/* the frontend closed without a detach: give the queue back
-			 * so that a restarted frontend gets a new epoch */
-			own_stop_queue(v, s, "frontend closed");
-			own_release(v, a, q);
+		if (s->q && fe_restart &&
+		    (s->rec.state == VBD_Q_CONNECTED || s->rec.state == VBD_Q_DRAINING)) {
+			/* docs/protocol.md "Frontend close / restart": re-claim with
+			 * a new epoch so that the frontend builds a fresh ring */
+			own_stop_queue(v, s, "frontend restarted or closed");
+			if (v->my_state == VBD_MEMBER_ACTIVE && !bd->leaving)
+				own_reclaim(v, a, q);
+			else
+				own_release(v, a, q);
 		} else if (s->q && fe_dirty && s->rec.state == VBD_Q_CONNECTED) {
 			check_remap(v, a, q);
 		}
