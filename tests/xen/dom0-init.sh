@@ -23,9 +23,9 @@ ln -sf /proc/self/fd/2 /dev/stderr
 mkdir -p /run/xen /run/xenstored /run/lock /var/log/xen/console /var/lib/xen /var/lib/xenstored
 ldconfig 2>/dev/null || true
 
-RIG_SCENARIO=unknown RIG_TIMEOUT=600
+RIG_SCENARIO=unknown RIG_TIMEOUT=600 RIG_ARGS=
 . /rig/rig.conf
-export RIG_SCENARIO RIG_TIMEOUT RIG_DETAIL=/run/rig-detail RIG_DIR=/rig
+export RIG_SCENARIO RIG_TIMEOUT RIG_ARGS RIG_DETAIL=/run/rig-detail RIG_DIR=/rig
 : >"$RIG_DETAIL"
 t0=$(cut -d. -f1 /proc/uptime)
 

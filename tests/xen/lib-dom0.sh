@@ -17,14 +17,13 @@ rig_say() { echo "rig-dom0[$(rig_now)]: $*"; }
 # rig_domid NAME -> the domain's id (fails if it does not exist)
 rig_domid() { xl domid "$1" 2>/dev/null; }
 
-# rig_domu_start NAME CMD [CONFIG-LINE...]: create the PV domU NAME paused,
-# give it CMD (dom0 writes /local/domain/<id>/rig/cmd, readable by the
-# guest: children inherit its home's ACL), unpause it.  Prints the domid.
+# rig_domu_create NAME [CONFIG-LINE...]: create the PV domU NAME paused
+# (so its domid is known before anything runs); prints the domid.
 # on_poweroff=preserve keeps a finished guest (and its data/rig-rc) until
 # rig_domu_wait or rig_domu_destroy removes it.
-rig_domu_start() {
-	local name=$1 cmd=$2 cfg=/run/rig-$1.cfg id
-	shift 2
+rig_domu_create() {
+	local name=$1 cfg=/run/rig-$1.cfg l
+	shift
 	{
 		echo "name = \"$name\""
 		echo 'type = "pv"'
@@ -35,15 +34,30 @@ rig_domu_start() {
 		echo 'extra = "console=hvc0 loglevel=4"'
 		echo 'on_poweroff = "preserve"'
 		echo 'on_crash = "preserve"'
-		local l
 		for l in "$@"; do echo "$l"; done
 	} >"$cfg"
-	timeout 120 xl create -q -p "$cfg" >/run/rig-$name.create.log 2>&1 ||
-		{ cat /run/rig-$name.create.log >&2; echo "rig: xl create $name failed" >&2; return 1; }
-	id=$(rig_domid "$name") || { echo "rig: no domid for $name" >&2; return 1; }
+	timeout 120 xl create -q -p "$cfg" >"/run/rig-$name.create.log" 2>&1 ||
+		{ cat "/run/rig-$name.create.log" >&2; echo "rig: xl create $name failed" >&2; return 1; }
+	rig_domid "$name" || { echo "rig: no domid for $name" >&2; return 1; }
+}
+
+# rig_domu_run NAME CMD: give the paused domU its command (dom0 writes
+# /local/domain/<id>/rig/cmd, readable by the guest: children inherit its
+# home's ACL) and unpause it.
+rig_domu_run() {
+	local name=$1 cmd=$2 id
+	id=$(rig_domid "$name") || { echo "rig: $name does not exist" >&2; return 1; }
 	xenstore-write "/local/domain/$id/rig/cmd" "$cmd" || return 1
 	xl unpause "$name" || return 1
 	rig_say "started $name (domid $id): $cmd" >&2
+}
+
+# rig_domu_start NAME CMD [CONFIG-LINE...]: create + run; prints the domid.
+rig_domu_start() {
+	local name=$1 cmd=$2 id
+	shift 2
+	id=$(rig_domu_create "$name" "$@") || return 1
+	rig_domu_run "$name" "$cmd" || return 1
 	echo "$id"
 }
 
@@ -64,11 +78,43 @@ rig_domu_wait() {
 		sleep 0.5
 	done
 	rig_say "$name finished: rc=$rc" >&2
+	# Let xenconsoled drain the guest's console ring into its log first.
+	for _ in $(seq 20); do
+		grep -q "rig-domu: $name exit rc=" "/var/log/xen/console/guest-$name.log" 2>/dev/null && break
+		sleep 0.25
+	done
 	rig_domu_destroy "$name"
 	return "$rc"
 }
 
 rig_domu_destroy() { xl destroy "$1" >/dev/null 2>&1 || true; }
 
-# rig_domu_console NAME: the guest's console output so far.
-rig_domu_console() { cat "/var/log/xen/console/guest-$1.log" 2>/dev/null; }
+# rig_domu_console NAME: the guest's console output so far (no CRs).
+rig_domu_console() { tr -d '\r' <"/var/log/xen/console/guest-$1.log" 2>/dev/null; }
+
+# rig_wait_pid PID LIMIT [LABEL]: wait for a dom0 process started with &;
+# returns its exit status, or 124 after LIMIT seconds: then it shows where
+# the process is stuck (wchan, syscall, kernel stack) and kills it.
+rig_wait_pid() {
+	local pid=$1 limit=$2 label=${3:-$1} end rc=0
+	end=$(($(cut -d. -f1 /proc/uptime) + limit))
+	while kill -0 "$pid" 2>/dev/null; do
+		if [ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ]; then
+			rig_say "$label (pid $pid) still running after ${limit}s: where it is stuck:"
+			local p
+			for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
+				echo "  pid $p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
+				echo "  wchan: $(cat /proc/$p/wchan 2>/dev/null)  syscall: $(cat /proc/$p/syscall 2>/dev/null)"
+				sed 's/^/  stack: /' /proc/$p/stack 2>/dev/null
+			done
+			kill -TERM "$pid" 2>/dev/null
+			sleep 1
+			kill -KILL "$pid" 2>/dev/null
+			wait "$pid" 2>/dev/null
+			return 124
+		fi
+		sleep 0.5
+	done
+	wait "$pid" || rc=$?
+	return $rc
+}

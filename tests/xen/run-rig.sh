@@ -11,7 +11,8 @@
 # Exit status: 0 passed, 77 skipped, 1 failed.  The serial log is
 # build/xen/logs/SCENARIO.log; the last line printed is the RIG-SUMMARY.
 # Env: RIG_NO_BUILD=1 skips deps/images (check-xen.sh did them),
-#      RIG_QEMU_TIMEOUT overrides the QEMU bound.
+#      RIG_QEMU_TIMEOUT overrides the QEMU bound,
+#      RIG_ARGS is handed to the scenario (e.g. a subset of its cases).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
@@ -58,7 +59,8 @@ rm -rf "$run" && mkdir -p "$run/ov/rig/images" "$run/ov/rig/scenarios" "$run/ov/
 cp "$RIG_SRC/dom0-init.sh" "$run/ov/init"
 cp "$RIG_SRC/lib-dom0.sh" "$run/ov/rig/lib-dom0.sh"
 cp "$RIG_SRC"/scenarios/*.sh "$run/ov/rig/scenarios/"
-printf 'RIG_SCENARIO=%s\nRIG_TIMEOUT=%s\n' "$scen" "$timeout_s" >"$run/ov/rig/rig.conf"
+[[ ${RIG_ARGS:-} =~ ^[A-Za-z0-9_.,:/\ -]*$ ]] || rig_die "RIG_ARGS may hold only [A-Za-z0-9_.,:/ -]"
+printf 'RIG_SCENARIO=%s\nRIG_TIMEOUT=%s\nRIG_ARGS="%s"\n' "$scen" "$timeout_s" "${RIG_ARGS:-}" >"$run/ov/rig/rig.conf"
 ln "$img/vmlinux" "$run/ov/rig/images/vmlinux" 2>/dev/null || cp "$img/vmlinux" "$run/ov/rig/images/"
 cp "$img/domu.cpio.gz" "$run/ov/rig/images/"
 cp -a "$RIG_BUILD/work/modules/lib/modules" "$run/ov/usr/lib/modules"
