@@ -175,12 +175,22 @@ static char *sock_path(unsigned domid)
 	return p[i];
 }
 
+/* the private directory goes away however the test ends */
+static void remove_dir(void)
+{
+	static const unsigned ids[3] = {0, 5, 6};
+	for (int i = 0; i < 3; i++)
+		unlink(sock_path(ids[i]));
+	rmdir(dir);
+}
+
 static void start_server(void)
 {
 	static const unsigned ids[3] = {0, 5, 6};
 	snprintf(dir, sizeof(dir), "/tmp/xs_server_test.XXXXXX");
 	if (!mkdtemp(dir) || pipe(cmd_pipe) || pipe(done_pipe))
 		abort();
+	atexit(remove_dir);
 	loop = simloop_new();
 	srv = xs_server_new(loop);
 	if (!loop || !srv)
