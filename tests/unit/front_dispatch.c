@@ -1,0 +1,351 @@
+/* SPDX-License-Identifier: MIT */
+/* Unit tests of the device's request handling without Xen or XenStore:
+ * a device with three fake-platform rings; checks shortest-queue-first
+ * spreading, splitting of large I/O, FUA (write, then a flush on each queue
+ * that took a part), draining queues, the pending FIFO when rings are full,
+ * abandoning a ring (responses taken, in-flight requests re-posted on the
+ * queue's next ring only once it is connected), BLKIF_RSP_ERROR reaching
+ * the caller, a broken ring, and failing everything on close. */
+#include <errno.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "device.h"
+
+static int failures;
+#define CHECK(cond)                                                                                \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
+			failures++;                                                                \
+		}                                                                                  \
+	} while (0)
+
+#include "front_fake.h"
+
+#define NQ 3
+
+/* ---- a device around fake rings ---------------------------------------- */
+static struct vbd_front *dev_new(void)
+{
+	struct vbd_front *f = calloc(1, sizeof(*f));
+
+	pthread_mutex_init(&f->lock, NULL);
+	pthread_cond_init(&f->cond, NULL);
+	f->done_tail = &f->done;
+	f->nq = NQ;
+	f->x.size = 1ull << 30;
+	f->wake_fd = -1;
+	for (unsigned q = 0; q < NQ; q++) {
+		f->q[q] = (struct vbdf_queue){
+		    .idx = q, .rec = {.owner = 10 + q, .epoch = 1, .state = VBD_Q_CONNECTED}};
+		CHECK(vbdf_ring_create(&f->q[q].ring, q, (vbd_domid_t)(10 + q), 1, 0) == 0);
+		f->q[q].ring->connected = true;
+	}
+	return f;
+}
+
+static void dev_free(struct vbd_front *f)
+{
+	vbdf_fail_all(f, -ESHUTDOWN, false);
+	pthread_mutex_destroy(&f->lock);
+	pthread_cond_destroy(&f->cond);
+	free(f);
+}
+
+/* ---- the owner's side -------------------------------------------------- */
+struct seen {
+	unsigned n;
+	uint8_t op[256], iop[256];
+};
+
+/* Answers every request on ring r with status st; notes what it saw. */
+static unsigned serve(struct vbdf_ring *r, int16_t st, struct seen *s)
+{
+	blkif_sring_t *sr = r->sring_mem;
+	RING_IDX rp = sr->req_prod, rc, rsp = sr->rsp_prod;
+	unsigned n = 0;
+
+	for (rc = rsp; rc != rp; rc++) { /* test owner: requests answered in order */
+		blkif_request_t req;
+		blkif_response_t *out;
+
+		memcpy(&req, &sr->ring[rc & (r->nslots - 1)].req, sizeof(req));
+		if (s && s->n < 256) {
+			s->op[s->n] = req.operation;
+			s->iop[s->n] = req.operation == BLKIF_OP_INDIRECT
+					   ? ((blkif_request_indirect_t *)&req)->indirect_op
+					   : req.operation;
+			s->n++;
+		}
+		out = &sr->ring[rsp & (r->nslots - 1)].rsp;
+		out->id = req.id;
+		out->operation = req.operation;
+		out->status = st;
+		rsp++;
+		n++;
+	}
+	sr->rsp_prod = rsp;
+	return n;
+}
+
+/* What the event thread does after an event on queue q. */
+static void harvest(struct vbd_front *f, unsigned q)
+{
+	int rc;
+
+	pthread_mutex_lock(&f->lock);
+	rc = vbdf_ring_harvest(f->q[q].ring, vbdf_ring_done_cb, f);
+	CHECK(rc >= 0);
+	vbdf_dispatch(f);
+	vbdf_push_all(f);
+	pthread_mutex_unlock(&f->lock);
+	vbdf_run_done(f);
+}
+
+static void serve_all(struct vbd_front *f, int16_t st)
+{
+	for (int round = 0; round < 8; round++) {
+		unsigned n = 0;
+		for (unsigned q = 0; q < NQ; q++)
+			if (f->q[q].ring && f->q[q].ring->connected) {
+				n += serve(f->q[q].ring, st, NULL);
+				harvest(f, q);
+			}
+		if (!n)
+			break;
+	}
+}
+
+/* ---- callbacks ------------------------------------------------------------ */
+struct res {
+	int calls, err;
+};
+static void cb(void *arg, int err)
+{
+	struct res *r = arg;
+	r->calls++;
+	r->err = err;
+}
+
+static char buf[4 << 20];
+
+static void test_sqf(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res r[6] = {{0}};
+
+	for (int i = 0; i < 6; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, (uint64_t)i * 4096, 4096, cb,
+				       &r[i]) == 0);
+	for (unsigned q = 0; q < NQ; q++)
+		CHECK(vbdf_ring_inflight(f->q[q].ring) == 2);
+	serve_all(f, BLKIF_RSP_OKAY);
+	for (int i = 0; i < 6; i++)
+		CHECK(r[i].calls == 1 && r[i].err == 0);
+	CHECK(f->nios == 0);
+
+	/* A loaded queue is avoided. */
+	struct res a[4] = {{0}};
+	for (int i = 0; i < 2; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &a[i]) == 0);
+	serve(f->q[1].ring, BLKIF_RSP_OKAY, NULL);
+	harvest(f, 1); /* queue 0 has one in flight, queues 1 and 2 none */
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &a[2]) == 0);
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &a[3]) == 0);
+	CHECK(vbdf_ring_inflight(f->q[0].ring) == 1);
+	serve_all(f, BLKIF_RSP_OKAY);
+	dev_free(f);
+}
+
+static void test_split_fua(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res r = {0};
+	struct seen s[NQ] = {{0}};
+
+	/* 2 MiB FUA write: two 1 MiB indirect requests on two queues ... */
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, VBD_IO_FUA, buf, 0, 2 << 20, cb, &r) == 0);
+	unsigned used = 0;
+	for (unsigned q = 0; q < NQ; q++)
+		used += vbdf_ring_inflight(f->q[q].ring);
+	CHECK(used == 2);
+	for (unsigned q = 0; q < NQ; q++) {
+		serve(f->q[q].ring, BLKIF_RSP_OKAY, &s[q]);
+		harvest(f, q);
+	}
+	CHECK(r.calls == 0); /* ... then a flush on each of those two queues */
+	unsigned flushes = 0;
+	for (unsigned q = 0; q < NQ; q++) {
+		unsigned before = s[q].n;
+		serve(f->q[q].ring, BLKIF_RSP_OKAY, &s[q]);
+		for (unsigned k = before; k < s[q].n; k++)
+			flushes += s[q].op[k] == BLKIF_OP_FLUSH_DISKCACHE;
+		if (s[q].n > before)
+			CHECK(before == 1 && s[q].op[0] == BLKIF_OP_INDIRECT &&
+			      s[q].iop[0] == BLKIF_OP_WRITE);
+		harvest(f, q);
+	}
+	CHECK(flushes == 2);
+	CHECK(r.calls == 1 && r.err == 0);
+
+	/* A guest flush goes to every queue with an owner. */
+	struct res fl = {0};
+	struct seen t[NQ] = {{0}};
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	for (unsigned q = 0; q < NQ; q++) {
+		serve(f->q[q].ring, BLKIF_RSP_OKAY, &t[q]);
+		CHECK(t[q].n == 1 && t[q].op[0] == BLKIF_OP_FLUSH_DISKCACHE);
+		harvest(f, q);
+	}
+	CHECK(fl.calls == 1 && fl.err == 0);
+
+	/* Bad arguments. */
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 100, 4096, cb, &r) == -EINVAL);
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 1000, cb, &r) == -EINVAL);
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, (1ull << 30) - 512, 1024, cb, &r) ==
+	      -EINVAL);
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0x80, buf, 0, 512, cb, &r) == -EINVAL);
+	dev_free(f);
+}
+
+static void test_draining_and_error(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res r[4] = {{0}};
+
+	f->q[0].ring->draining = true;
+	f->q[2].ring->draining = true;
+	for (int i = 0; i < 3; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 0, 4096, cb, &r[i]) == 0);
+	CHECK(vbdf_ring_inflight(f->q[0].ring) == 0);
+	CHECK(vbdf_ring_inflight(f->q[1].ring) == 3);
+	CHECK(vbdf_ring_inflight(f->q[2].ring) == 0);
+	serve(f->q[1].ring, BLKIF_RSP_ERROR, NULL);
+	harvest(f, 1);
+	for (int i = 0; i < 3; i++)
+		CHECK(r[i].calls == 1 && r[i].err == -EIO);
+	CHECK(f->errors == 3);
+	dev_free(f);
+}
+
+static void test_pending_fifo(void)
+{
+	struct vbd_front *f = dev_new();
+	enum { N = 3 * 32 + 10 };
+	static struct res r[N];
+
+	memset(r, 0, sizeof(r));
+	for (int i = 0; i < N; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &r[i]) == 0);
+	CHECK(f->npending == 10);
+	serve_all(f, BLKIF_RSP_OKAY);
+	CHECK(f->npending == 0);
+	for (int i = 0; i < N; i++)
+		CHECK(r[i].calls == 1 && r[i].err == 0);
+	dev_free(f);
+}
+
+static void test_repost(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res r[6] = {{0}};
+	struct vbdf_ring *old, *fresh;
+
+	for (int i = 0; i < 6; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, (uint64_t)i * 4096, 4096, cb,
+				       &r[i]) == 0);
+	/* The owner of queue 0 answered one of its two before the hand-off. */
+	blkif_sring_t *sr = f->q[0].ring->sring_mem;
+	blkif_request_t req;
+	memcpy(&req, &sr->ring[0].req, sizeof(req));
+	sr->ring[0].rsp.id = req.id;
+	sr->ring[0].rsp.operation = req.operation;
+	sr->ring[0].rsp.status = BLKIF_RSP_OKAY;
+	sr->rsp_prod = 1;
+
+	pthread_mutex_lock(&f->lock);
+	old = vbdf_abandon_ring(f, 0, false);
+	pthread_mutex_unlock(&f->lock);
+	vbdf_ring_destroy(old);
+	vbdf_run_done(f);
+	CHECK(f->q[0].nbound == 1 && f->reposted == 1);
+	int done = 0;
+	for (int i = 0; i < 6; i++)
+		done += r[i].calls;
+	CHECK(done == 1);
+
+	/* The new owner's ring: nothing goes there before it connects, and
+	 * new requests avoid the queue meanwhile. */
+	CHECK(vbdf_ring_create(&fresh, 0, 20, 2, 0) == 0);
+	pthread_mutex_lock(&f->lock);
+	f->q[0].ring = fresh;
+	vbdf_dispatch(f);
+	pthread_mutex_unlock(&f->lock);
+	CHECK(vbdf_ring_inflight(fresh) == 0);
+	struct res late = {0};
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &late) == 0);
+	CHECK(vbdf_ring_inflight(fresh) == 0);
+	pthread_mutex_lock(&f->lock);
+	fresh->connected = true;
+	vbdf_dispatch(f);
+	vbdf_push_all(f);
+	pthread_mutex_unlock(&f->lock);
+	CHECK(vbdf_ring_inflight(fresh) == 1);
+	CHECK(f->q[0].nbound == 0);
+	serve_all(f, BLKIF_RSP_OKAY);
+	for (int i = 0; i < 6; i++)
+		CHECK(r[i].calls == 1 && r[i].err == 0);
+	CHECK(late.calls == 1);
+	dev_free(f);
+}
+
+static void test_broken_and_close(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res r[3] = {{0}};
+
+	for (int i = 0; i < 3; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &r[i]) == 0);
+	/* Queue 1's owner answers an id it never got: the ring is abandoned,
+	 * its request waits for the queue's next epoch. */
+	blkif_sring_t *sr = f->q[1].ring->sring_mem;
+	sr->ring[0].rsp.id = 0xdead0000ull;
+	sr->ring[0].rsp.operation = BLKIF_OP_READ;
+	sr->ring[0].rsp.status = 0;
+	sr->rsp_prod = 1;
+	pthread_mutex_lock(&f->lock);
+	CHECK(vbdf_ring_harvest(f->q[1].ring, vbdf_ring_done_cb, f) == -EPROTO);
+	struct vbdf_ring *old = vbdf_abandon_ring(f, 1, true);
+	pthread_mutex_unlock(&f->lock);
+	vbdf_ring_destroy(old);
+	CHECK(f->bad == 1 && f->q[1].broken_epoch == 1 && f->q[1].nbound == 1);
+	CHECK(r[1].calls == 0);
+	/* Closing fails what is left, exactly once each. */
+	vbdf_fail_all(f, -ESHUTDOWN, false);
+	for (int i = 0; i < 3; i++)
+		CHECK(r[i].calls == 1 && r[i].err == -ESHUTDOWN);
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &r[0]) == -ESHUTDOWN);
+	CHECK(f->nios == 0);
+	dev_free(f);
+}
+
+int main(void)
+{
+	vbd_front_platform = &fake;
+	test_sqf();
+	test_split_fua();
+	test_draining_and_error();
+	test_pending_fifo();
+	test_repost();
+	test_broken_and_close();
+	CHECK(live_pages == 0);
+	if (failures) {
+		fprintf(stderr, "front_dispatch: %d failure(s)\n", failures);
+		return 1;
+	}
+	printf("front_dispatch: ok\n");
+	return 0;
+}
