@@ -172,14 +172,13 @@ static void do_exec(struct cconn *c, const struct sim_hyp_msg *m, char *buf, int
 			       .cwd = v[0],
 			       .argv = v + 1,
 			       .envp = v + 1 + argc + 1,
-			       .fds = {fds[0], fds[1], fds[2]}};
+			       .fds = {fds[0], fds[1], fds[2]},
+			       .stopped = d->state == VBD_DOM_PAUSED};
 	pid = spawn_in_domain(&r);
 	if (pid < 0) {
 		rc = pid;
 		goto out;
 	}
-	if (d->state == VBD_DOM_PAUSED)
-		kill(pid, SIGSTOP);
 	c->child = pid;
 out:
 	free(v);

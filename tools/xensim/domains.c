@@ -32,6 +32,29 @@ struct dom *dom_find_live(unsigned id)
 	return d && d->state != VBD_DOM_DYING ? d : NULL;
 }
 
+bool dom_peer_ok(int fd, const struct dom *d)
+{
+	struct ucred uc;
+	socklen_t len = sizeof(uc);
+	const struct dom *o;
+	pid_t pg;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
+		return false;
+	pg = getpgid(uc.pid);
+	if (pg < 0)
+		return false; /* gone already */
+	for (o = g_sim->doms; o; o = o->next)
+		if (o->pgid > 0 && o->pgid == pg)
+			break;
+	/* a process of no domain (e.g. under `timeout`, which makes its own
+	 * process group) may use any socket; a domain's process only its own */
+	if (!o || o == d)
+		return true;
+	log_warn("dom%u: refused a connection from pid %d of dom%u", d->id, (int)uc.pid, o->id);
+	return false;
+}
+
 static void xs_accept_cb(void *arg, uint32_t ev)
 {
 	struct dom *d = arg;
@@ -43,6 +66,10 @@ static void xs_accept_cb(void *arg, uint32_t ev)
 
 		if (fd < 0)
 			return;
+		if (!dom_peer_ok(fd, d)) {
+			close(fd);
+			continue;
+		}
 		rc = xs_server_add_conn(g_sim->xs, fd, d->id);
 		if (rc < 0)
 			log_warn("xenstore: dom%u connection refused: %s", d->id, strerror(-rc));

@@ -26,6 +26,10 @@ void hyp_accept(struct dom *d)
 
 		if (fd < 0)
 			return;
+		if (!dom_peer_ok(fd, d)) {
+			close(fd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (!c || simloop_add(g_sim->loop, fd, EPOLLIN, hyp_cb, c) < 0) {
 			log_warn("dom%u: hypercall connection dropped", d->id);

@@ -66,7 +66,8 @@ static char **domain_env(unsigned domid, char *const *envp, char *store, size_t 
 	return env;
 }
 
-static void __attribute__((noreturn)) child(const struct spawn_req *r, char **env, int errfd)
+static void __attribute__((noreturn))
+child(const struct spawn_req *r, char **env, int errfd, int gofd)
 {
 	int fds[3] = {r->fds[0], r->fds[1], r->fds[2]};
 	sigset_t ss;
@@ -100,12 +101,26 @@ static void __attribute__((noreturn)) child(const struct spawn_req *r, char **en
 			goto fail;
 	if (errfd < 3)
 		goto fail;
-	/* close everything else except the error pipe (close-on-exec) */
-	if (errfd > 3)
-		syscall(SYS_close_range, 3, errfd - 1, 0);
-	syscall(SYS_close_range, errfd + 1, ~0U, 0);
+	/* close everything else except the error and go pipes */
+	{
+		int lo = errfd < gofd || gofd < 0 ? errfd : gofd, hi = errfd > gofd ? errfd : gofd;
+
+		if (lo > 3)
+			syscall(SYS_close_range, 3, lo - 1, 0);
+		if (gofd >= 0 && hi > lo + 1)
+			syscall(SYS_close_range, lo + 1, hi - 1, 0);
+		syscall(SYS_close_range, hi + 1, ~0U, 0);
+	}
 	if (r->cwd && *r->cwd && chdir(r->cwd) < 0)
 		goto fail;
+	if (gofd >= 0) {
+		char c;
+
+		/* the parent stops us first, then lets us go */
+		if (read(gofd, &c, 1) != 1)
+			goto fail;
+		close(gofd);
+	}
 	environ = env;
 	execvp(r->argv[0], r->argv);
 fail:
@@ -115,11 +130,23 @@ fail:
 	_exit(127);
 }
 
+/* Moves fd out of 0..2 (close-on-exec). */
+static int above_stdio(int fd)
+{
+	int nfd;
+
+	if (fd < 0 || fd > 2)
+		return fd;
+	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	close(fd);
+	return nfd;
+}
+
 pid_t spawn_in_domain(const struct spawn_req *r)
 {
 	char store[3 * PATH_MAX + 128];
 	char **env;
-	int pfd[2], e = 0;
+	int pfd[2], gfd[2] = {-1, -1}, e = 0;
 	ssize_t n;
 	pid_t pid;
 
@@ -128,31 +155,42 @@ pid_t spawn_in_domain(const struct spawn_req *r)
 	env = domain_env(r->domid, r->envp, store, sizeof(store));
 	if (!env)
 		return -ENOMEM;
-	if (pipe2(pfd, O_CLOEXEC) < 0) {
+	if (pipe2(pfd, O_CLOEXEC) < 0 || (r->stopped && pipe2(gfd, O_CLOEXEC) < 0)) {
 		e = errno;
 		free(env);
 		return -e;
 	}
-	/* keep the error pipe away from 0..2 */
-	if (pfd[1] < 3) {
-		int nfd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
-
-		close(pfd[1]);
-		pfd[1] = nfd;
-	}
+	pfd[1] = above_stdio(pfd[1]);
+	gfd[0] = above_stdio(gfd[0]);
 	pid = fork();
 	if (pid < 0) {
 		e = errno;
 		close(pfd[0]);
 		close(pfd[1]);
+		if (r->stopped) {
+			close(gfd[0]);
+			close(gfd[1]);
+		}
 		free(env);
 		return -e;
 	}
 	if (pid == 0)
-		child(r, env, pfd[1]);
+		child(r, env, pfd[1], gfd[0]);
 	close(pfd[1]);
 	free(env);
 	setpgid(pid, r->pgid ? r->pgid : pid); /* either side may win the race */
+	if (r->stopped) {
+		/* stop it before it may run the program; it cannot report an
+		 * exec failure now (it exits 127 when resumed) */
+		close(gfd[0]);
+		kill(pid, SIGSTOP);
+		if (write(gfd[1], "g", 1) != 1)
+			log_warn("dom%u: could not release pid %d", r->domid, (int)pid);
+		close(gfd[1]);
+		close(pfd[0]);
+		log_debug("dom%u: started %s as pid %d (stopped)", r->domid, r->argv[0], (int)pid);
+		return pid;
+	}
 	do
 		n = read(pfd[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);

@@ -127,9 +127,14 @@ void dom_check_all(void); /* after reaping: domains whose group is empty die */
 void dom_die(struct dom *d);
 void dom_maybe_free(struct dom *d); /* dying and no foreign maps left */
 void dom_kill_all(void);
+/* May the peer of connected socket fd act as domain d?  Not if it is a
+ * process of another domain (identity is by process group); processes
+ * outside every domain may use any socket. */
+bool dom_peer_ok(int fd, const struct dom *d);
 
 /* spawn.c: fork + exec into process group pgid (0 = new group).  Returns
- * the pid or -errno (exec failure is reported synchronously). */
+ * the pid or -errno (exec failure is reported synchronously, except for a
+ * stopped start: then the program exits 127 once resumed). */
 struct spawn_req {
 	unsigned domid;
 	pid_t pgid;
@@ -137,6 +142,7 @@ struct spawn_req {
 	char *const *argv;
 	char *const *envp;
 	int fds[3];
+	bool stopped; /* the domain is paused: start stopped (SIGSTOP) */
 };
 pid_t spawn_in_domain(const struct spawn_req *r);
 

@@ -55,6 +55,10 @@ static void xs0_accept_cb(void *arg, uint32_t ev)
 
 		if (fd < 0)
 			return;
+		if (!dom_peer_ok(fd, dom_find(0))) {
+			close(fd);
+			continue;
+		}
 		rc = xs_server_add_conn(g_sim->xs, fd, 0);
 		if (rc < 0)
 			log_warn("xenstore: dom0 connection refused: %s", strerror(-rc));
