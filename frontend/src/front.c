@@ -207,6 +207,10 @@ void vbd_front_close(struct vbd_front *f)
 
 	if (!f)
 		return;
+	if (vbd_front_on_event_thread(f)) {
+		log_err("front: vbd_front_close called from a completion callback; ignored");
+		return;
+	}
 	deadline_after(&dl, (int)f->o.close_wait_ms);
 	pthread_mutex_lock(&f->lock);
 	f->closing = true;

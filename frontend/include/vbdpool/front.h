@@ -42,7 +42,7 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out);
 
 /* Detach: refuses new requests, waits up to close_wait_ms for in-flight
  * ones, fails the rest with -ESHUTDOWN, ends every grant, writes
- * state=Closed.  Safe on NULL. */
+ * state=Closed.  Safe on NULL; not from a completion callback. */
 void vbd_front_close(struct vbd_front *f);
 
 uint64_t vbd_front_size(const struct vbd_front *f); /* bytes */
