@@ -93,6 +93,7 @@ uint64_t backd_now_ms(void);
 int pool_volume_setup(struct vbd_volume *v);
 int pool_refresh_members(struct vbd_volume *v);
 struct vbd_member *pool_member(struct vbd_volume *v, unsigned domid);
+int pool_check_member(struct vbd_volume *v);
 int pool_join(struct vbd_volume *v);
 int pool_set_state(struct vbd_volume *v, enum vbd_member_state s);
 int pool_refresh_attachments(struct vbd_volume *v);

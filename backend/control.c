@@ -23,16 +23,37 @@ static void reconcile(struct vbd_volume *v)
 	struct vbd_member *m;
 
 	v->dirty = 0;
-	if (!v->ready && pool_volume_setup(v) < 0)
-		return;
-	if (pool_refresh_members(v) < 0)
-		return;
 	if (!v->joined) {
-		if (bd->leaving || pool_join(v) < 0)
+		/* a non-member may not even read the volume: check first */
+		if (bd->leaving || pool_check_member(v) < 0)
+			return;
+		if (!v->ready && pool_volume_setup(v) < 0)
+			return;
+		if (pool_join(v) < 0)
 			return;
 	}
-	m = pool_member(v, bd->me);
-	if (m && m->state_ok && m->state != v->my_state &&
+	{
+		char *node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
+		int gone = !node && (errno == ENOENT || errno == EACCES);
+
+		free(node);
+		if (!gone && pool_refresh_members(v) < 0)
+			return;
+		m = gone ? NULL : pool_member(v, bd->me);
+	}
+	if (!m) {
+		/* dom0 removed us from the pool: stop serving the volume (we may
+		 * no longer write its records; the others claim our queues) */
+		log_warn("volume %s: domain %u was removed from the pool: not serving it", v->id,
+			 bd->me);
+		for (struct vbd_attach *a = v->atts; a; a = a->next)
+			for (unsigned q = 0; q < a->nq; q++)
+				own_stop_queue(v, &a->qs[q], "removed from the pool");
+		v->joined = 0;
+		v->logged_not_member = 0;
+		return;
+	}
+	if (m->state_ok && m->state != v->my_state &&
 	    (m->state == VBD_MEMBER_DEAD || m->state == VBD_MEMBER_FENCED))
 		log_warn("volume %s: the supervisor marked this member %s", v->id,
 			 vbd_member_state_name(m->state));

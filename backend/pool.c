@@ -142,23 +142,37 @@ int pool_set_state(struct vbd_volume *v, enum vbd_member_state s)
 	return 0;
 }
 
-int pool_join(struct vbd_volume *v)
+int pool_check_member(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;
-	char path[VBD_XS_PATH_MAX];
-	char *node;
-	int r;
+	char *node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
 
-	node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
 	if (!node) {
+		int e = errno;
 		if (!v->logged_not_member)
-			log_err("volume %s: domain %u is not a member (no %s/members/%u: ask dom0 "
-				"for `vbdpoolctl member add %s %u`); serving other volumes",
-				v->id, bd->me, v->id, bd->me, v->id, bd->me);
+			log_err("volume %s: domain %u is not a member (reading %s/members/%u: %s); "
+				"dom0 must run `vbdpoolctl member add %s %u`; serving the other "
+				"volumes meanwhile",
+				v->id, bd->me, v->id, bd->me, strerror(e), v->id, bd->me);
 		v->logged_not_member = 1;
 		return -ENOENT;
 	}
 	free(node);
+	if (v->logged_not_member)
+		log_info("volume %s: domain %u is now a member", v->id, bd->me);
+	v->logged_not_member = 0;
+	return 0;
+}
+
+int pool_join(struct vbd_volume *v)
+{
+	struct backd *bd = v->bd;
+	char path[VBD_XS_PATH_MAX];
+	int r;
+
+	r = pool_check_member(v);
+	if (r < 0)
+		return r;
 	r = pool_set_state(v, VBD_MEMBER_JOINING);
 	if (r < 0)
 		return r;
