@@ -35,6 +35,14 @@ sim_exec 99 true 2>/dev/null && fail "exec in a nonexistent domain succeeded"
 out=$(sim_exec 0 sh -c 'echo $XENSIM_DOMID $XENSTORED_PATH')
 [ "$out" = "0 $SIM_DIR/xenstored.sock" ] || fail "dom0 exec env: '$out'"
 
+# a domain's process cannot use another domain's (or dom0's) sockets
+sim_exec "$d" env XENSTORED_PATH="$SIM_DIR/dom/$e/xenstore.sock" xenstore-read name \
+	>/dev/null 2>&1 && fail "dom$d used dom$e's XenStore socket"
+sim_exec "$d" env XENSTORED_PATH="$SIM_DIR/xenstored.sock" xenstore-read /local/domain/0/name \
+	>/dev/null 2>&1 && fail "dom$d used dom0's XenStore socket"
+out=$(sim_exec "$e" xenstore-read name) || fail "dom$e reading its own name"
+[ "$out" = three ] || fail "dom$e's name: '$out'"
+
 # signals are forwarded to the program in the domain
 "$XENSIM" exec --dir "$SIM_DIR" --domid "$d" -- sh -c 'trap "exit 7" TERM; sleep 1000000 & wait' &
 p=$!
