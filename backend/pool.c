@@ -45,6 +45,14 @@ int pool_volume_setup(struct vbd_volume *v)
 		}
 	}
 	r = vbd_backing_open(&v->backing, backing, size, bd->cfg.buffered);
+	if (r == -EINVAL && backing && !bd->cfg.buffered) {
+		/* the file system refuses O_DIRECT */
+		r = vbd_backing_open(&v->backing, backing, size, 1);
+		if (r == 0)
+			log_warn("volume %s: %s does not support O_DIRECT: opened buffered, which "
+				 "is only safe while this is the volume's only member",
+				 v->id, backing);
+	}
 	if (r < 0) {
 		if (!v->logged_setup)
 			log_err("volume %s: cannot open backing %s: %s", v->id, backing,
@@ -55,7 +63,7 @@ int pool_volume_setup(struct vbd_volume *v)
 	v->ready = 1;
 	log_info("volume %s: %" PRIu64 " bytes on %s%s", v->id, size,
 		 backing ? backing : "the null store",
-		 backing ? (bd->cfg.buffered ? " (buffered: single member only)" : " (O_DIRECT)")
+		 backing ? (v->backing.direct ? " (O_DIRECT)" : " (buffered: single member only)")
 			 : "");
 out:
 	if (r < 0)
