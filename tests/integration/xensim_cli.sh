@@ -62,6 +62,18 @@ sleep 0.3
 wait $p || fail "exec after unpause"
 [ -e "$SIM_TMP/ran" ] || fail "program did not run after unpause"
 
+# created paused: nothing runs until unpause; sim_pids finds its process
+f=$(sim_create four --paused sh -c 'echo started > "$0"; sleep 1000000' "$SIM_TMP/four") ||
+	fail "create --paused"
+sim_list "$f" | grep -q paused || fail "created paused: $(sim_list "$f")"
+sleep 0.2
+[ -e "$SIM_TMP/four" ] && fail "a domain created paused ran"
+[ "$(sim_pids "$f")" = "$(sim_pgid "$f")" ] || fail "sim_pids: '$(sim_pids "$f")'"
+"$XENSIM" unpause --dir "$SIM_DIR" "$f" || fail unpause
+for i in $(seq 50); do [ -e "$SIM_TMP/four" ] && break; sleep 0.02; done
+[ -e "$SIM_TMP/four" ] || fail "did not run after unpause"
+[ -n "$(sim_pids "$f" sleep)" ] || fail "sim_pids NAME"
+
 # the domain lives while any of its processes does
 sim_exec "$e" sh -c 'sleep 1000000 >/dev/null 2>&1 &'
 kill -9 "$(sim_list "$e" | awk -v d="$e" '$2 == d { print $4 }')"

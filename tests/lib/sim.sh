@@ -3,11 +3,16 @@
 # temp dir.  Source it from a test; needs $VBD_BUILD (set by run-tests.sh).
 #
 #   sim_start                 mktemp -d, `xensim start`, EXIT trap -> sim_cleanup
-#   sim_create NAME CMD...    new domain running CMD; prints its domid
+#   sim_create NAME [--paused] [--console FILE] CMD...
+#                             new domain running CMD; prints its domid
 #   sim_exec DOMID CMD...     run CMD in domain DOMID (0 = dom0), wait, its status
 #   sim_xs0 CMD...            shorthand for sim_exec 0 CMD...
 #   sim_list [DOMID]          `xensim list`
 #   sim_wait_gone DOMID [S]   wait until DOMID is no longer listed (default 5 s)
+#   sim_pgid DOMID            the domain's process group (empty if none)
+#   sim_pids DOMID [NAME]     pids of the domain's processes (named NAME):
+#                             by process group, so safe when several emulated
+#                             hosts run at once (unlike matching XENSIM_DOMID)
 #   sim_stop                  stop the host (idempotent)
 #   sim_cleanup               stop, show logs if the test failed, remove the dir
 #                             (kept when VBD_KEEP is set)
@@ -27,10 +32,17 @@ sim_start() {
 	"$XENSIM" start --dir "$SIM_DIR"
 }
 
-sim_create() { # NAME CMD...
-	local name=$1
+sim_create() { # NAME [--paused] [--console FILE] CMD...
+	local name=$1 opts=()
 	shift
-	"$XENSIM" create --dir "$SIM_DIR" --name "$name" -- "$@"
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--paused) opts+=("$1"); shift ;;
+		--console) opts+=("$1" "$2"); shift 2 ;;
+		*) break ;;
+		esac
+	done
+	"$XENSIM" create --dir "$SIM_DIR" --name "$name" "${opts[@]}" -- "$@"
 }
 
 sim_exec() { # DOMID CMD...
@@ -50,6 +62,17 @@ sim_wait_gone() { # DOMID [SECONDS]
 		sleep 0.05
 	done
 	return 1
+}
+
+sim_pgid() { # DOMID
+	sim_list "$1" 2>/dev/null | awk -v d="$1" '$2 == d && $4 > 0 { print $4 }'
+}
+
+sim_pids() { # DOMID [NAME]
+	local g
+	g=$(sim_pgid "$1")
+	[ -n "$g" ] || return 1
+	if [ $# -gt 1 ]; then pgrep -g "$g" -x "$2"; else pgrep -g "$g"; fi
 }
 
 sim_stop() {

@@ -4,7 +4,7 @@
  *
  *   xensim start   --dir DIR
  *   xensim stop    --dir DIR
- *   xensim create  --dir DIR --name NAME [--console FILE] -- CMD [ARGS...]
+ *   xensim create  --dir DIR --name NAME [--console FILE] [--paused] -- CMD...
  *   xensim exec    --dir DIR --domid N -- CMD [ARGS...]
  *   xensim list    --dir DIR [DOMID]
  *   xensim pause|unpause|destroy --dir DIR DOMID
@@ -33,6 +33,7 @@ struct opts {
 	const char *cmd;
 	char dir[PATH_MAX];
 	const char *name, *console;
+	bool paused;
 	long domid;
 	char **argv;	 /* after "--" */
 	const char *pos; /* positional DOMID */
@@ -42,7 +43,7 @@ static int usage(void)
 {
 	fprintf(stderr,
 		"usage: xensim start|stop --dir DIR\n"
-		"       xensim create --dir DIR --name NAME [--console FILE] -- CMD [ARGS...]\n"
+		"       xensim create --dir DIR --name NAME [--console FILE] [--paused] -- CMD...\n"
 		"       xensim exec --dir DIR --domid N -- CMD [ARGS...]\n"
 		"       xensim list --dir DIR [DOMID]\n"
 		"       xensim pause|unpause|destroy --dir DIR DOMID\n"
@@ -52,7 +53,8 @@ static int usage(void)
 		"           DIR/xenstored.sock\n"
 		"  create   new domain (next domid), /local/domain/<id> written as libxl\n"
 		"           does, CMD started in it in the background (output to\n"
-		"           DIR/dom/<id>/console.log or FILE); prints the domid\n"
+		"           DIR/dom/<id>/console.log or FILE); prints the domid;\n"
+		"           --paused: it starts paused (xl create -p)\n"
 		"  exec     run CMD as domain N (N = 0: dom0) and exit with its status;\n"
 		"           SIGINT/SIGTERM/SIGHUP are forwarded.  Env: XENSTORED_PATH,\n"
 		"           XENSIM_HYP, XENSIM_DOMID, XENSIM_DIR\n"
@@ -289,6 +291,7 @@ static int cmd_create(const struct opts *o)
 	off = pack(buf, off, con);
 	off = pack(buf, off, cwd);
 	off = pack_cmd(buf, off, o->argv, &m.a, &m.b);
+	m.c = o->paused ? 1 : 0;
 	fd = connect_or_die(o);
 	rc = ctl_call(fd, &m, buf, off, NULL, 0, NULL, 0);
 	if (rc < 0)
@@ -464,6 +467,8 @@ static void parse(int argc, char **argv, struct opts *o)
 			o->name = argv[++i];
 		} else if (!strcmp(a, "--console") && i + 1 < argc) {
 			o->console = argv[++i];
+		} else if (!strcmp(a, "--paused")) {
+			o->paused = true;
 		} else if (!strcmp(a, "--domid") && i + 1 < argc) {
 			o->domid = parse_domid(argv[++i]);
 		} else if (a[0] != '-' && !o->pos) {

@@ -121,7 +121,8 @@ static void do_create(struct cconn *c, const struct sim_hyp_msg *m, char *buf)
 			       .cwd = v[2],
 			       .argv = argv,
 			       .envp = envp,
-			       .fds = {nullfd, confd, confd}};
+			       .fds = {nullfd, confd, confd},
+			       .stopped = m->c != 0};
 	pid = spawn_in_domain(&r);
 	if (pid < 0) {
 		rc = pid;
@@ -129,6 +130,8 @@ static void do_create(struct cconn *c, const struct sim_hyp_msg *m, char *buf)
 		goto out;
 	}
 	dom_started(d, pid);
+	if (m->c)
+		d->state = VBD_DOM_PAUSED; /* as xl create -p */
 	rc = (int)d->id;
 out:
 	if (nullfd >= 0)

@@ -87,8 +87,9 @@ enum sim_hyp_op {
 	SIM_OP_MORE_FDS = 14,
 
 	/* Control socket (xensim CLI) only. */
-	/* a = argc, b = envc; payload: name, console path ("" = default),
-	 * cwd, argv..., env... (NUL-terminated strings).  Reply: a = domid. */
+	/* a = argc, b = envc, c = 1 to create paused; payload: name, console
+	 * path ("" = default), cwd, argv..., env... (NUL-terminated strings).
+	 * Reply: a = domid. */
 	SIM_OP_CTL_CREATE = 32,
 	/* a = domid, b = argc, c = envc; payload: cwd, argv..., env...;
 	 * fds = stdin, stdout, stderr.  Reply: a = pid; later SIM_OP_CTL_EXIT
