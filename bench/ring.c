@@ -6,6 +6,7 @@
  *
  *   ring [--devid N] [--qd 64] [--bs 4096] [--seconds 5]
  *        [--rw randread|randwrite|randrw|read|write] [--wait 30] [--ring-order O]
+ *        [--sync T]   (T threads of synchronous I/O instead, like nbdkit)
  *
  * Not a test: it prints figures.  bench/ring.sh sets up the emulated host
  * with null backends and runs it.
@@ -53,6 +54,27 @@ static uint64_t xorshift(uint64_t *s)
 }
 
 static void submit_one(struct slot *s);
+
+/* --sync: a thread doing synchronous I/O (the nbdkit plugin's path). */
+static void *sync_thread(void *arg)
+{
+	struct slot *s = arg;
+	struct bench *b = s->b;
+
+	while (!atomic_load(&b->stop)) {
+		uint64_t r = xorshift(&s->rng);
+		uint64_t blk = r % b->blocks;
+		bool write = b->mode == M_RANDWRITE || b->mode == M_WRITE ||
+			     (b->mode == M_RANDRW && (r >> 40) & 1);
+		int rc = write ? vbd_front_pwrite(b->f, s->buf, b->bs, blk * b->bs, 0)
+			       : vbd_front_pread(b->f, s->buf, b->bs, blk * b->bs);
+		if (rc < 0)
+			atomic_fetch_add(&b->errors, 1);
+		atomic_fetch_add(&b->done, 1);
+	}
+	atomic_fetch_sub(&b->inflight, 1);
+	return NULL;
+}
 
 static void on_done(void *arg, int err)
 {
@@ -112,13 +134,13 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'}, {"bs", 1, 0, 'b'},
-	    {"seconds", 1, 0, 's'},    {"rw", 1, 0, 'r'}, {"wait", 1, 0, 'w'},
-	    {"ring-order", 1, 0, 'o'}, {0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'},   {"bs", 1, 0, 'b'},
+	    {"seconds", 1, 0, 's'},    {"rw", 1, 0, 'r'},   {"wait", 1, 0, 'w'},
+	    {"ring-order", 1, 0, 'o'}, {"sync", 1, 0, 'y'}, {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
-	unsigned devid = 0, qd = 64, wait_s = 30, ring_order = 0;
+	unsigned devid = 0, qd = 64, wait_s = 30, ring_order = 0, sync_threads = 0;
 	double seconds = 5, t0, t1, c0, c1;
 	const char *rw = "randread";
 	struct vbd_front_stats st;
@@ -147,6 +169,9 @@ int main(int argc, char **argv)
 			break;
 		case 'o':
 			ring_order = (unsigned)atoi(optarg);
+			break;
+		case 'y':
+			sync_threads = (unsigned)atoi(optarg);
 			break;
 		default:
 			fprintf(stderr,
@@ -207,8 +232,21 @@ int main(int argc, char **argv)
 	atomic_store(&b.inflight, qd);
 	t0 = now_s();
 	c0 = cpu_s();
-	for (unsigned i = 0; i < qd; i++)
-		submit_one(&slots[i]);
+	pthread_t *thr = NULL;
+	if (sync_threads) {
+		/* qd slots were prepared; use the first sync_threads of them */
+		if (sync_threads > qd) {
+			fprintf(stderr, "ring: --sync T needs T <= --qd\n");
+			return 2;
+		}
+		atomic_store(&b.inflight, sync_threads);
+		thr = calloc(sync_threads, sizeof(*thr));
+		for (unsigned i = 0; i < sync_threads; i++)
+			pthread_create(&thr[i], NULL, sync_thread, &slots[i]);
+	} else {
+		for (unsigned i = 0; i < qd; i++)
+			submit_one(&slots[i]);
+	}
 	usleep((useconds_t)(seconds * 1e6));
 	atomic_store(&b.stop, true);
 	t1 = now_s();
@@ -216,13 +254,17 @@ int main(int argc, char **argv)
 	unsigned long ops = atomic_load(&b.done);
 	while (atomic_load(&b.inflight))
 		usleep(1000);
+	for (unsigned i = 0; i < sync_threads; i++)
+		pthread_join(thr[i], NULL);
+	free(thr);
 
 	vbd_front_get_stats(b.f, &st);
 	double iops = ops / (t1 - t0);
-	printf("ring: rw=%s bs=%" PRIu64 " qd=%u queues=%u time=%.2fs ops=%lu iops=%.0f "
+	printf("ring: rw=%s bs=%" PRIu64 " qd=%u%s queues=%u time=%.2fs ops=%lu iops=%.0f "
 	       "MiB/s=%.1f errors=%lu frontend-cpu=%.0f%%\n",
-	       rw, b.bs, qd, st.num_queues, t1 - t0, ops, iops, iops * b.bs / 1048576.0,
-	       atomic_load(&b.errors), 100.0 * (c1 - c0) / (t1 - t0));
+	       rw, b.bs, sync_threads ? sync_threads : qd, sync_threads ? "(sync threads)" : "",
+	       st.num_queues, t1 - t0, ops, iops, iops * b.bs / 1048576.0, atomic_load(&b.errors),
+	       100.0 * (c1 - c0) / (t1 - t0));
 	for (unsigned q = 0; q < st.num_queues; q++)
 		printf("ring:   queue %u: owner %u epoch %" PRIu64 " completed %" PRIu64 "\n", q,
 		       st.q[q].owner, st.q[q].epoch, st.q[q].completed);
