@@ -191,9 +191,16 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 		vbdf_ring_destroy(old);
 		vbdf_run_done(f);
 	}
-	if (need_new && !f->gone && build_ring(f, q, &rec, &fresh) < 0) {
-		fresh = NULL;
-		f->retry_mask |= 1ull << q; /* grants or XenStore failed: try again */
+	if (need_new && !f->gone) {
+		/* Grant our pages only to a member of the volume: a record naming
+		 * any other domain is not followed (until it changes). */
+		rc = vbdf_xsf_is_member(&f->x, rec.owner);
+		if (rc == 0)
+			log_err("front: queue %u: record names dom%u, not a member of volume %s; "
+				"not granting it a ring",
+				q, rec.owner, f->x.volume);
+		else if (rc < 0 || build_ring(f, q, &rec, &fresh) < 0)
+			f->retry_mask |= 1ull << q; /* XenStore or grants failed: try again */
 	}
 
 	pthread_mutex_lock(&f->lock);

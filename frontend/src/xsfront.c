@@ -247,6 +247,19 @@ int vbdf_xsf_read_record(struct vbdf_xsf *x, unsigned q, struct vbd_queue_rec *r
 	return rc;
 }
 
+int vbdf_xsf_is_member(struct vbdf_xsf *x, unsigned domid)
+{
+	char path[192], *v = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER, x->volume, domid);
+	rc = xs_get(x, XBT_NULL, path, &v);
+	free(v);
+	if (rc == -ENOENT)
+		return 0;
+	return rc < 0 ? rc : 1;
+}
+
 static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,
 		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
 static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,

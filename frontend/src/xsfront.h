@@ -44,6 +44,10 @@ enum vbdf_xsf_event vbdf_xsf_next_event(struct vbdf_xsf *x, unsigned *q);
  * -EINVAL when malformed (never trusted), other -errno. */
 int vbdf_xsf_read_record(struct vbdf_xsf *x, unsigned q, struct vbd_queue_rec *rec);
 
+/* Is domid a member of the device's volume (members/<domid> exists)?
+ * 1 yes, 0 no, -errno when it cannot be read. */
+int vbdf_xsf_is_member(struct vbdf_xsf *x, unsigned domid);
+
 struct vbdf_ring_info {
 	vbd_domid_t owner;
 	uint64_t epoch;

@@ -8,6 +8,7 @@ set -euo pipefail
 pool_init
 pool_volume vol1 16
 pool_member vol1
+M=$LAST_DOMID
 G=$(pool_domain guest) || die "create guest"
 ctl attach "$G" vol1 --devid 0 --queues 2 >/dev/null || die "attach"
 fe=/local/domain/$G/device/vbdpool/0
@@ -39,4 +40,29 @@ pool_log "missing device 7"
 verify 1 --devid 7
 pool_log "repaired"
 verify 0
+
+# An ownership record naming a domain that is not a member: the frontend
+# grants it nothing (members then claim the queue and I/O goes on).
+"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$G" -- \
+	"$VBD_BUILD/tests/progs/front_verify" --seconds 4 --threads 2 --wait 10 \
+	>"$POOL_DIR/v2.log" 2>&1 &
+vpid=$!
+POOL_PIDS+=("$vpid")
+pool_wait_connected vol1 "$G" 0
+rec=/vbdpool/volumes/vol1/attachments/$G-0/queue-0
+epoch=$(xs0 xenstore-read "$rec" | sed 's/.*epoch=\([0-9]*\).*/\1/')
+"$BIN/xensim" pause --dir "$POOL_DIR/host" "$M" # the member must not claim first
+xs0 xenstore-write "$rec" "owner=77 epoch=$((epoch + 1)) state=claimed"
+pool_log "queue-0 record: owner=77 (no such member)"
+for _ in $(seq 100); do
+	grep -q 'names dom77, not a member' "$POOL_DIR/v2.log" && break
+	sleep 0.1
+done
+grep -q 'names dom77, not a member' "$POOL_DIR/v2.log" || die "frontend did not refuse dom77"
+[ "$(xs0 xenstore-read "$fe/queue-0/owner")" != 77 ] || die "ring granted to a non-member"
+"$BIN/xensim" unpause --dir "$POOL_DIR/host" "$M"
+rc=0; wait "$vpid" || rc=$?
+tail -n 3 "$POOL_DIR/v2.log"
+[ $rc -eq 0 ] || die "front_verify after a non-member record exited $rc"
+[ "$(xs0 xenstore-read "$fe/queue-0/owner")" != 77 ] || die "ring granted to a non-member"
 echo PASS
