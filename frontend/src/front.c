@@ -51,7 +51,7 @@ static void *event_thread(void *arg)
 	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
 
 	tls_event_dev = f;
-	while (!f->stop) {
+	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
 		struct vbdf_ring *old[VBD_MAX_QUEUES];
 		unsigned n = 0, nold = 0;
 		int nready;
@@ -220,7 +220,7 @@ void vbd_front_close(struct vbd_front *f)
 	if (f->nios)
 		log_warn("front: device %u: closing with %lu request(s) unanswered", f->x.devid,
 			 f->nios);
-	f->stop = true;
+	__atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&f->lock);
 	if (f->thr_started) {
 		if (write(f->wake_fd, &one, sizeof(one)) < 0)
