@@ -155,6 +155,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	struct vbd_queue_rec rec;
 	struct vbdf_ring *old = NULL, *fresh = NULL;
 	bool need_new, write_connected = false;
+	unsigned nbound;
 	int rc = vbdf_xsf_read_record(&f->x, q, &rec);
 
 	f->retry_mask &= ~(1ull << q);
@@ -184,10 +185,11 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 		   (!qu->ring || qu->ring->epoch != rec.epoch || qu->ring->owner != rec.owner);
 	if (qu->ring && (rec.owner == VBD_DOMID_NONE || need_new))
 		old = vbdf_abandon_ring(f, q, false);
+	nbound = qu->nbound;
 	pthread_mutex_unlock(&f->lock);
 	if (old) {
 		log_info("front: queue %u: leaving dom%u epoch %llu (%u request(s) to re-post)", q,
-			 old->owner, (unsigned long long)old->epoch, qu->nbound);
+			 old->owner, (unsigned long long)old->epoch, nbound);
 		vbdf_ring_destroy(old);
 		vbdf_run_done(f);
 	}
