@@ -37,7 +37,9 @@
 #define VBD_VOLUME_ID_MAX         64  /* [A-Za-z0-9_-]{1,64} */
 /* frontend (libvbdpool-front) */
 #define VBD_FRONT_GRANT_CHUNK     64    /* data pages granted per share call */
-#define VBD_FRONT_MAX_POOL_PAGES  2048  /* persistent-grant pages per ring (8 MiB) */
+/* persistent-grant pages per ring: no more than a member keeps mapped per
+ * queue (VBD_MAX_PERSISTENT_GRANTS), else it maps and unmaps per request */
+#define VBD_FRONT_MAX_POOL_PAGES  VBD_MAX_PERSISTENT_GRANTS
 #define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
 #define VBD_FRONT_RETRY_MS        500   /* retry a failed ring build / record read */
 
