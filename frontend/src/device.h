@@ -42,8 +42,9 @@ struct vbd_front {
 	struct vbdf_queue q[VBD_MAX_QUEUES];
 	struct vbdf_part *phead, *ptail; /* pending: waiting for any queue */
 	unsigned npending;
-	unsigned hint;
-	uint64_t push_mask; /* queues with posted, unpushed requests */
+	unsigned hint;	     /* queue preferred on ties (shortest queue first) */
+	uint64_t dispatched; /* requests dispatched from the pending FIFO */
+	uint64_t push_mask;  /* queues with posted, unpushed requests */
 	struct vbdf_io *done, **done_tail;
 	bool closing;	   /* no new requests */
 	bool detach_asked; /* dom0 wrote state=Closing */

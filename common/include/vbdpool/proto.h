@@ -42,6 +42,7 @@
 #define VBD_FRONT_MAX_POOL_PAGES  VBD_MAX_PERSISTENT_GRANTS
 #define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
 #define VBD_FRONT_RETRY_MS        500   /* retry a failed ring build / record read */
+#define VBD_FRONT_STICKY          64    /* SQF ties stay on a queue for this many requests */
 
 /* backend (vbdpool-backd) */
 #define VBD_DEFAULT_COST          100   /* members/<m>/load cost= (--cost) */
