@@ -41,7 +41,7 @@ for s in "${scenarios[@]}"; do
 	echo "    $line"
 	if [ "$v" = FAIL ]; then
 		echo "    (run log $RIG_BUILD/logs/$s.run.log, serial log $RIG_BUILD/logs/$s.log)"
-		tail -n 15 "$RIG_BUILD/logs/$s.run.log" | grep -v '^RIG-SUMMARY' | sed 's/^/    | /'
+		grep -v '^RIG-SUMMARY\|^\[rig ' "$RIG_BUILD/logs/$s.run.log" | tail -n 25 | sed 's/^/    | /'
 	fi
 done
 echo "check-xen: $pass passed, $fail failed, $skip skipped in $((SECONDS - t0))s (deps ${t_deps}s, images ${t_img}s)"

@@ -118,7 +118,13 @@ timeout -k 10 "$qemu_limit" qemu-system-x86_64 \
 	</dev/null >"$logdir/$scen.qemu.log" 2>&1 &
 qpid=$!
 seen=
+hwm=0
 while kill -0 "$qpid" 2>/dev/null; do
+	# Peak resident memory of QEMU (the child of our timeout process).
+	for c in $(pgrep -P "$qpid" 2>/dev/null); do
+		h=$(awk '/^VmHWM:/ { print $2 }' "/proc/$c/status" 2>/dev/null || true)
+		[ -n "$h" ] && [ "$h" -gt "$hwm" ] && hwm=$h
+	done
 	if [ -z "$seen" ] && grep -aq 'RIG-SUMMARY' "$log"; then seen=$SECONDS; fi
 	# The guest powers off right after the summary; don't wait long for it.
 	if [ -n "$seen" ] && [ $((SECONDS - seen)) -gt 30 ]; then
@@ -141,7 +147,11 @@ if [ -z "$summary" ]; then
 	echo "RIG-SUMMARY scenario=$scen result=FAIL rc=1 host: $reason) qemu_secs=$secs"
 	exit 1
 fi
-echo "$summary qemu_secs=$secs"
+if [[ $summary != *" result=PASS "* ]]; then
+	# What failed, as the scenario printed it (guest console dumps aside).
+	tr -d '\r' <"$log" | grep -a -E '(^|\] )FAIL|still running after|^  (stack|wchan|pid) ' | grep -av '^\[guest ' | head -n 40 || true
+fi
+echo "$summary qemu_secs=$secs qemu_peak_rss=$((hwm / 1024))M"
 case $summary in
 *" result=PASS "*) exit 0 ;;
 *" result=SKIP "*) exit 77 ;;
