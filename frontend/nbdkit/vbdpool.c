@@ -8,7 +8,8 @@
  * Runs inside the guest domain (real Xen, or `xensim exec --domid G`).
  * Thread model parallel; every connection shares the one device, and flush
  * reaches every queue, so multi-conn is safe.  Requests not aligned to 512
- * bytes are served by read-modify-write through a bounce buffer.
+ * bytes are served by read-modify-write through a bounce buffer (excluding
+ * other writes meanwhile).
  */
 #define NBDKIT_API_VERSION 2
 #include <nbdkit-plugin.h>
@@ -32,8 +33,10 @@ static char *cfg_volume;
 static unsigned cfg_ring_order = VBD_DEFAULT_RING_ORDER;
 static int cfg_wait_s;
 static struct vbd_front *dev;
-/* Serialises read-modify-write of partial sectors among themselves. */
-static pthread_mutex_t rmw_lock = PTHREAD_MUTEX_INITIALIZER;
+/* A read-modify-write of partial sectors excludes every other write (an
+ * aligned write to the same sector would otherwise be lost); aligned
+ * writes and trims only share the lock. */
+static pthread_rwlock_t rmw_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int parse_uint(const char *key, const char *value, unsigned max, unsigned *out)
 {
@@ -201,14 +204,16 @@ static int vp_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset, 
 	int rc;
 
 	if (offset % SECTOR == 0 && count % SECTOR == 0) {
+		pthread_rwlock_rdlock(&rmw_lock);
 		rc = vbd_front_pwrite(h, buf, count, offset, fl);
+		pthread_rwlock_unlock(&rmw_lock);
 		return rc < 0 ? fail(rc) : 0;
 	}
 	cover(offset, count, &a, &n);
 	bounce = malloc(n);
 	if (!bounce)
 		return fail(-ENOMEM);
-	pthread_mutex_lock(&rmw_lock);
+	pthread_rwlock_wrlock(&rmw_lock);
 	/* Only the partial first and last sectors need their old contents. */
 	rc = vbd_front_pread(h, bounce, SECTOR, a);
 	if (rc == 0 && n > SECTOR)
@@ -217,7 +222,7 @@ static int vp_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset, 
 		memcpy(bounce + (offset - a), buf, count);
 		rc = vbd_front_pwrite(h, bounce, n, a, fl);
 	}
-	pthread_mutex_unlock(&rmw_lock);
+	pthread_rwlock_unlock(&rmw_lock);
 	free(bounce);
 	return rc < 0 ? fail(rc) : 0;
 }
@@ -238,8 +243,11 @@ static int vp_trim(void *h, uint32_t count, uint64_t offset, uint32_t flags)
 	uint64_t e = (offset + count) / SECTOR * SECTOR;
 	int rc = 0;
 
-	if (e > a)
+	if (e > a) {
+		pthread_rwlock_rdlock(&rmw_lock);
 		rc = vbd_front_discard(h, a, e - a);
+		pthread_rwlock_unlock(&rmw_lock);
+	}
 	if (rc == 0 && (flags & NBDKIT_FLAG_FUA))
 		rc = vbd_front_flush(h);
 	return rc < 0 ? fail(rc) : 0;
