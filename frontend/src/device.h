@@ -52,6 +52,7 @@ struct vbd_front {
 	bool gone; /* attachment removed: everything fails */
 	bool stop;
 	bool connected_written;
+	bool xs_lost;	     /* the XenStore watch fd failed (event thread) */
 	uint64_t retry_mask; /* queues whose record handling failed (event thread) */
 	unsigned long nios;
 	uint64_t submitted, completed, errors, reposted, bad;

@@ -60,7 +60,9 @@ static void *event_thread(void *arg)
 		unsigned q;
 
 		pfd[n++] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
-		pfd[n++] = (struct pollfd){.fd = vbdf_xsf_fd(&f->x), .events = POLLIN};
+		/* A lost XenStore connection is not polled again (no busy loop). */
+		pfd[n++] =
+		    (struct pollfd){.fd = f->xs_lost ? -1 : vbdf_xsf_fd(&f->x), .events = POLLIN};
 		for (q = 0; q < f->nq; q++) {
 			if (!f->q[q].ring)
 				continue;
@@ -102,7 +104,12 @@ static void *event_thread(void *arg)
 		vbdf_run_done(f);
 
 		/* XenStore: coalesce the events, then read each record once. */
-		if (pfd[1].revents) {
+		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
+			log_err("front: device %u: lost the XenStore connection; owner changes "
+				"are no longer followed",
+				f->x.devid);
+			f->xs_lost = true;
+		} else if (pfd[1].revents) {
 			enum vbdf_xsf_event ev;
 			while ((ev = vbdf_xsf_next_event(&f->x, &q)) != VBDF_XSF_NONE) {
 				if (ev == VBDF_XSF_STATE)
