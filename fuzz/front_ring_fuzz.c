@@ -92,7 +92,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	unsigned order = (unsigned)take(&in, 1) % 2, nposted = 0;
 	uint64_t ids[MAXP];
 
-	if (vbdf_ring_create(&r, 0, 7, 1, order) < 0)
+	if (vbdf_ring_create(&r, 0, 7, 1, order, VBD_FRONT_MAX_POOL_PAGES) < 0)
 		return 0;
 	memset(done_count, 0, sizeof(done_count));
 	taken = 0;

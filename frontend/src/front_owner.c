@@ -118,7 +118,8 @@ static int build_ring(struct vbd_front *f, unsigned q, const struct vbd_queue_re
 {
 	struct vbdf_ring *r;
 	struct vbdf_ring_info ri;
-	int rc = vbdf_ring_create(&r, q, (vbd_domid_t)rec->owner, rec->epoch, f->o.ring_order);
+	int rc = vbdf_ring_create(&r, q, (vbd_domid_t)rec->owner, rec->epoch, f->o.ring_order,
+				  vbdf_pool_pages(f->nq));
 
 	if (rc < 0) {
 		log_err("front: queue %u: building a ring for dom%u: %s", q, rec->owner,

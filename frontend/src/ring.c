@@ -10,14 +10,23 @@
 
 const struct vbd_platform *vbd_front_platform;
 
+unsigned vbdf_pool_pages(unsigned nq)
+{
+	unsigned n = nq ? VBD_FRONT_GRANT_BUDGET / nq : VBD_FRONT_MAX_POOL_PAGES;
+
+	if (n > VBD_FRONT_MAX_POOL_PAGES)
+		n = VBD_FRONT_MAX_POOL_PAGES;
+	return n < VBDF_RING_SLOT_PAGES ? VBDF_RING_SLOT_PAGES : n;
+}
+
 int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
-		     unsigned order)
+		     unsigned order, unsigned max_pages)
 {
 	struct vbdf_ring *r;
 	unsigned npages = 1u << order;
 	int rc;
 
-	if (order > VBD_MAX_RING_PAGE_ORDER)
+	if (order > VBD_MAX_RING_PAGE_ORDER || max_pages < VBDF_RING_SLOT_PAGES)
 		return -EINVAL;
 	r = calloc(1, sizeof(*r));
 	if (!r)
@@ -58,8 +67,7 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 	rc = vbdf_shadow_init(&r->shadow, r->nslots);
 	if (rc < 0)
 		goto fail;
-	rc = vbdf_gpool_init(&r->pool, r->shr, owner, VBD_FRONT_GRANT_CHUNK,
-			     VBD_FRONT_MAX_POOL_PAGES);
+	rc = vbdf_gpool_init(&r->pool, r->shr, owner, VBD_FRONT_GRANT_CHUNK, max_pages);
 	if (rc < 0)
 		goto fail;
 	r->slot_pages = calloc((size_t)r->nslots * VBDF_RING_SLOT_PAGES, sizeof(*r->slot_pages));

@@ -44,8 +44,13 @@ struct vbdf_ring {
 	bool draining;	/* owner hands off: post nothing new */
 };
 
+/* max_pages: persistent-grant pages the ring may grant (at least
+ * VBDF_RING_SLOT_PAGES, so any one request fits); see vbdf_pool_pages. */
 int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
-		     unsigned order);
+		     unsigned order, unsigned max_pages);
+/* Pool pages per ring for a device of nq queues: VBD_FRONT_MAX_POOL_PAGES,
+ * or less so that all rings together stay within VBD_FRONT_GRANT_BUDGET. */
+unsigned vbdf_pool_pages(unsigned nq);
 /* Ends every grant and closes the event channel. */
 void vbdf_ring_destroy(struct vbdf_ring *r);
 

@@ -41,7 +41,8 @@ static struct vbd_front *dev_new(void)
 	for (unsigned q = 0; q < NQ; q++) {
 		f->q[q] = (struct vbdf_queue){
 		    .idx = q, .rec = {.owner = 10 + q, .epoch = 1, .state = VBD_Q_CONNECTED}};
-		CHECK(vbdf_ring_create(&f->q[q].ring, q, (vbd_domid_t)(10 + q), 1, 0) == 0);
+		CHECK(vbdf_ring_create(&f->q[q].ring, q, (vbd_domid_t)(10 + q), 1, 0,
+				       VBD_FRONT_MAX_POOL_PAGES) == 0);
 		f->q[q].ring->connected = true;
 	}
 	return f;
@@ -279,7 +280,7 @@ static void test_repost(void)
 
 	/* The new owner's ring: nothing goes there before it connects, and
 	 * new requests avoid the queue meanwhile. */
-	CHECK(vbdf_ring_create(&fresh, 0, 20, 2, 0) == 0);
+	CHECK(vbdf_ring_create(&fresh, 0, 20, 2, 0, VBD_FRONT_MAX_POOL_PAGES) == 0);
 	pthread_mutex_lock(&f->lock);
 	f->q[0].ring = fresh;
 	vbdf_dispatch(f);

@@ -77,7 +77,7 @@ static void test_direct_rw(void)
 	blkif_request_t req;
 	unsigned nb;
 
-	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0) == 0);
+	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0, VBD_FRONT_MAX_POOL_PAGES) == 0);
 	CHECK(r->nslots == 32);
 	for (size_t i = 0; i < sizeof(wbuf); i++)
 		wbuf[i] = (char)(i * 7 + 1);
@@ -139,7 +139,7 @@ static void test_indirect_discard_flush(void)
 
 	for (size_t i = 0; i < len; i++)
 		buf[i] = (char)(i >> 12);
-	CHECK(vbdf_ring_create(&r, 1, 9, 4, 1) == 0);
+	CHECK(vbdf_ring_create(&r, 1, 9, 4, 1, VBD_FRONT_MAX_POOL_PAGES) == 0);
 	CHECK(r->nslots == 64);
 	CHECK(vbdf_ring_post(r, &big) == 0);
 	CHECK(vbdf_ring_post(r, &twelve) == 0);
@@ -203,7 +203,7 @@ static void test_take_inflight(void)
 	char buf[4096];
 	struct vbdf_part p[3];
 
-	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0) == 0);
+	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0, VBD_FRONT_MAX_POOL_PAGES) == 0);
 	for (int i = 0; i < 3; i++) {
 		p[i] = (struct vbdf_part){.io = &io,
 					  .op = BLKIF_OP_READ,
@@ -232,7 +232,7 @@ static void bad_case(const char *what,
 	blkif_back_ring_t b;
 	blkif_request_t rq0, rq1;
 
-	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0) == 0);
+	CHECK(vbdf_ring_create(&r, 0, 5, 3, 0, VBD_FRONT_MAX_POOL_PAGES) == 0);
 	for (int i = 0; i < 2; i++) {
 		p[i] =
 		    (struct vbdf_part){.io = &io, .op = BLKIF_OP_READ, .nsect = 8, .data = buf[i]};
@@ -289,6 +289,16 @@ static void mk_backwards(blkif_back_ring_t *b, uint64_t id0, uint64_t id1)
 int main(void)
 {
 	vbd_front_platform = &fake;
+	/* Grant budget per ring: the member's cache, less with many queues,
+	 * never less than one maximal request. */
+	CHECK(vbdf_pool_pages(1) == VBD_FRONT_MAX_POOL_PAGES);
+	CHECK(vbdf_pool_pages(16) == VBD_FRONT_MAX_POOL_PAGES);
+	CHECK(vbdf_pool_pages(32) == VBD_FRONT_GRANT_BUDGET / 32);
+	CHECK(vbdf_pool_pages(64) == VBDF_RING_SLOT_PAGES);
+	{
+		struct vbdf_ring *r;
+		CHECK(vbdf_ring_create(&r, 0, 5, 3, 0, VBDF_RING_SLOT_PAGES - 1) == -EINVAL);
+	}
 	test_direct_rw();
 	test_indirect_discard_flush();
 	test_take_inflight();

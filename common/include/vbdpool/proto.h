@@ -40,6 +40,8 @@
 /* persistent-grant pages per ring: no more than a member keeps mapped per
  * queue (VBD_MAX_PERSISTENT_GRANTS), else it maps and unmaps per request */
 #define VBD_FRONT_MAX_POOL_PAGES  VBD_MAX_PERSISTENT_GRANTS
+#define VBD_FRONT_GRANT_BUDGET    16384 /* all rings of a device: half a default
+                                           grant table (32768 refs) */
 #define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
 #define VBD_FRONT_RETRY_MS        500   /* retry a failed ring build / record read */
 #define VBD_FRONT_STICKY          64    /* SQF ties stay on a queue for this many requests */
