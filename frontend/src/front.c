@@ -144,7 +144,7 @@ static void *event_thread(void *arg)
 int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 {
 	struct vbd_front *f;
-	int rc;
+	int rc, st;
 
 	if (!o || o->ring_order > VBD_MAX_RING_PAGE_ORDER)
 		return -EINVAL;
@@ -166,6 +166,12 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 	f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	if (f->wake_fd < 0) {
 		rc = -errno;
+		goto fail;
+	}
+	/* dom0 is detaching the device: do not undo its Closing. */
+	if (vbdf_xsf_get_state(&f->x, &st) == 0 && st == XB_CLOSING) {
+		log_err("front: device %u is being detached (state 5)", o->devid);
+		rc = -ESHUTDOWN;
 		goto fail;
 	}
 	rc = vbdf_xsf_set_state(&f->x, XB_INITIALISED);

@@ -38,6 +38,12 @@ bad volume other
 bad pool /vbdpool/volumes/vol1/attachments/99-0
 pool_log "missing device 7"
 verify 1 --devid 7
+pool_log "device being detached (state 5)"
+xs0 xenstore-write "$fe/state" 5
+verify 1
+grep -q 'being detached' "$POOL_DIR/v.log" || die "no error for state 5"
+[ "$(xs0 xenstore-read "$fe/state")" = 5 ] || die "frontend overwrote dom0's Closing"
+xs0 xenstore-write "$fe/state" 1
 pool_log "repaired"
 verify 0
 

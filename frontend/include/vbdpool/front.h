@@ -37,7 +37,8 @@ void vbd_front_opts_init(struct vbd_front_opts *o, unsigned devid);
 /* Attach: reads the device directory, publishes state=Initialised,
  * watches the ownership records and starts the event thread.  Returns
  * without waiting for a queue to connect; requests submitted before wait
- * in the library.  -ENOENT: no such device; -EINVAL: malformed values. */
+ * in the library.  -ENOENT: no such device; -EINVAL: malformed values;
+ * -ESHUTDOWN: dom0 is detaching it (state 5). */
 int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out);
 
 /* Detach: refuses new requests, waits up to close_wait_ms for in-flight
