@@ -110,13 +110,25 @@ static void random_ctl(int fd)
 
 	for (size_t i = 0; i < len; i++)
 		buf[i] = random() % 3 ? (char)('a' + random() % 26) : 0;
-	if (m.op == SIM_OP_CTL_CREATE || m.op == SIM_OP_CTL_EXEC) {
-		/* keep argc small so nothing real is run by accident: the
-		 * first string is never an existing program */
+	/* nothing real may be run or written by accident: the program is
+	 * never an existing one and the console is the default */
+	if (m.op == SIM_OP_CTL_CREATE) {
+		static const char pre[] = "x\0\0/\0/nonexistent/prog";
+
 		m.a %= 4;
 		m.b %= 4;
+		m.c = 0; /* not paused: a stopped child would never try the program */
+		if (len < sizeof(pre))
+			len = sizeof(pre);
+		memcpy(buf, pre, sizeof(pre));
+	} else if (m.op == SIM_OP_CTL_EXEC) {
+		static const char pre[] = "/\0/nonexistent/prog";
+
+		m.b %= 4;
 		m.c %= 4;
-		memcpy(buf, "x\0/nonexistent-prog-\0", 21);
+		if (len < sizeof(pre))
+			len = sizeof(pre);
+		memcpy(buf, pre, sizeof(pre));
 	}
 	if (m.op == SIM_OP_CTL_SIGNAL)
 		m.a = 0; /* signal 0: never kill anything */

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -66,8 +67,7 @@ static char **domain_env(unsigned domid, char *const *envp, char *store, size_t 
 	return env;
 }
 
-static void __attribute__((noreturn))
-child(const struct spawn_req *r, char **env, int errfd, int gofd)
+static void __attribute__((noreturn)) child(const struct spawn_req *r, char **env, int errfd)
 {
 	int fds[3] = {r->fds[0], r->fds[1], r->fds[2]};
 	sigset_t ss;
@@ -101,26 +101,15 @@ child(const struct spawn_req *r, char **env, int errfd, int gofd)
 			goto fail;
 	if (errfd < 3)
 		goto fail;
-	/* close everything else except the error and go pipes */
-	{
-		int lo = errfd < gofd || gofd < 0 ? errfd : gofd, hi = errfd > gofd ? errfd : gofd;
-
-		if (lo > 3)
-			syscall(SYS_close_range, 3, lo - 1, 0);
-		if (gofd >= 0 && hi > lo + 1)
-			syscall(SYS_close_range, lo + 1, hi - 1, 0);
-		syscall(SYS_close_range, hi + 1, ~0U, 0);
-	}
+	/* close everything else except the error pipe (close-on-exec) */
+	if (errfd > 3)
+		syscall(SYS_close_range, 3, errfd - 1, 0);
+	syscall(SYS_close_range, errfd + 1, ~0U, 0);
 	if (r->cwd && *r->cwd && chdir(r->cwd) < 0)
 		goto fail;
-	if (gofd >= 0) {
-		char c;
-
-		/* the parent stops us first, then lets us go */
-		if (read(gofd, &c, 1) != 1)
-			goto fail;
-		close(gofd);
-	}
+	/* paused domain: wait for SIGCONT, holding nothing of the daemon's */
+	if (r->stopped)
+		raise(SIGSTOP);
 	environ = env;
 	execvp(r->argv[0], r->argv);
 fail:
@@ -130,23 +119,11 @@ fail:
 	_exit(127);
 }
 
-/* Moves fd out of 0..2 (close-on-exec). */
-static int above_stdio(int fd)
-{
-	int nfd;
-
-	if (fd < 0 || fd > 2)
-		return fd;
-	nfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	close(fd);
-	return nfd;
-}
-
 pid_t spawn_in_domain(const struct spawn_req *r)
 {
 	char store[3 * PATH_MAX + 128];
 	char **env;
-	int pfd[2], gfd[2] = {-1, -1}, e = 0;
+	int pfd[2], e = 0, st;
 	ssize_t n;
 	pid_t pid;
 
@@ -155,51 +132,53 @@ pid_t spawn_in_domain(const struct spawn_req *r)
 	env = domain_env(r->domid, r->envp, store, sizeof(store));
 	if (!env)
 		return -ENOMEM;
-	if (pipe2(pfd, O_CLOEXEC) < 0 || (r->stopped && pipe2(gfd, O_CLOEXEC) < 0)) {
+	if (pipe2(pfd, O_CLOEXEC) < 0) {
 		e = errno;
 		free(env);
 		return -e;
 	}
-	pfd[1] = above_stdio(pfd[1]);
-	gfd[0] = above_stdio(gfd[0]);
+	/* keep the error pipe away from 0..2 */
+	if (pfd[1] < 3) {
+		int nfd = fcntl(pfd[1], F_DUPFD_CLOEXEC, 3);
+
+		close(pfd[1]);
+		pfd[1] = nfd;
+	}
 	pid = fork();
 	if (pid < 0) {
 		e = errno;
 		close(pfd[0]);
 		close(pfd[1]);
-		if (r->stopped) {
-			close(gfd[0]);
-			close(gfd[1]);
-		}
 		free(env);
 		return -e;
 	}
 	if (pid == 0)
-		child(r, env, pfd[1], gfd[0]);
+		child(r, env, pfd[1]);
 	close(pfd[1]);
 	free(env);
 	setpgid(pid, r->pgid ? r->pgid : pid); /* either side may win the race */
 	if (r->stopped) {
-		/* stop it before it may run the program; it cannot report an
-		 * exec failure now (it exits 127 when resumed) */
-		close(gfd[0]);
-		kill(pid, SIGSTOP);
-		if (write(gfd[1], "g", 1) != 1)
-			log_warn("dom%u: could not release pid %d", r->domid, (int)pid);
-		close(gfd[1]);
-		close(pfd[0]);
-		log_debug("dom%u: started %s as pid %d (stopped)", r->domid, r->argv[0], (int)pid);
-		return pid;
+		/* it stops itself just before exec (or fails before that) */
+		while (waitpid(pid, &st, WUNTRACED) < 0 && errno == EINTR)
+			;
+		if (WIFSTOPPED(st)) {
+			close(pfd[0]);
+			log_debug("dom%u: %s is pid %d, stopped", r->domid, r->argv[0], (int)pid);
+			return pid;
+		}
+		/* it exited and was reaped here; the reason is in the pipe */
 	}
 	do
 		n = read(pfd[0], &e, sizeof(e));
 	while (n < 0 && errno == EINTR);
 	close(pfd[0]);
 	if (n == sizeof(e)) {
-		/* the child exits 127; reaping it is the SIGCHLD handler's job */
+		/* the child exits 127; the SIGCHLD handler reaps it */
 		log_info("dom%u: cannot run %s: %s", r->domid, r->argv[0], strerror(e));
 		return -e;
 	}
+	if (r->stopped)
+		return -ECHILD;
 	log_debug("dom%u: started %s as pid %d", r->domid, r->argv[0], (int)pid);
 	return pid;
 }
