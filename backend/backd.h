@@ -71,7 +71,7 @@ struct vbd_volume {
 	int logged_not_member, logged_setup;
 	/* load publishing */
 	struct vbd_stats_snap retired, last;
-	uint64_t last_ms;
+	uint64_t last_ms, last_io_ms;
 	struct vbd_member_load my_load;
 	uint64_t last_shed_ms;
 };
@@ -117,6 +117,9 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
 
 /* balance.c: who should serve what */
 unsigned bal_fair_share(unsigned nq, unsigned active);
+/* Fair share of attachment queues for the members that are active and not
+ * slow (all active members if every one is slow). */
+unsigned bal_share(struct vbd_volume *v, unsigned nq);
 unsigned bal_count_owned(const struct vbd_attach *a, unsigned domid);
 /* Best member to hand a queue of `a` to (not me), or VBD_DOMID_NONE. */
 unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a);

@@ -21,8 +21,14 @@ static void parse_fault_env(struct vbd_backing *b)
 	const char *s = getenv("VBD_FAULT_EIO");
 	unsigned long long lo, hi;
 
+	const char *d = getenv("VBD_FAULT_DELAY_US");
+
 	b->fault_first = 1;
 	b->fault_last = 0;
+	if (d && *d) {
+		b->delay_us = (unsigned)strtoul(d, NULL, 10);
+		log_warn("fault injection: every I/O is delayed by %u us", b->delay_us);
+	}
 	if (!s || !*s)
 		return;
 	if (sscanf(s, "%llu-%llu", &lo, &hi) != 2 || hi < lo) {

@@ -17,6 +17,9 @@ struct vbd_backing {
 	 * any I/O touching the range fails with EIO. fault_last < fault_first
 	 * disables it. */
 	uint64_t fault_first, fault_last;
+	/* VBD_FAULT_DELAY_US=N (tests: a slow member): every I/O takes at
+	 * least N us longer; forces the thread engine. */
+	unsigned delay_us;
 };
 
 /* Opens `path` read-write (O_DIRECT unless `buffered`), or the null store if

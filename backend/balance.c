@@ -16,6 +16,21 @@ unsigned bal_fair_share(unsigned nq, unsigned active)
 	return (nq + active - 1) / active;
 }
 
+unsigned bal_share(struct vbd_volume *v, unsigned nq)
+{
+	unsigned active = 0, fast = 0;
+
+	for (unsigned i = 0; i < v->nmembers; i++) {
+		struct vbd_member *m = &v->members[i];
+		if (!m->state_ok || m->state != VBD_MEMBER_ACTIVE)
+			continue;
+		active++;
+		if (!bal_member_slow(v, m->domid))
+			fast++;
+	}
+	return bal_fair_share(nq, fast ? fast : active);
+}
+
 /* Queues of `a` that are, or are about to be, served by `domid`. */
 unsigned bal_count_owned(const struct vbd_attach *a, unsigned domid)
 {
@@ -41,7 +56,8 @@ static int cmp_u64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-/* Median mean-latency of the active members that did I/O lately. */
+/* Median mean-latency of the active members that did I/O lately (an idle
+ * member's published latency fades, see heartbeat.c). */
 static uint64_t median_latency(struct vbd_volume *v)
 {
 	uint64_t lat[v->nmembers + 1];
@@ -49,7 +65,7 @@ static uint64_t median_latency(struct vbd_volume *v)
 
 	for (unsigned i = 0; i < v->nmembers; i++) {
 		struct vbd_member *m = &v->members[i];
-		if (m->state_ok && m->state == VBD_MEMBER_ACTIVE && m->load_ok && m->load.iops)
+		if (m->state_ok && m->state == VBD_MEMBER_ACTIVE && m->load_ok && m->load.lat_us)
 			lat[n++] = m->load.lat_us;
 	}
 	if (!n)
@@ -63,7 +79,7 @@ int bal_member_slow(struct vbd_volume *v, unsigned domid)
 	struct vbd_member *m = pool_member(v, domid);
 	uint64_t med;
 
-	if (!m || !m->load_ok || !m->load.iops || m->load.lat_us < VBD_SLOW_MIN_US)
+	if (!m || !m->load_ok || m->load.lat_us < VBD_SLOW_MIN_US)
 		return 0;
 	med = median_latency(v);
 	return med && m->load.lat_us > VBD_SLOW_FACTOR * med;
@@ -140,7 +156,7 @@ static int balance_volume(struct vbd_volume *v, uint64_t now)
 
 		/* more than the fair share ceil(Q/A), or two more than the member
 		 * owning fewest (2,2,0 -> 2,1,1: a joiner always gets its share) */
-		share = bal_fair_share(a->nq, pool_active_members(v));
+		share = bal_share(v, a->nq);
 		t = bal_pick_target(v, a);
 		if (t == VBD_DOMID_NONE || bal_count_owned(a, t) + 2 > mine)
 			continue;

@@ -46,8 +46,17 @@ void hb_publish(struct vbd_volume *v)
 	if (dt) {
 		l->iops = dops * 1000 / dt;
 		l->bytes_per_s = (now.bytes - v->last.bytes) * 1000 / dt;
-		l->lat_us = dops ? (now.lat_us_sum - v->last.lat_us_sum) / dops : 0;
-		l->p99_us = vbd_stats_percentile(&now, &v->last, 99);
+		if (dops) {
+			l->lat_us = (now.lat_us_sum - v->last.lat_us_sum) / dops;
+			l->p99_us = vbd_stats_percentile(&now, &v->last, 99);
+			v->last_io_ms = ms;
+		} else if (ms - v->last_io_ms >= VBD_SLOW_PROBE_MS) {
+			/* idle: keep the last figures for a while, so that a member
+			 * that shed its queues for being slow is not given them back
+			 * at once (balance.c); then forget them (it may probe again) */
+			l->lat_us = 0;
+			l->p99_us = 0;
+		}
 	}
 	v->last = now;
 	v->last_ms = ms;

@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "vbdpool/log.h"
 
 int vbd_io_run_sync(const struct vbd_backing *b, struct vbd_io *io)
 {
+	if (b->delay_us)
+		usleep(b->delay_us);
 	switch (io->op) {
 	case VBD_IO_READ:
 		return vbd_backing_readv(b, io->iov, io->iovcnt, io->off, 0);
@@ -102,6 +105,8 @@ struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd
 {
 	struct vbd_engine *e;
 
+	if (b->delay_us)
+		kind = VBD_ENGINE_THREADS; /* only its workers can sleep per I/O */
 	if (b->fd < 0 || kind == VBD_ENGINE_NULL)
 		return vbd_engine_null_create(b, depth);
 	if (kind == VBD_ENGINE_URING) {

@@ -616,7 +616,8 @@ static void maybe_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	}
 	if (!s->claimable_since)
 		s->claimable_since = now ? now : 1;
-	share = bal_fair_share(a->nq, pool_active_members(v));
+	/* a slow member takes more only when nobody else does (after the grace) */
+	share = bal_member_slow(v, bd->me) ? 0 : bal_share(v, a->nq);
 	if (bal_count_owned(a, bd->me) < share || now - s->claimable_since >= VBD_CLAIM_GRACE_MS)
 		own_claim(v, a, q);
 }

@@ -110,9 +110,9 @@ int main(void)
 	member(1, 2, VBD_MEMBER_ACTIVE, 0, 100, 100, 100);
 	mem[0].load.lat_us = 900;
 	CHECK(!bal_member_slow(&v, 1), "below 1 ms is never slow");
-	member(1, 2, VBD_MEMBER_ACTIVE, 0, 0, 100, 100);
+	member(1, 2, VBD_MEMBER_ACTIVE, 0, 0, 0, 100);
 	mem[0].load.lat_us = 9000;
-	CHECK(!bal_member_slow(&v, 1), "members without I/O do not make the median");
+	CHECK(!bal_member_slow(&v, 1), "members without a latency do not make the median");
 	/* a slow member is no target */
 	reset(2);
 	member(0, 1, VBD_MEMBER_ACTIVE, 0, 100, 1000, 100);

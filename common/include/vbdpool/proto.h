@@ -56,6 +56,7 @@
 #define VBD_SLOW_FACTOR           2     /* "slow": mean latency > 2 x median */
 #define VBD_SLOW_MIN_US           1000  /*        and at least 1 ms */
 #define VBD_SLOW_SHED_MS          1000  /* a slow member sheds 1 queue/s */
+#define VBD_SLOW_PROBE_MS         30000 /* an idle member's latency is kept this long */
 
 /* dom0 tools (vbdpoolctl, vbdpool-supervisor) */
 #define VBD_DETACH_TIMEOUT_MS     10000 /* detach waits this long for Closed */

@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# A slow member (fault injection: VBD_FAULT_DELAY_US adds 5 ms to each of
+# its I/Os) sheds its queues to the faster members, one per second, through
+# cooperative hand-offs, while a verifying guest runs without error.
+set -euo pipefail
+. "$VBD_TOP/tests/lib/pool.sh"
+pool_init
+pool_volume vol1 64
+slow=$(pool_domain slowback)
+ctl member add vol1 "$slow" >/dev/null || die "member add"
+"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$slow" -- \
+	env VBD_FAULT_DELAY_US=5000 "$BIN/vbdpool-backd" --volume vol1 \
+	>"$POOL_DIR/backd-$slow.log" 2>&1 &
+POOL_PIDS+=($!)
+pool_member vol1
+pool_member vol1
+g=$(pool_domain guest)
+ctl attach "$g" vol1 --devid 0 --queues 6 >/dev/null || die "attach"
+
+"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
+	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 12 --threads 8 \
+	>"$POOL_DIR/verify.log" 2>&1 &
+vpid=$!
+POOL_PIDS+=($vpid)
+pool_wait_connected vol1 "$g" 0
+pool_log "owners: $(pool_owners vol1 "$g" 0) (slow member: $slow)"
+had=0 shed=0
+for _ in $(seq 100); do
+	n=$(pool_owned_by vol1 "$g" 0 "$slow")
+	[ "$n" -gt 0 ] && had=1
+	[ $had = 1 ] && [ "$n" = 0 ] && { shed=1; break; }
+	sleep 0.1
+done
+pool_log "owners: $(pool_owners vol1 "$g" 0); slow member load: $(xs0 xenstore-read "/vbdpool/volumes/vol1/members/$slow/load")"
+[ $had = 1 ] || die "the slow member never owned a queue: the test did not exercise shedding"
+[ $shed = 1 ] || die "the slow member kept its queues: $(pool_owners vol1 "$g" 0)"
+grep -q 'slow here' "$POOL_DIR/backd-$slow.log" || die "no slow hand-off logged"
+rc=0; wait $vpid || rc=$?
+tail -n 1 "$POOL_DIR/verify.log"
+[ $rc -eq 0 ] || die "front_verify failed (exit $rc)"
+echo PASS
