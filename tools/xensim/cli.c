@@ -495,7 +495,6 @@ int main(int argc, char **argv)
 		return usage() - 2;
 	o.cmd = argv[1];
 	vbd_log_init("xensim");
-	sim_raise_nofile();
 	signal(SIGPIPE, SIG_IGN);
 	parse(argc, argv, &o);
 	if (!strcmp(o.cmd, "start"))
