@@ -66,7 +66,7 @@ static void reconcile(struct vbd_volume *v)
 /* A data thread reported EIO: this member's storage path failed. */
 static void check_storage(struct vbd_volume *v)
 {
-	if (!v->joined || v->my_state == VBD_MEMBER_FAILED)
+	if (!v->joined || v->my_state == VBD_MEMBER_FAILED || v->bd->leaving)
 		return;
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++)

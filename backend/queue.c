@@ -310,7 +310,12 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	struct vbd_pending *p = q->free_list;
 	int st;
 
-	/* ring.c never takes more requests than there are answer slots */
+	if (!p) { /* cannot happen: ring.c takes no more than the ring holds */
+		log_err("queue %u: no free request slot", q->cfg.qidx);
+		q->hostile = 1;
+		report(q, VBDQ_ST_HOSTILE);
+		return;
+	}
 	q->free_list = p->next_free;
 	p->busy = 1;
 	p->ntransient = 0;
