@@ -533,6 +533,14 @@ int main(void)
 	run_suite(VBD_ENGINE_THREADS, file, "threads");
 	run_suite(VBD_ENGINE_NULL, NULL, "null");
 
+	/* io_uring that cannot be set up falls back to the thread pool */
+	setenv("VBD_NO_URING", "1", 1);
+	setup_queue(VBD_ENGINE_URING, file);
+	CHECK(!strcmp(q->eng->name, "threads"), "fallback engine is %s", q->eng->name);
+	test_good_requests();
+	teardown_queue();
+	unsetenv("VBD_NO_URING");
+
 	unlink(file);
 	rmdir(dir);
 	printf("%s\n", failures ? "FAILED" : "all ok");
