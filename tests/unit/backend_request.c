@@ -497,6 +497,74 @@ static void test_ring_full(void)
 	CHECK(!(vbdq_status(q) & VBDQ_ST_HOSTILE), "a full ring is not hostile");
 }
 
+/* Random requests: each gets exactly one well-formed answer, nothing
+ * crashes (run under ASan/UBSan by make check). */
+static void test_random(void)
+{
+	uint64_t rng = 0x9e3779b97f4a7c15ull;
+	unsigned answered = 0, okay = 0;
+#define RND() (rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17, rng)
+
+	for (unsigned i = 0; i < 3000; i++) {
+		struct blkif_request r;
+		struct blkif_response rsp;
+		uint8_t *raw = (uint8_t *)&r;
+		struct blkif_request_segment *ind = (void *)(pages + 30 * 4096);
+
+		for (unsigned k = 0; k < sizeof(r); k++)
+			raw[k] = (uint8_t)RND();
+		r.id = 0x10000 + i;
+		switch (RND() % 4) { /* mostly plausible operations */
+		case 0:
+			r.operation = (uint8_t)(RND() % 8);
+			break;
+		default:
+			r.operation = (uint8_t)(RND() % 2 ? BLKIF_OP_INDIRECT : RND() % 2);
+		}
+		r.nr_segments = (uint8_t)(RND() % 14);
+		r.sector_number = RND() % 3 ? RND() % (VOL_SECT + 64) : RND();
+		for (unsigned k = 0; k < BLKIF_MAX_SEGMENTS_PER_REQUEST; k++) {
+			r.seg[k].gref = 1 + (vbd_gref_t)(RND() % (NPAGES + 4)); /* never the ring */
+			r.seg[k].first_sect = (uint8_t)(RND() % 9);
+			r.seg[k].last_sect = (uint8_t)(RND() % 9);
+		}
+		if (r.operation == BLKIF_OP_INDIRECT) {
+			struct blkif_request_indirect *h = (void *)&r;
+			h->indirect_op = (uint8_t)(RND() % 3);
+			h->nr_segments = (uint16_t)(RND() % 300);
+			h->sector_number = RND() % (VOL_SECT + 64);
+			h->indirect_grefs[0] = RND() % 8 ? 30 : (vbd_gref_t)RND();
+			for (unsigned k = 0; k < 512; k++) {
+				ind[k].gref = 1 + (vbd_gref_t)(RND() % (NPAGES + 4));
+				ind[k].first_sect = (uint8_t)(RND() % 9);
+				ind[k].last_sect = (uint8_t)(RND() % 9);
+			}
+			ind[0].gref = 1 + (vbd_gref_t)(RND() % 29); /* keep page 30 unchanged */
+			for (unsigned k = 0; k < 512; k++)
+				if (ind[k].gref == 30)
+					ind[k].gref = 31;
+		}
+		post(&r);
+		if (!get_response(&rsp)) {
+			failures++;
+			fprintf(stderr, "FAIL: random request %u (op %u) not answered\n", i,
+				r.operation);
+			return;
+		}
+		CHECK(rsp.id == r.id, "random request %u: answer id %#llx", i,
+		      (unsigned long long)rsp.id);
+		CHECK(rsp.status == BLKIF_RSP_OKAY || rsp.status == BLKIF_RSP_ERROR ||
+			      rsp.status == BLKIF_RSP_EOPNOTSUPP,
+		      "random request %u: status %d", i, rsp.status);
+		answered++;
+		okay += rsp.status == BLKIF_RSP_OKAY;
+	}
+	printf("random: %u answered, %u okay\n", answered, okay);
+	CHECK(!(vbdq_status(q) & VBDQ_ST_HOSTILE), "random requests are not a hostile ring");
+	CHECK(answered == 3000, "answered %u", answered);
+#undef RND
+}
+
 static void run_suite(enum vbd_engine_kind kind, const char *file, const char *name)
 {
 	int before = failures;
@@ -505,6 +573,7 @@ static void run_suite(enum vbd_engine_kind kind, const char *file, const char *n
 	test_bad_requests();
 	test_good_requests();
 	test_ring_full();
+	test_random();
 	test_eio();
 	test_drain();
 	test_hostile();
