@@ -45,9 +45,12 @@ finish() { # result rc detail
 fail_boot() { finish FAIL 1 "dom0 setup: $*"; }
 
 echo "rig-dom0: scenario $RIG_SCENARIO, limit ${RIG_TIMEOUT}s, kernel $(uname -r)"
-for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback brd; do
+for m in xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback; do
 	modprobe "$m" || fail_boot "modprobe $m"
 done
+# RAM disks /dev/ram0-3, 128 MiB each (allocated as written): backing
+# storage dom0 can hand to several domains (script=block-shared).
+modprobe brd rd_nr=4 rd_size=131072 || fail_boot "modprobe brd"
 mount -t xenfs xenfs /proc/xen || fail_boot "mount xenfs"
 grep -q control_d /proc/xen/capabilities || fail_boot "not the control domain (/proc/xen/capabilities)"
 

@@ -58,6 +58,8 @@ rm -rf "$run" && mkdir -p "$run/ov/rig/images" "$run/ov/rig/scenarios" "$run/ov/
 	"$run/ov/usr/lib" "$run/ov/usr/local/lib"
 cp "$RIG_SRC/dom0-init.sh" "$run/ov/init"
 cp "$RIG_SRC/lib-dom0.sh" "$run/ov/rig/lib-dom0.sh"
+mkdir -p "$run/ov/etc/xen/scripts"
+cp "$RIG_SRC/block-shared" "$run/ov/etc/xen/scripts/block-shared"
 cp "$RIG_SRC"/scenarios/*.sh "$run/ov/rig/scenarios/"
 [[ ${RIG_ARGS:-} =~ ^[A-Za-z0-9_.,:/\ -]*$ ]] || rig_die "RIG_ARGS may hold only [A-Za-z0-9_.,:/ -]"
 printf 'RIG_SCENARIO=%s\nRIG_TIMEOUT=%s\nRIG_ARGS="%s"\n' "$scen" "$timeout_s" "${RIG_ARGS:-}" >"$run/ov/rig/rig.conf"
