@@ -40,9 +40,7 @@ struct vbd_attach {
 	unsigned guest, devid, nq;
 	char fe[VBD_XS_PATH_MAX];  /* frontend directory */
 	int watching, seen;
-	int fe_state;  /* frontend xenbus state (0: unknown) */
 	int fe_dirty;  /* the frontend directory changed since we last looked */
-	int fe_state_event; /* the frontend wrote its state (restart/close) */
 	struct vbd_qslot qs[VBD_MAX_QUEUES];
 };
 

@@ -146,14 +146,9 @@ static void handle_watches(struct backd *bd)
 			struct vbd_volume *v = &bd->vols[idx];
 			v->dirty = 1;
 			if (tok[0] == 'f')
-				for (struct vbd_attach *a = v->atts; a; a = a->next) {
-					size_t n = strlen(a->fe);
-					if (strncmp(ev[XS_WATCH_PATH], a->fe, n))
-						continue;
-					a->fe_dirty = 1;
-					if (!strcmp(ev[XS_WATCH_PATH] + n, "/state"))
-						a->fe_state_event = 1;
-				}
+				for (struct vbd_attach *a = v->atts; a; a = a->next)
+					if (!strncmp(ev[XS_WATCH_PATH], a->fe, strlen(a->fe)))
+						a->fe_dirty = 1;
 		}
 		free(ev);
 	}

@@ -14,8 +14,6 @@
 #include "vbdpool/log.h"
 
 #define ST(s) (1u << (s))
-#define VBD_FE_INITIALISED 3 /* XenbusStateInitialised */
-#define VBD_FE_CLOSED      6 /* XenbusStateClosed */
 
 static void rec_path(struct vbd_volume *v, struct vbd_attach *a, unsigned q, char *buf)
 {
@@ -503,21 +501,29 @@ int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	return r;
 }
 
-/* The frontend republished the ring of our epoch (it restarted): serve the
- * new ring instead (docs/protocol.md "Frontend close / restart"). */
-static void check_remap(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
+/* Is the ring the frontend publishes for our epoch still the one we map?
+ * A frontend that restarted (docs/protocol.md "Frontend close / restart")
+ * publishes a new ring under the epoch it finds; we then re-claim with a new
+ * epoch so that it builds a fresh ring for us. Comparing what is published
+ * (rather than reacting to the `state` event itself) cannot mistake a ring
+ * we mapped after the restart for a stale one. */
+static void check_ring_current(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 {
+	struct backd *bd = v->bd;
 	struct vbd_qslot *s = &a->qs[q];
 	struct fe_read f = {.a = a, .q = q};
 	const struct vbdq_config *c = &s->q->cfg;
+	int r = xsu_transact(bd->xs, fe_read_fn, &f);
 
-	if (xsu_transact(v->bd->xs, fe_read_fn, &f) != 0)
-		return;
-	if (f.order == c->order && f.port == c->remote_port &&
+	if (r < 0 && r != -EINVAL)
+		return; /* cannot tell now */
+	if (r == 0 && f.order == c->order && f.port == c->remote_port &&
 	    !memcmp(f.refs, c->ring_refs, sizeof(vbd_gref_t) << f.order))
 		return;
-	own_stop_queue(v, s, "the frontend published a new ring for this epoch");
-	own_connect(v, a, q);
+	own_stop_queue(v, s, "the frontend replaced the ring of this epoch");
+	if (v->my_state == VBD_MEMBER_ACTIVE && !bd->leaving)
+		own_reclaim(v, a, q);
+	/* otherwise act_owned passes or releases it */
 }
 
 /* ---- reconciliation ------------------------------------------------------ */
@@ -629,15 +635,9 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 	/* start with a different queue in each member to make races rarer */
 	unsigned first = a->nq ? bd->me % a->nq : 0;
 
-	uint64_t fst;
-	int fe_dirty = a->fe_dirty, fe_restart;
+	int fe_dirty = a->fe_dirty;
 
 	a->fe_dirty = 0;
-	a->fe_state = xsu_read_u64(bd->xs, XBT_NULL, 6, &fst, "%s/state", a->fe) == 0 ? (int)fst : 0;
-	/* the frontend (re)started or closed: the epochs we serve are stale */
-	fe_restart = a->fe_state_event &&
-		     (a->fe_state == VBD_FE_INITIALISED || a->fe_state == VBD_FE_CLOSED);
-	a->fe_state_event = 0;
 	for (unsigned q = 0; q < a->nq; q++) {
 		struct vbd_qslot *s = &a->qs[q];
 		int r = own_read_rec(v, a, q, &s->rec);
@@ -650,18 +650,9 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 		}
 		if (s->q && (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != s->q->cfg.epoch))
 			own_stop_queue(v, s, "ownership moved");
-		if (s->q && fe_restart &&
-		    (s->rec.state == VBD_Q_CONNECTED || s->rec.state == VBD_Q_DRAINING)) {
-			/* docs/protocol.md "Frontend close / restart": re-claim with
-			 * a new epoch so that the frontend builds a fresh ring */
-			own_stop_queue(v, s, "frontend restarted or closed");
-			if (v->my_state == VBD_MEMBER_ACTIVE && !bd->leaving)
-				own_reclaim(v, a, q);
-			else
-				own_release(v, a, q);
-		} else if (s->q && fe_dirty && s->rec.state == VBD_Q_CONNECTED) {
-			check_remap(v, a, q);
-		}
+		if (s->q && fe_dirty &&
+		    (s->rec.state == VBD_Q_CONNECTED || s->rec.state == VBD_Q_DRAINING))
+			check_ring_current(v, a, q);
 	}
 	for (unsigned i = 0; i < a->nq; i++) {
 		unsigned q = (first + i) % a->nq;

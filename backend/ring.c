@@ -24,6 +24,12 @@ int vbd_ring_take(struct vbd_ring *r, struct blkif_request *out, int max)
 			 r->br.rsp_prod_pvt, r->slots);
 		return -EPROTO;
 	}
+	/* rsp_prod_pvt <= req_cons <= req_prod (mod 2^32): a req_prod behind
+	 * what we already consumed would make us re-read old slots */
+	if ((RING_IDX)(rp - rc) > (RING_IDX)(rp - r->br.rsp_prod_pvt)) {
+		log_warn("hostile ring: req_prod %u moved back behind consumed %u", rp, rc);
+		return -EPROTO;
+	}
 	while (rc != rp && n < max) {
 		if (RING_REQUEST_CONS_OVERFLOW(&r->br, rc))
 			break;

@@ -26,7 +26,7 @@ member=$LAST_DOMID
 good=$(pool_domain good)
 ctl attach "$good" vol1 --devid 0 --queues 2 >/dev/null || die "attach good guest"
 bad=$(pool_domain bad)
-ctl attach "$bad" vol1 --devid 0 --queues 2 >/dev/null || die "attach hostile guest"
+ctl attach "$bad" vol1 --devid 0 --queues 3 >/dev/null || die "attach hostile guest"
 
 "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$good" -- \
 	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 6 --threads 4 \
@@ -48,9 +48,11 @@ grep -q 'front_verify: PASS' "$POOL_DIR/good.log" || die "front_verify did not p
 
 bpid=$(my_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
 grep -q 'hostile ring' "$POOL_DIR/backd-$member.log" || die "backd did not log the hostile ring"
-rec=$(pool_rec vol1 "$bad" 0 0)
-[[ $rec != "owner=$member "* ]] || die "member still owns the hostile queue: $rec"
-pool_log "hostile queue record: $rec"
+for q in 0 2; do
+	rec=$(pool_rec vol1 "$bad" 0 $q)
+	[[ $rec != "owner=$member "* ]] || die "member still owns hostile queue $q: $rec"
+	pool_log "hostile queue $q record: $rec"
+done
 
 # the member still leaves cleanly
 kill -TERM "$bpid"

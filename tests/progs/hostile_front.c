@@ -2,7 +2,7 @@
 /*
  * hostile_front: a misbehaving guest for backend tests.  Runs as a guest
  * domain on the emulated host against a device dom0 attached with at least
- * two queues (`vbdpoolctl attach G VOL --devid D --queues 2`).  It does not
+ * three queues (`vbdpoolctl attach G VOL --devid D --queues 3`).  It does not
  * use libvbdpool-front: it writes the frontend nodes itself, builds one ring
  * per queue for the owner that claimed it, and then:
  *
@@ -12,7 +12,9 @@
  *   queue 1: a correct write + read-back, before and after the attack;
  *   queue 0: overruns req_prod by more than the ring size and checks the
  *            owner answers nothing on that ring and gives the queue up
- *            (the ownership record leaves owner=<m> epoch=<e>).
+ *            (the ownership record leaves owner=<m> epoch=<e>);
+ *   queue 2: moves req_prod back behind what was consumed: same check;
+ *   queue 1: still served after each attack.
  *
  *   hostile_front [--devid N] [--timeout S]
  *
@@ -407,7 +409,9 @@ static void bad_requests(struct hq *h, uint64_t vol_sectors)
 	good_io(h, 72, 0x40, "queue 0 with a garbage rsp_event");
 }
 
-static void attack(struct hq *h)
+/* backwards = 0: req_prod runs more than the ring size ahead;
+ * backwards = 1: req_prod moves back behind what the owner consumed. */
+static void attack(struct hq *h, int backwards)
 {
 	struct blkif_request r = rw(h, BLKIF_OP_READ, 0, 1, 0);
 	struct blkif_response rsp;
@@ -415,10 +419,13 @@ static void attack(struct hq *h)
 	RING_IDX rsp_before = h->fr.sring->rsp_prod;
 
 	memcpy(RING_GET_REQUEST(&h->fr, h->fr.req_prod_pvt), &r, sizeof(r));
-	h->fr.req_prod_pvt += RING_SIZE(&h->fr) + 5; /* more than the ring holds */
+	if (backwards)
+		h->fr.req_prod_pvt -= 3;
+	else
+		h->fr.req_prod_pvt += RING_SIZE(&h->fr) + 5; /* more than the ring holds */
 	push(h);
-	printf("hostile_front: queue %u: req_prod overrun to %u (ring of %u)\n", h->q,
-	       h->fr.req_prod_pvt, RING_SIZE(&h->fr));
+	printf("hostile_front: queue %u: req_prod %s to %u (ring of %u)\n", h->q,
+	       backwards ? "moved back" : "overrun", h->fr.req_prod_pvt, RING_SIZE(&h->fr));
 	if (wait_rec(h->q, &rec, moved_away, h) < 0) {
 		fail("the owner kept queue %u after a req_prod overrun", h->q);
 		return;
@@ -479,8 +486,8 @@ int main(int argc, char **argv)
 		free(sz);
 	}
 	free(s);
-	if (nq < 2) {
-		fprintf(stderr, "hostile_front: needs a device with 2+ queues\n");
+	if (nq < 3) {
+		fprintf(stderr, "hostile_front: needs a device with 3+ queues\n");
 		return 2;
 	}
 	gs = plat->gntshr->open();
@@ -492,17 +499,20 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/state", fe);
 		xwrite(XBT_NULL, path, "3");
 	}
-	h = calloc(2, sizeof(*h));
+	h = calloc(3, sizeof(*h));
 	if (!h)
 		die("calloc");
-	connect_queue(&h[0], 0);
-	connect_queue(&h[1], 1);
+	for (unsigned q = 0; q < 3; q++)
+		connect_queue(&h[q], q);
 
 	good_io(&h[1], 8, 0x10, "queue 1 before");
 	good_io(&h[0], 16, 0x20, "queue 0 before");
 	bad_requests(&h[0], size / VBD_SECTOR_SIZE);
-	attack(&h[0]);
+	good_io(&h[2], 32, 0x60, "queue 2 before");
+	attack(&h[0], 0);
 	good_io(&h[1], 24, 0x50, "queue 1 after the attack on queue 0");
+	attack(&h[2], 1);
+	good_io(&h[1], 40, 0x70, "queue 1 after the attack on queue 2");
 
 	free(h); /* the pages and ports go with the process */
 	plat->evtchn->close(ev);

@@ -476,6 +476,26 @@ static void test_hostile(void)
 	CHECK(vbdq_run_once(q) == 0, "a dropped ring is not served");
 }
 
+static void test_backwards(void)
+{
+	struct blkif_request r = rw(BLKIF_OP_READ, 0x650, 0, 1, 1);
+	struct blkif_request r2 = rw(BLKIF_OP_READ, 0x651, 0, 1, 1);
+	struct blkif_response rsp;
+
+	/* one request in flight (held by EIO) keeps rsp_prod_pvt behind */
+	backing.fault_first = 0;
+	backing.fault_last = 7;
+	post(&r);
+	CHECK(!get_response(&rsp), "held");
+	post(&r2);
+	get_response(&rsp);
+	fr.sring->req_prod -= 1; /* behind what was consumed, ahead of the answers */
+	CHECK(!get_response(&rsp), "no response on a ring whose req_prod moved back");
+	CHECK(vbdq_status(q) & VBDQ_ST_HOSTILE, "req_prod moving back is hostile");
+	backing.fault_first = 1;
+	backing.fault_last = 0;
+}
+
 static void test_ring_full(void)
 {
 	/* a frontend that posts exactly a ring's worth is fine */
@@ -569,6 +589,11 @@ static void run_suite(enum vbd_engine_kind kind, const char *file, const char *n
 {
 	int before = failures;
 
+	if (!strcmp(name, "null")) { /* a fresh queue for the req_prod-backwards case */
+		setup_queue(kind, file);
+		test_backwards();
+		teardown_queue();
+	}
 	setup_queue(kind, file);
 	test_bad_requests();
 	test_good_requests();
