@@ -19,14 +19,18 @@ my_backd_pid() {
 	done
 	return 1
 }
+# one member serves both guests, each on its own volume (the data checks
+# of one guest must not see the other's writes)
 pool_volume vol1 64
-pool_member vol1
+pool_volume vol2 64
+pool_member vol1 --volume vol2
 member=$LAST_DOMID
+ctl member add vol2 "$member" >/dev/null || die "member add vol2"
 
 good=$(pool_domain good)
 ctl attach "$good" vol1 --devid 0 --queues 2 >/dev/null || die "attach good guest"
 bad=$(pool_domain bad)
-ctl attach "$bad" vol1 --devid 0 --queues 3 >/dev/null || die "attach hostile guest"
+ctl attach "$bad" vol2 --devid 0 --queues 3 >/dev/null || die "attach hostile guest"
 
 "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$good" -- \
 	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 6 --threads 4 \
@@ -49,7 +53,7 @@ grep -q 'front_verify: PASS' "$POOL_DIR/good.log" || die "front_verify did not p
 bpid=$(my_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
 grep -q 'hostile ring' "$POOL_DIR/backd-$member.log" || die "backd did not log the hostile ring"
 for q in 0 2; do
-	rec=$(pool_rec vol1 "$bad" 0 $q)
+	rec=$(pool_rec vol2 "$bad" 0 $q)
 	[[ $rec != "owner=$member "* ]] || die "member still owns hostile queue $q: $rec"
 	pool_log "hostile queue $q record: $rec"
 done
@@ -58,6 +62,8 @@ done
 kill -TERM "$bpid"
 for _ in $(seq 100); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
 ! kill -0 "$bpid" 2>/dev/null || die "backd did not exit after SIGTERM"
-state=$(xs0 xenstore-read "/vbdpool/volumes/vol1/members/$member/state")
-[ "$state" = leaving ] || die "member state after SIGTERM: $state"
+for vol in vol1 vol2; do
+	state=$(xs0 xenstore-read "/vbdpool/volumes/$vol/members/$member/state")
+	[ "$state" = leaving ] || die "member state in $vol after SIGTERM: $state"
+done
 echo PASS
