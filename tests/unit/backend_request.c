@@ -608,8 +608,11 @@ static void run_suite(enum vbd_engine_kind kind, const char *file, const char *n
 
 int main(void)
 {
-	char dir[] = "/tmp/vbd-breq.XXXXXX", file[64];
+	const char *tmp = getenv("TMPDIR");
+	char dir[256], file[300];
 	int fd;
+
+	snprintf(dir, sizeof(dir), "%s/vbd-breq.XXXXXX", tmp && *tmp ? tmp : "/tmp");
 
 	vbd_log_init("backend_request");
 	pages = mmap(NULL, (size_t)NPAGES * 4096, PROT_READ | PROT_WRITE,
