@@ -26,8 +26,7 @@ pool_cleanup() {
 	set +e
 	[ -n "${POOL_ON_EXIT:-}" ] && eval "$POOL_ON_EXIT"
 	for p in "${POOL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "${POOL_DIR:-}" ] && [ -S "$POOL_DIR/host/xenstored.sock" ] &&
-		"$BIN/xensim" stop --dir "$POOL_DIR/host" >/dev/null 2>&1
+	[ -n "${POOL_DIR:-}" ] && "$BIN/xensim" stop --dir "$POOL_DIR/host" >/dev/null 2>&1
 	for p in "${POOL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 	if [ $rc -ne 0 ] && [ -n "${POOL_DIR:-}" ]; then
 		echo "--- xensimd.log (tail)"; tail -n 40 "$POOL_DIR/host/xensimd.log" 2>/dev/null

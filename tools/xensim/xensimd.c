@@ -24,6 +24,7 @@
 struct sim *g_sim;
 
 #define CHECK_INTERVAL_MS 50 /* backstop for domain-death detection */
+#define DIR_CHECK_TICKS   20 /* every second: does the host dir still exist? */
 
 int sim_listen(const char *path, int type)
 {
@@ -113,8 +114,18 @@ static void sig_cb(void *arg, uint32_t ev)
 
 static void check_timer(void *arg)
 {
+	static unsigned ticks;
+	struct stat st;
+
 	(void)arg;
 	xensimd_reap();
+	/* A host whose directory was removed can never be reached or stopped
+	 * again (`xensim stop` finds it by its sockets): end it rather than
+	 * leak its domains. */
+	if (++ticks % DIR_CHECK_TICKS == 0 && stat(g_sim->dir, &st) < 0 && errno == ENOENT) {
+		log_warn("host directory %s is gone: stopping", g_sim->dir);
+		do_stop();
+	}
 	if (!g_sim->stopping)
 		simloop_timer(g_sim->loop, CHECK_INTERVAL_MS, check_timer, NULL);
 }
