@@ -30,7 +30,7 @@ ctl member add vol2 "$member" >/dev/null || die "member add vol2"
 good=$(pool_domain good)
 ctl attach "$good" vol1 --devid 0 --queues 2 >/dev/null || die "attach good guest"
 bad=$(pool_domain bad)
-ctl attach "$bad" vol2 --devid 0 --queues 3 >/dev/null || die "attach hostile guest"
+ctl attach "$bad" vol2 --devid 0 --queues 4 >/dev/null || die "attach hostile guest"
 
 "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$good" -- \
 	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 6 --threads 4 \
@@ -52,7 +52,7 @@ grep -q 'front_verify: PASS' "$POOL_DIR/good.log" || die "front_verify did not p
 
 bpid=$(my_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
 grep -q 'hostile ring' "$POOL_DIR/backd-$member.log" || die "backd did not log the hostile ring"
-for q in 0 2; do
+for q in 0 2 3; do
 	rec=$(pool_rec vol2 "$bad" 0 $q)
 	[[ $rec != "owner=$member "* ]] || die "member still owns hostile queue $q: $rec"
 	pool_log "hostile queue $q record: $rec"

@@ -2,7 +2,7 @@
 /*
  * hostile_front: a misbehaving guest for backend tests.  Runs as a guest
  * domain on the emulated host against a device dom0 attached with at least
- * three queues (`vbdpoolctl attach G VOL --devid D --queues 3`).  It does not
+ * four queues (`vbdpoolctl attach G VOL --devid D --queues 4`).  It does not
  * use libvbdpool-front: it writes the frontend nodes itself, builds one ring
  * per queue for the owner that claimed it, and then:
  *
@@ -14,7 +14,9 @@
  *            owner answers nothing on that ring and gives the queue up
  *            (the ownership record leaves owner=<m> epoch=<e>);
  *   queue 2: moves req_prod back behind what was consumed: same check;
- *   queue 1: still served after each attack.
+ *   queue 1: still served after each attack;
+ *   queue 3: its directory holds nonsense (ring-page-order 9, event
+ *            channel "x"): the owner gives it up instead of connecting.
  *
  *   hostile_front [--devid N] [--timeout S]
  *
@@ -152,8 +154,10 @@ static void xwrite(xs_transaction_t t, const char *path, const char *fmt, ...)
 		die(path);
 }
 
-/* Build queue q's ring for the owner that claimed it and publish it. */
-static void connect_queue(struct hq *h, unsigned q)
+/* Build queue q's ring for the owner that claimed it and publish it.
+ * bad = 1: publish nonsense (ring-page-order 9, event channel "x") and
+ * check the owner gives the queue up instead of connecting. */
+static void publish_queue(struct hq *h, unsigned q, int bad)
 {
 	struct vbd_queue_rec r;
 	char *data, *ro, *other, path[256];
@@ -197,15 +201,24 @@ static void connect_queue(struct hq *h, unsigned q)
 	} while (0)
 		QW("owner", "%u", h->owner);
 		QW("epoch", "%" PRIu64, h->epoch);
-		QW("ring-page-order", "0");
+		QW("ring-page-order", "%s", bad ? "9" : "0");
 		QW("ring-ref0", "%u", ref);
-		QW("event-channel", "%d", h->port);
+		QW("event-channel", bad ? "x%d" : "%d", h->port);
 		QW("protocol", "x86_64-abi");
 #undef QW
 		if (xs_transaction_end(xs, t, false))
 			break;
 		if (errno != EAGAIN)
 			die("transaction end");
+	}
+	if (bad) {
+		if (wait_rec(q, &r, moved_away, h) < 0)
+			fail("the owner kept queue %u with a malformed queue directory", q);
+		else
+			printf("hostile_front: ok: queue %u with a malformed directory given up "
+			       "(record now owner=%u epoch %" PRIu64 " state %s)\n",
+			       q, r.owner, r.epoch, vbd_queue_state_name(r.state));
+		return;
 	}
 	if (wait_rec(q, &r, is_connected, h) < 0)
 		die("the owner did not connect the ring");
@@ -486,8 +499,8 @@ int main(int argc, char **argv)
 		free(sz);
 	}
 	free(s);
-	if (nq < 3) {
-		fprintf(stderr, "hostile_front: needs a device with 3+ queues\n");
+	if (nq < 4) {
+		fprintf(stderr, "hostile_front: needs a device with 4+ queues\n");
 		return 2;
 	}
 	gs = plat->gntshr->open();
@@ -499,11 +512,12 @@ int main(int argc, char **argv)
 		snprintf(path, sizeof(path), "%s/state", fe);
 		xwrite(XBT_NULL, path, "3");
 	}
-	h = calloc(3, sizeof(*h));
+	h = calloc(4, sizeof(*h));
 	if (!h)
 		die("calloc");
 	for (unsigned q = 0; q < 3; q++)
-		connect_queue(&h[q], q);
+		publish_queue(&h[q], q, 0);
+	publish_queue(&h[3], 3, 1);
 
 	good_io(&h[1], 8, 0x10, "queue 1 before");
 	good_io(&h[0], 16, 0x20, "queue 0 before");
