@@ -129,7 +129,7 @@ hr
 say "fio: ${FIO_SECONDS}s random read/write 4k-1m, iodepth 16, crc32c verify (backlog), over NBD"
 fio --name=demo --ioengine=nbd --uri="$URI" --rw=randrw --rwmixread=50 --bsrange=4k-1m \
 	--iodepth=16 --size=${SIZE_MB}m --time_based --runtime=$FIO_SECONDS \
-	--verify=crc32c --verify_fatal=1 --verify_state_save=0 --verify_backlog=32 --do_verify=1 \
+	--verify=crc32c --verify_fatal=1 --verify_state_save=0 --serialize_overlap=1 --verify_backlog=32 --do_verify=1 \
 	--exitall_on_error=1 --output="$D/fio-failover.out" >/dev/null 2>&1 &
 FIO=$!
 PIDS+=($FIO)
