@@ -51,6 +51,10 @@ static void reconcile(struct vbd_volume *v)
 				own_stop_queue(v, &a->qs[q], "removed from the pool");
 		v->joined = 0;
 		v->logged_not_member = 0;
+		/* the volume may come back with another backing */
+		vbd_backing_close(&v->backing);
+		v->ready = 0;
+		v->logged_setup = 0;
 		return;
 	}
 	if (m->state_ok && m->state != v->my_state &&
