@@ -27,20 +27,20 @@ struct backd_config {
 struct vbd_qslot {
 	struct vbd_queue_rec rec; /* last record read */
 	int rec_ok;
-	struct vbd_queue *q;        /* our data path for rec.epoch, if we serve it */
-	uint64_t claimable_since;   /* ms; 0 = not claimable */
-	uint64_t bad_ring_epoch;    /* epoch whose ring failed to map (+1), 0 none */
-	int banned;                 /* its ring was hostile: we never claim it again */
-	int releasing;              /* draining locally, then release (no target) */
+	struct vbd_queue *q;	  /* our data path for rec.epoch, if we serve it */
+	uint64_t claimable_since; /* ms; 0 = not claimable */
+	uint64_t bad_ring_epoch;  /* epoch whose ring failed to map (+1), 0 none */
+	int banned;		  /* its ring was hostile: we never claim it again */
+	int releasing;		  /* draining locally, then release (no target) */
 	int rec_bad_logged;
 };
 
 struct vbd_attach {
 	struct vbd_attach *next;
 	unsigned guest, devid, nq;
-	char fe[VBD_XS_PATH_MAX];  /* frontend directory */
+	char fe[VBD_XS_PATH_MAX]; /* frontend directory */
 	int watching, seen;
-	int fe_dirty;  /* the frontend directory changed since we last looked */
+	int fe_dirty; /* the frontend directory changed since we last looked */
 	struct vbd_qslot qs[VBD_MAX_QUEUES];
 };
 

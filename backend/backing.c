@@ -195,7 +195,8 @@ int vbd_backing_discard(const struct vbd_backing *b, uint64_t off, uint64_t len)
 		uint64_t range[2] = {off, len};
 		return ioctl(b->fd, BLKDISCARD, range) < 0 ? -errno : 0;
 	}
-	if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) < 0)
+	if (fallocate(b->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, (off_t)off, (off_t)len) <
+	    0)
 		return -errno;
 	return 0;
 }

@@ -9,10 +9,10 @@
 #include <sys/uio.h>
 
 struct vbd_backing {
-	int fd;           /* -1 for the null store */
-	int is_blkdev;    /* discard with BLKDISCARD instead of fallocate */
-	int direct;       /* opened with O_DIRECT */
-	uint64_t size;    /* volume size in bytes (from XenStore) */
+	int fd;	       /* -1 for the null store */
+	int is_blkdev; /* discard with BLKDISCARD instead of fallocate */
+	int direct;    /* opened with O_DIRECT */
+	uint64_t size; /* volume size in bytes (from XenStore) */
 	/* Fault injection for tests (VBD_FAULT_EIO="first-last" sectors):
 	 * any I/O touching the range fails with EIO. fault_last < fault_first
 	 * disables it. */

@@ -109,7 +109,8 @@ unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a)
 				uint64_t mi = m->load_ok ? m->load.inflight : 0;
 				uint64_t bc = bm->load_ok ? bm->load.cost : 0;
 				uint64_t mc = m->load_ok ? m->load.cost : 0;
-				if (mi > bi || (mi == bi && (mc > bc || (mc == bc && m->domid > best))))
+				if (mi > bi ||
+				    (mi == bi && (mc > bc || (mc == bc && m->domid > best))))
 					continue;
 			}
 		}
@@ -163,8 +164,9 @@ static int balance_volume(struct vbd_volume *v, uint64_t now)
 		q = pick_queue(v, a);
 		if (q < 0)
 			continue;
-		log_info("volume %s: %u-%u: %u queue(s) here, fair share %u: handing queue-%d to %u",
-			 v->id, a->guest, a->devid, mine, share, q, t);
+		log_info(
+		    "volume %s: %u-%u: %u queue(s) here, fair share %u: handing queue-%d to %u",
+		    v->id, a->guest, a->devid, mine, share, q, t);
 		if (own_start_handoff(v, a, (unsigned)q, t) == 0)
 			return 1;
 	}
@@ -175,9 +177,9 @@ static int balance_volume(struct vbd_volume *v, uint64_t now)
 			int q = pick_queue(v, a);
 			if (t == VBD_DOMID_NONE || q < 0)
 				continue;
-			log_info("volume %s: %u-%u: slow here (mean %llu us): handing queue-%d to %u",
-				 v->id, a->guest, a->devid, (unsigned long long)v->my_load.lat_us, q,
-				 t);
+			log_info(
+			    "volume %s: %u-%u: slow here (mean %llu us): handing queue-%d to %u",
+			    v->id, a->guest, a->devid, (unsigned long long)v->my_load.lat_us, q, t);
 			v->last_shed_ms = now;
 			if (own_start_handoff(v, a, (unsigned)q, t) == 0)
 				return 1;

@@ -161,8 +161,8 @@ static void handle_watches(struct backd *bd)
 int control_run(struct backd *bd)
 {
 	struct itimerspec its = {
-		.it_interval = {.tv_sec = VBD_HEARTBEAT_MS / 1000,
-				.tv_nsec = (VBD_HEARTBEAT_MS % 1000) * 1000000L},
+	    .it_interval = {.tv_sec = VBD_HEARTBEAT_MS / 1000,
+			    .tv_nsec = (VBD_HEARTBEAT_MS % 1000) * 1000000L},
 	};
 	struct pollfd pfd[4];
 	sigset_t sigs;

@@ -9,8 +9,8 @@
 
 #include "vbdpool/log.h"
 
-int vbd_gcache_init(struct vbd_gcache *gc, const struct vbd_gnttab_ops *ops,
-		    struct vbd_gnttab *h, vbd_domid_t domid, unsigned max)
+int vbd_gcache_init(struct vbd_gcache *gc, const struct vbd_gnttab_ops *ops, struct vbd_gnttab *h,
+		    vbd_domid_t domid, unsigned max)
 {
 	unsigned size = 16;
 

@@ -27,8 +27,8 @@ struct vbd_gcache {
 	uint64_t maps, hits, transient; /* statistics */
 };
 
-int vbd_gcache_init(struct vbd_gcache *gc, const struct vbd_gnttab_ops *ops,
-		    struct vbd_gnttab *h, vbd_domid_t domid, unsigned max);
+int vbd_gcache_init(struct vbd_gcache *gc, const struct vbd_gnttab_ops *ops, struct vbd_gnttab *h,
+		    vbd_domid_t domid, unsigned max);
 
 /* The page of `ref`, mapped writable if `need_write` (the backend writes
  * it: a read request). Returns NULL (errno EINVAL) if the ref cannot be

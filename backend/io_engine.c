@@ -4,7 +4,9 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <linux/magic.h>
 #include <string.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #include "vbdpool/log.h"
@@ -27,6 +29,7 @@ int vbd_io_run_sync(const struct vbd_backing *b, struct vbd_io *io)
 }
 
 /* ---- null engine: reads return zeroes, writes are discarded ---------- */
+/* ---- inline engine: the I/O runs at submit, in the data thread -------- */
 struct null_engine {
 	struct vbd_engine e;
 	struct vbd_io *head, *tail;
@@ -36,9 +39,13 @@ static int null_submit(struct vbd_engine *e, struct vbd_io *io)
 {
 	struct null_engine *n = (struct null_engine *)e;
 
-	if (io->op == VBD_IO_READ)
-		vbd_iov_zero_from(io->iov, io->iovcnt, 0);
-	io->res = 0;
+	if (e->b->fd >= 0) { /* inline */
+		io->res = vbd_io_run_sync(e->b, io);
+	} else {
+		if (io->op == VBD_IO_READ)
+			vbd_iov_zero_from(io->iov, io->iovcnt, 0);
+		io->res = 0;
+	}
 	io->next = NULL;
 	if (n->tail)
 		n->tail->next = io;
@@ -80,11 +87,11 @@ static void null_destroy(struct vbd_engine *e)
 }
 
 static const struct vbd_engine_ops null_ops = {
-	.submit = null_submit,
-	.commit = null_commit,
-	.reap = null_reap,
-	.fd = null_fd,
-	.destroy = null_destroy,
+    .submit = null_submit,
+    .commit = null_commit,
+    .reap = null_reap,
+    .fd = null_fd,
+    .destroy = null_destroy,
 };
 
 struct vbd_engine *vbd_engine_null_create(const struct vbd_backing *b, unsigned depth)
@@ -100,6 +107,29 @@ struct vbd_engine *vbd_engine_null_create(const struct vbd_backing *b, unsigned 
 	return &n->e;
 }
 
+struct vbd_engine *vbd_engine_inline_create(const struct vbd_backing *b, unsigned depth)
+{
+	struct vbd_engine *e;
+
+	if (b->fd < 0) {
+		errno = EINVAL;
+		return NULL;
+	}
+	e = vbd_engine_null_create(b, depth);
+	if (e)
+		e->name = "inline";
+	return e;
+}
+
+int vbd_backing_in_memory(const struct vbd_backing *b)
+{
+	struct statfs st;
+
+	if (b->fd < 0 || fstatfs(b->fd, &st) < 0)
+		return 0;
+	return st.f_type == TMPFS_MAGIC || st.f_type == RAMFS_MAGIC;
+}
+
 struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd_backing *b,
 				     unsigned depth)
 {
@@ -109,6 +139,10 @@ struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd
 		kind = VBD_ENGINE_THREADS; /* only its workers can sleep per I/O */
 	if (b->fd < 0 || kind == VBD_ENGINE_NULL)
 		return vbd_engine_null_create(b, depth);
+	/* tmpfs has no non-blocking I/O: io_uring would hand every request to
+	 * a worker thread (two context switches) for what is a memory copy. */
+	if (kind == VBD_ENGINE_INLINE || (kind == VBD_ENGINE_URING && vbd_backing_in_memory(b)))
+		return vbd_engine_inline_create(b, depth);
 	if (kind == VBD_ENGINE_URING) {
 		e = vbd_engine_uring_create(b, depth);
 		if (e)

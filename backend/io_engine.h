@@ -17,12 +17,16 @@ struct vbd_io {
 	const struct iovec *iov;
 	int iovcnt;
 	uint64_t off, len;
-	int res; /* filled on completion: 0 or -errno (short transfers are
-		    finished by the engine) */
+	int res;	     /* filled on completion: 0 or -errno (short transfers are
+				finished by the engine) */
 	struct vbd_io *next; /* engine-private list link */
 };
 
-enum vbd_engine_kind { VBD_ENGINE_URING, VBD_ENGINE_THREADS, VBD_ENGINE_NULL };
+/* INLINE runs each I/O synchronously in the data thread at submit: chosen
+ * instead of URING for a memory-backed backing (tmpfs, ramfs), where an I/O
+ * is a memory copy that never waits for a device, but io_uring cannot do it
+ * without handing it to a worker thread (no RWF_NOWAIT support). */
+enum vbd_engine_kind { VBD_ENGINE_URING, VBD_ENGINE_THREADS, VBD_ENGINE_NULL, VBD_ENGINE_INLINE };
 
 struct vbd_engine;
 struct vbd_engine_ops {
@@ -49,6 +53,10 @@ struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd
 struct vbd_engine *vbd_engine_uring_create(const struct vbd_backing *b, unsigned depth);
 struct vbd_engine *vbd_engine_threads_create(const struct vbd_backing *b, unsigned depth);
 struct vbd_engine *vbd_engine_null_create(const struct vbd_backing *b, unsigned depth);
+struct vbd_engine *vbd_engine_inline_create(const struct vbd_backing *b, unsigned depth);
+
+/* Is the backing a file in memory (tmpfs, ramfs)? */
+int vbd_backing_in_memory(const struct vbd_backing *b);
 
 /* Run one I/O synchronously (threads engine, fallbacks). */
 int vbd_io_run_sync(const struct vbd_backing *b, struct vbd_io *io);

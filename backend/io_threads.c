@@ -133,11 +133,11 @@ static void threads_destroy(struct vbd_engine *e)
 }
 
 static const struct vbd_engine_ops threads_ops = {
-	.submit = threads_submit,
-	.commit = threads_commit,
-	.reap = threads_reap,
-	.fd = threads_fd,
-	.destroy = threads_destroy,
+    .submit = threads_submit,
+    .commit = threads_commit,
+    .reap = threads_reap,
+    .fd = threads_fd,
+    .destroy = threads_destroy,
 };
 
 struct vbd_engine *vbd_engine_threads_create(const struct vbd_backing *b, unsigned depth)

@@ -85,10 +85,10 @@ static void finish(struct uring_engine *u, struct vbd_io *io, int res)
 	if ((io->op == VBD_IO_READ || io->op == VBD_IO_WRITE) && (uint64_t)res < io->len) {
 		/* short transfer: finish it synchronously (EOF of a shorter
 		 * file reads as zeroes) */
-		io->res = io->op == VBD_IO_READ
-				  ? vbd_backing_readv(u->e.b, io->iov, io->iovcnt, io->off, (uint64_t)res)
-				  : vbd_backing_writev(u->e.b, io->iov, io->iovcnt, io->off,
-						       (uint64_t)res);
+		io->res =
+		    io->op == VBD_IO_READ
+			? vbd_backing_readv(u->e.b, io->iov, io->iovcnt, io->off, (uint64_t)res)
+			: vbd_backing_writev(u->e.b, io->iov, io->iovcnt, io->off, (uint64_t)res);
 	}
 }
 
@@ -137,11 +137,11 @@ static void uring_destroy(struct vbd_engine *e)
 }
 
 static const struct vbd_engine_ops uring_ops = {
-	.submit = uring_submit,
-	.commit = uring_commit,
-	.reap = uring_reap,
-	.fd = uring_fd,
-	.destroy = uring_destroy,
+    .submit = uring_submit,
+    .commit = uring_commit,
+    .reap = uring_reap,
+    .fd = uring_fd,
+    .destroy = uring_destroy,
 };
 
 struct vbd_engine *vbd_engine_uring_create(const struct vbd_backing *b, unsigned depth)

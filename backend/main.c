@@ -14,25 +14,29 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
-		   "                     [--engine uring|threads] [--buffered] [--null]\n"
-		   "  --volume ID   serve this volume (this domain must be one of its members)\n"
-		   "  --cost N      storage access cost published in the load (default %d)\n"
-		   "  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
-		   "  --buffered    open the backing without O_DIRECT (single member only:\n"
-		   "                members in different domains share no page cache)\n"
-		   "  --null        null backing store (reads zeroes, writes discarded),\n"
-		   "                for ring benchmarks\n",
+	fprintf(f,
+		"usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
+		"                     [--engine uring|threads] [--buffered] [--null]\n"
+		"  --volume ID   serve this volume (this domain must be one of its members)\n"
+		"  --cost N      storage access cost published in the load (default %d)\n"
+		"  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
+		"  --buffered    open the backing without O_DIRECT (single member only:\n"
+		"                members in different domains share no page cache)\n"
+		"  --null        null backing store (reads zeroes, writes discarded),\n"
+		"                for ring benchmarks\n",
 		VBD_DEFAULT_COST);
 }
 
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
 {
 	static const struct option opts[] = {
-		{"volume", required_argument, NULL, 'v'}, {"cost", required_argument, NULL, 'c'},
-		{"engine", required_argument, NULL, 'e'}, {"buffered", no_argument, NULL, 'b'},
-		{"null", no_argument, NULL, 'n'},         {"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"cost", required_argument, NULL, 'c'},
+	    {"engine", required_argument, NULL, 'e'},
+	    {"buffered", no_argument, NULL, 'b'},
+	    {"null", no_argument, NULL, 'n'},
+	    {"help", no_argument, NULL, 'h'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 

@@ -103,9 +103,9 @@ struct trans {
 	struct vbd_volume *v;
 	char path[VBD_XS_PATH_MAX];
 	/* precondition */
-	int claim;          /* claim rule instead of owner/epoch match */
-	uint64_t epoch;     /* owner must be me at this epoch */
-	unsigned states;    /* allowed record states (bit mask) */
+	int claim;	      /* claim rule instead of owner/epoch match */
+	uint64_t epoch;	      /* owner must be me at this epoch */
+	unsigned states;      /* allowed record states (bit mask) */
 	unsigned need_active; /* this member must be active, or VBD_DOMID_NONE */
 	/* result */
 	struct vbd_queue_rec now; /* the record as read */
@@ -114,7 +114,7 @@ struct trans {
 };
 
 #define TRANS_PRECOND 1 /* precondition failed: nothing written */
-#define TRANS_TARGET 2  /* need_active member is not active */
+#define TRANS_TARGET  2 /* need_active member is not active */
 
 static int trans_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 {
@@ -178,7 +178,8 @@ static int transition(struct vbd_volume *v, struct vbd_attach *a, unsigned q, st
 static struct vbd_queue_rec mkrec(unsigned owner, uint64_t epoch, enum vbd_queue_state st,
 				  unsigned target)
 {
-	return (struct vbd_queue_rec){.owner = owner, .epoch = epoch, .state = st, .target = target};
+	return (struct vbd_queue_rec){
+	    .owner = owner, .epoch = epoch, .state = st, .target = target};
 }
 
 int own_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
@@ -203,8 +204,8 @@ int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 int own_start_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned target)
 {
 	struct vbd_qslot *s = &a->qs[q];
-	struct trans tr = {.epoch = s->rec.epoch, .states = ST(VBD_Q_CONNECTED),
-			   .need_active = target};
+	struct trans tr = {
+	    .epoch = s->rec.epoch, .states = ST(VBD_Q_CONNECTED), .need_active = target};
 	int r;
 
 	tr.next = mkrec(v->bd->me, s->rec.epoch, VBD_Q_DRAINING, target);
@@ -383,7 +384,8 @@ int own_fail_member(struct vbd_volume *v)
 			struct vbd_qslot *s = &p->item[i].a->qs[p->item[i].q];
 			if (!p->item[i].done)
 				continue;
-			s->rec = mkrec(v->bd->me, s->q->cfg.epoch, VBD_Q_DRAINING, p->item[i].target);
+			s->rec =
+			    mkrec(v->bd->me, s->q->cfg.epoch, VBD_Q_DRAINING, p->item[i].target);
 			log_info("volume %s: %u-%u queue-%u: draining to %u", v->id,
 				 p->item[i].a->guest, p->item[i].a->devid, p->item[i].q,
 				 p->item[i].target);
@@ -421,8 +423,7 @@ static int fe_read_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		return 1;
 	if ((r = xsu_read_u64(xs, t, VBD_MAX_RING_PAGE_ORDER, &f->order,
 			      "%s/queue-%u/ring-page-order", dir, f->q)) ||
-	    (r = xsu_read_u64(xs, t, UINT32_MAX, &f->port, "%s/queue-%u/event-channel", dir,
-			      f->q)))
+	    (r = xsu_read_u64(xs, t, UINT32_MAX, &f->port, "%s/queue-%u/event-channel", dir, f->q)))
 		return r == -EINVAL ? -EINVAL : 1;
 	for (unsigned i = 0; i < (1u << f->order); i++) {
 		uint64_t ref;
@@ -648,7 +649,8 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 				 v->id, a->guest, a->devid, q);
 			s->rec_bad_logged = 1;
 		}
-		if (s->q && (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != s->q->cfg.epoch))
+		if (s->q &&
+		    (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != s->q->cfg.epoch))
 			own_stop_queue(v, s, "ownership moved");
 		if (s->q && fe_dirty &&
 		    (s->rec.state == VBD_Q_CONNECTED || s->rec.state == VBD_Q_DRAINING))

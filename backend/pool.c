@@ -233,8 +233,8 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 		return NULL;
 	snprintf(want, sizeof(want), VBD_XS_FRONTEND, g, d);
 	if (strcmp(fe, want)) {
-		log_warn("volume %s: attachment %u-%u: frontend %s is not %s: ignored", v->id, g,
-			 d, fe, want);
+		log_warn("volume %s: attachment %u-%u: frontend %s is not %s: ignored", v->id, g, d,
+			 fe, want);
 		free(fe);
 		return NULL;
 	}

@@ -124,7 +124,6 @@ fail:
 	return r;
 }
 
-
 static void release_pending(struct vbd_queue *q, struct vbd_pending *p)
 {
 	for (unsigned i = 0; i < p->ntransient; i++)
@@ -230,8 +229,8 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		 * member failed and hands the queue off, and the frontend
 		 * re-posts this request to the next owner. */
 		log_warn("guest %u dev %u queue %u: EIO at sector %llu: holding request %#llx",
-			 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
-			 (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
+			 q->cfg.guest, q->cfg.devid, q->cfg.qidx, (unsigned long long)p->req.sector,
+			 (unsigned long long)p->req.id);
 		for (unsigned i = 0; i < p->ntransient; i++)
 			vbd_gcache_put_transient(&q->gc, p->transient[i]);
 		p->ntransient = 0;

@@ -46,7 +46,7 @@ enum {
 enum {
 	VBDQ_ST_DRAINED = 1u << 0, /* DRAIN seen and nothing in flight */
 	VBDQ_ST_HOSTILE = 1u << 1, /* ring indices overran: ring dropped */
-	VBDQ_ST_EIO = 1u << 2,     /* backing returned EIO: request(s) held */
+	VBDQ_ST_EIO = 1u << 2,	   /* backing returned EIO: request(s) held */
 	VBDQ_ST_EXITED = 1u << 3,
 };
 

@@ -13,9 +13,10 @@ static int check_segs(struct vbd_req *r, uint64_t vol_sectors)
 
 	for (unsigned i = 0; i < r->nsegs; i++) {
 		const struct vbd_seg *s = &r->seg[i];
-		if (s->first_sect > s->last_sect || s->last_sect >= VBD_PAGE_SIZE / VBD_SECTOR_SIZE) {
-			log_debug("req %#llx: bad segment %u (%u..%u)", (unsigned long long)r->id, i,
-				  s->first_sect, s->last_sect);
+		if (s->first_sect > s->last_sect ||
+		    s->last_sect >= VBD_PAGE_SIZE / VBD_SECTOR_SIZE) {
+			log_debug("req %#llx: bad segment %u (%u..%u)", (unsigned long long)r->id,
+				  i, s->first_sect, s->last_sect);
 			return BLKIF_RSP_ERROR;
 		}
 		total += (uint64_t)(s->last_sect - s->first_sect + 1);
@@ -100,9 +101,9 @@ int vbd_req_load_indirect(struct vbd_req *r, const void *const *pages, uint64_t 
 {
 	for (unsigned i = 0; i < r->nsegs; i++) {
 		const volatile struct blkif_request_segment *page =
-			pages[i / VBD_SEGS_PER_INDIRECT_PAGE];
+		    pages[i / VBD_SEGS_PER_INDIRECT_PAGE];
 		const volatile struct blkif_request_segment *s =
-			&page[i % VBD_SEGS_PER_INDIRECT_PAGE];
+		    &page[i % VBD_SEGS_PER_INDIRECT_PAGE];
 		/* each field is read once (volatile), then only the copy is used */
 		r->seg[i].gref = s->gref;
 		r->seg[i].first_sect = s->first_sect;
@@ -113,8 +114,7 @@ int vbd_req_load_indirect(struct vbd_req *r, const void *const *pages, uint64_t 
 
 uint8_t vbd_req_rsp_op(const struct vbd_req *r)
 {
-	if (r->ring_op == BLKIF_OP_INDIRECT &&
-	    (r->op == BLKIF_OP_READ || r->op == BLKIF_OP_WRITE))
+	if (r->ring_op == BLKIF_OP_INDIRECT && (r->op == BLKIF_OP_READ || r->op == BLKIF_OP_WRITE))
 		return r->op;
 	return r->ring_op;
 }

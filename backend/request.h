@@ -18,7 +18,7 @@ struct vbd_seg {
 struct vbd_req {
 	uint64_t id;
 	uint8_t ring_op;  /* operation as posted */
-	uint8_t op;       /* READ, WRITE, FLUSH_DISKCACHE or DISCARD */
+	uint8_t op;	  /* READ, WRITE, FLUSH_DISKCACHE or DISCARD */
 	uint8_t indirect; /* segments come from indirect pages */
 	uint8_t n_indirect;
 	uint16_t nsegs;

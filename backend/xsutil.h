@@ -11,7 +11,7 @@
 
 /* Read a node (NUL-terminated, malloc'd) or NULL with errno. */
 char *xsu_read(struct xs_handle *xs, xs_transaction_t t, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
+    __attribute__((format(printf, 3, 4)));
 /* Read a decimal number <= max. 0 or -errno (-EINVAL if malformed). */
 int xsu_read_u64(struct xs_handle *xs, xs_transaction_t t, uint64_t max, uint64_t *out,
 		 const char *fmt, ...) __attribute__((format(printf, 5, 6)));

@@ -39,11 +39,11 @@
 #include "vbdpool/platform.h"
 #include "vbdpool/proto.h"
 
-#define NDATA   16 /* writable data pages per queue */
-#define P_RO    NDATA         /* a page granted read-only */
-#define P_IND   (NDATA + 1)   /* an indirect-segment page */
-#define P_OTHER (NDATA + 2)   /* a page granted to another domain (dom0) */
-#define NPAGES  (NDATA + 3)
+#define NDATA	16	    /* writable data pages per queue */
+#define P_RO	NDATA	    /* a page granted read-only */
+#define P_IND	(NDATA + 1) /* an indirect-segment page */
+#define P_OTHER (NDATA + 2) /* a page granted to another domain (dom0) */
+#define NPAGES	(NDATA + 3)
 
 struct hq {
 	unsigned q, owner;
@@ -112,8 +112,8 @@ static int read_rec(unsigned q, struct vbd_queue_rec *r)
 }
 
 /* Wait for queue q's record to satisfy `want` (bounded by --timeout). */
-static int wait_rec(unsigned q, struct vbd_queue_rec *r, int (*want)(const struct vbd_queue_rec *,
-								    const struct hq *),
+static int wait_rec(unsigned q, struct vbd_queue_rec *r,
+		    int (*want)(const struct vbd_queue_rec *, const struct hq *),
 		    const struct hq *h)
 {
 	double end = now_s() + timeout_s;
@@ -194,10 +194,10 @@ static void publish_queue(struct hq *h, unsigned q, int bad)
 		xs_transaction_t t = xs_transaction_start(xs);
 		if (t == XBT_NULL)
 			die("transaction");
-#define QW(key, ...)                                                                     \
-	do {                                                                             \
-		snprintf(path, sizeof(path), "%s/queue-%u/" key, fe, q);                 \
-		xwrite(t, path, __VA_ARGS__);                                            \
+#define QW(key, ...)                                                                               \
+	do {                                                                                       \
+		snprintf(path, sizeof(path), "%s/queue-%u/" key, fe, q);                           \
+		xwrite(t, path, __VA_ARGS__);                                                      \
 	} while (0)
 		QW("owner", "%u", h->owner);
 		QW("epoch", "%" PRIu64, h->epoch);
@@ -456,8 +456,8 @@ static void attack(struct hq *h, int backwards)
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"devid", required_argument, NULL, 'd'},
-					      {"timeout", required_argument, NULL, 't'},
-					      {NULL, 0, NULL, 0}};
+					     {"timeout", required_argument, NULL, 't'},
+					     {NULL, 0, NULL, 0}};
 	struct hq *h;
 	char *s;
 	uint64_t size;

@@ -7,14 +7,14 @@
 #include "../../backend/backd.h"
 
 static int failures;
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			failures++;                                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-		}                                                                          \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			failures++;                                                                \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
 	} while (0)
 
 static struct backd bd;
@@ -26,8 +26,8 @@ static void member(unsigned i, unsigned domid, enum vbd_member_state st, uint64_
 		   uint64_t iops, uint64_t lat, uint64_t cost)
 {
 	mem[i] = (struct vbd_member){.domid = domid, .state_ok = 1, .load_ok = 1, .state = st};
-	mem[i].load = (struct vbd_member_load){.inflight = inflight, .iops = iops, .lat_us = lat,
-					       .cost = cost};
+	mem[i].load = (struct vbd_member_load){
+	    .inflight = inflight, .iops = iops, .lat_us = lat, .cost = cost};
 	if (i + 1 > v.nmembers)
 		v.nmembers = i + 1;
 }
@@ -35,8 +35,8 @@ static void member(unsigned i, unsigned domid, enum vbd_member_state st, uint64_
 static void rec(unsigned q, unsigned owner, enum vbd_queue_state st, unsigned target)
 {
 	a.qs[q].rec_ok = 1;
-	a.qs[q].rec = (struct vbd_queue_rec){.owner = owner, .epoch = 1, .state = st,
-					     .target = target};
+	a.qs[q].rec =
+	    (struct vbd_queue_rec){.owner = owner, .epoch = 1, .state = st, .target = target};
 }
 
 static void reset(unsigned nq)
@@ -136,21 +136,24 @@ int main(void)
 		int want;
 		const char *what;
 	} cases[] = {
-		{VBD_DOMID_NONE, VBD_Q_UNOWNED, 1, "unowned"},
-		{2, VBD_Q_CONNECTED, 0, "active owner"},
-		{1, VBD_Q_CONNECTED, 0, "my own"},
-		{3, VBD_Q_CONNECTED, 1, "dead owner"},
-		{3, VBD_Q_CLAIMED, 1, "claimed by a dead member"},
-		{3, VBD_Q_DRAINING, 1, "dead owner while draining"},
-		{4, VBD_Q_CONNECTED, 1, "fenced owner"},
-		{5, VBD_Q_CONNECTED, 1, "failed owner"},
-		{5, VBD_Q_DRAINING, 0, "failed owner handing off"},
-		{6, VBD_Q_DRAINING, 0, "leaving owner"},
-		{9, VBD_Q_CONNECTED, 1, "owner no longer a member"},
+	    {VBD_DOMID_NONE, VBD_Q_UNOWNED, 1, "unowned"},
+	    {2, VBD_Q_CONNECTED, 0, "active owner"},
+	    {1, VBD_Q_CONNECTED, 0, "my own"},
+	    {3, VBD_Q_CONNECTED, 1, "dead owner"},
+	    {3, VBD_Q_CLAIMED, 1, "claimed by a dead member"},
+	    {3, VBD_Q_DRAINING, 1, "dead owner while draining"},
+	    {4, VBD_Q_CONNECTED, 1, "fenced owner"},
+	    {5, VBD_Q_CONNECTED, 1, "failed owner"},
+	    {5, VBD_Q_DRAINING, 0, "failed owner handing off"},
+	    {6, VBD_Q_DRAINING, 0, "leaving owner"},
+	    {9, VBD_Q_CONNECTED, 1, "owner no longer a member"},
 	};
 	for (unsigned i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		struct vbd_queue_rec r = {.owner = cases[i].owner, .epoch = 3, .state = cases[i].st,
-					  .target = cases[i].st == VBD_Q_DRAINING ? 2 : VBD_DOMID_NONE};
+		struct vbd_queue_rec r = {.owner = cases[i].owner,
+					  .epoch = 3,
+					  .state = cases[i].st,
+					  .target =
+					      cases[i].st == VBD_Q_DRAINING ? 2 : VBD_DOMID_NONE};
 		CHECK(own_claimable(&v, &r) == cases[i].want, "claimable(%s) = %d", cases[i].what,
 		      own_claimable(&v, &r));
 	}

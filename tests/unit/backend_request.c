@@ -17,21 +17,21 @@
 #include "../../backend/queue.h"
 #include "vbdpool/log.h"
 
-#define NPAGES     64          /* refs 0..63 map; ring = ref 0 */
-#define RO_REF     40          /* granted read-only */
-#define BAD_REF    9999
-#define VOL_BYTES  (1u << 20)  /* 2048 sectors */
-#define VOL_SECT   (VOL_BYTES / 512)
+#define NPAGES	  64 /* refs 0..63 map; ring = ref 0 */
+#define RO_REF	  40 /* granted read-only */
+#define BAD_REF	  9999
+#define VOL_BYTES (1u << 20) /* 2048 sectors */
+#define VOL_SECT  (VOL_BYTES / 512)
 
 static int failures;
-#define CHECK(cond, ...)                                                                   \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			failures++;                                                        \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);               \
-			fprintf(stderr, __VA_ARGS__);                                      \
-			fputc('\n', stderr);                                               \
-		}                                                                          \
+#define CHECK(cond, ...)                                                                           \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			failures++;                                                                \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
+			fprintf(stderr, __VA_ARGS__);                                              \
+			fputc('\n', stderr);                                                       \
+		}                                                                                  \
 	} while (0)
 
 /* ---- fake platform: grant refs are indexes into pages[] ---------------- */
@@ -123,11 +123,11 @@ static int fev_unmask(struct vbd_evtchn *h, vbd_port_t p)
 	(void)p;
 	return 0;
 }
-static const struct vbd_evtchn_ops fake_ev = {fev_open,   fev_close, fev_alloc,   fev_bind,
-					      fev_unbind, fev_notify, fev_fd, fev_pending,
-					      fev_unmask};
-static const struct vbd_platform fake_plat = {.name = "fake", .evtchn = &fake_ev,
-					      .gnttab = &fake_gt};
+static const struct vbd_evtchn_ops fake_ev = {fev_open, fev_close,   fev_alloc,
+					      fev_bind, fev_unbind,  fev_notify,
+					      fev_fd,	fev_pending, fev_unmask};
+static const struct vbd_platform fake_plat = {
+    .name = "fake", .evtchn = &fake_ev, .gnttab = &fake_gt};
 
 /* ---- the frontend side of the synthetic ring ---------------------------- */
 static blkif_front_ring_t fr;
@@ -330,8 +330,8 @@ static void test_bad_requests(void)
 	CHECK(do_req(&r, 0x113, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "bad indirect gref");
 	memset(ind_page, 0, 4096);
 	for (int i = 0; i < 4; i++)
-		ind_page[i] = (struct blkif_request_segment){.gref = 1 + (vbd_gref_t)i,
-							     .first_sect = 0, .last_sect = 7};
+		ind_page[i] = (struct blkif_request_segment){
+		    .gref = 1 + (vbd_gref_t)i, .first_sect = 0, .last_sect = 7};
 	ind_page[2].last_sect = 9;
 	r = indirect(BLKIF_OP_READ, 0x114, 0, 4, 30);
 	CHECK(do_req(&r, 0x114, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "bad indirect segment");
@@ -383,8 +383,8 @@ static void test_good_requests(void)
 	memset(ind_page, 0, 4096);
 	for (int i = 0; i < 20; i++) {
 		fill(1 + (vbd_gref_t)i, (uint8_t)(0x10 + i));
-		ind_page[i] = (struct blkif_request_segment){.gref = 1 + (vbd_gref_t)i,
-							     .first_sect = 0, .last_sect = 7};
+		ind_page[i] = (struct blkif_request_segment){
+		    .gref = 1 + (vbd_gref_t)i, .first_sect = 0, .last_sect = 7};
 	}
 	r = indirect(BLKIF_OP_WRITE, 0x204, 512, 20, 31);
 	CHECK(do_req(&r, 0x204, BLKIF_OP_WRITE) == BLKIF_RSP_OKAY, "indirect write");
@@ -574,7 +574,7 @@ static void test_random(void)
 		CHECK(rsp.id == r.id, "random request %u: answer id %#llx", i,
 		      (unsigned long long)rsp.id);
 		CHECK(rsp.status == BLKIF_RSP_OKAY || rsp.status == BLKIF_RSP_ERROR ||
-			      rsp.status == BLKIF_RSP_EOPNOTSUPP,
+			  rsp.status == BLKIF_RSP_EOPNOTSUPP,
 		      "random request %u: status %d", i, rsp.status);
 		answered++;
 		okay += rsp.status == BLKIF_RSP_OKAY;
