@@ -7,18 +7,10 @@
 #include <unistd.h>
 
 #include "args.h"
+#include "check.h"
 #include "json.h"
 #include "vbdpool/proto.h"
 #include "volid.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static void test_opts(void)
 {
@@ -116,7 +108,7 @@ static void test_json(void)
 	json_obj_end(&j);
 	fclose(f);
 	CHECK(!strcmp(buf, "{\"s\":\"a\\\"b\\\\c\\u000a\",\"arr\":[1,-2,null,{}],\"n\":null}\n"));
-	if (failures)
+	if (check_failures)
 		fprintf(stderr, "json: %s", buf);
 	free(buf);
 }
@@ -152,10 +144,5 @@ int main(void)
 	test_sizes();
 	test_uint();
 	test_json();
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("all ctl argument tests passed\n");
-	return 0;
+	return check_done("ctl_args");
 }

@@ -12,16 +12,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "device.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 #include "front_fake.h"
 
@@ -343,10 +335,5 @@ int main(void)
 	test_repost();
 	test_broken_and_close();
 	CHECK(live_pages == 0);
-	if (failures) {
-		fprintf(stderr, "front_dispatch: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("front_dispatch: ok\n");
-	return 0;
+	return check_done("front_dispatch");
 }

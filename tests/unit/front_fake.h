@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A fake platform for frontend unit tests: grants are plain memory (a ref
  * table maps refs back to pages, as a backend would), the event channel
- * counts notifies.  Include once per test program, after defining CHECK. */
+ * counts notifies.  Include once per test program. */
 #ifndef FRONT_FAKE_H
 #define FRONT_FAKE_H
 
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "vbdpool/platform.h"
 
 /* ---- fake platform ---------------------------------------------------- */

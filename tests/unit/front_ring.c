@@ -11,16 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "ring.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 #include "front_fake.h"
 
@@ -245,9 +237,8 @@ static void bad_case(const char *what,
 	make(&b, rq0.id, rq1.id);
 	int rc = vbdf_ring_harvest(r, done_cb, &d);
 	if (rc != -EPROTO || d.n != expect_before) {
-		fprintf(stderr, "bad case '%s': harvest %d, %d accepted (want -EPROTO, %d)\n", what,
-			rc, d.n, expect_before);
-		failures++;
+		check_failf("bad case '%s': harvest %d, %d accepted (want -EPROTO, %d)\n", what, rc,
+			    d.n, expect_before);
 	}
 	vbdf_ring_destroy(r);
 }
@@ -309,10 +300,5 @@ int main(void)
 	bad_case("rsp_prod overrun", mk_overrun, 0);
 	bad_case("rsp_prod backwards", mk_backwards, 0);
 	CHECK(live_pages == 0);
-	if (failures) {
-		fprintf(stderr, "front_ring: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("front_ring: ok\n");
-	return 0;
+	return check_done("front_ring");
 }

@@ -7,17 +7,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "check.h"
 #include "qselect.h"
 #include "shadow.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 static void test_shadow_basic(void)
 {
@@ -75,8 +67,7 @@ static void test_shadow_many(void)
 			CHECK(vbdf_shadow_get(&s, &dummy[i], &ids[i]) >= 0);
 		for (int i = 0; i < 64; i++)
 			for (int j = i + 1; j < 64; j++)
-				if (ids[i] == ids[j])
-					failures++;
+				CHECK(ids[i] != ids[j]);
 		for (int i = 63; i >= 0; i--) {
 			CHECK(vbdf_shadow_lookup(&s, ids[i]) == &dummy[i]);
 			vbdf_shadow_put(&s, ids[i]);
@@ -145,10 +136,5 @@ int main(void)
 	test_shadow_many();
 	test_rsp_prod();
 	test_qselect();
-	if (failures) {
-		fprintf(stderr, "front_shadow: %d failure(s)\n", failures);
-		return 1;
-	}
-	printf("front_shadow: ok\n");
-	return 0;
+	return check_done("front_shadow");
 }

@@ -13,19 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-static int failures;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (cond) {                                                                        \
-			printf("ok   %s\n", #cond);                                                \
-		} else {                                                                           \
-			printf("FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);                     \
-			printf(__VA_ARGS__);                                                       \
-			printf("\n");                                                              \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
+#include "check.h"
 
 static int open_fds(void)
 {
@@ -148,9 +136,9 @@ static void test_select(void)
 
 int main(void)
 {
+	check_verbose = 1;
 	test_roundtrip();
 	test_errors();
 	test_select();
-	printf("%s\n", failures ? "FAILED" : "all passed");
-	return failures ? 1 : 0;
+	return check_done("platform_msg");
 }

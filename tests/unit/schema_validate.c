@@ -5,19 +5,11 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "vbd_acl.h"
 #include "vbd_schema.h"
 #include "vbd_tree.h"
 #include "vbd_validate.h"
-
-static int failures;
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);   \
-			failures++;                                                                \
-		}                                                                                  \
-	} while (0)
 
 struct report {
 	int n;
@@ -35,8 +27,7 @@ static void collect(void *arg, const char *path, const char *msg)
 static void set_node(struct vbd_memtree *t, const char *p, const char *v, const char *a)
 {
 	if (vbd_memtree_set(t, p, v, a)) {
-		fprintf(stderr, "cannot set %s\n", p);
-		failures++;
+		check_failf("cannot set %s\n", p);
 	}
 }
 #define SET set_node
@@ -126,9 +117,8 @@ static void expect_violation(const char *name, void (*mutate)(struct vbd_memtree
 	r = validate(t);
 	snprintf(needle, sizeof(needle), "%s: ", path);
 	if (r.n == 0 || !strstr(r.all, needle) || !strstr(r.all, what)) {
-		fprintf(stderr, "case %s: expected '%s' at %s, got %d:\n%s", name, what, path, r.n,
-			r.all);
-		failures++;
+		check_failf("case %s: expected '%s' at %s, got %d:\n%s", name, what, path, r.n,
+			    r.all);
 	} else {
 		printf("ok %s (%d violation%s)\n", name, r.n, r.n == 1 ? "" : "s");
 	}
@@ -302,8 +292,7 @@ int main(void)
 	t = good_tree();
 	r = validate(t);
 	if (r.n) {
-		fprintf(stderr, "good tree: %d violations:\n%s", r.n, r.all);
-		failures++;
+		check_failf("good tree: %d violations:\n%s", r.n, r.all);
 	}
 	vbd_memtree_free(t);
 	/* an empty XenStore is valid too */
@@ -346,10 +335,5 @@ int main(void)
 	expect_violation("non-canonical-domid", m_bad_placeholder, "/vbdpool/volumes/v1/members/03",
 			 "unknown node");
 
-	if (failures) {
-		fprintf(stderr, "%d failure(s)\n", failures);
-		return 1;
-	}
-	printf("all schema/validator tests passed\n");
-	return 0;
+	return check_done("schema_validate");
 }

@@ -19,21 +19,9 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "check.h"
 #include "../../tools/xensim/simloop.h"
 #include "../../tools/xensim/xs_server.h"
-
-static int failures, checks;
-
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		checks++;                                                                          \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);            \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fprintf(stderr, "\n");                                                     \
-		}                                                                                  \
-	} while (0)
 
 /* expect an errno (0 = success) */
 #define ERR(expr, want)                                                                            \
@@ -1216,6 +1204,5 @@ int main(void)
 	xs_close(u5);
 	xs_close(u6);
 	stop_server();
-	printf("%d checks, %d failures\n", checks, failures);
-	return failures ? 1 : 0;
+	return check_done("xs_server_test");
 }
