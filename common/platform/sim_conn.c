@@ -4,6 +4,7 @@
 #include "sim_internal.h"
 
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <unistd.h>
 
@@ -62,4 +63,32 @@ int sim_hyp_open(int kind, unsigned *domid, int *fd_out)
 			close(fds[i]);
 	}
 	return sock;
+}
+
+void *sim_conn_new(size_t size, int kind, int *fd_out)
+{
+	struct sim_conn *c = calloc(1, size);
+
+	if (!c) {
+		errno = ENOMEM;
+		return NULL;
+	}
+	c->sock = sim_hyp_open(kind, NULL, fd_out);
+	if (c->sock < 0) {
+		int e = -c->sock;
+
+		free(c);
+		errno = e;
+		return NULL;
+	}
+	pthread_mutex_init(&c->lock, NULL);
+	return c;
+}
+
+void sim_conn_free(void *h)
+{
+	struct sim_conn *c = h;
+
+	pthread_mutex_destroy(&c->lock);
+	free(c);
 }

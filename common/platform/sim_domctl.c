@@ -9,37 +9,21 @@
 #include <unistd.h>
 
 struct vbd_domctl {
-	int sock;
-	pthread_mutex_t lock;
+	struct sim_conn conn; /* first */
 };
+_Static_assert(offsetof(struct vbd_domctl, conn) == 0, "sim_conn_new allocates it");
 
 static struct vbd_domctl *sim_open(void)
 {
-	struct vbd_domctl *h = calloc(1, sizeof(*h));
-
-	if (!h) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	h->sock = sim_hyp_open(SIM_KIND_DOMCTL, NULL, NULL);
-	if (h->sock < 0) {
-		int e = -h->sock;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
-	pthread_mutex_init(&h->lock, NULL);
-	return h;
+	return sim_conn_new(sizeof(struct vbd_domctl), SIM_KIND_DOMCTL, NULL);
 }
 
 static void sim_close(struct vbd_domctl *h)
 {
 	if (!h)
 		return;
-	close(h->sock);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
+	close(h->conn.sock);
+	sim_conn_free(h);
 }
 
 static int sim_list(struct vbd_domctl *h, struct vbd_dominfo *out, int max)
@@ -51,9 +35,9 @@ static int sim_list(struct vbd_domctl *h, struct vbd_dominfo *out, int max)
 
 	if (!info)
 		return -ENOMEM;
-	pthread_mutex_lock(&h->lock);
-	rc = sim_hyp_call(h->sock, &m, NULL, 0, info, cap * sizeof(*info), NULL, NULL);
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
+	rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, info, cap * sizeof(*info), NULL, NULL);
+	pthread_mutex_unlock(&h->conn.lock);
 	if (rc >= 0) {
 		size_t n = m.len / sizeof(*info);
 
@@ -73,9 +57,9 @@ static int call(struct vbd_domctl *h, uint32_t op, vbd_domid_t domid)
 	struct sim_hyp_msg m = {.op = op, .a = domid};
 	int rc;
 
-	pthread_mutex_lock(&h->lock);
-	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, NULL, NULL);
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
+	rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, NULL, NULL);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc;
 }
 

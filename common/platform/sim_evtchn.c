@@ -29,29 +29,21 @@ struct sport {
 };
 
 struct vbd_evtchn {
-	int sock, epfd;
-	pthread_mutex_t lock;
+	struct sim_conn conn; /* first */
+	int epfd;
 	const uint32_t *status;
 	struct sport ports[SIM_EVTCHN_MAX_PORTS];
 };
+_Static_assert(offsetof(struct vbd_evtchn, conn) == 0, "sim_conn_new allocates it");
 
 static struct vbd_evtchn *sim_open(void)
 {
-	struct vbd_evtchn *h = calloc(1, sizeof(*h));
 	int sfd = -1, e;
+	struct vbd_evtchn *h = sim_conn_new(sizeof(*h), SIM_KIND_EVTCHN, &sfd);
 
-	if (!h) {
-		errno = ENOMEM;
+	if (!h)
 		return NULL;
-	}
 	h->epfd = -1;
-	h->sock = sim_hyp_open(SIM_KIND_EVTCHN, NULL, &sfd);
-	if (h->sock < 0) {
-		e = -h->sock;
-		free(h);
-		errno = e;
-		return NULL;
-	}
 	h->status = mmap(NULL, STATUS_BYTES, PROT_READ, MAP_SHARED, sfd, 0);
 	e = errno;
 	close(sfd);
@@ -61,13 +53,12 @@ static struct vbd_evtchn *sim_open(void)
 	e = errno;
 	if (h->epfd < 0)
 		goto fail;
-	pthread_mutex_init(&h->lock, NULL);
 	return h;
 fail:
 	if (h->status != MAP_FAILED)
 		munmap((void *)h->status, STATUS_BYTES);
-	close(h->sock);
-	free(h);
+	close(h->conn.sock);
+	sim_conn_free(h);
 	errno = e;
 	return NULL;
 }
@@ -87,14 +78,13 @@ static void sim_close(struct vbd_evtchn *h)
 {
 	if (!h)
 		return;
-	close(h->sock); /* the daemon closes every port of this handle */
+	close(h->conn.sock); /* the daemon closes every port of this handle */
 	for (uint32_t p = 0; p < SIM_EVTCHN_MAX_PORTS; p++)
 		if (h->ports[p].used)
 			drop_port(h, p);
 	close(h->epfd);
 	munmap((void *)h->status, STATUS_BYTES);
-	pthread_mutex_destroy(&h->lock);
-	free(h);
+	sim_conn_free(h);
 }
 
 static int add_port(struct vbd_evtchn *h, uint32_t p, uint32_t gen, int efd, int peer)
@@ -124,11 +114,11 @@ static int sim_alloc_unbound(struct vbd_evtchn *h, vbd_domid_t remote)
 	struct sim_hyp_msg m = {.op = SIM_OP_EVT_ALLOC, .a = remote};
 	int fds[1], nfds = 1, rc;
 
-	pthread_mutex_lock(&h->lock);
-	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, fds, &nfds);
+	pthread_mutex_lock(&h->conn.lock);
+	rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, fds, &nfds);
 	if (rc >= 0)
 		rc = nfds == 1 ? add_port(h, m.a, m.b, fds[0], -1) : -EPROTO;
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc;
 }
 
@@ -137,8 +127,8 @@ static int sim_bind_interdomain(struct vbd_evtchn *h, vbd_domid_t remote, vbd_po
 	struct sim_hyp_msg m = {.op = SIM_OP_EVT_BIND, .a = remote, .b = rport};
 	int fds[2], nfds = 2, rc;
 
-	pthread_mutex_lock(&h->lock);
-	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, fds, &nfds);
+	pthread_mutex_lock(&h->conn.lock);
+	rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, fds, &nfds);
 	if (rc >= 0) {
 		if (nfds == 2)
 			rc = add_port(h, m.a, m.b, fds[0], fds[1]);
@@ -148,7 +138,7 @@ static int sim_bind_interdomain(struct vbd_evtchn *h, vbd_domid_t remote, vbd_po
 			rc = -EPROTO;
 		}
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc;
 }
 
@@ -162,13 +152,13 @@ static int sim_unbind(struct vbd_evtchn *h, vbd_port_t p)
 	struct sim_hyp_msg m = {.op = SIM_OP_EVT_UNBIND, .a = p};
 	int rc = -ENOTCONN;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
 	if (owns(h, p)) {
-		rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, NULL, NULL);
+		rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, NULL, NULL);
 		if (rc >= 0 || rc == -ENOTCONN)
 			drop_port(h, p);
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc < 0 ? rc : 0;
 }
 
@@ -179,7 +169,7 @@ static int refresh_peer(struct vbd_evtchn *h, vbd_port_t p)
 	struct sport *sp = &h->ports[p];
 	int fds[1], nfds = 1, rc;
 
-	rc = sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, fds, &nfds);
+	rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, fds, &nfds);
 	if (rc < 0)
 		return rc;
 	if (sp->peer >= 0)
@@ -195,9 +185,9 @@ static int sim_notify(struct vbd_evtchn *h, vbd_port_t p)
 	struct sport *sp;
 	int rc = 0;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
 	if (!owns(h, p)) {
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		return -ENOTCONN;
 	}
 	sp = &h->ports[p];
@@ -207,7 +197,7 @@ static int sim_notify(struct vbd_evtchn *h, vbd_port_t p)
 	 * a full counter (EAGAIN) already means "pending" */
 	if (rc == 0 && sp->peer >= 0 && write(sp->peer, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		rc = -errno;
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc;
 }
 
@@ -222,10 +212,10 @@ static int sim_pending(struct vbd_evtchn *h)
 	uint64_t cnt;
 	int n, p;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
 	n = epoll_wait(h->epfd, &ev, 1, 0);
 	if (n <= 0) {
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		return n < 0 ? -errno : -EAGAIN;
 	}
 	p = (int)ev.data.u32;
@@ -239,7 +229,7 @@ static int sim_pending(struct vbd_evtchn *h)
 	} else {
 		p = -EAGAIN;
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return p;
 }
 
@@ -247,14 +237,14 @@ static int sim_unmask(struct vbd_evtchn *h, vbd_port_t p)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
 	if (owns(h, p)) {
 		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = p};
 
 		if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->ports[p].efd, &ev) < 0)
 			rc = -errno;
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc;
 }
 

@@ -22,36 +22,21 @@ struct share {
 };
 
 struct vbd_gntshr {
-	int sock;
-	pthread_mutex_t lock;
+	struct sim_conn conn; /* first */
 	struct share *shares;
 };
+_Static_assert(offsetof(struct vbd_gntshr, conn) == 0, "sim_conn_new allocates it");
 
 static struct vbd_gntshr *sim_open(void)
 {
-	struct vbd_gntshr *h = calloc(1, sizeof(*h));
-
-	if (!h) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	h->sock = sim_hyp_open(SIM_KIND_GNTSHR, NULL, NULL);
-	if (h->sock < 0) {
-		int e = -h->sock;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
-	pthread_mutex_init(&h->lock, NULL);
-	return h;
+	return sim_conn_new(sizeof(struct vbd_gntshr), SIM_KIND_GNTSHR, NULL);
 }
 
 static void sim_close(struct vbd_gntshr *h)
 {
 	if (!h)
 		return;
-	close(h->sock); /* ends every grant of this handle */
+	close(h->conn.sock); /* ends every grant of this handle */
 	while (h->shares) {
 		struct share *s = h->shares;
 
@@ -61,15 +46,14 @@ static void sim_close(struct vbd_gntshr *h)
 				munmap(s->addr + (size_t)i * VBD_PAGE_SIZE, VBD_PAGE_SIZE);
 		free(s);
 	}
-	pthread_mutex_destroy(&h->lock);
-	free(h);
+	sim_conn_free(h);
 }
 
 static int end_refs(struct vbd_gntshr *h, const uint32_t *refs, unsigned n)
 {
 	struct sim_hyp_msg m = {.op = SIM_OP_GNT_UNSHARE};
 
-	return sim_hyp_call(h->sock, &m, refs, n * sizeof(uint32_t), NULL, 0, NULL, NULL);
+	return sim_hyp_call(h->conn.sock, &m, refs, n * sizeof(uint32_t), NULL, 0, NULL, NULL);
 }
 
 static void *sim_share_pages(struct vbd_gntshr *h, vbd_domid_t domid, int count, vbd_gref_t *refs,
@@ -90,8 +74,8 @@ static void *sim_share_pages(struct vbd_gntshr *h, vbd_domid_t domid, int count,
 		errno = ENOMEM;
 		return NULL;
 	}
-	pthread_mutex_lock(&h->lock);
-	rc = sim_hyp_call(h->sock, &m, NULL, 0, s->refs, (size_t)count * sizeof(uint32_t), fds,
+	pthread_mutex_lock(&h->conn.lock);
+	rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, s->refs, (size_t)count * sizeof(uint32_t), fds,
 			  &nfds);
 	if (rc >= 0 && (nfds != 1 || m.len != (size_t)count * sizeof(uint32_t))) {
 		for (int i = 0; i < nfds; i++)
@@ -99,7 +83,7 @@ static void *sim_share_pages(struct vbd_gntshr *h, vbd_domid_t domid, int count,
 		rc = -EPROTO;
 	}
 	if (rc < 0) {
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		free(s);
 		errno = -rc;
 		return NULL;
@@ -110,7 +94,7 @@ static void *sim_share_pages(struct vbd_gntshr *h, vbd_domid_t domid, int count,
 	close(fds[0]);
 	if (addr == MAP_FAILED) {
 		end_refs(h, s->refs, (unsigned)count);
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		free(s);
 		errno = rc;
 		return NULL;
@@ -119,7 +103,7 @@ static void *sim_share_pages(struct vbd_gntshr *h, vbd_domid_t domid, int count,
 	s->count = s->live = (unsigned)count;
 	s->next = h->shares;
 	h->shares = s;
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	memcpy(refs, s->refs, (size_t)count * sizeof(uint32_t));
 	return addr;
 }
@@ -131,7 +115,7 @@ static int sim_unshare(struct vbd_gntshr *h, void *start, int count)
 
 	if (count < 1 || ((uintptr_t)p & (VBD_PAGE_SIZE - 1)))
 		return -EINVAL;
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
 	for (struct share **pp = &h->shares; *pp; pp = &(*pp)->next) {
 		struct share *s = *pp;
 		uint32_t ended[SIM_HYP_MAX_BATCH];
@@ -155,7 +139,7 @@ static int sim_unshare(struct vbd_gntshr *h, void *start, int count)
 		}
 		break;
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc < 0 ? rc : 0;
 }
 

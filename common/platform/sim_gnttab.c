@@ -19,36 +19,21 @@ struct mapping {
 };
 
 struct vbd_gnttab {
-	int sock;
-	pthread_mutex_t lock;
+	struct sim_conn conn; /* first */
 	struct mapping *maps;
 };
+_Static_assert(offsetof(struct vbd_gnttab, conn) == 0, "sim_conn_new allocates it");
 
 static struct vbd_gnttab *sim_open(void)
 {
-	struct vbd_gnttab *h = calloc(1, sizeof(*h));
-
-	if (!h) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	h->sock = sim_hyp_open(SIM_KIND_GNTTAB, NULL, NULL);
-	if (h->sock < 0) {
-		int e = -h->sock;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
-	pthread_mutex_init(&h->lock, NULL);
-	return h;
+	return sim_conn_new(sizeof(struct vbd_gnttab), SIM_KIND_GNTTAB, NULL);
 }
 
 static void sim_close(struct vbd_gnttab *h)
 {
 	if (!h)
 		return;
-	close(h->sock); /* releases every map of this handle */
+	close(h->conn.sock); /* releases every map of this handle */
 	while (h->maps) {
 		struct mapping *mp = h->maps;
 
@@ -56,15 +41,14 @@ static void sim_close(struct vbd_gnttab *h)
 		munmap(mp->addr, (size_t)mp->count * VBD_PAGE_SIZE);
 		free(mp);
 	}
-	pthread_mutex_destroy(&h->lock);
-	free(h);
+	sim_conn_free(h);
 }
 
 static void release(struct vbd_gnttab *h, uint32_t id)
 {
 	struct sim_hyp_msg m = {.op = SIM_OP_GNT_UNMAP, .a = id};
 
-	sim_hyp_call(h->sock, &m, NULL, 0, NULL, 0, NULL, NULL);
+	sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, NULL, NULL);
 }
 
 /* Receives the reply's descriptors beyond the first message. */
@@ -74,7 +58,7 @@ static int more_fds(struct vbd_gnttab *h, int *fds, unsigned have, unsigned tota
 		struct sim_hyp_msg m;
 		int n = total - have < SIM_HYP_MAX_FDS ? (int)(total - have) : SIM_HYP_MAX_FDS, rc;
 
-		rc = sim_msg_recv(h->sock, &m, NULL, 0, fds + have, &n);
+		rc = sim_msg_recv(h->conn.sock, &m, NULL, 0, fds + have, &n);
 		if (rc < 0)
 			return rc;
 		if (m.op != SIM_OP_MORE_FDS || m.a != have || have + (unsigned)n > total) {
@@ -139,11 +123,11 @@ static void *sim_map_refs(struct vbd_gnttab *h, int count, vbd_domid_t domid,
 		goto out;
 	}
 	nfds = count < SIM_HYP_MAX_FDS ? count : SIM_HYP_MAX_FDS;
-	pthread_mutex_lock(&h->lock);
-	rc = sim_hyp_call(h->sock, &m, refs, (size_t)count * sizeof(uint32_t), pg,
+	pthread_mutex_lock(&h->conn.lock);
+	rc = sim_hyp_call(h->conn.sock, &m, refs, (size_t)count * sizeof(uint32_t), pg,
 			  (size_t)count * sizeof(*pg), fds, &nfds);
 	if (rc < 0) {
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		err = -rc;
 		goto out;
 	}
@@ -152,7 +136,7 @@ static void *sim_map_refs(struct vbd_gnttab *h, int count, vbd_domid_t domid,
 		/* protocol trouble: the connection is no longer in step */
 		for (int i = 0; i < nfds; i++)
 			close(fds[i]);
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		err = EPROTO;
 		goto out;
 	}
@@ -163,7 +147,7 @@ static void *sim_map_refs(struct vbd_gnttab *h, int count, vbd_domid_t domid,
 		close(fds[i]);
 	if (!addr) {
 		release(h, m.a);
-		pthread_mutex_unlock(&h->lock);
+		pthread_mutex_unlock(&h->conn.lock);
 		goto out;
 	}
 	mp->addr = addr;
@@ -172,7 +156,7 @@ static void *sim_map_refs(struct vbd_gnttab *h, int count, vbd_domid_t domid,
 	mp->next = h->maps;
 	h->maps = mp;
 	mp = NULL;
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 out:
 	free(pg);
 	free(fds);
@@ -186,7 +170,7 @@ static int sim_unmap(struct vbd_gnttab *h, void *addr, int count)
 {
 	int rc = -EINVAL;
 
-	pthread_mutex_lock(&h->lock);
+	pthread_mutex_lock(&h->conn.lock);
 	for (struct mapping **pp = &h->maps; *pp; pp = &(*pp)->next) {
 		struct mapping *mp = *pp;
 
@@ -199,7 +183,7 @@ static int sim_unmap(struct vbd_gnttab *h, void *addr, int count)
 		rc = 0;
 		break;
 	}
-	pthread_mutex_unlock(&h->lock);
+	pthread_mutex_unlock(&h->conn.lock);
 	return rc;
 }
 

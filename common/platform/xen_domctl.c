@@ -23,13 +23,8 @@ static struct vbd_domctl *xen_open(void)
 	if (!h)
 		return NULL;
 	h->xch = xc_interface_open(NULL, NULL, 0);
-	if (!h->xch) {
-		int e = errno;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
+	if (!h->xch)
+		return xen_open_failed(h);
 	h->xs = xs_open(XS_OPEN_READONLY);
 	return h;
 }

@@ -23,13 +23,8 @@ static struct vbd_evtchn *xen_open(void)
 	if (!h)
 		return NULL;
 	h->x = xenevtchn_open(NULL, 0);
-	if (!h->x) {
-		int e = errno;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
+	if (!h->x)
+		return xen_open_failed(h);
 	return h;
 }
 

@@ -22,13 +22,8 @@ static struct vbd_gnttab *tab_open(void)
 	if (!h)
 		return NULL;
 	h->x = xengnttab_open(NULL, 0);
-	if (!h->x) {
-		int e = errno;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
+	if (!h->x)
+		return xen_open_failed(h);
 	return h;
 }
 
@@ -78,13 +73,8 @@ static struct vbd_gntshr *shr_open(void)
 	if (!h)
 		return NULL;
 	h->x = xengntshr_open(NULL, 0);
-	if (!h->x) {
-		int e = errno;
-
-		free(h);
-		errno = e;
-		return NULL;
-	}
+	if (!h->x)
+		return xen_open_failed(h);
 	return h;
 }
 
