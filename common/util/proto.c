@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Text forms of the protocol's XenStore values (see proto.h). */
 #include "vbdpool/proto.h"
+#include "vbdpool/parse_num.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -35,21 +36,6 @@ const char *vbd_queue_state_name(enum vbd_queue_state s)
 	return (unsigned)s < VBD_Q__COUNT ? queue_names[s] : "?";
 }
 
-static int parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int parse_domid(const char *s, uint32_t *out)
 {
 	uint64_t v;
@@ -58,7 +44,7 @@ static int parse_domid(const char *s, uint32_t *out)
 		*out = VBD_DOMID_NONE;
 		return 0;
 	}
-	if (parse_u64(s, VBD_DOMID_NONE - 1, &v))
+	if (vbd_parse_u64(s, VBD_DOMID_NONE - 1, &v))
 		return -EINVAL;
 	*out = (uint32_t)v;
 	return 0;
@@ -97,7 +83,7 @@ int vbd_queue_rec_parse(const char *s, struct vbd_queue_rec *out)
 			if (parse_domid(eq, &r.owner))
 				return -EINVAL;
 		} else if (!strcmp(tok, "epoch") && !have_epoch++) {
-			if (parse_u64(eq, UINT64_MAX, &r.epoch))
+			if (vbd_parse_u64(eq, UINT64_MAX, &r.epoch))
 				return -EINVAL;
 		} else if (!strcmp(tok, "state") && !have_state++) {
 			int found = 0;
@@ -158,7 +144,7 @@ int vbd_member_load_parse(const char *s, struct vbd_member_load *out)
 		for (int i = 0; i < 7; i++)
 			if (!strcmp(tok, keys[i]))
 				k = i;
-		if (k < 0 || (seen & (1u << k)) || parse_u64(eq, UINT64_MAX, fields[k]))
+		if (k < 0 || (seen & (1u << k)) || vbd_parse_u64(eq, UINT64_MAX, fields[k]))
 			goto bad;
 		seen |= 1u << k;
 	}

@@ -13,6 +13,7 @@
 #include <xen/io/protocols.h>
 
 #include "vbdpool/log.h"
+#include "vbdpool/parse_num.h"
 
 #define WATCH_QUEUE_TOKEN "vbdq-"
 #define WATCH_STATE_TOKEN "vbdstate"
@@ -30,21 +31,6 @@ static int xs_get(struct vbdf_xsf *x, xs_transaction_t t, const char *path, char
 	return 0;
 }
 
-static int parse_uint(const char *s, uint64_t max, uint64_t *out)
-{
-	char *end;
-	unsigned long long v;
-
-	if (*s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
-}
-
 static int xs_get_uint(struct vbdf_xsf *x, const char *path, uint64_t max, uint64_t *out)
 {
 	char *v = NULL;
@@ -52,7 +38,7 @@ static int xs_get_uint(struct vbdf_xsf *x, const char *path, uint64_t max, uint6
 
 	if (rc < 0)
 		return rc;
-	rc = parse_uint(v, max, out);
+	rc = vbd_parse_u64(v, max, out);
 	if (rc < 0)
 		log_err("front: %s: malformed value '%.32s'", path, v);
 	free(v);
@@ -81,7 +67,7 @@ int vbdf_xsf_open(struct vbdf_xsf *x, unsigned devid, const char *want_volume)
 	/* Our own domid: the relative path "domid" (our domain directory). */
 	rc = xs_get(x, XBT_NULL, "domid", &v);
 	if (rc == 0) {
-		rc = parse_uint(v, VBD_DOMID_NONE - 1, &u);
+		rc = vbd_parse_u64(v, VBD_DOMID_NONE - 1, &u);
 		free(v);
 	}
 	if (rc < 0) {
@@ -220,8 +206,8 @@ enum vbdf_xsf_event vbdf_xsf_next_event(struct vbdf_xsf *x, unsigned *q)
 			kind = VBDF_XSF_STATE;
 		} else if (!strncmp(ev[XS_WATCH_TOKEN], WATCH_QUEUE_TOKEN,
 				    strlen(WATCH_QUEUE_TOKEN)) &&
-			   parse_uint(ev[XS_WATCH_TOKEN] + strlen(WATCH_QUEUE_TOKEN), x->nq - 1,
-				      &v) == 0) {
+			   vbd_parse_u64(ev[XS_WATCH_TOKEN] + strlen(WATCH_QUEUE_TOKEN), x->nq - 1,
+					 &v) == 0) {
 			kind = VBDF_XSF_QUEUE;
 			*q = (unsigned)v;
 		}
