@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "vbdpool/log.h"
+#include "vbdpool/parse_num.h"
 
 #define XSU_TXN_RETRIES 64
 
@@ -40,17 +41,7 @@ char *xsu_read(struct xs_handle *xs, xs_transaction_t t, const char *fmt, ...)
 
 int xsu_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
-	unsigned long long v;
-	char *end;
-
-	if (!s || *s < '0' || *s > '9')
-		return -EINVAL;
-	errno = 0;
-	v = strtoull(s, &end, 10);
-	if (errno || *end || v > max)
-		return -EINVAL;
-	*out = v;
-	return 0;
+	return vbd_parse_u64(s, max, out);
 }
 
 int xsu_read_u64(struct xs_handle *xs, xs_transaction_t t, uint64_t max, uint64_t *out,

@@ -4,18 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "check.h"
 #include "../../backend/backd.h"
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
 
 static struct backd bd;
 static struct vbd_volume v;
@@ -158,6 +148,5 @@ int main(void)
 		      own_claimable(&v, &r));
 	}
 
-	printf("%s\n", failures ? "FAILED" : "all ok");
-	return failures ? 1 : 0;
+	return check_done("backend_balance");
 }

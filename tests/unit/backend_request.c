@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <unistd.h>
 
+#include "check.h"
 #include "../../backend/queue.h"
 #include "vbdpool/log.h"
 
@@ -22,17 +23,6 @@
 #define BAD_REF	  9999
 #define VOL_BYTES (1u << 20) /* 2048 sectors */
 #define VOL_SECT  (VOL_BYTES / 512)
-
-static int failures;
-#define CHECK(cond, ...)                                                                           \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			failures++;                                                                \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                       \
-			fprintf(stderr, __VA_ARGS__);                                              \
-			fputc('\n', stderr);                                                       \
-		}                                                                                  \
-	} while (0)
 
 /* ---- fake platform: grant refs are indexes into pages[] ---------------- */
 static uint8_t *pages;
@@ -168,8 +158,7 @@ static int16_t do_req(const void *req, uint64_t id, uint8_t want_op)
 
 	post(req);
 	if (!get_response(&rsp)) {
-		failures++;
-		fprintf(stderr, "FAIL: no response for request %#llx\n", (unsigned long long)id);
+		check_failf("FAIL: no response for request %#llx\n", (unsigned long long)id);
 		return 99;
 	}
 	CHECK(rsp.id == id, "response id %#llx, want %#llx", (unsigned long long)rsp.id,
@@ -566,9 +555,8 @@ static void test_random(void)
 		}
 		post(&r);
 		if (!get_response(&rsp)) {
-			failures++;
-			fprintf(stderr, "FAIL: random request %u (op %u) not answered\n", i,
-				r.operation);
+			check_failf("FAIL: random request %u (op %u) not answered\n", i,
+				    r.operation);
 			return;
 		}
 		CHECK(rsp.id == r.id, "random request %u: answer id %#llx", i,
@@ -587,7 +575,7 @@ static void test_random(void)
 
 static void run_suite(enum vbd_engine_kind kind, const char *file, const char *name)
 {
-	int before = failures;
+	int before = check_failures;
 
 	if (!strcmp(name, "null")) { /* a fresh queue for the req_prod-backwards case */
 		setup_queue(kind, file);
@@ -603,7 +591,7 @@ static void run_suite(enum vbd_engine_kind kind, const char *file, const char *n
 	test_drain();
 	test_hostile();
 	teardown_queue();
-	printf("%s: %s\n", name, failures == before ? "ok" : "FAILED");
+	printf("%s: %s\n", name, check_failures == before ? "ok" : "FAILED");
 }
 
 int main(void)
@@ -640,6 +628,5 @@ int main(void)
 
 	unlink(file);
 	rmdir(dir);
-	printf("%s\n", failures ? "FAILED" : "all ok");
-	return failures ? 1 : 0;
+	return check_done("backend_request");
 }
