@@ -1,9 +1,10 @@
-# Shell helpers for end-to-end pool tests on the emulated Xen host.
-# Source it; every function works inside a private temp dir ($POOL_DIR)
-# and pool_cleanup (installed as an EXIT trap by pool_init) stops only what
-# was started under it.
+# shellcheck shell=bash
+# Shell helpers for end-to-end pool tests on the emulated Xen host, built
+# on tests/lib/sim.sh.  Source it; every function works inside a private
+# temp dir ($POOL_DIR = $SIM_TMP, the host in $POOL_DIR/host = $SIM_DIR) and
+# the EXIT trap set by pool_init stops only what was started under it.
 #
-#   pool_init                      temp dir, emulated host, trap
+#   pool_init                      temp dir, emulated host, trap (sim_start)
 #   pool_volume VOL SIZE_MB        backing file + `vbdpoolctl volume create`
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
@@ -12,8 +13,12 @@
 #   pool_wait_connected VOL G D    every queue record connected (bounded)
 #   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
 #   xs0 CMD...                     run a command as dom0 in the host
+# Background processes a test adds to POOL_PIDS are signalled before the
+# host stops and reaped after; POOL_ON_EXIT is shell code run before that.
 set -u
 : "${VBD_BUILD:?VBD_BUILD must point at the build dir}"
+# shellcheck source=sim.sh
+. "$(dirname "${BASH_SOURCE[0]}")/sim.sh"
 BIN=$VBD_BUILD/bin
 PLUGIN=$VBD_BUILD/lib/nbdkit-vbdpool-plugin.so
 POOL_PIDS=()
@@ -21,33 +26,26 @@ POOL_PIDS=()
 pool_log() { echo "[$(date +%T.%N | cut -c1-12)] $*"; }
 die() { echo "FAIL: $*" >&2; exit 1; }
 
-pool_cleanup() {
-	local rc=$?
-	set +e
+# SIM_ON_EXIT of a pool test: sim_cleanup then shows the logs and removes
+# the dir.  A program exec'ed into a domain may only end with its domain,
+# hence the host stops before the processes are reaped.
+pool_on_exit() {
+	local p
 	[ -n "${POOL_ON_EXIT:-}" ] && eval "$POOL_ON_EXIT"
 	for p in "${POOL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	[ -n "${POOL_DIR:-}" ] && "$BIN/xensim" stop --dir "$POOL_DIR/host" >/dev/null 2>&1
+	sim_stop >/dev/null 2>&1
 	for p in "${POOL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	if [ $rc -ne 0 ] && [ -n "${POOL_DIR:-}" ]; then
-		echo "--- xensimd.log (tail)"; tail -n 40 "$POOL_DIR/host/xensimd.log" 2>/dev/null
-		for f in "$POOL_DIR"/*.log; do
-			[ -f "$f" ] || continue
-			echo "--- $(basename "$f") (tail)"; tail -n 30 "$f"
-		done
-	fi
-	[ -n "${POOL_DIR:-}" ] && [ -z "${VBD_KEEP:-}" ] && rm -rf "$POOL_DIR"
-	exit $rc
 }
+
+pool_cleanup() { sim_cleanup; }
 
 pool_init() {
-	POOL_DIR=$(mktemp -d "${TMPDIR:-/tmp}/vbdpool-test.XXXXXX")
-	trap pool_cleanup EXIT
-	trap 'exit 130' INT TERM
-	mkdir -p "$POOL_DIR/host"
-	"$BIN/xensim" start --dir "$POOL_DIR/host" || die "xensim start failed"
+	SIM_ON_EXIT=pool_on_exit
+	sim_start vbdpool-test || die "xensim start failed"
+	POOL_DIR=$SIM_TMP
 }
 
-xs0() { "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid 0 -- "$@"; }
+xs0() { sim_xs0 "$@"; }
 ctl() { xs0 "$BIN/vbdpoolctl" "$@"; }
 
 pool_volume() { # VOL SIZE_MB [BACKING]
@@ -59,7 +57,7 @@ pool_volume() { # VOL SIZE_MB [BACKING]
 # A domain whose first process only keeps it alive; the service runs in it
 # through `xensim exec`, so it can be added as a member before it starts.
 pool_domain() { # NAME -> prints domid
-	"$BIN/xensim" create --dir "$POOL_DIR/host" --name "$1" -- sleep 100000
+	sim_create "$1" sleep 100000
 }
 
 pool_member() { # VOL [backd args...]
@@ -67,15 +65,13 @@ pool_member() { # VOL [backd args...]
 	local d
 	d=$(pool_domain "back$((${#POOL_PIDS[@]} + 1))") || die "create backend domain"
 	ctl member add "$vol" "$d" >/dev/null || die "member add $vol $d"
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$d" -- \
-		"$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
+	sim_exec "$d" "$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
 	POOL_PIDS+=($!)
 	LAST_DOMID=$d
 }
 
 pool_supervisor() {
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid 0 -- "$BIN/vbdpool-supervisor" \
-		>"$POOL_DIR/supervisor.log" 2>&1 &
+	sim_xs0 "$BIN/vbdpool-supervisor" >"$POOL_DIR/supervisor.log" 2>&1 &
 	POOL_PIDS+=($!)
 }
 
@@ -84,8 +80,7 @@ pool_guest() { # VOL QUEUES [DEVID]
 	GUEST=$(pool_domain guest) || die "create guest domain"
 	ctl attach "$GUEST" "$vol" --devid "$devid" --queues "$queues" >/dev/null ||
 		die "attach $GUEST $vol"
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
-		nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
+	sim_exec "$GUEST" nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
 		>"$POOL_DIR/nbdkit.log" 2>&1 &
 	POOL_PIDS+=($!)
 	NBD_URI="nbd+unix:///?socket=$POOL_DIR/nbd.sock"

@@ -2,7 +2,8 @@
 # Shell helpers to run an emulated Xen host (build/bin/xensim) in a private
 # temp dir.  Source it from a test; needs $VBD_BUILD (set by run-tests.sh).
 #
-#   sim_start                 mktemp -d, `xensim start`, EXIT trap -> sim_cleanup
+#   sim_start [PREFIX]        mktemp -d (named PREFIX.XXXXXX, default vbdsim),
+#                             `xensim start`, EXIT trap -> sim_cleanup
 #   sim_create NAME [--paused] [--console FILE] CMD...
 #                             new domain running CMD; prints its domid
 #   sim_exec DOMID CMD...     run CMD in domain DOMID (0 = dom0), wait, its status
@@ -13,8 +14,10 @@
 #   sim_pids DOMID [NAME]     pids of the domain's processes (named NAME):
 #                             by process group, so safe when several emulated
 #                             hosts run at once (unlike matching XENSIM_DOMID)
-#   sim_stop                  stop the host (idempotent)
-#   sim_cleanup               stop, show logs if the test failed, remove the dir
+#   sim_stop                  stop the host (idempotent; also a host whose
+#                             control socket is gone, by its pid file)
+#   sim_cleanup               stop, show logs (the host's, the consoles',
+#                             $SIM_TMP/*.log) if the test failed, remove the dir
 #                             (kept when VBD_KEEP is set)
 # Variables: SIM_TMP (the temp dir), SIM_DIR (the host dir, $SIM_TMP/host),
 # XENSIM (the binary).  SIM_ON_EXIT: shell code run first by sim_cleanup.
@@ -25,7 +28,7 @@ SIM_DIR=${SIM_DIR:-}
 
 sim_start() {
 	[ -x "$XENSIM" ] || { echo "no $XENSIM (build first)" >&2; return 1; }
-	SIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/vbdsim.XXXXXX")
+	SIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${1:-vbdsim}.XXXXXX")
 	SIM_DIR=$SIM_TMP/host
 	trap sim_cleanup EXIT
 	trap 'exit 130' INT TERM
@@ -76,7 +79,7 @@ sim_pids() { # DOMID [NAME]
 }
 
 sim_stop() {
-	[ -n "$SIM_DIR" ] && [ -e "$SIM_DIR/ctl.sock" ] && "$XENSIM" stop --dir "$SIM_DIR"
+	[ -n "$SIM_DIR" ] && "$XENSIM" stop --dir "$SIM_DIR"
 	return 0
 }
 
@@ -91,6 +94,11 @@ sim_cleanup() {
 		for f in "$SIM_DIR"/dom/*/console.log; do
 			[ -s "$f" ] || continue
 			echo "--- $f (tail)"
+			tail -n 30 "$f"
+		done
+		for f in "$SIM_TMP"/*.log; do
+			[ -f "$f" ] || continue
+			echo "--- $(basename "$f") (tail)"
 			tail -n 30 "$f"
 		done
 	fi
