@@ -57,10 +57,21 @@ static void reconcile(struct vbd_volume *v)
 		v->logged_setup = 0;
 		return;
 	}
-	if (m->state_ok && m->state != v->my_state &&
-	    (m->state == VBD_MEMBER_DEAD || m->state == VBD_MEMBER_FENCED))
-		log_warn("volume %s: the supervisor marked this member %s", v->id,
-			 vbd_member_state_name(m->state));
+	if (m->state_ok && (m->state == VBD_MEMBER_DEAD || m->state == VBD_MEMBER_FENCED)) {
+		/* The supervisor declared us gone (we were paused and resumed,
+		 * or it erred): the others take our queues over. Drop every
+		 * mapping first, waiting for our I/O in flight, so that nothing
+		 * of ours lands later; then join again as a new member. */
+		log_err("volume %s: the supervisor marked this member %s: dropping every queue "
+			"and joining again",
+			v->id, vbd_member_state_name(m->state));
+		for (struct vbd_attach *a = v->atts; a; a = a->next)
+			for (unsigned q = 0; q < a->nq; q++)
+				own_stop_queue(v, &a->qs[q], "declared dead by the supervisor");
+		v->joined = 0;
+		if (bd->leaving || pool_join(v) < 0)
+			return;
+	}
 	if (pool_refresh_attachments(v) < 0)
 		return;
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
