@@ -15,6 +15,8 @@
 #   xs0 CMD...                     run a command as dom0 in the host
 # Background processes a test adds to POOL_PIDS are signalled before the
 # host stops and reaped after; POOL_ON_EXIT is shell code run before that.
+# Start them as `"$XENSIM" exec ... &`, not through a shell function, so
+# that $! is the xensim process (it forwards the signal into the domain).
 set -u
 : "${VBD_BUILD:?VBD_BUILD must point at the build dir}"
 # shellcheck source=sim.sh
@@ -65,13 +67,15 @@ pool_member() { # VOL [backd args...]
 	local d
 	d=$(pool_domain "back$((${#POOL_PIDS[@]} + 1))") || die "create backend domain"
 	ctl member add "$vol" "$d" >/dev/null || die "member add $vol $d"
-	sim_exec "$d" "$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
+	"$XENSIM" exec --dir "$SIM_DIR" --domid "$d" -- \
+		"$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
 	POOL_PIDS+=($!)
 	LAST_DOMID=$d
 }
 
 pool_supervisor() {
-	sim_xs0 "$BIN/vbdpool-supervisor" >"$POOL_DIR/supervisor.log" 2>&1 &
+	"$XENSIM" exec --dir "$SIM_DIR" --domid 0 -- "$BIN/vbdpool-supervisor" \
+		>"$POOL_DIR/supervisor.log" 2>&1 &
 	POOL_PIDS+=($!)
 }
 
@@ -80,7 +84,8 @@ pool_guest() { # VOL QUEUES [DEVID]
 	GUEST=$(pool_domain guest) || die "create guest domain"
 	ctl attach "$GUEST" "$vol" --devid "$devid" --queues "$queues" >/dev/null ||
 		die "attach $GUEST $vol"
-	sim_exec "$GUEST" nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
+	"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
+		nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
 		>"$POOL_DIR/nbdkit.log" 2>&1 &
 	POOL_PIDS+=($!)
 	NBD_URI="nbd+unix:///?socket=$POOL_DIR/nbd.sock"
