@@ -13,20 +13,7 @@ g=$(sim_create granter sleep 1000000) || exit 1
 m=$(sim_create mapper sleep 1000000) || exit 1
 w=$(sim_create wrong sleep 1000000) || exit 1
 T=/plat-conform
-dpid=$(cat "$SIM_DIR/xensimd.pid")
-nfd() { ls "/proc/$dpid/fd" | wc -l; }
-settled_nfd() { # the count once CLI connections of earlier commands are closed
-	local a b i
-	b=$(nfd)
-	for i in $(seq 20); do
-		sleep 0.05
-		a=$(nfd)
-		[ "$a" -eq "$b" ] && break
-		b=$a
-	done
-	echo "$b"
-}
-before=$(settled_nfd)
+before=$(sim_settled_nfd)
 sim_xs0 "$PROG" setup $T "$g" "$m" "$w" || exit 1
 
 sim_exec "$g" "$PROG" granter $T "$m" "$w" >"$SIM_TMP/granter.out" 2>&1 &
@@ -45,7 +32,5 @@ n_fail=$(cat "$SIM_TMP"/*.out | grep -c '^FAIL')
 echo "conformance: $n_ok ok, $n_fail failed"
 [ "$n_fail" -eq 0 ] && [ "$n_ok" -ge 50 ] || rc=1
 # every handle is closed: the daemon holds no port, page or connection more
-for i in $(seq 50); do [ "$(nfd)" -le "$before" ] && break; sleep 0.02; done
-echo "daemon descriptors: $before before, $(nfd) after"
-[ "$(nfd)" -le "$before" ] || { echo "FAIL: daemon leaks descriptors"; rc=1; }
+sim_nfd_back_to "$before" || { echo "FAIL: daemon leaks descriptors"; rc=1; }
 exit $rc

@@ -14,6 +14,11 @@
 #   sim_pids DOMID [NAME]     pids of the domain's processes (named NAME):
 #                             by process group, so safe when several emulated
 #                             hosts run at once (unlike matching XENSIM_DOMID)
+#   sim_nfd                   descriptors the host's daemon holds now
+#   sim_settled_nfd           sim_nfd once the CLI connections of earlier
+#                             commands are closed (the baseline for:)
+#   sim_nfd_back_to N         wait (up to 1 s) until the daemon holds at most N
+#                             descriptors, print both counts; fails on a leak
 #   sim_stop                  stop the host (idempotent; also a host whose
 #                             control socket is gone, by its pid file)
 #   sim_cleanup               stop, show logs (the host's, the consoles',
@@ -26,6 +31,7 @@ XENSIM=$VBD_BUILD/bin/xensim
 SIM_TMP=${SIM_TMP:-}
 SIM_DIR=${SIM_DIR:-}
 
+# shellcheck disable=SC2120 # PREFIX is optional
 sim_start() {
 	[ -x "$XENSIM" ] || { echo "no $XENSIM (build first)" >&2; return 1; }
 	SIM_TMP=$(mktemp -d "${TMPDIR:-/tmp}/${1:-vbdsim}.XXXXXX")
@@ -76,6 +82,30 @@ sim_pids() { # DOMID [NAME]
 	g=$(sim_pgid "$1")
 	[ -n "$g" ] || return 1
 	if [ $# -gt 1 ]; then pgrep -g "$g" -x "$2"; else pgrep -g "$g"; fi
+}
+
+sim_nfd() {
+	# shellcheck disable=SC2012
+	ls "/proc/$(cat "$SIM_DIR/xensimd.pid")/fd" | wc -l
+}
+
+sim_settled_nfd() {
+	local a b i
+	b=$(sim_nfd)
+	for i in $(seq 20); do
+		sleep 0.05
+		a=$(sim_nfd)
+		[ "$a" -eq "$b" ] && break
+		b=$a
+	done
+	echo "$b"
+}
+
+sim_nfd_back_to() { # N
+	local i
+	for i in $(seq 50); do [ "$(sim_nfd)" -le "$1" ] && break; sleep 0.02; done
+	echo "daemon descriptors: $1 before, $(sim_nfd) after"
+	[ "$(sim_nfd)" -le "$1" ]
 }
 
 sim_stop() {
