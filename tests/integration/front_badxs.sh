@@ -14,9 +14,7 @@ ctl attach "$G" vol1 --devid 0 --queues 2 >/dev/null || die "attach"
 fe=/local/domain/$G/device/vbdpool/0
 verify() { # expected-rc args...
 	local want=$1 rc=0; shift
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$G" -- \
-		"$VBD_BUILD/tests/progs/front_verify" --ops 200 --threads 2 --wait 10 "$@" \
-		>"$POOL_DIR/v.log" 2>&1 || rc=$?
+	pool_verify "$G" "$POOL_DIR/v.log" --ops 200 --threads 2 --wait 10 "$@" || rc=$?
 	tail -n 2 "$POOL_DIR/v.log"
 	[ "$rc" = "$want" ] || die "front_verify $* exited $rc, expected $want"
 }
@@ -49,11 +47,8 @@ verify 0
 
 # An ownership record naming a domain that is not a member: the frontend
 # grants it nothing (members then claim the queue and I/O goes on).
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$G" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --seconds 4 --threads 2 --wait 10 \
-	>"$POOL_DIR/v2.log" 2>&1 &
-vpid=$!
-POOL_PIDS+=("$vpid")
+pool_verify_bg "$G" "$POOL_DIR/v2.log" --seconds 4 --threads 2 --wait 10
+vpid=$VERIFY_PID
 pool_wait_connected vol1 "$G" 0
 rec=/vbdpool/volumes/vol1/attachments/$G-0/queue-0
 epoch=$(xs0 xenstore-read "$rec" | sed 's/.*epoch=\([0-9]*\).*/\1/')

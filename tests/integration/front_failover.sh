@@ -14,11 +14,8 @@ for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
 pool_supervisor
 G=$(pool_domain guest) || die "create guest"
 ctl attach "$G" vol1 --devid 0 --queues 6 >/dev/null || die "attach"
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$G" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 8 --threads 8 \
-	>"$POOL_DIR/verify.log" 2>&1 &
-vpid=$!
-POOL_PIDS+=("$vpid")
+pool_verify_bg "$G" "$POOL_DIR/verify.log" --devid 0 --seconds 8 --threads 8
+vpid=$VERIFY_PID
 pool_wait_connected vol1 "$G" 0
 pool_log "owners: $(pool_owners vol1 "$G" 0)"
 sleep 2

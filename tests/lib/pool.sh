@@ -10,6 +10,10 @@
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
 #   pool_guest VOL QUEUES          guest domain, attach, nbdkit + plugin on
 #                                  $POOL_DIR/nbd.sock; sets $GUEST
+#   pool_verify G LOG ARGS...      tests/progs/front_verify ARGS in guest domain
+#                                  G, output in LOG; its exit status
+#   pool_verify_bg G LOG ARGS...   the same in the background: sets $VERIFY_PID
+#                                  (also in POOL_PIDS)
 #   pool_wait_connected VOL G D    every queue record connected (bounded)
 #   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
 #   xs0 CMD...                     run a command as dom0 in the host
@@ -92,6 +96,22 @@ pool_guest() { # VOL QUEUES [DEVID]
 	local i
 	for i in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && return 0; sleep 0.1; done
 	die "nbdkit socket did not appear"
+}
+
+pool_verify() { # G LOG ARGS...
+	local g=$1 log=$2
+	shift 2
+	"$XENSIM" exec --dir "$SIM_DIR" --domid "$g" -- \
+		"$VBD_BUILD/tests/progs/front_verify" "$@" >"$log" 2>&1
+}
+
+pool_verify_bg() { # G LOG ARGS...
+	local g=$1 log=$2
+	shift 2
+	"$XENSIM" exec --dir "$SIM_DIR" --domid "$g" -- \
+		"$VBD_BUILD/tests/progs/front_verify" "$@" >"$log" 2>&1 &
+	VERIFY_PID=$!
+	POOL_PIDS+=("$VERIFY_PID")
 }
 
 # pid of the vbdpool-backd process running in domain DOMID of this test's
