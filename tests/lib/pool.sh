@@ -23,7 +23,7 @@
 # that $! is the xensim process (it forwards the signal into the domain).
 set -u
 : "${VBD_BUILD:?VBD_BUILD must point at the build dir}"
-# shellcheck source=sim.sh
+# shellcheck source-path=SCRIPTDIR source=sim.sh
 . "$(dirname "${BASH_SOURCE[0]}")/sim.sh"
 BIN=$VBD_BUILD/bin
 PLUGIN=$VBD_BUILD/lib/nbdkit-vbdpool-plugin.so
