@@ -4,6 +4,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -242,7 +243,10 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 	if (res < 0)
 		log_debug("queue %u: request %#llx failed: %s", q->cfg.qidx,
 			  (unsigned long long)p->req.id, strerror(-res));
-	respond(q, &p->req, res < 0 ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY);
+	/* a backing that cannot discard (no hole punching) says so */
+	respond(q, &p->req,
+		res == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
+				   : (res < 0 ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY));
 	vbd_qstats_record(&q->stats, p->req.nr_sectors * VBD_SECTOR_SIZE,
 			  (now_ns() - p->t0_ns) / 1000);
 	release_pending(q, p);
@@ -454,6 +458,10 @@ static void *queue_thread(void *arg)
 	struct pollfd pfd[3];
 	int nfd = 0, engfd = q->eng->ops->fd(q->eng);
 
+	if (getenv("VBDQ_BATCH")) {
+		struct sched_param sp = {0};
+		pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
+	}
 	pfd[nfd++] = (struct pollfd){.fd = ev->fd(q->ev), .events = POLLIN};
 	pfd[nfd++] = (struct pollfd){.fd = q->wake_fd, .events = POLLIN};
 	if (engfd >= 0)
