@@ -30,6 +30,8 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "rendezvous.h"
+
 #define WAIT_S	      60   /* for the other role to reach a step */
 #define EVENT_MS      2000 /* an event must arrive within */
 #define QUIET_MS      300  /* no event may arrive within */
@@ -81,14 +83,6 @@ static void fatal(const char *fmt, ...)
 	exit(1);
 }
 
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 /* ---- XenStore rendezvous --------------------------------------------- */
 
 static void post(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -108,23 +102,14 @@ static void post(const char *key, const char *fmt, ...)
 /* Waits for DIR/key to exist; returns its value (static buffer). */
 static const char *await(const char *key)
 {
-	static char out[512];
 	char path[256];
-	uint64_t end = now_ms() + WAIT_S * 1000;
+	const char *v;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	while (now_ms() < end) {
-		unsigned len;
-		char *v = xs_read(xs, XBT_NULL, path, &len);
-
-		if (v) {
-			snprintf(out, sizeof(out), "%s", v);
-			free(v);
-			return out;
-		}
-		usleep(5000);
-	}
-	fatal("timed out waiting for %s", path);
+	v = rv_await(xs, path, WAIT_S);
+	if (!v)
+		fatal("timed out waiting for %s", path);
+	return v;
 }
 
 /* ---- event helpers ----------------------------------------------------- */
@@ -132,20 +117,7 @@ static const char *await(const char *key)
 /* Next pending port within ms (poll() on the handle's fd), or -1. */
 static int wait_event(struct vbd_evtchn *h, int ms)
 {
-	uint64_t end = now_ms() + (uint64_t)ms;
-
-	for (;;) {
-		int64_t left = (int64_t)(end - now_ms());
-		struct pollfd pfd = {.fd = P->evtchn->fd(h), .events = POLLIN};
-		int p;
-
-		p = P->evtchn->pending(h);
-		if (p >= 0)
-			return p;
-		if (left <= 0)
-			return -1;
-		poll(&pfd, 1, (int)left);
-	}
+	return rv_wait_event(P, h, ms);
 }
 
 /* ---- roles --------------------------------------------------------------- */
@@ -479,11 +451,11 @@ static int do_mapper(char **argv)
 	check(rc == 0, "unmap the ended grant", "rc=%d", rc);
 	/* Xen defers the release (observed: a map right after unmap still
 	 * works, 3 s later it fails): poll until it fails */
-	end = now_ms() + ENDED_WAIT_MS;
+	end = rv_now_ms() + ENDED_WAIT_MS;
 	for (;;) {
 		errno = 0;
 		pe = map1(gt, g, r[5], PROT_READ);
-		if (!pe || now_ms() > end)
+		if (!pe || rv_now_ms() > end)
 			break;
 		P->gnttab->unmap(gt, pe, 1);
 		usleep(100000);

@@ -38,6 +38,8 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "rendezvous.h"
+
 #define RELEASE_LIMIT_MS 100
 #define WAIT_S		 60
 
@@ -88,40 +90,19 @@ static void post(const char *key, const char *val)
 
 static const char *await(const char *key)
 {
-	static char out[256];
 	char path[256];
-	double end = now_ms() + WAIT_S * 1e3;
+	const char *v;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	while (now_ms() < end) {
-		unsigned len;
-		char *v = xs_read(xs, XBT_NULL, path, &len);
-
-		if (v) {
-			snprintf(out, sizeof(out), "%s", v);
-			free(v);
-			return out;
-		}
-		usleep(5000);
-	}
-	errno = ETIMEDOUT;
-	fatal(path);
+	v = rv_await(xs, path, WAIT_S);
+	if (!v)
+		fatal(path); /* errno ETIMEDOUT */
+	return v;
 }
 
 static int wait_event(struct vbd_evtchn *h, int ms)
 {
-	double end = now_ms() + ms;
-
-	for (;;) {
-		struct pollfd pfd = {.fd = P->evtchn->fd(h), .events = POLLIN};
-		int p = P->evtchn->pending(h), left = (int)(end - now_ms());
-
-		if (p >= 0)
-			return p;
-		if (left <= 0)
-			return -1;
-		poll(&pfd, 1, left);
-	}
+	return rv_wait_event(P, h, ms);
 }
 
 static void __attribute__((noreturn)) do_victim(vbd_domid_t peer)
