@@ -26,7 +26,7 @@ t_deps=$((SECONDS - t0))
 t_img=$((SECONDS - t0 - t_deps))
 rig_log "deps ${t_deps}s, images ${t_img}s"
 
-pass=0 fail=0 skip=0 lines=()
+pass=0 fail=0 skip=0
 for s in "${scenarios[@]}"; do
 	ts=$SECONDS
 	rc=0

@@ -62,6 +62,11 @@ xen-init-dom0 >/dev/null || fail_boot "xen-init-dom0"
 xenconsoled --pid-file /run/xenconsoled.pid --log=guest --log-dir=/var/log/xen/console ||
 	fail_boot "xenconsoled"
 echo "rig-dom0: xenstored + xenconsoled up at $(cut -d' ' -f1 /proc/uptime)s"
+for f in /opt/vbdpool/bin/* /opt/vbdpool/tests/progs/*; do
+	[ -x "$f" ] || continue
+	ldd "$f" 2>/dev/null | grep -q 'not found' &&
+		echo "rig-dom0: WARNING: $f lacks libraries here: $(ldd "$f" | grep 'not found' | tr -s ' \t\n' ' ')"
+done
 
 # The scenario file defines rig_dom0_main (see tests/xen/scenarios/README).
 timeout -k 5 "$RIG_TIMEOUT" bash -c '. /rig/lib-dom0.sh && . "/rig/scenarios/$RIG_SCENARIO.sh" && rig_dom0_main' </dev/null

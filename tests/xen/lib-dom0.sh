@@ -102,10 +102,10 @@ rig_wait_pid() {
 		if [ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ]; then
 			rig_say "$label (pid $pid) still running after ${limit}s: where it is stuck:"
 			local p
-			for p in $pid $(pgrep -P "$pid" 2>/dev/null); do
-				echo "  pid $p $(tr '\0' ' ' </proc/$p/cmdline 2>/dev/null)"
-				echo "  wchan: $(cat /proc/$p/wchan 2>/dev/null)  syscall: $(cat /proc/$p/syscall 2>/dev/null)"
-				sed 's/^/  stack: /' /proc/$p/stack 2>/dev/null
+			for p in "$pid" $(pgrep -P "$pid" 2>/dev/null); do
+				echo "  pid $p $(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)"
+				echo "  wchan: $(cat "/proc/$p/wchan" 2>/dev/null)  syscall: $(cat "/proc/$p/syscall" 2>/dev/null)"
+				sed 's/^/  stack: /' "/proc/$p/stack" 2>/dev/null
 			done
 			kill -TERM "$pid" 2>/dev/null
 			sleep 1

@@ -19,7 +19,7 @@ fi
 # Trim what a RAM root never uses.
 rm -rf "$dir"/usr/share/{doc,man,info,locale,lintian,linda,bash-completion,zsh} \
 	"$dir"/var/cache/apt/* "$dir"/var/cache/debconf/*-old "$dir"/var/lib/apt/lists/* \
-	"$dir"/var/log/* "$dir"/usr/lib/xen-4.17/boot "$dir"/boot/*
+	"${dir:?}"/var/log/* "${dir:?}"/usr/lib/xen-4.17/boot "${dir:?}"/boot/*
 find "$dir" -name __pycache__ -type d -prune -exec rm -rf {} +
 # Device nodes come from devtmpfs at boot.
 rm -rf "${dir:?}"/dev/*

@@ -45,7 +45,6 @@ img=$RIG_BUILD/images
 for f in xen vmlinuz vmlinux dom0-base.cpio domu.cpio.gz; do
 	[ -f "$img/$f" ] || rig_die "image $img/$f missing (run tests/xen/build-images.sh)"
 done
-kver=$(ls "$RIG_BUILD/work/modules/lib/modules")
 
 # --- dom0 initramfs = dom0-base.cpio + a per-run overlay --------------------
 # The kernel unpacks concatenated cpio archives in order.  The overlay may
