@@ -168,9 +168,10 @@ static void xs_write(const char *path, const char *value, const char *perms)
 		log_warn("xenstore write %s: %s", path, strerror(-rc));
 }
 
-int dom_setup_dom0(void)
+/* A new domain with its sockets, on the host's list; -errno on failure. */
+static int dom_add(unsigned id, const char *name, struct dom **out)
 {
-	struct dom *d = dom_alloc(0, "Domain-0");
+	struct dom *d = dom_alloc(id, name);
 	int rc;
 
 	if (!d)
@@ -182,6 +183,17 @@ int dom_setup_dom0(void)
 	}
 	d->next = g_sim->doms;
 	g_sim->doms = d;
+	*out = d;
+	return 0;
+}
+
+int dom_setup_dom0(void)
+{
+	struct dom *d;
+	int rc = dom_add(0, "Domain-0", &d);
+
+	if (rc < 0)
+		return rc;
 	xs_write("/local/domain/0/name", "Domain-0", NULL);
 	xs_write("/local/domain/0/domid", "0", NULL);
 	return 0;
@@ -250,16 +262,9 @@ int dom_create(const char *name, struct dom **out)
 	id = alloc_domid();
 	if (!id)
 		return -ENOSPC;
-	d = dom_alloc(id, name);
-	if (!d)
-		return -ENOMEM;
-	rc = open_sockets(d);
-	if (rc < 0) {
-		dom_free(d);
+	rc = dom_add(id, name, &d);
+	if (rc < 0)
 		return rc;
-	}
-	d->next = g_sim->doms;
-	g_sim->doms = d;
 	write_home(d);
 	xs_server_introduce(g_sim->xs, id);
 	log_info("dom%u (%s) created", id, name);
