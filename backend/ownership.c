@@ -576,12 +576,12 @@ static void act_owned(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	case VBD_Q_DRAINING:
 		if (!(atomic_load(&s->q->cmd) & VBDQ_CMD_DRAIN))
 			vbdq_command(s->q, VBDQ_CMD_DRAIN, 0);
-		if (st & VBDQ_ST_DRAINED)
+		if (vbdq_drained(s->q))
 			own_finish_handoff(v, a, q);
 		return;
 	case VBD_Q_CONNECTED:
 		if (s->releasing) {
-			if (st & VBDQ_ST_DRAINED) {
+			if (vbdq_drained(s->q)) {
 				flush_before_handoff(v);
 				own_release(v, a, q);
 				own_stop_queue(v, s, "released");

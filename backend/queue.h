@@ -44,7 +44,7 @@ enum {
 };
 /* status (data -> control) */
 enum {
-	VBDQ_ST_DRAINED = 1u << 0, /* DRAIN seen and nothing in flight */
+	VBDQ_ST_DRAINED = 1u << 0, /* unused: see vbdq_drained() */
 	VBDQ_ST_HOSTILE = 1u << 1, /* ring indices overran: ring dropped */
 	VBDQ_ST_EIO = 1u << 2,	   /* backing returned EIO: request(s) held */
 	VBDQ_ST_EXITED = 1u << 3,
@@ -70,6 +70,10 @@ struct vbd_queue {
 	int hostile;
 	int debug; /* log every response (VBD_LOG=debug) */
 	_Atomic unsigned cmd, status;
+	/* Each DRAIN command gets a new generation; the data thread records
+	 * the generation it completed (nothing in flight under that DRAIN), so
+	 * a drain completed before an un-drain never counts for the next. */
+	_Atomic unsigned drain_gen, drained_gen;
 	int started;
 	pthread_t thr;
 	struct vbd_qstats stats;
@@ -86,6 +90,12 @@ void vbdq_command(struct vbd_queue *q, unsigned set, unsigned clear);
 static inline unsigned vbdq_status(struct vbd_queue *q)
 {
 	return atomic_load(&q->status);
+}
+/* Has the current DRAIN command completed (nothing consumed in flight)? */
+static inline int vbdq_drained(struct vbd_queue *q)
+{
+	return (atomic_load(&q->cmd) & VBDQ_CMD_DRAIN) &&
+	       atomic_load(&q->drained_gen) == atomic_load(&q->drain_gen);
 }
 /* Stop (abandon), join the thread, wait for I/O in flight, unmap
  * everything, free. */

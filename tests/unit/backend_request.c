@@ -444,11 +444,17 @@ static void test_drain(void)
 	r = rw(BLKIF_OP_READ, 0x500, 0, 1, 1);
 	post(&r);
 	CHECK(!get_response(&rsp), "a draining queue consumes nothing new");
-	CHECK(vbdq_status(q) & VBDQ_ST_DRAINED, "drained reported");
+	CHECK(vbdq_drained(q), "drained reported");
 	vbdq_command(q, 0, VBDQ_CMD_DRAIN);
-	CHECK(!(vbdq_status(q) & VBDQ_ST_DRAINED), "undrain clears drained");
+	CHECK(!vbdq_drained(q), "undrain clears drained");
 	CHECK(get_response(&rsp) && rsp.id == 0x500 && rsp.status == 0,
 	      "after undrain the request is served");
+	/* a drain completed earlier never counts for the next one */
+	vbdq_command(q, VBDQ_CMD_DRAIN, 0);
+	CHECK(!vbdq_drained(q), "a new drain starts undrained");
+	vbdq_run_once(q);
+	CHECK(vbdq_drained(q), "and completes once nothing is in flight");
+	vbdq_command(q, 0, VBDQ_CMD_DRAIN);
 }
 
 static void test_hostile(void)
