@@ -8,7 +8,8 @@
 #   domU-domU   granter, mapper and third each in their own domU
 # dom0 runs `plat_conform setup` (creates the rendezvous directory with an
 # ACL for the three domains), the roles meet in XenStore; every role must
-# exit 0 and print no FAIL line.
+# exit 0 and print no FAIL line.  Then tests/progs/plat_domctl (domain
+# control through libxenctrl) from dom0 and from a domU.
 
 rig_host_check() {
 	if [ ! -f "$RIG_TOP/tests/progs/plat_conform.c" ]; then
@@ -76,19 +77,50 @@ pc_config() {
 	return $rc
 }
 
+# pc_domctl: tests/progs/plat_domctl (libxenctrl through the platform
+# layer): dom0 lists, pauses, unpauses and destroys a running domU; another
+# domU is refused everything.  Appends "domctl:ok/total" to PC_RESULTS.
+pc_domctl() {
+	local tid c=0 cu=0 ok bad out0=/run/pc-domctl-dom0.log outu=/run/pc-domctl-domu.log rc=0
+	rig_say "== domctl: dom0 controls d-t, d-o (a domU) tries"
+	tid=$(rig_domu_start d-t 'sleep 600') || { echo "FAIL domctl: cannot start d-t"; return 1; }
+	rig_domu_start d-o 'VBD_PLATFORM=xen plat_domctl domu' >/dev/null || { echo "FAIL domctl: cannot start d-o"; return 1; }
+	# d-t must be past its boot (running, not just unpaused) for "running"
+	for _ in $(seq 60); do xenstore-exists "/local/domain/$tid/rig/cmd" && [ -e /var/log/xen/console/guest-d-t.log ] &&
+		grep -q 'rig-domu: run:' /var/log/xen/console/guest-d-t.log && break; sleep 0.5; done
+	VBD_PLATFORM=xen timeout 60 plat_domctl dom0 "$tid" >"$out0" 2>&1 || c=$?
+	rig_domu_wait d-o 120 || cu=$?
+	rig_domu_console d-o >"$outu"
+	xl list
+	rig_domu_destroy d-t
+	sed 's/^/[domctl dom0] /' "$out0"
+	grep -E '^(ok|FAIL) ' "$outu" | sed 's/^/[domctl d-o] /'
+	ok=$(($(grep -c '^ok ' "$out0" || true) + $(grep -c '^ok ' "$outu" || true)))
+	bad=$(($(grep -c '^FAIL ' "$out0" || true) + $(grep -c '^FAIL ' "$outu" || true)))
+	[ "$c" = 0 ] || { echo "FAIL domctl: plat_domctl dom0 exited $c"; rc=1; }
+	[ "$cu" = 0 ] || { echo "FAIL domctl: plat_domctl domu exited $cu"; rc=1; }
+	[ "$bad" = 0 ] && [ "$ok" -gt 0 ] || rc=1
+	PC_RESULTS+=" domctl:$ok/$((ok + bad))"
+	rig_say "== domctl: $ok ok, $bad failed"
+	return $rc
+}
+
 rig_dom0_main() {
 	local rc=0
 	PC_RESULTS=""
 	export VBD_PLATFORM=xen
 	command -v plat_conform >/dev/null || rig_fail "plat_conform missing from the dom0 image"
 	# RIG_ARGS (from the host's environment) may name a subset of placements.
-	local want=" ${RIG_ARGS:-dom0-domU domU-dom0 domU-domU} "
+	local want=" ${RIG_ARGS:-dom0-domU domU-dom0 domU-domU domctl} "
 	[[ $want == *" dom0-domU "* ]] && { pc_config dom0-domU dom0 a-m a-w || rc=1; }
 	[[ $want == *" domU-dom0 "* ]] && { pc_config domU-dom0 b-g dom0 b-w || rc=1; }
 	[[ $want == *" domU-domU "* ]] && { pc_config domU-domU c-g c-m c-w || rc=1; }
+	if [[ $want == *" domctl "* ]]; then
+		if command -v plat_domctl >/dev/null; then pc_domctl || rc=1; else PC_RESULTS+=" domctl:not-built"; fi
+	fi
 	xl list
 	if [ "$rc" != 0 ]; then
-		rig_fail "plat_conform (ok/cases):$PC_RESULTS — failures above"
+		rig_fail "platform suites (ok/cases):$PC_RESULTS — failures above"
 	fi
-	rig_detail "plat_conform on real Xen, all cases ok:$PC_RESULTS"
+	rig_detail "platform suites on real Xen, all cases ok:$PC_RESULTS"
 }
