@@ -197,11 +197,12 @@ void vbdq_command(struct vbd_queue *q, unsigned set, unsigned clear)
 {
 	unsigned old = atomic_load(&q->cmd), nw;
 
+	/* a new drain generation before the DRAIN bit can be seen */
+	if ((set & VBDQ_CMD_DRAIN) && !(old & VBDQ_CMD_DRAIN))
+		atomic_fetch_add(&q->drain_gen, 1);
 	do {
 		nw = (old | set) & ~clear;
 	} while (!atomic_compare_exchange_weak(&q->cmd, &old, nw));
-	if (clear & VBDQ_CMD_DRAIN)
-		atomic_fetch_and(&q->status, ~(unsigned)VBDQ_ST_DRAINED);
 	if (q->wake_fd >= 0 && eventfd_write(q->wake_fd, 1) < 0)
 		log_warn("queue %u: cannot wake the data thread", q->cfg.qidx);
 }
@@ -409,6 +410,7 @@ static void push(struct vbd_queue *q)
 
 int vbdq_run_once(struct vbd_queue *q)
 {
+	unsigned gen = atomic_load(&q->drain_gen); /* before cmd: see vbdq_drained() */
 	unsigned cmd = atomic_load(&q->cmd);
 	int work = 0;
 
@@ -444,8 +446,13 @@ int vbdq_run_once(struct vbd_queue *q)
 	atomic_store_explicit(&q->stats.inflight, q->inflight, memory_order_relaxed);
 	if (!q->hostile)
 		push(q);
-	if ((cmd & VBDQ_CMD_DRAIN) && q->inflight == 0)
-		report(q, VBDQ_ST_DRAINED);
+	if ((cmd & VBDQ_CMD_DRAIN) && q->inflight == 0 && atomic_load(&q->drained_gen) != gen) {
+		/* everything consumed under this DRAIN generation is answered:
+		 * record it (vbdq_drained()) and wake the control thread */
+		atomic_store(&q->drained_gen, gen);
+		if (q->cfg.report_fd >= 0 && eventfd_write(q->cfg.report_fd, 1) < 0)
+			log_warn("queue %u: cannot signal the control thread", q->cfg.qidx);
+	}
 	return work;
 }
 
