@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vbdpool/log.h"
+#include "vbdpool/proto.h"
 
 static void parse_fault_env(struct vbd_backing *b)
 {
@@ -65,6 +66,17 @@ int vbd_backing_open(struct vbd_backing *b, const char *path, uint64_t size, int
 			int e = -errno;
 			close(fd);
 			return e;
+		}
+		if (!buffered) {
+			int lbs = 0;
+			if (ioctl(fd, BLKSSZGET, &lbs) == 0 && lbs > VBD_SECTOR_SIZE) {
+				/* O_DIRECT needs lbs-aligned I/O; blkif sectors are 512 */
+				log_err("%s: logical block size %d: O_DIRECT cannot serve "
+					"%d-byte sectors",
+					path, lbs, VBD_SECTOR_SIZE);
+				close(fd);
+				return -EINVAL;
+			}
 		}
 		if (bytes < size) {
 			log_err("%s: block device has %" PRIu64 " bytes, volume needs %" PRIu64,
