@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <poll.h>
-#include <sched.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -465,10 +464,6 @@ static void *queue_thread(void *arg)
 	struct pollfd pfd[3];
 	int nfd = 0, engfd = q->eng->ops->fd(q->eng);
 
-	if (getenv("VBDQ_BATCH")) {
-		struct sched_param sp = {0};
-		pthread_setschedparam(pthread_self(), SCHED_BATCH, &sp);
-	}
 	pfd[nfd++] = (struct pollfd){.fd = ev->fd(q->ev), .events = POLLIN};
 	pfd[nfd++] = (struct pollfd){.fd = q->wake_fd, .events = POLLIN};
 	if (engfd >= 0)
