@@ -17,6 +17,7 @@
 #include <errno.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -174,6 +175,18 @@ static void cover(uint64_t off, uint64_t count, uint64_t *a, uint64_t *n)
 	*n = (off + count + SECTOR - 1) / SECTOR * SECTOR - *a;
 }
 
+/* nbdkit's worker threads wait for every request (the plugin API is
+ * synchronous); make each one SCHED_BATCH on its first request (see
+ * vbd_front_sched_batch). */
+static __thread bool batch_set;
+static void worker_sched(void)
+{
+	if (!batch_set) {
+		batch_set = true;
+		vbd_front_sched_batch();
+	}
+}
+
 static int vp_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint32_t flags)
 {
 	uint64_t a, n;
@@ -181,6 +194,7 @@ static int vp_pread(void *h, void *buf, uint32_t count, uint64_t offset, uint32_
 	int rc;
 
 	(void)flags;
+	worker_sched();
 	if (offset % SECTOR == 0 && count % SECTOR == 0) {
 		rc = vbd_front_pread(h, buf, count, offset);
 		return rc < 0 ? fail(rc) : 0;
@@ -203,6 +217,7 @@ static int vp_pwrite(void *h, const void *buf, uint32_t count, uint64_t offset, 
 	char *bounce;
 	int rc;
 
+	worker_sched();
 	if (offset % SECTOR == 0 && count % SECTOR == 0) {
 		pthread_rwlock_rdlock(&rmw_lock);
 		rc = vbd_front_pwrite(h, buf, count, offset, fl);

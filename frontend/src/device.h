@@ -97,6 +97,12 @@ void vbdf_part_done(struct vbd_front *f, struct vbdf_part *p, int err);
 void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err);
 void vbdf_dispatch(struct vbd_front *f);
 void vbdf_push_all(struct vbd_front *f);
+/* The same in two steps: publish under the lock, collecting the rings
+ * whose owner must be notified (at most VBD_MAX_QUEUES), then notify them
+ * after unlocking (a notify wakes the owner, which may preempt us: holding
+ * the lock then stalls every other submitter). */
+unsigned vbdf_push_collect(struct vbd_front *f, struct vbdf_ring **out);
+void vbdf_notify_collected(struct vbdf_ring **rings, unsigned n); /* lock not held */
 /* Runs the collected completions; takes the lock itself. */
 void vbdf_run_done(struct vbd_front *f);
 

@@ -18,3 +18,14 @@ int vbdf_qsel_pick(const struct vbdf_qsel_view *v, unsigned n, unsigned hint)
 	}
 	return best;
 }
+
+int vbdf_qsel_pick_batch(const struct vbdf_qsel_view *v, unsigned n, unsigned hint,
+			 unsigned depth)
+{
+	if (n == 0)
+		return -1;
+	hint %= n;
+	if (v[hint].usable && v[hint].free > 0 && v[hint].inflight < depth)
+		return (int)hint;
+	return vbdf_qsel_pick(v, n, hint);
+}

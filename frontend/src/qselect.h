@@ -18,4 +18,10 @@ struct vbdf_qsel_view {
  * so an idle device still spreads its load).  -1 when none qualifies. */
 int vbdf_qsel_pick(const struct vbdf_qsel_view *v, unsigned n, unsigned hint);
 
+/* Batching: the queue `hint` while it is usable, has a free slot and fewer
+ * than `depth` requests in flight (its owner then takes several requests per
+ * wake-up instead of one), else vbdf_qsel_pick. */
+int vbdf_qsel_pick_batch(const struct vbdf_qsel_view *v, unsigned n, unsigned hint,
+			 unsigned depth);
+
 #endif

@@ -3,6 +3,7 @@
 #include "ring.h"
 
 #include <errno.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -31,6 +32,7 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;
+	r->plat = vbd_front_plat();
 	r->q = q;
 	r->owner = owner;
 	r->epoch = epoch;
@@ -89,6 +91,10 @@ void vbdf_ring_destroy(struct vbdf_ring *r)
 {
 	if (!r)
 		return;
+	/* The ring is no longer reachable from the device: only notifies that
+	 * published before it was detached can still be running. */
+	while (__atomic_load_n(&r->notifying, __ATOMIC_ACQUIRE))
+		sched_yield();
 	if (r->pool.addr)
 		vbdf_gpool_destroy(&r->pool);
 	if (r->sring_mem) {
@@ -205,25 +211,40 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 	return 0;
 }
 
-int vbdf_ring_push(struct vbdf_ring *r)
+bool vbdf_ring_publish(struct vbdf_ring *r)
 {
 	int notify;
 
 	if (r->pushed == r->fr.req_prod_pvt)
-		return 0;
+		return false;
 	r->pushed = r->fr.req_prod_pvt;
 	RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&r->fr, notify);
-	if (!notify)
-		return 0;
-	return vbd_front_plat()->evtchn->notify(r->evh, (vbd_port_t)r->port);
+	if (notify)
+		__atomic_add_fetch(&r->notifying, 1, __ATOMIC_RELAXED);
+	return notify;
+}
+
+int vbdf_ring_notify(struct vbdf_ring *r)
+{
+	int rc = r->plat->evtchn->notify(r->evh, (vbd_port_t)r->port);
+
+	__atomic_sub_fetch(&r->notifying, 1, __ATOMIC_RELEASE);
+	return rc;
+}
+
+int vbdf_ring_push(struct vbdf_ring *r)
+{
+	return vbdf_ring_publish(r) ? vbdf_ring_notify(r) : 0;
 }
 
 void vbdf_ring_ack(struct vbdf_ring *r)
 {
-	int port;
+	/* One port per handle: after unmask, an event that arrives later makes
+	 * the fd readable again (no second pending() call needed). */
+	int port = r->plat->evtchn->pending(r->evh);
 
-	while ((port = vbd_front_plat()->evtchn->pending(r->evh)) >= 0)
-		vbd_front_plat()->evtchn->unmask(r->evh, (vbd_port_t)port);
+	if (port >= 0)
+		r->plat->evtchn->unmask(r->evh, (vbd_port_t)port);
 }
 
 static int status_to_err(int16_t st, int *err)

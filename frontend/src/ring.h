@@ -22,6 +22,7 @@
 #define VBDF_RING_MAX_REQ_BYTES ((uint64_t)VBD_MAX_INDIRECT_SEGS * VBD_PAGE_SIZE)
 
 struct vbdf_ring {
+	const struct vbd_platform *plat; /* vbd_front_plat() at creation */
 	unsigned q;
 	vbd_domid_t owner;
 	uint64_t epoch;
@@ -39,6 +40,9 @@ struct vbdf_ring {
 	uint8_t *slot_op;      /* [nslots] operation posted (echoed in the response) */
 	bool *slot_ind;	       /* [nslots] posted as BLKIF_OP_INDIRECT */
 	RING_IDX pushed;       /* req_prod_pvt at the last push */
+	/* notifies in progress outside the device lock (vbdf_ring_publish
+	 * callers); vbdf_ring_destroy waits for them */
+	unsigned notifying;
 	/* control state, from the ownership record */
 	bool connected; /* the owner mapped this epoch's ring */
 	bool draining;	/* owner hands off: post nothing new */
@@ -51,7 +55,8 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 /* Pool pages per ring for a device of nq queues: VBD_FRONT_MAX_POOL_PAGES,
  * or less so that all rings together stay within VBD_FRONT_GRANT_BUDGET. */
 unsigned vbdf_pool_pages(unsigned nq);
-/* Ends every grant and closes the event channel. */
+/* Ends every grant and closes the event channel (after notifies still in
+ * progress outside the lock). */
 void vbdf_ring_destroy(struct vbdf_ring *r);
 
 static inline unsigned vbdf_ring_free(const struct vbdf_ring *r)
@@ -70,6 +75,13 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p);
 /* Publishes posted requests; notifies the owner if it asked for it.
  * Returns -errno if the notify failed. */
 int vbdf_ring_push(struct vbdf_ring *r);
+/* The same in two steps, so that the notify (a system call that wakes the
+ * owner, which may preempt us) can run outside the device lock: publish
+ * returns true when the owner must be notified, and then counts the ring
+ * in r->notifying (destroy waits for it); vbdf_ring_notify notifies and
+ * uncounts. */
+bool vbdf_ring_publish(struct vbdf_ring *r);
+int vbdf_ring_notify(struct vbdf_ring *r);
 
 /* Acknowledges this ring's event channel (pending + unmask). */
 void vbdf_ring_ack(struct vbdf_ring *r);

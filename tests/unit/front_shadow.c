@@ -128,6 +128,21 @@ static void test_qselect(void)
 		}
 	}
 	CHECK(hits[0] == 10 && hits[1] == 10 && hits[2] == 10);
+
+	/* Batching: the hint queue while it has fewer than `depth` in flight,
+	 * then shortest queue first; an unusable or full hint is skipped. */
+	struct vbdf_qsel_view b[3] = {{true, 3, 8}, {true, 1, 8}, {true, 0, 8}};
+	CHECK(vbdf_qsel_pick_batch(b, 3, 0, 4) == 0);
+	CHECK(vbdf_qsel_pick_batch(b, 3, 0, 3) == 2); /* hint at depth: SQF */
+	CHECK(vbdf_qsel_pick_batch(b, 3, 3, 4) == 0); /* hint wraps */
+	CHECK(vbdf_qsel_pick_batch(b, 3, 0, 0) == 2); /* depth 0: SQF only */
+	CHECK(vbdf_qsel_pick_batch(b, 3, 1, 1) == 2); /* depth 1: SQF only */
+	b[0].free = 0;
+	CHECK(vbdf_qsel_pick_batch(b, 3, 0, 8) == 2);
+	b[0].free = 8;
+	b[0].usable = false;
+	CHECK(vbdf_qsel_pick_batch(b, 3, 0, 8) == 2);
+	CHECK(vbdf_qsel_pick_batch(b, 0, 0, 8) == -1);
 }
 
 int main(void)

@@ -45,6 +45,8 @@
 #define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
 #define VBD_FRONT_RETRY_MS        500   /* retry a failed ring build / record read */
 #define VBD_FRONT_STICKY          64    /* SQF ties stay on a queue for this many requests */
+#define VBD_FRONT_QUEUE_BATCH     8     /* new requests stay on the last queue while it
+                                           has fewer in flight (owner wakes per batch) */
 
 /* backend (vbdpool-backd) */
 #define VBD_DEFAULT_COST          100   /* members/<m>/load cost= (--cost) */

@@ -29,6 +29,10 @@ struct vbd_front_opts {
 	const char *volume;	/* expected volume id; NULL = the one dom0 wrote */
 	unsigned ring_order;	/* log2 pages per ring, 0..VBD_MAX_RING_PAGE_ORDER */
 	unsigned close_wait_ms; /* vbd_front_close: wait this long for in-flight I/O */
+	/* new requests stay on the last queue used while it has fewer than this
+	 * many in flight (its owner takes them in batches), then shortest queue
+	 * first; 0 or 1: shortest queue first only */
+	unsigned queue_batch;
 };
 
 /* Fills *o with the defaults (proto.h) for device `devid`. */
@@ -102,5 +106,13 @@ struct vbd_front_stats {
 	unsigned pending;	/* requests waiting for any queue */
 };
 void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st);
+
+/* Makes the calling thread SCHED_BATCH (if it is SCHED_OTHER): a thread
+ * that it wakes no longer preempts it, so a waker finishes its batch (the
+ * event thread posting completions, a submitter notifying an owner) before
+ * the woken thread runs.  The event thread does this itself; the nbdkit
+ * plugin does it for nbdkit's worker threads.  Throughput over latency:
+ * an idle CPU still runs the woken thread at once. */
+void vbd_front_sched_batch(void);
 
 #endif
