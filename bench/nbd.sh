@@ -14,6 +14,10 @@
 # disk instead (then nbdkit's side is buffered and the others are not).
 #
 # Usage: bench/nbd.sh [SECONDS_PER_JOB]   (needs `make` first)
+# Env: BENCH_SIZE_MB (1024), BENCH_DIR (/dev/shm), BENCH_JOBS (subset of
+# "randread randwrite read write"), BENCH_SIDES (subset of
+# "direct nbdkit qemunbd vbdpool1 vbdpool3"), BENCH_QUEUES (4, queues of the
+# vbdpool device), BENCH_NBDKIT_ARGS (extra nbdkit options for every nbdkit).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build} VBD_TOP=$top
@@ -32,8 +36,14 @@ trap cleanup_bench EXIT
 img=$work/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 
-jobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4")
+alljobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4")
+want_jobs=" ${BENCH_JOBS:-randread randwrite read write} "
+sides=" ${BENCH_SIDES:-direct nbdkit qemunbd vbdpool1 vbdpool3} "
+queues=${BENCH_QUEUES:-4}
+jobs=()
+for j in "${alljobs[@]}"; do [[ $want_jobs == *" ${j%% *} "* ]] && jobs+=("$j"); done
 declare -A R
+want() { [[ $sides == *" $1 "* ]]; }
 
 run_fio() { # label uri-or-file job...
 	local label=$1 target=$2 rw bs qd out v
@@ -64,22 +74,28 @@ run_fio() { # label uri-or-file job...
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; exit 1; }
 
 # (0) fio directly on the file
-run_fio direct "$img"
+if want direct; then run_fio direct "$img"; fi
 # (a) nbdkit file plugin
-nbdkit -f -U "$work/a.sock" file "$img" & pids+=($!); wait_sock "$work/a.sock"
-run_fio nbdkit "nbd+unix:///?socket=$work/a.sock"
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+if want nbdkit; then
+	# shellcheck disable=SC2086
+	nbdkit -f -U "$work/a.sock" ${BENCH_NBDKIT_ARGS:-} file "$img" & pids+=($!); wait_sock "$work/a.sock"
+	run_fio nbdkit "nbd+unix:///?socket=$work/a.sock"
+	kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+fi
 # (b) qemu-nbd
-qemu-nbd -t -f raw --cache=none --aio=io_uring --shared=16 -k "$work/b.sock" "$img" & pids+=($!); wait_sock "$work/b.sock"
-run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
-kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+if want qemunbd; then
+	qemu-nbd -t -f raw --cache=none --aio=io_uring --shared=16 -k "$work/b.sock" "$img" & pids+=($!); wait_sock "$work/b.sock"
+	run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
+	kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
+fi
 # (c) vbdpool with 1 and with 3 backends
 for n in 1 3; do
+	want "vbdpool$n" || continue
 	(
 		TMPDIR=$work pool_init
 		pool_volume bench "$size_mb" "$img"
 		for i in $(seq "$n"); do pool_member bench; done
-		pool_guest bench 4
+		pool_guest bench "$queues"
 		pool_wait_connected bench "$GUEST" 0
 		run_fio "vbdpool$n" "$NBD_URI"
 		for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done >"$work/res-$n"
@@ -87,13 +103,14 @@ for n in 1 3; do
 	while read -r k v; do R[$k]=$v; done <"$work/res-$n"
 done
 
+ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo -; fi; }
 printf '\nbackend: %s (%s MiB), %ss per job, %s\n' "$base" "$size_mb" "$secs" "$(date -u +%F)"
 printf '%-22s %12s %12s %12s %12s %12s %8s %8s %8s %8s\n' job direct nbdkit-file qemu-nbd vbdpool-1 vbdpool-3 c1/a c3/a c1/b c3/b
 for j in "${jobs[@]}"; do
 	read -r rw bs qd <<<"$j"
 	unit=IOPS; [ "$bs" = 1m ] && unit=MiB/s
-	a=${R[nbdkit,$rw]} b=${R[qemunbd,$rw]} c1=${R[vbdpool1,$rw]} c3=${R[vbdpool3,$rw]}
-	printf '%-22s %12s %12s %12s %12s %12s %8.2f %8.2f %8.2f %8.2f\n' "$rw $bs QD$qd ($unit)" \
-		"${R[direct,$rw]}" "$a" "$b" "$c1" "$c3" \
-		"$(echo "$c1/$a" | bc -l)" "$(echo "$c3/$a" | bc -l)" "$(echo "$c1/$b" | bc -l)" "$(echo "$c3/$b" | bc -l)"
+	a=${R[nbdkit,$rw]:-} b=${R[qemunbd,$rw]:-} c1=${R[vbdpool1,$rw]:-} c3=${R[vbdpool3,$rw]:-}
+	printf '%-22s %12s %12s %12s %12s %12s %8s %8s %8s %8s\n' "$rw $bs QD$qd ($unit)" \
+		"${R[direct,$rw]:--}" "${a:--}" "${b:--}" "${c1:--}" "${c3:--}" \
+		"$(ratio "$c1" "$a")" "$(ratio "$c3" "$a")" "$(ratio "$c1" "$b")" "$(ratio "$c3" "$b")"
 done
