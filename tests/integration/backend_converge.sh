@@ -3,7 +3,7 @@
 # balance converges to an even spread (counts differ by at most one); when a
 # member dies (the supervisor records it), the survivors take its queues
 # over, exactly one owner per queue, and converge again; the guest sees no
-# error throughout.
+# error throughout. Rings of 16 pages (ring-page-order 4).
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
@@ -15,7 +15,7 @@ g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 16 >/dev/null || die "attach"
 
 "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 14 --threads 8 \
+	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 14 --threads 8 --ring-order 4 \
 	>"$POOL_DIR/verify.log" 2>&1 &
 vpid=$!
 POOL_PIDS+=($vpid)

@@ -3,7 +3,7 @@
 # while a member joins (it must get a fair share through draining
 # hand-offs) and another leaves on SIGTERM (it hands every queue off and
 # exits).  The guest must see no error and no mismatch: no request lost or
-# duplicated across the hand-offs.
+# duplicated across the hand-offs. Rings of 4 pages (ring-page-order 2).
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
@@ -16,7 +16,7 @@ g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
 
 "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 12 --threads 8 \
+	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 12 --threads 8 --ring-order 2 \
 	>"$POOL_DIR/verify.log" 2>&1 &
 vpid=$!
 POOL_PIDS+=($vpid)
