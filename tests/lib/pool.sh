@@ -4,7 +4,8 @@
 # temp dir ($POOL_DIR = $SIM_TMP, the host in $POOL_DIR/host = $SIM_DIR) and
 # the EXIT trap set by pool_init stops only what was started under it.
 #
-#   pool_init                      temp dir, emulated host, trap (sim_start)
+#   pool_init [PREFIX]             temp dir (PREFIX.XXXXXX, default vbdpool-test),
+#                                  emulated host, trap (sim_start)
 #   pool_volume VOL SIZE_MB        backing file + `vbdpoolctl volume create`
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
@@ -47,7 +48,7 @@ pool_cleanup() { sim_cleanup; }
 
 pool_init() {
 	SIM_ON_EXIT=pool_on_exit
-	sim_start vbdpool-test || die "xensim start failed"
+	sim_start "${1:-vbdpool-test}" || die "xensim start failed"
 	POOL_DIR=$SIM_TMP
 }
 

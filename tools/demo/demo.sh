@@ -13,8 +13,9 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/../.." && pwd)
 BUILD=$(cd "$top" && cd "${1:-${VBD_BUILD:-build}}" && pwd)
-BIN=$BUILD/bin
-PLUGIN=$BUILD/lib/nbdkit-vbdpool-plugin.so
+VBD_BUILD=$BUILD
+# the emulated host in a temp dir, xs0, ctl, pool_owners, POOL_PIDS, cleanup
+. "$top/tests/lib/pool.sh"
 VOL=demo
 QUEUES=6
 SIZE_MB=256
@@ -36,46 +37,28 @@ say() {
 hr() { echo "------------------------------------------------------------------------"; }
 ms_now() { echo $(($(date +%s%N) / 1000000)); }
 
-D=$(mktemp -d "${TMPDIR:-/tmp}/vbdpool-demo.XXXXXX")
-HOST=$D/host
-PIDS=()
-cleanup() {
+pool_init vbdpool-demo
+D=$POOL_DIR
+HOST=$SIM_DIR
+demo_exit() { # pool.sh's cleanup (stop, logs, remove), announced
 	local rc=$?
 	set +e
-	for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null; done
-	for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null; done
-	[ -S "$HOST/xenstored.sock" ] && "$BIN/xensim" stop --dir "$HOST" >/dev/null 2>&1
-	if [ $rc -ne 0 ]; then
-		echo "demo FAILED (rc=$rc); logs:"
-		for f in "$D"/*.log "$HOST/xensimd.log"; do
-			[ -s "$f" ] && { echo "--- $f"; tail -n 20 "$f"; }
-		done
-	fi
-	if [ -n "${VBD_KEEP:-}" ]; then echo "kept $D"; else rm -rf "$D"; fi
-	exit $rc
+	[ $rc -ne 0 ] && echo "demo FAILED (rc=$rc); logs:"
+	[ -n "${VBD_KEEP:-}" ] && echo "kept $D"
+	(exit $rc)
+	sim_cleanup
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+trap demo_exit EXIT
 
-xs0() { "$BIN/xensim" exec --dir "$HOST" --domid 0 -- "$@"; }
-ctl() { xs0 "$BIN/vbdpoolctl" "$@"; }
 # start CMD in domain DOMID in the background (xensim forwards signals)
 bg_in() { # DOMID LOG CMD...
 	local d=$1 log=$2
 	shift 2
-	"$BIN/xensim" exec --dir "$HOST" --domid "$d" -- "$@" >"$log" 2>&1 &
-	PIDS+=($!)
+	"$XENSIM" exec --dir "$HOST" --domid "$d" -- "$@" >"$log" 2>&1 &
+	POOL_PIDS+=($!)
 }
-rec() { xs0 xenstore-read "/vbdpool/volumes/$VOL/attachments/$GUEST-0/queue-$1"; }
-owners() {
-	local q r out=""
-	for ((q = 0; q < QUEUES; q++)); do
-		r=$(rec $q)
-		r=${r#owner=}
-		out="$out q$q=${r%% *}"
-	done
-	echo "${out# }"
-}
+rec() { pool_rec "$VOL" "$GUEST" 0 "$1"; }
+owners() { pool_owners "$VOL" "$GUEST" 0; }
 all_connected_without() { # [DOMID]: every queue connected, none owned by DOMID
 	local q r
 	for ((q = 0; q < QUEUES; q++)); do
@@ -94,16 +77,14 @@ wait_for() { # SECONDS CMD...: poll CMD every 20 ms
 
 hr
 say "emulated Xen host in $D"
-"$BIN/xensim" start --dir "$HOST"
 truncate -s ${SIZE_MB}M "$D/$VOL.img"
 ctl volume create $VOL --backing "$D/$VOL.img"
-"$BIN/xensim" exec --dir "$HOST" --domid 0 -- "$BIN/vbdpool-supervisor" >"$D/supervisor.log" 2>&1 &
-PIDS+=($!)
+pool_supervisor
 
 members=()
 names=()
 for i in 1 2 3; do
-	d=$("$BIN/xensim" create --dir "$HOST" --name "backend$i" -- sleep 100000)
+	d=$(pool_domain "backend$i")
 	ctl member add $VOL "$d" >/dev/null
 	bg_in "$d" "$D/backd-$d.log" "$BIN/vbdpool-backd" --volume $VOL
 	members+=("$d")
@@ -113,10 +94,10 @@ done
 member_active() { [ "$(xs0 xenstore-read "/vbdpool/volumes/$VOL/members/$1/state" 2>/dev/null)" = active ]; }
 for d in "${members[@]}"; do wait_for 10 member_active "$d" || { echo "dom$d never became active"; exit 1; }; done
 
-GUEST=$("$BIN/xensim" create --dir "$HOST" --name guest -- sleep 100000)
+GUEST=$(pool_domain guest)
 ctl attach guest $VOL --devid 0 --queues $QUEUES
 bg_in "$GUEST" "$D/nbdkit.log" nbdkit -f -U "$D/nbd.sock" "$PLUGIN" devid=0
-NBDKIT=${PIDS[-1]}
+NBDKIT=${POOL_PIDS[-1]}
 URI="nbd+unix:///?socket=$D/nbd.sock"
 say "guest domain dom$GUEST exports the device: $URI"
 wait_for 20 test -S "$D/nbd.sock" || { echo "nbdkit did not start"; exit 1; }
@@ -132,11 +113,11 @@ fio --name=demo --ioengine=nbd --uri="$URI" --rw=randrw --rwmixread=50 --bsrange
 	--verify=crc32c --verify_fatal=1 --verify_state_save=0 --serialize_overlap=1 --verify_backlog=32 --do_verify=1 \
 	--exitall_on_error=1 --output="$D/fio-failover.out" >/dev/null 2>&1 &
 FIO=$!
-PIDS+=($FIO)
+POOL_PIDS+=("$FIO")
 sleep $KILL_AFTER
 ctl status | sed -n '/load per domain/,$p' | grep -v '^supervisor'
 victim=${members[0]}
-pg=$("$BIN/xensim" list --dir "$HOST" "$victim" | awk -v d="$victim" '$2 == d { print $4 }')
+pg=$(sim_pgid "$victim")
 hr
 say "KILL: SIGKILL every process of backend domain dom$victim (${names[0]}) mid-run"
 t_kill=$(ms_now)
