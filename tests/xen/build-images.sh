@@ -92,8 +92,11 @@ done
 xs_tools=(/usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-rm /usr/bin/xenstore-ls
 	/usr/bin/xenstore-list /usr/bin/xenstore-exists /usr/bin/xenstore-chmod /usr/bin/xenstore-watch)
 for t in "${xs_tools[@]}"; do [ -x "$t" ] || rig_die "$t missing: install xenstore-utils (make deps)"; done
-libs=$( (for f in "${proj[@]}" "${xs_tools[@]}"; do ldd "$f" 2>/dev/null || true; done) |
-	awk '$2 == "=>" && $3 ~ /^\// { print $3 } $1 ~ /^\// { print $1 }' | sort -u)
+# + libgcc_s, which glibc dlopen()s (invisible to ldd) for pthread_cancel:
+# libxenstore cancels its reader thread in xs_close once a watch was set.
+libs=$( (for f in "${proj[@]}" "${xs_tools[@]}"; do ldd "$f" 2>/dev/null || true; done
+	ls /lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null || true) |
+	awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
 key=$(rig_hash "$mod_key" "$(basename "$bb_dir")" "$RIG_SRC/domu-init.sh" "$RIG_SRC/build-images.sh" \
 	"${proj[@]}" "${xs_tools[@]}" $libs "${proj[*]}")
 if ! rig_cached "$img/domu.cpio.gz" "$key"; then

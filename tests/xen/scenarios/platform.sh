@@ -9,7 +9,9 @@
 # dom0 runs `plat_conform setup` (creates the rendezvous directory with an
 # ACL for the three domains), the roles meet in XenStore; every role must
 # exit 0 and print no FAIL line.  Then tests/progs/plat_domctl (domain
-# control through libxenctrl) from dom0 and from a domU.
+# control through libxenctrl) from dom0 and from a domU, and
+# tests/progs/plat_lifecycle with a domain destroyed under a peer that maps
+# its page (see pc_lifecycle).
 
 rig_host_check() {
 	if [ ! -f "$RIG_TOP/tests/progs/plat_conform.c" ]; then
@@ -105,18 +107,93 @@ pc_domctl() {
 	return $rc
 }
 
+# pc_lifecycle: tests/progs/plat_lifecycle with real domain deaths, as
+# tests/integration/xensim_lifecycle.sh does on the emulator, except that
+# the victim dies by `xl destroy` (its "release" role times a SIGKILL of an
+# emulated domain's process: nothing to kill on Xen, so not run here).
+#  - survivor (domU) maps the victim's page and binds its port; after the
+#    destroy the page stays usable, notify returns 0 and delivers nothing,
+#    the zombie is listed as dying until the survivor unmaps, then vanishes;
+#  - a domU watching @releaseDomain gets only the initial event;
+#  - a process that exits without unsharing: its grants end, its domain
+#    lives on.
+pc_wait_key() { # KEY SECS
+	for _ in $(seq $(($2 * 4))); do
+		xenstore-read "$PC_T/$1" >/dev/null 2>&1 && return 0
+		sleep 0.25
+	done
+	echo "FAIL lifecycle: timed out waiting for $PC_T/$1"
+	return 1
+}
+pc_lifecycle() {
+	local s c v s2 c2 rc=0 x ok=0 bad=0 n line
+	PC_T=/lifecycle
+	rig_say "== lifecycle: victim l-v dies (xl destroy) under survivor l-s; l-c watches"
+	s=$(rig_domu_create l-s) && c=$(rig_domu_create l-c) && v=$(rig_domu_create l-v) ||
+		{ echo "FAIL lifecycle: create"; return 1; }
+	xenstore-write "$PC_T" "" && xenstore-chmod "$PC_T" n0 "b$s" "b$c" "b$v" ||
+		{ echo "FAIL lifecycle: mkdir $PC_T"; return 1; }
+	rig_domu_run l-v "VBD_PLATFORM=xen plat_lifecycle victim $PC_T $s" || rc=1
+	xenstore-write "$PC_T/go" 1
+	rig_domu_run l-s "VBD_PLATFORM=xen plat_lifecycle survivor $PC_T $v" || rc=1
+	rig_domu_run l-c "VBD_PLATFORM=xen plat_lifecycle domu-watch $PC_T 500" || rc=1
+	if pc_wait_key s/ready 120 && pc_wait_key c/ready 60; then
+		rig_say "xl destroy l-v (domid $v)"
+		xl destroy l-v || { echo "FAIL lifecycle: xl destroy l-v"; rc=1; }
+		xenstore-write "$PC_T/killed" 1
+		if pc_wait_key s/checked 60; then
+			line=$(xl list | awk -v d="$v" '$2 == d')
+			echo "lifecycle: domain $v while the survivor maps its page: ${line:-absent}"
+			if [[ $line == *d* ]]; then echo "ok zombie listed as dying"; ok=$((ok + 1)); else
+				echo "FAIL zombie not listed as dying: '${line:-absent}'"; bad=$((bad + 1)); fi
+			xenstore-write "$PC_T/listed" 1
+		else rc=1; fi
+	else rc=1; fi
+	x=0; rig_domu_wait l-s 120 || x=$?
+	[ "$x" = 0 ] || { echo "FAIL lifecycle: survivor exited $x"; rc=1; }
+	for n in $(seq 20); do xl list | awk -v d="$v" '$2 == d { f = 1 } END { exit !f }' || break; sleep 0.25; done
+	if xl list | awk -v d="$v" '$2 == d { f = 1 } END { exit !f }'; then
+		echo "FAIL domain $v still listed 5 s after the last unmap"; bad=$((bad + 1))
+	else echo "ok the zombie vanished after the last unmap"; ok=$((ok + 1)); fi
+	x=0; rig_domu_wait l-c 120 || x=$?
+	[ "$x" = 0 ] || { echo "FAIL lifecycle: domU watcher exited $x"; rc=1; }
+	rig_domu_destroy l-v
+
+	rig_say "== lifecycle: l-g's granting process exits, its domain lives; l-m maps late"
+	c2=$(rig_domu_create l-g) && s2=$(rig_domu_create l-m) || { echo "FAIL lifecycle: create"; return 1; }
+	xenstore-write "$PC_T/short" "" && xenstore-chmod "$PC_T/short" n0 "b$s2" "b$c2" ||
+		{ echo "FAIL lifecycle: mkdir $PC_T/short"; return 1; }
+	rig_domu_run l-m "VBD_PLATFORM=xen plat_lifecycle late $PC_T $c2" || rc=1
+	rig_domu_run l-g "VBD_PLATFORM=xen plat_lifecycle short $PC_T $s2 && xenstore-write $PC_T/short/exited 1 && xenstore-read $PC_T/short/exited && sleep 120" || rc=1
+	x=0; rig_domu_wait l-m 120 || x=$?
+	[ "$x" = 0 ] || { echo "FAIL lifecycle: late mapper exited $x"; rc=1; }
+	rig_domu_destroy l-g
+	for n in l-s l-c l-m; do
+		rig_domu_console "$n" | grep -E '^(ok|FAIL|#) ' | sed "s/^/[lifecycle $n] /"
+		ok=$((ok + $(rig_domu_console "$n" | grep -c '^ok ' || true)))
+		bad=$((bad + $(rig_domu_console "$n" | grep -c '^FAIL ' || true)))
+	done
+	[ "$bad" = 0 ] && [ "$ok" -gt 0 ] || rc=1
+	PC_RESULTS+=" lifecycle:$ok/$((ok + bad))"
+	rig_say "== lifecycle: $ok ok, $bad failed"
+	return $rc
+}
+
 rig_dom0_main() {
 	local rc=0
 	PC_RESULTS=""
 	export VBD_PLATFORM=xen
 	command -v plat_conform >/dev/null || rig_fail "plat_conform missing from the dom0 image"
 	# RIG_ARGS (from the host's environment) may name a subset of placements.
-	local want=" ${RIG_ARGS:-dom0-domU domU-dom0 domU-domU domctl} "
+	local want=" ${RIG_ARGS:-dom0-domU domU-dom0 domU-domU domctl lifecycle} "
 	[[ $want == *" dom0-domU "* ]] && { pc_config dom0-domU dom0 a-m a-w || rc=1; }
 	[[ $want == *" domU-dom0 "* ]] && { pc_config domU-dom0 b-g dom0 b-w || rc=1; }
 	[[ $want == *" domU-domU "* ]] && { pc_config domU-domU c-g c-m c-w || rc=1; }
 	if [[ $want == *" domctl "* ]]; then
 		if command -v plat_domctl >/dev/null; then pc_domctl || rc=1; else PC_RESULTS+=" domctl:not-built"; fi
+	fi
+	if [[ $want == *" lifecycle "* ]]; then
+		if command -v plat_lifecycle >/dev/null; then pc_lifecycle || rc=1; else PC_RESULTS+=" lifecycle:not-built"; fi
 	fi
 	xl list
 	if [ "$rc" != 0 ]; then
