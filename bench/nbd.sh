@@ -28,10 +28,12 @@ work=$(mktemp -d "$base/vbdpool-bench.XXXXXX")
 pids=()
 . "$top/tests/lib/pool.sh"
 cleanup_bench() {
+	set +e # a server that already exited must not stop the cleanup (set -e)
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done
 	rm -rf "$work"
 }
 trap cleanup_bench EXIT
+trap 'exit 130' INT TERM
 
 img=$work/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
