@@ -16,9 +16,7 @@ pool_member vol1
 g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
 rc=0
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 4 --threads 4 \
-	>"$POOL_DIR/verify.log" 2>&1 || rc=$?
+pool_verify "$g" "$POOL_DIR/verify.log" --devid 0 --seconds 4 --threads 4 || rc=$?
 tail -n 1 "$POOL_DIR/verify.log"
 [ $rc -eq 0 ] || die "front_verify on a block device failed (exit $rc)"
 grep -qE 'discards=[1-9]' "$POOL_DIR/verify.log" || die "no discard was exercised"

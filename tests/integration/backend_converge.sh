@@ -14,11 +14,8 @@ pool_supervisor
 g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 16 >/dev/null || die "attach"
 
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 14 --threads 8 --ring-order 4 \
-	>"$POOL_DIR/verify.log" 2>&1 &
-vpid=$!
-POOL_PIDS+=($vpid)
+pool_verify_bg "$g" "$POOL_DIR/verify.log" --devid 0 --seconds 14 --threads 8 --ring-order 4
+vpid=$VERIFY_PID
 
 # spread of the connected queues over MEMBERS...: 0 when even (max-min <= 1)
 uneven() {

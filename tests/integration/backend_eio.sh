@@ -22,13 +22,6 @@ bad_member() { # VOL
 	LAST_DOMID=$d
 }
 
-verify() { # GUEST OUT ARGS...
-	local g=$1 out=$2
-	shift 2
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-		"$VBD_BUILD/tests/progs/front_verify" --devid 0 "$@" >"$out" 2>&1
-}
-
 # --- 1: failing member + healthy member ------------------------------------
 pool_volume vol1 64
 bad_member vol1
@@ -38,7 +31,7 @@ good=$LAST_DOMID
 g1=$(pool_domain guest1)
 ctl attach "$g1" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
 rc=0
-verify "$g1" "$POOL_DIR/verify1.log" --seconds 4 --threads 4 || rc=$?
+pool_verify "$g1" "$POOL_DIR/verify1.log" --devid 0 --seconds 4 --threads 4 || rc=$?
 tail -n 1 "$POOL_DIR/verify1.log"
 [ $rc -eq 0 ] || die "front_verify failed with a healthy member available (exit $rc)"
 state=$(xs0 xenstore-read "/vbdpool/volumes/vol1/members/$bad/state")
@@ -55,7 +48,7 @@ alone=$LAST_DOMID
 g2=$(pool_domain guest2)
 ctl attach "$g2" vol2 --devid 0 --queues 2 >/dev/null || die "attach"
 rc=0
-verify "$g2" "$POOL_DIR/verify2.log" --ops 50 --threads 2 || rc=$?
+pool_verify "$g2" "$POOL_DIR/verify2.log" --devid 0 --ops 50 --threads 2 || rc=$?
 tail -n 1 "$POOL_DIR/verify2.log"
 [ $rc -eq 1 ] || die "front_verify exit $rc; expected 1 (errors from the only, failed member)"
 grep -qE 'errors=[1-9]' "$POOL_DIR/verify2.log" || die "no error reached the guest"

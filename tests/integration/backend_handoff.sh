@@ -15,11 +15,8 @@ m2=$LAST_DOMID
 g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
 
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 12 --threads 8 --ring-order 2 \
-	>"$POOL_DIR/verify.log" 2>&1 &
-vpid=$!
-POOL_PIDS+=($vpid)
+pool_verify_bg "$g" "$POOL_DIR/verify.log" --devid 0 --seconds 12 --threads 8 --ring-order 2
+vpid=$VERIFY_PID
 pool_wait_connected vol1 "$g" 0
 pool_log "owners with 2 members: $(pool_owners vol1 "$g" 0)"
 sleep 1
@@ -27,11 +24,7 @@ sleep 1
 pool_member vol1
 m3=$LAST_DOMID
 pool_log "member $m3 joins"
-for _ in $(seq 100); do
-	[ "$(pool_owned_by vol1 "$g" 0 "$m3")" -ge 1 ] && break
-	sleep 0.1
-done
-[ "$(pool_owned_by vol1 "$g" 0 "$m3")" -ge 1 ] || die "joiner owns nothing: $(pool_owners vol1 "$g" 0)"
+pool_wait_owns vol1 "$g" 0 "$m3" || die "joiner owns nothing: $(pool_owners vol1 "$g" 0)"
 pool_log "owners with the joiner: $(pool_owners vol1 "$g" 0)"
 sleep 1
 

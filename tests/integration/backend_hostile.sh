@@ -8,17 +8,6 @@ set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
 
-# pid of vbdpool-backd in domain $1 of THIS test's host (other tests may run
-# hosts with the same domids at the same time)
-my_backd_pid() {
-	local p env
-	for p in $(pgrep -x vbdpool-backd); do
-		env=$(tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null) || continue
-		grep -qx "XENSIM_DOMID=$1" <<<"$env" &&
-			grep -qx "XENSIM_DIR=$POOL_DIR/host" <<<"$env" && { echo "$p"; return 0; }
-	done
-	return 1
-}
 # one member serves both guests, each on its own volume (the data checks
 # of one guest must not see the other's writes)
 pool_volume vol1 64
@@ -32,11 +21,8 @@ ctl attach "$good" vol1 --devid 0 --queues 2 >/dev/null || die "attach good gues
 bad=$(pool_domain bad)
 ctl attach "$bad" vol2 --devid 0 --queues 4 >/dev/null || die "attach hostile guest"
 
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$good" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 6 --threads 4 \
-	>"$POOL_DIR/good.log" 2>&1 &
-good_pid=$!
-POOL_PIDS+=($good_pid)
+pool_verify_bg "$good" "$POOL_DIR/good.log" --devid 0 --seconds 6 --threads 4
+good_pid=$VERIFY_PID
 
 rc=0
 "$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$bad" -- \
@@ -50,7 +36,7 @@ tail -n 1 "$POOL_DIR/good.log"
 [ $rc -eq 0 ] || die "the well-behaved guest failed (exit $rc)"
 grep -q 'front_verify: PASS' "$POOL_DIR/good.log" || die "front_verify did not pass"
 
-bpid=$(my_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
+bpid=$(pool_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
 grep -q 'hostile ring' "$POOL_DIR/backd-$member.log" || die "backd did not log the hostile ring"
 for q in 0 2 3; do
 	rec=$(pool_rec vol2 "$bad" 0 $q)

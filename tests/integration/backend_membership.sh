@@ -24,9 +24,7 @@ wait_state() { # VOL STATE
 	die "member $d of $1 is '$s', expected $2"
 }
 verify() { # GUEST DEVID
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$1" -- \
-		"$VBD_BUILD/tests/progs/front_verify" --devid "$2" --ops 200 --threads 2 \
-		>"$POOL_DIR/verify-$2.log" 2>&1 || die "front_verify on device $2: $(tail -n 2 "$POOL_DIR/verify-$2.log")"
+	pool_verify "$1" "$POOL_DIR/verify-$2.log" --devid "$2" --ops 200 --threads 2 || die "front_verify on device $2: $(tail -n 2 "$POOL_DIR/verify-$2.log")"
 	tail -n 1 "$POOL_DIR/verify-$2.log"
 }
 

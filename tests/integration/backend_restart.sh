@@ -14,21 +14,13 @@ m=$LAST_DOMID
 g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 2 >/dev/null || die "attach"
 
-verify() { # OUT ARGS...
-	local out=$1
-	shift
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-		"$VBD_BUILD/tests/progs/front_verify" --devid 0 "$@" >"$out" 2>&1
-}
-
 for run in 1 2 3; do
-	verify "$POOL_DIR/verify$run.log" --ops 300 --threads 2 || die "front_verify run $run failed: $(tail -n 3 "$POOL_DIR/verify$run.log")"
+	pool_verify "$g" "$POOL_DIR/verify$run.log" --devid 0 --ops 300 --threads 2 || die "front_verify run $run failed: $(tail -n 3 "$POOL_DIR/verify$run.log")"
 	pool_log "frontend run $run: $(pool_owners vol1 "$g" 0) $(pool_rec vol1 "$g" 0 0)"
 done
 
-verify "$POOL_DIR/verify-kill.log" --seconds 8 --threads 4 &
-vpid=$!
-POOL_PIDS+=($vpid)
+pool_verify_bg "$g" "$POOL_DIR/verify-kill.log" --devid 0 --seconds 8 --threads 4
+vpid=$VERIFY_PID
 sleep 2
 bpid=$(pool_backd_pid "$m") || die "no backd in domain $m"
 before=$(pool_rec vol1 "$g" 0 0)

@@ -17,11 +17,8 @@ pool_member vol1
 g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 6 >/dev/null || die "attach"
 
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-	"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 12 --threads 8 \
-	>"$POOL_DIR/verify.log" 2>&1 &
-vpid=$!
-POOL_PIDS+=($vpid)
+pool_verify_bg "$g" "$POOL_DIR/verify.log" --devid 0 --seconds 12 --threads 8
+vpid=$VERIFY_PID
 pool_wait_connected vol1 "$g" 0
 pool_log "owners: $(pool_owners vol1 "$g" 0) (slow member: $slow)"
 had=0 shed=0

@@ -18,9 +18,7 @@ g=$(pool_domain guest)
 ctl attach "$g" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
 
 verify() { # RUN
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$g" -- \
-		"$VBD_BUILD/tests/progs/front_verify" --devid 0 --seconds 2 --threads 4 \
-		>"$POOL_DIR/verify$1.log" 2>&1 || die "front_verify run $1: $(tail -n 3 "$POOL_DIR/verify$1.log")"
+	pool_verify "$g" "$POOL_DIR/verify$1.log" --devid 0 --seconds 2 --threads 4 || die "front_verify run $1: $(tail -n 3 "$POOL_DIR/verify$1.log")"
 	tail -n 1 "$POOL_DIR/verify$1.log"
 }
 

@@ -20,11 +20,7 @@ sleep 2
 pool_member vol1
 joiner=$LAST_DOMID
 pool_log "member $joiner joined"
-for i in $(seq 100); do
-	[ "$(pool_owned_by vol1 "$GUEST" 0 "$joiner")" -ge 1 ] && break
-	sleep 0.1
-done
-[ "$(pool_owned_by vol1 "$GUEST" 0 "$joiner")" -ge 1 ] || die "joiner $joiner owns no queue after 10s: $(pool_owners vol1 "$GUEST" 0)"
+pool_wait_owns vol1 "$GUEST" 0 "$joiner" || die "joiner $joiner owns no queue after 10s: $(pool_owners vol1 "$GUEST" 0)"
 pool_log "owners with joiner: $(pool_owners vol1 "$GUEST" 0)"
 
 leaver=${members[1]}

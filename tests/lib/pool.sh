@@ -17,6 +17,7 @@
 #                                  (also in POOL_PIDS)
 #   pool_wait_connected VOL G D    every queue record connected (bounded)
 #   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
+#   pool_wait_owns VOL G D DOMID   wait (up to 10 s) until DOMID owns a queue
 #   xs0 CMD...                     run a command as dom0 in the host
 # Background processes a test adds to POOL_PIDS are signalled before the
 # host stops and reaped after; POOL_ON_EXIT is shell code run before that.
@@ -132,6 +133,15 @@ pool_owned_by() { # VOL G D DOMID
 	local o n=0
 	for o in $(pool_owners "$1" "$2" "$3"); do [ "${o#*=}" = "$4" ] && n=$((n + 1)); done
 	echo $n
+}
+
+pool_wait_owns() { # VOL G D DOMID
+	local i
+	for i in $(seq 100); do
+		[ "$(pool_owned_by "$@")" -ge 1 ] && return 0
+		sleep 0.1
+	done
+	[ "$(pool_owned_by "$@")" -ge 1 ]
 }
 
 pool_rec() { # VOL G D Q
