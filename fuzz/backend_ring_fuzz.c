@@ -39,6 +39,7 @@
  * fuzz/backend_seeds.py writes the seeds in fuzz/corpus-backend/.
  */
 #include <errno.h>
+#include <poll.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -91,8 +92,7 @@ static uint8_t *fpage[NDATA]; /* the frontend's data pages */
 
 static unsigned hash_addr(const void *a)
 {
-	uintptr_t x = (uintptr_t)a;
-	return (unsigned)((x >> 12) ^ (x >> 4) ^ (x >> 28)) & (HBUCKETS - 1);
+	return (unsigned)(((uint64_t)(uintptr_t)a * 0x9e3779b97f4a7c15ull) >> 48) & (HBUCKETS - 1);
 }
 
 static void maps_init(void)
@@ -194,8 +194,11 @@ static int fgt_unmap(struct vbd_gnttab *h, void *addr, int count)
 	CHECK(h == (struct vbd_gnttab *)&maps);
 	/* the ring and a single-page alias of its first page share an address */
 	for (int i = hbucket[hash_addr(addr)]; i >= 0; i = maps[i].hnext)
-		if (maps[i].addr == addr && (found < 0 || maps[i].count == count))
+		if (maps[i].addr == addr) {
 			found = i;
+			if (maps[i].count == count)
+				break;
+		}
 	if (found < 0)
 		fprintf(stderr, "unmap of %p: not mapped\n", addr);
 	CHECK(found >= 0);
@@ -439,27 +442,38 @@ static void run(struct vbd_queue *q)
 	blkif_sring_t *sr = (blkif_sring_t *)ring_mem;
 	unsigned slots = q->ring.slots;
 	RING_IDX cons0 = q->ring.br.req_cons, pvt0 = q->ring.br.rsp_prod_pvt;
-	RING_IDX rsp_prod0 = sr->rsp_prod;
+	RING_IDX rsp_prod0 = sr->rsp_prod, req_prod0 = sr->req_prod;
+	RING_IDX req_event0 = sr->req_event, rsp_event0 = sr->rsp_event;
 	int hostile0 = q->hostile, ring_written = 0;
 	unsigned cmd = atomic_load(&q->cmd);
 
 	memcpy(snap, sr->ring, (size_t)slots * sizeof(sr->ring[0]));
 	vbdq_run_once(q);
+	if (q->hostile) /* found now or before: nothing consumed, nothing published */
+		CHECK(q->ring.br.req_cons == cons0 && sr->rsp_prod == rsp_prod0);
+	/* an engine that completes asynchronously: run until it has answered
+	 * (nothing new is taken: req_prod stays where it was) */
+	while (q->inflight && !(atomic_load(&q->cmd) & VBDQ_CMD_STOP)) {
+		struct pollfd pfd = {.fd = q->eng->ops->fd(q->eng), .events = POLLIN};
+		if (pfd.fd >= 0)
+			poll(&pfd, 1, 100);
+		vbdq_run_once(q);
+	}
 
 	RING_IDX cons = q->ring.br.req_cons, pvt = q->ring.br.rsp_prod_pvt;
-	CHECK(q->inflight == 0); /* synchronous engines */
+	CHECK(q->inflight == 0);
 	CHECK((RING_IDX)(cons - cons0) <= slots);
 	CHECK((RING_IDX)(cons - pvt) <= slots);
 	CHECK((RING_IDX)(pvt - pvt0) <= (RING_IDX)(cons - pvt0));
 	CHECK(vbd_ring_outstanding(&q->ring) == q->held);
+	/* the ring and the persistent grants stay mapped; per-request ones went */
+	CHECK(nmaps_live == 1 + q->gc.count);
 	if (hostile0 || (cmd & VBDQ_CMD_STOP)) {
 		CHECK(cons == cons0);
 		CHECK(sr->rsp_prod == rsp_prod0);
 	}
 	if (cmd & VBDQ_CMD_DRAIN)
 		CHECK(cons == cons0);
-	if (q->hostile)
-		CHECK(cons == cons0 && sr->rsp_prod == rsp_prod0);
 
 	for (RING_IDX i = cons0; i != cons; i++) {
 		const struct blkif_request *raw =
@@ -471,8 +485,21 @@ static void run(struct vbd_queue *q)
 				(unsigned long long)raw->id, raw->operation, raw->nr_segments,
 				outst[noutst - 1].status, ring_written ? " (ring written)" : "");
 	}
-	if (ring_written)
+	if (ring_written) {
 		model_lost = 1;
+	} else { /* the backend wrote its answers and nothing else */
+		const size_t esz = sizeof(sr->ring[0]), rsz = sizeof(blkif_response_t);
+		CHECK(sr->req_prod == req_prod0 && sr->req_event == req_event0 &&
+		      sr->rsp_event == rsp_event0);
+		for (unsigned k = 0; k < slots; k++) {
+			size_t j = (pvt0 + k) & (slots - 1);
+			const uint8_t *now = (const uint8_t *)&sr->ring[j], *was = snap + j * esz;
+			if (k < (RING_IDX)(pvt - pvt0)) /* an answer: the rest of the slot stays */
+				CHECK(!memcmp(now + rsz, was + rsz, esz - rsz));
+			else
+				CHECK(!memcmp(now, was, esz));
+		}
+	}
 	if (trace)
 		fprintf(
 		    stderr,
