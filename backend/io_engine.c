@@ -29,10 +29,13 @@ int vbd_io_run_sync(const struct vbd_backing *b, struct vbd_io *io)
 }
 
 /* ---- null engine: reads return zeroes, writes are discarded ---------- */
-/* ---- inline engine: the I/O runs at submit, in the data thread -------- */
+/* ---- inline engine: small I/Os run at submit, in the data thread; large
+ * ones (more than VBD_INLINE_MAX_BYTES) go to an io_uring engine, so that
+ * several of them are copied in parallel by its workers ----------------- */
 struct null_engine {
 	struct vbd_engine e;
 	struct vbd_io *head, *tail;
+	struct vbd_engine *big; /* inline engine: io_uring for large I/Os, or NULL */
 };
 
 static int null_submit(struct vbd_engine *e, struct vbd_io *io)
@@ -40,6 +43,9 @@ static int null_submit(struct vbd_engine *e, struct vbd_io *io)
 	struct null_engine *n = (struct null_engine *)e;
 
 	if (e->b->fd >= 0) { /* inline */
+		if (n->big && io->len > VBD_INLINE_MAX_BYTES &&
+		    (io->op == VBD_IO_READ || io->op == VBD_IO_WRITE))
+			return n->big->ops->submit(n->big, io);
 		io->res = vbd_io_run_sync(e->b, io);
 	} else {
 		if (io->op == VBD_IO_READ)
@@ -57,8 +63,9 @@ static int null_submit(struct vbd_engine *e, struct vbd_io *io)
 
 static int null_commit(struct vbd_engine *e)
 {
-	(void)e;
-	return 0;
+	struct null_engine *n = (struct null_engine *)e;
+
+	return n->big ? n->big->ops->commit(n->big) : 0;
 }
 
 static int null_reap(struct vbd_engine *e, struct vbd_io **out, int max)
@@ -72,17 +79,24 @@ static int null_reap(struct vbd_engine *e, struct vbd_io **out, int max)
 	}
 	if (!n->head)
 		n->tail = NULL;
+	if (n->big && k < max)
+		k += n->big->ops->reap(n->big, out + k, max - k);
 	return k;
 }
 
 static int null_fd(struct vbd_engine *e)
 {
-	(void)e;
-	return -1;
+	struct null_engine *n = (struct null_engine *)e;
+
+	return n->big ? n->big->ops->fd(n->big) : -1;
 }
 
 static void null_destroy(struct vbd_engine *e)
 {
+	struct null_engine *n = (struct null_engine *)e;
+
+	if (n->big)
+		n->big->ops->destroy(n->big);
 	free(e);
 }
 
@@ -116,8 +130,11 @@ struct vbd_engine *vbd_engine_inline_create(const struct vbd_backing *b, unsigne
 		return NULL;
 	}
 	e = vbd_engine_null_create(b, depth);
-	if (e)
-		e->name = "inline";
+	if (e) {
+		/* without io_uring every I/O runs inline */
+		((struct null_engine *)e)->big = vbd_engine_uring_create(b, depth);
+		e->name = ((struct null_engine *)e)->big ? "inline+io_uring" : "inline";
+	}
 	return e;
 }
 
@@ -140,8 +157,10 @@ struct vbd_engine *vbd_engine_create(enum vbd_engine_kind kind, const struct vbd
 	if (b->fd < 0 || kind == VBD_ENGINE_NULL)
 		return vbd_engine_null_create(b, depth);
 	/* tmpfs has no non-blocking I/O: io_uring would hand every request to
-	 * a worker thread (two context switches) for what is a memory copy. */
-	if (kind == VBD_ENGINE_INLINE || (kind == VBD_ENGINE_URING && vbd_backing_in_memory(b)))
+	 * a worker thread (two context switches) for what is a memory copy.
+	 * (VBD_NO_URING, for tests, forces the thread pool here too.) */
+	if (kind == VBD_ENGINE_INLINE ||
+	    (kind == VBD_ENGINE_URING && vbd_backing_in_memory(b) && !getenv("VBD_NO_URING")))
 		return vbd_engine_inline_create(b, depth);
 	if (kind == VBD_ENGINE_URING) {
 		e = vbd_engine_uring_create(b, depth);

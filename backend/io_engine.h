@@ -22,10 +22,13 @@ struct vbd_io {
 	struct vbd_io *next; /* engine-private list link */
 };
 
-/* INLINE runs each I/O synchronously in the data thread at submit: chosen
- * instead of URING for a memory-backed backing (tmpfs, ramfs), where an I/O
- * is a memory copy that never waits for a device, but io_uring cannot do it
- * without handing it to a worker thread (no RWF_NOWAIT support). */
+/* INLINE runs each I/O of up to VBD_INLINE_MAX_BYTES synchronously in the
+ * data thread at submit (larger ones go to io_uring, whose workers copy
+ * several in parallel): chosen instead of URING for a memory-backed backing
+ * (tmpfs, ramfs), where an I/O is a memory copy that never waits for a
+ * device, but io_uring cannot do it without handing it to a worker thread
+ * (no RWF_NOWAIT support): two context switches per request. */
+#define VBD_INLINE_MAX_BYTES (64u * 1024)
 enum vbd_engine_kind { VBD_ENGINE_URING, VBD_ENGINE_THREADS, VBD_ENGINE_NULL, VBD_ENGINE_INLINE };
 
 struct vbd_engine;
