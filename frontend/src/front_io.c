@@ -134,6 +134,15 @@ static int post_part(struct vbd_front *f, unsigned q, struct vbdf_part *p)
 	return 0;
 }
 
+/* Small reads and writes (direct requests, up to 11 pages) are batched on
+ * one queue; large ones go shortest queue first, so that several owner
+ * threads copy them in parallel. */
+static bool part_batches(const struct vbdf_part *p)
+{
+	return (p->op == BLKIF_OP_READ || p->op == BLKIF_OP_WRITE) &&
+	       p->nsect * VBD_SECTOR_SIZE <= (uint64_t)BLKIF_MAX_SEGMENTS_PER_REQUEST * VBD_PAGE_SIZE;
+}
+
 void vbdf_dispatch(struct vbd_front *f)
 {
 	struct vbdf_qsel_view view[VBD_MAX_QUEUES];
@@ -161,7 +170,8 @@ void vbdf_dispatch(struct vbd_front *f)
 			view[i].inflight = r ? vbdf_ring_inflight(r) : 0;
 			view[i].free = r ? vbdf_ring_free(r) : 0;
 		}
-		q = vbdf_qsel_pick_batch(view, f->nq, f->hint, f->o.queue_batch);
+		q = vbdf_qsel_pick_batch(view, f->nq, f->hint,
+					 part_batches(f->phead) ? f->o.queue_batch : 0);
 		if (q < 0)
 			return;
 		if (post_part(f, (unsigned)q, f->phead) < 0) {
@@ -170,8 +180,8 @@ void vbdf_dispatch(struct vbd_front *f)
 		}
 		vbdf_list_pop(&f->phead, &f->ptail);
 		f->npending--;
-		/* The last queue keeps new requests while it has fewer than
-		 * o.queue_batch in flight (its owner is awake and takes
+		/* The last queue keeps new small requests while it has fewer
+		 * than o.queue_batch in flight (its owner is awake and takes
 		 * them in batches: at queue depth 16 through nbdkit, a third of
 		 * the owner wake-ups of shortest-queue-first; at depth 1, 5x the
 		 * IOPS of round robin); then shortest queue first.  The
