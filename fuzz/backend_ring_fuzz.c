@@ -478,15 +478,20 @@ static void run(struct vbd_queue *q)
 	for (RING_IDX i = cons0; i != cons; i++) {
 		const struct blkif_request *raw =
 		    &((union blkif_sring_entry *)snap)[i & (slots - 1)].req;
-		CHECK(noutst < sizeof(outst) / sizeof(outst[0]));
-		outst[noutst++] = model(raw, &ring_written);
+		struct expect e = model(raw, &ring_written);
 		if (trace)
 			fprintf(stderr, "  took id %#llx op %u nsegs %u: deserves %d%s\n",
 				(unsigned long long)raw->id, raw->operation, raw->nr_segments,
-				outst[noutst - 1].status, ring_written ? " (ring written)" : "");
+				e.status, ring_written ? " (ring written)" : "");
+		if (!model_lost) {
+			/* consumed and unanswered never exceed a ring */
+			CHECK(noutst < sizeof(outst) / sizeof(outst[0]));
+			outst[noutst++] = e;
+		}
 	}
 	if (ring_written) {
 		model_lost = 1;
+		noutst = 0;
 	} else { /* the backend wrote its answers and nothing else */
 		const size_t esz = sizeof(sr->ring[0]), rsz = sizeof(blkif_response_t);
 		CHECK(sr->req_prod == req_prod0 && sr->req_event == req_event0 &&
@@ -758,6 +763,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			memcpy(ring_mem + off, tmp, n);
 			/* the answers in flight may be gone: only the counts stay checkable */
 			model_lost = 1;
+			noutst = 0;
 			break;
 		}
 		case 11:
