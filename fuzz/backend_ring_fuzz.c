@@ -451,6 +451,11 @@ static void run(struct vbd_queue *q)
 	vbdq_run_once(q);
 	if (q->hostile) /* found now or before: nothing consumed, nothing published */
 		CHECK(q->ring.br.req_cons == cons0 && sr->rsp_prod == rsp_prod0);
+	/* nothing consumed that the frontend did not publish (a req_prod more
+	 * than a ring ahead, or behind what was consumed, is hostile) */
+	CHECK((RING_IDX)(q->ring.br.req_cons - cons0) <= (RING_IDX)(req_prod0 - cons0));
+	if ((RING_IDX)(req_prod0 - cons0) > slots)
+		CHECK(q->ring.br.req_cons == cons0);
 	/* an engine that completes asynchronously: run until it has answered
 	 * (nothing new is taken: req_prod stays where it was) */
 	while (q->inflight && !(atomic_load(&q->cmd) & VBDQ_CMD_STOP)) {
