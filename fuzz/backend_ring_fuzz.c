@@ -525,15 +525,20 @@ static void run(struct vbd_queue *q)
 					(unsigned long long)rsp->id, rsp->operation, rsp->status);
 			CHECK(rsp->status == BLKIF_RSP_OKAY || rsp->status == BLKIF_RSP_ERROR ||
 			      rsp->status == BLKIF_RSP_EOPNOTSUPP);
-			for (k = 0; k < noutst; k++) {
-				const struct expect *e = &outst[k];
-				if (e->id != rsp->id || e->op != rsp->operation)
-					continue;
-				if (e->status == 99 || e->status == rsp->status ||
-				    (relaxed && e->status == BLKIF_RSP_OKAY &&
-				     rsp->status == BLKIF_RSP_ERROR))
-					break;
-			}
+			/* ids may repeat: prefer an exact status, then an EIO turned
+			 * into ERROR, then a request whose answer cannot be known */
+			k = noutst;
+			for (int pass = 0; pass < 3 && k == noutst; pass++)
+				for (k = 0; k < noutst; k++) {
+					const struct expect *e = &outst[k];
+					if (e->id != rsp->id || e->op != rsp->operation)
+						continue;
+					if (pass == 0	? e->status == rsp->status
+					    : pass == 1 ? relaxed && e->status == BLKIF_RSP_OKAY &&
+							      rsp->status == BLKIF_RSP_ERROR
+							: e->status == 99)
+						break;
+				}
 			if (k == noutst)
 				fprintf(stderr,
 					"response id %#llx op %u status %d: no request "
