@@ -40,10 +40,10 @@
 #define BAD_PORT      4000
 /* a port no handle here owns, inside Linux evtchn's first 1024-port page */
 #define UNOWNED_LOW_PORT 1000
-#define BAD_DOMID     9999
-#define BAD_REF	      1000000
-#define MANY	      300 /* single-page shares mapped in one batch */
-#define MANY_PER_KEY  50
+#define BAD_DOMID	 9999
+#define BAD_REF		 1000000
+#define MANY		 300 /* single-page shares mapped in one batch */
+#define MANY_PER_KEY	 50
 
 static const struct vbd_platform *P;
 static struct xs_handle *xs;
