@@ -10,10 +10,13 @@
 #include <string.h>
 
 static const char *const member_names[VBD_MEMBER__COUNT] = {
-	"joining", "active", "leaving", "failed", "dead", "fenced",
+    "joining", "active", "leaving", "failed", "dead", "fenced",
 };
 static const char *const queue_names[VBD_Q__COUNT] = {
-	"unowned", "claimed", "connected", "draining",
+    "unowned",
+    "claimed",
+    "connected",
+    "draining",
 };
 
 const char *vbd_member_state_name(enum vbd_member_state s)
@@ -123,7 +126,7 @@ int vbd_member_load_format(const struct vbd_member_load *l, char *buf, size_t le
 
 int vbd_member_load_parse(const char *s, struct vbd_member_load *out)
 {
-	static const char *const keys[] = {"inflight", "iops",   "bps",  "lat-us",
+	static const char *const keys[] = {"inflight", "iops",	 "bps", "lat-us",
 					   "p99-us",   "queues", "cost"};
 	uint64_t *fields[] = {&out->inflight, &out->iops,   &out->bytes_per_s, &out->lat_us,
 			      &out->p99_us,   &out->queues, &out->cost};

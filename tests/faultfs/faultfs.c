@@ -30,7 +30,7 @@
 static int src_fd = -1;
 static const char *src_path;
 static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
-static int fail_mode;	 /* 0 ok, 1 all, 2 one process */
+static int fail_mode; /* 0 ok, 1 all, 2 one process */
 static pid_t fail_pid;
 static atomic_uint_fast64_t failed_ops;
 
@@ -215,14 +215,14 @@ static int ffs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 }
 
 static const struct fuse_operations ffs_ops = {
-	.getattr = ffs_getattr,
-	.readdir = ffs_readdir,
-	.open = ffs_open,
-	.read = ffs_read,
-	.write = ffs_write,
-	.fsync = ffs_fsync,
-	.fallocate = ffs_fallocate,
-	.truncate = ffs_truncate,
+    .getattr = ffs_getattr,
+    .readdir = ffs_readdir,
+    .open = ffs_open,
+    .read = ffs_read,
+    .write = ffs_write,
+    .fsync = ffs_fsync,
+    .fallocate = ffs_fallocate,
+    .truncate = ffs_truncate,
 };
 
 int main(int argc, char **argv)

@@ -24,7 +24,7 @@
 struct sim *g_sim;
 
 #define CHECK_INTERVAL_MS 50 /* backstop for domain-death detection */
-#define DIR_CHECK_TICKS   20 /* every second: does the host dir still exist? */
+#define DIR_CHECK_TICKS	  20 /* every second: does the host dir still exist? */
 
 int sim_listen(const char *path, int type)
 {

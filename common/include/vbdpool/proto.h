@@ -13,57 +13,60 @@
 #define VBD_PROTO_VERSION 1
 
 /* ---- XenStore paths (printf formats) --------------------------------- */
-#define VBD_XS_ROOT            "/vbdpool"
-#define VBD_XS_VOLUMES         "/vbdpool/volumes"
-#define VBD_XS_VOLUME          "/vbdpool/volumes/%s"                    /* vol */
-#define VBD_XS_MEMBERS         "/vbdpool/volumes/%s/members"            /* vol */
-#define VBD_XS_MEMBER          "/vbdpool/volumes/%s/members/%u"         /* vol, domid */
-#define VBD_XS_ATTACHMENTS     "/vbdpool/volumes/%s/attachments"        /* vol */
-#define VBD_XS_ATTACHMENT      "/vbdpool/volumes/%s/attachments/%u-%u"  /* vol, guest, devid */
-#define VBD_XS_QUEUE_REC       "/vbdpool/volumes/%s/attachments/%u-%u/queue-%u"
-#define VBD_XS_FRONTEND        "/local/domain/%u/device/vbdpool/%u"     /* guest, devid */
-#define VBD_XS_FRONTEND_QUEUE  "/local/domain/%u/device/vbdpool/%u/queue-%u"
-#define VBD_XS_SUPERVISOR      "/vbdpool/supervisor"
+#define VBD_XS_ROOT	      "/vbdpool"
+#define VBD_XS_VOLUMES	      "/vbdpool/volumes"
+#define VBD_XS_VOLUME	      "/vbdpool/volumes/%s"		      /* vol */
+#define VBD_XS_MEMBERS	      "/vbdpool/volumes/%s/members"	      /* vol */
+#define VBD_XS_MEMBER	      "/vbdpool/volumes/%s/members/%u"	      /* vol, domid */
+#define VBD_XS_ATTACHMENTS    "/vbdpool/volumes/%s/attachments"	      /* vol */
+#define VBD_XS_ATTACHMENT     "/vbdpool/volumes/%s/attachments/%u-%u" /* vol, guest, devid */
+#define VBD_XS_QUEUE_REC      "/vbdpool/volumes/%s/attachments/%u-%u/queue-%u"
+#define VBD_XS_FRONTEND	      "/local/domain/%u/device/vbdpool/%u" /* guest, devid */
+#define VBD_XS_FRONTEND_QUEUE "/local/domain/%u/device/vbdpool/%u/queue-%u"
+#define VBD_XS_SUPERVISOR     "/vbdpool/supervisor"
 
 /* ---- limits and defaults (the one place for each tunable) ------------ */
-#define VBD_MAX_QUEUES            64
-#define VBD_DEFAULT_QUEUES        4
-#define VBD_MAX_RING_PAGE_ORDER   4   /* up to 16 ring pages */
-#define VBD_DEFAULT_RING_ORDER    0
-#define VBD_MAX_INDIRECT_SEGS     256 /* 1 MiB of 4 KiB segments per request */
-#define VBD_SECTOR_SIZE           512
-#define VBD_HEARTBEAT_MS          500
-#define VBD_BALANCE_MS            500
-#define VBD_VOLUME_ID_MAX         64  /* [A-Za-z0-9_-]{1,64} */
+#define VBD_MAX_QUEUES		64
+#define VBD_DEFAULT_QUEUES	4
+#define VBD_MAX_RING_PAGE_ORDER 4 /* up to 16 ring pages */
+#define VBD_DEFAULT_RING_ORDER	0
+#define VBD_MAX_INDIRECT_SEGS	256 /* 1 MiB of 4 KiB segments per request */
+#define VBD_SECTOR_SIZE		512
+#define VBD_HEARTBEAT_MS	500
+#define VBD_BALANCE_MS		500
+#define VBD_VOLUME_ID_MAX	64 /* [A-Za-z0-9_-]{1,64} */
 /* frontend (libvbdpool-front) */
-#define VBD_FRONT_GRANT_CHUNK     64    /* data pages granted per share call */
+#define VBD_FRONT_GRANT_CHUNK 64 /* data pages granted per share call */
 /* persistent-grant pages per ring: no more than a member keeps mapped per
  * queue (VBD_MAX_PERSISTENT_GRANTS), else it maps and unmaps per request */
-#define VBD_FRONT_MAX_POOL_PAGES  VBD_MAX_PERSISTENT_GRANTS
-#define VBD_FRONT_GRANT_BUDGET    16384 /* all rings of a device: half a default
-                                           grant table (32768 refs) */
-#define VBD_FRONT_CLOSE_WAIT_MS   10000 /* vbd_front_close waits for in-flight I/O */
-#define VBD_FRONT_RETRY_MS        500   /* retry a failed ring build / record read */
-#define VBD_FRONT_STICKY          64    /* SQF ties stay on a queue for this many requests */
-#define VBD_FRONT_QUEUE_BATCH     8     /* new requests stay on the last queue while it
-                                           has fewer in flight (owner wakes per batch) */
+#define VBD_FRONT_MAX_POOL_PAGES VBD_MAX_PERSISTENT_GRANTS
+#define VBD_FRONT_GRANT_BUDGET                                                                     \
+	16384			      /* all rings of a device: half a default                     \
+					 grant table (32768 refs) */
+#define VBD_FRONT_CLOSE_WAIT_MS 10000 /* vbd_front_close waits for in-flight I/O */
+#define VBD_FRONT_RETRY_MS	500   /* retry a failed ring build / record read */
+#define VBD_FRONT_STICKY	64    /* SQF ties stay on a queue for this many requests */
+#define VBD_FRONT_QUEUE_BATCH                                                                      \
+	8 /* new requests stay on the last queue while it                                          \
+	     has fewer in flight (owner wakes per batch) */
 
 /* backend (vbdpool-backd) */
-#define VBD_DEFAULT_COST          100   /* members/<m>/load cost= (--cost) */
-#define VBD_MAX_VOLUMES           16    /* --volume options per backd */
-#define VBD_MAX_PERSISTENT_GRANTS 1024  /* mapped refs cached per queue epoch */
-#define VBD_IO_THREADS            4     /* workers per queue, thread engine */
-#define VBD_CLAIM_GRACE_MS        1000  /* claim beyond the fair share after */
-#define VBD_LEAVE_TIMEOUT_MS      10000 /* SIGTERM: hand-offs wait this long */
-#define VBD_SLOW_FACTOR           2     /* "slow": mean latency > 2 x median */
-#define VBD_SLOW_MIN_US           1000  /*        and at least 1 ms */
-#define VBD_SLOW_SHED_MS          1000  /* a slow member sheds 1 queue/s */
-#define VBD_SLOW_PROBE_MS         30000 /* an idle member's latency is kept this long */
+#define VBD_DEFAULT_COST	  100	/* members/<m>/load cost= (--cost) */
+#define VBD_MAX_VOLUMES		  16	/* --volume options per backd */
+#define VBD_MAX_PERSISTENT_GRANTS 1024	/* mapped refs cached per queue epoch */
+#define VBD_IO_THREADS		  4	/* workers per queue, thread engine */
+#define VBD_CLAIM_GRACE_MS	  1000	/* claim beyond the fair share after */
+#define VBD_LEAVE_TIMEOUT_MS	  10000 /* SIGTERM: hand-offs wait this long */
+#define VBD_SLOW_FACTOR		  2	/* "slow": mean latency > 2 x median */
+#define VBD_SLOW_MIN_US		  1000	/*        and at least 1 ms */
+#define VBD_SLOW_SHED_MS	  1000	/* a slow member sheds 1 queue/s */
+#define VBD_SLOW_PROBE_MS	  30000 /* an idle member's latency is kept this long */
 
 /* dom0 tools (vbdpoolctl, vbdpool-supervisor) */
-#define VBD_DETACH_TIMEOUT_MS     10000 /* detach waits this long for Closed */
-#define VBD_SUPERVISOR_SCAN_MS    500   /* supervisor re-checks members this often
-					   (besides @releaseDomain events) */
+#define VBD_DETACH_TIMEOUT_MS 10000 /* detach waits this long for Closed */
+#define VBD_SUPERVISOR_SCAN_MS                                                                     \
+	500 /* supervisor re-checks members this often                                             \
+	       (besides @releaseDomain events) */
 
 /* ---- member state (members/<domid>/state) ----------------------------- */
 enum vbd_member_state {
@@ -85,10 +88,10 @@ static inline int vbd_member_can_serve(enum vbd_member_state s)
 
 /* ---- the queue-ownership record (attachments/<g>-<d>/queue-<q>) ------ */
 enum vbd_queue_state {
-	VBD_Q_UNOWNED,   /* owner = none */
-	VBD_Q_CLAIMED,   /* owner claimed epoch; waits for the frontend's ring */
+	VBD_Q_UNOWNED,	 /* owner = none */
+	VBD_Q_CLAIMED,	 /* owner claimed epoch; waits for the frontend's ring */
 	VBD_Q_CONNECTED, /* owner mapped the ring of this epoch and serves it */
-	VBD_Q_DRAINING,  /* owner hands off to `target`: frontend posts no new
+	VBD_Q_DRAINING,	 /* owner hands off to `target`: frontend posts no new
 			    requests; owner finishes consumed ones, then writes
 			    owner=target epoch+1 state=claimed */
 	VBD_Q__COUNT,
@@ -96,8 +99,8 @@ enum vbd_queue_state {
 #define VBD_DOMID_NONE 0xffffu
 
 struct vbd_queue_rec {
-	uint32_t owner;  /* domid or VBD_DOMID_NONE */
-	uint64_t epoch;  /* +1 on every change of owner */
+	uint32_t owner; /* domid or VBD_DOMID_NONE */
+	uint64_t epoch; /* +1 on every change of owner */
 	enum vbd_queue_state state;
 	uint32_t target; /* DRAINING only; else VBD_DOMID_NONE */
 };
