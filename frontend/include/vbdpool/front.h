@@ -107,12 +107,14 @@ struct vbd_front_stats {
 };
 void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st);
 
-/* Makes the calling thread SCHED_BATCH (if it is SCHED_OTHER): a thread
- * that it wakes no longer preempts it, so a waker finishes its batch (the
- * event thread posting completions, a submitter notifying an owner) before
- * the woken thread runs.  The event thread does this itself; the nbdkit
- * plugin does it for nbdkit's worker threads.  Throughput over latency:
- * an idle CPU still runs the woken thread at once. */
-void vbd_front_sched_batch(void);
+/* batch: makes the calling thread SCHED_BATCH, else SCHED_OTHER again
+ * (only a thread that is one of the two).  A SCHED_BATCH thread is not
+ * preempted by the threads it wakes, so a waker finishes its batch (a
+ * submitter notifying an owner goes to sleep before the owner runs) — but
+ * it is preempted by every other wake-up, which hurts while it copies a
+ * large buffer under a lock.  The nbdkit plugin makes its worker threads
+ * SCHED_BATCH while they serve small requests (<= 64 KiB).  Throughput
+ * over latency: an idle CPU still runs a woken thread at once. */
+void vbd_front_sched_batch(bool batch);
 
 #endif

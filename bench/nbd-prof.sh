@@ -1,0 +1,73 @@
+#!/usr/bin/env bash
+# bench/nbd-prof.sh: where the NBD path spends its context switches and CPU.
+# Starts an emulated host with M members serving a tmpfs file, a guest with
+# Q queues exported by nbdkit + the vbdpool plugin, runs fio (nbd engine,
+# 4 KiB, QD16) for 7 s and counts, over 4 s in the middle, context switches
+# and CPU time per request for each class of thread (`perf stat
+# --per-thread`): nbdkit (its workers), vbdf-event (the frontend's event
+# thread), vbdpool-backd (members' data threads), iou-wrk (io_uring workers).
+# Not a test.  Needs perf, fio, nbdkit and a build (make).
+#
+#   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
+#   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8")
+set -euo pipefail
+top=$(cd "$(dirname "$0")/.." && pwd)
+export VBD_BUILD=${VBD_BUILD:-$top/build}
+members=3 queues=4 rw=randread
+while [ $# -gt 0 ]; do
+	case $1 in
+	--members) members=$2; shift 2 ;;
+	--queues) queues=$2; shift 2 ;;
+	--rw) rw=$2; shift 2 ;;
+	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW]" >&2; exit 2 ;;
+	esac
+done
+size_mb=${BENCH_SIZE_MB:-256}
+. "$top/tests/lib/pool.sh"
+TMPDIR=/dev/shm pool_init
+img=$POOL_DIR/disk.img
+dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
+pool_volume bench "$size_mb" "$img"
+for _ in $(seq "$members"); do pool_member bench; done
+GUEST=$(pool_domain guest)
+ctl attach "$GUEST" bench --devid 0 --queues "$queues" >/dev/null || die "attach"
+# shellcheck disable=SC2086
+"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
+	nbdkit -f ${NBDKIT_ARGS:-} -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 >"$POOL_DIR/nbdkit.log" 2>&1 &
+POOL_PIDS+=($!)
+for _ in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && break; sleep 0.1; done
+pool_wait_connected bench "$GUEST" 0
+
+# our processes: the ones started in this host (other tests may run others)
+ours() { # NAME
+	local p
+	for p in $(pgrep -x "$1"); do
+		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DIR=$POOL_DIR/host" && echo "$p"
+	done
+}
+pids=$( (ours nbdkit; ours vbdpool-backd) | paste -sd,)
+fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" --bs=4k \
+	--iodepth=16 --size="${size_mb}m" --runtime=7 --time_based --ramp_time=1 \
+	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &
+fio_pid=$!
+sleep 2
+perf stat -x, -e context-switches,task-clock -p "$pids" --per-thread -- sleep 4 2>"$POOL_DIR/stat.csv"
+wait "$fio_pid"
+if [[ $rw == *read* ]]; then f=8; else f=49; fi # terse v3: read / write IOPS
+iops=$(awk -F';' -v f=$f 'NR==1{print int($f)}' "$POOL_DIR/fio.terse")
+echo "nbd-prof: $members member(s), $queues queue(s), $rw 4k QD16: $iops IOPS"
+awk -F, -v n="$((iops * 4))" '
+$4 == "context-switches" { cs[$1] = $2 }
+$4 == "task-clock" { tc[$1] = $2 }
+END {
+	for (t in cs) {
+		c = t; sub(/-[0-9]+$/, "", c); sub(/-[0-9]+$/, "", c)
+		if (cs[t] < 100 && tc[t] < 50) continue # idle (control threads)
+		C[c] += cs[t]; T[c] += tc[t]; N[c]++
+	}
+	for (c in C) {
+		printf "  %-14s %2d threads  %5.2f cs/request  %6.2f us CPU/request\n", c, N[c], C[c] / n, T[c] * 1000 / n
+		sc += C[c]; st += T[c]
+	}
+	printf "  %-14s             %5.2f cs/request  %6.2f us CPU/request\n", "total", sc / n, st * 1000 / n
+}' "$POOL_DIR/stat.csv"
