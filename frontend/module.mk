@@ -48,16 +48,17 @@ $(FRONT_BENCH): bench/ring.c $(FRONT_LIB) $(COMMON_LIB)
 
 # fuzz/front_ring_fuzz: the frontend's response checks against a hostile
 # owner (libFuzzer; `make fuzz` runs it FUZZ_TIME seconds).
-FRONT_FUZZ_SRCS := frontend/src/ring.c frontend/src/shadow.c frontend/src/gpool.c common/util/log.c
+FRONT_FUZZ_SRCS := frontend/src/ring.c frontend/src/shadow.c frontend/src/gpool.c common/util/log.c \
+		   tests/lib/check.c
 .PHONY: fuzz-front
 fuzz: fuzz-front
 fuzz-front: build/fuzz/front_ring_fuzz
 	@mkdir -p build/fuzz/corpus-front
 	build/fuzz/front_ring_fuzz -max_total_time=$(or $(FUZZ_TIME),60) -print_final_stats=1 \
 		build/fuzz/corpus-front
-build/fuzz/front_ring_fuzz: fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) tests/unit/front_fake.h \
+build/fuzz/front_ring_fuzz: fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) tests/unit/front_fake.h tests/lib/check.h \
 		$(wildcard frontend/src/*.h)
 	@mkdir -p $(dir $@)
 	$(or $(FUZZ_CC),clang) -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon/include -Ifrontend/include \
-		-Ifrontend/src -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+		-Ifrontend/src -Itests/lib -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) -o $@
