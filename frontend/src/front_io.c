@@ -140,7 +140,8 @@ static int post_part(struct vbd_front *f, unsigned q, struct vbdf_part *p)
 static bool part_batches(const struct vbdf_part *p)
 {
 	return (p->op == BLKIF_OP_READ || p->op == BLKIF_OP_WRITE) &&
-	       p->nsect * VBD_SECTOR_SIZE <= (uint64_t)BLKIF_MAX_SEGMENTS_PER_REQUEST * VBD_PAGE_SIZE;
+	       p->nsect * VBD_SECTOR_SIZE <=
+		   (uint64_t)BLKIF_MAX_SEGMENTS_PER_REQUEST * VBD_PAGE_SIZE;
 }
 
 void vbdf_dispatch(struct vbd_front *f)

@@ -19,8 +19,7 @@ int vbdf_qsel_pick(const struct vbdf_qsel_view *v, unsigned n, unsigned hint)
 	return best;
 }
 
-int vbdf_qsel_pick_batch(const struct vbdf_qsel_view *v, unsigned n, unsigned hint,
-			 unsigned depth)
+int vbdf_qsel_pick_batch(const struct vbdf_qsel_view *v, unsigned n, unsigned hint, unsigned depth)
 {
 	if (n == 0)
 		return -1;

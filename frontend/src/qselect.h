@@ -21,7 +21,6 @@ int vbdf_qsel_pick(const struct vbdf_qsel_view *v, unsigned n, unsigned hint);
 /* Batching: the queue `hint` while it is usable, has a free slot and fewer
  * than `depth` requests in flight (its owner then takes several requests per
  * wake-up instead of one), else vbdf_qsel_pick. */
-int vbdf_qsel_pick_batch(const struct vbdf_qsel_view *v, unsigned n, unsigned hint,
-			 unsigned depth);
+int vbdf_qsel_pick_batch(const struct vbdf_qsel_view *v, unsigned n, unsigned hint, unsigned depth);
 
 #endif
