@@ -49,6 +49,7 @@
 
 #include "../backend/queue.h"
 #include "vbdpool/log.h"
+#include "fuzz_input.h"
 
 #define CHECK(cond)                                                                                \
 	do {                                                                                       \
@@ -291,24 +292,6 @@ static const struct vbd_platform fake_plat = {
     .name = "fuzz", .evtchn = &fake_ev, .gnttab = &fake_gt};
 
 /* ---- input ------------------------------------------------------------- */
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = (v << 8) | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 static void take_bytes(struct input *in, void *dst, size_t len)
 {

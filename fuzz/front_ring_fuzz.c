@@ -16,6 +16,7 @@
 #include "ring.h"
 
 #include "../tests/unit/front_fake.h"
+#include "fuzz_input.h"
 
 /* A broken invariant aborts (the fuzzer's finding), unlike the unit tests'
  * counting CHECK that front_fake.h brings in. */
@@ -35,24 +36,6 @@ const struct vbd_platform *vbd_platform(void)
 	return &fake;
 }
 
-struct input {
-	const uint8_t *p;
-	size_t n;
-};
-
-static uint64_t take(struct input *in, unsigned bytes)
-{
-	uint64_t v = 0;
-
-	for (unsigned i = 0; i < bytes; i++) {
-		v = (v << 8) | (in->n ? *in->p : 0);
-		if (in->n) {
-			in->p++;
-			in->n--;
-		}
-	}
-	return v;
-}
 
 #define MAXP 64
 static unsigned done_count[MAXP];
