@@ -36,7 +36,6 @@ const struct vbd_platform *vbd_platform(void)
 	return &fake;
 }
 
-
 #define MAXP 64
 static unsigned done_count[MAXP];
 static struct vbdf_part parts[MAXP];
