@@ -30,7 +30,9 @@ struct vbd_qslot {
 	struct vbd_queue *q;	  /* our data path for rec.epoch, if we serve it */
 	uint64_t claimable_since; /* ms; 0 = not claimable */
 	uint64_t bad_ring_epoch;  /* epoch whose ring failed to map (+1), 0 none */
-	int banned;		  /* its ring was hostile: we never claim it again */
+	int banned;		  /* its ring was hostile or unusable at banned_epoch: */
+	uint64_t banned_epoch;	  /* not claimed again until another member moves
+				     the record past that epoch */
 	int releasing;		  /* draining locally, then release (no target) */
 	int rec_bad_logged;
 };

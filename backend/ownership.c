@@ -439,7 +439,9 @@ static int fe_read_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 }
 
 /* The frontend published a ring nobody can use: give the queue back and
- * never take it again (another member may fare better). */
+ * do not take it again at this epoch (another member may fare better; a
+ * later epoch, set by someone else, gets a fresh ring: an unmappable ring
+ * can also be one the frontend replaced while we were mapping it). */
 static void reject_ring(struct vbd_volume *v, struct vbd_attach *a, unsigned q, const char *why)
 {
 	struct vbd_qslot *s = &a->qs[q];
@@ -447,6 +449,7 @@ static void reject_ring(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	log_warn("volume %s: %u-%u queue-%u epoch %" PRIu64 ": %s: releasing it", v->id, a->guest,
 		 a->devid, q, s->rec.epoch, why);
 	s->banned = 1;
+	s->banned_epoch = s->rec.epoch;
 	own_release(v, a, q);
 }
 
@@ -560,6 +563,7 @@ static void act_owned(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	st = vbdq_status(s->q);
 	if (st & VBDQ_ST_HOSTILE) {
 		s->banned = 1;
+		s->banned_epoch = s->rec.epoch;
 		own_release(v, a, q);
 		own_stop_queue(v, s, "hostile ring");
 		return;
@@ -616,6 +620,8 @@ static void maybe_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	struct vbd_qslot *s = &a->qs[q];
 	unsigned share;
 
+	if (s->banned && s->rec.epoch > s->banned_epoch)
+		s->banned = 0; /* another member moved it on since */
 	if (v->my_state != VBD_MEMBER_ACTIVE || bd->leaving || s->banned ||
 	    !own_claimable(v, &s->rec)) {
 		s->claimable_since = 0;
