@@ -20,6 +20,13 @@
  *                 verified-bytes=N errors=0 mismatches=0 reposted=N ...
  *
  * and exits 0 (PASS) or 1 (FAIL); 2 for usage errors.
+ *
+ * --nbd SOCKET verifies through an NBD export of the device instead (the
+ * nbdkit plugin or vbdpool-nbd in the same guest): each worker opens its
+ * own connection to the Unix socket SOCKET (multi-conn) and the library
+ * is not used; --devid, --wait and --ring-order do not apply, and the
+ * summary's reposted/bad-responses/queues are those of the export's
+ * process, not known here (printed as -).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -36,6 +43,7 @@
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
 #include "vbdpool/proto.h"
+#include "nbd_client.h"
 
 #define BLK 4096u
 #define SEC 512u
@@ -49,6 +57,7 @@ static atomic_long ops_started;
 static atomic_ulong n_ops, n_writes, n_reads, n_flushes, n_discards, n_bytes_verified, n_errors,
     n_mismatch;
 static atomic_bool failed;
+static const char *nbd_sock; /* --nbd: verify through this NBD socket */
 
 struct worker {
 	unsigned id;
@@ -56,8 +65,33 @@ struct worker {
 	uint32_t *gen;	       /* per block: 0 unknown, else generation written */
 	uint64_t rng;
 	char *buf;
+	struct nbdc nbd; /* --nbd: this worker's connection */
 	pthread_t thr;
 };
+
+/* One I/O through the library or the worker's NBD connection. */
+static int io_write(struct worker *w, uint64_t off, uint32_t len, bool fua)
+{
+	if (nbd_sock)
+		return nbdc_pwrite(&w->nbd, w->buf, len, off, fua);
+	return vbd_front_pwrite(dev, w->buf, len, off, fua ? VBD_IO_FUA : 0);
+}
+
+static int io_read(struct worker *w, uint64_t off, uint32_t len)
+{
+	return nbd_sock ? nbdc_pread(&w->nbd, w->buf, len, off)
+			: vbd_front_pread(dev, w->buf, len, off);
+}
+
+static int io_flush(struct worker *w)
+{
+	return nbd_sock ? nbdc_flush(&w->nbd) : vbd_front_flush(dev);
+}
+
+static int io_discard(struct worker *w, uint64_t off, uint32_t len)
+{
+	return nbd_sock ? nbdc_trim(&w->nbd, len, off) : vbd_front_discard(dev, off, len);
+}
 
 static double now_s(void)
 {
@@ -157,8 +191,7 @@ static void *worker_main(void *arg)
 		if (kind < 45) { /* write (1 in 8 FUA) */
 			uint32_t g = next_gen++;
 			fill(w->buf, blk, n, g);
-			rc = vbd_front_pwrite(dev, w->buf, (uint64_t)n * BLK, blk * BLK,
-					      (r >> 40) % 8 == 0 ? VBD_IO_FUA : 0);
+			rc = io_write(w, blk * BLK, n * BLK, (r >> 40) % 8 == 0);
 			if (rc < 0) {
 				io_error("write", blk, n, rc);
 				break;
@@ -167,7 +200,7 @@ static void *worker_main(void *arg)
 				w->gen[blk + b - w->first] = g;
 			atomic_fetch_add(&n_writes, 1);
 		} else if (kind < 93) { /* read + check */
-			rc = vbd_front_pread(dev, w->buf, (uint64_t)n * BLK, blk * BLK);
+			rc = io_read(w, blk * BLK, n * BLK);
 			if (rc < 0) {
 				io_error("read", blk, n, rc);
 				break;
@@ -175,14 +208,14 @@ static void *worker_main(void *arg)
 			check(w, w->buf, blk, n, "read");
 			atomic_fetch_add(&n_reads, 1);
 		} else if (kind < 97) {
-			rc = vbd_front_flush(dev);
+			rc = io_flush(w);
 			if (rc < 0) {
 				io_error("flush", 0, 0, rc);
 				break;
 			}
 			atomic_fetch_add(&n_flushes, 1);
 		} else {
-			rc = vbd_front_discard(dev, blk * BLK, (uint64_t)n * BLK);
+			rc = io_discard(w, blk * BLK, n * BLK);
 			if (rc < 0) {
 				io_error("discard", blk, n, rc);
 				break;
@@ -203,7 +236,7 @@ static void final_check(struct worker *w)
 		unsigned n =
 		    (unsigned)(w->first + w->count - b < max_blocks ? w->first + w->count - b
 								    : max_blocks);
-		int rc = vbd_front_pread(dev, w->buf, (uint64_t)n * BLK, b * BLK);
+		int rc = io_read(w, b * BLK, n * BLK);
 		if (rc < 0) {
 			io_error("final read", b, n, rc);
 			return;
@@ -215,9 +248,16 @@ static void final_check(struct worker *w)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},   {"seconds", 1, 0, 's'},    {"ops", 1, 0, 'o'},
-	    {"threads", 1, 0, 't'}, {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
-	    {"wait", 1, 0, 'w'},    {"no-final", 0, 0, 'n'},   {"ring-order", 1, 0, 'r'},
+	    {"devid", 1, 0, 'd'},
+	    {"seconds", 1, 0, 's'},
+	    {"ops", 1, 0, 'o'},
+	    {"threads", 1, 0, 't'},
+	    {"max-blocks", 1, 0, 'b'},
+	    {"seed", 1, 0, 'x'},
+	    {"wait", 1, 0, 'w'},
+	    {"no-final", 0, 0, 'n'},
+	    {"ring-order", 1, 0, 'r'},
+	    {"nbd", 1, 0, 'N'},
 	    {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
@@ -258,10 +298,13 @@ int main(int argc, char **argv)
 		case 'r':
 			ring_order = (unsigned)strtoul(optarg, NULL, 0);
 			break;
+		case 'N':
+			nbd_sock = optarg;
+			break;
 		default:
 			fprintf(stderr, "usage: front_verify [--devid N] [--seconds S | --ops N] "
 					"[--threads T] [--max-blocks B] [--seed X] [--wait S] "
-					"[--no-final] [--ring-order O]\n");
+					"[--no-final] [--ring-order O] [--nbd SOCKET]\n");
 			return 2;
 		}
 	}
@@ -270,21 +313,35 @@ int main(int argc, char **argv)
 		return 2;
 	}
 
-	vbd_front_opts_init(&o, devid);
-	o.ring_order = ring_order;
-	rc = vbd_front_open(&o, &dev);
-	if (rc < 0) {
-		printf("front_verify: FAIL attach devid %u: %s\n", devid, strerror(-rc));
-		return 1;
+	uint64_t size;
+	struct nbdc probe;
+
+	if (nbd_sock) {
+		rc = nbdc_connect_unix(&probe, nbd_sock);
+		if (rc < 0) {
+			printf("front_verify: FAIL %s\n", probe.err);
+			return 1;
+		}
+		size = probe.size;
+		nbdc_close(&probe);
+	} else {
+		vbd_front_opts_init(&o, devid);
+		o.ring_order = ring_order;
+		rc = vbd_front_open(&o, &dev);
+		if (rc < 0) {
+			printf("front_verify: FAIL attach devid %u: %s\n", devid, strerror(-rc));
+			return 1;
+		}
+		rc = vbd_front_wait_connected(dev, (int)wait_s * 1000);
+		if (rc < 0) {
+			printf("front_verify: FAIL no queue connected within %us: %s\n", wait_s,
+			       strerror(-rc));
+			vbd_front_close(dev);
+			return 1;
+		}
+		size = vbd_front_size(dev);
 	}
-	rc = vbd_front_wait_connected(dev, (int)wait_s * 1000);
-	if (rc < 0) {
-		printf("front_verify: FAIL no queue connected within %us: %s\n", wait_s,
-		       strerror(-rc));
-		vbd_front_close(dev);
-		return 1;
-	}
-	nblocks = vbd_front_size(dev) / BLK;
+	nblocks = size / BLK;
 	if (nblocks < nthreads) {
 		printf("front_verify: FAIL volume too small (%" PRIu64 " blocks)\n", nblocks);
 		vbd_front_close(dev);
@@ -295,6 +352,7 @@ int main(int argc, char **argv)
 	deadline = now_s() + seconds;
 	for (unsigned i = 0; i < nthreads; i++) {
 		w[i].id = i;
+		w[i].nbd.fd = -1;
 		w[i].first = nblocks * i / nthreads;
 		w[i].count = nblocks * (i + 1) / nthreads - w[i].first;
 		w[i].gen = calloc(w[i].count, sizeof(uint32_t));
@@ -302,6 +360,10 @@ int main(int argc, char **argv)
 		if (!w[i].gen ||
 		    posix_memalign((void **)&w[i].buf, 4096, (size_t)max_blocks * BLK)) {
 			printf("front_verify: FAIL out of memory\n");
+			return 1;
+		}
+		if (nbd_sock && nbdc_connect_unix(&w[i].nbd, nbd_sock) < 0) {
+			printf("front_verify: FAIL worker %u: %s\n", i, w[i].nbd.err);
 			return 1;
 		}
 		pthread_create(&w[i].thr, NULL, worker_main, &w[i]);
@@ -312,18 +374,24 @@ int main(int argc, char **argv)
 		for (unsigned i = 0; i < nthreads && !atomic_load(&failed); i++)
 			final_check(&w[i]);
 
-	vbd_front_get_stats(dev, &st);
 	bool ok = !atomic_load(&failed);
+	char extra[128] = "reposted=- bad-responses=- queues=-";
+	if (dev) {
+		vbd_front_get_stats(dev, &st);
+		snprintf(extra, sizeof(extra),
+			 "reposted=%" PRIu64 " bad-responses=%" PRIu64 " queues=%u", st.reposted,
+			 st.bad_responses, st.num_queues);
+	}
 	printf("front_verify: %s ops=%lu writes=%lu reads=%lu flushes=%lu discards=%lu "
-	       "verified-bytes=%lu errors=%lu mismatches=%lu reposted=%" PRIu64
-	       " bad-responses=%" PRIu64 " queues=%u\n",
+	       "verified-bytes=%lu errors=%lu mismatches=%lu %s%s\n",
 	       ok ? "PASS" : "FAIL", atomic_load(&n_ops), atomic_load(&n_writes),
 	       atomic_load(&n_reads), atomic_load(&n_flushes), atomic_load(&n_discards),
 	       atomic_load(&n_bytes_verified), atomic_load(&n_errors), atomic_load(&n_mismatch),
-	       st.reposted, st.bad_responses, st.num_queues);
+	       extra, nbd_sock ? " via=nbd" : "");
 	fflush(stdout);
 	vbd_front_close(dev);
 	for (unsigned i = 0; i < nthreads; i++) {
+		nbdc_close(&w[i].nbd);
 		free(w[i].gen);
 		free(w[i].buf);
 	}
