@@ -127,7 +127,18 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 				a.size, backing, have);
 	}
 	a.id = pos[0];
-	a.backing = realpath(backing, real) ? real : backing;
+	/* Absolute, but symlinks kept: a name like /dev/disk/by-id/wwn-... is
+	 * the same in every member while its target (/dev/sdb here, /dev/xvdb
+	 * there) is not. */
+	a.backing = backing;
+	if (backing[0] != '/') {
+		char cwd[PATH_MAX];
+
+		if (!getcwd(cwd, sizeof(cwd)) ||
+		    (size_t)snprintf(real, sizeof(real), "%s/%s", cwd, backing) >= sizeof(real))
+			return ctl_fail("backing '%s': cannot make the path absolute", backing);
+		a.backing = real;
+	}
 	rc = xsh_txn(c->xs, create_txn, &a);
 	if (rc == -EEXIST)
 		return ctl_fail("volume '%s' already exists", a.id);
