@@ -62,3 +62,11 @@ build/fuzz/front_ring_fuzz: fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) tests/unit
 	$(or $(FUZZ_CC),clang) -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon/include -Ifrontend/include \
 		-Ifrontend/src -Itests/lib -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
 		fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) -o $@
+
+# vbdpool-nbd: a native NBD server for one device that completes requests
+# from the library's event thread (frontend/nbd/, docs/frontend.md).
+NBD_SERVER_SRCS := $(wildcard frontend/nbd/*.c)
+BINS += $(BUILD)/bin/vbdpool-nbd
+$(BUILD)/bin/vbdpool-nbd: $(call objs,$(NBD_SERVER_SRCS)) $(FRONT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) -o $@

@@ -10,7 +10,11 @@
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
 #   pool_guest VOL QUEUES          guest domain, attach, nbdkit + plugin on
-#                                  $POOL_DIR/nbd.sock; sets $GUEST
+#                                  $POOL_DIR/nbd.sock; sets $GUEST, $NBD_URI,
+#                                  $NBD_SERVER_PID (the xensim exec); with
+#                                  POOL_NBD_SERVER=vbdpool-nbd the native server
+#                                  (log vbdpool-nbd.log, extra POOL_NBD_ARGS)
+#                                  instead of nbdkit
 #   pool_verify G LOG ARGS...      tests/progs/front_verify ARGS in guest domain
 #                                  G, output in LOG; its exit status
 #   pool_verify_bg G LOG ARGS...   the same in the background: sets $VERIFY_PID
@@ -90,14 +94,22 @@ pool_guest() { # VOL QUEUES [DEVID]
 	GUEST=$(pool_domain guest) || die "create guest domain"
 	ctl attach "$GUEST" "$vol" --devid "$devid" --queues "$queues" >/dev/null ||
 		die "attach $GUEST $vol"
-	"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
-		nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
-		>"$POOL_DIR/nbdkit.log" 2>&1 &
+	if [ "${POOL_NBD_SERVER:-nbdkit}" = vbdpool-nbd ]; then
+		# shellcheck disable=SC2086 # POOL_NBD_ARGS: words
+		"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
+			"$BIN/vbdpool-nbd" --devid "$devid" --socket "$POOL_DIR/nbd.sock" ${POOL_NBD_ARGS:-} \
+			>"$POOL_DIR/vbdpool-nbd.log" 2>&1 &
+	else
+		"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
+			nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
+			>"$POOL_DIR/nbdkit.log" 2>&1 &
+	fi
 	POOL_PIDS+=($!)
+	NBD_SERVER_PID=$!
 	NBD_URI="nbd+unix:///?socket=$POOL_DIR/nbd.sock"
 	local i
 	for i in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && return 0; sleep 0.1; done
-	die "nbdkit socket did not appear"
+	die "NBD socket did not appear"
 }
 
 pool_verify() { # G LOG ARGS...

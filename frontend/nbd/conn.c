@@ -1,0 +1,728 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * One NBD connection: its thread runs the handshake, then reads requests
+ * and submits them with vbd_front_submit(); the completion callback, on the
+ * library's event thread, sends the reply with a non-blocking send.  What
+ * a send leaves over (the client does not read fast enough) is queued and
+ * drained by the connection's thread when the socket is writable, so the
+ * event thread never blocks on a client.
+ *
+ * Bounds: at most max_inflight requests (and about max_bytes of buffers)
+ * between being read and their reply leaving; at the bound the thread
+ * stops reading requests until replies go out.  A client that never reads
+ * its replies therefore costs a bounded amount of memory and one sleeping
+ * thread, nothing else.
+ *
+ * Requests must be aligned to 512 bytes (advertised as the minimum block
+ * size); others get NBD_EINVAL.  TRIM drops only the whole sectors inside
+ * its range.  WRITE_ZEROES writes zeroes in 1 MiB pieces, one after the
+ * other from the callback.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "nbd_proto.h"
+#include "server.h"
+#include "vbdpool/front.h"
+#include "vbdpool/log.h"
+
+#define RBUF_SIZE	 (128u * 1024) /* request headers and small payloads */
+#define DIRECT_MIN	 (16u * 1024)  /* payload rest read straight into the request */
+#define DRAIN_TIMEOUT_MS 10000	       /* after DISC / stop: replies not read by then are dropped */
+#define ZERO_CHUNK	 (1u << 20)    /* WRITE_ZEROES piece */
+
+static unsigned char zero_buf[ZERO_CHUNK];
+
+struct nbd_req {
+	struct nbd_conn *c;
+	struct nbd_req *next; /* reply queue */
+	uint16_t type, flags;
+	uint64_t cookie, off;
+	uint32_t len;
+	uint32_t err;	    /* NBD error of the reply */
+	uint64_t charge;    /* bytes counted in c->bytes */
+	uint64_t done;	    /* WRITE_ZEROES: bytes written */
+	bool flushed;	    /* TRIM + FUA: flush submitted */
+	size_t sent, total; /* reply bytes sent / to send */
+	unsigned char hdr[NBD_REPLY_SIZE];
+	unsigned char data[]; /* READ / WRITE payload */
+};
+
+enum rd_state { RD_HDR, RD_PAYLOAD, RD_DISCARD };
+
+struct nbd_conn {
+	struct nbd_server *s;
+	struct nbd_conn *next; /* s->conns */
+	int fd, efd;
+	char name[80];
+	bool no_zeroes;
+
+	pthread_mutex_t mu; /* the fields below up to the reader's */
+	struct nbd_req *oq_head, *oq_tail;
+	unsigned inflight; /* requests read whose reply has not left */
+	uint64_t bytes;	   /* their payload buffers */
+	bool dead;	   /* socket unusable: replies are dropped */
+	bool wait_room;	   /* the thread waits for inflight to fall */
+	bool wait_idle;	   /* the thread waits for inflight == 0 */
+	bool wait_out;	   /* the thread waits to drain the queue */
+
+	/* the reader: only the connection's thread */
+	enum rd_state rstate;
+	struct nbd_req *cur; /* RD_PAYLOAD: request being filled */
+	uint64_t need;	     /* payload bytes still to read / discard */
+	unsigned char *rbuf;
+	size_t rpos, rlen;
+	bool stop_reading;
+	bool short_read; /* the last recv did not fill what it was offered */
+	uint64_t nreqs, nerrs;
+};
+
+struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer)
+{
+	struct nbd_conn *c = calloc(1, sizeof(*c));
+
+	if (!c)
+		return NULL;
+	c->rbuf = malloc(RBUF_SIZE);
+	c->efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+	if (!c->rbuf || c->efd < 0) {
+		if (c->efd >= 0)
+			close(c->efd);
+		free(c->rbuf);
+		free(c);
+		return NULL;
+	}
+	c->s = s;
+	c->fd = fd;
+	pthread_mutex_init(&c->mu, NULL);
+	pthread_mutex_lock(&s->mu);
+	snprintf(c->name, sizeof(c->name), "conn %lu (%s)", ++s->next_id, peer);
+	c->next = s->conns;
+	s->conns = c;
+	s->nconns++;
+	pthread_mutex_unlock(&s->mu);
+	return c;
+}
+
+int conn_fd(const struct nbd_conn *c)
+{
+	return c->fd;
+}
+int conn_wake_fd(const struct nbd_conn *c)
+{
+	return c->efd;
+}
+const char *conn_name(const struct nbd_conn *c)
+{
+	return c->name;
+}
+void conn_set_no_zeroes(struct nbd_conn *c, bool on)
+{
+	c->no_zeroes = on;
+}
+bool conn_no_zeroes(const struct nbd_conn *c)
+{
+	return c->no_zeroes;
+}
+
+void conn_wake(struct nbd_conn *c)
+{
+	uint64_t one = 1;
+
+	if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
+		log_warn("%s: eventfd: %s", c->name, strerror(errno));
+}
+
+void conn_wake_all(struct nbd_server *s)
+{
+	pthread_mutex_lock(&s->mu);
+	for (struct nbd_conn *c = s->conns; c; c = c->next)
+		conn_wake(c);
+	pthread_mutex_unlock(&s->mu);
+}
+
+static uint32_t nbd_error(int err)
+{
+	switch (-err) {
+	case 0:
+		return 0;
+	case EINVAL:
+		return NBD_EINVAL;
+	case ENOSPC:
+		return NBD_ENOSPC;
+	case ENOMEM:
+		return NBD_ENOMEM;
+	case ESHUTDOWN:
+	case ENODEV:
+		return NBD_ESHUTDOWN;
+	default:
+		return NBD_EIO;
+	}
+}
+
+static bool room_locked(const struct nbd_conn *c)
+{
+	return c->inflight == 0 || (c->inflight < c->s->max_inflight && c->bytes < c->s->max_bytes);
+}
+
+/* A request's reply left (or was dropped): forget it. */
+static void release_locked(struct nbd_conn *c, struct nbd_req *r)
+{
+	c->inflight--;
+	c->bytes -= r->charge;
+	free(r);
+	if ((c->wait_room && room_locked(c)) || (c->wait_idle && c->inflight == 0)) {
+		c->wait_room = c->wait_idle = false;
+		conn_wake(c);
+	}
+}
+
+/* Non-blocking send of what is left of r's reply: 0 (maybe partial), -1
+ * on a socket error. */
+static int send_rest(struct nbd_conn *c, struct nbd_req *r)
+{
+	while (r->sent < r->total) {
+		struct iovec iov[2];
+		int n = 0;
+		ssize_t w;
+
+		if (r->sent < NBD_REPLY_SIZE) {
+			iov[n++] = (struct iovec){r->hdr + r->sent, NBD_REPLY_SIZE - r->sent};
+			if (r->total > NBD_REPLY_SIZE)
+				iov[n++] = (struct iovec){r->data, r->total - NBD_REPLY_SIZE};
+		} else {
+			size_t o = r->sent - NBD_REPLY_SIZE;
+
+			iov[n++] = (struct iovec){r->data + o, r->total - r->sent};
+		}
+		w = sendmsg(c->fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = (size_t)n},
+			    MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w > 0) {
+			r->sent += (size_t)w;
+		} else if (w < 0 && errno == EINTR) {
+			continue;
+		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			return 0;
+		} else {
+			return -1;
+		}
+	}
+	return 0;
+}
+
+static void kill_locked(struct nbd_conn *c, const char *why)
+{
+	struct nbd_req *r;
+
+	if (!c->dead && why)
+		log_info("%s: %s: replies dropped", c->name, why);
+	c->dead = true;
+	while ((r = c->oq_head)) {
+		c->oq_head = r->next;
+		release_locked(c, r);
+	}
+	c->oq_tail = NULL;
+}
+
+/* Sends the queued replies that fit. */
+static void drain_locked(struct nbd_conn *c)
+{
+	struct nbd_req *r;
+
+	while ((r = c->oq_head)) {
+		if (send_rest(c, r) < 0) {
+			kill_locked(c, strerror(errno));
+			return;
+		}
+		if (r->sent < r->total)
+			return;
+		c->oq_head = r->next;
+		if (!c->oq_head)
+			c->oq_tail = NULL;
+		release_locked(c, r);
+	}
+}
+
+/* Sends r's reply now if nothing is queued before it, else queues it.
+ * Any thread: the event thread (completions) or the connection's. */
+static void reply(struct nbd_req *r, uint32_t err)
+{
+	struct nbd_conn *c = r->c;
+
+	r->err = err;
+	nbd_put32(r->hdr, NBD_SIMPLE_MAGIC);
+	nbd_put32(r->hdr + 4, err);
+	nbd_put64(r->hdr + 8, r->cookie);
+	r->total = NBD_REPLY_SIZE + (r->type == NBD_CMD_READ && !err ? r->len : 0);
+	r->sent = 0;
+	r->next = NULL;
+	pthread_mutex_lock(&c->mu);
+	if (err)
+		c->nerrs++;
+	if (c->dead) {
+		release_locked(c, r);
+	} else if (c->oq_head) {
+		c->oq_tail->next = r;
+		c->oq_tail = r;
+	} else if (send_rest(c, r) < 0) {
+		release_locked(c, r);
+		kill_locked(c, strerror(errno));
+		conn_wake(c);
+	} else if (r->sent == r->total) {
+		release_locked(c, r);
+	} else {
+		c->oq_head = c->oq_tail = r;
+		if (c->wait_out)
+			conn_wake(c);
+	}
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void io_done(void *arg, int err);
+
+/* vbd_front_submit unless the server is stopping (then the device may be
+ * closing: -ESHUTDOWN without touching it). */
+static int submit(struct nbd_req *r, enum vbd_io_op op, unsigned flags, void *buf, uint64_t off,
+		  uint64_t len)
+{
+	struct nbd_server *s = r->c->s;
+	int rc = -ESHUTDOWN;
+
+	atomic_fetch_add(&s->submitters, 1);
+	if (!atomic_load(&s->stopping))
+		rc = vbd_front_submit(s->dev, op, flags, buf, off, len, io_done, r);
+	atomic_fetch_sub(&s->submitters, 1);
+	return rc;
+}
+
+static int submit_zeroes(struct nbd_req *r)
+{
+	uint64_t n = r->len - r->done;
+
+	if (n > ZERO_CHUNK)
+		n = ZERO_CHUNK;
+	return submit(r, VBD_IO_WRITE, (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0, zero_buf,
+		      r->off + r->done, n);
+}
+
+/* Completion, on the event thread. */
+static void io_done(void *arg, int err)
+{
+	struct nbd_req *r = arg;
+
+	if (!err && r->type == NBD_CMD_WRITE_ZEROES) {
+		r->done += r->len - r->done > ZERO_CHUNK ? ZERO_CHUNK : r->len - r->done;
+		if (r->done < r->len && (err = submit_zeroes(r)) == 0)
+			return;
+	}
+	if (!err && r->type == NBD_CMD_TRIM && (r->flags & NBD_CMD_FLAG_FUA) && !r->flushed) {
+		r->flushed = true;
+		if ((err = submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0)) == 0)
+			return;
+	}
+	if (err)
+		log_debug("%s: request type %u at %" PRIu64 "+%" PRIu32 ": %s", r->c->name, r->type,
+			  r->off, r->len, strerror(-err));
+	reply(r, nbd_error(err));
+}
+
+static struct nbd_req *req_new(struct nbd_conn *c, const unsigned char *h, size_t payload)
+{
+	struct nbd_req *r = malloc(sizeof(*r) + payload);
+
+	if (!r)
+		return NULL;
+	*r = (struct nbd_req){.c = c,
+			      .flags = nbd_get16(h + 4),
+			      .type = nbd_get16(h + 6),
+			      .cookie = nbd_get64(h + 8),
+			      .off = nbd_get64(h + 16),
+			      .len = nbd_get32(h + 24),
+			      .charge = payload};
+	pthread_mutex_lock(&c->mu);
+	c->inflight++;
+	c->bytes += payload;
+	pthread_mutex_unlock(&c->mu);
+	c->nreqs++;
+	return r;
+}
+
+static void submit_or_fail(struct nbd_req *r, int rc)
+{
+	if (rc < 0)
+		reply(r, nbd_error(rc));
+}
+
+/* Checks a request's range and flags: 0 or the NBD error to answer. */
+static uint32_t check(const struct nbd_conn *c, uint16_t type, uint16_t flags, uint64_t off,
+		      uint32_t len)
+{
+	uint16_t allowed = 0;
+	bool aligned = type != NBD_CMD_TRIM;
+	bool writes = type != NBD_CMD_READ;
+
+	if (type == NBD_CMD_WRITE || type == NBD_CMD_TRIM)
+		allowed = NBD_CMD_FLAG_FUA;
+	else if (type == NBD_CMD_WRITE_ZEROES)
+		allowed = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE;
+	if (flags & ~allowed)
+		return NBD_EINVAL;
+	if ((type == NBD_CMD_READ || type == NBD_CMD_WRITE) && len > VBDNBD_MAX_BLOCK)
+		return NBD_EINVAL;
+	if (aligned && (off % VBDNBD_MIN_BLOCK || len % VBDNBD_MIN_BLOCK))
+		return NBD_EINVAL;
+	if (off > c->s->size || len > c->s->size - off)
+		return writes ? NBD_ENOSPC : NBD_EINVAL;
+	return 0;
+}
+
+/* A request header in h: 0, or -1 to drop the connection. */
+static int request(struct nbd_conn *c, const unsigned char *h)
+{
+	uint32_t magic = nbd_get32(h), len = nbd_get32(h + 24), err;
+	uint16_t flags = nbd_get16(h + 4), type = nbd_get16(h + 6);
+	uint64_t off = nbd_get64(h + 16);
+	struct nbd_req *r;
+
+	if (magic != NBD_REQUEST_MAGIC) {
+		log_warn("%s: bad request magic 0x%08" PRIx32 ": dropping the connection", c->name,
+			 magic);
+		return -1;
+	}
+	log_debug("%s: cmd %u flags 0x%x %" PRIu64 "+%" PRIu32, c->name, type, flags, off, len);
+	switch (type) {
+	case NBD_CMD_DISC:
+		log_debug("%s: client disconnects", c->name);
+		c->stop_reading = true;
+		return 0;
+	case NBD_CMD_READ:
+		err = check(c, type, flags, off, len);
+		r = req_new(c, h, err ? 0 : len);
+		if (!r)
+			return -1;
+		if (err || len == 0)
+			reply(r, err);
+		else
+			submit_or_fail(r, submit(r, VBD_IO_READ, 0, r->data, off, len));
+		return 0;
+	case NBD_CMD_WRITE:
+		err = check(c, type, flags, off, len);
+		r = req_new(c, h, err ? 0 : len);
+		if (!r)
+			return -1;
+		r->err = err;
+		if (len == 0) {
+			reply(r, err);
+			return 0;
+		}
+		if (err)
+			log_debug("%s: write %" PRIu64 "+%" PRIu32 " refused (%" PRIu32
+				  "): discarding its payload",
+				  c->name, off, len, err);
+		c->cur = r;
+		c->need = len;
+		c->rstate = err ? RD_DISCARD : RD_PAYLOAD;
+		return 0;
+	case NBD_CMD_FLUSH:
+		err = check(c, type, flags, 0, 0);
+		r = req_new(c, h, 0);
+		if (!r)
+			return -1;
+		if (err)
+			reply(r, err);
+		else
+			submit_or_fail(r, submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0));
+		return 0;
+	case NBD_CMD_TRIM: {
+		/* advisory: only the whole sectors inside the range go */
+		uint64_t a = (off + VBDNBD_MIN_BLOCK - 1) / VBDNBD_MIN_BLOCK * VBDNBD_MIN_BLOCK;
+		uint64_t e = (off + len) / VBDNBD_MIN_BLOCK * VBDNBD_MIN_BLOCK;
+
+		err = check(c, type, flags, off, len);
+		r = req_new(c, h, 0);
+		if (!r)
+			return -1;
+		if (err) {
+			reply(r, err);
+		} else if (e > a) {
+			submit_or_fail(r, submit(r, VBD_IO_DISCARD, 0, NULL, a, e - a));
+		} else if (flags & NBD_CMD_FLAG_FUA) {
+			r->flushed = true;
+			submit_or_fail(r, submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0));
+		} else {
+			reply(r, 0);
+		}
+		return 0;
+	}
+	case NBD_CMD_WRITE_ZEROES:
+		err = check(c, type, flags, off, len);
+		r = req_new(c, h, 0);
+		if (!r)
+			return -1;
+		if (err || len == 0)
+			reply(r, err);
+		else
+			submit_or_fail(r, submit_zeroes(r));
+		return 0;
+	default:
+		/* unknown: EINVAL (a payload, if any, is then garbage) */
+		r = req_new(c, h, 0);
+		if (!r)
+			return -1;
+		reply(r, NBD_EINVAL);
+		return 0;
+	}
+}
+
+/* A WRITE's payload is complete: submit it (or answer its error). */
+static void payload_done(struct nbd_conn *c)
+{
+	struct nbd_req *r = c->cur;
+
+	c->cur = NULL;
+	c->rstate = RD_HDR;
+	if (r->err)
+		reply(r, r->err);
+	else
+		submit_or_fail(r, submit(r, VBD_IO_WRITE,
+					 (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0, r->data,
+					 r->off, r->len));
+}
+
+/* No more requests from this client; a write whose payload is incomplete
+ * is forgotten. */
+static void stop_reading(struct nbd_conn *c)
+{
+	c->stop_reading = true;
+	if (c->cur) {
+		pthread_mutex_lock(&c->mu);
+		release_locked(c, c->cur);
+		pthread_mutex_unlock(&c->mu);
+		c->cur = NULL;
+		c->rstate = RD_HDR;
+	}
+}
+
+/* Consumes what the read buffer holds: whole requests while there is room,
+ * payload bytes.  -1: drop the connection. */
+static int process(struct nbd_conn *c)
+{
+	while (!c->stop_reading && c->rpos < c->rlen) {
+		size_t avail = c->rlen - c->rpos;
+
+		if (c->rstate == RD_HDR) {
+			bool room;
+
+			if (avail < NBD_REQUEST_SIZE)
+				break;
+			pthread_mutex_lock(&c->mu);
+			room = room_locked(c);
+			pthread_mutex_unlock(&c->mu);
+			if (!room)
+				break;
+			if (request(c, c->rbuf + c->rpos) < 0)
+				return -1;
+			c->rpos += NBD_REQUEST_SIZE;
+		} else {
+			size_t n = avail < c->need ? avail : (size_t)c->need;
+
+			if (c->rstate == RD_PAYLOAD)
+				memcpy(c->cur->data + (c->cur->len - c->need), c->rbuf + c->rpos,
+				       n);
+			c->rpos += n;
+			c->need -= n;
+			if (c->need == 0)
+				payload_done(c);
+		}
+	}
+	if (c->rpos == c->rlen) {
+		c->rpos = c->rlen = 0;
+	} else if (c->rpos && c->rlen - c->rpos < NBD_REQUEST_SIZE) {
+		memmove(c->rbuf, c->rbuf + c->rpos, c->rlen - c->rpos);
+		c->rlen -= c->rpos;
+		c->rpos = 0;
+	}
+	return 0;
+}
+
+/* One non-blocking read: into the current request when a large payload
+ * rest is due, else into the read buffer.  >0 bytes, 0 nothing now, -1 EOF
+ * or error (logged). */
+static ssize_t fill(struct nbd_conn *c)
+{
+	ssize_t n;
+
+	for (;;) {
+		if (c->rstate == RD_PAYLOAD && c->rpos == c->rlen && c->need >= DIRECT_MIN) {
+			n = recv(c->fd, c->cur->data + (c->cur->len - c->need), c->need,
+				 MSG_DONTWAIT);
+			c->short_read = n > 0 && (uint64_t)n < c->need;
+			if (n > 0) {
+				c->need -= (uint64_t)n;
+				if (c->need == 0)
+					payload_done(c);
+			}
+		} else {
+			if (c->rlen == RBUF_SIZE) /* a header straddles the end */
+				return 0;
+			n = recv(c->fd, c->rbuf + c->rlen, RBUF_SIZE - c->rlen, MSG_DONTWAIT);
+			c->short_read = n > 0 && (size_t)n < RBUF_SIZE - c->rlen;
+			if (n > 0)
+				c->rlen += (size_t)n;
+		}
+		if (n > 0)
+			return n;
+		if (n == 0) {
+			if (c->rstate != RD_HDR || c->rpos < c->rlen)
+				log_warn(
+				    "%s: client closed the connection in the middle of a request",
+				    c->name);
+			else
+				log_debug("%s: client closed the connection", c->name);
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			return 0;
+		log_info("%s: read: %s", c->name, strerror(errno));
+		return -1;
+	}
+}
+
+static int64_t now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void transmit(struct nbd_conn *c)
+{
+	struct nbd_server *s = c->s;
+	int64_t deadline = -1;
+	bool try_read = true;
+
+	for (;;) {
+		bool want_in, want_out, hdr_room;
+		struct pollfd p[2];
+		int timeout = -1;
+
+		if (process(c) < 0) {
+			pthread_mutex_lock(&c->mu);
+			kill_locked(c, NULL);
+			pthread_mutex_unlock(&c->mu);
+			stop_reading(c);
+		}
+		if (!c->stop_reading && atomic_load(&s->stopping)) {
+			log_debug("%s: server stopping: no more requests", c->name);
+			stop_reading(c);
+		}
+		if (c->stop_reading && deadline < 0)
+			deadline = now_ms() + DRAIN_TIMEOUT_MS;
+
+		pthread_mutex_lock(&c->mu);
+		if (c->oq_head)
+			drain_locked(c);
+		if (c->dead && !c->stop_reading) {
+			pthread_mutex_unlock(&c->mu);
+			stop_reading(c);
+			continue;
+		}
+		if (c->stop_reading && c->oq_head && now_ms() >= deadline)
+			kill_locked(c, "client did not read its replies in time");
+		if (c->stop_reading && c->inflight == 0) {
+			pthread_mutex_unlock(&c->mu);
+			break;
+		}
+		hdr_room = room_locked(c);
+		want_in = !c->stop_reading && (c->rstate != RD_HDR || hdr_room);
+		want_out = c->oq_head != NULL;
+		c->wait_room = !c->stop_reading && !want_in;
+		c->wait_idle = c->stop_reading;
+		c->wait_out = !want_out;
+		pthread_mutex_unlock(&c->mu);
+
+		if (want_in && try_read) {
+			ssize_t n = fill(c);
+
+			if (n > 0) {
+				/* a short read drained the socket: poll next */
+				try_read = !c->short_read;
+				continue;
+			}
+			if (n < 0) {
+				stop_reading(c);
+				continue;
+			}
+		}
+		try_read = true;
+		if (c->stop_reading && want_out) {
+			int64_t left = deadline - now_ms();
+
+			timeout = left > 0 ? (int)left : 0;
+		}
+		p[0] = (struct pollfd){
+		    .fd = c->fd,
+		    .events = (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0))};
+		p[1] = (struct pollfd){.fd = c->efd, .events = POLLIN};
+		if (poll(p, 2, timeout) < 0 && errno != EINTR) {
+			log_err("%s: poll: %s", c->name, strerror(errno));
+			pthread_mutex_lock(&c->mu);
+			kill_locked(c, NULL);
+			pthread_mutex_unlock(&c->mu);
+			stop_reading(c);
+		}
+		if (p[1].revents & POLLIN) {
+			uint64_t v;
+
+			if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+				log_warn("%s: eventfd: %s", c->name, strerror(errno));
+		}
+		if (p[0].revents & (POLLERR | POLLHUP) && !(p[0].revents & POLLIN)) {
+			pthread_mutex_lock(&c->mu);
+			kill_locked(c, "connection reset");
+			pthread_mutex_unlock(&c->mu);
+			stop_reading(c);
+		}
+	}
+}
+
+void *conn_thread(void *arg)
+{
+	struct nbd_conn *c = arg;
+	struct nbd_server *s = c->s;
+
+	if (nbd_handshake(s, c) == HS_TRANSMIT) {
+		log_info("%s: serving the export", c->name);
+		transmit(c);
+		log_info("%s: closed after %" PRIu64 " requests (%" PRIu64 " errors)", c->name,
+			 c->nreqs, c->nerrs);
+	}
+	pthread_mutex_lock(&s->mu);
+	for (struct nbd_conn **pp = &s->conns; *pp; pp = &(*pp)->next) {
+		if (*pp == c) {
+			*pp = c->next;
+			break;
+		}
+	}
+	s->nconns--;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+	close(c->fd);
+	close(c->efd);
+	pthread_mutex_destroy(&c->mu);
+	free(c->rbuf);
+	free(c);
+	return NULL;
+}

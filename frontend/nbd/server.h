@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * vbdpool-nbd: a native NBD server for one vbdpool device (docs/frontend.md,
+ * "vbdpool-nbd").  Shared state of its modules:
+ *
+ *   main.c       arguments, the device, the listening socket, signals
+ *   handshake.c  fixed newstyle option haggling (blocking, per connection)
+ *   conn.c       transmission: requests submitted asynchronously, replies
+ *                sent from the completion callback
+ *   sockio.c     poll-based full reads / writes that a stop can interrupt
+ */
+#ifndef VBDNBD_SERVER_H
+#define VBDNBD_SERVER_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+struct vbd_front;
+struct nbd_conn;
+
+struct nbd_server {
+	struct vbd_front *dev;
+	uint64_t size; /* bytes */
+	unsigned devid;
+	const char *volume;	/* the device's volume id */
+	uint16_t tflags;	/* transmission flags */
+	unsigned max_inflight;	/* per connection: requests accepted, not yet replied */
+	uint64_t max_bytes;	/* per connection: their buffers */
+	atomic_bool stopping;	/* SIGTERM/SIGINT: no new requests */
+	atomic_uint submitters; /* threads inside a submit that checked !stopping */
+	/* live connections (for wake-ups at stop) */
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+	struct nbd_conn *conns;
+	unsigned nconns;
+	unsigned long next_id;
+};
+
+/* ---- sockio.c ---------------------------------------------------------- */
+/* Read / write exactly n bytes on a non-blocking socket, polling; a write
+ * to wake_fd (an eventfd) with *stop set interrupts them.  0 on success,
+ * -1 on EOF, error or stop (errno: 0 for EOF, ESHUTDOWN for stop). */
+int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, void *buf, size_t n);
+int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, const void *buf, size_t n);
+
+/* ---- handshake.c ------------------------------------------------------- */
+enum hs_result { HS_TRANSMIT, HS_CLOSE };
+/* Runs the handshake on c's socket; HS_TRANSMIT when the client chose the
+ * export (NBD_OPT_GO / NBD_OPT_EXPORT_NAME), else HS_CLOSE (abort, error,
+ * garbage: logged). */
+enum hs_result nbd_handshake(struct nbd_server *s, struct nbd_conn *c);
+
+/* ---- conn.c ------------------------------------------------------------ */
+struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer);
+/* The connection's thread body: handshake, transmission, teardown.  Frees c. */
+void *conn_thread(void *c);
+int conn_fd(const struct nbd_conn *c);
+int conn_wake_fd(const struct nbd_conn *c);
+const char *conn_name(const struct nbd_conn *c);
+void conn_set_no_zeroes(struct nbd_conn *c, bool on);
+bool conn_no_zeroes(const struct nbd_conn *c);
+/* Wakes the connection's thread. */
+void conn_wake(struct nbd_conn *c);
+/* Wakes every connection's thread (server stop). */
+void conn_wake_all(struct nbd_server *s);
+
+#endif
