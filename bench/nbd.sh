@@ -1,9 +1,13 @@
 #!/usr/bin/env bash
 # bench/nbd.sh — fio over NBD against the same backing file through
 #   (a) nbdkit's file plugin, (b) qemu-nbd, (c) vbdpool with 1 and 3
-# backends (emulated Xen host), plus fio directly on the file for scale.
+# backends (emulated Xen host) exported two ways: nbdkit + the vbdpool
+# plugin (sides vbdpool1, vbdpool3: columns p1, p3) and the native
+# asynchronous server vbdpool-nbd (sides vbdnbd1, vbdnbd3: columns n1, n3),
+# plus fio directly on the file for scale.
 # Jobs: 4 KiB random read QD16, 4 KiB random write QD16, 1 MiB sequential
-# read and write QD4.  Prints IOPS / MiB/s per side and the ratios c/a, c/b.
+# read and write QD4.  Prints IOPS / MiB/s per side and each vbdpool
+# side's ratio to (a) and (b).
 #
 # Caching: the backing file lives on tmpfs (/dev/shm) so that no side has a
 # device cache the others lack: nbdkit's file plugin (1.32 has no O_DIRECT
@@ -16,8 +20,9 @@
 # Usage: bench/nbd.sh [SECONDS_PER_JOB]   (needs `make` first)
 # Env: BENCH_SIZE_MB (1024), BENCH_DIR (/dev/shm), BENCH_JOBS (subset of
 # "randread randwrite read write"), BENCH_SIDES (subset of
-# "direct nbdkit qemunbd vbdpool1 vbdpool3"), BENCH_QUEUES (4, queues of the
-# vbdpool device), BENCH_NBDKIT_ARGS (extra nbdkit options for every nbdkit).
+# "direct nbdkit qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3"), BENCH_QUEUES
+# (4, queues of the vbdpool device), BENCH_NBDKIT_ARGS (extra nbdkit options
+# for every nbdkit), BENCH_VBDNBD_ARGS (extra vbdpool-nbd options).
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build} VBD_TOP=$top
@@ -40,7 +45,7 @@ dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 
 alljobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4")
 want_jobs=" ${BENCH_JOBS:-randread randwrite read write} "
-sides=" ${BENCH_SIDES:-direct nbdkit qemunbd vbdpool1 vbdpool3} "
+sides=" ${BENCH_SIDES:-direct nbdkit qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3} "
 queues=${BENCH_QUEUES:-4}
 jobs=()
 for j in "${alljobs[@]}"; do [[ $want_jobs == *" ${j%% *} "* ]] && jobs+=("$j"); done
@@ -90,29 +95,40 @@ if want qemunbd; then
 	run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
 	kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
 fi
-# (c) vbdpool with 1 and with 3 backends
-for n in 1 3; do
-	want "vbdpool$n" || continue
+# (c) vbdpool with 1 and 3 backends: nbdkit + plugin, then vbdpool-nbd
+for side in vbdpool1 vbdpool3 vbdnbd1 vbdnbd3; do
+	want "$side" || continue
+	n=${side: -1}
 	(
+		if [[ $side == vbdnbd* ]]; then
+			export POOL_NBD_SERVER=vbdpool-nbd POOL_NBD_ARGS=${BENCH_VBDNBD_ARGS:-}
+		fi
 		TMPDIR=$work pool_init
 		pool_volume bench "$size_mb" "$img"
 		for i in $(seq "$n"); do pool_member bench; done
 		pool_guest bench "$queues"
 		pool_wait_connected bench "$GUEST" 0
-		run_fio "vbdpool$n" "$NBD_URI"
-		for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done >"$work/res-$n"
+		run_fio "$side" "$NBD_URI"
+		for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done >"$work/res-$side"
 	)
-	while read -r k v; do R[$k]=$v; done <"$work/res-$n"
+	while read -r k v; do R[$k]=$v; done <"$work/res-$side"
 done
 
 ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo -; fi; }
-printf '\nbackend: %s (%s MiB), %ss per job, %s\n' "$base" "$size_mb" "$secs" "$(date -u +%F)"
-printf '%-22s %12s %12s %12s %12s %12s %8s %8s %8s %8s\n' job direct nbdkit-file qemu-nbd vbdpool-1 vbdpool-3 c1/a c3/a c1/b c3/b
+printf '\nbackend: %s (%s MiB), %ss per job, %s, load %s\n' "$base" "$size_mb" "$secs" "$(date -u '+%F %T')" \
+	"$(cut -d' ' -f1-3 /proc/loadavg)"
+printf 'a = nbdkit-file, b = qemu-nbd; p1/p3 = nbdkit + vbdpool plugin, n1/n3 = vbdpool-nbd (1/3 members)\n'
+printf '%-22s %9s %9s %9s %9s %9s %9s %9s' job direct a b p1 p3 n1 n3
+printf ' %6s' p1/a p3/a n1/a n3/a p1/b p3/b n1/b n3/b
+printf '\n'
 for j in "${jobs[@]}"; do
 	read -r rw bs qd <<<"$j"
 	unit=IOPS; [ "$bs" = 1m ] && unit=MiB/s
-	a=${R[nbdkit,$rw]:-} b=${R[qemunbd,$rw]:-} c1=${R[vbdpool1,$rw]:-} c3=${R[vbdpool3,$rw]:-}
-	printf '%-22s %12s %12s %12s %12s %12s %8s %8s %8s %8s\n' "$rw $bs QD$qd ($unit)" \
-		"${R[direct,$rw]:--}" "${a:--}" "${b:--}" "${c1:--}" "${c3:--}" \
-		"$(ratio "$c1" "$a")" "$(ratio "$c3" "$a")" "$(ratio "$c1" "$b")" "$(ratio "$c3" "$b")"
+	a=${R[nbdkit,$rw]:-} b=${R[qemunbd,$rw]:-}
+	printf '%-22s %9s %9s %9s' "$rw $bs QD$qd ($unit)" "${R[direct,$rw]:--}" "${a:--}" "${b:--}"
+	for side in vbdpool1 vbdpool3 vbdnbd1 vbdnbd3; do printf ' %9s' "${R[$side,$rw]:--}"; done
+	for ref in "$a" "$b"; do
+		for side in vbdpool1 vbdpool3 vbdnbd1 vbdnbd3; do printf ' %6s' "$(ratio "${R[$side,$rw]:-}" "$ref")"; done
+	done
+	printf '\n'
 done
