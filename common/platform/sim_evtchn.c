@@ -1,13 +1,29 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Event channels on the emulated host.  Each port has an eventfd (the
- * daemon creates it); the handle's fd is an epoll set over its ports'
- * eventfds.  pending() takes one ready port, clears its eventfd and masks
- * it (removes EPOLLIN); unmask() re-arms it, so notifies in between
- * coalesce into exactly one event, as on Xen.  notify() writes the peer
- * port's eventfd directly; a generation word per port in the domain's
- * shared status page tells it when the peer changed (bind, unbind, death)
- * and the current peer must be fetched from the daemon.
+ * daemon creates it): its count is the port's pending bit.  The handle's
+ * fd is an epoll set over its ports' eventfds (level-triggered EPOLLIN).
+ * notify() writes the peer port's eventfd directly; a generation word per
+ * port in the domain's shared status page tells it when the peer changed
+ * (bind, unbind, death) and the current peer must be fetched from the
+ * daemon.
+ *
+ * Masking is a flag in user space.  pending() takes a ready port, clears
+ * its eventfd (read) and sets the flag; unmask() clears the flag.  While
+ * the flag is set pending() never returns the port, and notifies only
+ * raise the eventfd's count again, so they coalesce into exactly one event
+ * after unmask(), as on Xen.  Only if pending() finds a masked port ready
+ * (a notify arrived while it was masked) does it also disarm the port in
+ * the epoll set (EPOLLIN off), so that the fd stops polling readable; the
+ * matching unmask() re-arms it.  A handle with one port (the data path: one
+ * handle per ring) skips epoll_wait: pending() is one read() of that port's
+ * eventfd.  Per wake-up: the caller's poll() and one read(), where masking
+ * with epoll_ctl cost poll, epoll_wait, read, epoll_ctl, epoll_ctl.
+ *
+ * Locks: conn.lock serialises hypercalls, port-table changes and notify()
+ * (the peer's eventfd may be replaced); rx guards the receive side
+ * (pending, unmask, the mask flags).  Port-table changes take both, in
+ * that order, so notifying threads never wait for the one that polls.
  */
 #include "sim_internal.h"
 
@@ -20,9 +36,12 @@
 #include <unistd.h>
 
 #define STATUS_BYTES (SIM_EVTCHN_MAX_PORTS * sizeof(uint32_t))
+#define EPOLL_BATCH  8
 
 struct sport {
 	bool used;
+	bool masked;  /* returned by pending(), not yet unmasked */
+	bool kmasked; /* also disarmed in the epoll set (EPOLLIN off) */
 	int efd;      /* this port's eventfd */
 	int peer;     /* the remote port's eventfd, -1 if none */
 	uint32_t gen; /* status generation `peer` belongs to */
@@ -30,8 +49,11 @@ struct sport {
 
 struct vbd_evtchn {
 	struct sim_conn conn; /* first */
+	pthread_mutex_t rx;
 	int epfd;
 	const uint32_t *status;
+	unsigned nports; /* ports in use */
+	uint32_t only;	 /* the port, when nports == 1 */
 	struct sport ports[SIM_EVTCHN_MAX_PORTS];
 };
 _Static_assert(offsetof(struct vbd_evtchn, conn) == 0, "sim_conn_new allocates it");
@@ -53,6 +75,7 @@ static struct vbd_evtchn *sim_open(void)
 	e = errno;
 	if (h->epfd < 0)
 		goto fail;
+	pthread_mutex_init(&h->rx, NULL);
 	return h;
 fail:
 	if (h->status != MAP_FAILED)
@@ -63,15 +86,24 @@ fail:
 	return NULL;
 }
 
+/* Forget port p (conn.lock held; takes rx). */
 static void drop_port(struct vbd_evtchn *h, uint32_t p)
 {
 	struct sport *sp = &h->ports[p];
 
+	pthread_mutex_lock(&h->rx);
 	epoll_ctl(h->epfd, EPOLL_CTL_DEL, sp->efd, NULL);
 	close(sp->efd);
 	if (sp->peer >= 0)
 		close(sp->peer);
 	*sp = (struct sport){0};
+	if (--h->nports == 1)
+		for (uint32_t q = 1; q < SIM_EVTCHN_MAX_PORTS; q++)
+			if (h->ports[q].used) {
+				h->only = q;
+				break;
+			}
+	pthread_mutex_unlock(&h->rx);
 }
 
 static void sim_close(struct vbd_evtchn *h)
@@ -79,34 +111,38 @@ static void sim_close(struct vbd_evtchn *h)
 	if (!h)
 		return;
 	close(h->conn.sock); /* the daemon closes every port of this handle */
-	for (uint32_t p = 0; p < SIM_EVTCHN_MAX_PORTS; p++)
+	for (uint32_t p = 0; p < SIM_EVTCHN_MAX_PORTS && h->nports; p++)
 		if (h->ports[p].used)
 			drop_port(h, p);
 	close(h->epfd);
 	munmap((void *)h->status, STATUS_BYTES);
+	pthread_mutex_destroy(&h->rx);
 	sim_conn_free(h);
 }
 
+/* conn.lock held; takes rx. */
 static int add_port(struct vbd_evtchn *h, uint32_t p, uint32_t gen, int efd, int peer)
 {
 	struct epoll_event ev = {.events = EPOLLIN, .data.u32 = p};
+	int rc = (int)p;
 
-	if (p == 0 || p >= SIM_EVTCHN_MAX_PORTS || h->ports[p].used) {
+	pthread_mutex_lock(&h->rx);
+	if (p == 0 || p >= SIM_EVTCHN_MAX_PORTS || h->ports[p].used)
+		rc = -EPROTO;
+	else if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, efd, &ev) < 0)
+		rc = -errno;
+	if (rc < 0) {
+		pthread_mutex_unlock(&h->rx);
 		close(efd);
 		if (peer >= 0)
 			close(peer);
-		return -EPROTO;
-	}
-	if (epoll_ctl(h->epfd, EPOLL_CTL_ADD, efd, &ev) < 0) {
-		int e = errno;
-
-		close(efd);
-		if (peer >= 0)
-			close(peer);
-		return -e;
+		return rc;
 	}
 	h->ports[p] = (struct sport){.used = true, .efd = efd, .peer = peer, .gen = gen};
-	return (int)p;
+	if (++h->nports == 1)
+		h->only = p;
+	pthread_mutex_unlock(&h->rx);
+	return rc;
 }
 
 static int sim_alloc_unbound(struct vbd_evtchn *h, vbd_domid_t remote)
@@ -142,6 +178,7 @@ static int sim_bind_interdomain(struct vbd_evtchn *h, vbd_domid_t remote, vbd_po
 	return rc;
 }
 
+/* conn.lock or rx held. */
 static bool owns(struct vbd_evtchn *h, vbd_port_t p)
 {
 	return p > 0 && p < SIM_EVTCHN_MAX_PORTS && h->ports[p].used;
@@ -158,10 +195,10 @@ static int sim_unbind(struct vbd_evtchn *h, vbd_port_t p)
 	struct sim_hyp_msg m = {.op = SIM_OP_EVT_UNBIND, .a = p};
 	int rc = -ENOTCONN;
 
-	if (p >= SIM_EVTCHN_UNBIND_LIMIT && !owns(h, p))
-		return -EINVAL;
 	pthread_mutex_lock(&h->conn.lock);
-	if (owns(h, p)) {
+	if (p >= SIM_EVTCHN_UNBIND_LIMIT && !owns(h, p)) {
+		rc = -EINVAL;
+	} else if (owns(h, p)) {
 		rc = sim_hyp_call(h->conn.sock, &m, NULL, 0, NULL, 0, NULL, NULL);
 		if (rc >= 0 || rc == -ENOTCONN)
 			drop_port(h, p);
@@ -170,7 +207,7 @@ static int sim_unbind(struct vbd_evtchn *h, vbd_port_t p)
 	return rc < 0 ? rc : 0;
 }
 
-/* The peer moved: fetch the current one (lock held). */
+/* The peer moved: fetch the current one (conn.lock held). */
 static int refresh_peer(struct vbd_evtchn *h, vbd_port_t p)
 {
 	struct sim_hyp_msg m = {.op = SIM_OP_EVT_PEER, .a = p};
@@ -214,45 +251,87 @@ static int sim_fd(struct vbd_evtchn *h)
 	return h->epfd;
 }
 
+/* Port p is masked but may be ready: disarm it so the fd stops polling
+ * readable for it (rx held). */
+static int disarm(struct vbd_evtchn *h, struct sport *sp, uint32_t p)
+{
+	struct epoll_event ev = {.events = 0, .data.u32 = p};
+
+	if (sp->kmasked)
+		return 0;
+	if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, sp->efd, &ev) < 0)
+		return -errno;
+	sp->kmasked = true;
+	return 0;
+}
+
+/* Take port p's event if it has one and is not masked (rx held): p, or
+ * -EAGAIN, or -errno. */
+static int take(struct vbd_evtchn *h, uint32_t p)
+{
+	struct sport *sp = &h->ports[p];
+	uint64_t cnt;
+	int rc;
+
+	if (sp->masked) {
+		rc = disarm(h, sp, p);
+		return rc < 0 ? rc : -EAGAIN;
+	}
+	if (read(sp->efd, &cnt, sizeof(cnt)) < 0)
+		return -errno; /* -EAGAIN: not pending */
+	sp->masked = true;
+	return (int)p;
+}
+
 static int sim_pending(struct vbd_evtchn *h)
 {
-	struct epoll_event ev;
-	uint64_t cnt;
-	int n, p;
+	struct epoll_event ev[EPOLL_BATCH];
+	int rc = -EAGAIN;
 
-	pthread_mutex_lock(&h->conn.lock);
-	n = epoll_wait(h->epfd, &ev, 1, 0);
-	if (n <= 0) {
-		pthread_mutex_unlock(&h->conn.lock);
-		return n < 0 ? -errno : -EAGAIN;
-	}
-	p = (int)ev.data.u32;
-	if (owns(h, (vbd_port_t)p)) {
-		struct epoll_event masked = {.events = 0, .data.u32 = (uint32_t)p};
+	pthread_mutex_lock(&h->rx);
+	if (h->nports == 1) {
+		rc = take(h, h->only);
+	} else if (h->nports > 1) {
+		/* Ports reported ready are either taken or, if masked,
+		 * disarmed, so a second round only sees new events; bounded
+		 * anyway. */
+		for (int round = 0; round < 4 && rc == -EAGAIN; round++) {
+			int n = epoll_wait(h->epfd, ev, EPOLL_BATCH, 0);
 
-		if (read(h->ports[p].efd, &cnt, sizeof(cnt)) < 0 && errno != EAGAIN)
-			p = -errno;
-		else
-			epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->ports[p].efd, &masked);
-	} else {
-		p = -EAGAIN;
+			if (n < 0) {
+				rc = -errno;
+				break;
+			}
+			if (n == 0)
+				break;
+			for (int i = 0; i < n && rc == -EAGAIN; i++)
+				if (owns(h, ev[i].data.u32))
+					rc = take(h, ev[i].data.u32);
+		}
 	}
-	pthread_mutex_unlock(&h->conn.lock);
-	return p;
+	pthread_mutex_unlock(&h->rx);
+	return rc;
 }
 
 static int sim_unmask(struct vbd_evtchn *h, vbd_port_t p)
 {
 	int rc = 0;
 
-	pthread_mutex_lock(&h->conn.lock);
+	pthread_mutex_lock(&h->rx);
 	if (owns(h, p)) {
-		struct epoll_event ev = {.events = EPOLLIN, .data.u32 = p};
+		struct sport *sp = &h->ports[p];
 
-		if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, h->ports[p].efd, &ev) < 0)
-			rc = -errno;
+		sp->masked = false;
+		if (sp->kmasked) {
+			struct epoll_event ev = {.events = EPOLLIN, .data.u32 = p};
+
+			if (epoll_ctl(h->epfd, EPOLL_CTL_MOD, sp->efd, &ev) < 0)
+				rc = -errno;
+			else
+				sp->kmasked = false;
+		}
 	}
-	pthread_mutex_unlock(&h->conn.lock);
+	pthread_mutex_unlock(&h->rx);
 	return rc;
 }
 
