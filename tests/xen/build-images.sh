@@ -92,17 +92,21 @@ done
 xs_tools=(/usr/bin/xenstore-read /usr/bin/xenstore-write /usr/bin/xenstore-rm /usr/bin/xenstore-ls
 	/usr/bin/xenstore-list /usr/bin/xenstore-exists /usr/bin/xenstore-chmod /usr/bin/xenstore-watch)
 for t in "${xs_tools[@]}"; do [ -x "$t" ] || rig_die "$t missing: install xenstore-utils (make deps)"; done
+# The guest's NBD export: nbdkit (Debian's, as on the host) + the project's
+# plugin, in /opt/vbdpool/lib.
+nbd_bits=(/usr/bin/nbdkit "$RIG_PROJ_BUILD/lib/nbdkit-vbdpool-plugin.so")
+for t in "${nbd_bits[@]}"; do [ -e "$t" ] || rig_die "$t missing: run make (make deps installs nbdkit)"; done
 # + libgcc_s, which glibc dlopen()s (invisible to ldd) for pthread_cancel:
 # libxenstore cancels its reader thread in xs_close once a watch was set.
-libs=$( (for f in "${proj[@]}" "${xs_tools[@]}"; do ldd "$f" 2>/dev/null || true; done
+libs=$( (for f in "${proj[@]}" "${xs_tools[@]}" "${nbd_bits[@]}"; do ldd "$f" 2>/dev/null || true; done
 	ls /lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null || true) |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
 key=$(rig_hash "$mod_key" "$(basename "$bb_dir")" "$RIG_SRC/domu-init.sh" "$RIG_SRC/build-images.sh" \
-	"${proj[@]}" "${xs_tools[@]}" $libs "${proj[*]}")
+	"${proj[@]}" "${xs_tools[@]}" "${nbd_bits[@]}" $libs "${proj[*]}")
 if ! rig_cached "$img/domu.cpio.gz" "$key"; then
 	rig_log "domU initramfs (${#proj[@]} project programs)"
 	r=$work/domu-root
-	rm -rf "$r" && mkdir -p "$r"/{bin,sbin,dev,proc,sys,run,tmp,etc,opt/vbdpool/bin,opt/vbdpool/tests/progs,var/run,root}
+	rm -rf "$r" && mkdir -p "$r"/{bin,sbin,dev,proc,sys,run,tmp,etc,opt/vbdpool/bin,opt/vbdpool/tests/progs,opt/vbdpool/lib,var/run,root}
 	cp "$bb_dir/bin/busybox" "$r/bin/busybox"
 	# Applets as links, so /init can run before --install.
 	for a in $("$r/bin/busybox" --list); do [ -e "$r/bin/$a" ] || ln -s busybox "$r/bin/$a"; done
@@ -114,6 +118,8 @@ if ! rig_cached "$img/domu.cpio.gz" "$key"; then
 		esac
 	done
 	for t in "${xs_tools[@]}"; do cp "$t" "$r/bin/"; done
+	cp /usr/bin/nbdkit "$r/bin/"
+	cp "$RIG_PROJ_BUILD/lib/nbdkit-vbdpool-plugin.so" "$r/opt/vbdpool/lib/"
 	for l in $libs; do
 		mkdir -p "$r$(dirname "$l")"
 		cp -L "$l" "$r$l"
