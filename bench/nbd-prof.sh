@@ -5,21 +5,27 @@
 # 4 KiB, QD16) for 7 s and counts, over 4 s in the middle, context switches
 # and CPU time per request for each class of thread (`perf stat
 # --per-thread`): nbdkit (its workers), vbdf-event (the frontend's event
-# thread), vbdpool-backd (members' data threads), iou-wrk (io_uring workers).
+# thread), vbdpool-backd (members' data threads), iou-wrk (io_uring workers);
+# with --server vbdpool-nbd the native server instead of nbdkit: nbd-conn
+# (its connection threads) and vbdf-event.
 # Not a test.  Needs perf, fio, nbdkit and a build (make).
 #
 #   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
-#   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8")
+#                     [--server nbdkit|vbdpool-nbd] [--qd N]
+#   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
+#   VBDNBD_ARGS (extra vbdpool-nbd options)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build}
-members=3 queues=4 rw=randread
+members=3 queues=4 rw=randread server=nbdkit qd=16
 while [ $# -gt 0 ]; do
 	case $1 in
 	--members) members=$2; shift 2 ;;
 	--queues) queues=$2; shift 2 ;;
 	--rw) rw=$2; shift 2 ;;
-	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW]" >&2; exit 2 ;;
+	--server) server=$2; shift 2 ;;
+	--qd) qd=$2; shift 2 ;;
+	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd] [--qd N]" >&2; exit 2 ;;
 	esac
 done
 size_mb=${BENCH_SIZE_MB:-256}
@@ -31,9 +37,16 @@ pool_volume bench "$size_mb" "$img"
 for _ in $(seq "$members"); do pool_member bench; done
 GUEST=$(pool_domain guest)
 ctl attach "$GUEST" bench --devid 0 --queues "$queues" >/dev/null || die "attach"
-# shellcheck disable=SC2086
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
-	nbdkit -f ${NBDKIT_ARGS:-} -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 >"$POOL_DIR/nbdkit.log" 2>&1 &
+if [ "$server" = vbdpool-nbd ]; then
+	# shellcheck disable=SC2086
+	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
+		"$BIN/vbdpool-nbd" --devid 0 --socket "$POOL_DIR/nbd.sock" ${VBDNBD_ARGS:-} \
+		>"$POOL_DIR/vbdpool-nbd.log" 2>&1 &
+else
+	# shellcheck disable=SC2086
+	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
+		nbdkit -f ${NBDKIT_ARGS:-} -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 >"$POOL_DIR/nbdkit.log" 2>&1 &
+fi
 POOL_PIDS+=($!)
 for _ in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && break; sleep 0.1; done
 pool_wait_connected bench "$GUEST" 0
@@ -45,9 +58,9 @@ ours() { # NAME
 		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DIR=$POOL_DIR/host" && echo "$p"
 	done
 }
-pids=$( (ours nbdkit; ours vbdpool-backd) | paste -sd,)
+pids=$( (ours nbdkit; ours vbdpool-nbd; ours vbdpool-backd) | paste -sd,)
 fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" --bs=4k \
-	--iodepth=16 --size="${size_mb}m" --runtime=7 --time_based --ramp_time=1 \
+	--iodepth="$qd" --size="${size_mb}m" --runtime=7 --time_based --ramp_time=1 \
 	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &
 fio_pid=$!
 sleep 2
@@ -55,7 +68,7 @@ perf stat -x, -e context-switches,task-clock -p "$pids" --per-thread -- sleep 4 
 wait "$fio_pid"
 if [[ $rw == *read* ]]; then f=8; else f=49; fi # terse v3: read / write IOPS
 iops=$(awk -F';' -v f=$f 'NR==1{print int($f)}' "$POOL_DIR/fio.terse")
-echo "nbd-prof: $members member(s), $queues queue(s), $rw 4k QD16: $iops IOPS"
+echo "nbd-prof: $server, $members member(s), $queues queue(s), $rw 4k QD$qd: $iops IOPS (load $(cut -d' ' -f1 /proc/loadavg))"
 awk -F, -v n="$((iops * 4))" '
 $4 == "context-switches" { cs[$1] = $2 }
 $4 == "task-clock" { tc[$1] = $2 }

@@ -83,6 +83,7 @@ struct nbd_conn {
 	size_t rpos, rlen;
 	bool stop_reading;
 	bool short_read; /* the last recv did not fill what it was offered */
+	int batch;	 /* the thread is SCHED_BATCH (1), SCHED_OTHER (0), unknown (-1) */
 	uint64_t nreqs, nerrs;
 };
 
@@ -103,6 +104,7 @@ struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer)
 	}
 	c->s = s;
 	c->fd = fd;
+	c->batch = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_lock(&s->mu);
 	snprintf(c->name, sizeof(c->name), "conn %lu (%s)", ++s->next_id, peer);
@@ -289,6 +291,24 @@ static void reply(struct nbd_req *r, uint32_t err)
 
 static void io_done(void *arg, int err);
 
+/* The connection's thread is SCHED_BATCH while it submits small requests
+ * (<= 64 KiB): the member it notifies then does not preempt it in the
+ * middle of a batch of requests read at once (4 KiB random read QD16:
+ * 0.56 instead of 1.2-1.9 context switches per request, +40-70 % IOPS);
+ * SCHED_OTHER for larger ones, whose data it copies under the device lock
+ * (a SCHED_BATCH lock holder is preempted by every wake-up: docs/perf.md).
+ * Changes only with the size class. */
+#define BATCH_MAX_BYTES (64u * 1024)
+static void sched_for(struct nbd_conn *c, uint64_t len)
+{
+	int want = len <= BATCH_MAX_BYTES;
+
+	if (c->batch != want && !c->s->no_batch) {
+		c->batch = want;
+		vbd_front_sched_batch(want);
+	}
+}
+
 /* vbd_front_submit unless the server is stopping (then the device may be
  * closing: -ESHUTDOWN without touching it). */
 static int submit(struct nbd_req *r, enum vbd_io_op op, unsigned flags, void *buf, uint64_t off,
@@ -409,10 +429,12 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		r = req_new(c, h, err ? 0 : len);
 		if (!r)
 			return -1;
-		if (err || len == 0)
+		if (err || len == 0) {
 			reply(r, err);
-		else
+		} else {
+			sched_for(c, len);
 			submit_or_fail(r, submit(r, VBD_IO_READ, 0, r->data, off, len));
+		}
 		return 0;
 	case NBD_CMD_WRITE:
 		err = check(c, type, flags, off, len);
@@ -468,10 +490,12 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		r = req_new(c, h, 0);
 		if (!r)
 			return -1;
-		if (err || len == 0)
+		if (err || len == 0) {
 			reply(r, err);
-		else
+		} else {
+			sched_for(c, len);
 			submit_or_fail(r, submit_zeroes(r));
+		}
 		return 0;
 	default:
 		/* unknown: EINVAL (a payload, if any, is then garbage) */
@@ -490,12 +514,13 @@ static void payload_done(struct nbd_conn *c)
 
 	c->cur = NULL;
 	c->rstate = RD_HDR;
-	if (r->err)
+	if (r->err) {
 		reply(r, r->err);
-	else
-		submit_or_fail(r, submit(r, VBD_IO_WRITE,
-					 (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0, r->data,
-					 r->off, r->len));
+		return;
+	}
+	sched_for(c, r->len);
+	submit_or_fail(r, submit(r, VBD_IO_WRITE, (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0,
+				 r->data, r->off, r->len));
 }
 
 /* No more requests from this client; a write whose payload is incomplete
@@ -703,6 +728,7 @@ void *conn_thread(void *arg)
 	struct nbd_conn *c = arg;
 	struct nbd_server *s = c->s;
 
+	pthread_setname_np(pthread_self(), "nbd-conn");
 	if (nbd_handshake(s, c) == HS_TRANSMIT) {
 		log_info("%s: serving the export", c->name);
 		transmit(c);

@@ -249,7 +249,7 @@ enum hs_result nbd_handshake(struct nbd_server *s, struct nbd_conn *c)
 		default:
 			if (!h.fixed) {
 				log_warn("%s: option %" PRIu32 " unsupported and the client is not "
-							       "fixed newstyle: dropping it",
+					 "fixed newstyle: dropping it",
 					 conn_name(c), opt);
 				rc = -1;
 				errno = 0;

@@ -53,6 +53,8 @@ static void usage(FILE *f)
 		"  --ring-order N     log2 pages per ring (0..%d, default %d)\n"
 		"  --wait SECONDS     wait for a queue to connect before listening\n"
 		"  --queue-batch N    requests kept on one queue before spreading (default %d)\n"
+		"  --no-sched-batch   connection threads stay SCHED_OTHER (default: SCHED_BATCH\n"
+		"                     while they submit requests <= 64 KiB)\n"
 		"Log level: VBD_LOG=error|warn|info|debug.\n",
 		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, VBD_FRONT_QUEUE_BATCH);
 }
@@ -251,6 +253,7 @@ int main(int argc, char **argv)
 					      {"ring-order", required_argument, NULL, 'r'},
 					      {"wait", required_argument, NULL, 'w'},
 					      {"queue-batch", required_argument, NULL, 'b'},
+					      {"no-sched-batch", no_argument, NULL, 'B'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
@@ -297,6 +300,9 @@ int main(int argc, char **argv)
 		case 'b':
 			if (parse_uint("--queue-batch", optarg, 1024, &queue_batch) < 0)
 				return 2;
+			break;
+		case 'B':
+			srv.no_batch = true;
 			break;
 		case 'h':
 			usage(stdout);

@@ -28,6 +28,7 @@ struct nbd_server {
 	uint16_t tflags;	/* transmission flags */
 	unsigned max_inflight;	/* per connection: requests accepted, not yet replied */
 	uint64_t max_bytes;	/* per connection: their buffers */
+	bool no_batch;		/* --no-sched-batch: connection threads stay SCHED_OTHER */
 	atomic_bool stopping;	/* SIGTERM/SIGINT: no new requests */
 	atomic_uint submitters; /* threads inside a submit that checked !stopping */
 	/* live connections (for wake-ups at stop) */
