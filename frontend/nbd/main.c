@@ -347,9 +347,18 @@ int main(int argc, char **argv)
 	o.queue_batch = queue_batch;
 	rc = vbd_front_open(&o, &srv.dev);
 	if (rc < 0) {
-		log_err("cannot attach vbdpool device %u: %s%s", devid, strerror(-rc),
-			rc == -ENOENT ? " (no device/vbdpool/<devid> for this domain: attached?)"
-				      : "");
+		if (rc == -ENOENT)
+			log_err(
+			    "cannot attach vbdpool device %u: %s (no device/vbdpool/%u for this "
+			    "domain: attached?)",
+			    devid, strerror(-rc), devid);
+		else if (rc == -EINVAL && volume)
+			log_err(
+			    "cannot attach vbdpool device %u: %s (not volume %s, or a malformed "
+			    "device directory)",
+			    devid, strerror(-rc), volume);
+		else
+			log_err("cannot attach vbdpool device %u: %s", devid, strerror(-rc));
 		return 1;
 	}
 	if (wait_s > 0 && (rc = vbd_front_wait_connected(srv.dev, (int)wait_s * 1000)) < 0) {
