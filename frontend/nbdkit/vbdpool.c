@@ -269,6 +269,11 @@ static int vp_trim(void *h, uint32_t count, uint64_t offset, uint32_t flags)
 		rc = vbd_front_discard(h, a, e - a);
 		pthread_rwlock_unlock(&rmw_lock);
 	}
+	/* storage that cannot discard (the members answered EOPNOTSUPP, e.g. a
+	 * shared disk without discard support): the data stays, which NBD's
+	 * advisory trim allows */
+	if (rc == -EOPNOTSUPP)
+		rc = 0;
 	if (rc == 0 && (flags & NBDKIT_FLAG_FUA))
 		rc = vbd_front_flush(h);
 	return rc < 0 ? fail(rc) : 0;

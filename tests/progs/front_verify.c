@@ -57,7 +57,8 @@ static atomic_long ops_started;
 static atomic_ulong n_ops, n_writes, n_reads, n_flushes, n_discards, n_bytes_verified, n_errors,
     n_mismatch;
 static atomic_bool failed;
-static const char *nbd_sock; /* --nbd: verify through this NBD socket */
+static atomic_bool no_discard; /* the device answered EOPNOTSUPP */
+static const char *nbd_sock;   /* --nbd: verify through this NBD socket */
 
 struct worker {
 	unsigned id;
@@ -215,7 +216,17 @@ static void *worker_main(void *arg)
 			}
 			atomic_fetch_add(&n_flushes, 1);
 		} else {
+			if (atomic_load(&no_discard))
+				continue;
 			rc = io_discard(w, blk * BLK, n * BLK);
+			if (rc == -EOPNOTSUPP) {
+				/* the storage cannot discard: the data stays (as
+				 * blkfront, stop sending discards) */
+				if (!atomic_exchange(&no_discard, true))
+					fprintf(stderr, "front_verify: discard not supported by "
+							"the storage: no more discards\n");
+				continue;
+			}
 			if (rc < 0) {
 				io_error("discard", blk, n, rc);
 				break;
