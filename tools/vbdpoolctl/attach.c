@@ -4,9 +4,12 @@
  * (docs/protocol.md): attach creates the guest's frontend directory and
  * the attachment's ownership records in one transaction; detach asks the
  * frontend to close (5), waits for Closed (6), then removes both.
+ * `--config FILE` does either for every device an xl domain config lists
+ * (xlcfg.c): attach in one transaction (all or nothing), detach each.
  */
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,17 +20,19 @@
 #include "domain.h"
 #include "pool.h"
 #include "vbdpool/proto.h"
+#include "xlcfg.h"
 #include "xsh.h"
 
 #define XENBUS_INITIALISING 1
 #define XENBUS_CLOSING	    5
 #define XENBUS_CLOSED	    6
-#define MAX_DEVID	    0x7fffffffUL
+#define MAX_DEVID	    XLCFG_MAX_DEVID
 
 struct attach_args {
 	const char *id;
 	unsigned guest;
-	long devid; /* -1: lowest free */
+	long want_devid; /* -1: lowest free */
+	long devid;	 /* the one used: set by attach_one */
 	unsigned queues;
 };
 
@@ -44,9 +49,10 @@ static int lowest_free_devid(struct xs_handle *h, xs_transaction_t t, unsigned g
 	return -ENOSPC;
 }
 
-static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+/* One device, inside transaction t. A retried transaction starts again
+ * from want_devid (the devid chosen by a lost attempt may be taken now). */
+static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_args *a)
 {
-	struct attach_args *a = arg;
 	struct pool_vol *v = malloc(sizeof(*v));
 	char fe[128], att[192], p[256], val[256];
 	unsigned d;
@@ -54,6 +60,7 @@ static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 
 	if (!v)
 		return -ENOMEM;
+	a->devid = a->want_devid;
 	rc = pool_load_vol(h, t, a->id, v);
 	if (rc)
 		goto out;
@@ -123,17 +130,145 @@ out:
 	return rc;
 }
 
+static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	return attach_one(h, t, arg);
+}
+
+/* Every device of a config file in one transaction: all or nothing. */
+struct attach_many {
+	struct attach_args *a;
+	unsigned n;
+	unsigned failed; /* index of the device that failed */
+};
+
+static int attach_many_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct attach_many *m = arg;
+
+	/* the devices with a devid first, so that a default (lowest free)
+	 * one never takes a devid that a later entry names */
+	for (int pass = 0; pass < 2; pass++)
+		for (unsigned i = 0; i < m->n; i++) {
+			int rc;
+			if ((m->a[i].want_devid >= 0) != (pass == 0))
+				continue;
+			rc = attach_one(h, t, &m->a[i]);
+			if (rc) {
+				m->failed = i;
+				return rc;
+			}
+		}
+	return 0;
+}
+
+/* The failure message of attach_one's rc for device a; returns 1. */
+static int attach_failed(int rc, const struct attach_args *a, const char *pfx, const char *sfx)
+{
+	switch (rc) {
+	case -ENOENT:
+		return ctl_fail("%sunknown volume '%s'%s", pfx, a->id, sfx);
+	case -EEXIST:
+		return ctl_fail("%sdomain %u already has vbdpool device %ld%s", pfx, a->guest,
+				a->devid, sfx);
+	default:
+		return ctl_fail("%sattach %s to %u: %s%s", pfx, a->id, a->guest, strerror(-rc),
+				sfx);
+	}
+}
+
+/* The guest of a config file: --domain, else the file's name=. */
+static int config_guest(struct ctl *c, const char *file, const struct xlcfg *cfg,
+			const char *domain, int detaching, unsigned *guest)
+{
+	char err[256];
+
+	if (domain) {
+		if (ctl_resolve_domain(c->xs, domain, detaching, guest, err, sizeof(err)))
+			return ctl_fail("%s", err);
+		return 0;
+	}
+	if (ctl_resolve_domain(c->xs, cfg->name, 0, guest, err, sizeof(err)))
+		return ctl_fail("%s: name = \"%s\": %s; %s", file, cfg->name, err,
+				detaching ? "if the domain is gone, give --domain DOMID"
+					  : "create the domain paused first (xl create -p FILE), "
+					    "then attach, then xl unpause");
+	return 0;
+}
+
+static int attach_config(struct ctl *c, const char *file, const char *domain)
+{
+	struct xlcfg cfg;
+	struct attach_many m = {0};
+	char err[512], pfx[PATH_MAX + 64];
+	unsigned guest;
+	int rc;
+
+	rc = xlcfg_load(file, domain ? 0 : XLCFG_NEED_NAME, &cfg, err, sizeof(err));
+	if (rc)
+		return ctl_fail("%s; nothing attached", err);
+	rc = config_guest(c, file, &cfg, domain, 0, &guest);
+	if (rc)
+		goto out;
+	if (guest == 0) {
+		rc = ctl_fail("%s: cannot attach to dom0: the frontend runs in a guest", file);
+		goto out;
+	}
+	m.n = cfg.ndev;
+	m.a = calloc(cfg.ndev, sizeof(*m.a));
+	if (!m.a) {
+		rc = ctl_fail("out of memory");
+		goto out;
+	}
+	for (unsigned i = 0; i < cfg.ndev; i++)
+		m.a[i] = (struct attach_args){.id = cfg.dev[i].volume,
+					      .guest = guest,
+					      .want_devid = cfg.dev[i].devid,
+					      .devid = cfg.dev[i].devid,
+					      .queues = cfg.dev[i].queues};
+	rc = xsh_txn(c->xs, attach_many_txn, &m);
+	if (rc) {
+		snprintf(pfx, sizeof(pfx), "%s: vbdpool entry #%u (volume %s): ", file,
+			 m.failed + 1, m.a[m.failed].id);
+		rc = attach_failed(rc, &m.a[m.failed], pfx, "; nothing attached");
+		goto out;
+	}
+	for (unsigned i = 0; i < m.n; i++)
+		printf("attached volume %s to domain %u as vbdpool device %ld (%u queues)\n",
+		       m.a[i].id, guest, m.a[i].devid, m.a[i].queues);
+out:
+	free(m.a);
+	xlcfg_free(&cfg);
+	return rc;
+}
+
 int cmd_attach(struct ctl *c, int argc, char **argv)
 {
-	const char *devid_s = NULL, *queues_s = NULL;
-	struct ctl_opt opts[] = {{"--devid", &devid_s, NULL}, {"--queues", &queues_s, NULL}, {0}};
-	struct attach_args a = {.devid = -1, .queues = VBD_DEFAULT_QUEUES};
+	const char *devid_s = NULL, *queues_s = NULL, *config = NULL, *domain = NULL;
+	struct ctl_opt opts[] = {{"--devid", &devid_s, NULL},
+				 {"--queues", &queues_s, NULL},
+				 {"--config", &config, NULL},
+				 {"--domain", &domain, NULL},
+				 {0}};
+	struct attach_args a = {.want_devid = -1, .queues = VBD_DEFAULT_QUEUES};
 	char *pos[2], err[256];
 	unsigned long x;
 	int npos, rc;
 
 	if (ctl_parse_opts(argc, argv, opts, pos, 2, &npos, err, sizeof(err)))
 		return ctl_usage_error("attach: %s", err);
+	if (config) {
+		if (npos)
+			return ctl_usage_error("attach --config: unexpected argument '%s' (the "
+					       "file names the domain and volumes)",
+					       pos[0]);
+		if (devid_s || queues_s)
+			return ctl_usage_error("attach --config: --devid and --queues are set per "
+					       "device in the file (devid=, queues=)");
+		return attach_config(c, config, domain);
+	}
+	if (domain)
+		return ctl_usage_error("attach: --domain goes with --config");
 	if (npos != 2)
 		return ctl_usage_error("attach: need a DOMAIN and a volume ID");
 	a.id = pos[1];
@@ -142,7 +277,7 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 	if (devid_s) {
 		if (ctl_parse_uint(devid_s, 0, MAX_DEVID, &x))
 			return ctl_fail("bad device id '%s' (want 0..%lu)", devid_s, MAX_DEVID);
-		a.devid = (long)x;
+		a.want_devid = (long)x;
 	}
 	if (queues_s) {
 		if (ctl_parse_uint(queues_s, 1, VBD_MAX_QUEUES, &x))
@@ -155,18 +290,11 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 	if (a.guest == 0)
 		return ctl_fail("cannot attach to dom0: the frontend runs in a guest");
 	rc = xsh_txn(c->xs, attach_txn, &a);
-	switch (rc) {
-	case 0:
-		printf("attached volume %s to domain %u as vbdpool device %ld (%u queues)\n", a.id,
-		       a.guest, a.devid, a.queues);
-		return 0;
-	case -ENOENT:
-		return ctl_fail("unknown volume '%s'", a.id);
-	case -EEXIST:
-		return ctl_fail("domain %u already has vbdpool device %ld", a.guest, a.devid);
-	default:
-		return ctl_fail("attach %s to %u: %s", a.id, a.guest, strerror(-rc));
-	}
+	if (rc)
+		return attach_failed(rc, &a, "", "");
+	printf("attached volume %s to domain %u as vbdpool device %ld (%u queues)\n", a.id, a.guest,
+	       a.devid, a.queues);
+	return 0;
 }
 
 /* ---- detach ----------------------------------------------------------- */
@@ -227,11 +355,11 @@ static long now_ms(void)
 	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
 }
 
-/* Wait until the frontend state is Closed (or gone, or its domain gone). */
-static int wait_closed(struct xs_handle *h, const char *fe, unsigned guest, int timeout_s)
+/* Wait until the frontend state is Closed (or gone, or its domain gone),
+ * at the latest until deadline (now_ms() time). */
+static int wait_closed(struct xs_handle *h, const char *fe, unsigned guest, long deadline)
 {
 	char state_path[160], dom_path[64], token[] = "vbdpoolctl-detach";
-	long deadline = now_ms() + timeout_s * 1000L;
 	int rc = -ETIMEDOUT;
 
 	snprintf(state_path, sizeof(state_path), "%s/state", fe);
@@ -260,84 +388,204 @@ static int wait_closed(struct xs_handle *h, const char *fe, unsigned guest, int 
 	return rc;
 }
 
+/* Find the device (devid < 0: the guest's only one of the volume) and
+ * check it is attached.  0, or 1 after a message starting with pfx. */
+static int detach_lookup(struct ctl *c, struct detach_args *a, long devid, const char *pfx)
+{
+	char p[192];
+	int rc;
+
+	if (devid >= 0) {
+		a->devid = (unsigned)devid;
+	} else {
+		rc = find_devid(c->xs, a->id, a->guest, &a->devid);
+		if (rc == -ENOENT)
+			return ctl_fail("%sunknown volume '%s'", pfx, a->id);
+		if (rc == -ESRCH)
+			return ctl_fail("%sdomain %u is not attached to volume '%s'", pfx, a->guest,
+					a->id);
+		if (rc)
+			return ctl_fail("%sdomain %u has several devices of volume '%s': give "
+					"%s",
+					pfx, a->guest, a->id, *pfx ? "devid=" : "--devid");
+	}
+	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
+	if (!xsh_exists(c->xs, XBT_NULL, p))
+		return ctl_fail("%sunknown volume '%s'", pfx, a->id);
+	snprintf(p, sizeof(p), VBD_XS_ATTACHMENT, a->id, a->guest, a->devid);
+	if (!xsh_exists(c->xs, XBT_NULL, p))
+		return ctl_fail("%sdomain %u has no vbdpool device %u of volume '%s'", pfx,
+				a->guest, a->devid, a->id);
+	return 0;
+}
+
+/* A frontend that never started (1) or already closed (6) needs no
+ * hand-shake; otherwise write Closing and set *wait.  0, or 1. */
+static int detach_close(struct ctl *c, const struct detach_args *a, int force, int *wait,
+			const char *pfx)
+{
+	char state_path[192], v[4];
+	unsigned long st = 0;
+	int rc;
+
+	*wait = 0;
+	snprintf(state_path, sizeof(state_path), VBD_XS_FRONTEND "/state", a->guest, a->devid);
+	if (force || xsh_read_ulong(c->xs, XBT_NULL, state_path, &st) ||
+	    st == XENBUS_INITIALISING || st == XENBUS_CLOSED)
+		return 0;
+	snprintf(v, sizeof(v), "%d", XENBUS_CLOSING);
+	rc = xsh_write(c->xs, XBT_NULL, state_path, v);
+	if (rc)
+		return ctl_fail("%sdetach: cannot write %s: %s", pfx, state_path, strerror(-rc));
+	*wait = 1;
+	return 0;
+}
+
+static int detach_wait(struct ctl *c, const struct detach_args *a, long deadline, int timeout,
+		       const char *pfx)
+{
+	char fe[128];
+	int rc;
+
+	snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, a->guest, a->devid);
+	rc = wait_closed(c->xs, fe, a->guest, deadline);
+	if (rc == -ETIMEDOUT)
+		return ctl_fail("%sdetach: the frontend of domain %u device %u did not close "
+				"within %d s (state left at 5); retry, or use --force",
+				pfx, a->guest, a->devid, timeout);
+	if (rc)
+		return ctl_fail("%sdetach: waiting for %s/state: %s", pfx, fe, strerror(-rc));
+	return 0;
+}
+
+static int detach_remove(struct ctl *c, struct detach_args *a, const char *pfx)
+{
+	int rc = xsh_txn(c->xs, detach_txn, a);
+
+	if (rc == -ESRCH)
+		return ctl_fail("%sdomain %u has no vbdpool device %u of volume '%s'", pfx,
+				a->guest, a->devid, a->id);
+	if (rc)
+		return ctl_fail("%sdetach: %s", pfx, strerror(-rc));
+	printf("detached volume %s from domain %u (device %u)\n", a->id, a->guest, a->devid);
+	return 0;
+}
+
+/* Every device the file lists: each one that is attached is detached
+ * (all asked to close first, then one wait bounded by the timeout); the
+ * others are reported.  1 if any device could not be detached. */
+static int detach_config(struct ctl *c, const char *file, const char *domain, int timeout,
+			 int force)
+{
+	struct xlcfg cfg;
+	struct detach_args *a = NULL;
+	int *state = NULL; /* 0 skip (failed), 1 go, 2 go after waiting */
+	char err[512], pfx[PATH_MAX + 64];
+	unsigned guest;
+	int failed = 0, rc;
+	long deadline;
+
+	rc = xlcfg_load(file, domain ? 0 : XLCFG_NEED_NAME, &cfg, err, sizeof(err));
+	if (rc)
+		return ctl_fail("%s; nothing detached", err);
+	rc = config_guest(c, file, &cfg, domain, 1, &guest);
+	if (rc)
+		goto out;
+	a = calloc(cfg.ndev, sizeof(*a));
+	state = calloc(cfg.ndev, sizeof(*state));
+	if (!a || !state) {
+		rc = ctl_fail("out of memory");
+		goto out;
+	}
+#define PFX(i) (snprintf(pfx, sizeof(pfx), "%s: vbdpool entry #%u: ", file, (i) + 1), pfx)
+	for (unsigned i = 0; i < cfg.ndev; i++) {
+		a[i] = (struct detach_args){.id = cfg.dev[i].volume, .guest = guest};
+		if (detach_lookup(c, &a[i], cfg.dev[i].devid, PFX(i)))
+			failed++;
+		else
+			state[i] = 1;
+	}
+	deadline = now_ms() + timeout * 1000L;
+	for (unsigned i = 0; i < cfg.ndev; i++) {
+		int wait;
+		if (!state[i])
+			continue;
+		if (detach_close(c, &a[i], force, &wait, PFX(i))) {
+			state[i] = 0;
+			failed++;
+		} else if (wait) {
+			state[i] = 2;
+		}
+	}
+	for (unsigned i = 0; i < cfg.ndev; i++) {
+		if (state[i] == 2 && detach_wait(c, &a[i], deadline, timeout, PFX(i))) {
+			state[i] = 0;
+			failed++;
+		}
+		if (state[i] && detach_remove(c, &a[i], PFX(i)))
+			failed++;
+	}
+#undef PFX
+	rc = failed ? 1 : 0;
+out:
+	free(a);
+	free(state);
+	xlcfg_free(&cfg);
+	return rc;
+}
+
 int cmd_detach(struct ctl *c, int argc, char **argv)
 {
-	const char *devid_s = NULL, *timeout_s = NULL;
+	const char *devid_s = NULL, *timeout_s = NULL, *config = NULL, *domain = NULL;
 	int force = 0;
-	struct ctl_opt opts[] = {{"--devid", &devid_s, NULL},
-				 {"--timeout", &timeout_s, NULL},
-				 {"--force", NULL, &force},
-				 {0}};
+	struct ctl_opt opts[] = {{"--devid", &devid_s, NULL}, {"--timeout", &timeout_s, NULL},
+				 {"--force", NULL, &force},   {"--config", &config, NULL},
+				 {"--domain", &domain, NULL}, {0}};
 	struct detach_args a = {0};
-	char *pos[2], err[256], fe[128], state_path[160];
-	unsigned long x, st = 0;
-	int npos, rc, timeout = VBD_DETACH_TIMEOUT_MS / 1000;
+	char *pos[2], err[256];
+	unsigned long x;
+	long devid = -1;
+	int npos, wait, timeout = VBD_DETACH_TIMEOUT_MS / 1000;
 
 	if (ctl_parse_opts(argc, argv, opts, pos, 2, &npos, err, sizeof(err)))
 		return ctl_usage_error("detach: %s", err);
-	if (npos != 2)
-		return ctl_usage_error("detach: need a DOMAIN and a volume ID");
-	a.id = pos[1];
-	if (!vbd_volume_id_valid(a.id))
-		return ctl_fail("bad volume id '%s'", a.id);
+	if (config) {
+		if (npos)
+			return ctl_usage_error("detach --config: unexpected argument '%s' (the "
+					       "file names the domain and volumes)",
+					       pos[0]);
+		if (devid_s)
+			return ctl_usage_error("detach --config: --devid is set per device in the "
+					       "file (devid=)");
+	} else {
+		if (domain)
+			return ctl_usage_error("detach: --domain goes with --config");
+		if (npos != 2)
+			return ctl_usage_error("detach: need a DOMAIN and a volume ID");
+		a.id = pos[1];
+		if (!vbd_volume_id_valid(a.id))
+			return ctl_fail("bad volume id '%s'", a.id);
+	}
 	if (timeout_s) {
 		if (ctl_parse_uint(timeout_s, 0, 3600, &x))
 			return ctl_fail("bad timeout '%s' (want 0..3600 seconds)", timeout_s);
 		timeout = (int)x;
 	}
+	if (config)
+		return detach_config(c, config, domain, timeout, force);
 	/* a dead guest can still be detached by its domid */
 	if (ctl_resolve_domain(c->xs, pos[0], 1, &a.guest, err, sizeof(err)))
 		return ctl_fail("%s", err);
 	if (devid_s) {
 		if (ctl_parse_uint(devid_s, 0, MAX_DEVID, &x))
 			return ctl_fail("bad device id '%s'", devid_s);
-		a.devid = (unsigned)x;
-	} else {
-		rc = find_devid(c->xs, a.id, a.guest, &a.devid);
-		if (rc == -ENOENT)
-			return ctl_fail("unknown volume '%s'", a.id);
-		if (rc == -ESRCH)
-			return ctl_fail("domain %u is not attached to volume '%s'", a.guest, a.id);
-		if (rc)
-			return ctl_fail("domain %u has several devices of volume '%s': give "
-					"--devid",
-					a.guest, a.id);
+		devid = (long)x;
 	}
-	snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, a.guest, a.devid);
-	snprintf(state_path, sizeof(state_path), "%s/state", fe);
-	{
-		char att[192];
-		snprintf(att, sizeof(att), VBD_XS_VOLUME, a.id);
-		if (!xsh_exists(c->xs, XBT_NULL, att))
-			return ctl_fail("unknown volume '%s'", a.id);
-		snprintf(att, sizeof(att), VBD_XS_ATTACHMENT, a.id, a.guest, a.devid);
-		if (!xsh_exists(c->xs, XBT_NULL, att))
-			return ctl_fail("domain %u has no vbdpool device %u of volume '%s'",
-					a.guest, a.devid, a.id);
-	}
-	/* A frontend that never started (1) or already closed (6) needs no
-	 * hand-shake; otherwise Closing, then wait for Closed. */
-	if (!force && xsh_read_ulong(c->xs, XBT_NULL, state_path, &st) == 0 &&
-	    st != XENBUS_INITIALISING && st != XENBUS_CLOSED) {
-		char v[4];
-		snprintf(v, sizeof(v), "%d", XENBUS_CLOSING);
-		rc = xsh_write(c->xs, XBT_NULL, state_path, v);
-		if (rc)
-			return ctl_fail("detach: cannot write %s: %s", state_path, strerror(-rc));
-		rc = wait_closed(c->xs, fe, a.guest, timeout);
-		if (rc == -ETIMEDOUT)
-			return ctl_fail("detach: the frontend of domain %u device %u did not close "
-					"within %d s (state left at 5); retry, or use --force",
-					a.guest, a.devid, timeout);
-		if (rc)
-			return ctl_fail("detach: waiting for %s: %s", state_path, strerror(-rc));
-	}
-	rc = xsh_txn(c->xs, detach_txn, &a);
-	if (rc == -ESRCH)
-		return ctl_fail("domain %u has no vbdpool device %u of volume '%s'", a.guest,
-				a.devid, a.id);
-	if (rc)
-		return ctl_fail("detach: %s", strerror(-rc));
-	printf("detached volume %s from domain %u (device %u)\n", a.id, a.guest, a.devid);
-	return 0;
+	if (detach_lookup(c, &a, devid, ""))
+		return 1;
+	if (detach_close(c, &a, force, &wait, ""))
+		return 1;
+	if (wait && detach_wait(c, &a, now_ms() + timeout * 1000L, timeout, ""))
+		return 1;
+	return detach_remove(c, &a, "") ? 1 : 0;
 }

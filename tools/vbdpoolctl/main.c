@@ -9,6 +9,8 @@
 #include "ctl.h"
 #include "vbdpool/log.h"
 
+/* A command with several forms has one entry per form, in a row; the
+ * first one is dispatched to (its function handles every form). */
 static const struct ctl_cmd commands[] = {
     {"volume", "create", cmd_volume_create, "ID|--id-from-backing --backing PATH [--size BYTES]",
      "Create volume ID served from PATH (a file or block device every member can "
@@ -29,9 +31,17 @@ static const struct ctl_cmd commands[] = {
     {NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N]",
      "Attach volume ID to guest DOMAIN as vbdpool device N (default: the lowest free) "
      "with N queues (default 4, at most 64)."},
+    {NULL, "attach", cmd_attach, "--config FILE [--domain DOMAIN]",
+     "Attach every device listed in the xl domain config FILE, one string each in "
+     "vbdpool = [ \"volume=ID[,devid=N][,queues=N]\", ... ], to the domain named by its "
+     "name= (or DOMAIN), all or nothing. The domain must exist: xl create -p FILE, then "
+     "this, then xl unpause."},
     {NULL, "detach", cmd_detach, "DOMAIN ID [--devid N] [--timeout SEC] [--force]",
      "Detach: ask the frontend to close (state 5), wait for it to reach 6, then remove "
      "the attachment and frontend directory. --force skips the wait."},
+    {NULL, "detach", cmd_detach, "--config FILE [--domain DOMAIN] [--timeout SEC] [--force]",
+     "Detach every device listed in the xl domain config FILE from the domain named by "
+     "its name= (or DOMAIN); the timeout bounds the wait for all of them together."},
     {NULL, "status", cmd_status, "[ID] [--json]",
      "Volumes, members (state, heartbeat age, load), attachments with each queue's "
      "owner, epoch and state, and the load per domain."},
@@ -131,8 +141,12 @@ int main(int argc, char **argv)
 		return ctl_usage_error("unknown command '%s'", argv[1]);
 	}
 	if (wants_help(argc - used, argv + used)) {
+		/* every form of the command (attach DOMAIN ID, attach --config) */
 		printf("usage:\n");
-		print_cmd(stdout, cmd, 1);
+		for (const struct ctl_cmd *k = cmd; k < commands + NCMDS; k++)
+			if (!strcmp(k->name, cmd->name) &&
+			    (k->group ? cmd->group && !strcmp(k->group, cmd->group) : !cmd->group))
+				print_cmd(stdout, k, 1);
 		return 0;
 	}
 	c.xs = xs_open(0);

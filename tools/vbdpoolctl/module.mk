@@ -8,8 +8,13 @@ LIBS        += $(VBDCTL_LIB)
 BINS        += $(BUILD)/bin/vbdpoolctl
 TEST_LINK_LIBS += $(VBDCTL_LIB)
 
+# `attach --config` parses xl config files with Xen's libxlutil (xlcfg.c;
+# libxen-dev, which pulls in libxenmisc with libxlutil and libxenlight).
+XLUTIL_LIBS := $(or $(shell pkg-config --libs xlutil 2>/dev/null),-lxlutil)
+
 $(call objs,$(VBDCTL_SRCS) tools/vbdpoolctl/main.c): CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
 $(BUILD)/tests/unit/ctl_%: CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
+$(BUILD)/tests/unit/ctl_%: TEST_EXTRA_LIBS += $(XLUTIL_LIBS)
 
 $(VBDCTL_LIB): $(call objs,$(VBDCTL_SRCS))
 	@mkdir -p $(dir $@)
@@ -17,4 +22,4 @@ $(VBDCTL_LIB): $(call objs,$(VBDCTL_SRCS))
 
 $(BUILD)/bin/vbdpoolctl: $(call objs,tools/vbdpoolctl/main.c) $(VBDCTL_LIB) $(VBDCTL_SCHEMA_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) -o $@
+	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) $(XLUTIL_LIBS) -o $@
