@@ -190,9 +190,10 @@ static int config_guest(struct ctl *c, const char *file, const struct xlcfg *cfg
 	}
 	if (ctl_resolve_domain(c->xs, cfg->name, 0, guest, err, sizeof(err)))
 		return ctl_fail("%s: name = \"%s\": %s; %s", file, cfg->name, err,
-				detaching ? "if the domain is gone, give --domain DOMID"
-					  : "create the domain paused first (xl create -p FILE), "
-					    "then attach, then xl unpause");
+				detaching
+				    ? "if the domain is gone, give --domain DOMID; nothing detached"
+				    : "create the domain paused first (xl create -p FILE), "
+				      "then attach, then xl unpause; nothing attached");
 	return 0;
 }
 
@@ -497,7 +498,10 @@ static int detach_config(struct ctl *c, const char *file, const char *domain, in
 		rc = ctl_fail("out of memory");
 		goto out;
 	}
-#define PFX(i) (snprintf(pfx, sizeof(pfx), "%s: vbdpool entry #%u: ", file, (i) + 1), pfx)
+#define PFX(i)                                                                                     \
+	(snprintf(pfx, sizeof(pfx), "%s: vbdpool entry #%u (volume %s): ", file, (i) + 1,          \
+		  cfg.dev[i].volume),                                                              \
+	 pfx)
 	for (unsigned i = 0; i < cfg.ndev; i++) {
 		a[i] = (struct detach_args){.id = cfg.dev[i].volume, .guest = guest};
 		if (detach_lookup(c, &a[i], cfg.dev[i].devid, PFX(i)))
