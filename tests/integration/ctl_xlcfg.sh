@@ -86,6 +86,10 @@ expect_fail "$bad" "no name=" -- ctl attach --config "$bad"
 printf 'name = "nosuchguest"\nvbdpool = [ "volume=vol1" ]\n' >"$bad"
 expect_fail "$bad" "unknown domain 'nosuchguest'" "xl create -p" "nothing attached" -- \
 	ctl attach --config "$bad"
+# name= is a domain name, never a domid (domain 1 is back1)
+printf 'name = "1"\nvbdpool = [ "volume=vol1" ]\n' >"$bad"
+expect_fail "$bad" "name = \"1\": no domain has that name" "nothing attached" -- \
+	ctl attach --config "$bad"
 expect_fail "$T/missing.cfg" "No such file" -- ctl attach --config "$T/missing.cfg"
 expect_fail "$T" "not a regular file" -- ctl attach --config "$T"
 expect_fail "--devid and --queues" -- ctl attach --config "$cfg" --queues 2

@@ -194,6 +194,12 @@ static int config_guest(struct ctl *c, const char *file, const struct xlcfg *cfg
 				    ? "if the domain is gone, give --domain DOMID; nothing detached"
 				    : "create the domain paused first (xl create -p FILE), "
 				      "then attach, then xl unpause; nothing attached");
+	/* name= is a name: a numeric one must not pick the domain of that id */
+	ctl_domain_name(c->xs, *guest, err, sizeof(err));
+	if (strcmp(err, cfg->name))
+		return ctl_fail("%s: name = \"%s\": no domain has that name (domain %u is "
+				"named '%s'); give --domain; nothing %s",
+				file, cfg->name, *guest, err, detaching ? "detached" : "attached");
 	return 0;
 }
 
