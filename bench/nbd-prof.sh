@@ -11,7 +11,9 @@
 # Not a test.  Needs perf, fio, nbdkit and a build (make).
 #
 #   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
-#                     [--server nbdkit|vbdpool-nbd] [--qd N]
+#                     [--server nbdkit|vbdpool-nbd|file] [--qd N]
+#   --server file: nbdkit's file plugin on the same tmpfs file, no pool (the
+#   reference side (a) of bench/nbd.sh)
 #   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
 #   VBDNBD_ARGS (extra vbdpool-nbd options)
 set -euo pipefail
@@ -25,7 +27,7 @@ while [ $# -gt 0 ]; do
 	--rw) rw=$2; shift 2 ;;
 	--server) server=$2; shift 2 ;;
 	--qd) qd=$2; shift 2 ;;
-	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd] [--qd N]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd|file] [--qd N]" >&2; exit 2 ;;
 	esac
 done
 size_mb=${BENCH_SIZE_MB:-256}
@@ -37,7 +39,10 @@ pool_volume bench "$size_mb" "$img"
 for _ in $(seq "$members"); do pool_member bench; done
 GUEST=$(pool_domain guest)
 ctl attach "$GUEST" bench --devid 0 --queues "$queues" >/dev/null || die "attach"
-if [ "$server" = vbdpool-nbd ]; then
+if [ "$server" = file ]; then # the reference: nbdkit's file plugin, no pool
+	nbdkit -f -U "$POOL_DIR/nbd.sock" file "$img" >"$POOL_DIR/nbdkit.log" 2>&1 &
+	POOL_PIDS+=($!)
+elif [ "$server" = vbdpool-nbd ]; then
 	# shellcheck disable=SC2086
 	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
 		"$BIN/vbdpool-nbd" --devid 0 --socket "$POOL_DIR/nbd.sock" ${VBDNBD_ARGS:-} \
@@ -49,7 +54,7 @@ else
 fi
 POOL_PIDS+=($!)
 for _ in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && break; sleep 0.1; done
-pool_wait_connected bench "$GUEST" 0
+[ "$server" = file ] || pool_wait_connected bench "$GUEST" 0
 
 # our processes: the ones started in this host (other tests may run others)
 ours() { # NAME
@@ -58,7 +63,11 @@ ours() { # NAME
 		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DIR=$POOL_DIR/host" && echo "$p"
 	done
 }
-pids=$( (ours nbdkit; ours vbdpool-nbd; ours vbdpool-backd) | paste -sd,)
+if [ "$server" = file ]; then
+	pids=${POOL_PIDS[-1]}
+else
+	pids=$( (ours nbdkit; ours vbdpool-nbd; ours vbdpool-backd) | paste -sd,)
+fi
 fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" --bs=4k \
 	--iodepth="$qd" --size="${size_mb}m" --runtime=7 --time_based --ramp_time=1 \
 	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &

@@ -276,8 +276,10 @@ static void reply(struct nbd_req *r, uint32_t err)
 		c->oq_tail->next = r;
 		c->oq_tail = r;
 	} else if (send_rest(c, r) < 0) {
+		const char *why = strerror(errno);
+
 		release_locked(c, r);
-		kill_locked(c, strerror(errno));
+		kill_locked(c, why);
 		conn_wake(c);
 	} else if (r->sent == r->total) {
 		release_locked(c, r);
