@@ -12,10 +12,13 @@
  * its eventfd (read) and sets the flag; unmask() clears the flag.  While
  * the flag is set pending() never returns the port, and notifies only
  * raise the eventfd's count again, so they coalesce into exactly one event
- * after unmask(), as on Xen.  Only if pending() finds a masked port ready
- * (a notify arrived while it was masked) does it also disarm the port in
- * the epoll set (EPOLLIN off), so that the fd stops polling readable; the
- * matching unmask() re-arms it.  A handle with one port (the data path: one
+ * after unmask(), as on Xen.  Only if pending() meets a masked port that
+ * may be ready (reported by epoll_wait, or the only port) does it also
+ * disarm it in the epoll set (EPOLLIN off), so that the fd stops polling
+ * readable; the matching unmask() re-arms it.  So a notify to a masked port
+ * makes the fd poll readable until the next pending() (on Xen it would not);
+ * callers that unmask right after pending(), as vbdpool's do, never see it
+ * (docs/xenstore-emulation.md).  A handle with one port (the data path: one
  * handle per ring) skips epoll_wait: pending() is one read() of that port's
  * eventfd.  Per wake-up: the caller's poll() and one read(), where masking
  * with epoll_ctl cost poll, epoll_wait, read, epoll_ctl, epoll_ctl.
