@@ -139,13 +139,14 @@ static int attach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 struct attach_many {
 	struct attach_args *a;
 	unsigned n;
-	unsigned failed; /* index of the device that failed */
+	unsigned failed; /* index of the device that failed, n if none did */
 };
 
 static int attach_many_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct attach_many *m = arg;
 
+	m->failed = m->n; /* none (yet): a failure of the transaction itself */
 	/* the devices with a devid first, so that a default (lowest free)
 	 * one never takes a devid that a later entry names */
 	for (int pass = 0; pass < 2; pass++)
@@ -185,7 +186,8 @@ static int config_guest(struct ctl *c, const char *file, const struct xlcfg *cfg
 
 	if (domain) {
 		if (ctl_resolve_domain(c->xs, domain, detaching, guest, err, sizeof(err)))
-			return ctl_fail("%s", err);
+			return ctl_fail("%s: --domain %s: %s; nothing %s", file, domain, err,
+					detaching ? "detached" : "attached");
 		return 0;
 	}
 	if (ctl_resolve_domain(c->xs, cfg->name, 0, guest, err, sizeof(err)))
@@ -222,6 +224,7 @@ static int attach_config(struct ctl *c, const char *file, const char *domain)
 		goto out;
 	}
 	m.n = cfg.ndev;
+	m.failed = m.n;
 	m.a = calloc(cfg.ndev, sizeof(*m.a));
 	if (!m.a) {
 		rc = ctl_fail("out of memory");
@@ -234,6 +237,10 @@ static int attach_config(struct ctl *c, const char *file, const char *domain)
 					      .devid = cfg.dev[i].devid,
 					      .queues = cfg.dev[i].queues};
 	rc = xsh_txn(c->xs, attach_many_txn, &m);
+	if (rc && m.failed >= m.n) {
+		rc = ctl_fail("%s: attach: %s; nothing attached", file, strerror(-rc));
+		goto out;
+	}
 	if (rc) {
 		snprintf(pfx, sizeof(pfx), "%s: vbdpool entry #%u (volume %s): ", file,
 			 m.failed + 1, m.a[m.failed].id);
