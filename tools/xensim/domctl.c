@@ -6,10 +6,14 @@
 #include "xensim.h"
 #include "vbdpool/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 int domctl_list(struct sim_dominfo *out, int max)
 {
@@ -47,6 +51,40 @@ static struct dom *target(unsigned domid, int *rc)
 	return *rc ? NULL : d;
 }
 
+/* Every process of process group pgid stopped (or exiting)?  From
+ * /proc/<pid>/stat: "pid (comm) state ppid pgrp ...". */
+static bool pgrp_stopped(pid_t pgid)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	bool all = true;
+
+	if (!dir)
+		return true; /* cannot tell: do not wait */
+	while (all && (e = readdir(dir))) {
+		char path[300], buf[512], *p, st;
+		long ppid, pgrp;
+		FILE *f;
+		size_t n;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		n = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[n] = 0;
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) == 3 && pgrp == pgid &&
+		    !strchr("TtZX", st))
+			all = false;
+	}
+	closedir(dir);
+	return all;
+}
+
 int domctl_pause(unsigned domid)
 {
 	int rc;
@@ -56,6 +94,11 @@ int domctl_pause(unsigned domid)
 		return rc;
 	if (kill(-d->pgid, SIGSTOP) < 0)
 		return -errno;
+	/* Xen's pause returns once the vCPUs are off the CPUs: wait (bounded,
+	 * 1 s) until every process of the domain has stopped, so a caller
+	 * never sees a "paused" domain still running */
+	for (int i = 0; i < 200 && !pgrp_stopped(d->pgid); i++)
+		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
 	d->state = VBD_DOM_PAUSED;
 	log_info("dom%u paused", d->id);
 	return 0;
