@@ -6,6 +6,10 @@
 #  - the dead domain's ports close (notify returns 0, nothing delivered);
 #    pages another domain maps stay usable until unmapped; `xensim list`
 #    shows the zombie as dying meanwhile, and it vanishes afterwards
+#  - the dead domain's XenStore nodes are removed with their subtrees
+#    (C xenstored 4.17, XSA-419; watches fire; checked by the survivor, and
+#    by dom0 here), ACL entries naming it stay listed (XSA-322) but
+#    @releaseDomain's ACL loses its entry
 #  - xenstore-read/write/ls/chmod/watch in domains via `xensim exec`, and a
 #    domU refused a node gets EACCES ("Permission denied")
 set -u
@@ -22,6 +26,8 @@ v=$(sim_create victim "$PROG" victim $T "$s") || fail "create victim"
 sim_xs0 xenstore-write $T "" || fail "mkdir $T"
 sim_xs0 xenstore-chmod $T n0 "b$s" "b$c" "b$v" || fail "chmod $T"
 sim_xs0 xenstore-write $T/go 1 || fail "write $T/go"
+acl=$(sim_xs0 "$PROG" perms @releaseDomain n0 "r$v") || fail "chmod @releaseDomain"
+[ "$acl" = "n0,r$v" ] || fail "@releaseDomain ACL: '$acl'"
 vpid=$(sim_list "$v" | awk -v d="$v" '$2 == d { print $4 }')
 [ -n "$vpid" ] && [ "$vpid" -gt 0 ] || fail "no pid for the victim"
 
@@ -43,6 +49,10 @@ wait_key c/ready
 echo "--- SIGKILL dom$v's only process ($vpid)"
 sim_xs0 "$PROG" release "$v" "$vpid" || fail "release timing (see above)"
 sim_xs0 xenstore-write $T/killed 1
+sim_xs0 xenstore-exists $T/v && fail "dom0 still sees the dead domain's $T/v: $(sim_xs0 xenstore-ls -p $T/v)"
+acl=$(sim_xs0 "$PROG" perms @releaseDomain) || fail "get_perms @releaseDomain"
+[ "$acl" = n0 ] || fail "@releaseDomain ACL after the death: '$acl' (want n0)"
+echo "dom0: $T/v gone, @releaseDomain ACL now $acl"
 wait_key s/checked
 state=$(sim_list "$v" | awk -v d="$v" '$2 == d { print $3 }')
 echo "dom$v while the survivor maps its page: $state"

@@ -22,6 +22,16 @@
  *                          the ref must be ended (EINVAL)
  *   domu-watch DIR MS      (domU) watches @releaseDomain: only the initial
  *                          event may come; stops MS after DIR/killed exists
+ *   perms PATH [ACL...]    sets PATH's ACL if given ("n0" "r5" ...), prints
+ *                          what get_perms returns (for @releaseDomain too)
+ *
+ * The victim's nodes (C xenstored since 4.17, XSA-419: a destroyed
+ * domain's nodes are removed with their subtrees, watches fire as for an
+ * rm; XSA-322: ACL entries naming it stay listed): the victim creates
+ * DIR/v and DIR/v/info (it owns them), the survivor creates DIR/v/sub
+ * below them and DIR/s/keep with an entry for the victim, and watches
+ * DIR/v/info and DIR/v/sub.  After the death both watches fire, all three
+ * nodes are gone, DIR/s/keep still lists the entry.
  */
 #include "vbdpool/platform.h"
 
@@ -128,6 +138,105 @@ static void __attribute__((noreturn)) do_victim(vbd_domid_t peer)
 		pause();
 }
 
+static const char *next_watch(int ms);
+
+static char *dpath(const char *key)
+{
+	static char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, key);
+	return path;
+}
+
+/* "n0,r5" of a node, or "" (errno set) */
+static const char *perms_of(const char *path)
+{
+	static char buf[256];
+	struct xs_permissions *p;
+	unsigned n, off = 0;
+
+	buf[0] = '\0';
+	p = xs_get_permissions(xs, XBT_NULL, path, &n);
+	if (!p)
+		return buf;
+	for (unsigned i = 0; i < n && off < sizeof(buf) - 16; i++)
+		off += snprintf(buf + off, sizeof(buf) - off, "%s%c%u", i ? "," : "",
+				"nrwb"[p[i].perms & 3], p[i].id);
+	free(p);
+	return buf;
+}
+
+static unsigned self_domid(void)
+{
+	unsigned len, id;
+	char *v = xs_read(xs, XBT_NULL, "domid", &len);
+
+	if (!v)
+		fatal("read domid");
+	id = (unsigned)atoi(v);
+	free(v);
+	return id;
+}
+
+/* Survivor, before the kill: a node of its own below the victim's, one
+ * with an ACL entry for the victim, watches on the victim's nodes. */
+static void nodes_setup(vbd_domid_t victim)
+{
+	struct xs_permissions keep[2] = {{self_domid(), XS_PERM_NONE}, {victim, XS_PERM_READ}};
+	char want[64];
+	bool ok;
+
+	ok = xs_write(xs, XBT_NULL, dpath("v/sub"), "s", 1);
+	check(ok, "create a node below the victim's own node", "%s", strerror(errno));
+	ok = xs_write(xs, XBT_NULL, dpath("s/keep"), "k", 1) &&
+	     xs_set_permissions(xs, XBT_NULL, dpath("s/keep"), keep, 2);
+	snprintf(want, sizeof(want), "n%u,r%u", keep[0].id, (unsigned)victim);
+	check(ok && !strcmp(perms_of(dpath("s/keep")), want),
+	      "own node with an ACL entry for the victim", "%s (%s)", perms_of(dpath("s/keep")),
+	      strerror(errno));
+	if (!xs_watch(xs, dpath("v/info"), "info") || !xs_watch(xs, dpath("v/sub"), "sub"))
+		fatal("xs_watch");
+	for (int seen = 0; seen < 2; seen++) /* the initial events */
+		if (!next_watch(WAIT_S * 1000))
+			fatal("initial watch events");
+}
+
+/* Survivor, after the kill (XSA-419, XSA-322). */
+static void nodes_check(vbd_domid_t victim)
+{
+	char info[256], sub[256], want[64];
+	bool got_info = false, got_sub = false;
+	double end = now_ms() + WAIT_S * 1000;
+	const char *e;
+	unsigned len;
+	char *v;
+
+	snprintf(info, sizeof(info), "%s", dpath("v/info"));
+	snprintf(sub, sizeof(sub), "%s", dpath("v/sub"));
+	while (!(got_info && got_sub) && now_ms() < end &&
+	       (e = next_watch((int)(end - now_ms())))) {
+		got_info |= !strcmp(e, info);
+		got_sub |= !strcmp(e, sub);
+	}
+	check(got_info, "the watch on the victim's node fires when the domain goes", NULL);
+	check(got_sub, "... and the one on the node below it another domain owns", NULL);
+	errno = 0;
+	v = xs_read(xs, XBT_NULL, info, &len);
+	check(!v && errno == ENOENT, "the destroyed domain's node is gone", "%s",
+	      v ? "still there" : strerror(errno));
+	free(v);
+	v = xs_read(xs, XBT_NULL, sub, &len);
+	check(!v && errno == ENOENT, "... with its subtree (whoever owns the nodes)", "%s",
+	      v ? "still there" : strerror(errno));
+	free(v);
+	v = xs_read(xs, XBT_NULL, dpath("go"), &len);
+	check(v != NULL, "dom0's directory that granted it access stays", "%s", strerror(errno));
+	free(v);
+	snprintf(want, sizeof(want), "n%u,r%u", self_domid(), (unsigned)victim);
+	check(!strcmp(perms_of(dpath("s/keep")), want),
+	      "get_perms still lists the dead domain's ACL entry", "%s", perms_of(dpath("s/keep")));
+}
+
 static int do_survivor(vbd_domid_t victim)
 {
 	struct vbd_gnttab *gt = P->gnttab->open();
@@ -150,6 +259,7 @@ static int do_survivor(vbd_domid_t victim)
 		return 1;
 	wait_event(ev, 2000); /* the bind's initial event */
 	P->evtchn->unmask(ev, (vbd_port_t)l);
+	nodes_setup(victim);
 	post("s/ready", "1");
 
 	await("killed");
@@ -174,6 +284,7 @@ static int do_survivor(vbd_domid_t victim)
 		if (again)
 			P->gnttab->unmap(gt, again, 1);
 	}
+	nodes_check(victim);
 	post("s/checked", "1");
 
 	await("listed");
@@ -341,12 +452,31 @@ static int do_domu_watch(int ms)
 	return failures ? 1 : 0;
 }
 
+static int do_perms(const char *path, int n, char **acl)
+{
+	struct xs_permissions p[16];
+
+	if (n > 16)
+		return 2;
+	for (int i = 0; i < n; i++)
+		if (!xs_strings_to_perms(&p[i], 1, acl[i])) {
+			fprintf(stderr, "bad ACL entry '%s'\n", acl[i]);
+			return 2;
+		}
+	if (n && !xs_set_permissions(xs, XBT_NULL, path, p, (unsigned)n)) {
+		printf("FAIL set_perms %s: %s\n", path, strerror(errno));
+		return 1;
+	}
+	printf("%s\n", perms_of(path));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc < 4) {
+	if (argc < 3 || (argc < 4 && strcmp(argv[1], "perms"))) {
 		fprintf(stderr, "usage: see the top of plat_lifecycle.c\n");
 		return 2;
 	}
@@ -368,6 +498,8 @@ int main(int argc, char **argv)
 		rc = do_late((vbd_domid_t)atoi(argv[3]));
 	} else if (!strcmp(argv[1], "release")) {
 		rc = do_release((unsigned)atoi(argv[2]), (pid_t)atoi(argv[3]));
+	} else if (!strcmp(argv[1], "perms")) {
+		rc = do_perms(argv[2], argc - 3, argv + 3);
 	} else if (!strcmp(argv[1], "domu-watch")) {
 		dir = argv[2];
 		rc = do_domu_watch(atoi(argv[3]));

@@ -376,6 +376,138 @@ void xs_server_introduce(struct xs_server *s, unsigned domid)
 	xs_server_reap(s);
 }
 
+/* The topmost nodes owned by domid, in C xenstored's walk order (depth
+ * first from "/", children in creation order, not below an owned node). */
+static int owned_tops(struct xs_server *s, unsigned domid, char ***out, size_t *nout)
+{
+	char **stack = NULL, **tops = NULL;
+	size_t ns = 0, cap_s = 0, nt = 0, cap_t = 0;
+	int err = 0;
+
+	*out = NULL;
+	*nout = 0;
+	stack = malloc(sizeof(*stack));
+	if (!stack || !(stack[0] = strdup("/"))) {
+		free(stack);
+		return ENOMEM;
+	}
+	ns = cap_s = 1;
+	while (ns && !err) {
+		char *path = stack[--ns];
+		const struct xs_node *n = xs_tree_get(&s->tree, path);
+		size_t nc = 0, plen = strlen(path);
+
+		if (!n) {
+			free(path);
+			continue;
+		}
+		if (strcmp(path, "/") && xs_node_owner(n) == domid) {
+			if (nt == cap_t) {
+				char **p =
+				    realloc(tops, (cap_t = cap_t ? 2 * cap_t : 8) * sizeof(*p));
+				if (!p) {
+					free(path);
+					err = ENOMEM;
+					break;
+				}
+				tops = p;
+			}
+			tops[nt++] = path;
+			continue;
+		}
+		for (uint32_t off = 0; off < n->childlen; off += strlen(n->children + off) + 1)
+			nc++;
+		if (ns + nc > cap_s) {
+			char **p = realloc(stack, (cap_s = 2 * (ns + nc)) * sizeof(*p));
+			if (!p) {
+				free(path);
+				err = ENOMEM;
+				break;
+			}
+			stack = p;
+		}
+		/* pushed last child first, so the first child is walked first */
+		memset(stack + ns, 0, nc * sizeof(*stack));
+		ns += nc;
+		for (uint32_t off = 0, i = 0; off < n->childlen; i++) {
+			const char *name = n->children + off;
+			char *c = malloc(plen + strlen(name) + 2);
+			if (!c) {
+				err = ENOMEM;
+				break;
+			}
+			sprintf(c, "%s%s%s", path, plen > 1 ? "/" : "", name);
+			stack[ns - 1 - i] = c;
+			off += strlen(name) + 1;
+		}
+		free(path);
+	}
+	while (ns)
+		free(stack[--ns]);
+	free(stack);
+	if (err) {
+		while (nt)
+			free(tops[--nt]);
+		free(tops);
+		return err;
+	}
+	*out = tops;
+	*nout = nt;
+	return 0;
+}
+
+/* C xenstored (4.17, XSA-419): a destroyed domain's nodes go, each with
+ * its whole subtree, as an rm by dom0 would (the same watch events). */
+static void remove_owned(struct xs_server *s, unsigned domid)
+{
+	struct xs_req r = tool_req(s);
+	char **tops;
+	size_t n;
+	int err = owned_tops(s, domid, &tops, &n);
+
+	if (err) {
+		log_err("xenstore: dom%u released: looking for its nodes: %s", domid,
+			strerror(err));
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		err = xs_op_rm(&r, tops[i]);
+		if (err)
+			log_err("xenstore: dom%u released: removing %s: %s", domid, tops[i],
+				strerror(err));
+		else
+			log_debug("xenstore: dom%u released: removed %s (its node)", domid,
+				  tops[i]);
+		free(r.rbuf);
+		r.rbuf = NULL;
+		free(tops[i]);
+	}
+	free(tops);
+}
+
+static void revoke_node(const char *key, void *val, void *arg)
+{
+	(void)key;
+	xs_perms_revoke(&((struct xs_node *)val)->perms, *(unsigned *)arg);
+}
+
+static void revoke_copy(struct xs_node *n, void *arg)
+{
+	xs_perms_revoke(&n->perms, *(unsigned *)arg);
+}
+
+/* XSA-322: the ACL entries naming a released domain stop counting
+ * (GET_PERMS still shows them); the special nodes lose them. */
+static void revoke_entries(struct xs_server *s, unsigned domid)
+{
+	xs_hash_each(&s->tree.nodes, revoke_node, &domid);
+	for (struct xs_conn *c = s->conns; c; c = c->next)
+		for (struct xs_txn *t = c->txns; t; t = t->next)
+			xs_txn_each_copy(t, revoke_copy, &domid);
+	xs_perms_remove_dom(&s->special_intro, domid);
+	xs_perms_remove_dom(&s->special_release, domid);
+}
+
 void xs_server_release(struct xs_server *s, unsigned domid)
 {
 	struct xs_dom *d = xs_dom_get(s, domid, false);
@@ -388,8 +520,11 @@ void xs_server_release(struct xs_server *s, unsigned domid)
 		d->introduced = false;
 		d->nwatches = 0;
 	}
-	if (domid)
+	if (domid) {
+		remove_owned(s, domid);
+		revoke_entries(s, domid);
 		xs_tree_forget_owner(&s->tree, domid);
+	}
 	xs_watch_fire_special(s, "@releaseDomain");
 	s->depth--;
 	xs_server_reap(s);

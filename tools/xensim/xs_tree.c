@@ -307,9 +307,35 @@ unsigned xs_perm_for(const struct xs_perms *p, unsigned domid, bool priv)
 	if (priv || p->p[0].id == domid)
 		return XS_PERM_READ | XS_PERM_WRITE | XS_PERM_OWNER;
 	for (unsigned i = 1; i < p->num; i++)
-		if (p->p[i].id == domid)
-			return p->p[i].perm;
-	return p->p[0].perm;
+		if (p->p[i].id == domid && !(p->p[i].perm & XS_PERM_IGNORE))
+			return p->p[i].perm & (XS_PERM_READ | XS_PERM_WRITE);
+	return p->p[0].perm & (XS_PERM_READ | XS_PERM_WRITE);
+}
+
+unsigned xs_perms_revoke(struct xs_perms *p, unsigned domid)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 1; i < p->num; i++)
+		if (p->p[i].id == domid && !(p->p[i].perm & XS_PERM_IGNORE)) {
+			p->p[i].perm |= XS_PERM_IGNORE;
+			n++;
+		}
+	return n;
+}
+
+void xs_perms_remove_dom(struct xs_perms *p, unsigned domid)
+{
+	unsigned k = 1;
+
+	if (!p->num)
+		return;
+	if (p->p[0].id == domid)
+		p->p[0].id = 0;
+	for (unsigned i = 1; i < p->num; i++)
+		if (p->p[i].id != domid)
+			p->p[k++] = p->p[i];
+	p->num = k;
 }
 
 /* ---- paths --------------------------------------------------------------- */

@@ -28,11 +28,22 @@
 
 #define XS_NO_GEN UINT64_MAX
 
-enum { XS_PERM_NONE = 0, XS_PERM_READ = 1, XS_PERM_WRITE = 2, XS_PERM_OWNER = 4 };
+/* XS_PERM_IGNORE marks an ACL entry (never the owner's) naming a domain
+ * that was released after the entry was made: C xenstored (XSA-322) keeps
+ * such an entry, shows it unchanged in GET_PERMS, but no longer applies it,
+ * so a later domain given the same domid inherits nothing.  Same value as
+ * in xenstore_lib.h. */
+enum {
+	XS_PERM_NONE = 0,
+	XS_PERM_READ = 1,
+	XS_PERM_WRITE = 2,
+	XS_PERM_OWNER = 4,
+	XS_PERM_IGNORE = 0x10
+};
 
 struct xs_perm {
 	uint32_t id;
-	uint8_t perm; /* XS_PERM_READ | XS_PERM_WRITE */
+	uint8_t perm; /* XS_PERM_READ | XS_PERM_WRITE, maybe | XS_PERM_IGNORE */
 };
 
 struct xs_perms {
@@ -91,8 +102,15 @@ void xs_perms_free(struct xs_perms *p);
 int xs_perms_parse(struct xs_perms *out, const char *s, size_t len, unsigned count);
 /* Formats as "n0\0r5\0" into buf; returns length or 0 if it does not fit. */
 size_t xs_perms_format(const struct xs_perms *p, char *buf, size_t len);
-/* Effective rights of a domain on a node with these perms. */
+/* Effective rights of a domain on a node with these perms (ignored
+ * entries skipped). */
 unsigned xs_perm_for(const struct xs_perms *p, unsigned domid, bool priv);
+/* A released domain: mark the entries naming it (not the owner's) ignored.
+ * Returns how many it marked. */
+unsigned xs_perms_revoke(struct xs_perms *p, unsigned domid);
+/* The same by removing them, and an owner `domid` becomes dom0 (what C
+ * xenstored does to the special nodes' ACLs). */
+void xs_perms_remove_dom(struct xs_perms *p, unsigned domid);
 
 /* Paths. */
 /* Canonical absolute path for a request path of domain `domid` into out

@@ -77,6 +77,28 @@ static struct xs_acc *access_node(struct xs_view *v, const char *path)
 	return a;
 }
 
+struct each_copy {
+	void (*fn)(struct xs_node *n, void *arg);
+	void *arg;
+};
+
+static void each_copy(const char *key, void *val, void *arg)
+{
+	struct xs_acc *a = val;
+	struct each_copy *e = arg;
+
+	(void)key;
+	if (a->copy)
+		e->fn(a->copy, e->arg);
+}
+
+void xs_txn_each_copy(struct xs_txn *t, void (*fn)(struct xs_node *n, void *arg), void *arg)
+{
+	struct each_copy e = {fn, arg};
+
+	xs_hash_each(&t->acc, each_copy, &e);
+}
+
 const struct xs_node *xs_view_get(struct xs_view *v, const char *path)
 {
 	struct xs_acc *a;

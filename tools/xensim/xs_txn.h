@@ -54,6 +54,10 @@ unsigned xs_view_owned(struct xs_view *v, unsigned domid);
  * directly when there is no transaction. */
 void xs_txn_queue_event(struct xs_txn *t, struct xs_change *c);
 
+/* Calls fn on every record copy the transaction holds (to revoke a
+ * released domain's ACL entries in them too). */
+void xs_txn_each_copy(struct xs_txn *t, void (*fn)(struct xs_node *n, void *arg), void *arg);
+
 /* 0 (applied; the queued events are handed to *events, caller fires and
  * frees them) or EAGAIN. */
 int xs_txn_commit(struct xs_tree *tree, struct xs_txn *t, struct xs_change **events);
