@@ -107,13 +107,14 @@ rig_dom0_main() {
 	# Both members serving: each owns a queue (the balancer splits 4 over 2).
 	local end=$(($(cut -d. -f1 /proc/uptime) + 180))
 	while :; do
-		n1=$(pool_count_owned "$g" "$d1") n2=$(pool_count_owned "$g" "$d2")
+		own=$(pool_owners_rig "$g")
+		n1=$(echo "$own" | tr ' ' '\n' | grep -c "=$d1\$") n2=$(echo "$own" | tr ' ' '\n' | grep -c "=$d2\$")
 		[ "$n1" -ge 1 ] && [ "$n2" -ge 1 ] && break
 		[ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ] && break
 		xenstore-read "/local/domain/$g/data/rig-rc" >/dev/null 2>&1 && break # guest gave up
 		sleep 0.5
 	done
-	rig_say "owners before: $(pool_owners_rig "$g") (m1=$d1 owns $n1, m2=$d2 owns $n2)"
+	rig_say "owners before: $own (m1=$d1 owns $n1, m2=$d2 owns $n2)"
 	vbdpoolctl status
 	if [ "$n1" -lt 1 ] || [ "$n2" -lt 1 ]; then
 		xenstore-ls -p "/local/domain/$g/device"
