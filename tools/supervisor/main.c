@@ -31,7 +31,9 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vbdpool-supervisor [--scan-ms N]\n"
 		"  dom0 daemon (foreground): records members whose domain is gone as\n"
-		"  members/<m>/state = dead; publishes /vbdpool/supervisor/pid.\n"
+		"  members/<m>/state = dead (where their nodes remain), then removes\n"
+		"  them from their volumes and revokes their grants (as `vbdpoolctl\n"
+		"  member remove`); publishes /vbdpool/supervisor/pid.\n"
 		"  --scan-ms N  re-check members every N ms besides domain events\n"
 		"               (default %d)\n"
 		"  SIGTERM or SIGINT: remove the pid node and exit.\n",

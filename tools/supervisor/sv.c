@@ -33,8 +33,52 @@ static void read_into(struct xs_handle *h, xs_transaction_t t, const char *path,
 	}
 }
 
+static int add_grant(struct sv_view *v, unsigned *cap, const char *vol, unsigned domid)
+{
+	for (unsigned i = 0; i < v->ng; i++)
+		if (v->g[i].domid == domid && !strcmp(v->g[i].vol, vol))
+			return 0;
+	if (v->ng == *cap) {
+		struct sv_grant *ng;
+		*cap = *cap ? *cap * 2 : 8;
+		ng = realloc(v->g, *cap * sizeof(*ng));
+		if (!ng)
+			return -ENOMEM;
+		v->g = ng;
+	}
+	snprintf(v->g[v->ng].vol, sizeof(v->g[v->ng].vol), "%s", vol);
+	v->g[v->ng++].domid = domid;
+	return 0;
+}
+
+static int is_member(const struct sv_view *v, const char *vol, unsigned domid)
+{
+	for (unsigned i = 0; i < v->nm; i++)
+		if (v->m[i].domid == domid && (!vol || !strcmp(v->m[i].vol, vol)))
+			return 1;
+	return 0;
+}
+
+/* The domains `path`'s ACL names (after the owner) that are no member of
+ * vol (any volume if vol is NULL): recorded as grants under `tag`. */
+static int stale_grants(struct sv *sv, xs_transaction_t t, struct sv_view *v, unsigned *cap,
+			const char *path, const char *vol, const char *tag)
+{
+	struct vbd_acl acl;
+	int rc = 0;
+
+	if (xsh_get_acl(sv->xs, t, path, &acl))
+		return 0; /* not there (yet): nothing granted */
+	for (unsigned i = 1; i < acl.n && !rc; i++)
+		if (acl.e[i].domid != 0 && acl.e[i].domid != acl.e[0].domid &&
+		    acl.e[i].domid < 0x7ff0 && !is_member(v, vol, acl.e[i].domid))
+			rc = add_grant(v, cap, tag, acl.e[i].domid);
+	return rc;
+}
+
 int sv_view_build(struct sv *sv, struct sv_view *v)
 {
+	unsigned gcap = 0;
 	char **vols, p[256];
 	unsigned nv, cap = 0;
 	xs_transaction_t t;
@@ -79,6 +123,15 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 		}
 		free(mem);
 	}
+	/* grants the members have lost (backing: "n0 M", the members only) */
+	for (unsigned i = 0; i < nv && !rc; i++) {
+		if (!vbd_volume_id_valid(vols[i]))
+			continue;
+		snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", vols[i]);
+		rc = stale_grants(sv, t, v, &gcap, p, vols[i], vols[i]);
+	}
+	if (!rc)
+		rc = stale_grants(sv, t, v, &gcap, VBD_XS_SUPERVISOR, NULL, "");
 	free(vols);
 out:
 	if (t != XBT_NULL)
@@ -107,6 +160,7 @@ out:
 void sv_view_free(struct sv_view *v)
 {
 	free(v->m);
+	free(v->g);
 	free(v->doms);
 	memset(v, 0, sizeof(*v));
 	v->ndoms = -1;
@@ -175,4 +229,38 @@ int sv_set_member_state(struct sv *sv, const char *const *vols, unsigned n, unsi
 	int rc = xsh_txn(sv->xs, state_txn, &a);
 
 	return rc ? rc : (int)a.written;
+}
+
+struct revoke_args {
+	const char *vol;
+	struct sv_gone *gone;
+	unsigned n;
+};
+
+static int revoke_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct revoke_args *a = arg;
+	int rc = 0;
+
+	if (!a->vol)
+		return pool_sync_supervisor_acls(h, t);
+	for (unsigned i = 0; i < a->n && !rc; i++) {
+		char p[256];
+		snprintf(p, sizeof(p), VBD_XS_MEMBER, a->vol, a->gone[i].domid);
+		a->gone[i].removed = xsh_exists(h, t, p);
+		if (a->gone[i].removed)
+			rc = xsh_rm(h, t, p);
+	}
+	/* the volume's, its attachments' and frontends', the supervisor
+	 * area's ACLs from the members left */
+	if (!rc)
+		rc = pool_sync_acls(h, t, a->vol);
+	return rc == -ENOENT ? 0 : rc; /* the volume went meanwhile */
+}
+
+int sv_revoke(struct sv *sv, const char *vol, struct sv_gone *gone, unsigned n)
+{
+	struct revoke_args a = {vol, gone, n};
+
+	return xsh_txn(sv->xs, revoke_txn, &a);
 }

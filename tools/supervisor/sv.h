@@ -6,6 +6,9 @@
  * exist, and hands it to each module:
  *
  *   death.c  members whose domain is gone  -> members/<m>/state = dead
+ *            (where their nodes are still there), then their grants on
+ *            the volumes and the supervisor area revoked and a leftover
+ *            members/<m> removed, as `vbdpoolctl member remove` does
  *   (fence.c, later: members whose heartbeat stops -> pause/destroy the
  *    domain through vbd_platform()->domctl, then state = fenced)
  *
@@ -30,10 +33,22 @@ struct sv_member {
 	char heartbeat[24]; /* raw, "" if none */
 };
 
+/* A domain the pool's ACLs still name although it is no member (the
+ * members ACL of volume `vol`, or of the supervisor area when vol is ""):
+ * on Xen 4.17 a destroyed member's members/<m> vanishes with it (xenstored
+ * removes every node a destroyed domain owns) while dom0's nodes keep
+ * naming it. */
+struct sv_grant {
+	char vol[VBD_VOLUME_ID_MAX + 1];
+	unsigned domid;
+};
+
 struct sv_view {
 	int64_t now_ms; /* dom0 CLOCK_MONOTONIC when the view was taken */
 	struct sv_member *m;
 	unsigned nm;
+	struct sv_grant *g;
+	unsigned ng;
 	/* from domctl `list`, or ndoms = -1 when no domctl is available */
 	struct vbd_dominfo *doms;
 	int ndoms;
@@ -56,6 +71,18 @@ int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid);
  * wrote, or -errno. */
 int sv_set_member_state(struct sv *sv, const char *const *vols, unsigned n, unsigned domid,
 			const char *state, const char *const *keep);
+
+/* Revoke what the pool grants `n` gone domains in volume vol (vol NULL:
+ * only in the supervisor area), in one transaction: a leftover
+ * members/<d> is removed and every member-dependent ACL of the volume
+ * and of the supervisor area re-set from the members left (the helpers
+ * of `vbdpoolctl member remove`).  gone[i].removed says whether that
+ * domain's members/<d> was there.  0 or -errno. */
+struct sv_gone {
+	unsigned domid;
+	int removed;
+};
+int sv_revoke(struct sv *sv, const char *vol, struct sv_gone *gone, unsigned n);
 
 int sv_view_build(struct sv *sv, struct sv_view *v);
 void sv_view_free(struct sv_view *v);
