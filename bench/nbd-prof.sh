@@ -11,7 +11,7 @@
 # Not a test.  Needs perf, fio, nbdkit and a build (make).
 #
 #   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
-#                     [--server nbdkit|vbdpool-nbd|file] [--qd N]
+#                     [--server nbdkit|vbdpool-nbd|file] [--qd N] [--bs SIZE]
 #   --server file: nbdkit's file plugin on the same tmpfs file, no pool (the
 #   reference side (a) of bench/nbd.sh)
 #   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
@@ -19,7 +19,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build}
-members=3 queues=4 rw=randread server=nbdkit qd=16
+members=3 queues=4 rw=randread server=nbdkit qd=16 bs=4k
 while [ $# -gt 0 ]; do
 	case $1 in
 	--members) members=$2; shift 2 ;;
@@ -27,7 +27,8 @@ while [ $# -gt 0 ]; do
 	--rw) rw=$2; shift 2 ;;
 	--server) server=$2; shift 2 ;;
 	--qd) qd=$2; shift 2 ;;
-	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd|file] [--qd N]" >&2; exit 2 ;;
+	--bs) bs=$2; shift 2 ;;
+	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd|file] [--qd N] [--bs 4k|1m]" >&2; exit 2 ;;
 	esac
 done
 size_mb=${BENCH_SIZE_MB:-256}
@@ -68,7 +69,7 @@ if [ "$server" = file ]; then
 else
 	pids=$( (ours nbdkit; ours vbdpool-nbd; ours vbdpool-backd) | paste -sd,)
 fi
-fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" --bs=4k \
+fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" --bs="$bs" \
 	--iodepth="$qd" --size="${size_mb}m" --runtime=7 --time_based --ramp_time=1 \
 	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &
 fio_pid=$!
@@ -77,7 +78,7 @@ perf stat -x, -e context-switches,task-clock -p "$pids" --per-thread -- sleep 4 
 wait "$fio_pid"
 if [[ $rw == *read* ]]; then f=8; else f=49; fi # terse v3: read / write IOPS
 iops=$(awk -F';' -v f=$f 'NR==1{print int($f)}' "$POOL_DIR/fio.terse")
-echo "nbd-prof: $server, $members member(s), $queues queue(s), $rw 4k QD$qd: $iops IOPS (load $(cut -d' ' -f1 /proc/loadavg))"
+echo "nbd-prof: $server, $members member(s), $queues queue(s), $rw $bs QD$qd: $iops IOPS (load $(cut -d' ' -f1 /proc/loadavg))"
 awk -F, -v n="$((iops * 4))" '
 $4 == "context-switches" { cs[$1] = $2 }
 $4 == "task-clock" { tc[$1] = $2 }
