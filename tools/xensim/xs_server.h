@@ -37,9 +37,12 @@ int xs_server_read(struct xs_server *s, const char *path, char *buf, size_t len)
 /* Domain lifecycle. introduce: the domain is introduced
  * (IS_DOMAIN_INTRODUCED true) and @introduceDomain fires.  release: the
  * domain is gone: its connections are closed, its watches and
- * transactions dropped, its node quota forgotten, and @releaseDomain
- * fires (to privileged watchers; domUs get only their initial event, as
- * observed on Xen). */
+ * transactions dropped; every node it owns is removed with its subtree
+ * (watches fire as for an rm by dom0) and the ACL entries naming it stop
+ * granting anything (still listed; removed from the special nodes' ACLs),
+ * as C xenstored 4.17 does (XSA-419, XSA-322); its node quota is
+ * forgotten, and @releaseDomain fires (to privileged watchers; domUs get
+ * only their initial event, as observed on Xen). */
 void xs_server_introduce(struct xs_server *s, unsigned domid);
 void xs_server_release(struct xs_server *s, unsigned domid);
 
