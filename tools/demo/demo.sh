@@ -122,13 +122,19 @@ hr
 say "KILL: SIGKILL every process of backend domain dom$victim (${names[0]}) mid-run"
 t_kill=$(ms_now)
 kill -KILL -- "-$pg"
-dead() { [ "$(xs0 xenstore-read "/vbdpool/volumes/$VOL/members/$victim/state" 2>/dev/null)" = dead ]; }
-wait_for 10 dead || { echo "supervisor did not record the death"; exit 1; }
-t_dead=$(ms_now)
+# As C xenstored 4.17 does, the dead domain's own nodes (members/<m>) go
+# with it; the supervisor then revokes the grants dom0's nodes still give it.
+gone() { ! xs0 xenstore-exists "/vbdpool/volumes/$VOL/members/$victim" 2>/dev/null; }
+revoked() { ! xs0 xenstore-ls -p /vbdpool 2>/dev/null | grep -qE "[(,][nrwb]$victim[,)]"; }
+wait_for 10 gone || { echo "the dead member's nodes are still there"; exit 1; }
+t_gone=$(ms_now)
 wait_for 20 all_connected_without "$victim" || { echo "failover incomplete: $(owners)"; exit 1; }
 t_over=$(ms_now)
-say "supervisor recorded dom$victim dead after $((t_dead - t_kill)) ms"
+wait_for 10 revoked || { echo "supervisor did not revoke the dead member's grants"; exit 1; }
+t_rev=$(ms_now)
+say "dom$victim's member nodes gone with it after $((t_gone - t_kill)) ms (XenStore)"
 say "failover: every queue reconnected to a survivor $((t_over - t_kill)) ms after the kill"
+say "supervisor revoked dom$victim's grants in the pool area $((t_rev - t_kill)) ms after the kill"
 say "queue owners after:  $(owners)"
 hr
 fio_rc=0
