@@ -33,5 +33,6 @@ after=$(pool_owners vol1 "$GUEST" 0)
 pool_log "owners after: $after"
 [ "$(pool_owned_by vol1 "$GUEST" 0 "$victim")" = 0 ] || die "dead member $victim still owns queues: $after"
 pool_wait_connected vol1 "$GUEST" 0
+pool_wait_revoked "$victim" || die "the dead member's grants were not revoked"
 ctl schema-check >"$POOL_DIR/schema.out" 2>&1 || die "schema-check: $(cat "$POOL_DIR/schema.out")"
 echo PASS

@@ -22,6 +22,7 @@
 #   pool_wait_connected VOL G D    every queue record connected (bounded)
 #   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
 #   pool_wait_owns VOL G D DOMID   wait (up to 10 s) until DOMID owns a queue
+#   pool_wait_revoked DOMID        no node of /vbdpool grants DOMID anything
 #   xs0 CMD...                     run a command as dom0 in the host
 # Background processes a test adds to POOL_PIDS are signalled before the
 # host stops and reaped after; POOL_ON_EXIT is shell code run before that.
@@ -154,6 +155,18 @@ pool_wait_owns() { # VOL G D DOMID
 		sleep 0.1
 	done
 	[ "$(pool_owned_by "$@")" -ge 1 ]
+}
+
+# pool_wait_revoked DOMID: wait (up to 10 s) until no node of the pool area
+# grants DOMID anything: a dead member's own nodes go with its domain, the
+# supervisor then revokes the grants on dom0's nodes (schema-check wants both)
+pool_wait_revoked() {
+	local i
+	for i in $(seq 100); do
+		xs0 xenstore-ls -p /vbdpool 2>/dev/null | grep -qE "[(,][nrwb]$1[,)]" || return 0
+		sleep 0.1
+	done
+	return 1
 }
 
 pool_rec() { # VOL G D Q
