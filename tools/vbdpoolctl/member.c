@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* vbdpoolctl member add | remove */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -8,6 +9,7 @@
 #include "ctl.h"
 #include "domain.h"
 #include "pool.h"
+#include "vbd_acl.h"
 #include "vbdpool/proto.h"
 #include "xsh.h"
 
@@ -15,6 +17,7 @@ struct member_args {
 	const char *id;
 	unsigned domid;
 	int add;
+	int stale; /* remove: only stale grants were left (member nodes gone) */
 };
 
 static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
@@ -38,12 +41,23 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		/* members/<m> is owned by the member (ACL r<m>): the nodes it
 		 * creates below inherit that, with itself as owner. */
 		rc = pool_write(h, t, p, "", v);
-	} else {
-		if (!xsh_exists(h, t, p)) {
-			rc = -ESRCH;
-			goto out;
-		}
+	} else if (xsh_exists(h, t, p)) {
 		rc = xsh_rm(h, t, p);
+	} else {
+		/* members/<m> may be gone with its domain (C xenstored 4.17
+		 * removes a destroyed domain's nodes) while dom0's nodes still
+		 * grant it access: the volume's backing ACL lists the members */
+		struct vbd_acl acl;
+		char b[192];
+
+		snprintf(b, sizeof(b), VBD_XS_VOLUME "/backing", a->id);
+		rc = xsh_get_acl(h, t, b, &acl);
+		a->stale = 0;
+		for (unsigned i = 0; !rc && i < acl.n; i++)
+			if (acl.e[i].domid == a->domid)
+				a->stale = 1;
+		if (!rc && !a->stale)
+			rc = -ESRCH;
 	}
 	/* every node that lists the members: volume, members, attachments,
 	 * records, attached frontends, supervisor area */
@@ -75,8 +89,13 @@ static int member_cmd(struct ctl *c, int argc, char **argv, int add)
 	rc = xsh_txn(c->xs, member_txn, &a);
 	switch (rc) {
 	case 0:
-		printf("%s volume %s member %u\n", add ? "added to" : "removed from", a.id,
-		       a.domid);
+		if (a.stale)
+			printf("revoked the grants of domain %u (its member nodes were already "
+			       "gone) in volume %s\n",
+			       a.domid, a.id);
+		else
+			printf("%s volume %s member %u\n", add ? "added to" : "removed from", a.id,
+			       a.domid);
 		return 0;
 	case -ENOENT:
 		return ctl_fail("unknown volume '%s'", a.id);
