@@ -20,7 +20,8 @@
 # Usage: bench/nbd.sh [SECONDS_PER_JOB]   (needs `make` first)
 # Env: BENCH_SIZE_MB (1024), BENCH_DIR (/dev/shm), BENCH_JOBS (subset of
 # "randread randwrite read write"), BENCH_SIDES (subset of
-# "direct nbdkit qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3"), BENCH_QUEUES
+# "direct nbdkit qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3", run in that
+# order), BENCH_QUEUES
 # (4, queues of the vbdpool device), BENCH_NBDKIT_ARGS (extra nbdkit options
 # for every nbdkit), BENCH_VBDNBD_ARGS (extra vbdpool-nbd options).
 set -euo pipefail
@@ -50,7 +51,6 @@ queues=${BENCH_QUEUES:-4}
 jobs=()
 for j in "${alljobs[@]}"; do [[ $want_jobs == *" ${j%% *} "* ]] && jobs+=("$j"); done
 declare -A R
-want() { [[ $sides == *" $1 "* ]]; }
 
 run_fio() { # label uri-or-file job...
 	local label=$1 target=$2 rw bs qd out v
@@ -80,39 +80,40 @@ run_fio() { # label uri-or-file job...
 
 wait_sock() { for _ in $(seq 100); do [ -S "$1" ] && return 0; sleep 0.1; done; echo "no socket $1" >&2; exit 1; }
 
-# (0) fio directly on the file
-if want direct; then run_fio direct "$img"; fi
-# (a) nbdkit file plugin
-if want nbdkit; then
-	# shellcheck disable=SC2086
-	nbdkit -f -U "$work/a.sock" ${BENCH_NBDKIT_ARGS:-} file "$img" & pids+=($!); wait_sock "$work/a.sock"
-	run_fio nbdkit "nbd+unix:///?socket=$work/a.sock"
-	kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-fi
-# (b) qemu-nbd
-if want qemunbd; then
-	qemu-nbd -t -f raw --cache=none --aio=io_uring --shared=16 -k "$work/b.sock" "$img" & pids+=($!); wait_sock "$work/b.sock"
-	run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
-	kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true
-fi
-# (c) vbdpool with 1 and 3 backends: nbdkit + plugin, then vbdpool-nbd
-for side in vbdpool1 vbdpool3 vbdnbd1 vbdnbd3; do
-	want "$side" || continue
-	n=${side: -1}
-	(
-		if [[ $side == vbdnbd* ]]; then
-			export POOL_NBD_SERVER=vbdpool-nbd POOL_NBD_ARGS=${BENCH_VBDNBD_ARGS:-}
-		fi
-		TMPDIR=$work pool_init
-		pool_volume bench "$size_mb" "$img"
-		for i in $(seq "$n"); do pool_member bench; done
-		pool_guest bench "$queues"
-		pool_wait_connected bench "$GUEST" 0
-		run_fio "$side" "$NBD_URI"
-		for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done >"$work/res-$side"
-	)
-	while read -r k v; do R[$k]=$v; done <"$work/res-$side"
-done
+run_side() { # SIDE
+	local side=$1 n
+	case $side in
+	direct) # (0) fio directly on the file
+		run_fio direct "$img" ;;
+	nbdkit) # (a) nbdkit file plugin
+		# shellcheck disable=SC2086
+		nbdkit -f -U "$work/a.sock" ${BENCH_NBDKIT_ARGS:-} file "$img" & pids+=($!); wait_sock "$work/a.sock"
+		run_fio nbdkit "nbd+unix:///?socket=$work/a.sock"
+		kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true ;;
+	qemunbd) # (b) qemu-nbd
+		qemu-nbd -t -f raw --cache=none --aio=io_uring --shared=16 -k "$work/b.sock" "$img" & pids+=($!); wait_sock "$work/b.sock"
+		run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
+		kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true ;;
+	vbdpool1 | vbdpool3 | vbdnbd1 | vbdnbd3) # (c) nbdkit + plugin, or vbdpool-nbd
+		n=${side: -1}
+		(
+			if [[ $side == vbdnbd* ]]; then
+				export POOL_NBD_SERVER=vbdpool-nbd POOL_NBD_ARGS=${BENCH_VBDNBD_ARGS:-}
+			fi
+			TMPDIR=$work pool_init
+			pool_volume bench "$size_mb" "$img"
+			for i in $(seq "$n"); do pool_member bench; done
+			pool_guest bench "$queues"
+			pool_wait_connected bench "$GUEST" 0
+			run_fio "$side" "$NBD_URI"
+			for k in "${!R[@]}"; do echo "$k ${R[$k]}"; done >"$work/res-$side"
+		)
+		while read -r k v; do R[$k]=$v; done <"$work/res-$side" ;;
+	*) echo "unknown side $side" >&2; exit 2 ;;
+	esac
+}
+# in the order of BENCH_SIDES (so that repeated runs can interleave both ways)
+for side in $sides; do run_side "$side"; done
 
 ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo -; fi; }
 printf '\nbackend: %s (%s MiB), %ss per job, %s, load %s\n' "$base" "$size_mb" "$secs" "$(date -u '+%F %T')" \
