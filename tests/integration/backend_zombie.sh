@@ -24,7 +24,7 @@ verify() { # RUN
 
 verify 1
 pool_log "owners: $(pool_owners vol1 "$g" 0)"
-[ "$(pool_owned_by vol1 "$g" 0 "$z")" -ge 1 ] || die "member $z owns nothing to begin with"
+pool_wait_owns vol1 "$g" 0 "$z" || die "member $z owns nothing to begin with: $(pool_owners vol1 "$g" 0)"
 
 xs0 xenstore-write "/vbdpool/volumes/vol1/members/$z/state" dead
 state=""
