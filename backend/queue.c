@@ -485,7 +485,11 @@ static void *queue_thread(void *arg)
 		}
 		if (pfd[0].revents & POLLIN) {
 			q->ev_wakeups++;
-			while ((pending = ev->pending(q->ev)) >= 0)
+			/* the handle has one port: one pending() takes its event,
+			 * and a notify after the unmask makes the fd readable again
+			 * (a second pending() would only answer EAGAIN) */
+			pending = ev->pending(q->ev);
+			if (pending >= 0)
 				ev->unmask(q->ev, (vbd_port_t)pending);
 		}
 		if (pfd[1].revents & POLLIN) {
