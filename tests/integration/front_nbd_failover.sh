@@ -11,7 +11,7 @@ export POOL_NBD_SERVER=vbdpool-nbd
 pool_init
 pool_volume vol1 256
 members=()
-for i in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
+for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
 pool_supervisor
 pool_guest vol1 6
 pool_wait_connected vol1 "$GUEST" 0

@@ -11,7 +11,7 @@ export POOL_NBD_SERVER=vbdpool-nbd
 pool_init
 SIZE_MB=64
 pool_volume vol1 $SIZE_MB
-for i in 1 2 3; do pool_member vol1; done
+for _ in 1 2 3; do pool_member vol1; done
 pool_guest vol1 4
 pool_wait_connected vol1 "$GUEST" 0
 log=$POOL_DIR/vbdpool-nbd.log
