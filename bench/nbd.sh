@@ -66,7 +66,7 @@ run_fio() { # label uri-or-file job...
 				--iodepth="$qd" --size="${size_mb}m" --runtime="$secs" --time_based --ramp_time=1 \
 				--output-format=terse --output="$out" >/dev/null 2>&1
 		fi
-		if [[ $rw == *read* ]]; then k=read; else k=write; fi
+		if [[ $rw == *read* ]]; then k="read"; else k="write"; fi
 		# terse v3: read bw KiB/s = field 7, read IOPS = 8; write: 48, 49
 		if [ $k = read ]; then fbw=7 fiops=8; else fbw=48 fiops=49; fi
 		if [ "$bs" = 4k ]; then
@@ -102,7 +102,7 @@ run_side() { # SIDE
 			fi
 			TMPDIR=$work pool_init
 			pool_volume bench "$size_mb" "$img"
-			for i in $(seq "$n"); do pool_member bench; done
+			for _ in $(seq "$n"); do pool_member bench; done
 			pool_guest bench "$queues"
 			pool_wait_connected bench "$GUEST" 0
 			run_fio "$side" "$NBD_URI"
