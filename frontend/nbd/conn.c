@@ -626,14 +626,6 @@ static ssize_t fill(struct nbd_conn *c)
 	}
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 static void transmit(struct nbd_conn *c)
 {
 	struct nbd_server *s = c->s;
@@ -656,7 +648,7 @@ static void transmit(struct nbd_conn *c)
 			stop_reading(c);
 		}
 		if (c->stop_reading && deadline < 0)
-			deadline = now_ms() + DRAIN_TIMEOUT_MS;
+			deadline = sock_now_ms() + DRAIN_TIMEOUT_MS;
 
 		pthread_mutex_lock(&c->mu);
 		if (c->oq_head)
@@ -666,7 +658,7 @@ static void transmit(struct nbd_conn *c)
 			stop_reading(c);
 			continue;
 		}
-		if (c->stop_reading && c->oq_head && now_ms() >= deadline)
+		if (c->stop_reading && c->oq_head && sock_now_ms() >= deadline)
 			kill_locked(c, "client did not read its replies in time");
 		if (c->stop_reading && c->inflight == 0) {
 			pthread_mutex_unlock(&c->mu);
@@ -695,7 +687,7 @@ static void transmit(struct nbd_conn *c)
 		}
 		try_read = true;
 		if (c->stop_reading && want_out) {
-			int64_t left = deadline - now_ms();
+			int64_t left = deadline - sock_now_ms();
 
 			timeout = left > 0 ? (int)left : 0;
 		}

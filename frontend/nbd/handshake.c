@@ -17,21 +17,28 @@
 #include "server.h"
 #include "vbdpool/log.h"
 
+/* A client must finish the handshake within this (a stalled one would
+ * otherwise keep one of the MAX_CONNS connection slots forever). */
+#ifndef VBDNBD_HANDSHAKE_TIMEOUT_MS
+#define VBDNBD_HANDSHAKE_TIMEOUT_MS 30000
+#endif
+
 struct hs {
 	struct nbd_server *s;
 	struct nbd_conn *c;
 	int fd, wfd;
+	int64_t deadline;
 	bool fixed;
 };
 
 static int hs_read(struct hs *h, void *buf, size_t n)
 {
-	return sock_read_full(h->fd, h->wfd, &h->s->stopping, buf, n);
+	return sock_read_full(h->fd, h->wfd, &h->s->stopping, h->deadline, buf, n);
 }
 
 static int hs_write(struct hs *h, const void *buf, size_t n)
 {
-	return sock_write_full(h->fd, h->wfd, &h->s->stopping, buf, n);
+	return sock_write_full(h->fd, h->wfd, &h->s->stopping, h->deadline, buf, n);
 }
 
 static int opt_reply(struct hs *h, uint32_t opt, uint32_t type, const void *data, uint32_t len)
@@ -149,6 +156,9 @@ static void io_error(struct hs *h, const char *what)
 {
 	if (errno == ESHUTDOWN)
 		log_debug("%s: server stopping during the handshake", conn_name(h->c));
+	else if (errno == ETIMEDOUT)
+		log_warn("%s: handshake not finished within %d s (%s): dropping the connection",
+			 conn_name(h->c), VBDNBD_HANDSHAKE_TIMEOUT_MS / 1000, what);
 	else if (errno == 0)
 		log_info("%s: client closed the connection during the handshake (%s)",
 			 conn_name(h->c), what);
@@ -158,7 +168,11 @@ static void io_error(struct hs *h, const char *what)
 
 enum hs_result nbd_handshake(struct nbd_server *s, struct nbd_conn *c)
 {
-	struct hs h = {.s = s, .c = c, .fd = conn_fd(c), .wfd = conn_wake_fd(c)};
+	struct hs h = {.s = s,
+		       .c = c,
+		       .fd = conn_fd(c),
+		       .wfd = conn_wake_fd(c),
+		       .deadline = sock_now_ms() + VBDNBD_HANDSHAKE_TIMEOUT_MS};
 	unsigned char b[18], cf[4];
 	unsigned char *data = NULL;
 	enum hs_result res = HS_CLOSE;

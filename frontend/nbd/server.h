@@ -41,10 +41,14 @@ struct nbd_server {
 
 /* ---- sockio.c ---------------------------------------------------------- */
 /* Read / write exactly n bytes on a non-blocking socket, polling; a write
- * to wake_fd (an eventfd) with *stop set interrupts them.  0 on success,
- * -1 on EOF, error or stop (errno: 0 for EOF, ESHUTDOWN for stop). */
-int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, void *buf, size_t n);
-int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, const void *buf, size_t n);
+ * to wake_fd (an eventfd) with *stop set, or the deadline (sock_now_ms()
+ * time; < 0: none) interrupts them.  0 on success, -1 on EOF, error, stop
+ * or deadline (errno: 0 for EOF, ESHUTDOWN for stop, ETIMEDOUT). */
+int64_t sock_now_ms(void); /* CLOCK_MONOTONIC */
+int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, void *buf,
+		   size_t n);
+int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, const void *buf,
+		    size_t n);
 
 /* ---- handshake.c ------------------------------------------------------- */
 enum hs_result { HS_TRANSMIT, HS_CLOSE };

@@ -1,26 +1,41 @@
 /* SPDX-License-Identifier: MIT */
-/* Full reads and writes on a non-blocking socket that a server stop can
- * interrupt (the handshake's I/O; transmission has its own loop). */
+/* Full reads and writes on a non-blocking socket that a server stop or a
+ * deadline interrupts (the handshake's I/O; transmission has its own loop). */
 #include <errno.h>
 #include <poll.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server.h"
 
-/* Waits until fd is ready for `events` or a stop is signalled. */
-static int wait_ready(int fd, int wake_fd, const atomic_bool *stop, short events)
+int64_t sock_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* Waits until fd is ready for `events`, a stop is signalled or the
+ * deadline passes (ETIMEDOUT). */
+static int wait_ready(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, short events)
 {
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fd, .events = events},
 				      {.fd = wake_fd, .events = POLLIN}};
+		int64_t left = deadline < 0 ? -1 : deadline - sock_now_ms();
 
 		if (atomic_load(stop)) {
 			errno = ESHUTDOWN;
 			return -1;
 		}
-		if (poll(p, 2, -1) < 0) {
+		if (deadline >= 0 && left <= 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if (poll(p, 2, left > 0x7fffffff ? 0x7fffffff : (int)left) < 0) {
 			if (errno == EINTR)
 				continue;
 			return -1;
@@ -40,7 +55,8 @@ static int wait_ready(int fd, int wake_fd, const atomic_bool *stop, short events
 	}
 }
 
-int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, void *buf, size_t n)
+int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, void *buf,
+		   size_t n)
 {
 	char *p = buf;
 
@@ -54,7 +70,7 @@ int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, void *buf, size
 			errno = 0;
 			return -1;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_ready(fd, wake_fd, stop, POLLIN) < 0)
+			if (wait_ready(fd, wake_fd, stop, deadline, POLLIN) < 0)
 				return -1;
 		} else if (errno != EINTR) {
 			return -1;
@@ -63,7 +79,8 @@ int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, void *buf, size
 	return 0;
 }
 
-int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, const void *buf, size_t n)
+int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, const void *buf,
+		    size_t n)
 {
 	const char *p = buf;
 
@@ -74,7 +91,7 @@ int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, const void *bu
 			p += r;
 			n -= (size_t)r;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_ready(fd, wake_fd, stop, POLLOUT) < 0)
+			if (wait_ready(fd, wake_fd, stop, deadline, POLLOUT) < 0)
 				return -1;
 		} else if (errno != EINTR) {
 			return -1;
