@@ -159,7 +159,7 @@ static void io_error(struct hs *h, const char *what)
 	else if (errno == ETIMEDOUT)
 		log_warn("%s: handshake not finished within %d s (%s): dropping the connection",
 			 conn_name(h->c), VBDNBD_HANDSHAKE_TIMEOUT_MS / 1000, what);
-	else if (errno == 0)
+	else if (errno == 0 || errno == EPIPE || errno == ECONNRESET)
 		log_info("%s: client closed the connection during the handshake (%s)",
 			 conn_name(h->c), what);
 	else

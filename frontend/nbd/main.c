@@ -81,6 +81,26 @@ static int parse_uint(const char *opt, const char *v, unsigned long max, unsigne
 	return 0;
 }
 
+/* A server answers on the socket at path already (checked before the
+ * device is opened: a second frontend on the same device would disturb the
+ * running one). */
+static bool unix_in_use(const char *path)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	bool used;
+	int fd;
+
+	if (strlen(path) >= sizeof(a.sun_path))
+		return false; /* listen_unix says why */
+	strcpy(a.sun_path, path);
+	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return false;
+	used = connect(fd, (struct sockaddr *)&a, sizeof(a)) == 0;
+	close(fd);
+	return used;
+}
+
 static int listen_unix(const char *path)
 {
 	struct sockaddr_un a = {.sun_family = AF_UNIX};
@@ -96,7 +116,7 @@ static int listen_unix(const char *path)
 			log_err("--socket %s: exists and is not a socket", path);
 			return -1;
 		}
-		unlink(path); /* a stale socket of an earlier run */
+		unlink(path); /* a stale socket of an earlier run (unix_in_use said so) */
 	}
 	strcpy(a.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
@@ -349,6 +369,10 @@ int main(int argc, char **argv)
 	 * (which would fault in every page of every large request). */
 	mallopt(M_MMAP_THRESHOLD, (int)VBDNBD_MAX_BLOCK + (1 << 20));
 
+	if (sock_path && unix_in_use(sock_path)) {
+		log_err("--socket %s: a server is listening there already", sock_path);
+		return 1;
+	}
 	vbd_front_opts_init(&o, devid);
 	o.volume = volume;
 	o.ring_order = ring_order;

@@ -16,7 +16,8 @@ pool_guest vol1 4
 pool_wait_connected vol1 "$GUEST" 0
 log=$POOL_DIR/vbdpool-nbd.log
 
-# refusals: exit status and a message that names the problem
+# refusals: exit status and a message that names the problem (a second
+# server on the running one's socket must not even open the device)
 refuse() { # WANT_RC PATTERN ARGS...
 	local want=$1 pat=$2 rc=0
 	shift 2
@@ -33,6 +34,7 @@ refuse 2 'ring-order' --devid 0 --ring-order 9 --socket "$POOL_DIR/x.sock"
 refuse 2 'not a volume id' --devid 0 --volume 'a/b' --socket "$POOL_DIR/x.sock"
 refuse 1 'cannot attach vbdpool device 7' --devid 7 --socket "$POOL_DIR/x.sock"
 refuse 1 'expected HOST:PORT' --devid 0 --listen nonsense
+refuse 1 'listening there already' --devid 0 --socket "$POOL_DIR/nbd.sock"
 [ ! -e "$POOL_DIR/x.sock" ] || die "a refused start left a socket"
 pool_log "bad arguments and a missing device refused"
 
