@@ -3,15 +3,19 @@
 # against a 3-member pool whose 6 queues are spread over all three; one
 # member's domain is destroyed (SIGKILL) mid-run: zero I/O errors, verify
 # passes, the dead member's queues end up with survivors, schema-check passes.
+# The guest exports the device with nbdkit + the plugin, or with vbdpool-nbd
+# when POOL_NBD_SERVER=vbdpool-nbd (front_nbd_failover.sh); then the server
+# must also have logged no error.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 . "$VBD_TOP/tests/lib/fio.sh"
 pool_init
 pool_volume vol1 256
 members=()
-for i in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
+for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
 pool_supervisor
 pool_guest vol1 6
+pool_log "guest NBD server: ${POOL_NBD_SERVER:-nbdkit}"
 pool_wait_connected vol1 "$GUEST" 0
 # a member that became active after the others claimed every queue gets
 # its share from the balancer (within 2 s), not at once
@@ -27,7 +31,7 @@ fio_pid=$!
 sleep 3
 victim=${members[0]}
 pool_log "destroying member domain $victim"
-"$BIN/xensim" destroy --dir "$POOL_DIR/host" "$victim"
+"$XENSIM" destroy --dir "$SIM_DIR" "$victim"
 rc=0; wait $fio_pid || rc=$?
 cat "$POOL_DIR/fio.out" | grep -E 'err=|READ:|WRITE:|verify' || true
 [ $rc -eq 0 ] || die "fio exited $rc"
@@ -37,5 +41,10 @@ pool_log "owners after: $after"
 [ "$(pool_owned_by vol1 "$GUEST" 0 "$victim")" = 0 ] || die "dead member $victim still owns queues: $after"
 pool_wait_connected vol1 "$GUEST" 0
 pool_wait_revoked "$victim" || die "the dead member's grants were not revoked"
+if [ "${POOL_NBD_SERVER:-nbdkit}" = vbdpool-nbd ]; then
+	grep -q 'serving the export' "$POOL_DIR/vbdpool-nbd.log" || die "vbdpool-nbd served nothing"
+	! grep -qE 'vbdpool-nbd\[[0-9]+\] error:' "$POOL_DIR/vbdpool-nbd.log" ||
+		die "vbdpool-nbd logged errors: $(grep -E ' error:' "$POOL_DIR/vbdpool-nbd.log" | head -3)"
+fi
 ctl schema-check >"$POOL_DIR/schema.out" 2>&1 || die "schema-check: $(cat "$POOL_DIR/schema.out")"
 echo PASS
