@@ -6,8 +6,9 @@
  *
  * Heartbeat age = dom0's CLOCK_MONOTONIC minus the member's heartbeat
  * value: meaningful where the domains share one monotonic clock (the
- * emulator); on real Xen each domain has its own, so the supervisor's
- * fencing measures age by watching the value change instead.
+ * emulator); on real Xen each domain has its own, so status shows "-"
+ * (JSON null) there, and the supervisor's fencing measures age by watching
+ * the value change instead.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -16,6 +17,7 @@
 #include <time.h>
 
 #include "args.h"
+#include "vbdpool/platform.h"
 #include "ctl.h"
 #include "domain.h"
 #include "json.h"
@@ -29,6 +31,7 @@ struct st_member {
 	int have_hb, have_load;
 	uint64_t hb;
 	int64_t age_ms;
+	int have_age; /* age_ms means something (one clock for all domains) */
 	struct vbd_member_load load;
 	unsigned owned; /* queues owned, counted from the records */
 };
@@ -71,6 +74,14 @@ struct status {
 	struct st_dom *d;
 	unsigned nd;
 };
+
+/* The emulator's domains are processes on one host: one CLOCK_MONOTONIC.
+ * Real domains each have their own, so a heartbeat value says nothing about
+ * its age to dom0 (shown as "-"). */
+static int clock_shared(void)
+{
+	return !strcmp(vbd_platform()->name, "sim");
+}
 
 static int64_t now_ms(void)
 {
@@ -135,6 +146,8 @@ static int load_members(struct xs_handle *h, xs_transaction_t t, struct st_vol *
 			char *end;
 			m->hb = strtoull(val, &end, 10);
 			m->have_hb = !*end && end != val;
+			/* an age only where dom0 and the member share a clock */
+			m->have_age = m->have_hb && clock_shared();
 			m->age_ms = now_ms() - (int64_t)m->hb;
 			free(val);
 		}
@@ -312,7 +325,7 @@ static void print_text(const struct status *s)
 			char age[24];
 			if (m->have_hb && member_gone(m))
 				snprintf(age, sizeof(age), "-");
-			else if (m->have_hb)
+			else if (m->have_age)
 				snprintf(age, sizeof(age), "%" PRId64 "ms", m->age_ms);
 			else
 				snprintf(age, sizeof(age), "-");
@@ -393,7 +406,7 @@ static void print_json(const struct status *s)
 			json_key(&j, "heartbeat");
 			m->have_hb ? json_u64(&j, m->hb) : json_null(&j);
 			json_key(&j, "heartbeat_age_ms");
-			m->have_hb ? json_i64(&j, m->age_ms) : json_null(&j);
+			m->have_age ? json_i64(&j, m->age_ms) : json_null(&j);
 			json_ku64(&j, "queues_owned", m->owned);
 			json_key(&j, "load");
 			if (m->have_load) {
