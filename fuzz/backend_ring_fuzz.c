@@ -51,14 +51,7 @@
 #include "vbdpool/log.h"
 #include "fuzz_input.h"
 
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define CHECK(cond) FUZZ_INVARIANT(cond)
 
 #define GUEST	  5
 #define PORT	  17

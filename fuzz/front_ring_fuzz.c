@@ -21,14 +21,7 @@
 /* A broken invariant aborts (the fuzzer's finding), unlike the unit tests'
  * counting CHECK that front_fake.h brings in. */
 #undef CHECK
-#define CHECK(cond)                                                                                \
-	do {                                                                                       \
-		if (!(cond)) {                                                                     \
-			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
-				#cond);                                                            \
-			abort();                                                                   \
-		}                                                                                  \
-	} while (0)
+#define CHECK(cond) FUZZ_INVARIANT(cond)
 
 /* The harness is the only platform: no Xen, no emulator. */
 const struct vbd_platform *vbd_platform(void)

@@ -6,6 +6,19 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+/* A broken invariant aborts: that is the fuzzer's finding (unlike the unit
+ * tests' counting CHECK of tests/lib/check.h). */
+#define FUZZ_INVARIANT(cond)                                                                       \
+	do {                                                                                       \
+		if (!(cond)) {                                                                     \
+			fprintf(stderr, "%s:%d: invariant broken: %s\n", __FILE__, __LINE__,       \
+				#cond);                                                            \
+			abort();                                                                   \
+		}                                                                                  \
+	} while (0)
 
 struct input {
 	const uint8_t *p;

@@ -52,10 +52,8 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 
 		snprintf(b, sizeof(b), VBD_XS_VOLUME "/backing", a->id);
 		rc = xsh_get_acl(h, t, b, &acl);
-		a->stale = 0;
-		for (unsigned i = 0; !rc && i < acl.n; i++)
-			if (acl.e[i].domid == a->domid)
-				a->stale = 1;
+		a->stale = !rc && a->domid != 0 &&
+			   vbd_acl_perm_of(&acl, (uint16_t)a->domid) != VBD_PERM_NONE;
 		if (!rc && !a->stale)
 			rc = -ESRCH;
 	}

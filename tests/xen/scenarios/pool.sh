@@ -63,12 +63,8 @@ pool_owners_rig() {
 		sed -n 's/^queue-\([0-9]*\) = "owner=\([0-9]*\).*/q\1=\2/p' | sort -t q -k2 -n | tr '\n' ' ' |
 		sed 's/ $//'
 }
-# pool_count_owned GUEST DOMID -> queues DOMID owns
-pool_count_owned() {
-	local o n=0
-	for o in $(pool_owners_rig "$1"); do [ "${o#*=}" = "$2" ] && n=$((n + 1)); done
-	echo $n
-}
+# owned_in "q0=A q1=B ..." DOMID -> how many of those queues DOMID owns
+owned_in() { echo "$1" | tr ' ' '\n' | grep -c "^q[0-9]*=$2\$"; }
 
 rig_dom0_main() {
 	local d1 d2 g sup_pid n1 n2 rc=0 t_kill t_all own disk sc1=0 sc2=0 det=0 cfg=/run/rig-guest.cfg
@@ -108,7 +104,7 @@ rig_dom0_main() {
 	local end=$(($(cut -d. -f1 /proc/uptime) + 180))
 	while :; do
 		own=$(pool_owners_rig "$g")
-		n1=$(echo "$own" | tr ' ' '\n' | grep -c "=$d1\$") n2=$(echo "$own" | tr ' ' '\n' | grep -c "=$d2\$")
+		n1=$(owned_in "$own" "$d1") n2=$(owned_in "$own" "$d2")
 		[ "$n1" -ge 1 ] && [ "$n2" -ge 1 ] && break
 		[ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ] && break
 		xenstore-read "/local/domain/$g/data/rig-rc" >/dev/null 2>&1 && break # guest gave up
@@ -130,7 +126,7 @@ rig_dom0_main() {
 	t_kill=$(rig_now)
 	xl destroy m1 || rig_fail "xl destroy m1"
 	end=$(($(cut -d. -f1 /proc/uptime) + 60))
-	while [ "$(pool_count_owned "$g" "$d2")" != "$POOL_QUEUES" ] &&
+	while [ "$(owned_in "$(pool_owners_rig "$g")" "$d2")" != "$POOL_QUEUES" ] &&
 		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 		sleep 0.1
 	done
@@ -171,7 +167,7 @@ rig_dom0_main() {
 	cat /run/supervisor.log
 
 	# the owners seen right after the failover: every queue on m2
-	[ "$(echo "$own" | tr ' ' '\n' | grep -c "^q[0-9]*=$d2\$")" = "$POOL_QUEUES" ] ||
+	[ "$(owned_in "$own" "$d2")" = "$POOL_QUEUES" ] ||
 		rig_fail "survivor m2 does not own every queue: $own"
 	[ "$rc" = 0 ] || rig_fail "guest workload failed (rc=$rc)"
 	[ "$sc1" = 0 ] || rig_fail "schema-check failed on the live tree after the failover"
