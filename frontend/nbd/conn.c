@@ -1,11 +1,16 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * One NBD connection: its thread runs the handshake, then reads requests
- * and submits them with vbd_front_submit(); the completion callback, on the
- * library's event thread, sends the reply with a non-blocking send.  What
- * a send leaves over (the client does not read fast enough) is queued and
- * drained by the connection's thread when the socket is writable, so the
- * event thread never blocks on a client.
+ * One NBD connection.  Its thread runs the (blocking) handshake, then hands
+ * the socket to the device's event thread (vbd_front_fd_set): from then on
+ * that one thread reads requests and submits them, the library pushes them
+ * to the owners once per wake-up, and the completion callback — on the same
+ * thread — sends each reply with a non-blocking send.  A request crosses no
+ * thread of this process between its arrival and its reply (docs/perf.md
+ * "One event loop").  What a send leaves over (the client does not read
+ * fast enough) is queued and sent when the socket is writable, so the
+ * event thread never blocks on a client.  The connection's thread sleeps
+ * meanwhile; it is woken to pass on a server stop, to time out a client
+ * that does not read its last replies, and at the end to close and free.
  *
  * Bounds: at most max_inflight requests (and about max_bytes of buffers)
  * between being read and their reply leaving; at the bound the thread
@@ -68,12 +73,14 @@ struct nbd_conn {
 
 	pthread_mutex_t mu; /* the fields below up to the reader's */
 	struct nbd_req *oq_head, *oq_tail;
-	unsigned inflight; /* requests read whose reply has not left */
-	uint64_t bytes;	   /* their payload buffers */
-	bool dead;	   /* socket unusable: replies are dropped */
-	bool wait_room;	   /* the thread waits for inflight to fall */
-	bool wait_idle;	   /* the thread waits for inflight == 0 */
-	bool wait_out;	   /* the thread waits to drain the queue */
+	unsigned inflight;    /* requests read whose reply has not left */
+	uint64_t bytes;	      /* their payload buffers */
+	bool dead;	      /* socket unusable: replies are dropped */
+	bool wait_room;	      /* the loop waits for inflight to fall */
+	bool wait_idle;	      /* the loop waits for inflight == 0 */
+	bool wait_out;	      /* the loop waits to drain the queue */
+	atomic_bool finished; /* the event loop let go of the connection */
+	atomic_bool draining; /* stop_reading: the thread kicks the loop every second */
 
 	/* the reader: only the connection's thread */
 	enum rd_state rstate;
@@ -82,8 +89,9 @@ struct nbd_conn {
 	unsigned char *rbuf;
 	size_t rpos, rlen;
 	bool stop_reading;
-	bool short_read; /* the last recv did not fill what it was offered */
-	int batch;	 /* the thread is SCHED_BATCH (1), SCHED_OTHER (0), unknown (-1) */
+	bool short_read;  /* the last recv did not fill what it was offered */
+	short armed;	  /* events asked of the event loop */
+	int64_t deadline; /* stop_reading: replies not sent by then are dropped (-1: unset) */
 	uint64_t nreqs, nerrs;
 };
 
@@ -104,7 +112,7 @@ struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer)
 	}
 	c->s = s;
 	c->fd = fd;
-	c->batch = -1;
+	c->deadline = -1;
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_lock(&s->mu);
 	snprintf(c->name, sizeof(c->name), "conn %lu (%s)", ++s->next_id, peer);
@@ -142,6 +150,14 @@ void conn_wake(struct nbd_conn *c)
 
 	if (write(c->efd, &one, sizeof(one)) < 0 && errno != EAGAIN)
 		log_warn("%s: eventfd: %s", c->name, strerror(errno));
+}
+
+/* Has the event loop run the connection's callback soon (any thread while
+ * the device is open; nothing once the server closes it). */
+static void conn_poke(struct nbd_conn *c)
+{
+	if (!atomic_load(&c->s->closing_dev))
+		vbd_front_fd_kick(c->s->dev, c->fd);
 }
 
 void conn_wake_all(struct nbd_server *s)
@@ -184,39 +200,58 @@ static void release_locked(struct nbd_conn *c, struct nbd_req *r)
 	free(r);
 	if ((c->wait_room && room_locked(c)) || (c->wait_idle && c->inflight == 0)) {
 		c->wait_room = c->wait_idle = false;
-		conn_wake(c);
+		conn_poke(c);
 	}
 }
 
-/* Non-blocking send of what is left of r's reply: 0 (maybe partial), -1
- * on a socket error. */
-static int send_rest(struct nbd_conn *c, struct nbd_req *r)
+#define SEND_IOV 64 /* iovecs per sendmsg: up to 32 replies sent at once */
+
+/* Non-blocking sends of the queued replies, many per sendmsg: 0 (all sent,
+ * or the socket is full), -1 on a socket error (errno). */
+static int send_queued_locked(struct nbd_conn *c)
 {
-	while (r->sent < r->total) {
-		struct iovec iov[2];
+	while (c->oq_head) {
+		struct iovec iov[SEND_IOV];
+		size_t want = 0;
 		int n = 0;
 		ssize_t w;
 
-		if (r->sent < NBD_REPLY_SIZE) {
-			iov[n++] = (struct iovec){r->hdr + r->sent, NBD_REPLY_SIZE - r->sent};
-			if (r->total > NBD_REPLY_SIZE)
-				iov[n++] = (struct iovec){r->data, r->total - NBD_REPLY_SIZE};
-		} else {
-			size_t o = r->sent - NBD_REPLY_SIZE;
-
-			iov[n++] = (struct iovec){r->data + o, r->total - r->sent};
+		for (struct nbd_req *r = c->oq_head; r && n + 2 <= SEND_IOV; r = r->next) {
+			if (r->sent < NBD_REPLY_SIZE) {
+				iov[n++] =
+				    (struct iovec){r->hdr + r->sent, NBD_REPLY_SIZE - r->sent};
+				if (r->total > NBD_REPLY_SIZE)
+					iov[n++] =
+					    (struct iovec){r->data, r->total - NBD_REPLY_SIZE};
+			} else {
+				iov[n++] = (struct iovec){r->data + (r->sent - NBD_REPLY_SIZE),
+							  r->total - r->sent};
+			}
+			want += r->total - r->sent;
 		}
 		w = sendmsg(c->fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = (size_t)n},
 			    MSG_DONTWAIT | MSG_NOSIGNAL);
-		if (w > 0) {
-			r->sent += (size_t)w;
-		} else if (w < 0 && errno == EINTR) {
+		if (w < 0 && errno == EINTR)
 			continue;
-		} else if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
 			return 0;
-		} else {
+		if (w <= 0)
 			return -1;
+		for (size_t left = (size_t)w; left;) {
+			struct nbd_req *r = c->oq_head;
+			size_t k = r->total - r->sent < left ? r->total - r->sent : left;
+
+			r->sent += k;
+			left -= k;
+			if (r->sent < r->total)
+				break;
+			c->oq_head = r->next;
+			if (!c->oq_head)
+				c->oq_tail = NULL;
+			release_locked(c, r);
 		}
+		if ((size_t)w < want) /* the socket is full */
+			return 0;
 	}
 	return 0;
 }
@@ -238,24 +273,14 @@ static void kill_locked(struct nbd_conn *c, const char *why)
 /* Sends the queued replies that fit. */
 static void drain_locked(struct nbd_conn *c)
 {
-	struct nbd_req *r;
-
-	while ((r = c->oq_head)) {
-		if (send_rest(c, r) < 0) {
-			kill_locked(c, strerror(errno));
-			return;
-		}
-		if (r->sent < r->total)
-			return;
-		c->oq_head = r->next;
-		if (!c->oq_head)
-			c->oq_tail = NULL;
-		release_locked(c, r);
-	}
+	if (send_queued_locked(c) < 0)
+		kill_locked(c, strerror(errno));
 }
 
-/* Sends r's reply now if nothing is queued before it, else queues it.
- * Any thread: the event thread (completions) or the connection's. */
+/* Queues r's reply; the connection's next turn on the event loop, in this
+ * same wake-up when the reply comes from a completion, sends it with the
+ * others (one sendmsg for a batch).  While the device closes (its loop
+ * stopped), the reply is sent at once. */
 static void reply(struct nbd_req *r, uint32_t err)
 {
 	struct nbd_conn *c = r->c;
@@ -272,44 +297,22 @@ static void reply(struct nbd_req *r, uint32_t err)
 		c->nerrs++;
 	if (c->dead) {
 		release_locked(c, r);
-	} else if (c->oq_head) {
-		c->oq_tail->next = r;
-		c->oq_tail = r;
-	} else if (send_rest(c, r) < 0) {
-		const char *why = strerror(errno);
-
-		release_locked(c, r);
-		kill_locked(c, why);
-		conn_wake(c);
-	} else if (r->sent == r->total) {
-		release_locked(c, r);
 	} else {
-		c->oq_head = c->oq_tail = r;
-		if (c->wait_out)
-			conn_wake(c);
+		if (c->oq_head)
+			c->oq_tail->next = r;
+		else
+			c->oq_head = r;
+		c->oq_tail = r;
+		if (atomic_load(&c->s->closing_dev))
+			drain_locked(c);
+		else
+			conn_poke(c);
 	}
 	pthread_mutex_unlock(&c->mu);
 }
 
 static void io_done(void *arg, int err);
-
-/* The connection's thread is SCHED_BATCH while it submits small requests
- * (<= 64 KiB): the member it notifies then does not preempt it in the
- * middle of a batch of requests read at once (4 KiB random read QD16:
- * 0.56 instead of 1.2-1.9 context switches per request, +40-70 % IOPS);
- * SCHED_OTHER for larger ones, whose data it copies under the device lock
- * (a SCHED_BATCH lock holder is preempted by every wake-up: docs/perf.md).
- * Changes only with the size class. */
-#define BATCH_MAX_BYTES (64u * 1024)
-static void sched_for(struct nbd_conn *c, uint64_t len)
-{
-	int want = len <= BATCH_MAX_BYTES;
-
-	if (c->batch != want && !c->s->no_batch) {
-		c->batch = want;
-		vbd_front_sched_batch(want);
-	}
-}
+static void conn_event(void *arg, int fd, short revents);
 
 /* vbd_front_submit unless the server is stopping (then the device may be
  * closing: -ESHUTDOWN without touching it). */
@@ -336,7 +339,7 @@ static int submit_zeroes(struct nbd_req *r)
 		      r->off + r->done, n);
 }
 
-/* Completion, on the event thread. */
+/* Completion, on the event thread (or the thread closing the device). */
 static void io_done(void *arg, int err)
 {
 	struct nbd_req *r = arg;
@@ -434,7 +437,6 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		if (err || len == 0) {
 			reply(r, err);
 		} else {
-			sched_for(c, len);
 			submit_or_fail(r, submit(r, VBD_IO_READ, 0, r->data, off, len));
 		}
 		return 0;
@@ -495,7 +497,6 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		if (err || len == 0) {
 			reply(r, err);
 		} else {
-			sched_for(c, len);
 			submit_or_fail(r, submit_zeroes(r));
 		}
 		return 0;
@@ -520,7 +521,6 @@ static void payload_done(struct nbd_conn *c)
 		reply(r, r->err);
 		return;
 	}
-	sched_for(c, r->len);
 	submit_or_fail(r, submit(r, VBD_IO_WRITE, (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0,
 				 r->data, r->off, r->len));
 }
@@ -626,29 +626,65 @@ static ssize_t fill(struct nbd_conn *c)
 	}
 }
 
-static void transmit(struct nbd_conn *c)
+/* Reads at most this many times per callback, so that one busy client
+ * does not hold the event thread from the others. */
+#define READS_PER_EVENT 16
+
+/* Asks the event loop for `ev` on the socket if that changed. */
+static void rearm(struct nbd_conn *c, short ev)
 {
+	int rc;
+
+	if (ev == c->armed)
+		return;
+	rc = vbd_front_fd_set(c->s->dev, c->fd, ev, conn_event, c);
+	if (rc < 0)
+		log_err("%s: event loop: %s", c->name, strerror(-rc));
+	else
+		c->armed = ev;
+}
+
+/* The event loop is done with c: its thread closes and frees it. */
+static void finish(struct nbd_conn *c)
+{
+	vbd_front_fd_del(c->s->dev, c->fd);
+	/* under c->mu: its thread takes it before freeing c */
+	pthread_mutex_lock(&c->mu);
+	atomic_store(&c->finished, true);
+	conn_wake(c);
+	pthread_mutex_unlock(&c->mu);
+}
+
+static void drop(struct nbd_conn *c, const char *why)
+{
+	pthread_mutex_lock(&c->mu);
+	kill_locked(c, why);
+	pthread_mutex_unlock(&c->mu);
+	stop_reading(c);
+}
+
+/* The socket is ready (revents), or the connection was kicked (0): read
+ * and submit what fits, send what is queued, and ask for what to wait for
+ * next.  Event thread. */
+static void conn_event(void *arg, int fd, short revents)
+{
+	struct nbd_conn *c = arg;
 	struct nbd_server *s = c->s;
-	int64_t deadline = -1;
-	bool try_read = true;
+	bool try_read = true, want_in = false, want_out = false;
+	unsigned reads = 0;
 
+	(void)fd;
+	if ((revents & (POLLERR | POLLHUP | POLLNVAL)) && !(revents & POLLIN))
+		drop(c, "connection reset");
 	for (;;) {
-		bool want_in, want_out, hdr_room;
-		struct pollfd p[2];
-		int timeout = -1;
-
-		if (process(c) < 0) {
-			pthread_mutex_lock(&c->mu);
-			kill_locked(c, NULL);
-			pthread_mutex_unlock(&c->mu);
-			stop_reading(c);
-		}
+		if (process(c) < 0)
+			drop(c, NULL);
 		if (!c->stop_reading && atomic_load(&s->stopping)) {
 			log_debug("%s: server stopping: no more requests", c->name);
 			stop_reading(c);
 		}
-		if (c->stop_reading && deadline < 0)
-			deadline = sock_now_ms() + DRAIN_TIMEOUT_MS;
+		if (c->stop_reading && c->deadline < 0)
+			c->deadline = sock_now_ms() + DRAIN_TIMEOUT_MS;
 
 		pthread_mutex_lock(&c->mu);
 		if (c->oq_head)
@@ -658,23 +694,24 @@ static void transmit(struct nbd_conn *c)
 			stop_reading(c);
 			continue;
 		}
-		if (c->stop_reading && c->oq_head && sock_now_ms() >= deadline)
+		if (c->stop_reading && c->oq_head && sock_now_ms() >= c->deadline)
 			kill_locked(c, "client did not read its replies in time");
 		if (c->stop_reading && c->inflight == 0) {
 			pthread_mutex_unlock(&c->mu);
-			break;
+			finish(c);
+			return;
 		}
-		hdr_room = room_locked(c);
-		want_in = !c->stop_reading && (c->rstate != RD_HDR || hdr_room);
+		want_in = !c->stop_reading && (c->rstate != RD_HDR || room_locked(c));
 		want_out = c->oq_head != NULL;
 		c->wait_room = !c->stop_reading && !want_in;
 		c->wait_idle = c->stop_reading;
 		c->wait_out = !want_out;
 		pthread_mutex_unlock(&c->mu);
 
-		if (want_in && try_read) {
+		if (want_in && try_read && reads < READS_PER_EVENT) {
 			ssize_t n = fill(c);
 
+			reads++;
 			if (n > 0) {
 				/* a short read drained the socket: poll next */
 				try_read = !c->short_read;
@@ -684,36 +721,56 @@ static void transmit(struct nbd_conn *c)
 				stop_reading(c);
 				continue;
 			}
+			try_read = false;
 		}
-		try_read = true;
-		if (c->stop_reading && want_out) {
-			int64_t left = deadline - sock_now_ms();
+		break;
+	}
+	/* a dead socket is not polled (it would report POLLHUP for ever):
+	 * completions kick the connection until its last request is done */
+	rearm(c, (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0)));
+	if (want_in && try_read) /* more to read: come back after the others */
+		conn_poke(c);
+	if (c->stop_reading && !atomic_load(&c->draining)) {
+		atomic_store(&c->draining, true);
+		conn_wake(c); /* its thread enforces the deadline */
+	}
+}
 
-			timeout = left > 0 ? (int)left : 0;
-		}
-		p[0] = (struct pollfd){
-		    .fd = c->fd,
-		    .events = (short)((want_in ? POLLIN : 0) | (want_out ? POLLOUT : 0))};
-		p[1] = (struct pollfd){.fd = c->efd, .events = POLLIN};
-		if (poll(p, 2, timeout) < 0 && errno != EINTR) {
-			log_err("%s: poll: %s", c->name, strerror(errno));
-			pthread_mutex_lock(&c->mu);
-			kill_locked(c, NULL);
-			pthread_mutex_unlock(&c->mu);
-			stop_reading(c);
-		}
-		if (p[1].revents & POLLIN) {
-			uint64_t v;
+/* Transmission: the event loop serves the connection; this thread waits
+ * for it to let go, passing on stops and deadline checks. */
+static void transmit(struct nbd_conn *c)
+{
+	struct nbd_server *s = c->s;
+	int rc = vbd_front_fd_set(s->dev, c->fd, POLLIN, conn_event, c);
 
-			if (read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
-				log_warn("%s: eventfd: %s", c->name, strerror(errno));
-		}
-		if (p[0].revents & (POLLERR | POLLHUP) && !(p[0].revents & POLLIN)) {
-			pthread_mutex_lock(&c->mu);
-			kill_locked(c, "connection reset");
+	if (rc < 0) {
+		log_err("%s: cannot serve it: %s", c->name, strerror(-rc));
+		return;
+	}
+	c->armed = POLLIN;
+	for (;;) {
+		struct pollfd p = {.fd = c->efd, .events = POLLIN};
+		uint64_t v;
+
+		if (poll(&p, 1, atomic_load(&c->draining) ? 1000 : -1) < 0 && errno != EINTR)
+			log_warn("%s: poll: %s", c->name, strerror(errno));
+		if ((p.revents & POLLIN) && read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			log_warn("%s: eventfd: %s", c->name, strerror(errno));
+		if (atomic_load(&c->finished)) {
+			pthread_mutex_lock(&c->mu); /* finish() has let go */
 			pthread_mutex_unlock(&c->mu);
-			stop_reading(c);
+			return;
 		}
+		if (atomic_load(&s->dev_closed)) {
+			/* the device (and its event loop) is gone: what it
+			 * failed was answered; drop the rest */
+			drop(c, NULL);
+			return;
+		}
+		pthread_mutex_lock(&s->mu);
+		if (!atomic_load(&s->closing_dev))
+			vbd_front_fd_kick(s->dev, c->fd);
+		pthread_mutex_unlock(&s->mu);
 	}
 }
 

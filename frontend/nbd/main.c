@@ -60,8 +60,6 @@ static void usage(FILE *f)
 		"  --ring-order N     log2 pages per ring (0..%d, default %d)\n"
 		"  --wait SECONDS     wait for a queue to connect before listening\n"
 		"  --queue-batch N    requests kept on one queue before spreading (default %d)\n"
-		"  --no-sched-batch   connection threads stay SCHED_OTHER (default: SCHED_BATCH\n"
-		"                     while they submit requests <= 64 KiB)\n"
 		"Log level: VBD_LOG=error|warn|info|debug.\n",
 		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH);
 }
@@ -281,7 +279,6 @@ int main(int argc, char **argv)
 					      {"ring-order", required_argument, NULL, 'r'},
 					      {"wait", required_argument, NULL, 'w'},
 					      {"queue-batch", required_argument, NULL, 'b'},
-					      {"no-sched-batch", no_argument, NULL, 'B'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
@@ -328,9 +325,6 @@ int main(int argc, char **argv)
 		case 'b':
 			if (parse_uint("--queue-batch", optarg, 1024, &queue_batch) < 0)
 				return 2;
-			break;
-		case 'B':
-			srv.no_batch = true;
 			break;
 		case 'h':
 			usage(stdout);
@@ -447,7 +441,15 @@ int main(int argc, char **argv)
 	if (left)
 		log_warn("%u connection(s) still busy after %d s: closing the device", left,
 			 STOP_WAIT_MS / 1000);
-	vbd_front_close(srv.dev); /* fails what is left with -ESHUTDOWN */
+	/* Connections still served by the event loop: no more kicks, close
+	 * the device (joins the loop, fails what is left with -ESHUTDOWN),
+	 * then let their threads drop them. */
+	pthread_mutex_lock(&srv.mu);
+	atomic_store(&srv.closing_dev, true);
+	pthread_mutex_unlock(&srv.mu);
+	vbd_front_close(srv.dev);
+	atomic_store(&srv.dev_closed, true);
+	conn_wake_all(&srv);
 	wait_conns(&srv, -1);
 	close(sfd);
 	log_info("stopped");

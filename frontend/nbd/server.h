@@ -5,8 +5,8 @@
  *
  *   main.c       arguments, the device, the listening socket, signals
  *   handshake.c  fixed newstyle option haggling (blocking, per connection)
- *   conn.c       transmission: requests submitted asynchronously, replies
- *                sent from the completion callback
+ *   conn.c       transmission on the device's event thread: requests read
+ *                and submitted, replies sent from the completion callback
  *   sockio.c     poll-based full reads / writes that a stop can interrupt
  */
 #ifndef VBDNBD_SERVER_H
@@ -24,13 +24,14 @@ struct nbd_server {
 	struct vbd_front *dev;
 	uint64_t size; /* bytes */
 	unsigned devid;
-	const char *volume;	/* the device's volume id */
-	uint16_t tflags;	/* transmission flags */
-	unsigned max_inflight;	/* per connection: requests accepted, not yet replied */
-	uint64_t max_bytes;	/* per connection: their buffers */
-	bool no_batch;		/* --no-sched-batch: connection threads stay SCHED_OTHER */
-	atomic_bool stopping;	/* SIGTERM/SIGINT: no new requests */
-	atomic_uint submitters; /* threads inside a submit that checked !stopping */
+	const char *volume;	 /* the device's volume id */
+	uint16_t tflags;	 /* transmission flags */
+	unsigned max_inflight;	 /* per connection: requests accepted, not yet replied */
+	uint64_t max_bytes;	 /* per connection: their buffers */
+	atomic_bool stopping;	 /* SIGTERM/SIGINT: no new requests */
+	atomic_bool closing_dev; /* set (under mu) before vbd_front_close: no more kicks */
+	atomic_bool dev_closed;	 /* vbd_front_close returned: connections let go */
+	atomic_uint submitters;	 /* threads inside a submit that checked !stopping */
 	/* live connections (for wake-ups at stop) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
@@ -59,14 +60,16 @@ enum hs_result nbd_handshake(struct nbd_server *s, struct nbd_conn *c);
 
 /* ---- conn.c ------------------------------------------------------------ */
 struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer);
-/* The connection's thread body: handshake, transmission, teardown.  Frees c. */
+/* The connection's thread body: handshake, then transmission on the
+ * device's event thread while it waits, teardown.  Frees c. */
 void *conn_thread(void *c);
 int conn_fd(const struct nbd_conn *c);
 int conn_wake_fd(const struct nbd_conn *c);
 const char *conn_name(const struct nbd_conn *c);
 void conn_set_no_zeroes(struct nbd_conn *c, bool on);
 bool conn_no_zeroes(const struct nbd_conn *c);
-/* Wakes the connection's thread. */
+/* Wakes the connection's thread (handshake: to stop; transmission: to pass
+ * a stop on to the event loop). */
 void conn_wake(struct nbd_conn *c);
 /* Wakes every connection's thread (server stop). */
 void conn_wake_all(struct nbd_server *s);

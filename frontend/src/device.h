@@ -11,6 +11,7 @@
 #ifndef VBDFRONT_DEVICE_H
 #define VBDFRONT_DEVICE_H
 
+#include <poll.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -59,6 +60,18 @@ struct vbd_front {
 	pthread_t thr;
 	bool thr_started;
 	int wake_fd;
+	/* application descriptors (vbd_front_fd_set), under afd_lock */
+	pthread_mutex_t afd_lock;
+	struct vbdf_appfd {
+		int fd;
+		short events;
+		bool kicked;
+		uint64_t serial; /* unique per vbd_front_fd_set that added it */
+		vbd_front_fd_cb cb;
+		void *arg;
+	} afd[VBD_FRONT_MAX_APP_FDS];
+	unsigned nafd;
+	uint64_t afd_serial;
 };
 
 /* ---- lists and queue state (lock held) ---- */
@@ -114,5 +127,15 @@ void vbdf_fail_all(struct vbd_front *f, int err, bool gone);
 void vbdf_device_gone(struct vbd_front *f);
 void vbdf_handle_record(struct vbd_front *f, unsigned q);
 void vbdf_handle_state(struct vbd_front *f);
+
+/* ---- front_appfd.c (event thread) ---- */
+/* Snapshots the watched descriptors into pfd/snap (VBD_FRONT_MAX_APP_FDS
+ * each), clearing their kicks (*kicked |= any kick). */
+unsigned vbdf_appfd_collect(struct vbd_front *f, struct pollfd *pfd, struct vbdf_appfd *snap,
+			    bool *kicked);
+/* Runs the callbacks of those ready (polled: pfd's revents are valid) or
+ * kicked, that are still watched. */
+void vbdf_appfd_run(struct vbd_front *f, const struct vbdf_appfd *snap, const struct pollfd *pfd,
+		    unsigned n, bool polled);
 
 #endif

@@ -49,8 +49,9 @@ unsigned vbd_front_num_queues(const struct vbd_front *f)
 static void *event_thread(void *arg)
 {
 	struct vbd_front *f = arg;
-	struct pollfd pfd[2 + VBD_MAX_QUEUES];
+	struct pollfd pfd[2 + VBD_MAX_QUEUES + VBD_FRONT_MAX_APP_FDS];
 	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
+	struct vbdf_appfd *app = calloc(VBD_FRONT_MAX_APP_FDS, sizeof(*app));
 
 	tls_event_dev = f;
 	/* The event thread stays SCHED_OTHER: it copies read data (up to 1 MiB
@@ -64,7 +65,8 @@ static void *event_thread(void *arg)
 		uint64_t qev = 0;
 		bool stev = false, closed_now = false;
 		struct vbdf_ring *notify[VBD_MAX_QUEUES];
-		unsigned q, nnotify;
+		unsigned q, nnotify, napp, nring;
+		bool kicked = false;
 
 		pfd[n++] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
 		/* A lost XenStore connection is not polled again (no busy loop). */
@@ -76,15 +78,19 @@ static void *event_thread(void *arg)
 			pring[n] = f->q[q].ring;
 			pfd[n++] = (struct pollfd){.fd = f->q[q].ring->fd, .events = POLLIN};
 		}
-		/* Failed record handling (grants, XenStore) is retried. */
-		nready = poll(pfd, n, f->retry_mask ? VBD_FRONT_RETRY_MS : -1);
+		nring = n;
+		napp = app ? vbdf_appfd_collect(f, pfd + n, app, &kicked) : 0;
+		n += napp;
+		/* Failed record handling (grants, XenStore) is retried; a kicked
+		 * application descriptor runs at once. */
+		nready = poll(pfd, n, kicked ? 0 : f->retry_mask ? VBD_FRONT_RETRY_MS : -1);
 		if (nready < 0) {
 			if (errno == EINTR)
 				continue;
 			log_err("front: poll: %s", strerror(errno));
 			break;
 		}
-		if (nready == 0)
+		if (nready == 0 && !kicked)
 			qev = f->retry_mask;
 		if (pfd[0].revents) {
 			uint64_t v;
@@ -93,11 +99,11 @@ static void *event_thread(void *arg)
 		}
 
 		/* Responses. */
-		for (unsigned i = 2; i < n; i++)
+		for (unsigned i = 2; i < nring; i++)
 			if (pfd[i].revents)
 				vbdf_ring_ack(pring[i]);
 		pthread_mutex_lock(&f->lock);
-		for (unsigned i = 2; i < n; i++) {
+		for (unsigned i = 2; i < nring; i++) {
 			struct vbdf_ring *r = pring[i];
 			if (!pfd[i].revents || f->q[r->q].ring != r)
 				continue;
@@ -109,6 +115,9 @@ static void *event_thread(void *arg)
 		for (unsigned i = 0; i < nold; i++)
 			vbdf_ring_destroy(old[i]);
 		vbdf_run_done(f);
+		/* The application's descriptors: requests read now are pushed
+		 * below with those the completions submitted. */
+		vbdf_appfd_run(f, app, pfd + nring, napp, nready > 0);
 
 		/* XenStore: coalesce the events, then read each record once. */
 		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
@@ -144,6 +153,7 @@ static void *event_thread(void *arg)
 			vbdf_xsf_set_state(&f->x, XB_CLOSED);
 		}
 	}
+	free(app);
 	return NULL;
 }
 
@@ -182,6 +192,7 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 	pthread_mutex_init(&f->lock, &ma);
 	pthread_mutexattr_destroy(&ma);
 	pthread_cond_init(&f->cond, NULL);
+	pthread_mutex_init(&f->afd_lock, NULL);
 	rc = vbdf_xsf_open(&f->x, o->devid, o->volume);
 	if (rc < 0)
 		goto fail;
@@ -223,6 +234,7 @@ fail:
 	if (f->wake_fd >= 0)
 		close(f->wake_fd);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->afd_lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
 	return rc;
@@ -272,6 +284,7 @@ void vbd_front_close(struct vbd_front *f)
 	vbdf_xsf_close(&f->x);
 	close(f->wake_fd);
 	pthread_mutex_destroy(&f->lock);
+	pthread_mutex_destroy(&f->afd_lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
 }

@@ -78,6 +78,30 @@ typedef void (*vbd_front_cb)(void *arg, int err);
 int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
 		     uint64_t offset, uint64_t len, vbd_front_cb cb, void *arg);
 
+/* ---- application file descriptors on the event thread -------------------- */
+/* A server may have the device's event thread wait for its own file
+ * descriptors (its clients' sockets) too: cb(arg, fd, revents) then runs on
+ * the event thread, after the completions of the same wake-up and before
+ * the requests it submits are pushed.  One thread then reads a batch of
+ * requests, posts them, notifies each owner once and sends the replies
+ * when the responses arrive, without a hand-off between threads
+ * (docs/frontend.md "Application descriptors").  The callback must not
+ * block; it may submit, and call the three functions below.
+ *
+ * vbd_front_fd_set: watch fd for `events` (POLLIN / POLLOUT; 0: not polled,
+ *   only kicks run the callback), or change a watched fd's events, callback
+ *   and argument.  -ENOSPC: VBD_FRONT_MAX_APP_FDS watched already.
+ * vbd_front_fd_kick: run fd's callback once soon, with revents 0.
+ * vbd_front_fd_del: stop watching fd.  From the event thread (a callback)
+ *   the callback is not called again after it returns; from another thread
+ *   a call already under way may still finish.
+ * Any thread, but not after vbd_front_close.  -ENOENT: fd not watched. */
+#define VBD_FRONT_MAX_APP_FDS 128
+typedef void (*vbd_front_fd_cb)(void *arg, int fd, short revents);
+int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb cb, void *arg);
+int vbd_front_fd_kick(struct vbd_front *f, int fd);
+int vbd_front_fd_del(struct vbd_front *f, int fd);
+
 /* ---- synchronous wrappers --------------------------------------------- */
 int vbd_front_pread(struct vbd_front *f, void *buf, uint64_t len, uint64_t offset);
 int vbd_front_pwrite(struct vbd_front *f, const void *buf, uint64_t len, uint64_t offset,
