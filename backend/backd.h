@@ -35,6 +35,10 @@ struct vbd_qslot {
 				     the record past that epoch */
 	int releasing;		  /* draining locally, then release (no target) */
 	int rec_bad_logged;
+	/* balance.c's memory of this record (bal_observe) */
+	struct vbd_queue_rec bal_rec; /* as seen by the last balance round */
+	int bal_seen;
+	uint64_t bal_moved_ms; /* when it last changed hands (0: never did) */
 };
 
 struct vbd_attach {
@@ -74,6 +78,11 @@ struct vbd_volume {
 	uint64_t last_ms, last_io_ms;
 	struct vbd_member_load my_load;
 	uint64_t last_shed_ms;
+	/* balance damping (balance.c, docs/protocol.md "Balance") */
+	unsigned bal_slow_rounds;	    /* consecutive settled rounds judged slow */
+	uint64_t bal_hold_until;	    /* ms: no slow shedding before this */
+	uint64_t bal_members_sig;	    /* (domid, state) of every member, last round */
+	unsigned bal_nmembers, bal_nactive; /* members, active ones, last round */
 };
 
 struct backd {
@@ -115,7 +124,21 @@ int own_fail_member(struct vbd_volume *v);
 void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why);
 void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
 
-/* balance.c: who should serve what */
+/* balance.c: who should serve what. Damping of the slow rule (a round is
+ * VBD_BALANCE_MS): a member sheds for being slow once judged slow for
+ * VBD_BAL_SLOW_ROUNDS settled rounds in a row, not within
+ * VBD_BAL_MOVED_HOLD_MS of a hand-off or a join nor VBD_BAL_SETTLE_MS of a
+ * takeover or a member's loss, and never a queue that changed hands within
+ * VBD_BAL_FRESH_MS. */
+#define VBD_BAL_SLOW_ROUNDS   3
+#define VBD_BAL_MOVED_HOLD_MS 2000
+#define VBD_BAL_SETTLE_MS     5000
+#define VBD_BAL_FRESH_MS      5000
+struct bal_move {
+	struct vbd_attach *a;
+	unsigned q, target;
+	int slow; /* 1: the slow rule, 0: the count rule */
+};
 unsigned bal_fair_share(unsigned nq, unsigned active);
 /* Fair share of attachment queues for the members that are active and not
  * slow (all active members if every one is slow). */
@@ -124,6 +147,14 @@ unsigned bal_count_owned(const struct vbd_attach *a, unsigned domid);
 /* Best member to hand a queue of `a` to (not me), or VBD_DOMID_NONE. */
 unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a);
 int bal_member_slow(struct vbd_volume *v, unsigned domid);
+/* Per-request service estimate of a load: the mean latency, or the mean
+ * time between completions when requests overlapped (Little's law). */
+uint64_t bal_service_us(const struct vbd_member_load *l);
+/* Once per round, before bal_decide: notes hand-offs, takeovers and
+ * membership changes, and counts the rounds this member was judged slow. */
+void bal_observe(struct vbd_volume *v, uint64_t now);
+/* The hand-off this round should start, if any (1, *m filled in). */
+int bal_decide(struct vbd_volume *v, uint64_t now, struct bal_move *m);
 void bal_round(struct backd *bd);
 
 /* heartbeat.c: heartbeat, load and features */

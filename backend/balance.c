@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Load balancing (docs/protocol.md "Balance"): every VBD_BALANCE_MS, a
- * member owning more than its fair share of an attachment's queues (or two
- * more than the member owning fewest), or much slower than the pool, hands
- * one queue off cooperatively. */
+ * member owning two more queues of an attachment than the member owning
+ * fewest hands one off (the count rule); a member that stayed much slower
+ * than the pool, while the pool was settled, hands one off too (the slow
+ * rule, damped: see bal_observe and bal_decide). */
 #include "backd.h"
 
 #include <stdlib.h>
@@ -50,39 +51,87 @@ unsigned bal_count_owned(const struct vbd_attach *a, unsigned domid)
 	return n;
 }
 
+static int member_active(struct vbd_volume *v, unsigned domid)
+{
+	struct vbd_member *m = pool_member(v, domid);
+
+	return m && m->state_ok && m->state == VBD_MEMBER_ACTIVE;
+}
+
+static unsigned active_members(struct vbd_volume *v)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < v->nmembers; i++)
+		if (v->members[i].state_ok && v->members[i].state == VBD_MEMBER_ACTIVE)
+			n++;
+	return n;
+}
+
+/* The published mean latency grows with the requests waiting behind each
+ * other in the member (the frontend piles up to VBD_FRONT_QUEUE_BATCH
+ * requests on one queue, and a queue's data thread serves them in turn),
+ * so the member owning the hot queue looks slow although its storage is
+ * not. By Little's law the member held L = iops * lat requests on average;
+ * when L > 1 requests overlapped and lat / L = 1 / iops (the mean time
+ * between two completions) is the time one request really cost; the rest
+ * was waiting. Without overlap (or without I/O: an idle member's kept
+ * figure, heartbeat.c) the latency is the estimate. */
+uint64_t bal_service_us(const struct vbd_member_load *l)
+{
+	if (l->iops && l->iops * l->lat_us > 1000000)
+		return 1000000 / l->iops;
+	return l->lat_us;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
 	return x < y ? -1 : x > y;
 }
 
-/* Median mean-latency of the active members that did I/O lately (an idle
- * member's published latency fades, see heartbeat.c). */
-static uint64_t median_latency(struct vbd_volume *v)
+/* Lower medians (with two members: the faster) of the mean latency and of
+ * the service estimate over the active members doing I/O now, or, when none
+ * is, over those still publishing a latency (an idle member's published
+ * latency fades, see heartbeat.c). */
+static void medians(struct vbd_volume *v, uint64_t *lat_med, uint64_t *svc_med)
 {
-	uint64_t lat[v->nmembers + 1];
+	uint64_t lat[v->nmembers + 1], svc[v->nmembers + 1];
 	unsigned n = 0;
 
-	for (unsigned i = 0; i < v->nmembers; i++) {
-		struct vbd_member *m = &v->members[i];
-		if (m->state_ok && m->state == VBD_MEMBER_ACTIVE && m->load_ok && m->load.lat_us)
-			lat[n++] = m->load.lat_us;
-	}
+	*lat_med = *svc_med = 0;
+	for (int busy_only = 1; busy_only >= 0 && !n; busy_only--)
+		for (unsigned i = 0; i < v->nmembers; i++) {
+			struct vbd_member *m = &v->members[i];
+			if (!m->state_ok || m->state != VBD_MEMBER_ACTIVE || !m->load_ok ||
+			    !m->load.lat_us || (busy_only && !m->load.iops))
+				continue;
+			lat[n] = m->load.lat_us;
+			svc[n] = bal_service_us(&m->load);
+			n++;
+		}
 	if (!n)
-		return 0;
+		return;
 	qsort(lat, n, sizeof(lat[0]), cmp_u64);
-	return lat[(n - 1) / 2]; /* the lower median: with two members, the faster */
+	qsort(svc, n, sizeof(svc[0]), cmp_u64);
+	*lat_med = lat[(n - 1) / 2];
+	*svc_med = svc[(n - 1) / 2];
 }
 
+/* Slow: mean latency at least VBD_SLOW_MIN_US and more than VBD_SLOW_FACTOR
+ * times the median, and so is the service estimate (queueing alone does not
+ * make a member slow; the latency test keeps the estimate, which flatters a
+ * member serving several busy queues at once, from making others slow). */
 int bal_member_slow(struct vbd_volume *v, unsigned domid)
 {
 	struct vbd_member *m = pool_member(v, domid);
-	uint64_t med;
+	uint64_t lat_med, svc_med;
 
 	if (!m || !m->load_ok || m->load.lat_us < VBD_SLOW_MIN_US)
 		return 0;
-	med = median_latency(v);
-	return med && m->load.lat_us > VBD_SLOW_FACTOR * med;
+	medians(v, &lat_med, &svc_med);
+	return lat_med && m->load.lat_us > VBD_SLOW_FACTOR * lat_med &&
+	       bal_service_us(&m->load) > VBD_SLOW_FACTOR * svc_med;
 }
 
 /* The active member (not us, not slow) owning fewest queues of `a`; ties
@@ -121,16 +170,28 @@ unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a)
 	return best;
 }
 
-/* A connected queue of ours in `a` that is not being handed off. */
-static int pick_queue(struct vbd_volume *v, struct vbd_attach *a)
+static int fresh(const struct vbd_qslot *s, uint64_t now)
 {
+	return s->bal_moved_ms && now - s->bal_moved_ms < VBD_BAL_FRESH_MS;
+}
+
+/* A connected queue of ours in `a` that is not being handed off, preferring
+ * one that did not change hands lately; a fresh one only if fresh_ok. */
+static int pick_queue(struct vbd_volume *v, struct vbd_attach *a, uint64_t now, int fresh_ok)
+{
+	int found = -1;
+
 	for (int q = (int)a->nq - 1; q >= 0; q--) {
 		struct vbd_qslot *s = &a->qs[q];
-		if (s->q && s->rec_ok && s->rec.owner == v->bd->me &&
-		    s->rec.state == VBD_Q_CONNECTED && !s->releasing)
+		if (!s->q || !s->rec_ok || s->rec.owner != v->bd->me ||
+		    s->rec.state != VBD_Q_CONNECTED || s->releasing)
+			continue;
+		if (!fresh(s, now))
 			return q;
+		if (fresh_ok && found < 0)
+			found = q;
 	}
-	return -1;
+	return found;
 }
 
 static int handing_off(struct vbd_volume *v)
@@ -143,49 +204,197 @@ static int handing_off(struct vbd_volume *v)
 	return 0;
 }
 
-/* One volume's round; returns 1 if it started a hand-off. */
-static int balance_volume(struct vbd_volume *v, uint64_t now)
+/* Settled: every member is active, and every queue of every attachment is
+ * connected to an active member (no hand-off, claim or takeover under way). */
+static int pool_settled(struct vbd_volume *v)
 {
-	struct backd *bd = v->bd;
-	unsigned me = bd->me, share;
+	for (unsigned i = 0; i < v->nmembers; i++)
+		if (!v->members[i].state_ok || v->members[i].state != VBD_MEMBER_ACTIVE)
+			return 0;
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++) {
+			const struct vbd_qslot *s = &a->qs[q];
+			if (!s->rec_ok || s->rec.state != VBD_Q_CONNECTED ||
+			    !member_active(v, s->rec.owner))
+				return 0;
+		}
+	return 1;
+}
+
+static uint64_t mix64(uint64_t x)
+{
+	x += 0x9e3779b97f4a7c15ull;
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ull;
+	x = (x ^ (x >> 27)) * 0x94d049bb133111ebull;
+	return x ^ (x >> 31);
+}
+
+/* Order-independent digest of (domid, state) over the members; never 0. */
+static uint64_t members_sig(struct vbd_volume *v)
+{
+	uint64_t sig = mix64(v->nmembers);
+
+	for (unsigned i = 0; i < v->nmembers; i++) {
+		const struct vbd_member *m = &v->members[i];
+		sig += mix64((uint64_t)m->domid << 8 | (m->state_ok ? (unsigned)m->state : 0xffu));
+	}
+	return sig ? sig : 1;
+}
+
+static void hold(struct vbd_volume *v, uint64_t until)
+{
+	if (until > v->bal_hold_until)
+		v->bal_hold_until = until;
+}
+
+void bal_observe(struct vbd_volume *v, uint64_t now)
+{
+	uint64_t sig = members_sig(v);
+	unsigned nactive = active_members(v);
+	struct vbd_member *me;
+
+	/* a member left, died, failed or was removed: its queues move and the
+	 * survivors' latencies jump for reasons other than their storage; let
+	 * the pool settle. A member joined (or we just started): the count
+	 * rule is about to move queues; the same hold as after a hand-off. */
+	if (sig != v->bal_members_sig) {
+		int lost = v->bal_members_sig &&
+			   (v->nmembers < v->bal_nmembers || nactive < v->bal_nactive);
+		v->bal_members_sig = sig;
+		hold(v, now + (lost ? VBD_BAL_SETTLE_MS : VBD_BAL_MOVED_HOLD_MS));
+	}
+	v->bal_nmembers = v->nmembers;
+	v->bal_nactive = nactive;
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++) {
+			struct vbd_qslot *s = &a->qs[q];
+			const struct vbd_queue_rec *r = &s->rec, *p = &s->bal_rec;
+
+			if (!s->rec_ok)
+				continue;
+			if (!s->bal_seen) {
+				s->bal_seen = 1;
+				hold(v, now + VBD_BAL_MOVED_HOLD_MS);
+			} else if (r->epoch != p->epoch || r->owner != p->owner) {
+				/* a takeover: the old owner did not hand it to the new
+				 * one and is no longer active (death, failure) */
+				int takeover =
+				    p->owner != VBD_DOMID_NONE &&
+				    !(p->state == VBD_Q_DRAINING && p->target == r->owner) &&
+				    !member_active(v, p->owner);
+				if (p->owner != VBD_DOMID_NONE)
+					s->bal_moved_ms = now ? now : 1;
+				hold(v,
+				     now + (takeover ? VBD_BAL_SETTLE_MS : VBD_BAL_MOVED_HOLD_MS));
+			}
+			s->bal_rec = *r;
+		}
+	/* count the rounds in a row this member was judged slow while the pool
+	 * was settled and it was doing I/O (an idle member's published latency
+	 * is an old one) */
+	me = pool_member(v, v->bd->me);
+	if (v->ready && v->joined && v->my_state == VBD_MEMBER_ACTIVE && now >= v->bal_hold_until &&
+	    pool_settled(v) && me && me->load_ok && me->load.iops && bal_member_slow(v, v->bd->me))
+		v->bal_slow_rounds++;
+	else
+		v->bal_slow_rounds = 0;
+}
+
+/* How many other members would also hand `t` a queue of `a` this round
+ * and come before us (more queues, or as many and a lower domid). */
+static unsigned donor_rank(struct vbd_volume *v, const struct vbd_attach *a, unsigned t,
+			   unsigned mine)
+{
+	unsigned rank = 0, need = bal_count_owned(a, t) + 2;
+
+	for (unsigned i = 0; i < v->nmembers; i++) {
+		const struct vbd_member *m = &v->members[i];
+		unsigned n;
+
+		if (m->domid == v->bd->me || m->domid == t || !m->state_ok ||
+		    m->state != VBD_MEMBER_ACTIVE)
+			continue;
+		n = bal_count_owned(a, m->domid);
+		if (n >= need && (n > mine || (n == mine && m->domid < v->bd->me)))
+			rank++;
+	}
+	return rank;
+}
+
+int bal_decide(struct vbd_volume *v, uint64_t now, struct bal_move *m)
+{
+	unsigned me = v->bd->me;
 
 	if (!v->ready || !v->joined || v->my_state != VBD_MEMBER_ACTIVE || handing_off(v))
 		return 0;
+	/* the count rule: two more than the member owning fewest (which covers
+	 * more than the fair share ceil(Q/A); 2,2,0 -> 2,1,1: a joiner always
+	 * gets its share). Every such move lowers the sum of the squared
+	 * counts, so this rule alone never moves a queue back and forth, as
+	 * long as the members deciding in the same round do not all give to
+	 * the same target: the i-th donor (by count, then domid) gives only if
+	 * it still owns two more than the target after the i before it gave
+	 * (2,2,2,0 -> 1,2,2,1, not 1,1,1,3 and then a queue back). */
 	for (struct vbd_attach *a = v->atts; a; a = a->next) {
-		unsigned mine = bal_count_owned(a, me), t;
+		unsigned mine = bal_count_owned(a, me), t = bal_pick_target(v, a);
 		int q;
 
-		/* more than the fair share ceil(Q/A), or two more than the member
-		 * owning fewest (2,2,0 -> 2,1,1: a joiner always gets its share) */
-		share = bal_share(v, a->nq);
-		t = bal_pick_target(v, a);
-		if (t == VBD_DOMID_NONE || bal_count_owned(a, t) + 2 > mine)
+		if (t == VBD_DOMID_NONE ||
+		    bal_count_owned(a, t) + 2 + donor_rank(v, a, t, mine) > mine)
 			continue;
-		q = pick_queue(v, a);
+		q = pick_queue(v, a, now, 1);
 		if (q < 0)
 			continue;
-		log_info(
-		    "volume %s: %u-%u: %u queue(s) here, fair share %u: handing queue-%d to %u",
-		    v->id, a->guest, a->devid, mine, share, q, t);
-		if (own_start_handoff(v, a, (unsigned)q, t) == 0)
-			return 1;
+		*m = (struct bal_move){.a = a, .q = (unsigned)q, .target = t, .slow = 0};
+		return 1;
 	}
-	/* a slow member sheds one queue per VBD_SLOW_SHED_MS */
-	if (now - v->last_shed_ms >= VBD_SLOW_SHED_MS && bal_member_slow(v, me)) {
-		for (struct vbd_attach *a = v->atts; a; a = a->next) {
-			unsigned t = bal_pick_target(v, a);
-			int q = pick_queue(v, a);
-			if (t == VBD_DOMID_NONE || q < 0)
-				continue;
-			log_info(
-			    "volume %s: %u-%u: slow here (mean %llu us): handing queue-%d to %u",
-			    v->id, a->guest, a->devid, (unsigned long long)v->my_load.lat_us, q, t);
-			v->last_shed_ms = now;
-			if (own_start_handoff(v, a, (unsigned)q, t) == 0)
-				return 1;
-		}
+	/* the slow rule: one queue per VBD_SLOW_SHED_MS, once judged slow for
+	 * VBD_BAL_SLOW_ROUNDS settled rounds in a row; never a queue that just
+	 * changed hands, and never our last queue of an attachment when that
+	 * would put the target above the fair share + 1 (the count rule would
+	 * hand it back as soon as we no longer looked slow) */
+	if (v->bal_slow_rounds < VBD_BAL_SLOW_ROUNDS || now - v->last_shed_ms < VBD_SLOW_SHED_MS)
+		return 0;
+	for (struct vbd_attach *a = v->atts; a; a = a->next) {
+		unsigned t = bal_pick_target(v, a);
+		int q = pick_queue(v, a, now, 0);
+
+		if (t == VBD_DOMID_NONE || q < 0)
+			continue;
+		if (bal_count_owned(a, me) <= 1 &&
+		    bal_count_owned(a, t) + 1 > bal_fair_share(a->nq, active_members(v)) + 1)
+			continue;
+		*m = (struct bal_move){.a = a, .q = (unsigned)q, .target = t, .slow = 1};
+		return 1;
 	}
 	return 0;
+}
+
+/* One volume's round; returns 1 if it started a hand-off. */
+static int balance_volume(struct vbd_volume *v, uint64_t now)
+{
+	struct vbd_member *me = pool_member(v, v->bd->me);
+	struct vbd_member_load l = me ? me->load : (struct vbd_member_load){0};
+	struct bal_move m;
+	struct vbd_attach *a;
+
+	if (!bal_decide(v, now, &m))
+		return 0;
+	a = m.a;
+	if (m.slow) {
+		log_info("volume %s: %u-%u: slow here (mean %llu us, service %llu us, %u rounds): "
+			 "handing queue-%u to %u",
+			 v->id, a->guest, a->devid, (unsigned long long)l.lat_us,
+			 (unsigned long long)bal_service_us(&l), v->bal_slow_rounds, m.q, m.target);
+		v->last_shed_ms = now;
+		v->bal_slow_rounds = 0;
+	} else {
+		log_info(
+		    "volume %s: %u-%u: %u queue(s) here, fair share %u: handing queue-%u to %u",
+		    v->id, a->guest, a->devid, bal_count_owned(a, v->bd->me), bal_share(v, a->nq),
+		    m.q, m.target);
+	}
+	return own_start_handoff(v, a, m.q, m.target) == 0;
 }
 
 void bal_round(struct backd *bd)
@@ -194,6 +403,8 @@ void bal_round(struct backd *bd)
 
 	if (bd->leaving)
 		return;
+	for (unsigned i = 0; i < bd->nvols; i++)
+		bal_observe(&bd->vols[i], now);
 	/* one hand-off per member per round */
 	for (unsigned i = 0; i < bd->nvols; i++)
 		if (balance_volume(&bd->vols[i], now))

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Backend control-path policy without XenStore: fair share, queue counts,
- * hand-off target choice, the slow-member rule and the claim rule. */
+ * hand-off target choice, the slow-member rule and the claim rule; then a
+ * simulated pool (several members' balance rounds over one set of records
+ * and loads) for the damping of the slow rule: different queue depths, a
+ * one-round spike, sustained slowness, a member's death, a joiner. */
 #include <stdio.h>
 #include <string.h>
 
@@ -35,6 +38,374 @@ static void reset(unsigned nq)
 	memset(&a, 0, sizeof(a));
 	v.nmembers = 0;
 	a.nq = nq;
+}
+
+/* ---- simulated pool ------------------------------------------------------
+ * Each member has its own view (backd, volume, attachment: the balance
+ * state lives there), all read one set of records and loads (XenStore).
+ * A round: the load model sets every member's load from the records, each
+ * active member syncs its view and runs bal_observe, then each runs
+ * bal_decide on that same snapshot, and the hand-offs decided complete at
+ * once (owner=target, epoch+1, connected). */
+#define SIM_MAX 4
+#define SIM_Q	8
+static struct vbd_queue dummyq; /* only its address is used ("we serve it") */
+
+struct sim {
+	unsigned n, nq;
+	struct vbd_member mem[SIM_MAX]; /* members/ as XenStore has it */
+	struct vbd_queue_rec rec[SIM_Q];
+	struct backd bd[SIM_MAX];
+	struct vbd_volume v[SIM_MAX];
+	struct vbd_attach a[SIM_MAX];
+	uint64_t now;
+	unsigned round, moves, slow_moves, moved[SIM_Q];
+	void (*model)(struct sim *);
+	unsigned hot;			/* queue the model makes hot */
+	unsigned spike_q, spike_rounds; /* model: queue whose new owner sees a spike */
+	unsigned slow_dom;		/* model: member with slow storage */
+	unsigned spike_round;		/* model: round of a one-round spike */
+};
+
+static struct sim S;
+
+static struct vbd_member *sim_mem(struct sim *s, unsigned domid)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (s->mem[i].domid == domid)
+			return &s->mem[i];
+	return NULL;
+}
+
+static unsigned sim_owned(struct sim *s, unsigned domid)
+{
+	unsigned n = 0;
+	for (unsigned q = 0; q < s->nq; q++)
+		n += s->rec[q].owner == domid;
+	return n;
+}
+
+static void sim_sync(struct sim *s, unsigned i)
+{
+	struct vbd_volume *v = &s->v[i];
+
+	v->members = s->mem;
+	v->nmembers = s->n;
+	for (unsigned q = 0; q < s->nq; q++) {
+		v->atts->qs[q].rec = s->rec[q];
+		v->atts->qs[q].rec_ok = 1;
+		v->atts->qs[q].q = s->rec[q].owner == i + 1 ? &dummyq : NULL;
+	}
+}
+
+/* members 1..n active, queues dealt round-robin, all connected at epoch 1;
+ * views already settled (their first rounds are long past) */
+static void sim_init(struct sim *s, unsigned n, unsigned nq, void (*model)(struct sim *))
+{
+	memset(s, 0, sizeof(*s));
+	s->n = n;
+	s->nq = nq;
+	s->model = model;
+	s->now = 100000;
+	s->spike_q = VBD_DOMID_NONE;
+	for (unsigned i = 0; i < n; i++) {
+		s->mem[i] = (struct vbd_member){
+		    .domid = i + 1, .state_ok = 1, .load_ok = 1, .state = VBD_MEMBER_ACTIVE};
+		s->mem[i].load.cost = 100;
+	}
+	for (unsigned q = 0; q < nq; q++)
+		s->rec[q] = (struct vbd_queue_rec){.owner = q % n + 1,
+						   .epoch = 1,
+						   .state = VBD_Q_CONNECTED,
+						   .target = VBD_DOMID_NONE};
+	for (unsigned i = 0; i < SIM_MAX; i++) {
+		s->bd[i].me = i + 1;
+		s->v[i].bd = &s->bd[i];
+		s->v[i].ready = s->v[i].joined = 1;
+		s->v[i].my_state = VBD_MEMBER_ACTIVE;
+		s->v[i].atts = &s->a[i];
+		s->a[i].nq = nq;
+	}
+	/* every view has seen this pool for long: nothing on hold */
+	for (unsigned i = 0; i < n; i++) {
+		sim_sync(s, i);
+		bal_observe(&s->v[i], s->now - 60000);
+	}
+}
+
+static void sim_round(struct sim *s)
+{
+	struct bal_move mv[SIM_MAX];
+	int has[SIM_MAX] = {0};
+
+	if (s->model)
+		s->model(s);
+	for (unsigned i = 0; i < SIM_MAX; i++) {
+		struct vbd_member *m = sim_mem(s, i + 1);
+		if (!m || !m->state_ok || m->state != VBD_MEMBER_ACTIVE)
+			continue;
+		sim_sync(s, i);
+		bal_observe(&s->v[i], s->now);
+	}
+	for (unsigned i = 0; i < SIM_MAX; i++) {
+		struct vbd_member *m = sim_mem(s, i + 1);
+		if (!m || !m->state_ok || m->state != VBD_MEMBER_ACTIVE)
+			continue;
+		has[i] = bal_decide(&s->v[i], s->now, &mv[i]);
+	}
+	for (unsigned i = 0; i < SIM_MAX; i++) {
+		if (!has[i])
+			continue;
+		struct vbd_queue_rec *r = &s->rec[mv[i].q];
+		r->owner = mv[i].target;
+		r->epoch++;
+		s->moves++;
+		s->moved[mv[i].q]++;
+		if (mv[i].slow) {
+			s->slow_moves++;
+			s->v[i].last_shed_ms = s->now;
+			s->v[i].bal_slow_rounds = 0;
+		}
+		if (s->spike_q == VBD_DOMID_NONE || s->spike_q == mv[i].q) {
+			s->spike_q = mv[i].q; /* its new owner sees a spike */
+			s->spike_rounds = 3;
+		}
+	}
+	s->now += VBD_BALANCE_MS;
+	s->round++;
+}
+
+static void sim_rounds(struct sim *s, unsigned n)
+{
+	while (n--)
+		sim_round(s);
+}
+
+static void load(struct vbd_member *m, uint64_t lat, uint64_t iops)
+{
+	m->load.lat_us = lat;
+	m->load.iops = iops;
+	m->load.inflight = iops * lat / 1000000;
+}
+
+/* The frontend piles requests on one queue (VBD_FRONT_QUEUE_BATCH): its
+ * owner holds ~10 requests at once and shows 2.4 ms, the other 0.4 ms at
+ * less than one request in flight; the storage is equally fast. */
+static void model_hot_queue(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		if (s->rec[s->hot].owner == s->mem[i].domid)
+			load(&s->mem[i], 2400, 4000);
+		else
+			load(&s->mem[i], 400, 1500);
+	}
+}
+
+/* 0.3 ms everywhere; one member 6 ms in one round (s->spike_round) */
+static void model_spike(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		load(&s->mem[i], 300, 1000);
+	if (s->round == s->spike_round || s->round == s->spike_round + 1000)
+		load(&s->mem[0], 6000, 150);
+}
+
+/* s->slow_dom's storage takes 5 ms a request (no overlap: 100 iops at 0.5
+ * requests in flight); an idle member keeps publishing its last latency */
+static void model_slow_member(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++) {
+		struct vbd_member *m = &s->mem[i];
+		int idle = !sim_owned(s, m->domid);
+		if (m->domid == s->slow_dom)
+			load(m, 5000, idle ? 0 : 100);
+		else
+			load(m, idle ? m->load.lat_us : 300, idle ? 0 : 1000);
+	}
+}
+
+/* After a takeover, the requests the frontend re-posts and the new rings
+ * make a queue's new owner show a latency spike for a few rounds; in the
+ * old code the spike followed the queue: owner A sheds it for being slow,
+ * B gets the spike and sheds it back. */
+static void model_failover(struct sim *s)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		load(&s->mem[i], 300, 1000);
+	if (s->spike_q != VBD_DOMID_NONE && s->spike_rounds) {
+		struct vbd_member *m = sim_mem(s, s->rec[s->spike_q].owner);
+		if (m)
+			load(m, 8000, 120);
+		s->spike_rounds--;
+	}
+}
+
+static void test_damping(void)
+{
+	struct sim *s = &S;
+
+	/* the service estimate: latency, or 1/iops when requests overlapped */
+	struct vbd_member_load l = {.lat_us = 2400, .iops = 4000};
+	CHECK(bal_service_us(&l) == 250, "10 in flight: %llu",
+	      (unsigned long long)bal_service_us(&l));
+	l = (struct vbd_member_load){.lat_us = 400, .iops = 1500};
+	CHECK(bal_service_us(&l) == 400, "0.6 in flight: the latency");
+	l = (struct vbd_member_load){.lat_us = 5000, .iops = 0};
+	CHECK(bal_service_us(&l) == 5000, "idle: the kept latency");
+
+	/* two members at different depths: the one owning the hot queue is
+	 * not slow, whichever it is, and nobody sheds (old code: the owner of
+	 * the hot queue shed it every second, and it came back) */
+	for (unsigned hot = 0; hot < 4; hot++) {
+		sim_init(s, 2, 4, model_hot_queue);
+		s->hot = hot;
+		sim_round(s);
+		unsigned owner = s->rec[hot].owner;
+		CHECK(!bal_member_slow(&s->v[0], owner), "hot queue %u: owner %u not slow", hot,
+		      owner);
+		sim_rounds(s, 40);
+		CHECK(s->moves == 0, "hot queue %u: %u hand-off(s)", hot, s->moves);
+	}
+	/* the same with the hot queue moving to the other member's queue
+	 * every 2 s (the frontend's batching follows its own choices) */
+	sim_init(s, 2, 4, model_hot_queue);
+	for (unsigned r = 0; r < 40; r++) {
+		s->hot = (r / 4) % 4;
+		sim_round(s);
+	}
+	CHECK(s->moves == 0, "moving hot queue: %u hand-off(s)", s->moves);
+
+	/* a one-round (and a two-round) spike makes no hand-off */
+	sim_init(s, 2, 4, model_spike);
+	s->spike_round = 10;
+	sim_rounds(s, 10);
+	CHECK(s->moves == 0, "settled: no hand-off");
+	sim_round(s);
+	CHECK(s->v[0].bal_slow_rounds == 1, "the spike is counted: %u", s->v[0].bal_slow_rounds);
+	sim_rounds(s, 20);
+	CHECK(s->moves == 0, "one-round spike: %u hand-off(s)", s->moves);
+	CHECK(s->v[0].bal_slow_rounds == 0, "and forgotten");
+	sim_init(s, 2, 4, model_spike);
+	s->spike_round = 10;
+	sim_rounds(s, 11);
+	s->spike_round = 11;
+	sim_rounds(s, 20);
+	CHECK(s->moves == 0, "two-round spike: %u hand-off(s)", s->moves);
+
+	/* sustained slowness still sheds, one queue at a time, to 0 here
+	 * (6 queues, 3 members: the others end with 3 = fair share 2 + 1),
+	 * and the queues stay where they went */
+	sim_init(s, 3, 6, model_slow_member);
+	s->slow_dom = 1;
+	sim_rounds(s, VBD_BAL_SLOW_ROUNDS - 1);
+	CHECK(s->moves == 0, "not before %d rounds: %u", VBD_BAL_SLOW_ROUNDS, s->moves);
+	sim_round(s);
+	CHECK(s->slow_moves == 1, "after %d rounds: %u", VBD_BAL_SLOW_ROUNDS, s->slow_moves);
+	sim_rounds(s, 16);
+	CHECK(sim_owned(s, 1) == 0, "slow member shed every queue: %u left", sim_owned(s, 1));
+	CHECK(sim_owned(s, 2) == 3 && sim_owned(s, 3) == 3, "others %u,%u", sim_owned(s, 2),
+	      sim_owned(s, 3));
+	unsigned moves = s->moves;
+	sim_rounds(s, 40);
+	CHECK(s->moves == moves, "then stable: %u more", s->moves - moves);
+	CHECK(s->slow_moves == 2, "two slow hand-offs: %u", s->slow_moves);
+
+	/* the last queue stays when shedding it would put the target two above
+	 * the fair share (4 queues, 2 members: 2,2 -> 1,3, not 0,4) */
+	sim_init(s, 2, 4, model_slow_member);
+	s->slow_dom = 1;
+	sim_rounds(s, 40);
+	CHECK(sim_owned(s, 1) == 1, "slow member keeps its last queue: %u", sim_owned(s, 1));
+	CHECK(s->moves == 1, "one hand-off: %u", s->moves);
+
+	/* a member dies (its node vanishes, Xen 4.17): the survivors take its
+	 * queues over and see a latency spike; nothing moves back and forth
+	 * (old code: the queue went back and forth with the spike) */
+	sim_init(s, 3, 6, model_failover);
+	sim_rounds(s, 10);
+	s->n = 2; /* member 3 gone */
+	s->rec[2] = (struct vbd_queue_rec){
+	    .owner = 1, .epoch = 2, .state = VBD_Q_CONNECTED, .target = VBD_DOMID_NONE};
+	s->rec[5] = (struct vbd_queue_rec){
+	    .owner = 2, .epoch = 2, .state = VBD_Q_CONNECTED, .target = VBD_DOMID_NONE};
+	s->spike_q = 2;
+	s->spike_rounds = 4;
+	sim_rounds(s, 60);
+	CHECK(s->moves == 0, "after the death: %u hand-off(s)", s->moves);
+	for (unsigned q = 0; q < s->nq; q++)
+		CHECK(s->moved[q] <= 1, "queue %u moved %u times", q, s->moved[q]);
+	/* the same with a supervisor that marks it dead and keeps the node,
+	 * and with storage that is slow for good on a survivor: no shedding
+	 * while a member is not active */
+	sim_init(s, 3, 6, model_slow_member);
+	s->slow_dom = 1;
+	s->mem[2].state = VBD_MEMBER_DEAD;
+	for (unsigned q = 2; q < 6; q += 3)
+		s->rec[q] = (struct vbd_queue_rec){.owner = q == 2 ? 1 : 2,
+						   .epoch = 2,
+						   .state = VBD_Q_CONNECTED,
+						   .target = VBD_DOMID_NONE};
+	sim_rounds(s, 40);
+	CHECK(s->slow_moves == 0, "a dead member: no slow hand-off (%u)", s->slow_moves);
+	s->n = 2; /* removed */
+	sim_rounds(s, VBD_BAL_SETTLE_MS / VBD_BALANCE_MS);
+	CHECK(s->slow_moves == 0, "settling after the removal: %u", s->slow_moves);
+	sim_rounds(s, 20);
+	CHECK(s->slow_moves >= 1, "then the slow survivor sheds: %u", s->slow_moves);
+
+	/* a joiner gets its share within 2 s: the count rule is not damped */
+	sim_init(s, 3, 6, NULL);
+	s->n = 2;
+	for (unsigned q = 0; q < 6; q++)
+		s->rec[q].owner = q % 2 + 1;
+	sim_rounds(s, 10);
+	s->n = 3;
+	s->mem[2].state = VBD_MEMBER_JOINING;
+	sim_round(s);
+	s->mem[2].state = VBD_MEMBER_ACTIVE;
+	sim_round(s);
+	CHECK(sim_owned(s, 3) == 2, "joiner owns %u one round after it became active",
+	      sim_owned(s, 3));
+	CHECK(s->moves == 2 && s->slow_moves == 0, "%u hand-off(s)", s->moves);
+
+	/* members deciding in the same round do not all give the joiner a
+	 * queue: 2,2,2,0 -> 1,2,2,1 (not 1,1,1,3, then one back) */
+	sim_init(s, 4, 6, NULL);
+	s->n = 3;
+	for (unsigned q = 0; q < 6; q++)
+		s->rec[q].owner = q % 3 + 1;
+	sim_rounds(s, 10);
+	s->n = 4;
+	sim_rounds(s, 20);
+	CHECK(sim_owned(s, 4) == 1 && s->moves == 1,
+	      "4 members, 6 queues: joiner owns %u, %u moves", sim_owned(s, 4), s->moves);
+	for (unsigned q = 0; q < s->nq; q++)
+		CHECK(s->moved[q] <= 1, "queue %u moved %u times", q, s->moved[q]);
+
+	/* ... even right after a takeover
+	 * (every queue fresh and the slow rule on hold) */
+	sim_init(s, 3, 6, model_failover);
+	s->n = 2;
+	for (unsigned q = 0; q < 6; q++)
+		s->rec[q] = (struct vbd_queue_rec){.owner = q % 2 + 1,
+						   .epoch = 1,
+						   .state = VBD_Q_CONNECTED,
+						   .target = VBD_DOMID_NONE};
+	sim_rounds(s, 10);
+	for (unsigned q = 0; q < 6; q += 2)
+		s->rec[q].epoch++, s->rec[q].owner = 2; /* a takeover each */
+	for (unsigned q = 1; q < 6; q += 2)
+		s->rec[q].epoch++, s->rec[q].owner = 1;
+	sim_round(s);
+	s->n = 3;
+	s->mem[2].state = VBD_MEMBER_JOINING;
+	sim_round(s);
+	s->mem[2].state = VBD_MEMBER_ACTIVE;
+	sim_rounds(s, 2000 / VBD_BALANCE_MS);
+	CHECK(sim_owned(s, 3) == 2, "joiner owns %u after 2 s", sim_owned(s, 3));
+	moves = s->moves;
+	sim_rounds(s, 40);
+	CHECK(s->moves == moves, "then stable: %u more", s->moves - moves);
 }
 
 int main(void)
@@ -148,5 +519,6 @@ int main(void)
 		      own_claimable(&v, &r));
 	}
 
+	test_damping();
 	return check_done("backend_balance");
 }
