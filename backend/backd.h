@@ -21,6 +21,7 @@ struct backd_config {
 	enum vbd_engine_kind engine;
 	int buffered;
 	int null_store;
+	unsigned poll_us; /* --poll-us */
 };
 
 /* One queue of an attachment, as this member sees it. */

@@ -14,35 +14,36 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
-		"                     [--engine uring|threads] [--buffered] [--null]\n"
-		"  --volume ID   serve this volume (this domain must be one of its members)\n"
-		"  --cost N      storage access cost published in the load (default %d)\n"
-		"  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
-		"  --buffered    open the backing without O_DIRECT (single member only:\n"
-		"                members in different domains share no page cache)\n"
-		"  --null        null backing store (reads zeroes, writes discarded),\n"
-		"                for ring benchmarks\n",
-		VBD_DEFAULT_COST);
+	fprintf(
+	    f,
+	    "usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
+	    "                     [--engine uring|threads] [--buffered] [--null] [--poll-us N]\n"
+	    "  --volume ID   serve this volume (this domain must be one of its members)\n"
+	    "  --cost N      storage access cost published in the load (default %d)\n"
+	    "  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
+	    "  --buffered    open the backing without O_DIRECT (single member only:\n"
+	    "                members in different domains share no page cache)\n"
+	    "  --null        null backing store (reads zeroes, writes discarded),\n"
+	    "                for ring benchmarks\n"
+	    "  --poll-us N   a queue thread that served a batch polls its ring up to\n"
+	    "                N us (adaptive) before it sleeps; 0: never (default %d)\n",
+	    VBD_DEFAULT_COST, VBD_BACKD_POLL_US);
 }
 
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
 {
 	static const struct option opts[] = {
-	    {"volume", required_argument, NULL, 'v'},
-	    {"cost", required_argument, NULL, 'c'},
-	    {"engine", required_argument, NULL, 'e'},
-	    {"buffered", no_argument, NULL, 'b'},
-	    {"null", no_argument, NULL, 'n'},
-	    {"help", no_argument, NULL, 'h'},
-	    {NULL, 0, NULL, 0},
+	    {"volume", required_argument, NULL, 'v'}, {"cost", required_argument, NULL, 'c'},
+	    {"engine", required_argument, NULL, 'e'}, {"buffered", no_argument, NULL, 'b'},
+	    {"null", no_argument, NULL, 'n'},	      {"poll-us", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
 	};
 	int c;
 
 	cfg->cost = VBD_DEFAULT_COST;
 	cfg->engine = VBD_ENGINE_URING;
-	while ((c = getopt_long(argc, argv, "v:c:e:bnh", opts, NULL)) != -1) {
+	cfg->poll_us = VBD_BACKD_POLL_US;
+	while ((c = getopt_long(argc, argv, "v:c:e:bnp:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (!vbd_volume_id_valid(optarg)) {
@@ -78,6 +79,16 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 		case 'n':
 			cfg->null_store = 1;
 			break;
+		case 'p': {
+			uint64_t v;
+
+			if (xsu_parse_u64(optarg, 1000000, &v) < 0) {
+				fprintf(stderr, "vbdpool-backd: invalid --poll-us '%s'\n", optarg);
+				return -1;
+			}
+			cfg->poll_us = (unsigned)v;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			exit(0);

@@ -4,6 +4,8 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <sched.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +14,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vbdpool/apoll.h"
 #include "vbdpool/log.h"
 
 struct vbd_pending {
@@ -469,9 +472,14 @@ static void *queue_thread(void *arg)
 	if (engfd >= 0)
 		pfd[nfd++] = (struct pollfd){.fd = engfd, .events = POLLIN};
 
+	struct vbd_apoll ap;
+
+	vbd_apoll_init(&ap, q->cfg.poll_us);
 	for (;;) {
 		unsigned cmd = atomic_load(&q->cmd);
 		int pending;
+		bool timed;
+		uint64_t t0 = 0;
 
 		if (cmd & VBDQ_CMD_STOP)
 			break;
@@ -479,10 +487,34 @@ static void *queue_thread(void *arg)
 			continue;
 		if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile && vbd_ring_final_check(&q->ring))
 			continue;
+		/* Nothing to do: the next request is waited for, polling the
+		 * ring first (adaptive, vbdpool/apoll.h); completions of an
+		 * engine with requests in flight are not polled for. */
+		timed = ap.max_ns && !(cmd & VBDQ_CMD_DRAIN) && !q->hostile && q->inflight == 0;
+		if (timed) {
+			bool got = false;
+
+			t0 = vbd_apoll_now();
+			while (ap.cur_ns && vbd_apoll_now() - t0 < ap.cur_ns) {
+				if (RING_HAS_UNCONSUMED_REQUESTS(&q->ring.br) ||
+				    atomic_load(&q->cmd) != cmd) {
+					got = true;
+					break;
+				}
+				sched_yield();
+			}
+			if (got) {
+				q->polled++;
+				vbd_apoll_update(&ap, vbd_apoll_now() - t0);
+				continue;
+			}
+		}
 		if (poll(pfd, (nfds_t)nfd, -1) < 0 && errno != EINTR) {
 			log_err("queue %u: poll: %s", q->cfg.qidx, strerror(errno));
 			break;
 		}
+		if (timed)
+			vbd_apoll_update(&ap, vbd_apoll_now() - t0);
 		if (pfd[0].revents & POLLIN) {
 			q->ev_wakeups++;
 			/* the handle has one port: one pending() takes its event,

@@ -34,6 +34,7 @@ struct vbdq_config {
 	const struct vbd_platform *plat;
 	int report_fd; /* eventfd the control thread polls, or -1 */
 	unsigned max_grants;
+	unsigned poll_us; /* adaptive polling window, at most (0: never) */
 };
 
 /* commands (control -> data) */
@@ -77,7 +78,7 @@ struct vbd_queue {
 	int started;
 	pthread_t thr;
 	struct vbd_qstats stats;
-	uint64_t notifies, ev_wakeups; /* data thread only */
+	uint64_t notifies, ev_wakeups, polled; /* data thread only */
 };
 
 /* Map the ring, bind the event channel, set up grants and the engine.

@@ -37,7 +37,7 @@ TMPDIR=/dev/shm pool_init
 img=$POOL_DIR/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 pool_volume bench "$size_mb" "$img"
-for _ in $(seq "$members"); do pool_member bench; done
+for _ in $(seq "$members"); do pool_member bench ${BACKD_ARGS:-}; done
 GUEST=$(pool_domain guest)
 ctl attach "$GUEST" bench --devid 0 --queues "$queues" >/dev/null || die "attach"
 if [ "$server" = file ]; then # the reference: nbdkit's file plugin, no pool

@@ -102,7 +102,7 @@ run_side() { # SIDE
 			fi
 			TMPDIR=$work pool_init
 			pool_volume bench "$size_mb" "$img"
-			for _ in $(seq "$n"); do pool_member bench; done
+			for _ in $(seq "$n"); do pool_member bench ${BENCH_BACKD_ARGS:-}; done
 			pool_guest bench "$queues"
 			pool_wait_connected bench "$GUEST" 0
 			run_fio "$side" "$NBD_URI"

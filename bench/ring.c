@@ -134,13 +134,16 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'},   {"bs", 1, 0, 'b'},
-	    {"seconds", 1, 0, 's'},    {"rw", 1, 0, 'r'},   {"wait", 1, 0, 'w'},
-	    {"ring-order", 1, 0, 'o'}, {"sync", 1, 0, 'y'}, {0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'},
+	    {"bs", 1, 0, 'b'},	       {"seconds", 1, 0, 's'},
+	    {"rw", 1, 0, 'r'},	       {"wait", 1, 0, 'w'},
+	    {"ring-order", 1, 0, 'o'}, {"sync", 1, 0, 'y'},
+	    {"poll-us", 1, 0, 'p'},    {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
 	unsigned devid = 0, qd = 64, wait_s = 30, ring_order = 0, sync_threads = 0;
+	int poll_us = -1;
 	double seconds = 5, t0, t1, c0, c1;
 	const char *rw = "randread";
 	struct vbd_front_stats st;
@@ -173,11 +176,14 @@ int main(int argc, char **argv)
 		case 'y':
 			sync_threads = (unsigned)atoi(optarg);
 			break;
+		case 'p':
+			poll_us = atoi(optarg);
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
 				"[--rw randread|randwrite|randrw|read|write] [--wait S] "
-				"[--ring-order O]\n",
+				"[--ring-order O] [--poll-us N]\n",
 				argv[0]);
 			return 2;
 		}
@@ -203,6 +209,8 @@ int main(int argc, char **argv)
 
 	vbd_front_opts_init(&o, devid);
 	o.ring_order = ring_order;
+	if (poll_us >= 0)
+		o.poll_us = (unsigned)poll_us;
 	rc = vbd_front_open(&o, &b.f);
 	if (rc < 0) {
 		fprintf(stderr, "ring: attach devid %u: %s\n", devid, strerror(-rc));

@@ -21,7 +21,7 @@ done
 . "$top/tests/lib/pool.sh"
 pool_init
 pool_volume bench 1024
-for _ in $(seq "$members"); do pool_member bench --null; done
+for _ in $(seq "$members"); do pool_member bench --null ${BENCH_BACKD_ARGS:-}; done
 G=$(pool_domain guest)
 ctl attach "$G" bench --devid 0 --queues "$queues" >/dev/null || die "attach"
 echo "bench/ring: $members null member(s), $queues queue(s)"

@@ -46,6 +46,7 @@
  * 0.53-0.95 context switches per request); the queue still moves on every
  * VBD_FRONT_STICKY requests, and large requests go shortest queue first. */
 #define QUEUE_BATCH  (2 * VBD_FRONT_QUEUE_BATCH)
+#define POLL_US	     VBD_FRONT_POLL_US /* --poll-us default */
 #define STOP_WAIT_MS 15000 /* at stop: connections get this long before close */
 
 static void usage(FILE *f)
@@ -60,8 +61,9 @@ static void usage(FILE *f)
 		"  --ring-order N     log2 pages per ring (0..%d, default %d)\n"
 		"  --wait SECONDS     wait for a queue to connect before listening\n"
 		"  --queue-batch N    requests kept on one queue before spreading (default %d)\n"
+		"  --poll-us N        I/O in flight: poll N us before sleeping (default %d)\n"
 		"Log level: VBD_LOG=error|warn|info|debug.\n",
-		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH);
+		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US);
 }
 
 static int parse_uint(const char *opt, const char *v, unsigned long max, unsigned *out)
@@ -279,13 +281,14 @@ int main(int argc, char **argv)
 					      {"ring-order", required_argument, NULL, 'r'},
 					      {"wait", required_argument, NULL, 'w'},
 					      {"queue-batch", required_argument, NULL, 'b'},
+					      {"poll-us", required_argument, NULL, 'p'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
 	struct vbd_front_opts o;
 	const char *sock_path = NULL, *listen_spec = NULL, *volume = NULL;
 	unsigned devid = 0, ring_order = VBD_DEFAULT_RING_ORDER, wait_s = 0;
-	unsigned queue_batch = QUEUE_BATCH;
+	unsigned queue_batch = QUEUE_BATCH, poll_us = POLL_US;
 	bool have_devid = false;
 	sigset_t sigs;
 	int opt, rc, lfd, sfd;
@@ -320,6 +323,10 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			if (parse_uint("--wait", optarg, 86400, &wait_s) < 0)
+				return 2;
+			break;
+		case 'p':
+			if (parse_uint("--poll-us", optarg, 1000000, &poll_us) < 0)
 				return 2;
 			break;
 		case 'b':
@@ -371,6 +378,7 @@ int main(int argc, char **argv)
 	o.volume = volume;
 	o.ring_order = ring_order;
 	o.queue_batch = queue_batch;
+	o.poll_us = poll_us;
 	rc = vbd_front_open(&o, &srv.dev);
 	if (rc < 0) {
 		if (rc == -ENOENT)

@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "vbdpool/apoll.h"
 #include "ring.h"
 #include "xsfront.h"
 
@@ -57,6 +58,7 @@ struct vbd_front {
 	uint64_t retry_mask; /* queues whose record handling failed (event thread) */
 	unsigned long nios;
 	uint64_t submitted, completed, errors, reposted, bad;
+	struct vbd_apoll apoll; /* event thread: polling window (vbdpool/apoll.h) */
 	pthread_t thr;
 	bool thr_started;
 	int wake_fd;

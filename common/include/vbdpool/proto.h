@@ -46,6 +46,9 @@
 #define VBD_FRONT_CLOSE_WAIT_MS 10000 /* vbd_front_close waits for in-flight I/O */
 #define VBD_FRONT_RETRY_MS	500   /* retry a failed ring build / record read */
 #define VBD_FRONT_STICKY	64    /* SQF ties stay on a queue for this many requests */
+/* Adaptive polling windows, at most (vbdpool/apoll.h; docs/perf.md) */
+#define VBD_FRONT_POLL_US 100 /* frontend event thread (vbd_front_opts.poll_us) */
+#define VBD_BACKD_POLL_US 100 /* a member's queue threads (vbdpool-backd --poll-us) */
 #define VBD_FRONT_QUEUE_BATCH                                                                      \
 	8 /* new requests stay on the last queue while it                                          \
 	     has fewer in flight (owner wakes per batch) */

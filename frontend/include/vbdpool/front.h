@@ -33,6 +33,9 @@ struct vbd_front_opts {
 	 * many in flight (its owner takes them in batches), then shortest queue
 	 * first; 0 or 1: shortest queue first only */
 	unsigned queue_batch;
+	/* while requests are in flight, the event thread polls this many
+	 * microseconds (yielding between tries) before it sleeps; 0: never */
+	unsigned poll_us;
 };
 
 /* Fills *o with the defaults (proto.h) for device `devid`. */
