@@ -179,6 +179,8 @@ static uint32_t nbd_error(int err)
 		return NBD_ENOSPC;
 	case ENOMEM:
 		return NBD_ENOMEM;
+	case EOPNOTSUPP:
+		return NBD_ENOTSUP;
 	case ESHUTDOWN:
 	case ENODEV:
 		return NBD_ESHUTDOWN;
@@ -349,6 +351,11 @@ static void io_done(void *arg, int err)
 		if (r->done < r->len && (err = submit_zeroes(r)) == 0)
 			return;
 	}
+	/* storage that cannot discard (the members answered EOPNOTSUPP, e.g. a
+	 * shared disk without discard support, seen on real Xen): the data
+	 * stays, which NBD's advisory trim allows */
+	if (err == -EOPNOTSUPP && r->type == NBD_CMD_TRIM && !r->flushed)
+		err = 0;
 	if (!err && r->type == NBD_CMD_TRIM && (r->flags & NBD_CMD_FLAG_FUA) && !r->flushed) {
 		r->flushed = true;
 		if ((err = submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0)) == 0)

@@ -82,6 +82,7 @@
 #define NBD_EINVAL    22
 #define NBD_ENOSPC    28
 #define NBD_EOVERFLOW 75
+#define NBD_ENOTSUP   95
 #define NBD_ESHUTDOWN 108
 
 /* ---- what this server offers ------------------------------------------ */

@@ -10,6 +10,8 @@
  *   "fail all"     every read/write/fsync/fallocate on disk fails with EIO
  *   "fail PID"     only I/O issued by threads of process PID fails
  *   "ok"           recover
+ *   "nodiscard"    fallocate on disk fails with EOPNOTSUPP, as on a device
+ *                  without discard support ("discard": supported again)
  * Reading MOUNT/control returns "ok\n", "fail all\n" or "fail PID\n" and
  * the number of failed operations ("failed=N").
  */
@@ -21,6 +23,7 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -33,6 +36,7 @@ static pthread_mutex_t ctl_lock = PTHREAD_MUTEX_INITIALIZER;
 static int fail_mode; /* 0 ok, 1 all, 2 one process */
 static pid_t fail_pid;
 static atomic_uint_fast64_t failed_ops;
+static atomic_bool no_discard;
 
 /* The thread id FUSE reports -> its process (thread group) id. */
 static pid_t tgid_of(pid_t tid)
@@ -166,6 +170,10 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 		pthread_mutex_lock(&ctl_lock);
 		if (!strcmp(cmd, "ok")) {
 			fail_mode = 0;
+		} else if (!strcmp(cmd, "nodiscard")) {
+			atomic_store(&no_discard, true);
+		} else if (!strcmp(cmd, "discard")) {
+			atomic_store(&no_discard, false);
 		} else if (!strcmp(cmd, "fail all")) {
 			fail_mode = 1;
 		} else if (sscanf(cmd, "fail %ld", &pid) == 1 && pid > 0) {
@@ -200,7 +208,7 @@ static int ffs_fallocate(const char *path, int mode, off_t off, off_t len,
 			 struct fuse_file_info *fi)
 {
 	(void)fi;
-	if (strcmp(path, "/disk"))
+	if (strcmp(path, "/disk") || atomic_load(&no_discard))
 		return -EOPNOTSUPP;
 	if (should_fail())
 		return -EIO;

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Storage that cannot discard (seen on real Xen: a shared blkfront disk
+# answers EOPNOTSUPP): the backing is served through faultfs with
+# "nodiscard", so the members' fallocate fails with EOPNOTSUPP and they
+# answer BLKIF_RSP_EOPNOTSUPP.  NBD's trim is advisory: through vbdpool-nbd
+# and through nbdkit + the plugin, a trim must succeed and leave the data
+# readable, and the project's verifier (which trims now and then) must
+# pass over NBD.
+set -euo pipefail
+. "$VBD_TOP/tests/lib/pool.sh"
+[ -c /dev/fuse ] || { echo "no /dev/fuse"; exit 77; }
+pool_init
+mkdir -p "$POOL_DIR/mnt"
+truncate -s 64M "$POOL_DIR/real.img"
+"$VBD_BUILD/tests/faultfs" "$POOL_DIR/real.img" "$POOL_DIR/mnt" >"$POOL_DIR/faultfs.log" 2>&1 &
+POOL_PIDS+=($!)
+POOL_ON_EXIT='fusermount3 -u "$POOL_DIR/mnt" 2>/dev/null'
+for _ in $(seq 50); do [ -e "$POOL_DIR/mnt/disk" ] && break; sleep 0.1; done
+[ -e "$POOL_DIR/mnt/disk" ] || die "faultfs did not mount"
+echo nodiscard >"$POOL_DIR/mnt/control"
+pool_volume vol1 64 "$POOL_DIR/mnt/disk"
+pool_member vol1
+pool_member vol1
+
+check_trim() { # URI LABEL
+	local uri=$1 label=$2 log=$POOL_DIR/qio-$2.log
+	qemu-io -f raw "$uri" -c 'write -P 0x3c 1M 1M' -c 'discard 1M 512k' -c 'read -P 0x3c 1M 1M' \
+		>"$log" 2>&1 || die "$label: qemu-io: $(cat "$log")"
+	! grep -qiE 'fail|error' "$log" || die "$label: trim on storage without discard: $(cat "$log")"
+	pool_log "$label: trim answered OK, data still readable"
+}
+
+# vbdpool-nbd
+POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 2 0
+pool_wait_connected vol1 "$GUEST" 0
+check_trim "$NBD_URI" vbdpool-nbd
+pool_verify "$GUEST" "$POOL_DIR/verify1.log" --nbd "$POOL_DIR/nbd.sock" --seconds 3 --threads 2 ||
+	die "front_verify over vbdpool-nbd: $(tail -n 3 "$POOL_DIR/verify1.log")"
+tail -n 1 "$POOL_DIR/verify1.log"
+# its trims succeeded (an error, or NBD_ENOTSUP, would have stopped them)
+grep -q 'discards=[1-9]' "$POOL_DIR/verify1.log" || die "the verifier's trims did not succeed"
+kill "$NBD_SERVER_PID"
+wait "$NBD_SERVER_PID" || die "vbdpool-nbd exited non-zero"
+
+# nbdkit + the plugin, in a second guest
+g2=$(pool_domain guest2) || die "create guest2"
+ctl attach "$g2" vol1 --devid 0 --queues 2 >/dev/null || die "attach guest2"
+"$XENSIM" exec --dir "$SIM_DIR" --domid "$g2" -- \
+	nbdkit -f -v -U "$POOL_DIR/nbd2.sock" "$PLUGIN" devid=0 wait=20 >"$POOL_DIR/nbdkit2.log" 2>&1 &
+POOL_PIDS+=($!)
+for _ in $(seq 100); do [ -S "$POOL_DIR/nbd2.sock" ] && break; sleep 0.1; done
+[ -S "$POOL_DIR/nbd2.sock" ] || die "nbdkit socket did not appear"
+check_trim "nbd+unix:///?socket=$POOL_DIR/nbd2.sock" plugin
+ctl schema-check >/dev/null || die "schema-check"
+echo PASS
