@@ -7,8 +7,9 @@
 # The guest's xl config carries `vbdpool = [ "volume=...,devid=0,queues=4" ]`
 # and dom0 attaches it with `vbdpoolctl attach --config` between `xl create
 # -p` and `xl unpause` (RIG_ARGS=cli: `vbdpoolctl attach` instead).  The
-# guest exports the device with nbdkit + the vbdpool plugin and runs the
-# project's verifier over NBD (POOL_GUEST below).  When both members own
+# guest exports the device with vbdpool-nbd (RIG_ARGS=nbdkit: nbdkit + the
+# vbdpool plugin) and runs the project's verifier over NBD (POOL_GUEST
+# below).  When both members own
 # queues and the workload is under way, dom0 `xl destroy`s one member: the
 # survivor must own every queue, the workload must finish with zero errors
 # and verify, and `vbdpoolctl schema-check` must pass on the real
@@ -22,8 +23,8 @@
 
 rig_host_check() {
 	local p
-	for p in bin/vbdpool-backd bin/vbdpool-supervisor bin/vbdpoolctl tests/progs/front_verify \
-		lib/nbdkit-vbdpool-plugin.so; do
+	for p in bin/vbdpool-backd bin/vbdpool-supervisor bin/vbdpoolctl bin/vbdpool-nbd \
+		tests/progs/front_verify lib/nbdkit-vbdpool-plugin.so; do
 		[ -e "$RIG_PROJ_BUILD/$p" ] || { echo "$RIG_PROJ_BUILD/$p not built: run make"; return 1; }
 	done
 }
@@ -38,15 +39,28 @@ POOL_MEMBER_CMD='modprobe xen-blkfront; i=0; while [ ! -b /dev/xvdb ] && [ $i -l
 '[ -b /dev/xvdb ] || { echo "no /dev/xvdb"; exit 1; }; ln -s /dev/xvdb /dev/vbdpool-disk; '\
 'echo "member: /dev/xvdb $(cat /sys/block/xvdb/size) sectors"; VBD_PLATFORM=xen exec vbdpool-backd --volume '"$POOL_VOL"
 
-# The guest's workload: nbdkit with the project's plugin exports the device
-# on a Unix socket; the project's verifier (tests/progs/front_verify --nbd:
-# 4 connections, random 4-64 KiB writes with FUA now and then, reads checked
-# against what was written, flushes, trims, a full read-back at the end)
-# runs over it.  RIG_ARGS=direct runs the verifier on the library instead.
+# The guest's workload: vbdpool-nbd (the native server: its connections run
+# on the library's event thread, which polls before it sleeps) exports the
+# device on a Unix socket once a queue is connected; the project's verifier
+# (tests/progs/front_verify --nbd: 4 connections, random 4-64 KiB writes
+# with FUA now and then, reads checked against what was written, flushes,
+# trims, a full read-back at the end) runs over it.  RIG_ARGS=nbdkit
+# exports with nbdkit + the plugin instead, RIG_ARGS=direct runs the
+# verifier on the library.
 POOL_VERIFY="front_verify --seconds $POOL_SECS --threads 4 --max-blocks 16"
+POOL_EXPORT="vbdpool-nbd"
 if [[ " ${RIG_ARGS:-} " == *" direct "* ]]; then
+	POOL_EXPORT="none (the library)"
 	POOL_GUEST="VBD_PLATFORM=xen $POOL_VERIFY --devid 0 --wait 120"
+elif [[ " ${RIG_ARGS:-} " != *" nbdkit "* ]]; then
+	POOL_GUEST='(while :; do xenstore-write data/alive "$(cut -d" " -f1 /proc/uptime) $(grep MemAvailable /proc/meminfo)"; sleep 2; done) & '\
+'VBD_PLATFORM=xen vbdpool-nbd --devid 0 --socket /run/nbd.sock --wait 120 2>/run/nbd.log & srv_pid=$!; '\
+'i=0; while [ ! -S /run/nbd.sock ] && [ $i -lt 700 ] && kill -0 $srv_pid 2>/dev/null; do sleep 0.2; i=$((i+1)); done; '\
+'[ -S /run/nbd.sock ] || { echo "vbdpool-nbd socket never appeared"; tail -n 40 /run/nbd.log; exit 1; }; '\
+'echo "guest: vbdpool-nbd export up after $i polls"; '"$POOL_VERIFY"' --nbd /run/nbd.sock; rc=$?; '\
+'kill $srv_pid; wait $srv_pid; srv_rc=$?; tail -n 5 /run/nbd.log; echo "guest: vbdpool-nbd exit $srv_rc"; [ $rc = 0 ] || tail -n 40 /run/nbd.log; exit $rc'
 else
+	POOL_EXPORT="nbdkit + plugin"
 	POOL_GUEST='echo "guest: entropy_avail $(cat /proc/sys/kernel/random/entropy_avail)"; free -m; '\
 '(while :; do xenstore-write data/alive "$(cut -d" " -f1 /proc/uptime) $(grep MemAvailable /proc/meminfo)"; sleep 2; done) & '\
 'VBD_PLATFORM=xen nbdkit -v -f -U /run/nbd.sock /opt/vbdpool/lib/nbdkit-vbdpool-plugin.so devid=0 wait=120 2>/run/nbdkit.log & nbdkit_pid=$!; '\
@@ -173,5 +187,5 @@ rig_dom0_main() {
 	[ "$sc1" = 0 ] || rig_fail "schema-check failed on the live tree after the failover"
 	[ "$det" = 0 ] || rig_fail "detach failed (rc=$det)"
 	[ "$sc2" = 0 ] || rig_fail "schema-check failed after the detach"
-	rig_detail "2 driver domains on a shared disk, guest attached from its xl config, nbdkit export: xl destroy of one under load -> survivor owns all $POOL_QUEUES queues ($own), $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after detach"
+	rig_detail "2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT export: xl destroy of one under load -> survivor owns all $POOL_QUEUES queues ($own), $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after detach"
 }
