@@ -8,17 +8,10 @@
 # pass over NBD.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
-[ -c /dev/fuse ] || { echo "no /dev/fuse"; exit 77; }
 pool_init
-mkdir -p "$POOL_DIR/mnt"
-truncate -s 64M "$POOL_DIR/real.img"
-"$VBD_BUILD/tests/faultfs" "$POOL_DIR/real.img" "$POOL_DIR/mnt" >"$POOL_DIR/faultfs.log" 2>&1 &
-POOL_PIDS+=($!)
-POOL_ON_EXIT='fusermount3 -u "$POOL_DIR/mnt" 2>/dev/null'
-for _ in $(seq 50); do [ -e "$POOL_DIR/mnt/disk" ] && break; sleep 0.1; done
-[ -e "$POOL_DIR/mnt/disk" ] || die "faultfs did not mount"
-echo nodiscard >"$POOL_DIR/mnt/control"
-pool_volume vol1 64 "$POOL_DIR/mnt/disk"
+pool_faultfs 64
+echo nodiscard >"$FAULTFS_CTL"
+pool_volume vol1 64 "$FAULTFS_DISK"
 pool_member vol1
 pool_member vol1
 

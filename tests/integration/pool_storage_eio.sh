@@ -6,16 +6,9 @@
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 . "$VBD_TOP/tests/lib/fio.sh"
-[ -c /dev/fuse ] || { echo "no /dev/fuse"; exit 77; }
 pool_init
-mkdir -p "$POOL_DIR/mnt"
-truncate -s 256M "$POOL_DIR/real.img"
-"$VBD_BUILD/tests/faultfs" "$POOL_DIR/real.img" "$POOL_DIR/mnt" >"$POOL_DIR/faultfs.log" 2>&1 &
-POOL_PIDS+=($!)
-POOL_ON_EXIT='fusermount3 -u "$POOL_DIR/mnt" 2>/dev/null'
-for i in $(seq 50); do [ -e "$POOL_DIR/mnt/disk" ] && break; sleep 0.1; done
-[ -e "$POOL_DIR/mnt/disk" ] || die "faultfs did not mount"
-pool_volume vol1 256 "$POOL_DIR/mnt/disk"
+pool_faultfs 256
+pool_volume vol1 256 "$FAULTFS_DISK"
 members=()
 for i in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
 pool_guest vol1 6
@@ -28,13 +21,13 @@ sleep 2
 bad=${members[0]}
 bpid=$(pool_backd_pid "$bad") || die "no backd in domain $bad"
 pool_log "failing every I/O of member $bad (pid $bpid)"
-echo "fail $bpid" >"$POOL_DIR/mnt/control"
+echo "fail $bpid" >"$FAULTFS_CTL"
 rc=0; wait $fio_pid || rc=$?
 grep -E 'err=|READ:|WRITE:' "$POOL_DIR/fio.out" || true
-pool_log "faultfs: $(tr '\n' ' ' <"$POOL_DIR/mnt/control")"
+pool_log "faultfs: $(tr '\n' ' ' <"$FAULTFS_CTL")"
 [ $rc -eq 0 ] || die "fio exited $rc"
 [ "$(fio_errors "$POOL_DIR/fio.out")" = 0 ] || die "fio reported errors"
-grep -q 'failed=[1-9]' "$POOL_DIR/mnt/control" || die "no I/O was failed: the test did not exercise EIO"
+grep -q 'failed=[1-9]' "$FAULTFS_CTL" || die "no I/O was failed: the test did not exercise EIO"
 [ "$(pool_owned_by vol1 "$GUEST" 0 "$bad")" = 0 ] || die "failed member still owns: $(pool_owners vol1 "$GUEST" 0)"
 state=$(xs0 xenstore-read "/vbdpool/volumes/vol1/members/$bad/state")
 [ "$state" = failed ] || die "member $bad state is '$state', expected failed"

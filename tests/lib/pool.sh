@@ -6,7 +6,12 @@
 #
 #   pool_init [PREFIX]             temp dir (PREFIX.XXXXXX, default vbdpool-test),
 #                                  emulated host, trap (sim_start)
-#   pool_volume VOL SIZE_MB        backing file + `vbdpoolctl volume create`
+#   pool_volume VOL SIZE_MB [PATH] backing file + `vbdpoolctl volume create`
+#   pool_faultfs SIZE_MB           a SIZE_MB file served through tests/faultfs
+#                                  (a FUSE passthrough that fails I/O on
+#                                  command); sets $FAULTFS_DISK (the backing)
+#                                  and $FAULTFS_CTL (its control file); exits
+#                                  77 (skip) without /dev/fuse
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
 #   pool_guest VOL QUEUES          guest domain, attach, nbdkit + plugin on
@@ -82,6 +87,19 @@ pool_member() { # VOL [backd args...]
 		"$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
 	POOL_PIDS+=($!)
 	LAST_DOMID=$d
+}
+
+pool_faultfs() { # SIZE_MB
+	[ -c /dev/fuse ] || { echo "no /dev/fuse"; exit 77; }
+	mkdir -p "$POOL_DIR/mnt"
+	truncate -s "$1M" "$POOL_DIR/real.img"
+	"$VBD_BUILD/tests/faultfs" "$POOL_DIR/real.img" "$POOL_DIR/mnt" >"$POOL_DIR/faultfs.log" 2>&1 &
+	POOL_PIDS+=($!)
+	POOL_ON_EXIT='fusermount3 -u "$POOL_DIR/mnt" 2>/dev/null'
+	FAULTFS_DISK=$POOL_DIR/mnt/disk FAULTFS_CTL=$POOL_DIR/mnt/control
+	local i
+	for i in $(seq 50); do [ -e "$FAULTFS_DISK" ] && return 0; sleep 0.1; done
+	die "faultfs did not mount"
 }
 
 pool_supervisor() {
