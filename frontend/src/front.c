@@ -118,10 +118,17 @@ static void *event_thread(void *arg)
 				     : f->retry_mask ? VBD_FRONT_RETRY_MS
 						     : -1);
 		if (nready < 0) {
-			if (errno == EINTR)
+			if (errno != EINTR) {
+				log_err("front: poll: %s", strerror(errno));
+				break;
+			}
+			if (!kicked)
 				continue;
-			log_err("front: poll: %s", strerror(errno));
-			break;
+			/* a signal: the kicks collected above are cleared from
+			 * the table and must still run (nothing polled is) */
+			for (unsigned i = 0; i < n; i++)
+				pfd[i].revents = 0;
+			nready = 0;
 		}
 		if (nready == 0 && !kicked)
 			qev = f->retry_mask;
