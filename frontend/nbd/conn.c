@@ -748,13 +748,23 @@ static void conn_event(void *arg, int fd, short revents)
 static void transmit(struct nbd_conn *c)
 {
 	struct nbd_server *s = c->s;
-	int rc = vbd_front_fd_set(s->dev, c->fd, POLLIN, conn_event, c);
+	int rc;
 
+	/* set before the event loop can run conn_event (which rearms): a
+	 * store after vbd_front_fd_set could overwrite what conn_event armed,
+	 * leaving the cache and the loop's table apart (a socket never polled
+	 * again, or POLLOUT polled for ever) */
+	c->armed = POLLIN;
+	/* under s->mu like the kicks below: once main.c set closing_dev the
+	 * device may be gone (a handshake that ends that late is not served) */
+	pthread_mutex_lock(&s->mu);
+	rc = atomic_load(&s->closing_dev) ? -ESHUTDOWN
+					  : vbd_front_fd_set(s->dev, c->fd, POLLIN, conn_event, c);
+	pthread_mutex_unlock(&s->mu);
 	if (rc < 0) {
 		log_err("%s: cannot serve it: %s", c->name, strerror(-rc));
 		return;
 	}
-	c->armed = POLLIN;
 	for (;;) {
 		struct pollfd p = {.fd = c->efd, .events = POLLIN};
 		uint64_t v;
