@@ -2,7 +2,8 @@
 # vbdpool-nbd against hostile clients (tests/progs/nbd_hostile): garbage
 # handshakes, bad option lengths, out-of-range / oversized / unaligned
 # requests, bad request magic, a client gone mid-payload, stalled
-# handshakes, a client that never reads its replies — while a good client
+# handshakes, a client that never reads its replies (one of them after
+# NBD_CMD_DISC: closed at the 10 s drain deadline) — while a good client
 # on the same server keeps writing and verifying.  Then the server still
 # serves nbdinfo, logged each drop clearly, and stops cleanly on SIGTERM
 # (exit 0, frontend state Closed).
@@ -23,7 +24,7 @@ cat "$POOL_DIR/hostile.out"
 kill -0 "$NBD_SERVER_PID" 2>/dev/null || die "vbdpool-nbd died"
 [ "$(nbdinfo --size "$NBD_URI")" = $((SIZE_MB << 20)) ] || die "nbdinfo after the attacks"
 for pat in 'unknown client flags' 'bad option magic' 'bytes of data (limit' 'bad request magic' \
-	'in the middle of a request'; do
+	'in the middle of a request' 'did not read its replies in time'; do
 	grep -q "$pat" "$log" || die "the server log lacks '$pat'"
 done
 pool_log "server log: every drop explained"

@@ -15,10 +15,11 @@
  * ENOSPC, a refused write's payload consumed), oversized reads and writes
  * (EINVAL), unaligned requests, unknown commands and flags (EINVAL), bad
  * request magic (dropped), a client vanishing in the middle of a write
- * payload, stalled handshakes, and a client that sends thousands of reads
- * and never reads a reply.  After each one the good client must make
- * progress.  Every blocking receive is bounded (20 s), so a stalled server
- * fails the test instead of hanging it.
+ * payload, stalled handshakes, a client that sends thousands of reads and
+ * never reads a reply, and one that sends NBD_CMD_DISC after reads whose
+ * replies it never reads (closed after the 10 s drain deadline).  After
+ * each one the good client must make progress.  Every blocking receive is
+ * bounded (20 s), so a stalled server fails the test instead of hanging it.
  *
  * Prints "nbd_hostile: ok (N checks)" and exits 0, or the failures and 1.
  */
@@ -597,6 +598,37 @@ static void never_reads(void)
 	progress("the never-reading client gone", 10);
 }
 
+/* Reads whose replies (8 MiB, more than the socket holds) are never read,
+ * then NBD_CMD_DISC: the server answers what it can, and drops the rest
+ * and closes the connection after its 10 s drain deadline, although the
+ * client keeps its end open (checked without reading: POLLHUP). */
+static void disc_never_reads(void)
+{
+	struct pollfd p;
+	time_t t0;
+	int fd = client_open();
+	bool ok = true;
+
+	if (fd < 0)
+		return;
+	for (unsigned i = 0; i < 8 && ok; i++)
+		ok = cmd(fd, CMD_READ, 0, 1000 + i, (uint64_t)i << 20, 1u << 20) == 0;
+	ok = ok && cmd(fd, CMD_DISC, 0, 0, 0, 0) == 0;
+	CHECK(ok, "8 reads and NBD_CMD_DISC sent");
+	t0 = time(NULL);
+	p = (struct pollfd){.fd = fd, .events = POLLRDHUP};
+	while (ok && poll(&p, 1, 1000) >= 0 && !(p.revents & (POLLHUP | POLLRDHUP)) &&
+	       time(NULL) - t0 < 30)
+		;
+	printf("  DISC, replies never read: closed by the server after %ld s\n",
+	       (long)(time(NULL) - t0));
+	CHECK(p.revents & (POLLHUP | POLLRDHUP),
+	      "the server closes a disconnecting client that does not read its replies");
+	CHECK(time(NULL) - t0 >= 8, "not before the drain deadline (10 s)");
+	close(fd);
+	progress("DISC with replies never read", 5);
+}
+
 int main(int argc, char **argv)
 {
 	pthread_t t;
@@ -618,6 +650,7 @@ int main(int argc, char **argv)
 	bad_options();
 	bad_requests();
 	never_reads();
+	disc_never_reads();
 	atomic_store(&good_stop, true);
 	pthread_join(t, NULL);
 	CHECK(!atomic_load(&good_failed), "the good client never failed");
