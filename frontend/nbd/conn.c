@@ -78,11 +78,11 @@ struct nbd_conn {
 	bool dead;	      /* socket unusable: replies are dropped */
 	bool wait_room;	      /* the loop waits for inflight to fall */
 	bool wait_idle;	      /* the loop waits for inflight == 0 */
-	bool wait_out;	      /* the loop waits to drain the queue */
 	atomic_bool finished; /* the event loop let go of the connection */
 	atomic_bool draining; /* stop_reading: the thread kicks the loop every second */
 
-	/* the reader: only the connection's thread */
+	/* the reader: the event thread (conn_event); the connection's thread
+	 * only once the device is closed (drop) */
 	enum rd_state rstate;
 	struct nbd_req *cur; /* RD_PAYLOAD: request being filled */
 	uint64_t need;	     /* payload bytes still to read / discard */
@@ -712,7 +712,6 @@ static void conn_event(void *arg, int fd, short revents)
 		want_out = c->oq_head != NULL;
 		c->wait_room = !c->stop_reading && !want_in;
 		c->wait_idle = c->stop_reading;
-		c->wait_out = !want_out;
 		pthread_mutex_unlock(&c->mu);
 
 		if (want_in && try_read && reads < READS_PER_EVENT) {
