@@ -39,15 +39,17 @@
 #define MAX_CONNS    64
 #define MAX_INFLIGHT 64		 /* requests per connection */
 #define MAX_BYTES    (64u << 20) /* their buffers, per connection */
-/* Small requests stay on one queue until this many are in flight: twice
- * the library's default.  Without a thread parked per request, one queue's
- * owner takes a QD16 load in batches (4 KiB random read QD16, 3 members:
- * member CPU 2.1-2.8 instead of 3.1-3.3 us per request, 0.37 instead of
- * 0.53-0.95 context switches per request); the queue still moves on every
- * VBD_FRONT_STICKY requests, and large requests go shortest queue first. */
-#define QUEUE_BATCH  (2 * VBD_FRONT_QUEUE_BATCH)
+/* Small requests stay on one queue until this many are in flight, then
+ * go shortest queue first.  With members that poll their rings
+ * (vbdpool-backd --poll-us) batching no longer saves wake-ups, and
+ * spreading a QD16 load over several owners lets them work in parallel:
+ * 4 KiB QD16, 3 members, interleaved runs (docs/perf.md): randread 189k-209k
+ * IOPS with 4, 215k-218k with 2, 137k-156k with 16 (the default before
+ * polling); randwrite 132k-134k with 4, 106k-121k with 2, 99k-107k with
+ * 16.  Large requests always go shortest queue first. */
+#define QUEUE_BATCH  (VBD_FRONT_QUEUE_BATCH / 2)
 #define POLL_US	     VBD_FRONT_POLL_US /* --poll-us default */
-#define STOP_WAIT_MS 15000 /* at stop: connections get this long before close */
+#define STOP_WAIT_MS 15000	       /* at stop: connections get this long before close */
 
 static void usage(FILE *f)
 {
