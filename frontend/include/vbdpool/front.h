@@ -19,6 +19,7 @@
 #ifndef VBDPOOL_FRONT_H
 #define VBDPOOL_FRONT_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
