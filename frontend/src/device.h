@@ -74,6 +74,7 @@ struct vbd_front {
 	} afd[VBD_FRONT_MAX_APP_FDS];
 	unsigned nafd;
 	uint64_t afd_serial;
+	struct vbdf_appfd afd_snap[VBD_FRONT_MAX_APP_FDS]; /* event thread's snapshot */
 };
 
 /* ---- lists and queue state (lock held) ---- */

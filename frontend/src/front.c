@@ -81,7 +81,8 @@ static void *event_thread(void *arg)
 	struct vbd_front *f = arg;
 	struct pollfd pfd[2 + VBD_MAX_QUEUES + VBD_FRONT_MAX_APP_FDS];
 	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
-	struct vbdf_appfd *app = calloc(VBD_FRONT_MAX_APP_FDS, sizeof(*app));
+	struct vbdf_appfd *app = f->afd_snap;
+	uint64_t retry_at = 0; /* monotonic ns: the next retry of failed records */
 
 	tls_event_dev = f;
 	/* The event thread stays SCHED_OTHER: it copies read data (up to 1 MiB
@@ -109,7 +110,7 @@ static void *event_thread(void *arg)
 			pfd[n++] = (struct pollfd){.fd = f->q[q].ring->fd, .events = POLLIN};
 		}
 		nring = n;
-		napp = app ? vbdf_appfd_collect(f, pfd + n, app, &kicked) : 0;
+		napp = vbdf_appfd_collect(f, pfd + n, app, &kicked);
 		n += napp;
 		/* Failed record handling (grants, XenStore) is retried; a kicked
 		 * application descriptor runs at once. */
@@ -130,8 +131,20 @@ static void *event_thread(void *arg)
 				pfd[i].revents = 0;
 			nready = 0;
 		}
-		if (nready == 0 && !kicked)
-			qev = f->retry_mask;
+		/* retried every VBD_FRONT_RETRY_MS, also while events keep
+		 * the poll from timing out */
+		if (f->retry_mask) {
+			uint64_t now = vbd_apoll_now();
+
+			if ((nready == 0 && !kicked) || (retry_at && now >= retry_at)) {
+				qev = f->retry_mask;
+				retry_at = 0;
+			} else if (!retry_at) {
+				retry_at = now + VBD_FRONT_RETRY_MS * 1000000ull;
+			}
+		} else {
+			retry_at = 0;
+		}
 		if (pfd[0].revents) {
 			uint64_t v;
 			if (read(f->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
@@ -193,7 +206,6 @@ static void *event_thread(void *arg)
 			vbdf_xsf_set_state(&f->x, XB_CLOSED);
 		}
 	}
-	free(app);
 	return NULL;
 }
 

@@ -35,7 +35,7 @@ int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb 
 {
 	struct vbdf_appfd *a;
 
-	if (!f || fd < 0 || !cb || (events & ~(POLLIN | POLLOUT | POLLPRI)))
+	if (!f || fd < 0 || !cb || (events & ~(POLLIN | POLLOUT)))
 		return -EINVAL;
 	pthread_mutex_lock(&f->afd_lock);
 	a = find_locked(f, fd);
