@@ -64,8 +64,11 @@ static void usage(FILE *f)
 		"  --wait SECONDS     wait for a queue to connect before listening\n"
 		"  --queue-batch N    requests kept on one queue before spreading (default %d)\n"
 		"  --poll-us N        I/O in flight: poll N us before sleeping (default %d)\n"
+		"  --stall-warn S     log when I/O is outstanding and nothing answers for S s\n"
+		"                     (default %d; 0: never; requests keep waiting)\n"
 		"Log level: VBD_LOG=error|warn|info|debug.\n",
-		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US);
+		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US,
+		VBD_FRONT_STALL_WARN_MS / 1000);
 }
 
 static int parse_uint(const char *opt, const char *v, unsigned long max, unsigned *out)
@@ -284,6 +287,7 @@ int main(int argc, char **argv)
 					      {"wait", required_argument, NULL, 'w'},
 					      {"queue-batch", required_argument, NULL, 'b'},
 					      {"poll-us", required_argument, NULL, 'p'},
+					      {"stall-warn", required_argument, NULL, 'S'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
@@ -291,6 +295,7 @@ int main(int argc, char **argv)
 	const char *sock_path = NULL, *listen_spec = NULL, *volume = NULL;
 	unsigned devid = 0, ring_order = VBD_DEFAULT_RING_ORDER, wait_s = 0;
 	unsigned queue_batch = QUEUE_BATCH, poll_us = POLL_US;
+	unsigned stall_s = VBD_FRONT_STALL_WARN_MS / 1000;
 	bool have_devid = false;
 	sigset_t sigs;
 	int opt, rc, lfd, sfd;
@@ -325,6 +330,10 @@ int main(int argc, char **argv)
 			break;
 		case 'w':
 			if (parse_uint("--wait", optarg, 86400, &wait_s) < 0)
+				return 2;
+			break;
+		case 'S':
+			if (parse_uint("--stall-warn", optarg, 86400, &stall_s) < 0)
 				return 2;
 			break;
 		case 'p':
@@ -381,6 +390,7 @@ int main(int argc, char **argv)
 	o.ring_order = ring_order;
 	o.queue_batch = queue_batch;
 	o.poll_us = poll_us;
+	o.stall_warn_ms = stall_s * 1000;
 	rc = vbd_front_open(&o, &srv.dev);
 	if (rc < 0) {
 		if (rc == -ENOENT)

@@ -59,6 +59,10 @@ struct vbd_front {
 	unsigned long nios;
 	uint64_t submitted, completed, errors, reposted, bad;
 	struct vbd_apoll apoll; /* event thread: polling window (vbdpool/apoll.h) */
+	/* event thread: stall watch (o.stall_warn_ms) */
+	uint64_t stall_mark_ns;	  /* last progress (a response, or nothing outstanding) */
+	uint64_t stall_completed; /* f->completed then */
+	bool stall_logged;
 	pthread_t thr;
 	bool thr_started;
 	int wake_fd;

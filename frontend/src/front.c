@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -27,6 +28,7 @@ void vbd_front_opts_init(struct vbd_front_opts *o, unsigned devid)
 				     .ring_order = VBD_DEFAULT_RING_ORDER,
 				     .close_wait_ms = VBD_FRONT_CLOSE_WAIT_MS,
 				     .poll_us = VBD_FRONT_POLL_US,
+				     .stall_warn_ms = VBD_FRONT_STALL_WARN_MS,
 				     .queue_batch = VBD_FRONT_QUEUE_BATCH};
 }
 
@@ -76,6 +78,50 @@ static int wait_events(struct vbd_front *f, struct pollfd *pfd, unsigned n, int 
 	return nready;
 }
 
+/* The stall watch (lock held): I/O outstanding and no response since
+ * o.stall_warn_ms.  Returns the ms until the warning is due (the poll
+ * must wake by then), or -1. */
+static int stall_check(struct vbd_front *f, uint64_t now)
+{
+	uint64_t warn_ns = (uint64_t)f->o.stall_warn_ms * 1000000u;
+
+	if (!warn_ns)
+		return -1;
+	if (f->nios == 0 || f->completed != f->stall_completed) {
+		if (f->stall_logged)
+			log_info("front: device %u: responses again after %.1f s", f->x.devid,
+				 (double)(now - f->stall_mark_ns) / 1e9);
+		f->stall_completed = f->completed;
+		f->stall_mark_ns = now;
+		f->stall_logged = false;
+		return f->nios ? (int)f->o.stall_warn_ms : -1;
+	}
+	if (f->stall_logged)
+		return -1;
+	if (now - f->stall_mark_ns >= warn_ns) {
+		char owners[16 * VBD_MAX_QUEUES] = "";
+		size_t o = 0;
+
+		for (unsigned q = 0; q < f->nq && o < sizeof(owners); q++) {
+			const struct vbdf_queue *qu = &f->q[q];
+
+			if (qu->rec.owner == VBD_DOMID_NONE)
+				o += (size_t)snprintf(owners + o, sizeof(owners) - o, " q%u=none",
+						      q);
+			else
+				o += (size_t)snprintf(
+				    owners + o, sizeof(owners) - o, " q%u=dom%u/e%llu", q,
+				    (unsigned)qu->rec.owner, (unsigned long long)qu->rec.epoch);
+		}
+		log_warn("front: device %u: %lu request(s) outstanding and no response for %.1f "
+			 "s (waiting for the pool; owners:%s)",
+			 f->x.devid, f->nios, (double)(now - f->stall_mark_ns) / 1e9, owners);
+		f->stall_logged = true;
+		return -1;
+	}
+	return (int)((warn_ns - (now - f->stall_mark_ns)) / 1000000u) + 1;
+}
+
 static void *event_thread(void *arg)
 {
 	struct vbd_front *f = arg;
@@ -83,6 +129,7 @@ static void *event_thread(void *arg)
 	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
 	struct vbdf_appfd *app = f->afd_snap;
 	uint64_t retry_at = 0; /* monotonic ns: the next retry of failed records */
+	int stall_ms = -1;     /* ms until the stall warning is due, or -1 */
 
 	tls_event_dev = f;
 	/* The event thread stays SCHED_OTHER: it copies read data (up to 1 MiB
@@ -98,6 +145,7 @@ static void *event_thread(void *arg)
 		struct vbdf_ring *notify[VBD_MAX_QUEUES];
 		unsigned q, nnotify, napp, nring;
 		bool kicked = false;
+		int tmo;
 
 		pfd[n++] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
 		/* A lost XenStore connection is not polled again (no busy loop). */
@@ -114,10 +162,10 @@ static void *event_thread(void *arg)
 		n += napp;
 		/* Failed record handling (grants, XenStore) is retried; a kicked
 		 * application descriptor runs at once. */
-		nready = wait_events(f, pfd, n,
-				     kicked	     ? 0
-				     : f->retry_mask ? VBD_FRONT_RETRY_MS
-						     : -1);
+		tmo = kicked ? 0 : f->retry_mask ? VBD_FRONT_RETRY_MS : -1;
+		if (stall_ms >= 0 && (tmo < 0 || stall_ms < tmo))
+			tmo = stall_ms;
+		nready = wait_events(f, pfd, n, tmo);
 		if (nready < 0) {
 			if (errno != EINTR) {
 				log_err("front: poll: %s", strerror(errno));
@@ -195,6 +243,7 @@ static void *event_thread(void *arg)
 
 		pthread_mutex_lock(&f->lock);
 		nnotify = vbdf_push_collect(f, notify);
+		stall_ms = stall_check(f, vbd_apoll_now());
 		if (f->detach_asked && f->nios == 0 && !f->closed_written && !f->gone) {
 			f->closed_written = true;
 			closed_now = true;

@@ -5,6 +5,7 @@
 # and must not fail.  A new member then joins the volume: it takes over the
 # dead member's queues, the frontend re-posts what was in flight, and the
 # verifier finishes with zero errors and every block as it was written.
+# vbdpool-nbd logs the stall (--stall-warn 2) and the end of it.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
@@ -12,7 +13,7 @@ pool_volume vol1 64
 pool_member vol1
 first=$LAST_DOMID
 pool_supervisor
-POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 4
+POOL_NBD_SERVER=vbdpool-nbd POOL_NBD_ARGS="--stall-warn 2" pool_guest vol1 4
 pool_wait_connected vol1 "$GUEST" 0
 pool_verify_bg "$GUEST" "$POOL_DIR/verify.log" --nbd "$POOL_DIR/nbd.sock" --seconds 12 --threads 4
 vpid=$VERIFY_PID
@@ -32,6 +33,10 @@ grep -q 'errors=0' "$POOL_DIR/verify.log" || die "verifier errors"
 pool_wait_connected vol1 "$GUEST" 0
 [ "$(pool_owned_by vol1 "$GUEST" 0 "$second")" = 4 ] ||
 	die "the new member does not own every queue: $(pool_owners vol1 "$GUEST" 0)"
-grep -E 'stalled|resumed' "$POOL_DIR/vbdpool-nbd.log" || true
+grep -E 'no response for|responses again' "$POOL_DIR/vbdpool-nbd.log" || true
+grep -qE "warn: front: device 0: [0-9]+ request\(s\) outstanding and no response for 2\.[0-9] s \(waiting for the pool; owners: q0=dom$first/e" \
+	"$POOL_DIR/vbdpool-nbd.log" || die "no stall warning naming the dead owner"
+grep -q 'info: front: device 0: responses again after' "$POOL_DIR/vbdpool-nbd.log" ||
+	die "no line when responses came again"
 ctl schema-check >"$POOL_DIR/schema.out" 2>&1 || die "schema-check: $(cat "$POOL_DIR/schema.out")"
 echo PASS

@@ -44,6 +44,7 @@
 	16384			      /* all rings of a device: half a default                     \
 					 grant table (32768 refs) */
 #define VBD_FRONT_CLOSE_WAIT_MS 10000 /* vbd_front_close waits for in-flight I/O */
+#define VBD_FRONT_STALL_WARN_MS 5000  /* log when I/O is outstanding and nothing answers */
 #define VBD_FRONT_RETRY_MS	500   /* retry a failed ring build / record read */
 #define VBD_FRONT_STICKY	64    /* SQF ties stay on a queue for this many requests */
 /* Adaptive polling windows, at most (vbdpool/apoll.h; docs/perf.md) */

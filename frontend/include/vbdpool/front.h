@@ -37,6 +37,11 @@ struct vbd_front_opts {
 	/* while requests are in flight, the event thread polls this many
 	 * microseconds (yielding between tries) before it sleeps; 0: never */
 	unsigned poll_us;
+	/* requests outstanding and no response for this long: one warning
+	 * (with the queues' owners), and a line when responses come again;
+	 * 0: never.  Requests are never failed for it (as with blkfront, I/O
+	 * waits for the pool: a member may join and take over) */
+	unsigned stall_warn_ms;
 };
 
 /* Fills *o with the defaults (proto.h) for device `devid`. */
