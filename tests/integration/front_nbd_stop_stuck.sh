@@ -9,17 +9,9 @@
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
-pool_volume vol1 64
-pool_member vol1
-first=$LAST_DOMID
-POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 2
-pool_wait_connected vol1 "$GUEST" 0
-log=$POOL_DIR/vbdpool-nbd.log
-pool_verify_bg "$GUEST" "$POOL_DIR/verify.log" --nbd "$POOL_DIR/nbd.sock" --seconds 60 --threads 4
+pool_outage_start vol1 2 60
 vpid=$VERIFY_PID
-sleep 2
-pool_log "destroying the only member, domain $first"
-"$XENSIM" destroy --dir "$SIM_DIR" "$first"
+log=$POOL_DIR/vbdpool-nbd.log
 sleep 2
 kill -0 "$vpid" 2>/dev/null || die "the verifier ended: $(tail -n 3 "$POOL_DIR/verify.log")"
 pool_log "SIGTERM with every connection waiting for the pool"

@@ -9,17 +9,9 @@
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
-pool_volume vol1 64
-pool_member vol1
-first=$LAST_DOMID
 pool_supervisor
-POOL_NBD_SERVER=vbdpool-nbd POOL_NBD_ARGS="--stall-warn 2" pool_guest vol1 4
-pool_wait_connected vol1 "$GUEST" 0
-pool_verify_bg "$GUEST" "$POOL_DIR/verify.log" --nbd "$POOL_DIR/nbd.sock" --seconds 12 --threads 4
-vpid=$VERIFY_PID
-sleep 2
-pool_log "destroying the only member, domain $first"
-"$XENSIM" destroy --dir "$SIM_DIR" "$first"
+POOL_NBD_ARGS="--stall-warn 2" pool_outage_start vol1 4 12
+first=$FIRST vpid=$VERIFY_PID
 sleep 4
 kill -0 "$vpid" 2>/dev/null || die "the verifier ended during the outage: $(tail -n 3 "$POOL_DIR/verify.log")"
 pool_log "after 4 s without a member: owners $(pool_owners vol1 "$GUEST" 0)"

@@ -24,6 +24,12 @@
 #                                  G, output in LOG; its exit status
 #   pool_verify_bg G LOG ARGS...   the same in the background: sets $VERIFY_PID
 #                                  (also in POOL_PIDS)
+#   pool_outage_start VOL QUEUES SECS
+#                                  a volume on one member ($FIRST), a guest
+#                                  exporting it with vbdpool-nbd (POOL_NBD_ARGS
+#                                  as set), front_verify over NBD for SECS s in
+#                                  the background ($VERIFY_PID), then, 2 s into
+#                                  it, that only member destroyed
 #   pool_wait_connected VOL G D    every queue record connected (bounded)
 #   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
 #   pool_wait_owns VOL G D DOMID   wait (up to 10 s) until DOMID owns a queue
@@ -100,6 +106,20 @@ pool_faultfs() { # SIZE_MB
 	local i
 	for i in $(seq 50); do [ -e "$FAULTFS_DISK" ] && return 0; sleep 0.1; done
 	die "faultfs did not mount"
+}
+
+pool_outage_start() { # VOL QUEUES SECS
+	local vol=$1 queues=$2 secs=$3
+	pool_volume "$vol" 64
+	pool_member "$vol"
+	FIRST=$LAST_DOMID
+	POOL_NBD_SERVER=vbdpool-nbd pool_guest "$vol" "$queues"
+	pool_wait_connected "$vol" "$GUEST" 0
+	pool_verify_bg "$GUEST" "$POOL_DIR/verify.log" --nbd "$POOL_DIR/nbd.sock" --seconds "$secs" \
+		--threads 4
+	sleep 2
+	pool_log "destroying the only member, domain $FIRST"
+	"$XENSIM" destroy --dir "$SIM_DIR" "$FIRST"
 }
 
 pool_supervisor() {
