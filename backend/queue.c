@@ -404,10 +404,8 @@ static void push(struct vbd_queue *q)
 {
 	if (q->ring.br.rsp_prod_pvt == q->ring.br.sring->rsp_prod)
 		return;
-	if (vbd_ring_push(&q->ring)) {
-		q->notifies++;
+	if (vbd_ring_push(&q->ring))
 		q->cfg.plat->evtchn->notify(q->ev, (vbd_port_t)q->local_port);
-	}
 }
 
 int vbdq_run_once(struct vbd_queue *q)
@@ -504,7 +502,6 @@ static void *queue_thread(void *arg)
 				sched_yield();
 			}
 			if (got) {
-				q->polled++;
 				vbd_apoll_update(&ap, vbd_apoll_now() - t0);
 				continue;
 			}
@@ -516,7 +513,6 @@ static void *queue_thread(void *arg)
 		if (timed)
 			vbd_apoll_update(&ap, vbd_apoll_now() - t0);
 		if (pfd[0].revents & POLLIN) {
-			q->ev_wakeups++;
 			/* the handle has one port: one pending() takes its event,
 			 * and a notify after the unmask makes the fd readable again
 			 * (a second pending() would only answer EAGAIN) */

@@ -78,7 +78,6 @@ struct vbd_queue {
 	int started;
 	pthread_t thr;
 	struct vbd_qstats stats;
-	uint64_t notifies, ev_wakeups, polled; /* data thread only */
 };
 
 /* Map the ring, bind the event channel, set up grants and the engine.

@@ -316,19 +316,17 @@ static void reply(struct nbd_req *r, uint32_t err)
 static void io_done(void *arg, int err);
 static void conn_event(void *arg, int fd, short revents);
 
-/* vbd_front_submit unless the server is stopping (then the device may be
- * closing: -ESHUTDOWN without touching it). */
+/* vbd_front_submit unless the server is stopping.  Submits run on the
+ * event thread (or in the callbacks vbd_front_close runs after joining
+ * it), so none can race the device's close. */
 static int submit(struct nbd_req *r, enum vbd_io_op op, unsigned flags, void *buf, uint64_t off,
 		  uint64_t len)
 {
 	struct nbd_server *s = r->c->s;
-	int rc = -ESHUTDOWN;
 
-	atomic_fetch_add(&s->submitters, 1);
-	if (!atomic_load(&s->stopping))
-		rc = vbd_front_submit(s->dev, op, flags, buf, off, len, io_done, r);
-	atomic_fetch_sub(&s->submitters, 1);
-	return rc;
+	if (atomic_load(&s->stopping))
+		return -ESHUTDOWN;
+	return vbd_front_submit(s->dev, op, flags, buf, off, len, io_done, r);
 }
 
 static int submit_zeroes(struct nbd_req *r)

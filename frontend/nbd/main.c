@@ -454,8 +454,6 @@ int main(int argc, char **argv)
 	close(lfd);
 	if (sock_path)
 		unlink(sock_path);
-	while (atomic_load(&srv.submitters))
-		usleep(1000);
 	conn_wake_all(&srv);
 	left = wait_conns(&srv, STOP_WAIT_MS);
 	if (left)

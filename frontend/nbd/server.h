@@ -31,7 +31,6 @@ struct nbd_server {
 	atomic_bool stopping;	 /* SIGTERM/SIGINT: no new requests */
 	atomic_bool closing_dev; /* set (under mu) before vbd_front_close: no more kicks */
 	atomic_bool dev_closed;	 /* vbd_front_close returned: connections let go */
-	atomic_uint submitters;	 /* threads inside a submit that checked !stopping */
 	/* live connections (for wake-ups at stop) */
 	pthread_mutex_t mu;
 	pthread_cond_t cv;

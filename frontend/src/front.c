@@ -78,6 +78,14 @@ static int wait_events(struct vbd_front *f, struct pollfd *pfd, unsigned n, int 
 	return nready;
 }
 
+/* ms from now until the monotonic time `at` (ns), rounded up; 0 if past */
+static int ms_until(uint64_t at)
+{
+	uint64_t now = vbd_apoll_now();
+
+	return at > now ? (int)((at - now + 999999) / 1000000) : 0;
+}
+
 /* The stall watch (lock held): I/O outstanding and no response since
  * o.stall_warn_ms.  Returns the ms until the warning is due (the poll
  * must wake by then), or -1. */
@@ -160,9 +168,14 @@ static void *event_thread(void *arg)
 		nring = n;
 		napp = vbdf_appfd_collect(f, pfd + n, app, &kicked);
 		n += napp;
-		/* Failed record handling (grants, XenStore) is retried; a kicked
-		 * application descriptor runs at once. */
-		tmo = kicked ? 0 : f->retry_mask ? VBD_FRONT_RETRY_MS : -1;
+		/* Failed record handling (grants, XenStore) is retried every
+		 * VBD_FRONT_RETRY_MS, also while events keep the poll busy; a
+		 * kicked application descriptor runs at once. */
+		if (!f->retry_mask)
+			retry_at = 0;
+		else if (!retry_at)
+			retry_at = vbd_apoll_now() + VBD_FRONT_RETRY_MS * 1000000ull;
+		tmo = kicked ? 0 : retry_at ? ms_until(retry_at) : -1;
 		if (stall_ms >= 0 && (tmo < 0 || stall_ms < tmo))
 			tmo = stall_ms;
 		nready = wait_events(f, pfd, n, tmo);
@@ -179,18 +192,8 @@ static void *event_thread(void *arg)
 				pfd[i].revents = 0;
 			nready = 0;
 		}
-		/* retried every VBD_FRONT_RETRY_MS, also while events keep
-		 * the poll from timing out */
-		if (f->retry_mask) {
-			uint64_t now = vbd_apoll_now();
-
-			if ((nready == 0 && !kicked) || (retry_at && now >= retry_at)) {
-				qev = f->retry_mask;
-				retry_at = 0;
-			} else if (!retry_at) {
-				retry_at = now + VBD_FRONT_RETRY_MS * 1000000ull;
-			}
-		} else {
+		if (retry_at && vbd_apoll_now() >= retry_at) {
+			qev = f->retry_mask;
 			retry_at = 0;
 		}
 		if (pfd[0].revents) {

@@ -8,8 +8,8 @@ set -euo pipefail
 pool_init
 pool_volume vol1 16
 pool_member vol1
-G=$(pool_domain guest) || die "create guest"
-ctl attach "$G" vol1 --devid 0 --queues 1 >/dev/null || die "attach"
+pool_attach vol1 1
+G=$GUEST
 rc=0
 "$XENSIM" exec --dir "$SIM_DIR" --domid "$G" -- \
 	"$VBD_BUILD/tests/progs/front_kick_signal" 0 5 >"$POOL_DIR/kick.log" 2>&1 || rc=$?

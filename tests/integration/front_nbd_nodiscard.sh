@@ -24,7 +24,7 @@ check_trim() { # URI LABEL
 }
 
 # vbdpool-nbd
-POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 2 0
+POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 2
 pool_wait_connected vol1 "$GUEST" 0
 check_trim "$NBD_URI" vbdpool-nbd
 pool_verify "$GUEST" "$POOL_DIR/verify1.log" --nbd "$POOL_DIR/nbd.sock" --seconds 3 --threads 2 ||
@@ -36,8 +36,8 @@ kill "$NBD_SERVER_PID"
 wait "$NBD_SERVER_PID" || die "vbdpool-nbd exited non-zero"
 
 # nbdkit + the plugin, in a second guest
-g2=$(pool_domain guest2) || die "create guest2"
-ctl attach "$g2" vol1 --devid 0 --queues 2 >/dev/null || die "attach guest2"
+pool_attach vol1 2 guest2
+g2=$GUEST
 "$XENSIM" exec --dir "$SIM_DIR" --domid "$g2" -- \
 	nbdkit -f -v -U "$POOL_DIR/nbd2.sock" "$PLUGIN" devid=0 wait=20 >"$POOL_DIR/nbdkit2.log" 2>&1 &
 POOL_PIDS+=($!)

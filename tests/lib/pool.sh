@@ -14,7 +14,11 @@
 #                                  77 (skip) without /dev/fuse
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
-#   pool_guest VOL QUEUES          guest domain, attach, nbdkit + plugin on
+#   pool_attach VOL QUEUES [NAME]  a new guest domain NAME (default guest) with
+#                                  VOL attached as device 0; sets $GUEST
+#   pool_detach_refuses VOL URI    `vbdpoolctl detach` of $GUEST's device 0
+#                                  completes, then a read through URI fails
+#   pool_guest VOL QUEUES          pool_attach, then nbdkit + plugin on
 #                                  $POOL_DIR/nbd.sock; sets $GUEST, $NBD_URI,
 #                                  $NBD_SERVER_PID (the xensim exec); with
 #                                  POOL_NBD_SERVER=vbdpool-nbd the native server
@@ -128,19 +132,30 @@ pool_supervisor() {
 	POOL_PIDS+=($!)
 }
 
-pool_guest() { # VOL QUEUES [DEVID]
-	local vol=$1 queues=$2 devid=${3:-0}
-	GUEST=$(pool_domain guest) || die "create guest domain"
-	ctl attach "$GUEST" "$vol" --devid "$devid" --queues "$queues" >/dev/null ||
-		die "attach $GUEST $vol"
+pool_attach() { # VOL QUEUES [NAME]
+	GUEST=$(pool_domain "${3:-guest}") || die "create guest domain"
+	ctl attach "$GUEST" "$1" --devid 0 --queues "$2" >/dev/null || die "attach $GUEST $1"
+}
+
+pool_detach_refuses() { # VOL URI
+	ctl detach "$GUEST" "$1" --devid 0 --timeout 20 || die "detach failed"
+	if qemu-io -f raw "$2" -c 'read 0 4k' >"$POOL_DIR/qio-detached.log" 2>&1 &&
+		! grep -qi 'fail' "$POOL_DIR/qio-detached.log"; then
+		die "read after detach succeeded: $(cat "$POOL_DIR/qio-detached.log")"
+	fi
+	pool_log "after detach: $(tail -n 1 "$POOL_DIR/qio-detached.log")"
+}
+
+pool_guest() { # VOL QUEUES
+	pool_attach "$1" "$2"
 	if [ "${POOL_NBD_SERVER:-nbdkit}" = vbdpool-nbd ]; then
 		# shellcheck disable=SC2086 # POOL_NBD_ARGS: words
 		"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
-			"$BIN/vbdpool-nbd" --devid "$devid" --socket "$POOL_DIR/nbd.sock" ${POOL_NBD_ARGS:-} \
+			"$BIN/vbdpool-nbd" --devid 0 --socket "$POOL_DIR/nbd.sock" ${POOL_NBD_ARGS:-} \
 			>"$POOL_DIR/vbdpool-nbd.log" 2>&1 &
 	else
 		"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
-			nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid="$devid" \
+			nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 \
 			>"$POOL_DIR/nbdkit.log" 2>&1 &
 	fi
 	POOL_PIDS+=($!)
