@@ -14,6 +14,10 @@
 #include "stats.h"
 #include "vbdpool/proto.h"
 
+/* instance.c (below): members/<me>/instance holds "<pid>-<random hex>" */
+#define VBD_INST_TOKEN_MAX 48
+#define VBD_INST_WATCH_MS  (3 * VBD_HEARTBEAT_MS)
+
 struct backd_config {
 	const char *volumes[VBD_MAX_VOLUMES];
 	unsigned nvolumes;
@@ -84,6 +88,10 @@ struct vbd_volume {
 	uint64_t bal_hold_until;	    /* ms: no slow shedding before this */
 	uint64_t bal_members_sig;	    /* (domid, state) of every member, last round */
 	unsigned bal_nmembers, bal_nactive; /* members, active ones, last round */
+	/* instance.c: one daemon per volume per domain */
+	char inst_token[VBD_INST_TOKEN_MAX]; /* our members/<me>/instance */
+	int inst_held;			     /* the node holds our token */
+	int superseded;			     /* another daemon serves it here: we never will */
 };
 
 struct backd {
@@ -161,6 +169,20 @@ void bal_round(struct backd *bd);
 /* heartbeat.c: heartbeat, load and features */
 void hb_publish(struct vbd_volume *v);
 void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q);
+
+/* instance.c: one vbdpool-backd per volume per domain (members/<me>/instance).
+ * inst_acquire_all: before joining; waits up to VBD_INST_WATCH_MS for a
+ * predecessor's heartbeat when its token is there; 0, -EEXIST when another
+ * live daemon serves one of them (logged, that volume superseded), or
+ * another -errno (e.g. not a member yet: try again later). inst_check: on
+ * every reconcile; -EEXIST once another instance took the volume (its
+ * queues dropped without writing records). inst_none_left: every volume
+ * superseded. inst_release_all: at a clean exit, removes our tokens. */
+int inst_acquire_all(struct backd *bd, struct vbd_volume **vs, unsigned n);
+int inst_acquire(struct vbd_volume *v);
+int inst_check(struct vbd_volume *v);
+int inst_none_left(struct backd *bd);
+void inst_release_all(struct backd *bd);
 
 /* control.c */
 int control_run(struct backd *bd);

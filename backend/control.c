@@ -23,13 +23,15 @@ static void reconcile(struct vbd_volume *v)
 	struct vbd_member *m;
 
 	v->dirty = 0;
+	if (inst_check(v) < 0)
+		return; /* another vbdpool-backd serves it in this domain */
 	if (!v->joined) {
 		/* a non-member may not even read the volume: check first */
 		if (bd->leaving || pool_check_member(v) < 0)
 			return;
 		if (!v->ready && pool_volume_setup(v) < 0)
 			return;
-		if (pool_join(v) < 0)
+		if (inst_acquire(v) < 0 || pool_join(v) < 0)
 			return;
 	}
 	{
@@ -210,6 +212,11 @@ int control_run(struct backd *bd)
 		for (unsigned i = 0; i < bd->nvols; i++)
 			if (bd->vols[i].dirty)
 				reconcile(&bd->vols[i]);
+		if (inst_none_left(bd)) {
+			log_err("another vbdpool-backd serves every volume of this one: exiting");
+			rc = 1;
+			break;
+		}
 		if (bd->leaving) {
 			int owned = 0;
 			for (unsigned i = 0; i < bd->nvols; i++)

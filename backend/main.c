@@ -150,7 +150,23 @@ int main(int argc, char **argv)
 	log_info("domain %u serving %u volume(s), platform %s, engine %s%s%s", bd.me, bd.nvols,
 		 vbd_platform()->name, bd.cfg.engine == VBD_ENGINE_URING ? "io_uring" : "threads",
 		 bd.cfg.buffered ? ", buffered" : "", bd.cfg.null_store ? ", null store" : "");
+	{
+		/* one vbdpool-backd per volume per domain: refuse to start rather
+		 * than act as a member another daemon here already is (volumes we
+		 * are not a member of yet are checked when they join) */
+		struct vbd_volume *vs[VBD_MAX_VOLUMES];
+
+		for (unsigned i = 0; i < bd.nvols; i++)
+			vs[i] = &bd.vols[i];
+		if (inst_acquire_all(&bd, vs, bd.nvols) == -EEXIST) {
+			inst_release_all(&bd);
+			close(bd.report_fd);
+			xs_close(bd.xs);
+			return 1;
+		}
+	}
 	r = control_run(&bd);
+	inst_release_all(&bd);
 	close(bd.report_fd);
 	xs_close(bd.xs);
 	return r;
