@@ -18,6 +18,7 @@
 
 #include "internal.h"
 #include "vbdpool/apoll.h"
+#include "lostw.h"
 #include "ring.h"
 #include "xsfront.h"
 
@@ -44,9 +45,16 @@ struct vbd_front {
 	struct vbdf_queue q[VBD_MAX_QUEUES];
 	struct vbdf_part *phead, *ptail; /* pending: waiting for any queue */
 	unsigned npending;
-	unsigned hint;	     /* queue preferred on ties (shortest queue first) */
-	uint64_t dispatched; /* requests dispatched from the pending FIFO */
-	uint64_t push_mask;  /* queues with posted, unpushed requests */
+	/* writes lost with a member (lostw.h) and the newer writes held back
+	 * because they overlap one of them, in submission order */
+	struct vbdf_lostw lost;
+	struct vbdf_part *hhead, *htail;
+	unsigned nheld;
+	uint64_t held_total;	/* writes ever held back */
+	int abandon_lost_owner; /* vbdf_abandon_ring: owner lost (-1: no) */
+	unsigned hint;		/* queue preferred on ties (shortest queue first) */
+	uint64_t dispatched;	/* requests dispatched from the pending FIFO */
+	uint64_t push_mask;	/* queues with posted, unpushed requests */
 	struct vbdf_io *done, **done_tail;
 	bool closing;	   /* no new requests */
 	bool detach_asked; /* dom0 wrote state=Closing */
@@ -117,6 +125,9 @@ void vbdf_part_done(struct vbd_front *f, struct vbdf_part *p, int err);
 void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err);
 void vbdf_dispatch(struct vbd_front *f);
 void vbdf_push_all(struct vbd_front *f);
+/* Held writes whose ranges are no longer lost go back to the front of the
+ * pending FIFO (in order); returns how many. */
+unsigned vbdf_unhold(struct vbd_front *f);
 /* The same in two steps: publish under the lock, collecting the rings
  * whose owner must be notified (at most VBD_MAX_QUEUES), then notify them
  * after unlocking (a notify wakes the owner, which may preempt us: holding
@@ -127,8 +138,12 @@ void vbdf_notify_collected(struct vbdf_ring **rings, unsigned n); /* lock not he
 void vbdf_run_done(struct vbd_front *f);
 
 /* ---- front_owner.c (event thread; lock held only where noted) ---- */
-/* lock held: returns the ring for destruction outside the lock */
-struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken);
+/* lock held: returns the ring for destruction outside the lock.  With
+ * lost_owner >= 0 the ring's owner was taken over without a hand-off: the
+ * writes and discards still in flight on it are recorded in f->lost. */
+struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken, int lost_owner);
+/* The drain signals and deadlines of f->lost (event thread, lock not held). */
+void vbdf_lost_check(struct vbd_front *f, bool drained_event);
 /* Fails every request (closing; gone: the attachment was removed). */
 void vbdf_fail_all(struct vbd_front *f, int err, bool gone);
 void vbdf_device_gone(struct vbd_front *f);

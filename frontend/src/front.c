@@ -29,6 +29,7 @@ void vbd_front_opts_init(struct vbd_front_opts *o, unsigned devid)
 				     .close_wait_ms = VBD_FRONT_CLOSE_WAIT_MS,
 				     .poll_us = VBD_FRONT_POLL_US,
 				     .stall_warn_ms = VBD_FRONT_STALL_WARN_MS,
+				     .drain_timeout_ms = VBD_FRONT_DRAIN_TIMEOUT_MS,
 				     .queue_batch = VBD_FRONT_QUEUE_BATCH};
 }
 
@@ -149,7 +150,8 @@ static void *event_thread(void *arg)
 		unsigned n = 0, nold = 0;
 		int nready;
 		uint64_t qev = 0;
-		bool stev = false, closed_now = false;
+		bool stev = false, drev = false, closed_now = false;
+		unsigned nlost;
 		struct vbdf_ring *notify[VBD_MAX_QUEUES];
 		unsigned q, nnotify, napp, nring;
 		bool kicked = false;
@@ -176,6 +178,13 @@ static void *event_thread(void *arg)
 		else if (!retry_at)
 			retry_at = vbd_apoll_now() + VBD_FRONT_RETRY_MS * 1000000ull;
 		tmo = kicked ? 0 : retry_at ? ms_until(retry_at) : -1;
+		if (f->lost.n) { /* a storage timeout of a hold (lostw.h) */
+			uint64_t dl = vbdf_lostw_next_deadline(&f->lost);
+			int lt = dl ? ms_until(dl) : -1;
+
+			if (lt >= 0 && (tmo < 0 || lt < tmo))
+				tmo = lt;
+		}
 		if (stall_ms >= 0 && (tmo < 0 || stall_ms < tmo))
 			tmo = stall_ms;
 		nready = wait_events(f, pfd, n, tmo);
@@ -212,7 +221,7 @@ static void *event_thread(void *arg)
 			if (!pfd[i].revents || f->q[r->q].ring != r)
 				continue;
 			if (vbdf_ring_harvest(r, vbdf_ring_done_cb, f) == -EPROTO)
-				old[nold++] = vbdf_abandon_ring(f, r->q, true);
+				old[nold++] = vbdf_abandon_ring(f, r->q, true, -1);
 		}
 		vbdf_dispatch(f);
 		pthread_mutex_unlock(&f->lock);
@@ -234,15 +243,21 @@ static void *event_thread(void *arg)
 			while ((ev = vbdf_xsf_next_event(&f->x, &q)) != VBDF_XSF_NONE) {
 				if (ev == VBDF_XSF_STATE)
 					stev = true;
+				else if (ev == VBDF_XSF_DRAINED)
+					drev = true;
 				else
 					qev |= 1ull << q;
 			}
 		}
 		if (stev)
 			vbdf_handle_state(f);
+		nlost = f->lost.n; /* only this thread adds or drops ranges */
 		for (q = 0; q < f->nq && !f->gone; q++)
 			if (qev & (1ull << q))
 				vbdf_handle_record(f, q);
+		/* new lost ranges: their owner may be drained already */
+		if (f->lost.n)
+			vbdf_lost_check(f, drev || f->lost.n > nlost);
 
 		pthread_mutex_lock(&f->lock);
 		nnotify = vbdf_push_collect(f, notify);
@@ -288,6 +303,7 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 	f->o = *o;
 	f->wake_fd = -1;
 	f->done_tail = &f->done;
+	f->abandon_lost_owner = -1;
 	vbd_apoll_init(&f->apoll, o->poll_us);
 	/* Adaptive: critical sections are short and every request takes the
 	 * lock twice (submit, harvest); spinning briefly beats a futex sleep
@@ -388,6 +404,7 @@ void vbd_front_close(struct vbd_front *f)
 		vbdf_xsf_set_state(&f->x, XB_CLOSED);
 	vbdf_xsf_close(&f->x);
 	close(f->wake_fd);
+	vbdf_lostw_free(&f->lost);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->afd_lock);
 	pthread_cond_destroy(&f->cond);
@@ -449,6 +466,8 @@ void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st)
 	st->reposted = f->reposted;
 	st->bad_responses = f->bad;
 	st->pending = f->npending;
+	st->held = f->nheld;
+	st->held_total = f->held_total;
 	pthread_mutex_unlock(&f->lock);
 }
 

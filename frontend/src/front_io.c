@@ -163,6 +163,19 @@ void vbdf_dispatch(struct vbd_front *f)
 	while (f->phead) {
 		int q;
 
+		/* A write overlapping one lost with a member waits (lostw.h). */
+		if (f->lost.n &&
+		    (f->phead->op == BLKIF_OP_WRITE || f->phead->op == BLKIF_OP_DISCARD) &&
+		    vbdf_lostw_overlaps(&f->lost, f->phead->sector, f->phead->nsect)) {
+			struct vbdf_part *p = vbdf_list_pop(&f->phead, &f->ptail);
+
+			f->npending--;
+			vbdf_list_add(&f->hhead, &f->htail, p);
+			f->nheld++;
+			f->held_total++;
+			continue;
+		}
+
 		for (unsigned i = 0; i < f->nq; i++) {
 			const struct vbdf_ring *r = f->q[i].ring;
 
@@ -190,6 +203,32 @@ void vbdf_dispatch(struct vbd_front *f)
 		 * every queue sees traffic. */
 		f->hint = (unsigned)q + (++f->dispatched % VBD_FRONT_STICKY == 0);
 	}
+}
+
+unsigned vbdf_unhold(struct vbd_front *f)
+{
+	struct vbdf_part *keep_h = NULL, *keep_t = NULL, *go_h = NULL, *go_t = NULL, *p;
+	unsigned n = 0;
+
+	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
+		if (vbdf_lostw_overlaps(&f->lost, p->sector, p->nsect)) {
+			vbdf_list_add(&keep_h, &keep_t, p);
+		} else {
+			vbdf_list_add(&go_h, &go_t, p);
+			n++;
+		}
+	}
+	f->hhead = keep_h;
+	f->htail = keep_t;
+	f->nheld -= n;
+	if (go_h) { /* before what was submitted after them */
+		go_t->next = f->phead;
+		if (!f->phead)
+			f->ptail = go_t;
+		f->phead = go_h;
+		f->npending += n;
+	}
+	return n;
 }
 
 unsigned vbdf_push_collect(struct vbd_front *f, struct vbdf_ring **out)

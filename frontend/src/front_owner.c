@@ -20,6 +20,15 @@ static void orphan_cb(void *ctx, struct vbdf_part *p)
 {
 	struct vbd_front *f = ctx;
 
+	if (f->abandon_lost_owner >= 0 && (p->op == BLKIF_OP_WRITE || p->op == BLKIF_OP_DISCARD) &&
+	    vbdf_lostw_add(&f->lost, (uint16_t)f->abandon_lost_owner, p->sector, p->nsect,
+			   f->o.drain_timeout_ms
+			       ? vbd_apoll_now() + (uint64_t)f->o.drain_timeout_ms * 1000000u
+			       : 0) < 0)
+		log_err("front: queue %u: out of memory recording a write lost with dom%d: a "
+			"newer write to sectors %llu+%llu is not held back",
+			(unsigned)p->q, f->abandon_lost_owner, (unsigned long long)p->sector,
+			(unsigned long long)p->nsect);
 	f->reposted++;
 	vbdf_bind_part(f, (unsigned)p->q, p);
 }
@@ -28,10 +37,11 @@ static void orphan_cb(void *ctx, struct vbdf_part *p)
  * outside the lock.  Responses already on it are taken first unless the
  * owner broke the protocol; requests still in flight are bound to the
  * queue for re-posting on its next epoch's ring. */
-struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken)
+struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken, int lost_owner)
 {
 	struct vbdf_queue *qu = &f->q[q];
 	struct vbdf_ring *r = qu->ring;
+	unsigned nlost = f->lost.n;
 
 	if (!r)
 		return NULL;
@@ -44,7 +54,13 @@ struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken
 			 "violation); its requests wait for the next owner",
 			 q, r->owner, (unsigned long long)r->epoch);
 	}
+	f->abandon_lost_owner = lost_owner;
 	vbdf_ring_take_inflight(r, orphan_cb, f);
+	f->abandon_lost_owner = -1;
+	if (f->lost.n > nlost)
+		log_warn("front: queue %u: dom%u was taken over with %u write(s) in flight: newer "
+			 "writes to those sectors wait until it is drained (at most %u ms)",
+			 q, r->owner, f->lost.n - nlost, f->o.drain_timeout_ms);
 	qu->ring = NULL;
 	f->push_mask &= ~(1ull << q);
 	return r;
@@ -94,6 +110,10 @@ void vbdf_fail_all(struct vbd_front *f, int err, bool gone)
 		old[q] = fail_queue(f, q, err);
 	while ((p = vbdf_list_pop(&f->phead, &f->ptail))) {
 		f->npending--;
+		vbdf_part_done(f, p, err);
+	}
+	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
+		f->nheld--;
 		vbdf_part_done(f, p, err);
 	}
 	f->push_mask = 0;
@@ -157,6 +177,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	struct vbdf_ring *old = NULL, *fresh = NULL;
 	bool need_new, write_connected = false;
 	unsigned nbound;
+	int lost_owner = -1;
 	int rc = vbdf_xsf_read_record(&f->x, q, &rec);
 
 	f->retry_mask &= ~(1ull << q);
@@ -173,6 +194,14 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 		return;
 	}
 
+	/* A ring given up for another owner or epoch: did its owner hand the
+	 * queue off (it finished what it consumed), or did the pool take it
+	 * over (its writes in flight may still land)?  Only the event thread
+	 * replaces q's ring, so it can be looked at without the lock here. */
+	if (qu->ring && (rec.owner != qu->ring->owner || rec.epoch != qu->ring->epoch) &&
+	    vbdf_xsf_member_lost(&f->x, qu->ring->owner))
+		lost_owner = qu->ring->owner;
+
 	pthread_mutex_lock(&f->lock);
 	if (qu->have_rec && rec.epoch < qu->rec.epoch) {
 		pthread_mutex_unlock(&f->lock);
@@ -185,7 +214,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	need_new = rec.owner != VBD_DOMID_NONE && rec.epoch != qu->broken_epoch &&
 		   (!qu->ring || qu->ring->epoch != rec.epoch || qu->ring->owner != rec.owner);
 	if (qu->ring && (rec.owner == VBD_DOMID_NONE || need_new))
-		old = vbdf_abandon_ring(f, q, false);
+		old = vbdf_abandon_ring(f, q, false, lost_owner);
 	nbound = qu->nbound;
 	pthread_mutex_unlock(&f->lock);
 	if (old) {
@@ -255,7 +284,60 @@ void vbdf_handle_state(struct vbd_front *f)
 		f->npending--;
 		vbdf_part_done(f, p, -ESHUTDOWN);
 	}
+	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
+		f->nheld--;
+		vbdf_part_done(f, p, -ESHUTDOWN);
+	}
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	vbdf_run_done(f);
+}
+
+/* ---- writes lost with a member (event thread) ----------------------------- */
+
+/* Releases the ranges of owners now drained (drained_event: the volume's
+ * drained/ changed, read it for each owner we wait for) and those whose
+ * deadline passed, then lets the held writes that no longer overlap go. */
+void vbdf_lost_check(struct vbd_front *f, bool drained_event)
+{
+	uint16_t owners[16], expired = 0;
+	unsigned n, nown, dropped = 0, unheld;
+	uint64_t now = vbd_apoll_now(), dl;
+
+	pthread_mutex_lock(&f->lock);
+	nown = vbdf_lostw_owners(&f->lost, owners, 16);
+	dl = vbdf_lostw_next_deadline(&f->lost);
+	pthread_mutex_unlock(&f->lock);
+	if (!nown)
+		return;
+	if (nown > 16)
+		nown = 16; /* the rest at the next event */
+	for (unsigned i = 0; drained_event && i < nown; i++) {
+		if (!vbdf_xsf_drained(&f->x, owners[i]))
+			continue;
+		pthread_mutex_lock(&f->lock);
+		n = vbdf_lostw_drop_owner(&f->lost, owners[i]);
+		pthread_mutex_unlock(&f->lock);
+		if (n)
+			log_info("front: dom%u is drained (supervisor): %u lost write range(s) "
+				 "released",
+				 owners[i], n);
+		dropped += n;
+	}
+	pthread_mutex_lock(&f->lock);
+	if (dl && dl <= now) {
+		n = vbdf_lostw_expire(&f->lost, now, &expired);
+		if (n)
+			log_err("front: dom%u not reported drained within %u ms (storage timeout): "
+				"releasing %u held range(s); a write of its that lands later can "
+				"overwrite newer data",
+				expired, f->o.drain_timeout_ms, n);
+		dropped += n;
+	}
+	unheld = dropped ? vbdf_unhold(f) : 0;
+	if (unheld)
+		vbdf_dispatch(f);
+	pthread_mutex_unlock(&f->lock);
+	if (unheld)
+		log_info("front: %u held write(s) released", unheld);
 }

@@ -15,9 +15,10 @@
 #include "vbdpool/log.h"
 #include "vbdpool/parse_num.h"
 
-#define WATCH_QUEUE_TOKEN "vbdq-"
-#define WATCH_STATE_TOKEN "vbdstate"
-#define PUBLISH_RETRIES	  64
+#define WATCH_QUEUE_TOKEN   "vbdq-"
+#define WATCH_STATE_TOKEN   "vbdstate"
+#define WATCH_DRAINED_TOKEN "vbddrained"
+#define PUBLISH_RETRIES	    64
 
 /* Reads path into a NUL-terminated malloc'd string; -errno on failure. */
 static int xs_get(struct vbdf_xsf *x, xs_transaction_t t, const char *path, char **out)
@@ -185,6 +186,10 @@ int vbdf_xsf_watch(struct vbdf_xsf *x)
 	snprintf(path, sizeof(path), "%s/state", x->fe);
 	if (!xs_watch(x->xs, path, WATCH_STATE_TOKEN))
 		return errno ? -errno : -EIO;
+	/* the supervisor's drain signals (may not exist yet) */
+	snprintf(path, sizeof(path), VBD_XS_DRAINED, x->volume);
+	if (!xs_watch(x->xs, path, WATCH_DRAINED_TOKEN))
+		return errno ? -errno : -EIO;
 	return 0;
 }
 
@@ -204,6 +209,8 @@ enum vbdf_xsf_event vbdf_xsf_next_event(struct vbdf_xsf *x, unsigned *q)
 			return VBDF_XSF_NONE;
 		if (!strcmp(ev[XS_WATCH_TOKEN], WATCH_STATE_TOKEN)) {
 			kind = VBDF_XSF_STATE;
+		} else if (!strcmp(ev[XS_WATCH_TOKEN], WATCH_DRAINED_TOKEN)) {
+			kind = VBDF_XSF_DRAINED;
 		} else if (!strncmp(ev[XS_WATCH_TOKEN], WATCH_QUEUE_TOKEN,
 				    strlen(WATCH_QUEUE_TOKEN)) &&
 			   vbd_parse_u64(ev[XS_WATCH_TOKEN] + strlen(WATCH_QUEUE_TOKEN), x->nq - 1,
@@ -244,6 +251,38 @@ int vbdf_xsf_is_member(struct vbdf_xsf *x, unsigned domid)
 	if (rc == -ENOENT)
 		return 0;
 	return rc < 0 ? rc : 1;
+}
+
+int vbdf_xsf_member_lost(struct vbdf_xsf *x, unsigned domid)
+{
+	char path[192], *v = NULL;
+	enum vbd_member_state st;
+	int rc;
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", x->volume, domid);
+	rc = xs_get(x, XBT_NULL, path, &v);
+	if (rc == -ENOENT) {
+		rc = vbdf_xsf_is_member(x, domid);
+		return rc == 1 ? 0 : 1; /* a member without a state yet; or gone */
+	}
+	if (rc < 0)
+		return 1; /* cannot tell: assume the worst (a hold ends by deadline) */
+	rc = vbd_member_state_parse(v, &st);
+	free(v);
+	if (rc < 0)
+		return 1;
+	return st == VBD_MEMBER_DEAD || st == VBD_MEMBER_FENCED;
+}
+
+int vbdf_xsf_drained(struct vbdf_xsf *x, unsigned domid)
+{
+	char path[192], *v = NULL;
+	int rc;
+
+	snprintf(path, sizeof(path), VBD_XS_DRAINED "/%u", x->volume, domid);
+	rc = xs_get(x, XBT_NULL, path, &v);
+	free(v);
+	return rc == 0;
 }
 
 static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,

@@ -31,12 +31,13 @@ void vbdf_xsf_close(struct vbdf_xsf *x);
 int vbdf_xsf_set_state(struct vbdf_xsf *x, int state);
 int vbdf_xsf_get_state(struct vbdf_xsf *x, int *state);
 
-/* Watches every queue's ownership record and the device state; the
+/* Watches every queue's ownership record, the device state and the
+ * volume's drained/ directory; the
  * initial events fire at once.  Readable fd while events wait. */
 int vbdf_xsf_watch(struct vbdf_xsf *x);
 int vbdf_xsf_fd(struct vbdf_xsf *x);
 
-enum vbdf_xsf_event { VBDF_XSF_NONE, VBDF_XSF_QUEUE, VBDF_XSF_STATE };
+enum vbdf_xsf_event { VBDF_XSF_NONE, VBDF_XSF_QUEUE, VBDF_XSF_STATE, VBDF_XSF_DRAINED };
 /* Next pending watch event (non-blocking); VBDF_XSF_NONE when none. */
 enum vbdf_xsf_event vbdf_xsf_next_event(struct vbdf_xsf *x, unsigned *q);
 
@@ -47,6 +48,14 @@ int vbdf_xsf_read_record(struct vbdf_xsf *x, unsigned q, struct vbd_queue_rec *r
 /* Is domid a member of the device's volume (members/<domid> exists)?
  * 1 yes, 0 no, -errno when it cannot be read. */
 int vbdf_xsf_is_member(struct vbdf_xsf *x, unsigned domid);
+
+/* Did the pool take domid's queues without a hand-off?  1 when its member
+ * state is dead or fenced, it is no longer a member, or that cannot be
+ * read (assume the worst); 0 when it is a member in any other state (it
+ * handed off or released itself, having finished what it consumed). */
+int vbdf_xsf_member_lost(struct vbdf_xsf *x, unsigned domid);
+/* Has the supervisor written drained/<domid> (its I/O can no longer land)? */
+int vbdf_xsf_drained(struct vbdf_xsf *x, unsigned domid);
 
 struct vbdf_ring_info {
 	vbd_domid_t owner;

@@ -5,7 +5,8 @@
  * that took a part), draining queues, the pending FIFO when rings are full,
  * abandoning a ring (responses taken, in-flight requests re-posted on the
  * queue's next ring only once it is connected), BLKIF_RSP_ERROR reaching
- * the caller, a broken ring, and failing everything on close. */
+ * the caller, a broken ring, failing everything on close, and newer writes
+ * held back while they overlap writes lost with a member. */
 #include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -287,7 +288,7 @@ static void test_repost(void)
 	sr->rsp_prod = 1;
 
 	pthread_mutex_lock(&f->lock);
-	old = vbdf_abandon_ring(f, 0, false);
+	old = vbdf_abandon_ring(f, 0, false, -1);
 	pthread_mutex_unlock(&f->lock);
 	vbdf_ring_destroy(old);
 	vbdf_run_done(f);
@@ -322,6 +323,80 @@ static void test_repost(void)
 	dev_free(f);
 }
 
+static unsigned total_inflight(struct vbd_front *f)
+{
+	unsigned n = 0;
+
+	for (unsigned q = 0; q < NQ; q++)
+		if (f->q[q].ring)
+			n += vbdf_ring_inflight(f->q[q].ring);
+	return n;
+}
+
+/* A queue taken over without a hand-off (its owner lost) with a write in
+ * flight: that write's range is recorded; a newer write overlapping it is
+ * held back (only it: a write elsewhere and a read of the range go on);
+ * the old write itself is re-posted; once the owner is drained the held
+ * write goes.  A deadline (storage timeout) releases too. */
+static void test_lost_hold(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res w0 = {0}, wnew = {0}, wfar = {0}, rd = {0}, wpart = {0};
+	struct vbdf_ring *old;
+	int lq = -1;
+
+	f->abandon_lost_owner = -1;
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 8192, 4096, cb, &w0) == 0);
+	for (unsigned q = 0; q < NQ; q++)
+		if (vbdf_ring_inflight(f->q[q].ring))
+			lq = (int)q;
+	CHECK(lq >= 0);
+	pthread_mutex_lock(&f->lock);
+	old = vbdf_abandon_ring(f, (unsigned)lq, false, 10 + lq);
+	pthread_mutex_unlock(&f->lock);
+	vbdf_ring_destroy(old);
+	CHECK(f->lost.n == 1 && f->lost.r[0].owner == 10 + lq && f->lost.r[0].sector == 16 &&
+	      f->lost.r[0].nsect == 8);
+	CHECK(f->q[lq].nbound == 1); /* the lost write itself is re-posted later */
+
+	/* overlapping by one sector at each end, and not at all */
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 8192 + 3584, 4096, cb, &wnew) == 0);
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 8192 - 3584, 4096, cb, &wpart) == 0);
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 8192 + 4096, 4096, cb, &wfar) == 0);
+	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 8192, 4096, cb, &rd) == 0);
+	CHECK(f->nheld == 2 && f->held_total == 2 && f->npending == 0);
+	CHECK(total_inflight(f) == 2); /* the far write and the read */
+	serve_all(f, BLKIF_RSP_OKAY);
+	CHECK(wfar.calls == 1 && rd.calls == 1 && wnew.calls == 0 && wpart.calls == 0);
+
+	/* drained: the held writes go, in their order */
+	pthread_mutex_lock(&f->lock);
+	CHECK(vbdf_lostw_drop_owner(&f->lost, (uint16_t)(10 + lq)) == 1);
+	CHECK(vbdf_unhold(f) == 2);
+	vbdf_dispatch(f);
+	vbdf_push_all(f);
+	pthread_mutex_unlock(&f->lock);
+	CHECK(f->nheld == 0 && total_inflight(f) == 2);
+	serve_all(f, BLKIF_RSP_OKAY);
+	CHECK(wnew.calls == 1 && wnew.err == 0 && wpart.calls == 1);
+	CHECK(w0.calls == 0); /* still bound to the queue without a ring */
+
+	/* a deadline releases as well; an open-ended range never expires */
+	CHECK(vbdf_lostw_add(&f->lost, 7, 100, 8, 1000) == 0);
+	CHECK(vbdf_lostw_add(&f->lost, 8, 200, 8, 0) == 0);
+	CHECK(vbdf_lostw_next_deadline(&f->lost) == 1000);
+	uint16_t who = 0;
+	CHECK(vbdf_lostw_expire(&f->lost, 999, &who) == 0);
+	CHECK(vbdf_lostw_expire(&f->lost, 1000, &who) == 1 && who == 7);
+	CHECK(vbdf_lostw_overlaps(&f->lost, 207, 1) && !vbdf_lostw_overlaps(&f->lost, 208, 8) &&
+	      !vbdf_lostw_overlaps(&f->lost, 100, 8));
+	uint16_t owners[4];
+	CHECK(vbdf_lostw_owners(&f->lost, owners, 4) == 1 && owners[0] == 8);
+	vbdf_lostw_free(&f->lost);
+	dev_free(f);
+	CHECK(w0.calls == 1 && w0.err == -ESHUTDOWN);
+}
+
 static void test_broken_and_close(void)
 {
 	struct vbd_front *f = dev_new();
@@ -338,7 +413,7 @@ static void test_broken_and_close(void)
 	sr->rsp_prod = 1;
 	pthread_mutex_lock(&f->lock);
 	CHECK(vbdf_ring_harvest(f->q[1].ring, vbdf_ring_done_cb, f) == -EPROTO);
-	struct vbdf_ring *old = vbdf_abandon_ring(f, 1, true);
+	struct vbdf_ring *old = vbdf_abandon_ring(f, 1, true, -1);
 	pthread_mutex_unlock(&f->lock);
 	vbdf_ring_destroy(old);
 	CHECK(f->bad == 1 && f->q[1].broken_epoch == 1 && f->q[1].nbound == 1);
@@ -361,6 +436,7 @@ int main(void)
 	test_draining_and_error();
 	test_pending_fifo();
 	test_repost();
+	test_lost_hold();
 	test_broken_and_close();
 	CHECK(live_pages == 0);
 	return check_done("front_dispatch");

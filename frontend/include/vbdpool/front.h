@@ -42,6 +42,10 @@ struct vbd_front_opts {
 	 * 0: never.  Requests are never failed for it (as with blkfront, I/O
 	 * waits for the pool: a member may join and take over) */
 	unsigned stall_warn_ms;
+	/* a member taken over with writes in flight: newer writes overlapping
+	 * them wait until the supervisor reports it drained, or at most this
+	 * long (the storage timeout); 0: wait for the drain signal forever */
+	unsigned drain_timeout_ms;
 };
 
 /* Fills *o with the defaults (proto.h) for device `devid`. */
@@ -137,6 +141,8 @@ struct vbd_front_stats {
 	uint64_t reposted;	/* requests re-posted after an owner change */
 	uint64_t bad_responses; /* protocol violations seen (rings abandoned) */
 	unsigned pending;	/* requests waiting for any queue */
+	unsigned held;		/* writes held back: they overlap writes lost with a member */
+	uint64_t held_total;	/* writes ever held back */
 };
 void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st);
 
