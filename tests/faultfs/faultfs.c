@@ -12,8 +12,12 @@
  *   "ok"           recover
  *   "nodiscard"    fallocate on disk fails with EOPNOTSUPP, as on a device
  *                  without discard support ("discard": supported again)
- * Reading MOUNT/control returns "ok\n", "fail all\n" or "fail PID\n" and
- * the number of failed operations ("failed=N").
+ *   "hold"         every read/write/fsync/fallocate on disk waits (I/O stuck
+ *                  in the device: the caller sleeps uninterruptibly in the
+ *                  kernel, even through SIGKILL) until "release"
+ * Reading MOUNT/control returns "ok\n", "fail all\n" or "fail PID\n", the
+ * number of failed operations ("failed=N") and of operations waiting now
+ * ("held=N").
  */
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
@@ -37,6 +41,20 @@ static int fail_mode; /* 0 ok, 1 all, 2 one process */
 static pid_t fail_pid;
 static atomic_uint_fast64_t failed_ops;
 static atomic_bool no_discard;
+static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
+static bool holding; /* under ctl_lock */
+static unsigned held_ops;
+
+/* An I/O on disk: wait while "hold" is in force. */
+static void hold_point(void)
+{
+	pthread_mutex_lock(&ctl_lock);
+	held_ops++;
+	while (holding)
+		pthread_cond_wait(&hold_cond, &ctl_lock);
+	held_ops--;
+	pthread_mutex_unlock(&ctl_lock);
+}
 
 /* The thread id FUSE reports -> its process (thread group) id. */
 static pid_t tgid_of(pid_t tid)
@@ -61,6 +79,7 @@ static int should_fail(void)
 	int mode;
 	pid_t pid;
 
+	hold_point();
 	pthread_mutex_lock(&ctl_lock);
 	mode = fail_mode;
 	pid = fail_pid;
@@ -130,7 +149,7 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 {
 	(void)fi;
 	if (!strcmp(path, "/control")) {
-		char s[96];
+		char s[128];
 		int n;
 		pthread_mutex_lock(&ctl_lock);
 		if (fail_mode == 1)
@@ -142,6 +161,7 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 		else
 			n = snprintf(s, sizeof(s), "ok\nfailed=%" PRIuFAST64 "\n",
 				     atomic_load(&failed_ops));
+		n += snprintf(s + n, sizeof(s) - n, "held=%u\n", held_ops);
 		pthread_mutex_unlock(&ctl_lock);
 		if (off >= n)
 			return 0;
@@ -174,6 +194,11 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 			atomic_store(&no_discard, true);
 		} else if (!strcmp(cmd, "discard")) {
 			atomic_store(&no_discard, false);
+		} else if (!strcmp(cmd, "hold")) {
+			holding = true;
+		} else if (!strcmp(cmd, "release")) {
+			holding = false;
+			pthread_cond_broadcast(&hold_cond);
 		} else if (!strcmp(cmd, "fail all")) {
 			fail_mode = 1;
 		} else if (sscanf(cmd, "fail %ld", &pid) == 1 && pid > 0) {

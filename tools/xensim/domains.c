@@ -1,12 +1,15 @@
 /* SPDX-License-Identifier: MIT */
 /* Domain records: creation (XenStore home written as libxl does), death
- * detection by process group, tear-down, and zombies that linger while
- * other domains still map their pages (as observed on Xen 4.17). */
+ * detection by process group, tear-down, and dying domains that linger
+ * while other domains still map their pages (as observed on Xen 4.17) or
+ * a process of theirs has not exited yet (blocked in the kernel: the
+ * emulator's form of in-flight I/O holding a dying domain). */
 #include "xensim.h"
 #include "simloop.h"
 #include "xs_server.h"
 #include "vbdpool/log.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,7 +48,7 @@ bool dom_peer_ok(int fd, const struct dom *d)
 	if (pg < 0)
 		return false; /* gone already */
 	for (o = g_sim->doms; o; o = o->next)
-		if (o->pgid > 0 && o->pgid == pg)
+		if ((o->pgid > 0 && o->pgid == pg) || (o->dying_pgid > 0 && o->dying_pgid == pg))
 			break;
 	/* a process of no domain (e.g. under `timeout`, which makes its own
 	 * process group) may use any socket; a domain's process only its own */
@@ -278,9 +281,64 @@ void dom_started(struct dom *d, pid_t pgid)
 	log_info("dom%u (%s) running, process group %d", d->id, d->name, (int)pgid);
 }
 
+int sim_pgrp_count(pid_t pgid, const char *skip)
+{
+	DIR *dir = opendir("/proc");
+	struct dirent *e;
+	int n = 0;
+
+	if (!dir)
+		return -errno;
+	while ((e = readdir(dir))) {
+		char path[300], buf[512], *p, st;
+		long ppid, pgrp;
+		FILE *f;
+		size_t len;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue; /* exited meanwhile */
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		/* "pid (comm) state ppid pgrp ...": comm may hold ')' */
+		p = strrchr(buf, ')');
+		if (p && sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) == 3 && pgrp == pgid &&
+		    !strchr(skip, st))
+			n++;
+	}
+	closedir(dir);
+	return n;
+}
+
+/* Has every process of the dying domain exited?  Zombies hold nothing.
+ * Processes may have been reparented away from the daemon, so this looks
+ * at the process group, not at what waitpid reaped. */
+static bool dying_procs_gone(struct dom *d)
+{
+	int n;
+
+	if (d->dying_pgid <= 0)
+		return true;
+	if (kill(-d->dying_pgid, 0) < 0 && errno == ESRCH)
+		n = 0;
+	else
+		n = sim_pgrp_count(d->dying_pgid, "ZX");
+	if (n < 0) /* cannot tell from /proc: the group must be empty */
+		n = 1;
+	if (n > 0)
+		return false;
+	log_debug("dom%u (%s): every process of the dying domain has exited", d->id, d->name);
+	d->dying_pgid = 0;
+	return true;
+}
+
 void dom_maybe_free(struct dom *d)
 {
-	if (d->state == VBD_DOM_DYING && d->foreign_maps == 0 && !d->busy) {
+	if (d->state == VBD_DOM_DYING && d->foreign_maps == 0 && !d->busy && dying_procs_gone(d)) {
 		log_info("dom%u (%s) gone", d->id, d->name);
 		dom_free(d);
 	}
@@ -296,6 +354,8 @@ void dom_die(struct dom *d)
 	d->busy = true;
 	if (d->pgid > 0)
 		kill(-d->pgid, SIGKILL); /* stragglers, if any */
+	/* listed as dying until they have exited (dom_check_all) */
+	d->dying_pgid = d->pgid;
 	d->pgid = 0;
 	close_sockets(d);
 	while (d->conns)
@@ -305,7 +365,7 @@ void dom_die(struct dom *d)
 	xs_server_rm(g_sim->xs, p);
 	xs_server_release(g_sim->xs, d->id);
 	log_info("dom%u (%s) died%s", d->id, d->name,
-		 d->foreign_maps ? " (zombie while its pages are mapped)" : "");
+		 d->foreign_maps ? " (dying while its pages are mapped)" : "");
 	d->busy = false;
 	dom_maybe_free(d);
 }
@@ -314,13 +374,21 @@ void dom_check_all(void)
 {
 	bool again = true;
 
-	/* dom_die() may free other (zombie) domains: rescan after each death */
+	/* dom_die() and dom_maybe_free() free domains: rescan after each */
 	while (again) {
 		again = false;
 		for (struct dom *d = g_sim->doms; d; d = d->next) {
-			if (d->id == 0 || d->state == VBD_DOM_DYING || d->pgid <= 0)
+			if (d->id == 0)
 				continue;
-			if (kill(-d->pgid, 0) < 0 && errno == ESRCH) {
+			if (d->state == VBD_DOM_DYING) {
+				if (d->dying_pgid > 0 && !d->busy && dying_procs_gone(d)) {
+					dom_maybe_free(d);
+					again = true;
+					break;
+				}
+				continue;
+			}
+			if (d->pgid > 0 && kill(-d->pgid, 0) < 0 && errno == ESRCH) {
 				dom_die(d);
 				again = true;
 				break;
@@ -331,7 +399,10 @@ void dom_check_all(void)
 
 void dom_kill_all(void)
 {
-	for (struct dom *d = g_sim->doms; d; d = d->next)
+	for (struct dom *d = g_sim->doms; d; d = d->next) {
 		if (d->pgid > 0 && d->state != VBD_DOM_DYING)
 			kill(-d->pgid, SIGKILL);
+		if (d->dying_pgid > 0)
+			kill(-d->dying_pgid, SIGKILL);
+	}
 }

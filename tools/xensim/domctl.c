@@ -1,12 +1,13 @@
 /* SPDX-License-Identifier: MIT */
 /* Domain control as libxenctrl offers it to dom0: list, pause (SIGSTOP to
  * the domain's process group), unpause (SIGCONT), destroy (SIGKILL; the
- * domain is torn down at once and lingers as a zombie while other
- * domains map its pages).  Other domains get EPERM, as from Xen. */
+ * domain is torn down at once and stays listed as dying while a process
+ * of it has not exited or other domains map its pages).  Pause and
+ * unpause of a dying domain fail (EINVAL); destroying it again succeeds.
+ * Other domains get EPERM, as from Xen. */
 #include "xensim.h"
 #include "vbdpool/log.h"
 
-#include <dirent.h>
 #include <errno.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -51,40 +52,6 @@ static struct dom *target(unsigned domid, int *rc)
 	return *rc ? NULL : d;
 }
 
-/* Every process of process group pgid stopped (or exiting)?  From
- * /proc/<pid>/stat: "pid (comm) state ppid pgrp ...". */
-static bool pgrp_stopped(pid_t pgid)
-{
-	DIR *dir = opendir("/proc");
-	struct dirent *e;
-	bool all = true;
-
-	if (!dir)
-		return true; /* cannot tell: do not wait */
-	while (all && (e = readdir(dir))) {
-		char path[300], buf[512], *p, st;
-		long ppid, pgrp;
-		FILE *f;
-		size_t n;
-
-		if (e->d_name[0] < '1' || e->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/stat", e->d_name);
-		f = fopen(path, "re");
-		if (!f)
-			continue;
-		n = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[n] = 0;
-		p = strrchr(buf, ')');
-		if (p && sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) == 3 && pgrp == pgid &&
-		    !strchr("TtZX", st))
-			all = false;
-	}
-	closedir(dir);
-	return all;
-}
-
 int domctl_pause(unsigned domid)
 {
 	int rc;
@@ -97,7 +64,7 @@ int domctl_pause(unsigned domid)
 	/* Xen's pause returns once the vCPUs are off the CPUs: wait (bounded,
 	 * 1 s) until every process of the domain has stopped, so a caller
 	 * never sees a "paused" domain still running */
-	for (int i = 0; i < 200 && !pgrp_stopped(d->pgid); i++)
+	for (int i = 0; i < 200 && sim_pgrp_count(d->pgid, "TtZX") > 0; i++)
 		nanosleep(&(struct timespec){0, 5 * 1000 * 1000}, NULL);
 	d->state = VBD_DOM_PAUSED;
 	log_info("dom%u paused", d->id);

@@ -30,9 +30,14 @@
  *  - ended grants become unmappable at once after unshare (Xen: the release
  *    is deferred ~3 s); grants of a handle closed without unshare end ~20 ms
  *    later unless the domain died (then they last as long as the zombie);
- *  - a domain is destroyed the moment its last process is reaped; there is
- *    no separate shutdown state: one @releaseDomain, after the removal of
- *    /local/domain/<id> (xl destroy order), also for a "poweroff";
+ *  - a domain dies the moment its last process is reaped (or on destroy);
+ *    there is no separate shutdown state: one @releaseDomain, after the
+ *    removal of /local/domain/<id> (xl destroy order), also for a
+ *    "poweroff".  It stays listed as dying (its domid not reused) until
+ *    every process of its group has exited (zombies aside) and no other
+ *    domain maps its pages: a process blocked in the kernel (say on a FUSE
+ *    request its daemon holds) outlives SIGKILL, as in-flight I/O holds a
+ *    dying Xen domain;
  *  - pause is SIGSTOP: a process can be resumed behind the daemon's back
  *    with SIGCONT and `list` would still say paused;
  *  - event channel ports are numbered from 1 per domain (Xen reserves some
@@ -83,7 +88,10 @@ struct dom {
 	struct gent **gnt;
 	unsigned gnt_next;
 	unsigned long foreign_maps; /* live maps of this domain's grants */
-	bool busy;		    /* being torn down: not freed meanwhile */
+	/* dying: its process group while a process of it has not exited
+	 * (e.g. blocked in the kernel on I/O that holds it), else 0 */
+	pid_t dying_pgid;
+	bool busy; /* being torn down: not freed meanwhile */
 	struct dom *next;
 };
 
@@ -123,9 +131,15 @@ int dom_setup_dom0(void);
  * spawns its first process and then calls dom_started(). */
 int dom_create(const char *name, struct dom **out);
 void dom_started(struct dom *d, pid_t pgid);
-void dom_check_all(void); /* after reaping: domains whose group is empty die */
+/* after reaping: domains whose group is empty die; dying domains whose
+ * processes have all exited (and nothing maps their pages) are gone */
+void dom_check_all(void);
 void dom_die(struct dom *d);
-void dom_maybe_free(struct dom *d); /* dying and no foreign maps left */
+/* dying, every process exited and no foreign maps left: free it */
+void dom_maybe_free(struct dom *d);
+/* Processes of process group pgid whose state (/proc/<pid>/stat) is not
+ * one of `skip`; -errno if /proc cannot be read. */
+int sim_pgrp_count(pid_t pgid, const char *skip);
 void dom_kill_all(void);
 /* May the peer of connected socket fd act as domain d?  Not if it is a
  * process of another domain (identity is by process group); processes
