@@ -71,6 +71,10 @@ static int usage(void)
 		"listed as dying while a process of it has not exited yet (blocked in\n"
 		"the kernel, e.g. on I/O: SIGKILL waits for it) or another domain maps\n"
 		"its pages; its domid is not reused meanwhile.\n"
+		"A dead domain (its XenStore home removed, @releaseDomain fired) stays\n"
+		"listed as dying while a process of it has not exited yet (blocked in\n"
+		"the kernel, e.g. on I/O: SIGKILL waits for it) or another domain maps\n"
+		"its pages; its domid is not reused meanwhile.\n"
 		"Domain processes must not leave their process group (setsid/setpgid):\n"
 		"such a process no longer keeps the domain alive nor is paused or killed\n"
 		"with it.\n");
