@@ -75,7 +75,7 @@ static const char *ename(int e)
 
 /* ---- the server, in a thread ------------------------------------------- */
 
-enum { CMD_STOP = 1, CMD_INTRODUCE, CMD_RELEASE };
+enum { CMD_STOP = 1, CMD_INTRODUCE, CMD_RELEASE, CMD_REQUESTS };
 struct cmd {
 	int op;
 	unsigned domid;
@@ -85,6 +85,8 @@ static struct simloop *loop;
 static struct xs_server *srv;
 static int cmd_pipe[2], done_pipe[2];
 static char dir[256];
+static uint64_t requests; /* CMD_REQUESTS: xs_server_requests() */
+static int requests_rc;
 
 struct listener {
 	int fd;
@@ -123,6 +125,9 @@ static void on_cmd(void *arg, uint32_t ev)
 		xs_server_rm(srv, p);
 		xs_server_release(srv, c.domid);
 	} break;
+	case CMD_REQUESTS:
+		requests_rc = xs_server_requests(srv, c.domid, &requests);
+		break;
 	}
 	if (write(done_pipe[1], &ok, 1) != 1)
 		abort();
@@ -1162,6 +1167,38 @@ static void test_slow_reader(void)
 	STR(rd(u5, "domid"), "5");
 }
 
+/* the request counter (xensim stats): every message a domain sends counts
+ * for that domain, refused ones too; events sent to it do not */
+static uint64_t requests_of(unsigned domid)
+{
+	server_cmd(CMD_REQUESTS, domid);
+	CHECK(requests_rc == 0, "xs_server_requests(%u): %d", domid, requests_rc);
+	return requests;
+}
+
+static void test_request_counter(void)
+{
+	uint64_t a0 = requests_of(0), a5 = requests_of(5), a6 = requests_of(6), n;
+	xs_transaction_t t;
+
+	STR(rd(u5, "domid"), "5");
+	STR(rd(u5, "nonexistent"), "<ENOENT>");
+	ERR(watch(u5, "domid", "cnt"), 0);
+	STR(events(u5), "domid|cnt");
+	ERR(wr(d0, "/local/domain/5/domid", "5"), 0); /* an event for u5 */
+	STR(events(u5), "domid|cnt");
+	CHECK(xs_unwatch(u5, "domid", "cnt"), "unwatch");
+	t = xs_transaction_start(u5);
+	CHECK(t != XBT_NULL && xs_transaction_end(u5, t, true), "transaction");
+	n = requests_of(5) - a5;
+	CHECK(n == 8, "dom5 sent 8 requests (events() makes one), counted %llu", (unsigned long long)n);
+	n = requests_of(0) - a0;
+	CHECK(n == 1, "dom0 sent 1 request, counted %llu", (unsigned long long)n);
+	CHECK(requests_of(6) == a6, "dom6 sent nothing");
+	server_cmd(CMD_REQUESTS, 77);
+	CHECK(requests_rc == -ENOENT, "a domain never seen: %d", requests_rc);
+}
+
 /* release: the domain's connections close, dom0 hears @releaseDomain */
 static void test_release(void)
 {
@@ -1197,6 +1234,7 @@ int main(void)
 	test_domains();
 	test_malformed();
 	test_slow_reader();
+	test_request_counter();
 	test_release();
 
 	xs_close(d0);

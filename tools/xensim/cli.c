@@ -7,6 +7,7 @@
  *   xensim create  --dir DIR --name NAME [--console FILE] [--paused] -- CMD...
  *   xensim exec    --dir DIR --domid N -- CMD [ARGS...]
  *   xensim list    --dir DIR [DOMID]
+ *   xensim stats   --dir DIR --domid N
  *   xensim pause|unpause|destroy --dir DIR DOMID
  */
 #include "xensim.h"
@@ -46,6 +47,7 @@ static int usage(void)
 		"       xensim create --dir DIR --name NAME [--console FILE] [--paused] -- CMD...\n"
 		"       xensim exec --dir DIR --domid N -- CMD [ARGS...]\n"
 		"       xensim list --dir DIR [DOMID]\n"
+		"       xensim stats --dir DIR --domid N\n"
 		"       xensim pause|unpause|destroy --dir DIR DOMID\n"
 		"\n"
 		"An emulated Xen host rooted at DIR (see tools/xensim/xensim.h):\n"
@@ -58,6 +60,9 @@ static int usage(void)
 		"  exec     run CMD as domain N (N = 0: dom0) and exit with its status;\n"
 		"           SIGINT/SIGTERM/SIGHUP are forwarded.  Env: XENSTORED_PATH,\n"
 		"           XENSIM_HYP, XENSIM_DOMID, XENSIM_DIR\n"
+		"  stats    what the emulated xenstored counted for domain N (0: dom0),\n"
+		"           one key=value a line: xs-requests=<messages its connections\n"
+		"           sent since the host started, of any type, refused ones too>\n"
 		"  pause    SIGSTOP the domain's processes; unpause: SIGCONT\n"
 		"  destroy  SIGKILL them; the domain dies at once\n"
 		"  stop     end the daemon and every domain started under DIR\n"
@@ -439,6 +444,27 @@ static int cmd_list(const struct opts *o)
 	return 0;
 }
 
+static int cmd_stats(const struct opts *o)
+{
+	struct sim_hyp_msg m = {.op = SIM_OP_CTL_XS_STATS};
+	struct sim_xs_stats st = {0};
+	int fd, rc;
+
+	if (o->domid < 0 || o->pos)
+		return usage();
+	m.a = (uint32_t)o->domid;
+	fd = connect_or_die(o);
+	rc = ctl_call(fd, &m, NULL, 0, NULL, 0, &st, sizeof(st));
+	if (rc == -ENOENT)
+		die("stats: XenStore never heard of domain %ld", o->domid);
+	if (rc < 0)
+		die("stats: %s", strerror(-rc));
+	if (m.len != sizeof(st))
+		die("stats: short reply (%u bytes)", m.len);
+	printf("xs-requests=%llu\n", (unsigned long long)st.requests);
+	return 0;
+}
+
 static int cmd_domctl(const struct opts *o, uint32_t op)
 {
 	struct sim_hyp_msg m = {.op = op};
@@ -511,6 +537,8 @@ int main(int argc, char **argv)
 		return cmd_exec(&o);
 	if (!strcmp(o.cmd, "list"))
 		return cmd_list(&o);
+	if (!strcmp(o.cmd, "stats"))
+		return cmd_stats(&o);
 	if (!strcmp(o.cmd, "pause"))
 		return cmd_domctl(&o, SIM_OP_DOM_PAUSE);
 	if (!strcmp(o.cmd, "unpause"))

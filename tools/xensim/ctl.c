@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket: what the xensim CLI asks of the daemon (create,
- * exec, list, pause, unpause, destroy, stop).  An exec'ed program is the
+ * exec, list, pause, unpause, destroy, stats, stop).  An exec'ed program is the
  * daemon's child in the domain's process group; its wait status goes back
  * to the CLI that asked for it (SIM_OP_CTL_EXIT). */
 #include "xensim.h"
 #include "simloop.h"
+#include "xs_server.h"
 #include "vbdpool/log.h"
 
 #include <errno.h>
@@ -240,6 +241,12 @@ static void ctl_cb(void *arg, uint32_t ev)
 	case SIM_OP_DOM_DESTROY:
 		reply(c, m.op, domctl_destroy(m.a), 0, NULL, 0);
 		break;
+	case SIM_OP_CTL_XS_STATS: {
+		struct sim_xs_stats st = {0};
+		int rc = xs_server_requests(g_sim->xs, m.a, &st.requests);
+
+		reply(c, m.op, rc, 0, &st, rc < 0 ? 0 : sizeof(st));
+	} break;
 	case SIM_OP_CTL_STOP:
 		reply(c, m.op, 0, 0, NULL, 0);
 		xensimd_request_stop();

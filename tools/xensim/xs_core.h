@@ -43,6 +43,7 @@ struct xs_dom {
 	unsigned domid;
 	bool introduced;
 	unsigned nwatches;
+	uint64_t requests; /* messages its connections sent (never reset) */
 	struct xs_dom *next;
 };
 

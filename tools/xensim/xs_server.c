@@ -182,9 +182,12 @@ void xs_server_dispatch(struct xs_conn *c, const struct xsd_sockmsg *m, const ch
 	    .len = m->len,
 	};
 	const char *v[2] = {NULL, NULL};
+	struct xs_dom *d = xs_dom_get(s, c->domid, true);
 	bool initial = false;
 	int err;
 
+	if (d)
+		d->requests++;
 	s->depth++;
 	switch (m->type) {
 	case XS_READ:
@@ -343,6 +346,16 @@ int xs_server_rm(struct xs_server *s, const char *path)
 	s->depth--;
 	xs_server_reap(s);
 	return -err;
+}
+
+int xs_server_requests(struct xs_server *s, unsigned domid, uint64_t *out)
+{
+	struct xs_dom *d = xs_dom_get(s, domid, false);
+
+	if (!d && domid != 0)
+		return -ENOENT;
+	*out = d ? d->requests : 0;
+	return 0;
 }
 
 int xs_server_read(struct xs_server *s, const char *path, char *buf, size_t len)

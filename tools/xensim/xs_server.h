@@ -46,6 +46,12 @@ int xs_server_read(struct xs_server *s, const char *path, char *buf, size_t len)
 void xs_server_introduce(struct xs_server *s, unsigned domid);
 void xs_server_release(struct xs_server *s, unsigned domid);
 
+/* Requests (complete messages of any type, answered or refused) that
+ * domain `domid`'s connections sent since the server started; kept after
+ * the domain is released. -ENOENT for a domain XenStore never heard of
+ * (neither introduced nor ever connected); dom0 always answers. */
+int xs_server_requests(struct xs_server *s, unsigned domid, uint64_t *out);
+
 /* Message parsing, exposed for unit tests and the fuzz target: feed raw
  * bytes of one connection's input as domain `domid`; replies are
  * discarded. Never crashes on any input. */

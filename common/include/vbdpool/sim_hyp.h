@@ -99,6 +99,14 @@ enum sim_hyp_op {
 	SIM_OP_CTL_EXIT = 35,
 	SIM_OP_CTL_STOP = 36, /* kill every domain, exit; the reply precedes EOF */
 	SIM_OP_CTL_PING = 37,
+	/* a = domid.  Reply: payload = struct sim_xs_stats; -ENOENT for a
+	 * domain XenStore never heard of. */
+	SIM_OP_CTL_XS_STATS = 38,
+};
+
+/* What the emulated xenstored counted for one domain (xensim stats). */
+struct sim_xs_stats {
+	uint64_t requests; /* messages its connections sent, since the host started */
 };
 
 struct sim_hyp_msg {
