@@ -36,6 +36,7 @@ int cmd_volume_list(struct ctl *c, int argc, char **argv);
 int cmd_volume_remove(struct ctl *c, int argc, char **argv);
 int cmd_member_add(struct ctl *c, int argc, char **argv);
 int cmd_member_remove(struct ctl *c, int argc, char **argv);
+int cmd_member_unfence(struct ctl *c, int argc, char **argv);
 int cmd_attach(struct ctl *c, int argc, char **argv);
 int cmd_detach(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);

@@ -28,6 +28,14 @@ static const struct ctl_cmd commands[] = {
      "members must reach."},
     {"member", "remove", cmd_member_remove, "ID DOMAIN",
      "Withdraw DOMAIN from volume ID; its queues become claimable by the others."},
+    {"member", "unfence", cmd_member_unfence, "ID DOMAIN",
+     "Let a member the supervisor fenced rejoin: refused unless its state is fenced. "
+     "Unpauses the domain if it is paused, waits until the member's heartbeat has not "
+     "changed for 2 s (refused after 10 s: a vbdpool-backd still runs there), then "
+     "writes state=joining if it is still fenced. Before restarting vbdpool-backd, "
+     "check that the domain's storage path works and that no I/O of the fenced "
+     "incarnation can still be in flight (the domain was rebooted, or its storage "
+     "timed out or aborted its commands)."},
     {NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N]",
      "Attach volume ID to guest DOMAIN as vbdpool device N (default: the lowest free) "
      "with N queues (default 4, at most 64)."},
