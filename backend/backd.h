@@ -78,6 +78,8 @@ struct vbd_volume {
 	struct vbd_attach *atts;
 	int dirty;
 	int logged_not_member, logged_setup;
+	int refused; /* storage.c: not the volume's storage, or buffered with
+			other members: state mismatch until restarted */
 	/* load publishing */
 	struct vbd_stats_snap retired, last;
 	uint64_t last_ms, last_io_ms;
@@ -117,6 +119,14 @@ int pool_set_state(struct vbd_volume *v, enum vbd_member_state s);
 int pool_refresh_attachments(struct vbd_volume *v);
 void pool_drop_attachment(struct vbd_volume *v, struct vbd_attach *a);
 unsigned pool_active_members(struct vbd_volume *v);
+
+/* storage.c: storage identity (docs/protocol.md "Storage identity").
+ * storage_verify: before joining, is the backing just opened at `path` the
+ * volume's storage (and O_DIRECT, or the only member)? 0, or < 0 having
+ * written state mismatch. storage_check_buffered: after each membership
+ * refresh, a member serving without O_DIRECT stops when others appear. */
+int storage_verify(struct vbd_volume *v, const char *path);
+int storage_check_buffered(struct vbd_volume *v);
 
 /* ownership.c: queue-record transitions, each in one XenStore transaction */
 int own_read_rec(struct vbd_volume *v, struct vbd_attach *a, unsigned q, struct vbd_queue_rec *r);

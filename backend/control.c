@@ -74,6 +74,8 @@ static void reconcile(struct vbd_volume *v)
 		if (bd->leaving || pool_join(v) < 0)
 			return;
 	}
+	if (storage_check_buffered(v) < 0)
+		return; /* no O_DIRECT, and no longer the only member: mismatch */
 	if (pool_refresh_attachments(v) < 0)
 		return;
 	for (struct vbd_attach *a = v->atts; a; a = a->next)

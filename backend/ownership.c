@@ -73,6 +73,10 @@ static int claimable_by_state(const struct vbd_queue_rec *r, int st_err, enum vb
 		return 0;
 	if (st == VBD_MEMBER_DEAD || st == VBD_MEMBER_FENCED)
 		return 1;
+	/* a mismatch owner wrote that state only after it stopped every queue
+	 * (its I/O in flight done) and flushed (storage.c) */
+	if (st == VBD_MEMBER_MISMATCH)
+		return 1;
 	/* a failed owner hands its queues off itself; take them only when it
 	 * is not in the middle of doing so (its consumed requests may still
 	 * be in flight) */

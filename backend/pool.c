@@ -26,6 +26,8 @@ int pool_volume_setup(struct vbd_volume *v)
 	uint64_t size;
 	int r;
 
+	if (v->refused)
+		return -EMEDIUMTYPE; /* storage.c: mismatch, until restarted */
 	r = xsu_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &size, VBD_XS_VOLUME "/size", v->id);
 	if (r < 0 || size == 0 || size % VBD_SECTOR_SIZE) {
 		if (!v->logged_setup)
@@ -57,6 +59,11 @@ int pool_volume_setup(struct vbd_volume *v)
 		if (!v->logged_setup)
 			log_err("volume %s: cannot open backing %s: %s", v->id, backing,
 				strerror(-r));
+		goto out;
+	}
+	r = storage_verify(v, backing); /* the volume's storage? */
+	if (r < 0) {
+		vbd_backing_close(&v->backing);
 		goto out;
 	}
 	v->size = size;

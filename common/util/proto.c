@@ -10,7 +10,7 @@
 #include <string.h>
 
 static const char *const member_names[VBD_MEMBER__COUNT] = {
-    "joining", "active", "leaving", "failed", "dead", "fenced",
+    "joining", "active", "leaving", "failed", "dead", "fenced", "mismatch",
 };
 static const char *const queue_names[VBD_Q__COUNT] = {
     "unowned",

@@ -56,9 +56,9 @@ wait_revoked() { # DOMID VOL -> prints the ms waited; fails after 10 s
 pgid_of() { sim_list "$1" | awk -v d="$1" '$2 == d { print $4 }'; }
 
 sim_start || fail "xensim start"
-truncate -s 16M "$SIM_TMP/v.img"
+truncate -s 16M "$SIM_TMP/v.img" "$SIM_TMP/vb.img"
 ctl volume create va --backing "$SIM_TMP/v.img" >/dev/null || fail "volume va"
-ctl volume create vb --backing "$SIM_TMP/v.img" >/dev/null || fail "volume vb"
+ctl volume create vb --backing "$SIM_TMP/vb.img" >/dev/null || fail "volume vb"
 m1=$(sim_create back1 sleep 100000) || fail "create back1"
 m2=$(sim_create back2 sleep 100000) || fail "create back2"
 m3=$(sim_create back3 sleep 100000) || fail "create back3"

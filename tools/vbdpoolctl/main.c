@@ -12,11 +12,19 @@
 /* A command with several forms has one entry per form, in a row; the
  * first one is dispatched to (its function handles every form). */
 static const struct ctl_cmd commands[] = {
-    {"volume", "create", cmd_volume_create, "ID|--id-from-backing --backing PATH [--size BYTES]",
+    {"volume", "create", cmd_volume_create,
+     "ID|--id-from-backing --backing PATH [--size BYTES] [--id-by-consensus] "
+     "[--force-shared-storage]",
      "Create volume ID served from PATH (a file or block device every member can "
      "reach at that path). The size defaults to PATH's size; it must be a multiple of "
      "512 bytes (suffixes K, M, G, T allowed). --id-from-backing derives the ID from the "
-     "storage: a block device's WWN or serial, a file's device and inode."},
+     "storage: a block device's WWN or serial, a file's device and inode. The storage's "
+     "identity (WWID/serial, or a file's filesystem id and inode) and size are recorded; "
+     "every member checks its backing against them before it serves. Storage another "
+     "volume uses (by any path) is refused unless --force-shared-storage. "
+     "--id-by-consensus: dom0 records no identity (it may not see the storage: give "
+     "--size); the first member to join records what it sees and every other must "
+     "see the same."},
     {"volume", "list", cmd_volume_list, "",
      "List volumes with size, backing, members and "
      "attachments."},

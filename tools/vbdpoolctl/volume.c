@@ -16,13 +16,16 @@
 #include "pool.h"
 #include "volid.h"
 #include "vbdpool/proto.h"
+#include "vbdpool/storage_id.h"
 #include "xsh.h"
 
-/* Size of a file or block device. -errno. */
-static int backing_size(const char *path, uint64_t *size, char *why, size_t wl)
+/* Size and storage identity (vbdpool/storage_id.h) of a file or block
+ * device. -errno. */
+static int backing_probe(const char *path, uint64_t *size, char *sid, size_t sidlen, char *why,
+			 size_t wl)
 {
 	struct stat st;
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	int rc = 0;
 
 	if (fd < 0) {
@@ -40,8 +43,16 @@ static int backing_size(const char *path, uint64_t *size, char *why, size_t wl)
 		rc = -EINVAL;
 		snprintf(why, wl, "backing '%s': not a regular file or block device", path);
 	}
-	if (rc && rc != -EINVAL)
+	if (!rc) {
+		uint64_t junk;
+
+		rc = vbd_storage_id_fd(fd, sid, sidlen, &junk);
+		if (rc)
+			snprintf(why, wl, "backing '%s': cannot tell its storage identity: %s",
+				 path, strerror(-rc));
+	} else if (rc != -EINVAL) {
 		snprintf(why, wl, "backing '%s': %s", path, strerror(-rc));
+	}
 	close(fd);
 	return rc;
 }
@@ -49,7 +60,83 @@ static int backing_size(const char *path, uint64_t *size, char *why, size_t wl)
 struct create_args {
 	const char *id, *backing;
 	uint64_t size;
+	/* storage identity: sid (empty: unknown to dom0) and the backing's size
+	 * (0: not probed); consensus: the members agree on it */
+	char sid[VBD_STORAGE_ID_MAX];
+	uint64_t storage_size;
+	int consensus, force_shared;
+	/* -EADDRINUSE: the volume already on this storage, and how we know */
+	char other[VBD_VOLUME_ID_MAX + 1], other_why[VBD_STORAGE_ID_MAX + 64];
 };
+
+/* The identity part of a consensus value "<id> size=<bytes>". */
+static void proposal_id(const char *prop, char *out, size_t len)
+{
+	const char *sp = strstr(prop, " size=");
+	size_t n = sp ? (size_t)(sp - prop) : strlen(prop);
+
+	snprintf(out, len, "%.*s", (int)n, prop);
+}
+
+/* Is volume `vol` on the storage of a? 1 (a->other_why says how), 0. */
+static int same_storage(struct xs_handle *h, xs_transaction_t t, struct create_args *a,
+			const char *vol)
+{
+	char p[192], *backing = NULL, *sid = NULL, theirs[VBD_STORAGE_ID_MAX] = "";
+	int same = 0;
+
+	snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", vol);
+	xsh_read(h, t, p, &backing);
+	snprintf(p, sizeof(p), VBD_XS_VOLUME "/storage-id", vol);
+	xsh_read(h, t, p, &sid);
+	if (backing && !strcmp(backing, a->backing)) {
+		snprintf(a->other_why, sizeof(a->other_why), "the same backing path");
+		same = 1;
+		goto out;
+	}
+	if (sid && strcmp(sid, VBD_STORAGE_ID_CONSENSUS)) {
+		snprintf(theirs, sizeof(theirs), "%s", sid);
+	} else if (sid) { /* consensus: what its members agreed on, if they did */
+		char *prop = NULL;
+
+		snprintf(p, sizeof(p), VBD_XS_VOLUME "/storage-consensus", vol);
+		if (xsh_read(h, t, p, &prop) == 0 && prop)
+			proposal_id(prop, theirs, sizeof(theirs));
+		free(prop);
+	} else if (backing) { /* created before storage ids: look at it from here */
+		uint64_t junk;
+		char why[64];
+
+		if (backing_probe(backing, &junk, theirs, sizeof(theirs), why, sizeof(why)))
+			theirs[0] = '\0';
+	}
+	if (a->sid[0] && theirs[0] && !strcmp(a->sid, theirs)) {
+		snprintf(a->other_why, sizeof(a->other_why), "storage-id %s", theirs);
+		same = 1;
+	}
+out:
+	free(backing);
+	free(sid);
+	return same;
+}
+
+/* One storage backs one volume: -EADDRINUSE if another volume uses it. */
+static int check_storage_unused(struct xs_handle *h, xs_transaction_t t, struct create_args *a)
+{
+	char **vols;
+	unsigned n;
+	int rc = 0;
+
+	if (xsh_list(h, t, VBD_XS_VOLUMES, &vols, &n))
+		return 0;
+	for (unsigned i = 0; i < n && !rc; i++)
+		if (strcmp(vols[i], a->id) && same_storage(h, t, a, vols[i])) {
+			snprintf(a->other, sizeof(a->other), "%s", vols[i]);
+			rc = -EADDRINUSE;
+		}
+	free(vols);
+	return rc;
+}
 
 static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
@@ -60,6 +147,8 @@ static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	snprintf(base, sizeof(base), VBD_XS_VOLUME, a->id);
 	if (!rc && xsh_exists(h, t, base))
 		return -EEXIST;
+	if (!rc && !a->force_shared)
+		rc = check_storage_unused(h, t, a);
 	if (!rc)
 		rc = pool_write(h, t, base, "", NULL);
 	snprintf(p, sizeof(p), "%s/backing", base);
@@ -73,6 +162,20 @@ static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	snprintf(v, sizeof(v), "%d", VBD_SECTOR_SIZE);
 	if (!rc)
 		rc = pool_write(h, t, p, v, NULL);
+	snprintf(p, sizeof(p), "%s/storage-id", base);
+	if (!rc)
+		rc = pool_write(h, t, p, a->consensus ? VBD_STORAGE_ID_CONSENSUS : a->sid, NULL);
+	if (a->consensus) {
+		/* the first member to join writes "<id> size=<bytes>" here */
+		snprintf(p, sizeof(p), "%s/storage-consensus", base);
+		if (!rc)
+			rc = pool_write(h, t, p, "", NULL);
+	} else {
+		snprintf(p, sizeof(p), "%s/storage-size", base);
+		snprintf(v, sizeof(v), "%" PRIu64, a->storage_size);
+		if (!rc)
+			rc = pool_write(h, t, p, v, NULL);
+	}
 	snprintf(p, sizeof(p), VBD_XS_MEMBERS, a->id);
 	if (!rc)
 		rc = pool_write(h, t, p, "", NULL);
@@ -86,14 +189,16 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 {
 	const char *backing = NULL, *size_s = NULL;
 	int from_backing = 0;
+	struct create_args a = {0};
 	struct ctl_opt opts[] = {{"--backing", &backing, NULL},
 				 {"--size", &size_s, NULL},
 				 {"--id-from-backing", NULL, &from_backing},
+				 {"--id-by-consensus", NULL, &a.consensus},
+				 {"--force-shared-storage", NULL, &a.force_shared},
 				 {0}};
-	char *pos[1], err[256], real[PATH_MAX], derived[VBD_VOLUME_ID_MAX + 1];
+	char *pos[1], err[VBD_STORAGE_ID_MAX + 256], real[PATH_MAX], derived[VBD_VOLUME_ID_MAX + 1];
 	int npos, rc;
-	uint64_t have;
-	struct create_args a;
+	uint64_t have = 0;
 
 	if (ctl_parse_opts(argc, argv, opts, pos, 1, &npos, err, sizeof(err)))
 		return ctl_usage_error("volume create: %s", err);
@@ -113,9 +218,18 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 				VBD_VOLUME_ID_MAX);
 	if (size_s && ctl_check_volume_size(size_s, &a.size, err, sizeof(err)))
 		return ctl_fail("%s", err);
-	if (backing_size(backing, &have, err, sizeof(err)))
-		return ctl_fail("%s", err);
-	if (!size_s) {
+	/* consensus mode: dom0 need not see the storage (then --size says how
+	 * big the volume is); when it does, its view still guards against a
+	 * second volume on it */
+	rc = backing_probe(backing, &have, a.sid, sizeof(a.sid), err, sizeof(err));
+	if (rc && !(a.consensus && size_s))
+		return ctl_fail("%s%s", err,
+				a.consensus ? ": give --size"
+					    : " (if only the members can see the storage: "
+					      "--id-by-consensus --size BYTES)");
+	if (rc) {
+		a.sid[0] = '\0';
+	} else if (!size_s) {
 		if (have == 0 || have % VBD_SECTOR_SIZE)
 			return ctl_fail("backing '%s' is %" PRIu64
 					" bytes, not a positive multiple "
@@ -126,6 +240,7 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 		return ctl_fail("bad size %" PRIu64 ": backing '%s' has only %" PRIu64 " bytes",
 				a.size, backing, have);
 	}
+	a.storage_size = have;
 	a.id = pos[0];
 	/* Absolute, but symlinks kept: a name like /dev/disk/by-id/wwn-... is
 	 * the same in every member while its target (/dev/sdb here, /dev/xvdb
@@ -142,9 +257,15 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 	rc = xsh_txn(c->xs, create_txn, &a);
 	if (rc == -EEXIST)
 		return ctl_fail("volume '%s' already exists", a.id);
+	if (rc == -EADDRINUSE)
+		return ctl_fail("backing '%s' is the storage of volume '%s' (%s): one storage "
+				"backs one volume, or guests of both write one disk unaware of "
+				"each other; --force-shared-storage if that is what you want",
+				a.backing, a.other, a.other_why);
 	if (rc)
 		return ctl_fail("volume create %s: %s", a.id, strerror(-rc));
-	printf("created volume %s (%" PRIu64 " bytes, backing %s)\n", a.id, a.size, a.backing);
+	printf("created volume %s (%" PRIu64 " bytes, backing %s, storage %s)\n", a.id, a.size,
+	       a.backing, a.consensus ? "agreed by its members" : a.sid);
 	return 0;
 }
 

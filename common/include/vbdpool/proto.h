@@ -76,10 +76,12 @@
 enum vbd_member_state {
 	VBD_MEMBER_JOINING,
 	VBD_MEMBER_ACTIVE,
-	VBD_MEMBER_LEAVING, /* SIGTERM: handing its queues off */
-	VBD_MEMBER_FAILED,  /* storage path failed: takes no queues */
-	VBD_MEMBER_DEAD,    /* written by the dom0 supervisor */
-	VBD_MEMBER_FENCED,  /* written by the dom0 supervisor */
+	VBD_MEMBER_LEAVING,  /* SIGTERM: handing its queues off */
+	VBD_MEMBER_FAILED,   /* storage path failed: takes no queues */
+	VBD_MEMBER_DEAD,     /* written by the dom0 supervisor */
+	VBD_MEMBER_FENCED,   /* written by the dom0 supervisor */
+	VBD_MEMBER_MISMATCH, /* its backing is not the volume's storage (or not
+				O_DIRECT in a multi-member volume): serves nothing */
 	VBD_MEMBER__COUNT,
 };
 const char *vbd_member_state_name(enum vbd_member_state s);
