@@ -40,6 +40,8 @@ struct vbd_qslot {
 				     the record past that epoch */
 	int releasing;		  /* draining locally, then release (no target) */
 	int rec_bad_logged;
+	int fe_watching; /* the frontend's queue-<q>, while we own it: 1 watched, -1 failed */
+	int fe_changed;	 /* it (or the frontend state) changed since we looked */
 	/* balance.c's memory of this record (bal_observe) */
 	struct vbd_queue_rec bal_rec; /* as seen by the last balance round */
 	int bal_seen;
@@ -50,8 +52,8 @@ struct vbd_attach {
 	struct vbd_attach *next;
 	unsigned guest, devid, nq;
 	char fe[VBD_XS_PATH_MAX]; /* frontend directory */
-	int watching, seen;
-	int fe_dirty; /* the frontend directory changed since we last looked */
+	int watching, seen;	  /* watching: its `state` (queues: qs[].fe_watching) */
+	int fe_dirty;		  /* some qs[].fe_changed is set */
 	struct vbd_qslot qs[VBD_MAX_QUEUES];
 };
 
@@ -77,6 +79,7 @@ struct vbd_volume {
 	unsigned nmembers;
 	struct vbd_attach *atts;
 	int dirty;
+	int fe_dirty; /* some attachment's fe_dirty is set */
 	int logged_not_member, logged_setup;
 	int refused; /* storage.c: not the volume's storage, or buffered with
 			other members: state mismatch until restarted */
@@ -118,6 +121,12 @@ int pool_join(struct vbd_volume *v);
 int pool_set_state(struct vbd_volume *v, enum vbd_member_state s);
 int pool_refresh_attachments(struct vbd_volume *v);
 void pool_drop_attachment(struct vbd_volume *v, struct vbd_attach *a);
+/* Watch the frontend's queue-<q> of exactly the queues we own or serve. */
+void pool_watch_queues(struct vbd_volume *v, struct vbd_attach *a);
+/* A watch event under a frontend directory: flags what it concerns (the
+ * `state` node: every queue; queue-<q> or one of its ring nodes: that
+ * queue); anything else is ignored. Returns 1 if something was flagged. */
+int pool_frontend_event(struct vbd_volume *v, const char *path);
 unsigned pool_active_members(struct vbd_volume *v);
 
 /* storage.c: storage identity (docs/protocol.md "Storage identity").
@@ -142,6 +151,9 @@ int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_fail_member(struct vbd_volume *v);
 void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why);
 void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
+/* The frontend changed queue-<q> (or wrote its state): if we own the queue,
+ * check the ring it publishes (or connect a claimed queue); else nothing. */
+void own_frontend_changed(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 
 /* balance.c: who should serve what. Damping of the slow rule (a round is
  * VBD_BALANCE_MS): a member sheds for being slow once judged slow for

@@ -78,8 +78,28 @@ static void reconcile(struct vbd_volume *v)
 		return; /* no O_DIRECT, and no longer the only member: mismatch */
 	if (pool_refresh_attachments(v) < 0)
 		return;
-	for (struct vbd_attach *a = v->atts; a; a = a->next)
+	for (struct vbd_attach *a = v->atts; a; a = a->next) {
 		own_reconcile_attachment(v, a);
+		pool_watch_queues(v, a);
+	}
+}
+
+/* Frontend events (after reconcile, so the records are as fresh as the
+ * events): only the queues they flagged, and only those we own. */
+static void frontend_changed(struct vbd_volume *v)
+{
+	v->fe_dirty = 0;
+	for (struct vbd_attach *a = v->atts; a; a = a->next) {
+		if (!a->fe_dirty)
+			continue;
+		a->fe_dirty = 0;
+		for (unsigned q = 0; q < a->nq; q++)
+			if (a->qs[q].fe_changed) {
+				a->qs[q].fe_changed = 0;
+				own_frontend_changed(v, a, q);
+			}
+		pool_watch_queues(v, a);
+	}
 }
 
 /* A data thread reported EIO: this member's storage path failed. */
@@ -160,14 +180,14 @@ static void handle_watches(struct backd *bd)
 		unsigned idx;
 
 		if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
-		    sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols &&
-		    !is_noise(ev[XS_WATCH_PATH])) {
+		    sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols) {
 			struct vbd_volume *v = &bd->vols[idx];
-			v->dirty = 1;
+			/* a frontend event concerns one queue (or none), never
+			 * the whole volume */
 			if (tok[0] == 'f')
-				for (struct vbd_attach *a = v->atts; a; a = a->next)
-					if (!strncmp(ev[XS_WATCH_PATH], a->fe, strlen(a->fe)))
-						a->fe_dirty = 1;
+				pool_frontend_event(v, ev[XS_WATCH_PATH]);
+			else if (!is_noise(ev[XS_WATCH_PATH]))
+				v->dirty = 1;
 		}
 		free(ev);
 	}
@@ -214,6 +234,9 @@ int control_run(struct backd *bd)
 		for (unsigned i = 0; i < bd->nvols; i++)
 			if (bd->vols[i].dirty)
 				reconcile(&bd->vols[i]);
+		for (unsigned i = 0; i < bd->nvols; i++)
+			if (bd->vols[i].fe_dirty)
+				frontend_changed(&bd->vols[i]);
 		if (inst_none_left(bd)) {
 			log_err("another vbdpool-backd serves every volume of this one: exiting");
 			rc = 1;

@@ -535,6 +535,25 @@ static void check_ring_current(struct vbd_volume *v, struct vbd_attach *a, unsig
 	/* otherwise act_owned passes or releases it */
 }
 
+void own_frontend_changed(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
+{
+	struct backd *bd = v->bd;
+	struct vbd_qslot *s = &a->qs[q];
+
+	/* the record as last read: a change of it is a volume event, handled
+	 * (re-read) before this one */
+	if (!v->joined || !s->rec_ok || s->rec.owner != bd->me)
+		return; /* not ours: nothing to read */
+	if (s->q) {
+		if (s->rec.state == VBD_Q_CONNECTED || s->rec.state == VBD_Q_DRAINING)
+			check_ring_current(v, a, q);
+		return;
+	}
+	/* claimed by us, waiting for the frontend to publish its ring */
+	if (s->rec.state == VBD_Q_CLAIMED && v->my_state == VBD_MEMBER_ACTIVE && !bd->leaving)
+		own_connect(v, a, q);
+}
+
 /* ---- reconciliation ------------------------------------------------------ */
 
 static void act_owned(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
@@ -647,9 +666,6 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 	/* start with a different queue in each member to make races rarer */
 	unsigned first = a->nq ? bd->me % a->nq : 0;
 
-	int fe_dirty = a->fe_dirty;
-
-	a->fe_dirty = 0;
 	for (unsigned q = 0; q < a->nq; q++) {
 		struct vbd_qslot *s = &a->qs[q];
 		int r = own_read_rec(v, a, q, &s->rec);
@@ -663,9 +679,6 @@ void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 		if (s->q &&
 		    (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != s->q->cfg.epoch))
 			own_stop_queue(v, s, "ownership moved");
-		if (s->q && fe_dirty &&
-		    (s->rec.state == VBD_Q_CONNECTED || s->rec.state == VBD_Q_DRAINING))
-			check_ring_current(v, a, q);
 	}
 	for (unsigned i = 0; i < a->nq; i++) {
 		unsigned q = (first + i) % a->nq;

@@ -225,7 +225,7 @@ static int parse_att_name(const char *s, unsigned *g, unsigned *d)
 static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsigned d)
 {
 	struct backd *bd = v->bd;
-	char want[VBD_XS_PATH_MAX], token[32];
+	char want[VBD_XS_PATH_MAX], state[VBD_XS_PATH_MAX + 8], token[32];
 	struct vbd_attach *a;
 	uint64_t nq;
 	char *fe;
@@ -252,27 +252,118 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	a->guest = g;
 	a->devid = d;
 	a->nq = (unsigned)nq;
-	a->fe_dirty = 1;
 	snprintf(a->fe, sizeof(a->fe), "%s", want);
+	/* only the frontend's state here; the queue-<q> nodes of the queues
+	 * we own are watched by pool_watch_queues (a guest's writes to
+	 * anything else in its directory must cost us nothing) */
+	snprintf(state, sizeof(state), "%s/state", a->fe);
 	snprintf(token, sizeof(token), "f:%u", v->idx);
-	if (xs_watch(bd->xs, a->fe, token))
+	if (xs_watch(bd->xs, state, token))
 		a->watching = 1;
 	else
-		log_warn("volume %s: cannot watch %s: %s", v->id, a->fe, strerror(errno));
+		log_warn("volume %s: cannot watch %s: %s", v->id, state, strerror(errno));
 	log_info("volume %s: attachment %u-%u with %u queue(s)", v->id, g, d, a->nq);
 	return a;
 }
 
+/* qs[q].fe_watching: 1 watching, 0 not, -1 the watch failed (logged once;
+ * tried again on every reconcile while we own the queue) */
+static void watch_queue(struct vbd_volume *v, struct vbd_attach *a, unsigned q, int on)
+{
+	struct vbd_qslot *s = &a->qs[q];
+	char path[VBD_XS_PATH_MAX + 32], token[32];
+
+	snprintf(path, sizeof(path), "%s/queue-%u", a->fe, q);
+	snprintf(token, sizeof(token), "f:%u", v->idx);
+	if (!on) {
+		if (s->fe_watching == 1)
+			xs_unwatch(v->bd->xs, path, token);
+		s->fe_watching = 0;
+	} else if (xs_watch(v->bd->xs, path, token)) {
+		s->fe_watching = 1;
+	} else {
+		if (s->fe_watching != -1)
+			log_warn("volume %s: cannot watch %s: %s (a ring the frontend replaces "
+				 "goes unnoticed meanwhile)",
+				 v->id, path, strerror(errno));
+		s->fe_watching = -1;
+	}
+}
+
+void pool_watch_queues(struct vbd_volume *v, struct vbd_attach *a)
+{
+	for (unsigned q = 0; q < a->nq; q++) {
+		struct vbd_qslot *s = &a->qs[q];
+		int want = s->q || (s->rec_ok && s->rec.owner == v->bd->me);
+
+		if (want ? s->fe_watching != 1 : s->fe_watching != 0)
+			watch_queue(v, a, q, want);
+	}
+}
+
+/* The nodes of queue-<q> that make up the ring of an epoch (fe_read_fn in
+ * ownership.c), "" being queue-<q> itself (published, removed). */
+static int ring_node(const char *leaf)
+{
+	static const char *const names[] = {
+	    "", "owner", "epoch", "ring-page-order", "event-channel", "protocol"};
+
+	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(leaf, names[i]))
+			return 1;
+	if (strncmp(leaf, "ring-ref", 8) || !leaf[8])
+		return 0;
+	for (leaf += 8; *leaf; leaf++)
+		if (*leaf < '0' || *leaf > '9')
+			return 0;
+	return 1;
+}
+
+int pool_frontend_event(struct vbd_volume *v, const char *path)
+{
+	for (struct vbd_attach *a = v->atts; a; a = a->next) {
+		size_t n = strlen(a->fe);
+		const char *rest = path + n, *leaf;
+		char *end;
+		unsigned long q;
+
+		if (strncmp(path, a->fe, n) || (*rest && *rest != '/'))
+			continue;
+		if (!strcmp(rest, "/state")) {
+			for (unsigned i = 0; i < a->nq; i++)
+				a->qs[i].fe_changed = 1;
+		} else if (!strncmp(rest, "/queue-", 7) && rest[7] >= '0' && rest[7] <= '9') {
+			errno = 0;
+			q = strtoul(rest + 7, &end, 10);
+			if (errno || q >= a->nq || (*end && *end != '/'))
+				return 0;
+			leaf = *end ? end + 1 : end;
+			if (!ring_node(leaf))
+				return 0;
+			a->qs[q].fe_changed = 1;
+		} else {
+			return 0;
+		}
+		a->fe_dirty = 1;
+		v->fe_dirty = 1;
+		return 1;
+	}
+	return 0;
+}
+
 void pool_drop_attachment(struct vbd_volume *v, struct vbd_attach *a)
 {
-	char token[32];
+	char path[VBD_XS_PATH_MAX + 8], token[32];
 
-	for (unsigned q = 0; q < a->nq; q++)
+	for (unsigned q = 0; q < a->nq; q++) {
 		if (a->qs[q].q)
 			own_stop_queue(v, &a->qs[q], "attachment removed");
+		watch_queue(v, a, q, 0);
+	}
 	if (a->watching) {
+		snprintf(path, sizeof(path), "%s/state", a->fe);
 		snprintf(token, sizeof(token), "f:%u", v->idx);
-		xs_unwatch(v->bd->xs, a->fe, token);
+		xs_unwatch(v->bd->xs, path, token);
 	}
 	free(a);
 }
