@@ -108,6 +108,8 @@ struct backd {
 	int report_fd;
 	int leaving;
 	uint64_t leave_deadline;
+	int fenced;	/* the supervisor fenced this member: exit, serve nothing */
+	unsigned hb_ms; /* heartbeat period: min(VBD_HEARTBEAT_MS, lease / 4) */
 };
 
 uint64_t backd_now_ms(void);
@@ -190,6 +192,12 @@ void bal_round(struct backd *bd);
 
 /* heartbeat.c: heartbeat, load and features */
 void hb_publish(struct vbd_volume *v);
+/* A clean stop (every queue handed off): remove members/<me>/heartbeat,
+ * so the supervisor does not take the silence for a hang. */
+void hb_withdraw(struct vbd_volume *v);
+/* The heartbeat period for the supervisor's lease (/vbdpool/supervisor/
+ * lease-ms, VBD_LEASE_MS when absent): at least 4 beats per lease. */
+unsigned hb_period_ms(struct backd *bd);
 void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q);
 
 /* instance.c: one vbdpool-backd per volume per domain (members/<me>/instance).

@@ -59,7 +59,23 @@ static void reconcile(struct vbd_volume *v)
 		v->logged_setup = 0;
 		return;
 	}
-	if (m->state_ok && (m->state == VBD_MEMBER_DEAD || m->state == VBD_MEMBER_FENCED)) {
+	if (m->state_ok && m->state == VBD_MEMBER_FENCED) {
+		/* The supervisor stopped our domain (paused: we were resumed) and
+		 * the others took our queues.  Submit nothing more, drop every
+		 * mapping, and exit: a fenced member comes back only as a new
+		 * one, after the admin's `vbdpoolctl member unfence`. */
+		log_err("volume %s: this member was fenced by the supervisor: dropping every "
+			"queue and exiting (run `vbdpoolctl member unfence %s %u` in dom0 once it "
+			"is safe, then start vbdpool-backd again)",
+			v->id, v->id, bd->me);
+		for (struct vbd_attach *a = v->atts; a; a = a->next)
+			for (unsigned q = 0; q < a->nq; q++)
+				own_stop_queue(v, &a->qs[q], "fenced by the supervisor");
+		v->joined = 0;
+		bd->fenced = 1;
+		return;
+	}
+	if (m->state_ok && m->state == VBD_MEMBER_DEAD) {
 		/* The supervisor declared us gone (we were paused and resumed,
 		 * or it erred): the others take our queues over. Drop every
 		 * mapping first, waiting for our I/O in flight, so that nothing
@@ -195,14 +211,17 @@ static void handle_watches(struct backd *bd)
 
 int control_run(struct backd *bd)
 {
-	struct itimerspec its = {
-	    .it_interval = {.tv_sec = VBD_HEARTBEAT_MS / 1000,
-			    .tv_nsec = (VBD_HEARTBEAT_MS % 1000) * 1000000L},
-	};
+	struct itimerspec its = {0};
 	struct pollfd pfd[4];
 	sigset_t sigs;
 	int tfd, sfd, rc = 0;
+	uint64_t next_bal = backd_now_ms() + VBD_BALANCE_MS;
 
+	/* the heartbeat beats at least 4 times per supervisor lease; balance
+	 * and the periodic reconcile keep their VBD_BALANCE_MS round */
+	bd->hb_ms = hb_period_ms(bd);
+	its.it_interval = (struct timespec){.tv_sec = bd->hb_ms / 1000,
+					    .tv_nsec = (long)(bd->hb_ms % 1000) * 1000000L};
 	its.it_value = its.it_interval;
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGTERM);
@@ -234,6 +253,10 @@ int control_run(struct backd *bd)
 		for (unsigned i = 0; i < bd->nvols; i++)
 			if (bd->vols[i].dirty)
 				reconcile(&bd->vols[i]);
+		if (bd->fenced) {
+			rc = 3;
+			break;
+		}
 		for (unsigned i = 0; i < bd->nvols; i++)
 			if (bd->vols[i].fe_dirty)
 				frontend_changed(&bd->vols[i]);
@@ -283,13 +306,19 @@ int control_run(struct backd *bd)
 			if (read(tfd, &ticks, sizeof(ticks)) < 0) {
 				/* EAGAIN: spurious */
 			}
+			int round = backd_now_ms() >= next_bal;
+
 			for (unsigned i = 0; i < bd->nvols; i++) {
 				struct vbd_volume *v = &bd->vols[i];
 				if (v->joined)
 					hb_publish(v);
-				v->dirty = 1;
+				if (round)
+					v->dirty = 1;
 			}
-			bal_round(bd);
+			if (round) {
+				next_bal = backd_now_ms() + VBD_BALANCE_MS - bd->hb_ms / 2;
+				bal_round(bd);
+			}
 		}
 		if (pfd[3].revents & POLLIN) {
 			struct signalfd_siginfo si;
@@ -301,6 +330,8 @@ int control_run(struct backd *bd)
 	/* shut down: nothing left running */
 	for (unsigned i = 0; i < bd->nvols; i++) {
 		struct vbd_volume *v = &bd->vols[i];
+		if (bd->leaving && v->joined && rc == 0)
+			hb_withdraw(v); /* a clean stop, not a hang: nothing to fence */
 		while (v->atts) {
 			struct vbd_attach *a = v->atts;
 			v->atts = a->next;

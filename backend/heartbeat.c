@@ -3,7 +3,9 @@
  * VBD_HEARTBEAT_MS, computed from the data threads' counters. */
 #include "backd.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -69,4 +71,28 @@ void hb_publish(struct vbd_volume *v)
 	vbd_member_load_format(l, buf, sizeof(buf));
 	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
 		log_warn("volume %s: cannot write load", v->id);
+}
+
+void hb_withdraw(struct vbd_volume *v)
+{
+	char path[VBD_XS_PATH_MAX];
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
+	if (!xs_rm(v->bd->xs, XBT_NULL, path) && errno != ENOENT)
+		log_warn("volume %s: cannot remove the heartbeat: %s", v->id, strerror(errno));
+}
+
+unsigned hb_period_ms(struct backd *bd)
+{
+	char *s = xsu_read(bd->xs, XBT_NULL, VBD_XS_LEASE);
+	uint64_t lease = VBD_LEASE_MS;
+	unsigned ms;
+
+	if (s && xsu_parse_u64(s, 600000, &lease) < 0)
+		lease = VBD_LEASE_MS;
+	free(s);
+	ms = (unsigned)(lease / 4);
+	if (ms > VBD_HEARTBEAT_MS)
+		ms = VBD_HEARTBEAT_MS;
+	return ms < 25 ? 25 : ms;
 }

@@ -188,6 +188,24 @@ int pool_join(struct vbd_volume *v)
 	r = pool_check_member(v);
 	if (r < 0)
 		return r;
+	{
+		/* a fenced member rejoins only after `vbdpoolctl member unfence` */
+		char *st;
+
+		snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
+		st = xsu_read(bd->xs, XBT_NULL, path);
+		if (st && !strcmp(st, "fenced")) {
+			log_err("volume %s: this member (dom%u) was fenced by the supervisor: not "
+				"serving; after checking that nothing of its fenced run can still "
+				"write, run `vbdpoolctl member unfence %s %u` in dom0 and start "
+				"again",
+				v->id, bd->me, v->id, bd->me);
+			bd->fenced = 1;
+			free(st);
+			return -EPERM;
+		}
+		free(st);
+	}
 	r = pool_set_state(v, VBD_MEMBER_JOINING);
 	if (r < 0)
 		return r;

@@ -21,28 +21,50 @@
 #include "xsh.h"
 
 static const struct sv_module *const modules[] = {
-    &sv_death_module,
-    /* &sv_fence_module: heartbeat ages -> pause/destroy -> fenced */
+    &sv_fence_module, /* heartbeat ages -> destroy/pause -> fenced */
+    &sv_death_module, /* domain gone -> dead, grants revoked */
+    &sv_drain_module, /* taken over -> drained/<m> once its I/O is over */
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: vbdpool-supervisor [--scan-ms N]\n"
-		"  dom0 daemon (foreground): records members whose domain is gone as\n"
-		"  members/<m>/state = dead (where their nodes remain), then removes\n"
-		"  them from their volumes and revokes their grants (as `vbdpoolctl\n"
-		"  member remove`); publishes /vbdpool/supervisor/pid.\n"
-		"  --scan-ms N  re-check members every N ms besides domain events\n"
-		"               (default %d)\n"
+		"usage: vbdpool-supervisor [--lease-ms N] [--fence destroy|pause|off]\n"
+		"                          [--storage-timeout-ms N] [--scan-ms N]\n"
+		"  dom0 daemon (foreground):\n"
+		"  - fences a member whose heartbeat has not changed for the lease:\n"
+		"    destroys (or pauses) its domain, and only then writes\n"
+		"    members/<m>/state = fenced (the others take its queues);\n"
+		"  - records members whose domain is gone as state = dead (where their\n"
+		"    nodes remain), then removes them from their volumes and revokes\n"
+		"    their grants (as `vbdpoolctl member remove`);\n"
+		"  - writes /vbdpool/volumes/<v>/drained/<m> once such a member's I/O\n"
+		"    can no longer land (its domain gone from the domain list, or the\n"
+		"    storage timeout after a pause): guests hold newer overlapping\n"
+		"    writes until then;\n"
+		"  - publishes /vbdpool/supervisor/{pid,lease-ms}.\n"
+		"  --lease-ms N            heartbeat lease (default %d; 100..600000)\n"
+		"  --fence destroy|pause|off  how to stop a member whose lease expired\n"
+		"                          (default destroy: see docs/protocol.md)\n"
+		"  --storage-timeout-ms N  how long a paused (or, without domain\n"
+		"                          control, dead) member's I/O may still land\n"
+		"                          (default %d)\n"
+		"  --scan-ms N             re-check members every N ms besides domain\n"
+		"                          events (default %d, at most a quarter lease)\n"
 		"  SIGTERM or SIGINT: remove the pid node and exit.\n",
-		VBD_SUPERVISOR_SCAN_MS);
+		VBD_LEASE_MS, VBD_STORAGE_TIMEOUT_MS, VBD_SUPERVISOR_SCAN_MS);
 }
 
 struct pid_args {
 	long pid;
+	long lease_ms;
 };
+
+const char *sv_fence_name(enum sv_fence_policy p)
+{
+	return p == SV_FENCE_PAUSE ? "pause" : p == SV_FENCE_OFF ? "off" : "destroy";
+}
 
 static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
@@ -55,6 +77,8 @@ static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (!rc && a->pid < 0) {
 		if (xsh_exists(h, t, VBD_XS_SUPERVISOR "/pid"))
 			rc = xsh_rm(h, t, VBD_XS_SUPERVISOR "/pid");
+		if (!rc && xsh_exists(h, t, VBD_XS_LEASE))
+			rc = xsh_rm(h, t, VBD_XS_LEASE);
 		return rc;
 	}
 	if (!rc && !xsh_exists(h, t, VBD_XS_SUPERVISOR))
@@ -62,10 +86,29 @@ static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	snprintf(v, sizeof(v), "%ld", a->pid);
 	if (!rc)
 		rc = xsh_write(h, t, VBD_XS_SUPERVISOR "/pid", v);
+	/* members beat at least 4 times per lease (heartbeat.c) */
+	snprintf(v, sizeof(v), "%ld", a->lease_ms);
+	if (!rc)
+		rc = xsh_write(h, t, VBD_XS_LEASE, v);
 	/* n0 +M: every member of any volume reads it */
 	if (!rc)
 		rc = pool_sync_supervisor_acls(h, t);
 	return rc;
+}
+
+static int num_arg(const char *opt, const char *s, long lo, long hi, long *out)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < lo || v > hi) {
+		fprintf(stderr, "vbdpool-supervisor: bad %s '%s' (%ld..%ld)\n", opt, s, lo, hi);
+		return -1;
+	}
+	*out = v;
+	return 0;
 }
 
 static int64_t now_ms(void)
@@ -112,7 +155,8 @@ int main(int argc, char **argv)
 	struct sv sv = {0};
 	void *priv[NMODULES] = {0};
 	struct pid_args pa = {.pid = getpid()};
-	long scan_ms = VBD_SUPERVISOR_SCAN_MS;
+	long scan_ms = VBD_SUPERVISOR_SCAN_MS, lease_ms = VBD_LEASE_MS;
+	long storage_ms = VBD_STORAGE_TIMEOUT_MS;
 	sigset_t mask;
 	int sfd, rc, exit_code = 0, lost = 0;
 	int64_t next_scan;
@@ -123,12 +167,27 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--scan-ms") && i + 1 < argc) {
-			char *end;
-			scan_ms = strtol(argv[++i], &end, 10);
-			if (*end || scan_ms < 10 || scan_ms > 60000) {
+			if (num_arg("--scan-ms", argv[++i], 10, 60000, &scan_ms))
+				return 2;
+		} else if (!strcmp(argv[i], "--lease-ms") && i + 1 < argc) {
+			if (num_arg("--lease-ms", argv[++i], 100, 600000, &lease_ms))
+				return 2;
+		} else if (!strcmp(argv[i], "--storage-timeout-ms") && i + 1 < argc) {
+			if (num_arg("--storage-timeout-ms", argv[++i], 0, 3600000, &storage_ms))
+				return 2;
+		} else if (!strcmp(argv[i], "--fence") && i + 1 < argc) {
+			const char *pol = argv[++i];
+			if (!strcmp(pol, "destroy"))
+				sv.fence = SV_FENCE_DESTROY;
+			else if (!strcmp(pol, "pause"))
+				sv.fence = SV_FENCE_PAUSE;
+			else if (!strcmp(pol, "off"))
+				sv.fence = SV_FENCE_OFF;
+			else {
 				fprintf(stderr,
-					"vbdpool-supervisor: bad --scan-ms '%s' (10..60000)\n",
-					argv[i]);
+					"vbdpool-supervisor: bad --fence '%s' (destroy, pause or "
+					"off)\n",
+					pol);
 				return 2;
 			}
 		} else {
@@ -138,6 +197,11 @@ int main(int argc, char **argv)
 		}
 	}
 
+	sv.lease_ms = lease_ms;
+	sv.storage_timeout_ms = storage_ms;
+	pa.lease_ms = lease_ms;
+	if (scan_ms > lease_ms / 4)
+		scan_ms = lease_ms / 4; /* an expired lease is seen within 1/4 of it */
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
@@ -173,8 +237,10 @@ int main(int argc, char **argv)
 		exit_code = 1;
 		goto out;
 	}
-	log_info("supervising (pid %ld, platform %s, scan every %ld ms)", pa.pid,
-		 vbd_platform()->name, scan_ms);
+	log_info("supervising (pid %ld, platform %s, scan every %ld ms, lease %ld ms, fence %s, "
+		 "storage timeout %ld ms)",
+		 pa.pid, vbd_platform()->name, scan_ms, lease_ms, sv_fence_name(sv.fence),
+		 storage_ms);
 	run_modules(&sv, priv, 0);
 	next_scan = now_ms() + scan_ms;
 

@@ -9,8 +9,12 @@
  *            (where their nodes are still there), then their grants on
  *            the volumes and the supervisor area revoked and a leftover
  *            members/<m> removed, as `vbdpoolctl member remove` does
- *   (fence.c, later: members whose heartbeat stops -> pause/destroy the
- *    domain through vbd_platform()->domctl, then state = fenced)
+ *   fence.c  members whose heartbeat stops for the lease -> destroy (or
+ *            pause) the domain through vbd_platform()->domctl, then
+ *            state = fenced
+ *   drain.c  members taken over without a hand-off -> drained/<m> once
+ *            nothing they issued can still land (domain gone, or the
+ *            storage timeout after a pause)
  *
  * A module is a struct sv_module in the table in main.c; it sees the view
  * after each @introduceDomain/@releaseDomain event and on every scan tick
@@ -54,10 +58,24 @@ struct sv_view {
 	int ndoms;
 };
 
+enum sv_fence_policy { SV_FENCE_DESTROY, SV_FENCE_PAUSE, SV_FENCE_OFF };
+const char *sv_fence_name(enum sv_fence_policy p);
+
+struct sv_drain;
+
 struct sv {
 	struct xs_handle *xs;
 	struct vbd_domctl *domctl; /* NULL: XenStore is the only witness */
+	int64_t lease_ms;	   /* heartbeat unchanged this long: fence */
+	enum sv_fence_policy fence;
+	int64_t storage_timeout_ms; /* I/O of a paused domain may land this long */
+	struct sv_drain *drain;	    /* drain.c's pending signals */
 };
+
+/* drain.c: write drained/<domid> in volume vol once the domain is gone
+ * (domain control no longer lists it), or at deadline_ms (dom0 monotonic;
+ * 0: no deadline), whichever comes first. */
+void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadline_ms);
 
 /* Does the domain exist and is it not dying?  /local/domain/<id> must be
  * there and, when domctl is available, the domain listed and not DYING
@@ -98,5 +116,7 @@ struct sv_module {
 };
 
 extern const struct sv_module sv_death_module;
+extern const struct sv_module sv_fence_module;
+extern const struct sv_module sv_drain_module;
 
 #endif

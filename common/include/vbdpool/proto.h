@@ -23,7 +23,9 @@
 #define VBD_XS_QUEUE_REC      "/vbdpool/volumes/%s/attachments/%u-%u/queue-%u"
 #define VBD_XS_FRONTEND	      "/local/domain/%u/device/vbdpool/%u" /* guest, devid */
 #define VBD_XS_FRONTEND_QUEUE "/local/domain/%u/device/vbdpool/%u/queue-%u"
+#define VBD_XS_DRAINED	      "/vbdpool/volumes/%s/drained" /* vol; /<domid> */
 #define VBD_XS_SUPERVISOR     "/vbdpool/supervisor"
+#define VBD_XS_LEASE	      "/vbdpool/supervisor/lease-ms"
 
 /* ---- limits and defaults (the one place for each tunable) ------------ */
 #define VBD_MAX_QUEUES		64
@@ -44,6 +46,9 @@
 	16384			      /* all rings of a device: half a default                     \
 					 grant table (32768 refs) */
 #define VBD_FRONT_CLOSE_WAIT_MS 10000 /* vbd_front_close waits for in-flight I/O */
+#define VBD_FRONT_DRAIN_TIMEOUT_MS                                                                 \
+	30000 /* writes overlapping a lost member's in-flight writes wait for                      \
+		 drained/<m> at most this long (the storage timeout) */
 #define VBD_FRONT_STALL_WARN_MS 5000  /* log when I/O is outstanding and nothing answers */
 #define VBD_FRONT_RETRY_MS	500   /* retry a failed ring build / record read */
 #define VBD_FRONT_STICKY	64    /* SQF ties stay on a queue for this many requests */
@@ -68,6 +73,8 @@
 
 /* dom0 tools (vbdpoolctl, vbdpool-supervisor) */
 #define VBD_DETACH_TIMEOUT_MS 10000 /* detach waits this long for Closed */
+#define VBD_LEASE_MS	       1000  /* supervisor: heartbeat unchanged this long -> fence */
+#define VBD_STORAGE_TIMEOUT_MS 30000 /* I/O of a stopped domain may land this long */
 #define VBD_SUPERVISOR_SCAN_MS                                                                     \
 	500 /* supervisor re-checks members this often                                             \
 	       (besides @releaseDomain events) */

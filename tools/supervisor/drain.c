@@ -1,0 +1,222 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Drain: tells the guests when a member that the pool took over without a
+ * hand-off can no longer write anything: /vbdpool/volumes/<v>/drained/<m>
+ * (readable by the volume's members and attached guests).  A frontend
+ * holds back a newer write that overlaps a write the member had in flight
+ * until then (or its own storage timeout), so that the member's late copy
+ * cannot land over it (docs/protocol.md, "Late writes").
+ *
+ * When is a member drained?
+ *  - its domain died or was destroyed: once domain control no longer
+ *    lists it at all.  On Xen a destroyed domain stays listed (dying)
+ *    while anything still maps its pages — I/O it issued through another
+ *    domain's block backend holds them — so leaving the list is the end of
+ *    its I/O; the emulated host models the same (a domain stays dying
+ *    until every process of it has exited);
+ *  - it was fenced by pausing: after --storage-timeout-ms (the time its
+ *    storage may take to complete or abort what it had issued);
+ *  - without domain control: after --storage-timeout-ms.
+ * The node's value is dom0's wall-clock time in seconds; nodes older than
+ * an hour, or naming a domain that is a live member again, are removed.
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool.h"
+#include "sv.h"
+#include "vbdpool/log.h"
+#include "xsh.h"
+
+#define DRAINED_KEEP_S 3600
+
+struct drain_entry {
+	char vol[VBD_VOLUME_ID_MAX + 1];
+	unsigned domid;
+	int64_t deadline_ms; /* dom0 monotonic; 0: when the domain is gone */
+};
+
+struct sv_drain {
+	struct drain_entry *e;
+	unsigned n, cap;
+	int64_t next_prune_ms;
+};
+
+void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadline_ms)
+{
+	struct sv_drain *d = sv->drain;
+
+	if (!d)
+		return;
+	for (unsigned i = 0; i < d->n; i++)
+		if (d->e[i].domid == domid && !strcmp(d->e[i].vol, vol)) {
+			if (deadline_ms &&
+			    (!d->e[i].deadline_ms || deadline_ms < d->e[i].deadline_ms))
+				d->e[i].deadline_ms = deadline_ms;
+			return;
+		}
+	if (d->n == d->cap) {
+		unsigned cap = d->cap ? d->cap * 2 : 16;
+		struct drain_entry *e = realloc(d->e, cap * sizeof(*e));
+
+		if (!e) {
+			log_err("out of memory: dom%u's drain on %s is not tracked", domid, vol);
+			return;
+		}
+		d->e = e;
+		d->cap = cap;
+	}
+	d->e[d->n] = (struct drain_entry){.domid = domid, .deadline_ms = deadline_ms};
+	snprintf(d->e[d->n].vol, sizeof(d->e[d->n].vol), "%s", vol);
+	d->n++;
+}
+
+static int drain_init(struct sv *sv, void **priv)
+{
+	sv->drain = calloc(1, sizeof(*sv->drain));
+	*priv = sv->drain;
+	return sv->drain ? 0 : -1;
+}
+
+static void drain_fini(void *priv)
+{
+	struct sv_drain *d = priv;
+
+	if (d)
+		free(d->e);
+	free(d);
+}
+
+/* Not listed by domain control at all (nor dying); -1: cannot tell. */
+static int domain_gone(struct sv *sv, const struct sv_view *v, unsigned domid)
+{
+	char p[64];
+
+	snprintf(p, sizeof(p), "/local/domain/%u", domid);
+	if (xsh_exists(sv->xs, XBT_NULL, p))
+		return 0;
+	if (v->ndoms < 0)
+		return -1;
+	for (int i = 0; i < v->ndoms; i++)
+		if (v->doms[i].domid == domid)
+			return 0;
+	return 1;
+}
+
+struct write_args {
+	const char *vol;
+	unsigned domid;
+	long long stamp;
+};
+
+static int drained_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
+{
+	struct write_args *a = arg;
+	struct pool_vol pv;
+	char p[256], val[24];
+	int rc = pool_load_vol(h, t, a->vol, &pv);
+
+	if (rc)
+		return rc == -ENOENT ? 0 : rc; /* the volume went meanwhile */
+	snprintf(p, sizeof(p), VBD_XS_DRAINED, a->vol);
+	if (!xsh_exists(h, t, p) && (rc = pool_write(h, t, p, "", &pv)))
+		return rc;
+	snprintf(p, sizeof(p), VBD_XS_DRAINED "/%u", a->vol, a->domid);
+	snprintf(val, sizeof(val), "%lld", a->stamp);
+	return pool_write(h, t, p, val, &pv);
+}
+
+/* Removes drained/<m> nodes that are old, or name a live member again (a
+ * domid reused: its new incarnation's holds must not end at once). */
+static void prune(struct sv *sv, const struct sv_view *v, long long now_s)
+{
+	char **vols, p[256];
+	unsigned nv;
+
+	if (xsh_list(sv->xs, XBT_NULL, VBD_XS_VOLUMES, &vols, &nv))
+		return;
+	for (unsigned i = 0; i < nv; i++) {
+		char **doms;
+		unsigned nd;
+
+		snprintf(p, sizeof(p), VBD_XS_DRAINED, vols[i]);
+		if (!vbd_volume_id_valid(vols[i]) || xsh_list(sv->xs, XBT_NULL, p, &doms, &nd))
+			continue;
+		for (unsigned k = 0; k < nd; k++) {
+			char *val = NULL, *end;
+			unsigned long id = strtoul(doms[k], &end, 10);
+			bool drop = false;
+
+			if (*end || end == doms[k])
+				continue;
+			for (unsigned m = 0; m < v->nm && !drop; m++)
+				drop = v->m[m].domid == id && !strcmp(v->m[m].vol, vols[i]) &&
+				       sv_domain_alive(sv, v, (unsigned)id);
+			snprintf(p, sizeof(p), VBD_XS_DRAINED "/%s", vols[i], doms[k]);
+			if (!drop && xsh_read(sv->xs, XBT_NULL, p, &val) == 0)
+				drop = now_s - strtoll(val, NULL, 10) > DRAINED_KEEP_S;
+			free(val);
+			if (drop && xsh_rm(sv->xs, XBT_NULL, p) == 0)
+				log_info("volume %s: drained/%s removed", vols[i], doms[k]);
+		}
+		free(doms);
+	}
+	free(vols);
+}
+
+static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
+{
+	struct sv_drain *d = priv;
+	unsigned k = 0;
+	long long now_s = (long long)time(NULL);
+
+	/* every member (or member grant left over) whose domain is not alive */
+	for (unsigned i = 0; i < v->nm; i++)
+		if (!sv_domain_alive(sv, v, v->m[i].domid))
+			sv_drain_note(sv, v->m[i].vol, v->m[i].domid,
+				      v->ndoms < 0 ? v->now_ms + sv->storage_timeout_ms : 0);
+	for (unsigned i = 0; i < v->ng; i++)
+		if (v->g[i].vol[0] && !sv_domain_alive(sv, v, v->g[i].domid))
+			sv_drain_note(sv, v->g[i].vol, v->g[i].domid,
+				      v->ndoms < 0 ? v->now_ms + sv->storage_timeout_ms : 0);
+
+	for (unsigned i = 0; i < d->n; i++) {
+		struct drain_entry *e = &d->e[i];
+		int gone = domain_gone(sv, v, e->domid);
+		bool due = e->deadline_ms && v->now_ms >= e->deadline_ms;
+		struct write_args a = {e->vol, e->domid, now_s};
+		int rc;
+
+		if (gone != 1 && !due) {
+			d->e[k++] = *e;
+			continue;
+		}
+		rc = xsh_txn(sv->xs, drained_txn, &a);
+		if (rc < 0) {
+			log_err("volume %s: writing drained/%u: %s (retried)", e->vol, e->domid,
+				strerror(-rc));
+			d->e[k++] = *e;
+			continue;
+		}
+		log_info("volume %s: dom%u drained (%s): drained/%u written", e->vol, e->domid,
+			 gone == 1 ? "its domain is gone" : "storage timeout passed", e->domid);
+	}
+	d->n = k;
+	if (v->now_ms >= d->next_prune_ms) {
+		prune(sv, v, now_s);
+		d->next_prune_ms = v->now_ms + 10000;
+	}
+	return 0;
+}
+
+const struct sv_module sv_drain_module = {
+    .name = "drain",
+    .init = drain_init,
+    .fini = drain_fini,
+    .on_domains = drain_check,
+    .on_tick = drain_check,
+};

@@ -1,0 +1,196 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * Fence: a member whose heartbeat stops is stopped before anyone takes its
+ * queues.
+ *
+ * A member's `heartbeat` is rewritten by its vbdpool-backd every
+ * VBD_HEARTBEAT_MS (or a quarter of the lease, if shorter).  Its age is
+ * measured on dom0's clock as the time since the supervisor last saw the
+ * value change (on real Xen each domain's clock is its own: the value is
+ * only a liveness counter).  When it has not changed for the lease
+ * (--lease-ms, default VBD_LEASE_MS) and the domain still runs, the
+ * supervisor FENCES FIRST — destroys (default) or pauses the domain
+ * through domain control — and only when that succeeded writes
+ * `members/<m>/state = fenced` in every volume the domain serves; the
+ * survivors then claim its queues as they do for `dead`.  A member whose
+ * domain could not be stopped is never written fenced (its queues stay
+ * where they are: a hung member stalls them, it never corrupts them).
+ *
+ * Which members are watched: those with a heartbeat node in a state in
+ * which a daemon runs (joining, active, leaving, failed).  A daemon that
+ * stops cleanly (SIGTERM, every queue handed off) removes its heartbeat.
+ *
+ * Destroy is the default because it is the one stop after which Xen can
+ * tell when the member's I/O is over (the domain leaves the domain list
+ * once nothing of it is mapped or in flight: drain.c turns that into the
+ * drained/<m> signal the guests wait for before letting a newer write
+ * overlap one the member had in flight).  Pause keeps the domain for a
+ * post-mortem, but I/O it had issued may still land for as long as its
+ * storage takes to complete or abort it: drained/<m> is written only after
+ * --storage-timeout-ms.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "sv.h"
+#include "vbdpool/log.h"
+
+struct hb_track {
+	char vol[VBD_VOLUME_ID_MAX + 1];
+	unsigned domid;
+	char hb[24];
+	int64_t changed_ms; /* dom0 clock: when hb last changed (or was first seen) */
+	bool seen;
+};
+
+struct fence_priv {
+	struct hb_track *t;
+	unsigned n, cap;
+	bool warned_nodomctl;
+};
+
+static const char *const final_states[] = {"dead", "fenced", NULL};
+
+static bool daemon_state(const char *st)
+{
+	return !strcmp(st, "joining") || !strcmp(st, "active") || !strcmp(st, "leaving") ||
+	       !strcmp(st, "failed");
+}
+
+static int fence_init(struct sv *sv, void **priv)
+{
+	(void)sv;
+	*priv = calloc(1, sizeof(struct fence_priv));
+	return *priv ? 0 : -1;
+}
+
+static void fence_fini(void *priv)
+{
+	struct fence_priv *p = priv;
+
+	if (p)
+		free(p->t);
+	free(p);
+}
+
+static struct hb_track *track(struct fence_priv *p, const struct sv_member *m, int64_t now)
+{
+	for (unsigned i = 0; i < p->n; i++)
+		if (p->t[i].domid == m->domid && !strcmp(p->t[i].vol, m->vol))
+			return &p->t[i];
+	if (p->n == p->cap) {
+		unsigned cap = p->cap ? p->cap * 2 : 16;
+		struct hb_track *t = realloc(p->t, cap * sizeof(*t));
+
+		if (!t)
+			return NULL;
+		p->t = t;
+		p->cap = cap;
+	}
+	p->t[p->n] = (struct hb_track){.domid = m->domid, .changed_ms = now};
+	snprintf(p->t[p->n].vol, sizeof(p->t[p->n].vol), "%s", m->vol);
+	snprintf(p->t[p->n].hb, sizeof(p->t[p->n].hb), "%s", m->heartbeat);
+	return &p->t[p->n++];
+}
+
+/* Stop domid's domain, then record it fenced in every volume it serves. */
+static void fence_domain(struct sv *sv, struct fence_priv *p, const struct sv_view *v,
+			 unsigned domid, int64_t age)
+{
+	const struct vbd_domctl_ops *dc = vbd_platform()->domctl;
+	const char **vols;
+	unsigned n = 0;
+	int rc;
+
+	if (!sv->domctl) {
+		if (!p->warned_nodomctl)
+			log_err("dom%u: heartbeat unchanged for %lld ms, but there is no domain "
+				"control to fence it with: its queues stay with it",
+				domid, (long long)age);
+		p->warned_nodomctl = true;
+		return;
+	}
+	rc = sv->fence == SV_FENCE_PAUSE ? dc->pause(sv->domctl, (vbd_domid_t)domid)
+					 : dc->destroy(sv->domctl, (vbd_domid_t)domid);
+	if (rc < 0) {
+		log_err("dom%u: heartbeat unchanged for %lld ms; fencing it (%s) failed: %s: not "
+			"marking it fenced",
+			domid, (long long)age, sv_fence_name(sv->fence), strerror(-rc));
+		return;
+	}
+	log_warn("dom%u: heartbeat unchanged for %lld ms (lease %lld ms): domain %s", domid,
+		 (long long)age, (long long)sv->lease_ms,
+		 sv->fence == SV_FENCE_PAUSE ? "paused" : "destroyed");
+	vols = calloc(v->nm ? v->nm : 1, sizeof(*vols));
+	if (!vols)
+		return;
+	for (unsigned i = 0; i < v->nm; i++)
+		if (v->m[i].domid == domid && strcmp(v->m[i].state, "dead") &&
+		    strcmp(v->m[i].state, "fenced"))
+			vols[n++] = v->m[i].vol;
+	rc = n ? sv_set_member_state(sv, vols, n, domid, "fenced", final_states) : 0;
+	if (rc < 0)
+		log_err("dom%u is %s but recording it fenced failed: %s (retried)", domid,
+			sv->fence == SV_FENCE_PAUSE ? "paused" : "destroyed", strerror(-rc));
+	else if (rc > 0)
+		log_info("dom%u fenced: state=fenced in %d volume%s (first: %s)", domid, rc,
+			 rc == 1 ? "" : "s", vols[0]);
+	/* a paused domain's I/O can still land until its storage gave up */
+	for (unsigned i = 0; i < n && sv->fence == SV_FENCE_PAUSE; i++)
+		sv_drain_note(sv, vols[i], domid, v->now_ms + sv->storage_timeout_ms);
+	free(vols);
+}
+
+static int fence_check(struct sv *sv, void *priv, const struct sv_view *v)
+{
+	struct fence_priv *p = priv;
+	unsigned k = 0;
+
+	if (sv->fence == SV_FENCE_OFF)
+		return 0;
+	for (unsigned i = 0; i < p->n; i++)
+		p->t[i].seen = false;
+	for (unsigned i = 0; i < v->nm; i++) {
+		const struct sv_member *m = &v->m[i];
+		struct hb_track *t = track(p, m, v->now_ms);
+
+		if (!t)
+			return -1;
+		t->seen = true;
+		if (strcmp(t->hb, m->heartbeat) || !m->heartbeat[0] || !daemon_state(m->state)) {
+			/* changed, or not watched: the lease starts again */
+			snprintf(t->hb, sizeof(t->hb), "%s", m->heartbeat);
+			t->changed_ms = v->now_ms;
+		}
+	}
+	for (unsigned i = 0; i < p->n; i++) /* members gone from the view */
+		if (p->t[i].seen)
+			p->t[k++] = p->t[i];
+	p->n = k;
+
+	for (unsigned i = 0; i < p->n; i++) {
+		struct hb_track *t = &p->t[i];
+		int64_t age = v->now_ms - t->changed_ms;
+		bool done = false;
+
+		if (age <= sv->lease_ms)
+			continue;
+		for (unsigned j = 0; j < i && !done; j++) /* once per domain and pass */
+			done = p->t[j].domid == t->domid &&
+			       v->now_ms - p->t[j].changed_ms > sv->lease_ms;
+		if (done || !sv_domain_alive(sv, v, t->domid))
+			continue; /* dead: death.c's */
+		fence_domain(sv, p, v, t->domid, age);
+	}
+	return 0;
+}
+
+const struct sv_module sv_fence_module = {
+    .name = "fence",
+    .init = fence_init,
+    .fini = fence_fini,
+    .on_domains = fence_check,
+    .on_tick = fence_check,
+};
