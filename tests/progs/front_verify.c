@@ -17,7 +17,9 @@
  * fails the run.  Prints one summary line:
  *
  *   front_verify: PASS ops=N writes=N reads=N flushes=N discards=N
- *                 verified-bytes=N errors=0 mismatches=0 reposted=N ...
+ *                 verified-bytes=N errors=0 mismatches=0 max-op-ms=N reposted=N ...
+ *
+ * max-op-ms is the longest single operation (the guest's worst stall).
  *
  * and exits 0 (PASS) or 1 (FAIL); 2 for usage errors.
  *
@@ -56,6 +58,7 @@ static long ops_limit = -1;
 static atomic_long ops_started;
 static atomic_ulong n_ops, n_writes, n_reads, n_flushes, n_discards, n_bytes_verified, n_errors,
     n_mismatch;
+static atomic_ulong max_op_us; /* the longest operation: the guest's stall */
 static atomic_bool failed;
 static atomic_bool no_discard; /* the device answered EOPNOTSUPP */
 static const char *nbd_sock;   /* --nbd: verify through this NBD socket */
@@ -180,6 +183,7 @@ static void *worker_main(void *arg)
 	uint32_t next_gen = 1;
 
 	while (more()) {
+		double t0 = now_s();
 		uint64_t r = xorshift(&w->rng);
 		unsigned n = 1 + (unsigned)(xorshift(&w->rng) % max_blocks);
 		uint64_t blk;
@@ -236,6 +240,13 @@ static void *worker_main(void *arg)
 			atomic_fetch_add(&n_discards, 1);
 		}
 		atomic_fetch_add(&n_ops, 1);
+		{
+			unsigned long us = (unsigned long)((now_s() - t0) * 1e6);
+			unsigned long cur = atomic_load(&max_op_us);
+
+			while (us > cur && !atomic_compare_exchange_weak(&max_op_us, &cur, us))
+				;
+		}
 	}
 	return NULL;
 }
@@ -394,11 +405,11 @@ int main(int argc, char **argv)
 			 st.bad_responses, st.num_queues);
 	}
 	printf("front_verify: %s ops=%lu writes=%lu reads=%lu flushes=%lu discards=%lu "
-	       "verified-bytes=%lu errors=%lu mismatches=%lu %s%s\n",
+	       "verified-bytes=%lu errors=%lu mismatches=%lu max-op-ms=%lu %s%s\n",
 	       ok ? "PASS" : "FAIL", atomic_load(&n_ops), atomic_load(&n_writes),
 	       atomic_load(&n_reads), atomic_load(&n_flushes), atomic_load(&n_discards),
 	       atomic_load(&n_bytes_verified), atomic_load(&n_errors), atomic_load(&n_mismatch),
-	       extra, nbd_sock ? " via=nbd" : "");
+	       atomic_load(&max_op_us) / 1000, extra, nbd_sock ? " via=nbd" : "");
 	fflush(stdout);
 	vbd_front_close(dev);
 	for (unsigned i = 0; i < nthreads; i++) {
