@@ -12,12 +12,17 @@
  *   "ok"           recover
  *   "nodiscard"    fallocate on disk fails with EOPNOTSUPP, as on a device
  *                  without discard support ("discard": supported again)
+ *   "delay-writes PID MS"  writes issued by threads of process PID are
+ *                  performed MS ms late (a slow path: the write lands
+ *                  then, even if PID was killed meanwhile; its caller
+ *                  waits in the kernel until it has); "nodelay" stops it
  *   "hold"         every read/write/fsync/fallocate on disk waits (I/O stuck
  *                  in the device: the caller sleeps uninterruptibly in the
  *                  kernel, even through SIGKILL) until "release"
  * Reading MOUNT/control returns "ok\n", "fail all\n" or "fail PID\n", the
- * number of failed operations ("failed=N") and of operations waiting now
- * ("held=N").
+ * number of failed operations ("failed=N"), of operations waiting now
+ * ("held=N"), and of delayed writes started and landed ("delayed=N
+ * landed=N").
  */
 #define FUSE_USE_VERSION 31
 #include <fuse.h>
@@ -32,6 +37,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 static int src_fd = -1;
@@ -44,6 +50,9 @@ static atomic_bool no_discard;
 static pthread_cond_t hold_cond = PTHREAD_COND_INITIALIZER;
 static bool holding; /* under ctl_lock */
 static unsigned held_ops;
+static pid_t delay_pid; /* under ctl_lock; 0: no delay */
+static long delay_ms;
+static atomic_uint_fast64_t delayed_ops, landed_ops;
 
 /* An I/O on disk: wait while "hold" is in force. */
 static void hold_point(void)
@@ -92,6 +101,17 @@ static int should_fail(void)
 	return 1;
 }
 
+/* MOUNT/disk-b is the same disk under a second name: the same data and
+ * st_ino, but another kernel inode, so a member that opens it (a bind
+ * mount over MOUNT/disk in its own mount namespace: the same storage
+ * identity) does not share the kernel's per-inode write lock with the
+ * members using MOUNT/disk — a held write of one member does not block
+ * the others, as on shared storage reached through separate paths. */
+static bool is_disk(const char *path)
+{
+	return !strcmp(path, "/disk") || !strcmp(path, "/disk-b");
+}
+
 static int ffs_getattr(const char *path, struct stat *st, struct fuse_file_info *fi)
 {
 	(void)fi;
@@ -99,9 +119,10 @@ static int ffs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 	if (!strcmp(path, "/")) {
 		st->st_mode = S_IFDIR | 0755;
 		st->st_nlink = 2;
+		st->st_ino = 1;
 		return 0;
 	}
-	if (!strcmp(path, "/disk")) {
+	if (is_disk(path)) {
 		struct stat s;
 		if (fstat(src_fd, &s) < 0)
 			return -errno;
@@ -110,12 +131,14 @@ static int ffs_getattr(const char *path, struct stat *st, struct fuse_file_info 
 		st->st_size = s.st_size;
 		st->st_blocks = s.st_blocks;
 		st->st_blksize = 4096;
+		st->st_ino = 2;
 		return 0;
 	}
 	if (!strcmp(path, "/control")) {
 		st->st_mode = S_IFREG | 0600;
 		st->st_nlink = 1;
 		st->st_size = 64;
+		st->st_ino = 3;
 		return 0;
 	}
 	return -ENOENT;
@@ -132,13 +155,14 @@ static int ffs_readdir(const char *path, void *buf, fuse_fill_dir_t fill, off_t 
 	fill(buf, ".", NULL, 0, 0);
 	fill(buf, "..", NULL, 0, 0);
 	fill(buf, "disk", NULL, 0, 0);
+	fill(buf, "disk-b", NULL, 0, 0);
 	fill(buf, "control", NULL, 0, 0);
 	return 0;
 }
 
 static int ffs_open(const char *path, struct fuse_file_info *fi)
 {
-	if (!strcmp(path, "/disk") || !strcmp(path, "/control")) {
+	if (is_disk(path) || !strcmp(path, "/control")) {
 		fi->direct_io = 1; /* no page cache: every I/O reaches us */
 		return 0;
 	}
@@ -149,7 +173,7 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 {
 	(void)fi;
 	if (!strcmp(path, "/control")) {
-		char s[128];
+		char s[192];
 		int n;
 		pthread_mutex_lock(&ctl_lock);
 		if (fail_mode == 1)
@@ -161,7 +185,9 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 		else
 			n = snprintf(s, sizeof(s), "ok\nfailed=%" PRIuFAST64 "\n",
 				     atomic_load(&failed_ops));
-		n += snprintf(s + n, sizeof(s) - n, "held=%u\n", held_ops);
+		n += snprintf(s + n, sizeof(s) - n,
+			      "held=%u\ndelayed=%" PRIuFAST64 " landed=%" PRIuFAST64 "\n", held_ops,
+			      atomic_load(&delayed_ops), atomic_load(&landed_ops));
 		pthread_mutex_unlock(&ctl_lock);
 		if (off >= n)
 			return 0;
@@ -182,7 +208,7 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 	(void)fi;
 	if (!strcmp(path, "/control")) {
 		char cmd[64];
-		long pid;
+		long pid, ms;
 		size_t n = size < sizeof(cmd) - 1 ? size : sizeof(cmd) - 1;
 		memcpy(cmd, buf, n);
 		cmd[n] = '\0';
@@ -199,6 +225,12 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 		} else if (!strcmp(cmd, "release")) {
 			holding = false;
 			pthread_cond_broadcast(&hold_cond);
+		} else if (sscanf(cmd, "delay-writes %ld %ld", &pid, &ms) == 2 && pid > 0 &&
+			   ms >= 0) {
+			delay_pid = (pid_t)pid;
+			delay_ms = ms;
+		} else if (!strcmp(cmd, "nodelay")) {
+			delay_pid = 0;
 		} else if (!strcmp(cmd, "fail all")) {
 			fail_mode = 1;
 		} else if (sscanf(cmd, "fail %ld", &pid) == 1 && pid > 0) {
@@ -215,14 +247,29 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 	}
 	if (should_fail())
 		return -EIO;
+	pthread_mutex_lock(&ctl_lock);
+	pid_t dp = delay_pid;
+	long dms = delay_ms;
+	pthread_mutex_unlock(&ctl_lock);
+	bool delayed = dp && tgid_of(fuse_get_context()->pid) == dp;
+	if (delayed) {
+		atomic_fetch_add(&delayed_ops, 1);
+		fprintf(stderr, "faultfs: delaying a write of %zu bytes at %lld by %ld ms\n", size,
+			(long long)off, dms);
+		nanosleep(&(struct timespec){dms / 1000, (dms % 1000) * 1000000L}, NULL);
+	}
 	ssize_t r = pwrite(src_fd, buf, size, off);
+	if (delayed) {
+		atomic_fetch_add(&landed_ops, 1);
+		fprintf(stderr, "faultfs: the delayed write at %lld landed\n", (long long)off);
+	}
 	return r < 0 ? -errno : (int)r;
 }
 
 static int ffs_fsync(const char *path, int datasync, struct fuse_file_info *fi)
 {
 	(void)fi;
-	if (strcmp(path, "/disk"))
+	if (!is_disk(path))
 		return 0;
 	if (should_fail())
 		return -EIO;
@@ -233,7 +280,7 @@ static int ffs_fallocate(const char *path, int mode, off_t off, off_t len,
 			 struct fuse_file_info *fi)
 {
 	(void)fi;
-	if (strcmp(path, "/disk") || atomic_load(&no_discard))
+	if (!is_disk(path) || atomic_load(&no_discard))
 		return -EOPNOTSUPP;
 	if (should_fail())
 		return -EIO;
@@ -247,7 +294,20 @@ static int ffs_truncate(const char *path, off_t size, struct fuse_file_info *fi)
 	return strcmp(path, "/control") ? -EPERM : 0;
 }
 
+/* No asynchronous direct I/O: an O_DIRECT write is answered to the thread
+ * that waits for it (an io_uring worker of the member), as a block
+ * device's I/O keeps the issuing domain alive on Xen; with async DIO the
+ * kernel would let a killed member exit while its write is still held
+ * here, and the emulated host could not see that its I/O is in flight. */
+static void *ffs_init(struct fuse_conn_info *conn, struct fuse_config *cfg)
+{
+	conn->want &= ~FUSE_CAP_ASYNC_DIO;
+	cfg->use_ino = 1; /* disk and disk-b are one file: the same st_ino */
+	return NULL;
+}
+
 static const struct fuse_operations ffs_ops = {
+    .init = ffs_init,
     .getattr = ffs_getattr,
     .readdir = ffs_readdir,
     .open = ffs_open,

@@ -281,6 +281,42 @@ void dom_started(struct dom *d, pid_t pgid)
 	log_info("dom%u (%s) running, process group %d", d->id, d->name, (int)pgid);
 }
 
+/* A process whose leader exited (a zombie) may still have threads: the
+ * kernel's io_uring workers (iou-wrk) of a killed process finish the I/O
+ * they are blocked in (a write held by the storage) after the leader is
+ * gone.  Does any thread of pid have a state not in skip? */
+static bool task_live(const char *pid, const char *skip)
+{
+	char path[600];
+	struct dirent *e;
+	bool live = false;
+	DIR *dir;
+
+	snprintf(path, sizeof(path), "/proc/%s/task", pid);
+	dir = opendir(path);
+	if (!dir)
+		return false;
+	while (!live && (e = readdir(dir))) {
+		char buf[512], *p, st;
+		FILE *f;
+		size_t len;
+
+		if (e->d_name[0] < '1' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/task/%s/stat", pid, e->d_name);
+		f = fopen(path, "re");
+		if (!f)
+			continue;
+		len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		p = strrchr(buf, ')');
+		live = p && sscanf(p + 1, " %c", &st) == 1 && !strchr(skip, st);
+	}
+	closedir(dir);
+	return live;
+}
+
 int sim_pgrp_count(pid_t pgid, const char *skip)
 {
 	DIR *dir = opendir("/proc");
@@ -307,7 +343,7 @@ int sim_pgrp_count(pid_t pgid, const char *skip)
 		/* "pid (comm) state ppid pgrp ...": comm may hold ')' */
 		p = strrchr(buf, ')');
 		if (p && sscanf(p + 1, " %c %ld %ld", &st, &ppid, &pgrp) == 3 && pgrp == pgid &&
-		    !strchr(skip, st))
+		    (!strchr(skip, st) || task_live(e->d_name, skip)))
 			n++;
 	}
 	closedir(dir);
