@@ -66,9 +66,13 @@ static void usage(FILE *f)
 		"  --poll-us N        I/O in flight: poll N us before sleeping (default %d)\n"
 		"  --stall-warn S     log when I/O is outstanding and nothing answers for S s\n"
 		"                     (default %d; 0: never; requests keep waiting)\n"
+		"  --drain-timeout-ms N  a member taken over with writes in flight: newer\n"
+		"                     writes overlapping them wait for the supervisor's\n"
+		"                     drained/<m>, at most N ms (the storage timeout;\n"
+		"                     default %d; 0: no limit)\n"
 		"Log level: VBD_LOG=error|warn|info|debug.\n",
 		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US,
-		VBD_FRONT_STALL_WARN_MS / 1000);
+		VBD_FRONT_STALL_WARN_MS / 1000, VBD_FRONT_DRAIN_TIMEOUT_MS);
 }
 
 static int parse_uint(const char *opt, const char *v, unsigned long max, unsigned *out)
@@ -288,6 +292,7 @@ int main(int argc, char **argv)
 					      {"queue-batch", required_argument, NULL, 'b'},
 					      {"poll-us", required_argument, NULL, 'p'},
 					      {"stall-warn", required_argument, NULL, 'S'},
+					      {"drain-timeout-ms", required_argument, NULL, 'D'},
 					      {"help", no_argument, NULL, 'h'},
 					      {NULL, 0, NULL, 0}};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
@@ -296,6 +301,7 @@ int main(int argc, char **argv)
 	unsigned devid = 0, ring_order = VBD_DEFAULT_RING_ORDER, wait_s = 0;
 	unsigned queue_batch = QUEUE_BATCH, poll_us = POLL_US;
 	unsigned stall_s = VBD_FRONT_STALL_WARN_MS / 1000;
+	unsigned drain_ms = VBD_FRONT_DRAIN_TIMEOUT_MS;
 	bool have_devid = false;
 	sigset_t sigs;
 	int opt, rc, lfd, sfd;
@@ -334,6 +340,10 @@ int main(int argc, char **argv)
 			break;
 		case 'S':
 			if (parse_uint("--stall-warn", optarg, 86400, &stall_s) < 0)
+				return 2;
+			break;
+		case 'D':
+			if (parse_uint("--drain-timeout-ms", optarg, 86400000, &drain_ms) < 0)
 				return 2;
 			break;
 		case 'p':
@@ -391,6 +401,7 @@ int main(int argc, char **argv)
 	o.queue_batch = queue_batch;
 	o.poll_us = poll_us;
 	o.stall_warn_ms = stall_s * 1000;
+	o.drain_timeout_ms = drain_ms;
 	rc = vbd_front_open(&o, &srv.dev);
 	if (rc < 0) {
 		if (rc == -ENOENT)
