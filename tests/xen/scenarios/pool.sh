@@ -88,7 +88,10 @@ rig_dom0_main() {
 
 	d1=$(rig_domu_create m1 'driver_domain = 1' "$disk") || rig_fail "create m1"
 	d2=$(rig_domu_create m2 'driver_domain = 1' "$disk") || rig_fail "create m2"
-	VBD_PLATFORM=xen vbdpool-supervisor >/run/supervisor.log 2>&1 &
+	# under QEMU TCG a domU can be descheduled for seconds: a lease long
+	# enough that no member is fenced for being slow (this scenario
+	# destroys one itself)
+	VBD_PLATFORM=xen vbdpool-supervisor --lease-ms 20000 >/run/supervisor.log 2>&1 &
 	sup_pid=$!
 	vbdpoolctl volume create "$POOL_VOL" --backing /dev/vbdpool-disk || rig_fail "volume create"
 	vbdpoolctl member add "$POOL_VOL" m1 || rig_fail "member add m1"
