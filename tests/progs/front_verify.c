@@ -5,7 +5,7 @@
  *
  *   front_verify [--devid N] [--seconds S | --ops N] [--threads T]
  *                [--max-blocks B] [--seed X] [--wait S] [--no-final]
- *                [--ring-order O]
+ *                [--ring-order O] [--nbd SOCKET] [--slow-log FILE [--slow-ms M]]
  *
  * T worker threads (default 8) each own a disjoint slice of the volume and
  * run a random mix on it with the synchronous API: writes of 1..B 4 KiB
@@ -20,6 +20,13 @@
  *                 verified-bytes=N errors=0 mismatches=0 max-op-ms=N reposted=N ...
  *
  * max-op-ms is the longest single operation (the guest's worst stall).
+ *
+ * --slow-log FILE [--slow-ms M] appends one line per operation that took
+ * at least M ms (default 100): "START_MS DURATION_MS OP THREAD", START_MS
+ * the wall-clock (CLOCK_REALTIME) start in ms since the epoch, so that a
+ * fault campaign (bench/chaos.sh) can match stalls to its fault windows.
+ * A failed operation is always logged (OP-error), a mismatch as
+ * "NOW_MS 0 mismatch THREAD".
  *
  * and exits 0 (PASS) or 1 (FAIL); 2 for usage errors.
  *
@@ -62,6 +69,9 @@ static atomic_ulong max_op_us; /* the longest operation: the guest's stall */
 static atomic_bool failed;
 static atomic_bool no_discard; /* the device answered EOPNOTSUPP */
 static const char *nbd_sock;   /* --nbd: verify through this NBD socket */
+static FILE *slow_log;	       /* --slow-log: operations slower than slow_ms */
+static unsigned long slow_ms = 100;
+static pthread_mutex_t slow_lock = PTHREAD_MUTEX_INITIALIZER;
 
 struct worker {
 	unsigned id;
@@ -102,6 +112,28 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static double wall_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* --slow-log: one line per slow operation; a failed one (rc < 0, other
+ * than a discard the storage does not support) always, as OP-error. */
+static void log_slow(struct worker *w, const char *op, double wall0, double secs, int rc)
+{
+	unsigned long ms = (unsigned long)(secs * 1e3);
+	bool err = rc < 0 && rc != -EOPNOTSUPP;
+
+	if (!slow_log || (ms < slow_ms && !err))
+		return;
+	pthread_mutex_lock(&slow_lock);
+	fprintf(slow_log, "%.0f %lu %s%s %u\n", wall0 * 1e3, ms, op, err ? "-error" : "", w->id);
+	fflush(slow_log);
+	pthread_mutex_unlock(&slow_lock);
 }
 
 static uint64_t xorshift(uint64_t *s)
@@ -153,6 +185,7 @@ static void check(struct worker *w, const char *buf, uint64_t blk, unsigned n, c
 						what, blk + b, s, g, h[0], (unsigned)(h[1] >> 32),
 						(unsigned)(h[1] & 0xffffffff));
 				atomic_store(&failed, true);
+				log_slow(w, "mismatch", wall_s(), 0, -EIO);
 				break;
 			}
 		}
@@ -183,7 +216,8 @@ static void *worker_main(void *arg)
 	uint32_t next_gen = 1;
 
 	while (more()) {
-		double t0 = now_s();
+		double t0 = now_s(), wall0 = slow_log ? wall_s() : 0;
+		const char *op;
 		uint64_t r = xorshift(&w->rng);
 		unsigned n = 1 + (unsigned)(xorshift(&w->rng) % max_blocks);
 		uint64_t blk;
@@ -196,7 +230,9 @@ static void *worker_main(void *arg)
 		if (kind < 45) { /* write (1 in 8 FUA) */
 			uint32_t g = next_gen++;
 			fill(w->buf, blk, n, g);
+			op = "write";
 			rc = io_write(w, blk * BLK, n * BLK, (r >> 40) % 8 == 0);
+			log_slow(w, op, wall0, now_s() - t0, rc);
 			if (rc < 0) {
 				io_error("write", blk, n, rc);
 				break;
@@ -205,7 +241,9 @@ static void *worker_main(void *arg)
 				w->gen[blk + b - w->first] = g;
 			atomic_fetch_add(&n_writes, 1);
 		} else if (kind < 93) { /* read + check */
+			op = "read";
 			rc = io_read(w, blk * BLK, n * BLK);
+			log_slow(w, op, wall0, now_s() - t0, rc);
 			if (rc < 0) {
 				io_error("read", blk, n, rc);
 				break;
@@ -213,7 +251,9 @@ static void *worker_main(void *arg)
 			check(w, w->buf, blk, n, "read");
 			atomic_fetch_add(&n_reads, 1);
 		} else if (kind < 97) {
+			op = "flush";
 			rc = io_flush(w);
+			log_slow(w, op, wall0, now_s() - t0, rc);
 			if (rc < 0) {
 				io_error("flush", 0, 0, rc);
 				break;
@@ -222,7 +262,9 @@ static void *worker_main(void *arg)
 		} else {
 			if (atomic_load(&no_discard))
 				continue;
+			op = "discard";
 			rc = io_discard(w, blk * BLK, n * BLK);
+			log_slow(w, op, wall0, now_s() - t0, rc);
 			if (rc == -EOPNOTSUPP) {
 				/* the storage cannot discard: the data stays (as
 				 * blkfront, stop sending discards) */
@@ -270,16 +312,10 @@ static void final_check(struct worker *w)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},
-	    {"seconds", 1, 0, 's'},
-	    {"ops", 1, 0, 'o'},
-	    {"threads", 1, 0, 't'},
-	    {"max-blocks", 1, 0, 'b'},
-	    {"seed", 1, 0, 'x'},
-	    {"wait", 1, 0, 'w'},
-	    {"no-final", 0, 0, 'n'},
-	    {"ring-order", 1, 0, 'r'},
-	    {"nbd", 1, 0, 'N'},
+	    {"devid", 1, 0, 'd'},   {"seconds", 1, 0, 's'},    {"ops", 1, 0, 'o'},
+	    {"threads", 1, 0, 't'}, {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
+	    {"wait", 1, 0, 'w'},    {"no-final", 0, 0, 'n'},   {"ring-order", 1, 0, 'r'},
+	    {"nbd", 1, 0, 'N'},	    {"slow-log", 1, 0, 'L'},   {"slow-ms", 1, 0, 'M'},
 	    {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
@@ -323,10 +359,22 @@ int main(int argc, char **argv)
 		case 'N':
 			nbd_sock = optarg;
 			break;
+		case 'L':
+			slow_log = fopen(optarg, "a");
+			if (!slow_log) {
+				fprintf(stderr, "front_verify: --slow-log %s: %s\n", optarg,
+					strerror(errno));
+				return 2;
+			}
+			break;
+		case 'M':
+			slow_ms = strtoul(optarg, NULL, 0);
+			break;
 		default:
 			fprintf(stderr, "usage: front_verify [--devid N] [--seconds S | --ops N] "
 					"[--threads T] [--max-blocks B] [--seed X] [--wait S] "
-					"[--no-final] [--ring-order O] [--nbd SOCKET]\n");
+					"[--no-final] [--ring-order O] [--nbd SOCKET] "
+					"[--slow-log FILE [--slow-ms M]]\n");
 			return 2;
 		}
 	}
