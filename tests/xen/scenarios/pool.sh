@@ -93,7 +93,10 @@ rig_dom0_main() {
 	# destroys one itself)
 	VBD_PLATFORM=xen vbdpool-supervisor --lease-ms 20000 >/run/supervisor.log 2>&1 &
 	sup_pid=$!
-	vbdpoolctl volume create "$POOL_VOL" --backing /dev/vbdpool-disk || rig_fail "volume create"
+	# the members see dom0's /dev/ram0 as their /dev/xvdb (no WWID either
+	# side): dom0's storage identity is not theirs, so they agree on one
+	vbdpoolctl volume create "$POOL_VOL" --backing /dev/vbdpool-disk --id-by-consensus ||
+		rig_fail "volume create"
 	vbdpoolctl member add "$POOL_VOL" m1 || rig_fail "member add m1"
 	vbdpoolctl member add "$POOL_VOL" m2 || rig_fail "member add m2"
 	rig_domu_run m1 "$POOL_MEMBER_CMD" || rig_fail "run m1"
