@@ -6,6 +6,7 @@
  *   front_verify [--devid N] [--seconds S | --ops N] [--threads T]
  *                [--max-blocks B] [--seed X] [--wait S] [--no-final]
  *                [--ring-order O] [--nbd SOCKET] [--slow-log FILE [--slow-ms M]]
+ *                [--term-ends]
  *
  * T worker threads (default 8) each own a disjoint slice of the volume and
  * run a random mix on it with the synchronous API: writes of 1..B 4 KiB
@@ -28,6 +29,10 @@
  * A failed operation is always logged (OP-error), a mismatch as
  * "NOW_MS 0 mismatch THREAD".
  *
+ * --term-ends: SIGTERM or SIGINT ends the run as if its time were up (the
+ * operations in flight complete, then the final read-back and the summary),
+ * so a caller can run it for as long as it needs (a large --seconds).
+ *
  * and exits 0 (PASS) or 1 (FAIL); 2 for usage errors.
  *
  * --nbd SOCKET verifies through an NBD export of the device instead (the
@@ -41,6 +46,7 @@
 #include <getopt.h>
 #include <inttypes.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -201,9 +207,17 @@ static void io_error(const char *op, uint64_t blk, unsigned n, int rc)
 		strerror(-rc));
 }
 
+static volatile sig_atomic_t term_seen; /* --term-ends: SIGTERM/SIGINT came */
+
+static void on_term(int sig)
+{
+	(void)sig;
+	term_seen = 1;
+}
+
 static bool more(void)
 {
-	if (atomic_load(&failed))
+	if (atomic_load(&failed) || term_seen)
 		return false;
 	if (ops_limit >= 0)
 		return atomic_fetch_add(&ops_started, 1) < ops_limit;
@@ -370,11 +384,19 @@ int main(int argc, char **argv)
 		case 'M':
 			slow_ms = strtoul(optarg, NULL, 0);
 			break;
+		case 'T': {
+			struct sigaction sa = {.sa_handler = on_term, .sa_flags = SA_RESTART};
+
+			sigemptyset(&sa.sa_mask);
+			sigaction(SIGTERM, &sa, NULL);
+			sigaction(SIGINT, &sa, NULL);
+			break;
+		}
 		default:
 			fprintf(stderr, "usage: front_verify [--devid N] [--seconds S | --ops N] "
 					"[--threads T] [--max-blocks B] [--seed X] [--wait S] "
 					"[--no-final] [--ring-order O] [--nbd SOCKET] "
-					"[--slow-log FILE [--slow-ms M]]\n");
+					"[--slow-log FILE [--slow-ms M]] [--term-ends]\n");
 			return 2;
 		}
 	}
