@@ -325,13 +325,24 @@ static void final_check(struct worker *w)
 
 int main(int argc, char **argv)
 {
+	/* clang-format off */
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},   {"seconds", 1, 0, 's'},    {"ops", 1, 0, 'o'},
-	    {"threads", 1, 0, 't'}, {"max-blocks", 1, 0, 'b'}, {"seed", 1, 0, 'x'},
-	    {"wait", 1, 0, 'w'},    {"no-final", 0, 0, 'n'},   {"ring-order", 1, 0, 'r'},
-	    {"nbd", 1, 0, 'N'},	    {"slow-log", 1, 0, 'L'},   {"slow-ms", 1, 0, 'M'},
+	    {"devid", 1, 0, 'd'},
+	    {"seconds", 1, 0, 's'},
+	    {"ops", 1, 0, 'o'},
+	    {"threads", 1, 0, 't'},
+	    {"max-blocks", 1, 0, 'b'},
+	    {"seed", 1, 0, 'x'},
+	    {"wait", 1, 0, 'w'},
+	    {"no-final", 0, 0, 'n'},
+	    {"ring-order", 1, 0, 'r'},
+	    {"nbd", 1, 0, 'N'},
+	    {"slow-log", 1, 0, 'L'},
+	    {"slow-ms", 1, 0, 'M'},
+	    {"term-ends", 0, 0, 'T'},
 	    {0, 0, 0, 0},
 	};
+	/* clang-format on */
 	struct vbd_front_opts o;
 	struct vbd_front_stats st;
 	unsigned devid = 0, nthreads = 8, wait_s = 30, ring_order = VBD_DEFAULT_RING_ORDER;
