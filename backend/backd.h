@@ -4,6 +4,7 @@
 #ifndef VBD_BACKEND_BACKD_H
 #define VBD_BACKEND_BACKD_H
 
+#include <pthread.h>
 #include <stdint.h>
 #include <xenstore.h>
 
@@ -64,6 +65,24 @@ struct vbd_member {
 	struct vbd_member_load load;
 };
 
+/* pathcheck.c: the path checker of a volume's backing (like multipathd's
+ * directio checker), a thread of its own so that a stuck path never stalls
+ * the control thread. Fields under `lock` unless said otherwise. */
+#define VBD_PATHCHK_MS 1000 /* a failed member probes its path this often */
+struct vbd_pathchk {
+	pthread_t thr;
+	int started; /* control thread */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	unsigned want, done; /* check generations asked for / begun and done */
+	int periodic, stop;
+	uint64_t next_ms; /* next periodic probe */
+	uint64_t results; /* probes completed */
+	int err;	  /* the last probe: 0 (the path works) or -errno */
+	char what[160];	  /* the last probe's failure */
+	uint64_t seen;	  /* control thread: results taken up */
+};
+
 struct backd;
 
 struct vbd_volume {
@@ -97,6 +116,7 @@ struct vbd_volume {
 	char inst_token[VBD_INST_TOKEN_MAX]; /* our members/<me>/instance */
 	int inst_held;			     /* the node holds our token */
 	int superseded;			     /* another daemon serves it here: we never will */
+	struct vbd_pathchk chk;		     /* pathcheck.c */
 };
 
 struct backd {
@@ -150,7 +170,8 @@ int own_pass(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned ta
 int own_release(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_reclaim(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
-int own_fail_member(struct vbd_volume *v);
+/* reason: members/<me>/failed-reason (failed-since: now, wall clock ms) */
+int own_fail_member(struct vbd_volume *v, const char *reason);
 void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why);
 void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
 /* The frontend changed queue-<q> (or wrote its state): if we own the queue,
@@ -213,6 +234,17 @@ int inst_acquire(struct vbd_volume *v);
 int inst_check(struct vbd_volume *v);
 int inst_none_left(struct backd *bd);
 void inst_release_all(struct backd *bd);
+
+/* pathcheck.c: the EIO policy (docs/protocol.md "Storage failure").
+ * path_event: on every report from the data threads or the checker: takes
+ * up queues that held requests for an EIO and has the path checked; then a
+ * working path answers them as media errors, a failed one fails the member;
+ * a failed member is reinstated once its periodic probe works again.
+ * path_stop: before the backing is closed (joins the checker thread).
+ * path_clear_failed: removes members/<me>/failed-reason and failed-since. */
+void path_event(struct vbd_volume *v);
+void path_stop(struct vbd_volume *v);
+void path_clear_failed(struct vbd_volume *v, xs_transaction_t t);
 
 /* control.c */
 int control_run(struct backd *bd);

@@ -54,6 +54,7 @@ static void reconcile(struct vbd_volume *v)
 		v->joined = 0;
 		v->logged_not_member = 0;
 		/* the volume may come back with another backing */
+		path_stop(v);
 		vbd_backing_close(&v->backing);
 		v->ready = 0;
 		v->logged_setup = 0;
@@ -118,23 +119,11 @@ static void frontend_changed(struct vbd_volume *v)
 	}
 }
 
-/* A data thread reported EIO: this member's storage path failed. */
+/* A data thread reported EIO, or the path checker a result: the EIO
+ * policy (pathcheck.c: media error or path failure, reinstatement). */
 static void check_storage(struct vbd_volume *v)
 {
-	if (!v->joined || v->my_state == VBD_MEMBER_FAILED || v->bd->leaving)
-		return;
-	for (struct vbd_attach *a = v->atts; a; a = a->next)
-		for (unsigned q = 0; q < a->nq; q++)
-			if (a->qs[q].q && (vbdq_status(a->qs[q].q) & VBDQ_ST_EIO)) {
-				log_err("volume %s: backing returned EIO: member failed, handing "
-					"queues off",
-					v->id);
-				pool_refresh_members(v);
-				if (own_fail_member(v) < 0)
-					pool_set_state(v, VBD_MEMBER_FAILED);
-				pool_refresh_members(v);
-				return;
-			}
+	path_event(v);
 }
 
 static int owns_anything(struct vbd_volume *v)
@@ -337,6 +326,7 @@ int control_run(struct backd *bd)
 			v->atts = a->next;
 			pool_drop_attachment(v, a);
 		}
+		path_stop(v);
 		vbd_backing_close(&v->backing);
 		free(v->members);
 		v->members = NULL;

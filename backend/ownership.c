@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "vbdpool/log.h"
 
@@ -313,6 +314,7 @@ int own_finish_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 
 struct fail_plan {
 	struct vbd_volume *v;
+	const char *reason;
 	unsigned n;
 	struct {
 		struct vbd_attach *a;
@@ -332,6 +334,19 @@ static int fail_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	r = xsu_write(xs, t, path, vbd_member_state_name(VBD_MEMBER_FAILED));
 	if (r < 0)
 		return r;
+	{ /* why and since when (wall clock, ms), for `vbdpoolctl status` */
+		struct timespec ts;
+
+		clock_gettime(CLOCK_REALTIME, &ts);
+		snprintf(buf, sizeof(buf), "%" PRIu64,
+			 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
+		snprintf(path, sizeof(path), VBD_XS_MEMBER "/failed-since", v->id, v->bd->me);
+		if ((r = xsu_write(xs, t, path, buf)) < 0)
+			return r;
+		snprintf(path, sizeof(path), VBD_XS_MEMBER "/failed-reason", v->id, v->bd->me);
+		if ((r = xsu_write(xs, t, path, p->reason ? p->reason : "EIO")) < 0)
+			return r;
+	}
 	for (unsigned i = 0; i < p->n; i++) {
 		struct vbd_attach *a = p->item[i].a;
 		struct vbd_qslot *s = &a->qs[p->item[i].q];
@@ -358,7 +373,7 @@ static int fail_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
  * and start the hand-off of every connected queue, so that no other member
  * ever sees a failed owner with a connected (claimable) queue whose
  * consumed requests may still be in flight here. */
-int own_fail_member(struct vbd_volume *v)
+int own_fail_member(struct vbd_volume *v, const char *reason)
 {
 	struct fail_plan *p = calloc(1, sizeof(*p));
 	int r;
@@ -366,6 +381,7 @@ int own_fail_member(struct vbd_volume *v)
 	if (!p)
 		return -ENOMEM;
 	p->v = v;
+	p->reason = reason;
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++) {
 			struct vbd_qslot *s = &a->qs[q];

@@ -209,6 +209,7 @@ int pool_join(struct vbd_volume *v)
 	r = pool_set_state(v, VBD_MEMBER_JOINING);
 	if (r < 0)
 		return r;
+	path_clear_failed(v, XBT_NULL); /* a failure of an earlier run is over */
 	v->joined = 1;
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/features", v->id, bd->me);
 	r = xsu_write(bd->xs, XBT_NULL, path, "flush discard indirect=256 persistent");

@@ -21,6 +21,7 @@ struct vbd_pending {
 	struct vbd_io io;
 	struct vbd_req req;
 	uint64_t t0_ns;
+	uint64_t held_seq; /* q->eio_seq when held */
 	struct vbd_pending *next_free;
 	uint16_t ntransient;
 	uint8_t busy, held;
@@ -229,9 +230,11 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		return;
 	}
 	if (res == -EIO && !(cmd & VBDQ_CMD_FAILED)) {
-		/* Storage failure: do not answer; the control thread marks the
-		 * member failed and hands the queue off, and the frontend
-		 * re-posts this request to the next owner. */
+		/* Storage failure: do not answer yet; the control thread has
+		 * the path checked: a path failure marks the member failed and
+		 * hands the queue off (the frontend re-posts this request to
+		 * the next owner); a media error (the path works) is answered
+		 * BLKIF_RSP_ERROR through answer_upto. */
 		log_warn("guest %u dev %u queue %u: EIO at sector %llu: holding request %#llx",
 			 q->cfg.guest, q->cfg.devid, q->cfg.qidx, (unsigned long long)p->req.sector,
 			 (unsigned long long)p->req.id);
@@ -240,6 +243,7 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		p->ntransient = 0;
 		p->held = 1;
 		q->held++;
+		p->held_seq = atomic_fetch_add(&q->eio_seq, 1) + 1;
 		report(q, VBDQ_ST_EIO);
 		return;
 	}
@@ -388,11 +392,19 @@ static int reap(struct vbd_queue *q)
 	return n;
 }
 
-static void answer_held(struct vbd_queue *q)
+/* Answer the held requests (those held up to sequence `upto`) with ERROR. */
+static void answer_held(struct vbd_queue *q, uint64_t upto)
 {
 	for (unsigned i = 0; i < q->ring.slots && q->held; i++) {
 		struct vbd_pending *p = &q->pend[i];
-		if (p->busy && p->held) {
+		if (p->busy && p->held && p->held_seq <= upto) {
+			if (upto != UINT64_MAX)
+				log_warn(
+				    "guest %u dev %u queue %u: media error at sector %llu (the "
+				    "path works): request %#llx answered with an error",
+				    q->cfg.guest, q->cfg.devid, q->cfg.qidx,
+				    (unsigned long long)p->req.sector,
+				    (unsigned long long)p->req.id);
 			q->held--;
 			respond(q, &p->req, BLKIF_RSP_ERROR);
 			release_pending(q, p);
@@ -418,7 +430,12 @@ int vbdq_run_once(struct vbd_queue *q)
 		return 0;
 	work += reap(q);
 	if ((cmd & VBDQ_CMD_FAILED) && q->held) {
-		answer_held(q);
+		answer_held(q, UINT64_MAX);
+		work++;
+	}
+	if (q->held && atomic_load(&q->answer_upto) != q->answered_upto) {
+		q->answered_upto = atomic_load(&q->answer_upto);
+		answer_held(q, q->answered_upto);
 		work++;
 	}
 	if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile) {

@@ -41,13 +41,16 @@ struct vbdq_config {
 enum {
 	VBDQ_CMD_DRAIN = 1u << 0,  /* stop consuming; finish consumed requests */
 	VBDQ_CMD_FAILED = 1u << 1, /* answer EIO (held ones too) with ERROR */
-	VBDQ_CMD_STOP = 1u << 2,   /* abandon: no more responses, exit */
+	/* (answer_upto below: answer the held requests up to a sequence) */
+	VBDQ_CMD_STOP = 1u << 2, /* abandon: no more responses, exit */
 };
 /* status (data -> control) */
 enum {
 	VBDQ_ST_DRAINED = 1u << 0, /* unused: see vbdq_drained() */
 	VBDQ_ST_HOSTILE = 1u << 1, /* ring indices overran: ring dropped */
 	VBDQ_ST_EIO = 1u << 2,	   /* backing returned EIO: request(s) held */
+				   /* (the control thread clears it when it takes
+				      the held ones up; a later hold sets it again) */
 	VBDQ_ST_EXITED = 1u << 3,
 };
 
@@ -75,6 +78,16 @@ struct vbd_queue {
 	 * the generation it completed (nothing in flight under that DRAIN), so
 	 * a drain completed before an un-drain never counts for the next. */
 	_Atomic unsigned drain_gen, drained_gen;
+	/* EIO policy (docs/protocol.md "Storage failure"): each request held
+	 * for an EIO gets the next eio_seq; once the path checker found the
+	 * path working (a media error), the control thread sets answer_upto
+	 * and the data thread answers the held requests up to it with
+	 * BLKIF_RSP_ERROR (answered_upto: data thread only). chk_seq/chk_gen:
+	 * control thread only, the holds waiting for path check chk_gen. */
+	_Atomic uint64_t eio_seq, answer_upto;
+	uint64_t answered_upto;
+	uint64_t chk_seq;
+	unsigned chk_gen;
 	int started;
 	pthread_t thr;
 	struct vbd_qstats stats;

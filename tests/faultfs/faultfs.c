@@ -10,6 +10,10 @@
  *   "fail all"     every read/write/fsync/fallocate on disk fails with EIO
  *   "fail PID"     only I/O issued by threads of process PID fails
  *   "ok"           recover
+ *   "bad OFF LEN"  a bad range of the storage itself (a media error): every
+ *                  read/write/fallocate on disk overlapping bytes
+ *                  [OFF, OFF+LEN) fails with EIO, for every process; the
+ *                  rest of the disk works ("good": the range is repaired)
  *   "nodiscard"    fallocate on disk fails with EOPNOTSUPP, as on a device
  *                  without discard support ("discard": supported again)
  *   "delay-writes PID MS"  writes issued by threads of process PID are
@@ -20,7 +24,8 @@
  *                  in the device: the caller sleeps uninterruptibly in the
  *                  kernel, even through SIGKILL) until "release"
  * Reading MOUNT/control returns "ok\n", "fail all\n" or "fail PID\n", the
- * number of failed operations ("failed=N"), of operations waiting now
+ * number of failed operations ("failed=N"), of those failed for the bad
+ * range ("bad-failed=N"), of operations waiting now
  * ("held=N"), and of delayed writes started and landed ("delayed=N
  * landed=N").
  */
@@ -53,6 +58,23 @@ static unsigned held_ops;
 static pid_t delay_pid; /* under ctl_lock; 0: no delay */
 static long delay_ms;
 static atomic_uint_fast64_t delayed_ops, landed_ops;
+static uint64_t bad_off, bad_len; /* under ctl_lock; bad_len 0: none */
+static atomic_uint_fast64_t bad_failed_ops;
+
+/* Does [off, off+len) overlap the bad range? (counted as failed) */
+static int in_bad_range(off_t off, size_t len)
+{
+	int hit;
+
+	pthread_mutex_lock(&ctl_lock);
+	hit = bad_len && (uint64_t)off < bad_off + bad_len && (uint64_t)off + len > bad_off;
+	pthread_mutex_unlock(&ctl_lock);
+	if (hit) {
+		atomic_fetch_add(&failed_ops, 1);
+		atomic_fetch_add(&bad_failed_ops, 1);
+	}
+	return hit;
+}
 
 /* An I/O on disk: wait while "hold" is in force. */
 static void hold_point(void)
@@ -173,7 +195,7 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 {
 	(void)fi;
 	if (!strcmp(path, "/control")) {
-		char s[192];
+		char s[256];
 		int n;
 		pthread_mutex_lock(&ctl_lock);
 		if (fail_mode == 1)
@@ -188,6 +210,8 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 		n += snprintf(s + n, sizeof(s) - n,
 			      "held=%u\ndelayed=%" PRIuFAST64 " landed=%" PRIuFAST64 "\n", held_ops,
 			      atomic_load(&delayed_ops), atomic_load(&landed_ops));
+		n += snprintf(s + n, sizeof(s) - n, "bad-failed=%" PRIuFAST64 "\n",
+			      atomic_load(&bad_failed_ops));
 		pthread_mutex_unlock(&ctl_lock);
 		if (off >= n)
 			return 0;
@@ -196,7 +220,7 @@ static int ffs_read(const char *path, char *buf, size_t size, off_t off, struct 
 		memcpy(buf, s + off, size);
 		return size;
 	}
-	if (should_fail())
+	if (should_fail() || in_bad_range(off, size))
 		return -EIO;
 	ssize_t r = pread(src_fd, buf, size, off);
 	return r < 0 ? -errno : (int)r;
@@ -209,6 +233,7 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 	if (!strcmp(path, "/control")) {
 		char cmd[64];
 		long pid, ms;
+		unsigned long long boff, blen;
 		size_t n = size < sizeof(cmd) - 1 ? size : sizeof(cmd) - 1;
 		memcpy(cmd, buf, n);
 		cmd[n] = '\0';
@@ -229,6 +254,11 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 			   ms >= 0) {
 			delay_pid = (pid_t)pid;
 			delay_ms = ms;
+		} else if (sscanf(cmd, "bad %llu %llu", &boff, &blen) == 2 && blen > 0) {
+			bad_off = boff;
+			bad_len = blen;
+		} else if (!strcmp(cmd, "good")) {
+			bad_len = 0;
 		} else if (!strcmp(cmd, "nodelay")) {
 			delay_pid = 0;
 		} else if (!strcmp(cmd, "fail all")) {
@@ -245,7 +275,7 @@ static int ffs_write(const char *path, const char *buf, size_t size, off_t off,
 		fprintf(stderr, "faultfs: control '%s'\n", cmd);
 		return size;
 	}
-	if (should_fail())
+	if (should_fail() || in_bad_range(off, size))
 		return -EIO;
 	pthread_mutex_lock(&ctl_lock);
 	pid_t dp = delay_pid;
@@ -282,7 +312,7 @@ static int ffs_fallocate(const char *path, int mode, off_t off, off_t len,
 	(void)fi;
 	if (!is_disk(path) || atomic_load(&no_discard))
 		return -EOPNOTSUPP;
-	if (should_fail())
+	if (should_fail() || in_bad_range(off, (size_t)len))
 		return -EIO;
 	return fallocate(src_fd, mode, off, len) < 0 ? -errno : 0;
 }

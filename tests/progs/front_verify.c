@@ -6,7 +6,7 @@
  *   front_verify [--devid N] [--seconds S | --ops N] [--threads T]
  *                [--max-blocks B] [--seed X] [--wait S] [--no-final]
  *                [--ring-order O] [--nbd SOCKET] [--slow-log FILE [--slow-ms M]]
- *                [--term-ends]
+ *                [--term-ends] [--blocks N]
  *
  * T worker threads (default 8) each own a disjoint slice of the volume and
  * run a random mix on it with the synchronous API: writes of 1..B 4 KiB
@@ -28,6 +28,9 @@
  * fault campaign (bench/chaos.sh) can match stalls to its fault windows.
  * A failed operation is always logged (OP-error), a mismatch as
  * "NOW_MS 0 mismatch THREAD".
+ *
+ * --blocks N: only the first N 4 KiB blocks of the volume are used (the
+ * rest, e.g. a range a test made bad, is never touched).
  *
  * --term-ends: SIGTERM or SIGINT ends the run as if its time were up (the
  * operations in flight complete, then the final read-back and the summary),
@@ -340,6 +343,7 @@ int main(int argc, char **argv)
 	    {"slow-log", 1, 0, 'L'},
 	    {"slow-ms", 1, 0, 'M'},
 	    {"term-ends", 0, 0, 'T'},
+	    {"blocks", 1, 0, 'B'},
 	    {0, 0, 0, 0},
 	};
 	/* clang-format on */
@@ -347,7 +351,7 @@ int main(int argc, char **argv)
 	struct vbd_front_stats st;
 	unsigned devid = 0, nthreads = 8, wait_s = 30, ring_order = VBD_DEFAULT_RING_ORDER;
 	double seconds = 5;
-	uint64_t seed = 1;
+	uint64_t seed = 1, blocks_limit = 0;
 	bool final = true;
 	int c, rc;
 
@@ -395,6 +399,13 @@ int main(int argc, char **argv)
 		case 'M':
 			slow_ms = strtoul(optarg, NULL, 0);
 			break;
+		case 'B':
+			blocks_limit = strtoull(optarg, NULL, 0);
+			if (!blocks_limit) {
+				fprintf(stderr, "front_verify: --blocks wants a positive number\n");
+				return 2;
+			}
+			break;
 		case 'T': {
 			struct sigaction sa = {.sa_handler = on_term, .sa_flags = SA_RESTART};
 
@@ -407,7 +418,8 @@ int main(int argc, char **argv)
 			fprintf(stderr, "usage: front_verify [--devid N] [--seconds S | --ops N] "
 					"[--threads T] [--max-blocks B] [--seed X] [--wait S] "
 					"[--no-final] [--ring-order O] [--nbd SOCKET] "
-					"[--slow-log FILE [--slow-ms M]] [--term-ends]\n");
+					"[--slow-log FILE [--slow-ms M]] [--term-ends] "
+					"[--blocks N]\n");
 			return 2;
 		}
 	}
@@ -445,6 +457,8 @@ int main(int argc, char **argv)
 		size = vbd_front_size(dev);
 	}
 	nblocks = size / BLK;
+	if (blocks_limit && blocks_limit < nblocks)
+		nblocks = blocks_limit;
 	if (nblocks < nthreads) {
 		printf("front_verify: FAIL volume too small (%" PRIu64 " blocks)\n", nblocks);
 		vbd_front_close(dev);

@@ -424,6 +424,26 @@ static void test_eio(void)
 	/* other requests still served */
 	r = rw(BLKIF_OP_READ, 0x401, 0, 1, 1);
 	CHECK(do_req(&r, 0x401, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "others keep being served");
+	/* the path works (a media error): the control thread answers the holds
+	 * up to the sequence it took up, and only those */
+	{
+		uint64_t upto = atomic_load(&q->eio_seq);
+
+		r = rw(BLKIF_OP_READ, 0x403, 1002, 1, 1);
+		post(&r);
+		CHECK(!get_response(&rsp) && q->held == 2, "a second request held");
+		atomic_store(&q->answer_upto, upto);
+		CHECK(get_response(&rsp) && rsp.id == 0x400 && rsp.status == BLKIF_RSP_ERROR,
+		      "media error: the held request taken up answered with ERROR");
+		CHECK(!get_response(&rsp) && q->held == 1, "a later hold is not answered with it");
+		atomic_store(&q->answer_upto, atomic_load(&q->eio_seq));
+		CHECK(get_response(&rsp) && rsp.id == 0x403 && rsp.status == BLKIF_RSP_ERROR,
+		      "then the later one, once taken up");
+		CHECK(q->held == 0, "nothing held");
+	}
+	r = rw(BLKIF_OP_WRITE, 0x400, 1000, 1, 1);
+	post(&r);
+	CHECK(!get_response(&rsp) && q->held == 1, "held again");
 	/* no other member: failed mode answers ERROR */
 	vbdq_command(q, VBDQ_CMD_FAILED, 0);
 	CHECK(get_response(&rsp) && rsp.id == 0x400 && rsp.status == BLKIF_RSP_ERROR,

@@ -33,7 +33,10 @@ struct st_member {
 	int64_t age_ms;
 	int have_age; /* age_ms means something (one clock for all domains) */
 	struct vbd_member_load load;
-	unsigned owned; /* queues owned, counted from the records */
+	unsigned owned;		 /* queues owned, counted from the records */
+	char failed_reason[200]; /* members/<m>/failed-reason, "" if none */
+	int have_failed_since;
+	uint64_t failed_since; /* members/<m>/failed-since: wall clock ms */
 };
 
 struct st_queue {
@@ -154,6 +157,15 @@ static int load_members(struct xs_handle *h, xs_transaction_t t, struct st_vol *
 		snprintf(p, sizeof(p), VBD_XS_MEMBER "/load", v->id, m->domid);
 		if (xsh_read(h, t, p, &val) == 0) {
 			m->have_load = vbd_member_load_parse(val, &m->load) == 0;
+			free(val);
+		}
+		snprintf(p, sizeof(p), VBD_XS_MEMBER "/failed-reason", v->id, m->domid);
+		read_str(h, t, p, m->failed_reason, sizeof(m->failed_reason), "");
+		snprintf(p, sizeof(p), VBD_XS_MEMBER "/failed-since", v->id, m->domid);
+		if (xsh_read(h, t, p, &val) == 0) {
+			char *end;
+			m->failed_since = strtoull(val, &end, 10);
+			m->have_failed_since = !*end && end != val;
 			free(val);
 		}
 	}
@@ -308,6 +320,29 @@ static void owner_str(const struct st_vol *v, uint32_t owner, char *buf, size_t 
 	snprintf(buf, len, "%u", owner);
 }
 
+/* Why a member is failed and since when (its wall clock, as written). */
+static void print_failed(const struct st_member *m)
+{
+	char when[64] = "?";
+
+	if (m->have_failed_since) {
+		time_t sec = (time_t)(m->failed_since / 1000);
+		struct timespec now;
+		struct tm tm;
+
+		clock_gettime(CLOCK_REALTIME, &now);
+		if (localtime_r(&sec, &tm))
+			strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", &tm);
+		int64_t ago =
+		    (int64_t)now.tv_sec * 1000 + now.tv_nsec / 1000000 - (int64_t)m->failed_since;
+		if (ago >= 0)
+			snprintf(when + strlen(when), sizeof(when) - strlen(when),
+				 " (%" PRId64 "s ago)", ago / 1000);
+	}
+	printf("         failed since %s: %s\n", when,
+	       m->failed_reason[0] ? m->failed_reason : "(no reason given)");
+}
+
 static void print_text(const struct status *s)
 {
 	if (s->nv == 0)
@@ -339,6 +374,8 @@ static void print_text(const struct status *s)
 				printf("  %-6u %-12s %-8s %8s %8s %8s %11s %8s %8s %6u %5s\n",
 				       m->domid, m->name[0] ? m->name : "(gone)", m->state, age,
 				       "-", "-", "-", "-", "-", m->owned, "-");
+			if (m->failed_reason[0] || m->have_failed_since)
+				print_failed(m);
 		}
 		for (unsigned k = 0; k < v->na; k++) {
 			const struct st_att *a = &v->a[k];
@@ -408,6 +445,10 @@ static void print_json(const struct status *s)
 			json_key(&j, "heartbeat_age_ms");
 			m->have_age ? json_i64(&j, m->age_ms) : json_null(&j);
 			json_ku64(&j, "queues_owned", m->owned);
+			json_kstr(&j, "failed_reason",
+				  m->failed_reason[0] ? m->failed_reason : NULL);
+			json_key(&j, "failed_since");
+			m->have_failed_since ? json_u64(&j, m->failed_since) : json_null(&j);
 			json_key(&j, "load");
 			if (m->have_load) {
 				json_obj_begin(&j);
