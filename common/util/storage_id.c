@@ -16,8 +16,7 @@
 
 #define MAX_DEPTH 4 /* loop device over a file on a loop device ... */
 
-/* First line of a sysfs attribute, trimmed, unprintables made '_'. */
-static int read_attr(const char *dir, const char *name, char *buf, size_t len)
+int vbd_sysfs_attr(const char *dir, const char *name, char *buf, size_t len)
 {
 	char path[512];
 	size_t n, s = 0;
@@ -54,7 +53,7 @@ static int loop_id(const char *dir, char *id, size_t len, int depth)
 	uint64_t junk;
 	int fd, r;
 
-	if (depth >= MAX_DEPTH || read_attr(dir, "loop/backing_file", file, sizeof(file)) < 0)
+	if (depth >= MAX_DEPTH || vbd_sysfs_attr(dir, "loop/backing_file", file, sizeof(file)) < 0)
 		return -ENOENT;
 	fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
@@ -63,7 +62,7 @@ static int loop_id(const char *dir, char *id, size_t len, int depth)
 	close(fd);
 	if (r < 0)
 		return r;
-	if (read_attr(dir, "loop/offset", off, sizeof(off)) == 0 && strcmp(off, "0"))
+	if (vbd_sysfs_attr(dir, "loop/offset", off, sizeof(off)) == 0 && strcmp(off, "0"))
 		r = snprintf(id, len, "%s:offset=%s", sub, off);
 	else
 		r = snprintf(id, len, "%s", sub);
@@ -81,7 +80,7 @@ static int disk_id(const char *dir, char *id, size_t len, int depth)
 	char raw[VBD_STORAGE_ID_MAX];
 
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++)
-		if (read_attr(dir, attrs[i][0], raw, sizeof(raw)) == 0) {
+		if (vbd_sysfs_attr(dir, attrs[i][0], raw, sizeof(raw)) == 0) {
 			int r = snprintf(id, len, "%s:%s", attrs[i][1], raw);
 			return r < 0 || (size_t)r >= len ? -ENAMETOOLONG : 0;
 		}
@@ -94,8 +93,8 @@ static int blk_id(dev_t rdev, char *id, size_t len, int depth)
 	int r;
 
 	snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(rdev), minor(rdev));
-	if (read_attr(dir, "partition", start, sizeof(start)) == 0 &&
-	    read_attr(dir, "start", start, sizeof(start)) == 0) {
+	if (vbd_sysfs_attr(dir, "partition", start, sizeof(start)) == 0 &&
+	    vbd_sysfs_attr(dir, "start", start, sizeof(start)) == 0) {
 		snprintf(parent, sizeof(parent), "%s/..", dir);
 		if (disk_id(parent, disk, sizeof(disk), depth) == 0) {
 			r = snprintf(id, len, "%s:part-start=%s", disk, start);

@@ -9,6 +9,7 @@
 #include <sys/sysmacros.h>
 
 #include "vbdpool/proto.h"
+#include "vbdpool/storage_id.h"
 
 static int id_char(char c)
 {
@@ -39,29 +40,10 @@ int ctl_volid_sanitize(const char *prefix, const char *raw, char *out, size_t le
 	return usable ? 0 : -EINVAL;
 }
 
-/* First line of a sysfs attribute, trimmed. */
-static int read_attr(const char *path, char *buf, size_t len)
-{
-	FILE *f = fopen(path, "re");
-	size_t n;
-
-	if (!f)
-		return -errno;
-	if (!fgets(buf, (int)len, f)) {
-		fclose(f);
-		return -ENODATA;
-	}
-	fclose(f);
-	n = strlen(buf);
-	while (n && (buf[n - 1] == '\n' || buf[n - 1] == ' '))
-		buf[--n] = '\0';
-	return n ? 0 : -ENODATA;
-}
-
 int ctl_volid_from_backing(const char *path, char *out, size_t len, char *err, size_t errlen)
 {
 	struct stat st;
-	char raw[256], attr[128];
+	char raw[256], dir[64];
 
 	if (stat(path, &st)) {
 		snprintf(err, errlen, "backing '%s': %s", path, strerror(errno));
@@ -81,9 +63,9 @@ int ctl_volid_from_backing(const char *path, char *out, size_t len, char *err, s
 					       {"device/serial", "serial-"},
 					       {"serial", "serial-"}};
 	for (size_t i = 0; i < sizeof(attrs) / sizeof(attrs[0]); i++) {
-		snprintf(attr, sizeof(attr), "/sys/dev/block/%u:%u/%s", major(st.st_rdev),
-			 minor(st.st_rdev), attrs[i][0]);
-		if (read_attr(attr, raw, sizeof(raw)) == 0 &&
+		snprintf(dir, sizeof(dir), "/sys/dev/block/%u:%u", major(st.st_rdev),
+			 minor(st.st_rdev));
+		if (vbd_sysfs_attr(dir, attrs[i][0], raw, sizeof(raw)) == 0 &&
 		    ctl_volid_sanitize(attrs[i][1], raw, out, len) == 0)
 			return 0;
 	}

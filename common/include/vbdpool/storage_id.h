@@ -33,6 +33,10 @@
  * 0, or -errno (-EINVAL: neither a regular file nor a block device). */
 int vbd_storage_id_fd(int fd, char *id, size_t len, uint64_t *bytes);
 
+/* The first line of sysfs attribute dir/name, trimmed, characters outside
+ * [!-~] made '_': 0, or -errno (-ENODATA: empty). */
+int vbd_sysfs_attr(const char *dir, const char *name, char *buf, size_t len);
+
 /* A consensus proposal: "<id> size=<bytes>". */
 int vbd_storage_proposal(const char *id, uint64_t bytes, char *out, size_t len);
 
