@@ -2,8 +2,11 @@
 # Storage failure in one member (fault injection: VBD_FAULT_EIO makes every
 # I/O of that vbdpool-backd fail with EIO).
 #  1. two members, one failing: the failing member does not answer the
-#     failed requests, marks itself `failed`, hands every queue off to the
-#     healthy member, and the guest (front_verify) sees no error at all;
+#     failed requests; its path check fails too (the injected range covers
+#     the probes: a path failure, not a media error), so it marks itself
+#     `failed` (and stays so: its probes keep failing), hands every queue
+#     off to the healthy member, and the guest (front_verify) sees no error
+#     at all;
 #  2. the failing member alone: it answers BLKIF_RSP_ERROR (the guest sees
 #     errors, nothing hangs).
 set -euo pipefail

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Must-show 6: the pool's backing is served through faultfs (a FUSE
 # passthrough); mid-run, every I/O that one member issues fails with EIO.
-# That member must hand its queues (and the failed requests) to the others:
-# fio sees no error and verify passes.
+# Its path checker's probes fail too (a path failure): that member must go
+# `failed` (until its path works again: pool_path_reinstate) and hand its
+# queues (and the failed requests) to the others: fio sees no error and
+# verify passes.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 . "$VBD_TOP/tests/lib/fio.sh"
