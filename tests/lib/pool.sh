@@ -37,6 +37,8 @@
 #   pool_supervisor [ARGS...]      vbdpool-supervisor in dom0 (default: a 5 s
 #                                  lease, POOL_LEASE_MS); log supervisor.log
 #   pool_wait_connected VOL G D    every queue record connected (bounded)
+#   pool_wait_owns_none VOL G D DOMID [S]  DOMID owns no queue (prints ms)
+#   pool_verify_passed LOG         the background front_verify passed
 #   pool_owners VOL G D            "q0=<owner> q1=<owner> ..."
 #   pool_wait_owns VOL G D DOMID   wait (up to 10 s) until DOMID owns a queue
 #   pool_wait_revoked DOMID        no node of /vbdpool grants DOMID anything
@@ -227,6 +229,29 @@ pool_wait_revoked() {
 		sleep 0.1
 	done
 	return 1
+}
+
+# pool_wait_owns_none VOL G D DOMID [SECONDS]: wait (default 6 s) until
+# DOMID owns no queue of the attachment; prints how many ms it took
+pool_wait_owns_none() {
+	local t0 i
+	t0=$(date +%s%N)
+	for i in $(seq $((${5:-6} * 20))); do
+		[ "$(pool_owned_by "$1" "$2" "$3" "$4")" = 0 ] && break
+		sleep 0.05
+	done
+	echo $((($(date +%s%N) - t0) / 1000000))
+	[ "$(pool_owned_by "$1" "$2" "$3" "$4")" = 0 ]
+}
+
+# pool_verify_passed LOG: wait for the background front_verify
+# ($VERIFY_PID), show its summary; it must have passed with no error
+pool_verify_passed() {
+	local rc=0
+	wait "$VERIFY_PID" || rc=$?
+	cat "$1"
+	[ $rc -eq 0 ] || die "front_verify failed (exit $rc)"
+	grep -q 'errors=0 mismatches=0' "$1" || die "guest errors: $(tail -n 1 "$1")"
 }
 
 pool_rec() { # VOL G D Q
