@@ -32,6 +32,10 @@ pool_log "owners $(pool_owners vol1 "$GUEST" 0) ${took} ms after the kill"
 [ "$(xs0 xenstore-read "/vbdpool/volumes/vol1/members/$victim/state")" = fenced ] || die "not fenced"
 pool_verify_passed "$POOL_DIR/verify.log"
 
+# paused, not destroyed: reported drained after the storage timeout (1 s)
+xs0 xenstore-exists "/vbdpool/volumes/vol1/drained/$victim" ||
+	die "no drained/$victim after the storage timeout"
+
 # a daemon started while the member is fenced refuses
 "$XENSIM" unpause --dir "$SIM_DIR" "$victim"
 rc=0
@@ -49,6 +53,13 @@ ctl member unfence vol1 "$victim" >"$POOL_DIR/unfence.out" 2>&1 || die "unfence:
 POOL_PIDS+=($!)
 pool_wait_owns vol1 "$GUEST" 0 "$victim" || die "the restarted member got no queue: $(pool_owners vol1 "$GUEST" 0)"
 pool_log "rejoined: owners $(pool_owners vol1 "$GUEST" 0)"
+# its old drain signal must not cover its new incarnation
+for _ in $(seq 40); do
+	xs0 xenstore-exists "/vbdpool/volumes/vol1/drained/$victim" || break
+	sleep 0.05
+done
+xs0 xenstore-exists "/vbdpool/volumes/vol1/drained/$victim" &&
+	die "a stale drained/$victim outlives the member's return"
 pool_verify "$GUEST" "$POOL_DIR/verify2.log" --nbd "$POOL_DIR/nbd.sock" --seconds 3 --threads 4 ||
 	die "front_verify after the rejoin: $(tail -n 2 "$POOL_DIR/verify2.log")"
 echo PASS

@@ -41,10 +41,57 @@ struct drain_entry {
 };
 
 struct sv_drain {
-	struct drain_entry *e;
+	struct drain_entry *e; /* pending signals */
 	unsigned n, cap;
+	struct drain_entry *w; /* written, until the domid is a live member again */
+	unsigned nw, wcap;
 	int64_t next_prune_ms;
 };
+
+static void remember_written(struct sv_drain *d, const char *vol, unsigned domid)
+{
+	if (d->nw == d->wcap) {
+		unsigned cap = d->wcap ? d->wcap * 2 : 16;
+		struct drain_entry *w = realloc(d->w, cap * sizeof(*w));
+
+		if (!w)
+			return; /* the age prune removes it later */
+		d->w = w;
+		d->wcap = cap;
+	}
+	d->w[d->nw] = (struct drain_entry){.domid = domid};
+	snprintf(d->w[d->nw].vol, sizeof(d->w[d->nw].vol), "%s", vol);
+	d->nw++;
+}
+
+/* A drained/<m> must not outlive the member's next incarnation: a domid
+ * that is a live member again (re-added, unfenced) loses it at once, or a
+ * later takeover of it would find the old signal and hold nothing. */
+static void forget_revived(struct sv *sv, struct sv_drain *d, const struct sv_view *v)
+{
+	unsigned k = 0;
+
+	for (unsigned i = 0; i < d->nw; i++) {
+		struct drain_entry *w = &d->w[i];
+		bool revived = false;
+		char p[256];
+
+		for (unsigned m = 0; m < v->nm && !revived; m++)
+			revived = v->m[m].domid == w->domid && !strcmp(v->m[m].vol, w->vol) &&
+				  (!strcmp(v->m[m].state, "joining") ||
+				   !strcmp(v->m[m].state, "active")) &&
+				  sv_domain_alive(sv, v, w->domid);
+		snprintf(p, sizeof(p), VBD_XS_DRAINED "/%u", w->vol, w->domid);
+		if (revived &&
+		    (xsh_rm(sv->xs, XBT_NULL, p) == 0 || !xsh_exists(sv->xs, XBT_NULL, p))) {
+			log_info("volume %s: dom%u serves again: drained/%u removed", w->vol,
+				 w->domid, w->domid);
+			continue;
+		}
+		d->w[k++] = *w;
+	}
+	d->nw = k;
+}
 
 void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadline_ms)
 {
@@ -86,8 +133,10 @@ static void drain_fini(void *priv)
 {
 	struct sv_drain *d = priv;
 
-	if (d)
+	if (d) {
 		free(d->e);
+		free(d->w);
+	}
 	free(d);
 }
 
@@ -204,8 +253,10 @@ static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
 		}
 		log_info("volume %s: dom%u drained (%s): drained/%u written", e->vol, e->domid,
 			 gone == 1 ? "its domain is gone" : "storage timeout passed", e->domid);
+		remember_written(d, e->vol, e->domid);
 	}
 	d->n = k;
+	forget_revived(sv, d, v);
 	if (v->now_ms >= d->next_prune_ms) {
 		prune(sv, v, now_s);
 		d->next_prune_ms = v->now_ms + 10000;
