@@ -116,7 +116,10 @@ struct vbd_volume {
 	char inst_token[VBD_INST_TOKEN_MAX]; /* our members/<me>/instance */
 	int inst_held;			     /* the node holds our token */
 	int superseded;			     /* another daemon serves it here: we never will */
-	struct vbd_pathchk chk;		     /* pathcheck.c */
+	/* self-fencing (heartbeat.c): the data threads take no new request
+	 * once this has passed (0: no lease, no supervisor publishing one) */
+	_Atomic uint64_t lease_until_ns;
+	struct vbd_pathchk chk; /* pathcheck.c */
 };
 
 struct backd {
@@ -130,6 +133,7 @@ struct backd {
 	uint64_t leave_deadline;
 	int fenced;	/* the supervisor fenced this member: exit, serve nothing */
 	unsigned hb_ms; /* heartbeat period: min(VBD_HEARTBEAT_MS, lease / 4) */
+	unsigned lease_ms; /* the supervisor's lease, 0 when none is published */
 };
 
 uint64_t backd_now_ms(void);

@@ -205,6 +205,7 @@ int control_run(struct backd *bd)
 	sigset_t sigs;
 	int tfd, sfd, rc = 0;
 	uint64_t next_bal = backd_now_ms() + VBD_BALANCE_MS;
+	unsigned lease_rounds = 0;
 
 	/* the heartbeat beats at least 4 times per supervisor lease; balance
 	 * and the periodic reconcile keep their VBD_BALANCE_MS round */
@@ -307,6 +308,20 @@ int control_run(struct backd *bd)
 			if (round) {
 				next_bal = backd_now_ms() + VBD_BALANCE_MS - bd->hb_ms / 2;
 				bal_round(bd);
+				/* a supervisor started (or restarted with another
+				 * lease) after us: beat and gate by its lease */
+				unsigned hb = ++lease_rounds % 8 ? bd->hb_ms : hb_period_ms(bd);
+
+				if (hb != bd->hb_ms) {
+					bd->hb_ms = hb;
+					its.it_interval = (struct timespec){
+					    .tv_sec = bd->hb_ms / 1000,
+					    .tv_nsec = (long)(bd->hb_ms % 1000) * 1000000L};
+					its.it_value = its.it_interval;
+					timerfd_settime(tfd, 0, &its, NULL);
+					log_info("supervisor lease %u ms: heartbeat every %u ms",
+						 bd->lease_ms, bd->hb_ms);
+				}
 			}
 		}
 		if (pfd[3].revents & POLLIN) {

@@ -4,10 +4,12 @@
 #include "backd.h"
 
 #include <errno.h>
+#include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "vbdpool/log.h"
 
@@ -24,11 +26,46 @@ void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q)
 		v->retired.hist[i] += s.hist[i];
 }
 
+static uint64_t mono_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* Self-fencing (docs/protocol.md): after a heartbeat written at t0, and
+ * the member's state read back as neither fenced nor dead, the data
+ * threads may take new requests until t0 + 3/4 of the lease: the
+ * supervisor fences only after a whole lease without a heartbeat change,
+ * so a member that was paused past that stops before anything else. */
+static void renew_lease(struct vbd_volume *v, uint64_t t0)
+{
+	struct backd *bd = v->bd;
+	char path[VBD_XS_PATH_MAX], *st;
+	int ok;
+
+	if (!bd->lease_ms) { /* no supervisor: nobody fences, nothing to gate */
+		atomic_store_explicit(&v->lease_until_ns, 0, memory_order_release);
+		return;
+	}
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
+	st = xsu_read(bd->xs, XBT_NULL, path);
+	ok = st && strcmp(st, "fenced") && strcmp(st, "dead");
+	free(st);
+	if (ok)
+		atomic_store_explicit(&v->lease_until_ns, t0 + (uint64_t)bd->lease_ms * 750000u,
+				      memory_order_release);
+	else
+		v->dirty = 1; /* reconcile sees the verdict */
+}
+
 void hb_publish(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;
 	struct vbd_stats_snap now = v->retired;
 	struct vbd_member_load *l = &v->my_load;
+	uint64_t t0 = mono_ns(); /* before the heartbeat write the lease rests on */
 	char path[VBD_XS_PATH_MAX], buf[256];
 	uint64_t ms = backd_now_ms(), dt, dops;
 	unsigned queues = 0;
@@ -67,6 +104,8 @@ void hb_publish(struct vbd_volume *v)
 	snprintf(buf, sizeof(buf), "%" PRIu64, ms);
 	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
 		log_warn("volume %s: cannot write heartbeat", v->id);
+	else
+		renew_lease(v, t0);
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
 	vbd_member_load_format(l, buf, sizeof(buf));
 	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
@@ -90,6 +129,8 @@ unsigned hb_period_ms(struct backd *bd)
 
 	if (s && xsu_parse_u64(s, 600000, &lease) < 0)
 		lease = VBD_LEASE_MS;
+	/* no supervisor publishing a lease: nobody fences, nothing to gate */
+	bd->lease_ms = s ? (unsigned)lease : 0;
 	free(s);
 	ms = (unsigned)(lease / 4);
 	if (ms > VBD_HEARTBEAT_MS)

@@ -507,6 +507,7 @@ int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	cfg.report_fd = bd->report_fd;
 	cfg.max_grants = VBD_MAX_PERSISTENT_GRANTS;
 	cfg.poll_us = bd->cfg.poll_us;
+	cfg.lease_until_ns = &v->lease_until_ns;
 	r = vbdq_create(&cfg, &s->q);
 	if (r < 0) {
 		s->q = NULL;

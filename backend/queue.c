@@ -420,6 +420,21 @@ static void push(struct vbd_queue *q)
 		q->cfg.plat->evtchn->notify(q->ev, (vbd_port_t)q->local_port);
 }
 
+/* Self-fencing: a member that could not confirm for most of a lease that
+ * the supervisor has not fenced it (it was paused, or its control thread
+ * hangs) takes nothing new from the ring until it has: the supervisor
+ * fences only after a whole lease without a heartbeat, so a member
+ * resumed after a pause checks `fenced` before it submits anything more. */
+static bool lease_passed(const struct vbd_queue *q)
+{
+	uint64_t until;
+
+	if (!q->cfg.lease_until_ns)
+		return false;
+	until = atomic_load_explicit(q->cfg.lease_until_ns, memory_order_acquire);
+	return until && now_ns() > until;
+}
+
 int vbdq_run_once(struct vbd_queue *q)
 {
 	unsigned gen = atomic_load(&q->drain_gen); /* before cmd: see vbdq_drained() */
@@ -438,7 +453,17 @@ int vbdq_run_once(struct vbd_queue *q)
 		answer_held(q, q->answered_upto);
 		work++;
 	}
-	if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile) {
+	{
+		int gated = lease_passed(q);
+
+		if (gated && !q->gated)
+			log_warn("guest %u dev %u queue %u epoch %llu: the member's lease passed "
+				 "(paused, or no heartbeat confirmed): taking no new request",
+				 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
+				 (unsigned long long)q->cfg.epoch);
+		q->gated = gated;
+	}
+	if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile && !q->gated) {
 		int n = vbd_ring_take(&q->ring, q->batch, (int)q->ring.slots);
 		if (n < 0) {
 			q->hostile = 1;
@@ -500,12 +525,14 @@ static void *queue_thread(void *arg)
 			break;
 		if (vbdq_run_once(q))
 			continue;
-		if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile && vbd_ring_final_check(&q->ring))
+		if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile && !q->gated &&
+		    vbd_ring_final_check(&q->ring))
 			continue;
 		/* Nothing to do: the next request is waited for, polling the
 		 * ring first (adaptive, vbdpool/apoll.h); completions of an
 		 * engine with requests in flight are not polled for. */
-		timed = ap.max_ns && !(cmd & VBDQ_CMD_DRAIN) && !q->hostile && q->inflight == 0;
+		timed = ap.max_ns && !(cmd & VBDQ_CMD_DRAIN) && !q->hostile && !q->gated &&
+			q->inflight == 0;
 		if (timed) {
 			bool got = false;
 
@@ -523,7 +550,8 @@ static void *queue_thread(void *arg)
 				continue;
 			}
 		}
-		if (poll(pfd, (nfds_t)nfd, -1) < 0 && errno != EINTR) {
+		/* gated: look at the lease again every 10 ms */
+		if (poll(pfd, (nfds_t)nfd, q->gated ? 10 : -1) < 0 && errno != EINTR) {
 			log_err("queue %u: poll: %s", q->cfg.qidx, strerror(errno));
 			break;
 		}

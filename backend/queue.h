@@ -35,6 +35,11 @@ struct vbdq_config {
 	int report_fd; /* eventfd the control thread polls, or -1 */
 	unsigned max_grants;
 	unsigned poll_us; /* adaptive polling window, at most (0: never) */
+	/* the member's own lease (self-fencing): while *lease_until_ns is not
+	 * 0 and has passed (CLOCK_MONOTONIC), take no new request from the
+	 * ring; the control thread renews it after each heartbeat that found
+	 * the member neither fenced nor dead. NULL: no lease. */
+	const _Atomic uint64_t *lease_until_ns;
 };
 
 /* commands (control -> data) */
@@ -72,6 +77,7 @@ struct vbd_queue {
 	struct vbd_io **reaped;
 	int wake_fd;
 	int hostile;
+	int gated; /* data thread: the lease had passed at the last look */
 	int debug; /* log every response (VBD_LOG=debug) */
 	_Atomic unsigned cmd, status;
 	/* Each DRAIN command gets a new generation; the data thread records

@@ -184,6 +184,7 @@ int storage_check_buffered(struct vbd_volume *v)
 	r = vbd_backing_flush(&v->backing);
 	if (r < 0)
 		log_err("volume %s: flush of the buffered backing failed: %s", v->id, strerror(-r));
+	path_stop(v); /* its probes read the backing */
 	vbd_backing_close(&v->backing);
 	v->ready = 0;
 	v->joined = 0;

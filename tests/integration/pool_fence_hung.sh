@@ -9,7 +9,8 @@
 #  B. policy pause: another member is paused: the supervisor pauses it
 #     (already stopped) and writes state=fenced, its queues are taken over;
 #     then the domain is resumed by mistake (`xensim unpause`): its daemon
-#     sees `fenced`, exits 3 without serving, and the verifier (which
+#     sees `fenced`, exits 3 without serving (its data threads, finding
+#     their own lease passed, take no new request meanwhile), and the verifier (which
 #     checks every block it reads against what it last wrote) still passes.
 # Without the supervisor's fencing the paused member keeps its queues and
 # the guest stalls until the end of the run.
@@ -77,6 +78,10 @@ for _ in $(seq 50); do kill -0 "$bpid" 2>/dev/null || break; sleep 0.1; done
 kill -0 "$bpid" 2>/dev/null && die "the fenced member's daemon keeps running after resume"
 grep -q "fenced by the supervisor: dropping every queue and exiting" "$POOL_DIR/backd-$victim.log" ||
 	die "the resumed daemon did not see fenced: $(tail -n 3 "$POOL_DIR/backd-$victim.log")"
+# self-fencing: on resume its data threads found their lease passed and
+# took nothing new from the rings before the control thread saw `fenced`
+grep -q "the member's lease passed" "$POOL_DIR/backd-$victim.log" ||
+	die "the resumed member's queues did not stop on its own lease"
 pool_verify_passed "$POOL_DIR/verify-b.log"
 [ "$(pool_owned_by vol1 "$GUEST" 0 "$victim")" = 0 ] || die "the fenced member took queues again"
 echo PASS
