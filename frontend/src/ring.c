@@ -286,7 +286,8 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 			unsigned slot;
 			int err;
 
-			memcpy(&rsp, RING_GET_RESPONSE(&r->fr, i), sizeof(rsp));
+			/* one volatile copy: the owner may rewrite the slot meanwhile */
+			RING_COPY_RESPONSE(&r->fr, i, &rsp);
 			p = vbdf_shadow_lookup(&r->shadow, rsp.id);
 			slot = vbdf_shadow_slot_of(rsp.id);
 			if (!p ||
