@@ -39,12 +39,61 @@
 # Last line: chaos-summary faults=N errors=N verify_failures=N max_stall_ms=M
 #
 # Usage: bench/chaos.sh [N_FAULTS]    (default 500; needs `make` first)
+#        bench/chaos.sh --report DIR  the table again from a kept run's dir
 # Env: VBD_BUILD (build), CHAOS_SEED, CHAOS_PER_ROUND (15), CHAOS_GAP_MS
 # (300), CHAOS_THREADS (4, front_verify threads), CHAOS_SLOW_MS (50),
 # CHAOS_KINDS (subset of the kinds above), VBD_KEEP=1 keeps the temp dir.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build} VBD_TOP=$top
+# the table, from a run's dir (events.tsv, slow.log): also
+# `bench/chaos.sh --report DIR` for a run kept with VBD_KEEP=1
+report() { # DIR [FAILED_RUNS]
+	sort -n -k1,1 "$1/events.tsv" >"$1/events.sorted"
+	awk -v slowfile="$1/slow.log" -v failed_runs="${2:-?}" -F'\t' '
+function pct(arr, n, p,   idx, j, k, t, a) {
+	for (j = 1; j <= n; j++) a[j] = arr[j]
+	for (j = 2; j <= n; j++) { t = a[j]; for (k = j - 1; k >= 1 && a[k] > t; k--) a[k + 1] = a[k]; a[k + 1] = t }
+	idx = int(p * n + 0.999999); if (idx < 1) idx = 1; if (idx > n) idx = n
+	return a[idx]
+}
+{ ts[NR] = $1; kind[NR] = $2; note[NR] = $6; rec[NR] = $5; fence[NR] = $8; n = NR }
+END {
+	while ((getline line < slowfile) > 0) {
+		split(line, f, " ")
+		end = f[1] + f[2]
+		# the window holding the end of the operation: last event at or before it
+		lo = 1; hi = n; w = 0
+		while (lo <= hi) { mid = int((lo + hi) / 2); if (ts[mid] <= end) { w = mid; lo = mid + 1 } else hi = mid - 1 }
+		if (w == 0) continue
+		if (f[3] ~ /-error$/) err[w]++
+		else if (f[3] == "mismatch") mis[w]++
+		else if (f[2] > stall[w]) stall[w] = f[2]
+		if (f[3] !~ /-error$/ && f[3] != "mismatch" && f[2] > maxall) maxall = f[2]
+	}
+	order = "destroy sigterm sigkill pause-short pause-long eio slow join -"
+	printf "%-12s %6s %7s %8s %7s %10s %9s %10s %10s %s\n", "kind", "count", "errors", "verify", "p50-ms", "p99.9-ms", "max-ms", "rec-max-ms", "fence-max", "anomalies"
+	for (e = 1; e <= n; e++) {
+		k = kind[e]; cnt[k]++; v = stall[e] + 0; vals[k, cnt[k]] = v
+		E[k] += err[e]; M[k] += mis[e]
+		if (k != "-" && rec[e] + 0 > recmax[k]) recmax[k] = rec[e] + 0
+		if (fence[e] != "-" && fence[e] != "" && fence[e] + 0 > fmax[k]) fmax[k] = fence[e] + 0
+		if (k != "-" && note[e] != "-" && note[e] != "") { an[k]++; split(note[e], tags, ","); for (t in tags) tagc[k " " tags[t]]++ }
+	}
+	nk = split(order, ks, " ")
+	for (j = 1; j <= nk; j++) {
+		k = ks[j]; if (!(k in cnt)) continue
+		delete tmp; for (x = 1; x <= cnt[k]; x++) tmp[x] = vals[k, x]
+		printf "%-12s %6d %7d %8d %7d %10d %9d %10s %10s %d\n", (k == "-" ? "(no fault)" : k), cnt[k], E[k], M[k], pct(tmp, cnt[k], 0.5), pct(tmp, cnt[k], 0.999), pct(tmp, cnt[k], 1.0), (k == "-" ? "-" : recmax[k]), (k in fmax ? fmax[k] : "-"), an[k]
+		if (k != "-") { F += cnt[k] }
+		TE += E[k]; TM += M[k]
+		if (k != "-" && pct(tmp, cnt[k], 1.0) > maxf) maxf = pct(tmp, cnt[k], 1.0)
+	}
+	for (t in tagc) { split(t, kt, " "); printf "  anomaly %s after %s: %d\n", kt[2], kt[1], tagc[t] }
+	printf "chaos-summary faults=%d errors=%d verify_failures=%d max_stall_ms=%d failed_runs=%d\n", F, TE, TM, (maxall > maxf ? maxall : maxf), failed_runs
+}' "$1/events.sorted"
+}
+[ "${1:-}" = --report ] && { [ -f "${2:-}/events.tsv" ] || { echo "usage: bench/chaos.sh --report DIR" >&2; exit 2; }; report "$2"; exit; }
 nfaults=${1:-500}
 [[ $nfaults =~ ^[1-9][0-9]*$ ]] || { echo "usage: bench/chaos.sh [N_FAULTS]" >&2; exit 2; }
 seed=${CHAOS_SEED:-$(($(date +%s) % 100000))}
@@ -301,49 +350,7 @@ t_end=$(ms)
 # ---- report ---------------------------------------------------------------
 # events: START KIND IDX RUN [RECOVERY_MS NOTES VICTIM FENCE_MS] (run starts:
 # KIND "-"); slow log: START_MS DUR_MS OP THREAD.  Merge by time.
-sort -n -k1,1 "$events" >"$POOL_DIR/events.sorted"
 echo
 printf 'chaos: %s faults in %s s, seed %s, lease %s ms, %s front_verify runs (%s failed, %s hung), slow-log threshold %s ms\n' \
 	"$i" $(((t_end - t_begin) / 1000)) "$seed" "$lease" "$runs" "$failed_runs" "$hung_runs" "$slow_ms"
-awk -v slowfile="$slowlog" -v failed_runs="$failed_runs" -F'\t' '
-function pct(arr, n, p,   idx, j, k, t, a) {
-	for (j = 1; j <= n; j++) a[j] = arr[j]
-	for (j = 2; j <= n; j++) { t = a[j]; for (k = j - 1; k >= 1 && a[k] > t; k--) a[k + 1] = a[k]; a[k + 1] = t }
-	idx = int(p * n + 0.999999); if (idx < 1) idx = 1; if (idx > n) idx = n
-	return a[idx]
-}
-{ ts[NR] = $1; kind[NR] = $2; note[NR] = $6; rec[NR] = $5; fence[NR] = $8; n = NR }
-END {
-	while ((getline line < slowfile) > 0) {
-		split(line, f, " ")
-		end = f[1] + f[2]
-		# the window holding the end of the operation: last event at or before it
-		lo = 1; hi = n; w = 0
-		while (lo <= hi) { mid = int((lo + hi) / 2); if (ts[mid] <= end) { w = mid; lo = mid + 1 } else hi = mid - 1 }
-		if (w == 0) continue
-		if (f[3] ~ /-error$/) err[w]++
-		else if (f[3] == "mismatch") mis[w]++
-		else if (f[2] > stall[w]) stall[w] = f[2]
-		if (f[3] !~ /-error$/ && f[3] != "mismatch" && f[2] > maxall) maxall = f[2]
-	}
-	order = "destroy sigterm sigkill pause-short pause-long eio slow join -"
-	printf "%-12s %6s %7s %8s %10s %9s %10s %10s %s\n", "kind", "count", "errors", "verify", "p99.9-ms", "max-ms", "rec-max-ms", "fence-max", "anomalies"
-	for (e = 1; e <= n; e++) {
-		k = kind[e]; cnt[k]++; v = stall[e] + 0; vals[k, cnt[k]] = v
-		E[k] += err[e]; M[k] += mis[e]
-		if (k != "-" && rec[e] + 0 > recmax[k]) recmax[k] = rec[e] + 0
-		if (fence[e] != "-" && fence[e] != "" && fence[e] + 0 > fmax[k]) fmax[k] = fence[e] + 0
-		if (k != "-" && note[e] != "-" && note[e] != "") { an[k]++; split(note[e], tags, ","); for (t in tags) tagc[k " " tags[t]]++ }
-	}
-	nk = split(order, ks, " ")
-	for (j = 1; j <= nk; j++) {
-		k = ks[j]; if (!(k in cnt)) continue
-		delete tmp; for (x = 1; x <= cnt[k]; x++) tmp[x] = vals[k, x]
-		printf "%-12s %6d %7d %8d %10d %9d %10s %10s %d\n", (k == "-" ? "(no fault)" : k), cnt[k], E[k], M[k], pct(tmp, cnt[k], 0.999), pct(tmp, cnt[k], 1.0), (k == "-" ? "-" : recmax[k]), (k in fmax ? fmax[k] : "-"), an[k]
-		if (k != "-") { F += cnt[k] }
-		TE += E[k]; TM += M[k]
-		if (k != "-" && pct(tmp, cnt[k], 1.0) > maxf) maxf = pct(tmp, cnt[k], 1.0)
-	}
-	for (t in tagc) { split(t, kt, " "); printf "  anomaly %s after %s: %d\n", kt[2], kt[1], tagc[t] }
-	printf "chaos-summary faults=%d errors=%d verify_failures=%d max_stall_ms=%d failed_runs=%d\n", F, TE, TM, (maxall > maxf ? maxall : maxf), failed_runs
-}' "$POOL_DIR/events.sorted"
+report "$POOL_DIR" "$failed_runs"
