@@ -49,6 +49,11 @@ grep -q 'delayed=[1-9]' "$FAULTFS_CTL" || die "A's write was not held in its pat
 sleep 0.5
 pool_log "destroying member $A while its 0xaa write is held in its storage path"
 "$XENSIM" destroy --dir "$SIM_DIR" "$A"
+# what a domain destroyed through libxenctrl alone (the supervisor's fence)
+# leaves on real Xen: the toolstack's /local/domain/<id> (only libxl's
+# destroy removes it).  The supervisor must judge A drained by the domain
+# list alone, not wait for that node to go.
+xs0 xenstore-write "/local/domain/$A/name" backA
 wait $w1 || die "the 0xaa write failed: $(tail -n 3 "$POOL_DIR/qio.log")"
 t1=$(ms)
 pool_log "0xaa acknowledged $((t1 - t0)) ms in (re-posted to $B); owners $(pool_owners vol1 "$GUEST" 0)"

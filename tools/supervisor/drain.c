@@ -140,14 +140,12 @@ static void drain_fini(void *priv)
 	free(d);
 }
 
-/* Not listed by domain control at all (nor dying); -1: cannot tell. */
-static int domain_gone(struct sv *sv, const struct sv_view *v, unsigned domid)
+/* Not listed by domain control at all (nor dying); -1: cannot tell.  The
+ * domain list alone decides: /local/domain/<id> is the toolstack's, and a
+ * domain destroyed through libxenctrl alone (our fence) keeps it after it
+ * has left Xen's list (only libxl's destroy removes it; seen on Xen 4.17). */
+static int domain_gone(const struct sv_view *v, unsigned domid)
 {
-	char p[64];
-
-	snprintf(p, sizeof(p), "/local/domain/%u", domid);
-	if (xsh_exists(sv->xs, XBT_NULL, p))
-		return 0;
 	if (v->ndoms < 0)
 		return -1;
 	for (int i = 0; i < v->ndoms; i++)
@@ -235,7 +233,7 @@ static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
 
 	for (unsigned i = 0; i < d->n; i++) {
 		struct drain_entry *e = &d->e[i];
-		int gone = domain_gone(sv, v, e->domid);
+		int gone = domain_gone(v, e->domid);
 		bool due = e->deadline_ms && v->now_ms >= e->deadline_ms;
 		struct write_args a = {e->vol, e->domid, now_s};
 		int rc;
