@@ -10,11 +10,18 @@
 # guest exports the device with vbdpool-nbd (RIG_ARGS=nbdkit: nbdkit + the
 # vbdpool plugin) and runs the project's verifier over NBD (POOL_GUEST
 # below).  When both members own
-# queues and the workload is under way, dom0 `xl destroy`s one member: the
-# survivor must own every queue, the workload must finish with zero errors
-# and verify, and `vbdpoolctl schema-check` must pass on the real
-# xenstored's tree (printed with xenstore-ls) while the survivor serves and
-# again after `vbdpoolctl detach --config`.
+# queues and the workload is under way, dom0 `xl pause`s one member (a hung
+# driver domain): the supervisor must fence it (its heartbeat unchanged for
+# the lease: it destroys the domain through libxenctrl, the default policy)
+# before any of its queues moves, must not fence the survivor, and must
+# write drained/<m1> once the domain has left Xen's list; the survivor must
+# own every queue, the workload must finish with zero errors and verify,
+# and `vbdpoolctl schema-check` must pass on the real xenstored's tree
+# (printed with xenstore-ls) while the survivor serves and again after
+# `vbdpoolctl detach --config`.  RIG_ARGS=destroy fails m1 with `xl
+# destroy` instead; RIG_ARGS=lease:MS sets the supervisor's lease.  The run
+# prints the heartbeat gaps dom0 saw (what the lease must exceed) and how
+# long after the pause each step came.
 #
 # The backing path is the same in every member: /dev/vbdpool-disk, a
 # symlink to the domain's view of the shared device (dom0: /dev/ram0, the
@@ -80,23 +87,80 @@ pool_owners_rig() {
 # owned_in "q0=A q1=B ..." DOMID -> how many of those queues DOMID owns
 owned_in() { echo "$1" | tr ' ' '\n' | grep -c "^q[0-9]*=$2\$"; }
 
+# The supervisor's lease for this scenario (RIG_ARGS=lease:MS overrides).
+# Under QEMU TCG a domU can be descheduled for seconds: the lease must stay
+# well above the longest gap between a live member's heartbeats (the
+# scenario measures it, below) or the survivor gets fenced too.
+POOL_LEASE_MS=15000
+for a in ${RIG_ARGS:-}; do
+	case $a in lease:[0-9]*) POOL_LEASE_MS=${a#lease:} ;; esac
+done
+
+# pool_hb_watch FILE: in the background, one line "<dom0 wall time> <domid>"
+# per heartbeat write of any member ("... <domid> node" for an event on
+# members/<domid> itself: its creation, or xenstored removing it) (xenstore-watch flushes each event;
+# $EPOCHREALTIME is a bash builtin: no process start per line).  This is
+# what the supervisor sees: the gaps include dom0's own scheduling delays.
+pool_hb_watch() {
+	xenstore-watch "/vbdpool/volumes/$POOL_VOL/members" 2>/dev/null | while read -r p _; do
+		case $p in
+		*/heartbeat) p=${p%/heartbeat}; echo "$EPOCHREALTIME ${p##*/}" ;;
+		*/members/[0-9]*) [[ ${p#*/members/} == */* ]] || echo "$EPOCHREALTIME ${p##*/} node" ;;
+		esac
+	done >"$1"
+}
+# pool_hb_gaps FILE D1 D2 T_PAUSE -> the heartbeat changes seen and the
+# longest gap between two of them, per member (D1's only before T_PAUSE),
+# then when D1's last heartbeat and last members/D1 event came
+pool_hb_gaps() {
+	awk -v d1="$2" -v d2="$3" -v tp="$4" '
+		$3 == "node" { if ($2 == d1 && $1 > tp) rm = $1 - tp; next }
+		$2 == d1 && $1 > tp { late = $1 - tp; next }
+		$2 == d1 || $2 == d2 { if ($2 in last) { g = $1 - last[$2]; if (g > max[$2]) max[$2] = g }
+			last[$2] = $1; n[$2]++ }
+		END { printf "m1 (until the pause) %d beats, longest gap %.2f s; m2 %d beats, longest gap %.2f s; m1 last beat %s s, members/%s event %s s after the pause",
+			n[d1], max[d1], n[d2], max[d2], late ? sprintf("%.1f", late) : "-", d1, rm ? sprintf("%.1f", rm) : "-" }' "$1"
+}
+# pool_sv_events LOG DOMID -> "stop=<t> fenced=<t> gone=<t> drained=<t>": the
+# supervisor's log stamps (its wall clock mod 100000 s) of the first line
+# of each kind about DOMID ("-" when there is none)
+pool_sv_events() {
+	awk -v d="dom$2" '
+		function stamp(k) { if (!(k in t)) t[k] = $1 }
+		index($0, " " d ": heartbeat unchanged") && / domain (destroyed|paused)/ { stamp("stop") }
+		index($0, " " d " fenced: ") { stamp("fenced") }
+		index($0, " " d " is gone") { stamp("gone") }
+		index($0, " " d " drained ") { stamp("drained") }
+		END { printf "stop=%s fenced=%s gone=%s drained=%s", ("stop" in t) ? t["stop"] : "-",
+			("fenced" in t) ? t["fenced"] : "-", ("gone" in t) ? t["gone"] : "-",
+			("drained" in t) ? t["drained"] : "-" }' "$1"
+}
+# secs_after STAMP T0 -> STAMP - T0 in seconds, both taken mod 100000 s
+# (the supervisor's log stamps), "-" if STAMP is "-"
+secs_after() {
+	awk -v a="$1" -v b="$2" 'BEGIN { if (a == "-" || a == "") { print "-"; exit }
+		b = b - int(b / 100000) * 100000; a = a - int(a / 100000) * 100000
+		d = a - b; if (d < -50000) d += 100000; printf "%.1f", d }'
+}
+
 rig_dom0_main() {
-	local d1 d2 g sup_pid n1 n2 rc=0 t_kill t_all own disk sc1=0 sc2=0 det=0 cfg=/run/rig-guest.cfg
+	local d1 d2 g sup_pid hb_pid n1 n2 rc=0 t_kill t_all t_move='' t_drained='' own disk sc1=0 sc2=0 det=0
+	local cfg=/run/rig-guest.cfg ev ev2 stop fenced drained hb
 	disk='disk = [ "vdev=xvdb,access=rw,script=block-shared,target=/dev/ram0" ]'
 	dd if=/dev/zero of=/dev/ram0 bs=1M count=128 2>/dev/null
 	ln -sf /dev/ram0 /dev/vbdpool-disk
 
 	d1=$(rig_domu_create m1 'driver_domain = 1' "$disk") || rig_fail "create m1"
 	d2=$(rig_domu_create m2 'driver_domain = 1' "$disk") || rig_fail "create m2"
-	# under QEMU TCG a domU can be descheduled for seconds: a lease long
-	# enough that no member is fenced for being slow (this scenario
-	# destroys one itself)
-	VBD_PLATFORM=xen vbdpool-supervisor --lease-ms 20000 >/run/supervisor.log 2>&1 &
+	# the lease: see POOL_LEASE_MS (fence policy destroy, the default)
+	VBD_PLATFORM=xen vbdpool-supervisor --lease-ms "$POOL_LEASE_MS" >/run/supervisor.log 2>&1 &
 	sup_pid=$!
 	# the members see dom0's /dev/ram0 as their /dev/xvdb (no WWID either
 	# side): dom0's storage identity is not theirs, so they agree on one
 	vbdpoolctl volume create "$POOL_VOL" --backing /dev/vbdpool-disk --id-by-consensus ||
 		rig_fail "volume create"
+	pool_hb_watch /run/heartbeats.log &
+	hb_pid=$!
 	vbdpoolctl member add "$POOL_VOL" m1 || rig_fail "member add m1"
 	vbdpoolctl member add "$POOL_VOL" m2 || rig_fail "member add m2"
 	rig_domu_run m1 "$POOL_MEMBER_CMD" || rig_fail "run m1"
@@ -142,17 +206,43 @@ rig_dom0_main() {
 	fi
 	sleep 10 # the workload runs on both members for a while
 
-	rig_say "xl destroy m1 (domid $d1) under load"
-	t_kill=$(rig_now)
-	xl destroy m1 || rig_fail "xl destroy m1"
-	end=$(($(cut -d. -f1 /proc/uptime) + 60))
-	while [ "$(owned_in "$(pool_owners_rig "$g")" "$d2")" != "$POOL_QUEUES" ] &&
-		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+	if [[ " ${RIG_ARGS:-} " == *" destroy "* ]]; then
+		# the administrator destroys a member (the supervisor sees it gone)
+		rig_say "xl destroy m1 (domid $d1) under load"
+		t_kill=$EPOCHREALTIME
+		xl destroy m1 || rig_fail "xl destroy m1"
+	else
+		# a hung member: its domain paused.  The supervisor must see its
+		# heartbeat stop, destroy the domain (libxenctrl) and only then
+		# have the survivor take its queues over.
+		rig_say "xl pause m1 (domid $d1) under load: the supervisor must fence it (lease $POOL_LEASE_MS ms)"
+		t_kill=$EPOCHREALTIME
+		xl pause m1 || rig_fail "xl pause m1"
+	fi
+	end=$(($(cut -d. -f1 /proc/uptime) + POOL_LEASE_MS / 1000 + 60))
+	while :; do
+		own=$(pool_owners_rig "$g")
+		# the first queue of m1's that moves (a paused m1 hands nothing off)
+		[ -z "$t_move" ] && [ "$(owned_in "$own" "$d1")" -lt "$n1" ] && t_move=$EPOCHREALTIME
+		[ "$(owned_in "$own" "$d2")" = "$POOL_QUEUES" ] && break
+		[ "$(cut -d. -f1 /proc/uptime)" -ge "$end" ] && break
 		sleep 0.1
 	done
-	t_all=$(rig_now)
-	own=$(pool_owners_rig "$g")
-	rig_say "owners after: $own (seen $(awk -v a="$t_all" -v b="$t_kill" 'BEGIN { printf "%.1f", a - b }')s after the destroy)"
+	t_all=$EPOCHREALTIME
+	rig_say "owners after: $own (first of m1's queues moved $(secs_after "$t_move" "$t_kill") s, all on m2 $(secs_after "$t_all" "$t_kill") s after the failure)"
+	# the guests' signal that m1's I/O is over: the supervisor writes it
+	# once m1's domain has left Xen's domain list
+	end=$(($(cut -d. -f1 /proc/uptime) + 60))
+	while ! xenstore-read "/vbdpool/volumes/$POOL_VOL/drained/$d1" >/dev/null 2>&1 &&
+		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+		sleep 0.2
+	done
+	xenstore-read "/vbdpool/volumes/$POOL_VOL/drained/$d1" >/dev/null 2>&1 && t_drained=$EPOCHREALTIME
+	rig_say "drained/$d1 seen $(secs_after "${t_drained:--}" "$t_kill") s after the failure; xl list:"
+	xl list
+	# what the toolstack left of m1 (xl's own destroy removes it; a
+	# domain destroyed through libxenctrl alone leaves it)
+	rig_say "/local/domain/$d1 after the failure: $(xenstore-ls "/local/domain/$d1" 2>&1 | head -n 3 | tr '\n' ' ')"
 	vbdpoolctl status
 	echo "== vbdpoolctl schema-check (live, workload running on the survivor)"
 	vbdpoolctl schema-check || sc1=$?
@@ -181,11 +271,34 @@ rig_dom0_main() {
 	echo "== vbdpoolctl schema-check (after detach)"
 	vbdpoolctl schema-check || sc2=$?
 	rig_domu_destroy m2
+	rig_domu_destroy m1 # normally gone already
 	kill "$sup_pid" 2>/dev/null
 	wait "$sup_pid" 2>/dev/null
+	kill $(pgrep -P "$hb_pid") "$hb_pid" 2>/dev/null
 	echo "== supervisor log"
 	cat /run/supervisor.log
+	hb=$(pool_hb_gaps /run/heartbeats.log "$d1" "$d2" "$t_kill")
+	ev=$(pool_sv_events /run/supervisor.log "$d1")
+	ev2=$(pool_sv_events /run/supervisor.log "$d2")
+	stop=$(echo "$ev" | sed 's/.*stop=\([^ ]*\).*/\1/')
+	fenced=$(echo "$ev" | sed 's/.*fenced=\([^ ]*\).*/\1/')
+	drained=$(echo "$ev" | sed 's/.*drained=\([^ ]*\).*/\1/')
+	rig_say "heartbeats seen in dom0 (lease $POOL_LEASE_MS ms): $hb"
+	rig_say "supervisor on m1 (dom$d1), s after the failure: stop $(secs_after "$stop" "$t_kill"), fenced $(secs_after "$fenced" "$t_kill"), gone $(secs_after "$(echo "$ev" | sed 's/.*gone=\([^ ]*\).*/\1/')" "$t_kill"), drained $(secs_after "$drained" "$t_kill") ($ev)"
+	rig_say "failover: first of m1's queues moved $(secs_after "$t_move" "$t_kill") s, m2 owned every queue $(secs_after "$t_all" "$t_kill") s after the failure"
 
+	# the fence: m1 stopped by the supervisor (not m2: no false fence),
+	# before anything recorded it fenced or drained and before any of its
+	# queues moved
+	[[ $ev2 == "stop=- "* ]] || rig_fail "the survivor m2 was fenced: $ev2 (lease $POOL_LEASE_MS ms too short under TCG?)"
+	if [[ " ${RIG_ARGS:-} " != *" destroy "* ]]; then
+		[ "$stop" != - ] || rig_fail "the supervisor never stopped the paused m1 ($ev)"
+		for t in "$fenced" "$drained" "${t_move:--}"; do
+			[ "$t" = - ] || awk -v a="$(secs_after "$t" "$t_kill")" -v b="$(secs_after "$stop" "$t_kill")" 'BEGIN { exit !(a >= b) }' ||
+				rig_fail "m1 recorded fenced / drained or its queue moved before the supervisor stopped it ($ev, first move $(secs_after "$t_move" "$t_kill") s)"
+		done
+	fi
+	[ -n "$t_drained" ] || rig_fail "drained/$d1 not written within 60 s of m2 owning every queue ($ev)"
 	# the owners seen right after the failover: every queue on m2
 	[ "$(owned_in "$own" "$d2")" = "$POOL_QUEUES" ] ||
 		rig_fail "survivor m2 does not own every queue: $own"
@@ -193,5 +306,8 @@ rig_dom0_main() {
 	[ "$sc1" = 0 ] || rig_fail "schema-check failed on the live tree after the failover"
 	[ "$det" = 0 ] || rig_fail "detach failed (rc=$det)"
 	[ "$sc2" = 0 ] || rig_fail "schema-check failed after the detach"
-	rig_detail "2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT export: xl destroy of one under load -> survivor owns all $POOL_QUEUES queues ($own), $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after detach"
+	local how
+	how="xl pause of one under load -> fenced (destroyed) by the supervisor $(secs_after "$stop" "$t_kill") s later (lease $POOL_LEASE_MS ms)"
+	[[ " ${RIG_ARGS:-} " == *" destroy "* ]] && how="xl destroy of one under load"
+	rig_detail "2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT export: $how -> survivor owns all $POOL_QUEUES queues after $(secs_after "$t_all" "$t_kill") s ($own), drained after $(secs_after "$t_drained" "$t_kill") s, $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after detach"
 }
