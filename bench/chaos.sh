@@ -20,8 +20,10 @@
 #   pause-short domain paused 300 ms (< lease), unpaused: must NOT be fenced
 #   pause-long  domain paused 3 s: must be fenced (destroyed); replacement
 #   eio         faultfs `fail PID` on one member's path for 1 s, then `ok`;
-#               a member left `failed` is restarted (SIGTERM + start), or
-#               replaced if it does not come back active
+#               a member left `failed` should be reinstated by its path
+#               checker (info i-reinstated); if it is not `active` 3 s
+#               later it is restarted (SIGTERM + start: anomaly
+#               state-failed), or replaced if that does not bring it back
 #   slow        faultfs `delay-writes PID 200` for 2 s, then `nodelay`
 #   join        a member joins (with 4 live, the oldest first leaves cleanly:
 #               SIGTERM, member remove, its domain destroyed)
@@ -78,7 +80,11 @@ END {
 		E[k] += err[e]; M[k] += mis[e]
 		if (k != "-" && rec[e] + 0 > recmax[k]) recmax[k] = rec[e] + 0
 		if (fence[e] != "-" && fence[e] != "" && fence[e] + 0 > fmax[k]) fmax[k] = fence[e] + 0
-		if (k != "-" && note[e] != "-" && note[e] != "") { an[k]++; split(note[e], tags, ","); for (t in tags) tagc[k " " tags[t]]++ }
+		if (k != "-" && note[e] != "-" && note[e] != "") {
+			split(note[e], tags, ","); bad = 0
+			for (t in tags) { tagc[k " " tags[t]]++; if (tags[t] !~ /^i-/) bad = 1 }
+			an[k] += bad
+		}
 	}
 	nk = split(order, ks, " ")
 	for (j = 1; j <= nk; j++) {
@@ -89,7 +95,7 @@ END {
 		TE += E[k]; TM += M[k]
 		if (k != "-" && pct(tmp, cnt[k], 1.0) > maxf) maxf = pct(tmp, cnt[k], 1.0)
 	}
-	for (t in tagc) { split(t, kt, " "); printf "  anomaly %s after %s: %d\n", kt[2], kt[1], tagc[t] }
+	for (t in tagc) { split(t, kt, " "); printf "  %s %s after %s: %d\n", (kt[2] ~ /^i-/ ? "info" : "anomaly"), kt[2], kt[1], tagc[t] }
 	printf "chaos-summary faults=%d errors=%d verify_failures=%d max_stall_ms=%d failed_runs=%d\n", F, TE, TM, (maxall > maxf ? maxall : maxf), failed_runs
 }' "$1/events.sorted"
 }
@@ -254,7 +260,13 @@ f_eio() {
 	echo ok >"$FAULTFS_CTL"
 	s=$(mstate "$victim")
 	[ "$s" = active ] && return
-	note "state-$s" "dom$victim left $s by 1 s of EIO: restarting its backd"
+	# a failed member's path checker reinstates it once its path works
+	# (within its 1 s probe period): wait for that before restarting it
+	if wait_state "$victim" active 3; then
+		fnote="${fnote:+$fnote,}i-reinstated"
+		return
+	fi
+	note "state-$s" "dom$victim left $s by 1 s of EIO and not reinstated in 3 s: restarting its backd"
 	if ! restart_backd "$victim" "$p"; then
 		note not-restarted "dom$victim not active after restart ($(mstate "$victim")): replacing it"
 		drop_live "$victim"
