@@ -122,6 +122,16 @@ void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadl
 	d->n++;
 }
 
+int sv_drain_waiting(const struct sv *sv)
+{
+	const struct sv_drain *d = sv->drain;
+
+	for (unsigned i = 0; d && i < d->n; i++)
+		if (!d->e[i].deadline_ms)
+			return 1;
+	return 0;
+}
+
 static int drain_init(struct sv *sv, void **priv)
 {
 	sv->drain = calloc(1, sizeof(*sv->drain));

@@ -281,7 +281,10 @@ int main(int argc, char **argv)
 				break;
 			}
 			run_modules(&sv, priv, 1);
-			next_scan = now_ms() + scan_ms;
+			/* a dying domain leaves the domain list without a
+			 * XenStore event: look often while a guest may be
+			 * holding writes for its drain signal */
+			next_scan = now_ms() + (sv_drain_waiting(&sv) ? SV_DRAIN_POLL_MS : scan_ms);
 		}
 	}
 out:

@@ -76,6 +76,10 @@ struct sv {
  * (domain control no longer lists it), or at deadline_ms (dom0 monotonic;
  * 0: no deadline), whichever comes first. */
 void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadline_ms);
+/* Is a drain signal waiting for a domain to leave the domain list? (The
+ * main loop then scans every SV_DRAIN_POLL_MS.) */
+#define SV_DRAIN_POLL_MS 20
+int sv_drain_waiting(const struct sv *sv);
 
 /* Does the domain exist and is it not dying?  /local/domain/<id> must be
  * there and, when domctl is available, the domain listed and not DYING
