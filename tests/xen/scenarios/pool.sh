@@ -118,7 +118,7 @@ pool_hb_gaps() {
 		$2 == d1 && $1 > tp { late = $1 - tp; next }
 		$2 == d1 || $2 == d2 { if ($2 in last) { g = $1 - last[$2]; if (g > max[$2]) max[$2] = g }
 			last[$2] = $1; n[$2]++ }
-		END { printf "m1 (until the pause) %d beats, longest gap %.2f s; m2 %d beats, longest gap %.2f s; m1 last beat %s s, members/%s event %s s after the pause",
+		END { printf "m1 (until the failure) %d beats, longest gap %.2f s; m2 %d beats, longest gap %.2f s; m1 last beat %s s, members/%s event %s s after the failure",
 			n[d1], max[d1], n[d2], max[d2], late ? sprintf("%.1f", late) : "-", d1, rm ? sprintf("%.1f", rm) : "-" }' "$1"
 }
 # pool_sv_events LOG DOMID -> "stop=<t> fenced=<t> gone=<t> drained=<t>": the
