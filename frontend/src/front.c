@@ -96,8 +96,9 @@ static int stall_check(struct vbd_front *f, uint64_t now)
 
 	if (!warn_ns)
 		return -1;
-	if (f->nios == 0 || f->completed != f->stall_completed) {
-		if (f->stall_logged)
+	/* (no mark yet: requests were submitted before the first look) */
+	if (f->nios == 0 || f->completed != f->stall_completed || !f->stall_mark_ns) {
+		if (f->stall_logged && f->stall_mark_ns)
 			log_info("front: device %u: responses again after %.1f s", f->x.devid,
 				 (double)(now - f->stall_mark_ns) / 1e9);
 		f->stall_completed = f->completed;
