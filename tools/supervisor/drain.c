@@ -38,6 +38,8 @@ struct drain_entry {
 	char vol[VBD_VOLUME_ID_MAX + 1];
 	unsigned domid;
 	int64_t deadline_ms; /* dom0 monotonic; 0: when the domain is gone */
+	int64_t noted_ms;    /* when it was noted (the fast scan lasts a while) */
+	bool warned;	     /* "still dying" logged */
 };
 
 struct sv_drain {
@@ -117,7 +119,8 @@ void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadl
 		d->e = e;
 		d->cap = cap;
 	}
-	d->e[d->n] = (struct drain_entry){.domid = domid, .deadline_ms = deadline_ms};
+	d->e[d->n] = (struct drain_entry){
+	    .domid = domid, .deadline_ms = deadline_ms, .noted_ms = sv_now_ms()};
 	snprintf(d->e[d->n].vol, sizeof(d->e[d->n].vol), "%s", vol);
 	d->n++;
 }
@@ -125,9 +128,13 @@ void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadl
 int sv_drain_waiting(const struct sv *sv)
 {
 	const struct sv_drain *d = sv->drain;
+	int64_t now = sv_now_ms();
 
+	/* a domain normally leaves the list within a second of dying; one
+	 * held longer (I/O stuck in its storage) is looked at by the normal
+	 * scan, not 50 times a second for ever */
 	for (unsigned i = 0; d && i < d->n; i++)
-		if (!d->e[i].deadline_ms)
+		if (!d->e[i].deadline_ms && now - d->e[i].noted_ms < SV_DRAIN_FAST_MS)
 			return 1;
 	return 0;
 }
@@ -249,6 +256,14 @@ static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
 		int rc;
 
 		if (gone != 1 && !due) {
+			if (!e->warned && v->now_ms - e->noted_ms >= SV_DRAIN_FAST_MS) {
+				log_warn(
+				    "volume %s: dom%u is still dying %lld ms after its death: "
+				    "guests hold writes overlapping what it had in flight until "
+				    "it is gone (or their storage timeout)",
+				    e->vol, e->domid, (long long)(v->now_ms - e->noted_ms));
+				e->warned = true;
+			}
 			d->e[k++] = *e;
 			continue;
 		}

@@ -111,13 +111,6 @@ static int num_arg(const char *opt, const char *s, long lo, long hi, long *out)
 	return 0;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* A read that fails with anything but "no such node" means the daemon is
  * gone (xenstored stopped, emulated host stopped): nothing to supervise. */
 static int xenstore_alive(struct sv *sv)
@@ -242,12 +235,12 @@ int main(int argc, char **argv)
 		 pa.pid, vbd_platform()->name, scan_ms, lease_ms, sv_fence_name(sv.fence),
 		 storage_ms);
 	run_modules(&sv, priv, 0);
-	next_scan = now_ms() + scan_ms;
+	next_scan = sv_now_ms() + scan_ms;
 
 	for (;;) {
 		struct pollfd pfd[2] = {{.fd = xs_fileno(sv.xs), .events = POLLIN},
 					{.fd = sfd, .events = POLLIN}};
-		int64_t wait = next_scan - now_ms();
+		int64_t wait = next_scan - sv_now_ms();
 		int n = poll(pfd, 2, wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
@@ -273,7 +266,7 @@ int main(int argc, char **argv)
 			if (events)
 				run_modules(&sv, priv, 0);
 		}
-		if (now_ms() >= next_scan) {
+		if (sv_now_ms() >= next_scan) {
 			if (!xenstore_alive(&sv)) {
 				log_err("lost the XenStore connection: exiting");
 				exit_code = 1;
@@ -284,7 +277,8 @@ int main(int argc, char **argv)
 			/* a dying domain leaves the domain list without a
 			 * XenStore event: look often while a guest may be
 			 * holding writes for its drain signal */
-			next_scan = now_ms() + (sv_drain_waiting(&sv) ? SV_DRAIN_POLL_MS : scan_ms);
+			next_scan =
+			    sv_now_ms() + (sv_drain_waiting(&sv) ? SV_DRAIN_POLL_MS : scan_ms);
 		}
 	}
 out:

@@ -14,7 +14,7 @@
 
 #define SV_MAX_DOMS 1024
 
-static int64_t now_ms(void)
+int64_t sv_now_ms(void)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -86,7 +86,7 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 
 	memset(v, 0, sizeof(*v));
 	v->ndoms = -1;
-	v->now_ms = now_ms();
+	v->now_ms = sv_now_ms();
 	t = xs_transaction_start(sv->xs); /* one snapshot; abandoned */
 	if (xsh_list(sv->xs, t, VBD_XS_VOLUMES, &vols, &nv))
 		goto out;

@@ -79,6 +79,8 @@ void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadl
 /* Is a drain signal waiting for a domain to leave the domain list? (The
  * main loop then scans every SV_DRAIN_POLL_MS.) */
 #define SV_DRAIN_POLL_MS 20
+#define SV_DRAIN_FAST_MS 5000 /* ... for at most this long after the death */
+int64_t sv_now_ms(void);      /* dom0 CLOCK_MONOTONIC */
 int sv_drain_waiting(const struct sv *sv);
 
 /* Does the domain exist and is it not dying?  /local/domain/<id> must be
