@@ -131,9 +131,13 @@ struct backd {
 	int report_fd;
 	int leaving;
 	uint64_t leave_deadline;
-	int fenced;	/* the supervisor fenced this member: exit, serve nothing */
-	unsigned hb_ms; /* heartbeat period: min(VBD_HEARTBEAT_MS, lease / 4) */
+	int fenced;	   /* the supervisor fenced this member: exit, serve nothing */
+	unsigned hb_ms;	   /* heartbeat period: min(VBD_HEARTBEAT_MS, lease / 4) */
 	unsigned lease_ms; /* the supervisor's lease, 0 when none is published */
+	/* heartbeat.c: the heartbeat thread and its own XenStore connection */
+	struct xs_handle *beat_xs;
+	pthread_t beat_thr;
+	int beat_started, beat_stop;
 };
 
 uint64_t backd_now_ms(void);
@@ -216,7 +220,14 @@ int bal_decide(struct vbd_volume *v, uint64_t now, struct bal_move *m);
 void bal_round(struct backd *bd);
 
 /* heartbeat.c: heartbeat, load and features */
-void hb_publish(struct vbd_volume *v);
+void hb_publish(struct vbd_volume *v); /* members/<me>/load */
+/* members/<me>/heartbeat now, through xs, then the member's own lease
+ * renewed if its state is neither fenced nor dead (self-fencing). */
+void hb_beat(struct vbd_volume *v, struct xs_handle *xs);
+/* The heartbeat thread: every bd->hb_ms, hb_beat for each joined volume,
+ * on a XenStore connection of its own. 0 or -errno. */
+int hb_start(struct backd *bd);
+void hb_stop(struct backd *bd);
 /* A clean stop (every queue handed off): remove members/<me>/heartbeat,
  * so the supervisor does not take the silence for a hang. */
 void hb_withdraw(struct vbd_volume *v);

@@ -209,7 +209,7 @@ int control_run(struct backd *bd)
 
 	/* the heartbeat beats at least 4 times per supervisor lease; balance
 	 * and the periodic reconcile keep their VBD_BALANCE_MS round */
-	bd->hb_ms = hb_period_ms(bd);
+	__atomic_store_n(&bd->hb_ms, hb_period_ms(bd), __ATOMIC_RELAXED);
 	its.it_interval = (struct timespec){.tv_sec = bd->hb_ms / 1000,
 					    .tv_nsec = (long)(bd->hb_ms % 1000) * 1000000L};
 	its.it_value = its.it_interval;
@@ -233,6 +233,16 @@ int control_run(struct backd *bd)
 			rc = 1;
 		}
 		v->dirty = 1;
+	}
+	{
+		int hr = hb_start(bd);
+
+		if (hr < 0) {
+			log_err("cannot start the heartbeat thread: %s", strerror(-hr));
+			close(tfd);
+			close(sfd);
+			return 1;
+		}
 	}
 	pfd[0] = (struct pollfd){.fd = xs_fileno(bd->xs), .events = POLLIN};
 	pfd[1] = (struct pollfd){.fd = bd->report_fd, .events = POLLIN};
@@ -313,7 +323,7 @@ int control_run(struct backd *bd)
 				unsigned hb = ++lease_rounds % 8 ? bd->hb_ms : hb_period_ms(bd);
 
 				if (hb != bd->hb_ms) {
-					bd->hb_ms = hb;
+					__atomic_store_n(&bd->hb_ms, hb, __ATOMIC_RELAXED);
 					its.it_interval = (struct timespec){
 					    .tv_sec = bd->hb_ms / 1000,
 					    .tv_nsec = (long)(bd->hb_ms % 1000) * 1000000L};
@@ -331,6 +341,7 @@ int control_run(struct backd *bd)
 			begin_leave(bd);
 		}
 	}
+	hb_stop(bd); /* no beat after this: a clean stop withdraws it below */
 	/* shut down: nothing left running */
 	for (unsigned i = 0; i < bd->nvols; i++) {
 		struct vbd_volume *v = &bd->vols[i];

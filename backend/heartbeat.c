@@ -1,9 +1,13 @@
 /* SPDX-License-Identifier: MIT */
-/* Heartbeat and load publishing: members/<me>/{heartbeat,load} every
- * VBD_HEARTBEAT_MS, computed from the data threads' counters. */
+/* Heartbeat and load publishing: members/<me>/heartbeat from its own
+ * thread (and the member's own lease, self-fencing), members/<me>/load
+ * every round from the control thread, computed from the data threads'
+ * counters. */
 #include "backd.h"
 
 #include <errno.h>
+#include <pthread.h>
+#include <sys/eventfd.h>
 #include <stdatomic.h>
 #include <inttypes.h>
 #include <stdlib.h>
@@ -39,25 +43,88 @@ static uint64_t mono_ns(void)
  * threads may take new requests until t0 + 3/4 of the lease: the
  * supervisor fences only after a whole lease without a heartbeat change,
  * so a member that was paused past that stops before anything else. */
-static void renew_lease(struct vbd_volume *v, uint64_t t0)
+static void renew_lease(struct vbd_volume *v, struct xs_handle *xs, uint64_t t0)
 {
 	struct backd *bd = v->bd;
 	char path[VBD_XS_PATH_MAX], *st;
+	unsigned lease = __atomic_load_n(&bd->lease_ms, __ATOMIC_RELAXED);
 	int ok;
 
-	if (!bd->lease_ms) { /* no supervisor: nobody fences, nothing to gate */
+	if (!lease) { /* no supervisor: nobody fences, nothing to gate */
 		atomic_store_explicit(&v->lease_until_ns, 0, memory_order_release);
 		return;
 	}
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
-	st = xsu_read(bd->xs, XBT_NULL, path);
+	st = xsu_read(xs, XBT_NULL, path);
 	ok = st && strcmp(st, "fenced") && strcmp(st, "dead");
 	free(st);
 	if (ok)
-		atomic_store_explicit(&v->lease_until_ns, t0 + (uint64_t)bd->lease_ms * 750000u,
+		atomic_store_explicit(&v->lease_until_ns, t0 + (uint64_t)lease * 750000u,
 				      memory_order_release);
+	else if (bd->report_fd >= 0)
+		eventfd_write(bd->report_fd, 1); /* the control thread reconciles */
+}
+
+void hb_beat(struct vbd_volume *v, struct xs_handle *xs)
+{
+	char path[VBD_XS_PATH_MAX], buf[24];
+	uint64_t t0 = mono_ns(); /* before the write the lease rests on */
+
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
+	snprintf(buf, sizeof(buf), "%" PRIu64, backd_now_ms());
+	if (xsu_write(xs, XBT_NULL, path, buf) < 0)
+		log_warn("volume %s: cannot write heartbeat", v->id);
 	else
-		v->dirty = 1; /* reconcile sees the verdict */
+		renew_lease(v, xs, t0);
+}
+
+/* The heartbeat's own thread and XenStore connection: a control thread
+ * busy with a takeover (claims, connects, transactions retried under
+ * contention) must neither look hung to the supervisor nor let the data
+ * threads' lease run out. */
+static void *beat_thread(void *arg)
+{
+	struct backd *bd = arg;
+
+	while (!__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE)) {
+		unsigned ms = __atomic_load_n(&bd->hb_ms, __ATOMIC_RELAXED);
+		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+
+		nanosleep(&ts, NULL);
+		for (unsigned i = 0; i < bd->nvols; i++)
+			if (__atomic_load_n(&bd->vols[i].joined, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE))
+				hb_beat(&bd->vols[i], bd->beat_xs);
+	}
+	return NULL;
+}
+
+int hb_start(struct backd *bd)
+{
+	int r;
+
+	bd->beat_xs = xs_open(0);
+	if (!bd->beat_xs)
+		return -errno;
+	r = pthread_create(&bd->beat_thr, NULL, beat_thread, bd);
+	if (r) {
+		xs_close(bd->beat_xs);
+		bd->beat_xs = NULL;
+		return -r;
+	}
+	bd->beat_started = 1;
+	return 0;
+}
+
+void hb_stop(struct backd *bd)
+{
+	if (!bd->beat_started)
+		return;
+	__atomic_store_n(&bd->beat_stop, 1, __ATOMIC_RELEASE);
+	pthread_join(bd->beat_thr, NULL);
+	xs_close(bd->beat_xs);
+	bd->beat_xs = NULL;
+	bd->beat_started = 0;
 }
 
 void hb_publish(struct vbd_volume *v)
@@ -65,7 +132,6 @@ void hb_publish(struct vbd_volume *v)
 	struct backd *bd = v->bd;
 	struct vbd_stats_snap now = v->retired;
 	struct vbd_member_load *l = &v->my_load;
-	uint64_t t0 = mono_ns(); /* before the heartbeat write the lease rests on */
 	char path[VBD_XS_PATH_MAX], buf[256];
 	uint64_t ms = backd_now_ms(), dt, dops;
 	unsigned queues = 0;
@@ -100,12 +166,6 @@ void hb_publish(struct vbd_volume *v)
 	v->last = now;
 	v->last_ms = ms;
 
-	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, bd->me);
-	snprintf(buf, sizeof(buf), "%" PRIu64, ms);
-	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
-		log_warn("volume %s: cannot write heartbeat", v->id);
-	else
-		renew_lease(v, t0);
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
 	vbd_member_load_format(l, buf, sizeof(buf));
 	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
@@ -130,7 +190,7 @@ unsigned hb_period_ms(struct backd *bd)
 	if (s && xsu_parse_u64(s, 600000, &lease) < 0)
 		lease = VBD_LEASE_MS;
 	/* no supervisor publishing a lease: nobody fences, nothing to gate */
-	bd->lease_ms = s ? (unsigned)lease : 0;
+	__atomic_store_n(&bd->lease_ms, s ? (unsigned)lease : 0, __ATOMIC_RELAXED);
 	free(s);
 	ms = (unsigned)(lease / 4);
 	if (ms > VBD_HEARTBEAT_MS)

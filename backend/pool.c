@@ -215,6 +215,7 @@ int pool_join(struct vbd_volume *v)
 	r = xsu_write(bd->xs, XBT_NULL, path, "flush discard indirect=256 persistent");
 	if (r < 0)
 		log_warn("volume %s: cannot write features: %s", v->id, strerror(-r));
+	hb_beat(v, bd->xs); /* the first beat before active; then the thread's */
 	hb_publish(v);
 	r = pool_set_state(v, VBD_MEMBER_ACTIVE);
 	if (r < 0)
