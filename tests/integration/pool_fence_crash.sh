@@ -11,11 +11,9 @@ set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
 pool_volume vol1 128
-members=()
-for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
-"$XENSIM" exec --dir "$SIM_DIR" --domid 0 -- "$BIN/vbdpool-supervisor" --lease-ms 1000 \
-	--fence pause --storage-timeout-ms 1000 >"$POOL_DIR/supervisor.log" 2>&1 &
-POOL_PIDS+=($!)
+pool_members vol1 3
+members=("${MEMBERS[@]}")
+pool_supervisor --lease-ms 1000 --fence pause --storage-timeout-ms 1000
 POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 6
 pool_wait_connected vol1 "$GUEST" 0
 victim=${members[0]}

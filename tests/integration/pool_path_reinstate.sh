@@ -10,8 +10,8 @@ set -euo pipefail
 pool_init
 pool_faultfs 64
 pool_volume vol1 64 "$FAULTFS_DISK"
-members=()
-for i in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
+pool_members vol1 3
+members=("${MEMBERS[@]}")
 POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 6
 pool_wait_connected vol1 "$GUEST" 0
 pool_log "owners before: $(pool_owners vol1 "$GUEST" 0)"

@@ -12,6 +12,7 @@
 #                                  command); sets $FAULTFS_DISK (the backing)
 #                                  and $FAULTFS_CTL (its control file); exits
 #                                  77 (skip) without /dev/fuse
+#   pool_members VOL N [ARGS...]   N of those; their domids in $MEMBERS
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
 #   pool_attach VOL QUEUES [NAME]  a new guest domain NAME (default guest) with
@@ -101,6 +102,15 @@ pool_member() { # VOL [backd args...]
 		"$BIN/vbdpool-backd" --volume "$vol" "$@" >"$POOL_DIR/backd-$d.log" 2>&1 &
 	POOL_PIDS+=($!)
 	LAST_DOMID=$d
+}
+
+# pool_members VOL N [ARGS...]: N members (pool_member), their domids in
+# the array MEMBERS
+pool_members() {
+	local vol=$1 n=$2 i
+	shift 2
+	MEMBERS=()
+	for i in $(seq "$n"); do pool_member "$vol" "$@"; MEMBERS+=("$LAST_DOMID"); done
 }
 
 pool_faultfs() { # SIZE_MB
