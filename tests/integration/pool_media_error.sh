@@ -10,12 +10,8 @@
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
-pool_faultfs 64
-pool_volume vol1 64 "$FAULTFS_DISK"
-pool_members vol1 3
+pool_faultfs_nbd 64 3 6
 members=("${MEMBERS[@]}")
-POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 6
-pool_wait_connected vol1 "$GUEST" 0
 pool_log "owners before: $(pool_owners vol1 "$GUEST" 0)"
 
 bad_off=$((48 << 20)) bad_len=$((64 << 10))

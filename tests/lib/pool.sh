@@ -13,6 +13,8 @@
 #                                  and $FAULTFS_CTL (its control file); exits
 #                                  77 (skip) without /dev/fuse
 #   pool_members VOL N [ARGS...]   N of those; their domids in $MEMBERS
+#   pool_faultfs_nbd MB N Q        vol1 on faultfs, N members, a vbdpool-nbd
+#                                  guest with Q queues, all connected
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
 #   pool_attach VOL QUEUES [NAME]  a new guest domain NAME (default guest) with
@@ -111,6 +113,17 @@ pool_members() {
 	shift 2
 	MEMBERS=()
 	for i in $(seq "$n"); do pool_member "$vol" "$@"; MEMBERS+=("$LAST_DOMID"); done
+}
+
+# pool_faultfs_nbd SIZE_MB MEMBERS QUEUES: volume vol1 on faultfs
+# (pool_faultfs), MEMBERS members (in $MEMBERS), a guest exporting it with
+# vbdpool-nbd, every queue connected
+pool_faultfs_nbd() {
+	pool_faultfs "$1"
+	pool_volume vol1 "$1" "$FAULTFS_DISK"
+	pool_members vol1 "$2"
+	POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 "$3"
+	pool_wait_connected vol1 "$GUEST" 0
 }
 
 pool_faultfs() { # SIZE_MB
