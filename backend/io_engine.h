@@ -9,8 +9,7 @@
 #include <sys/uio.h>
 
 #include "backing.h"
-
-enum vbd_io_op { VBD_IO_READ, VBD_IO_WRITE, VBD_IO_FLUSH, VBD_IO_DISCARD };
+#include <vbdpool/io_op.h>
 
 struct vbd_io {
 	enum vbd_io_op op;

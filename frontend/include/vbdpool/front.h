@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <vbdpool/io_op.h>
 
 struct vbd_front;
 
@@ -72,12 +73,6 @@ unsigned vbd_front_num_queues(const struct vbd_front *f);
 int vbd_front_wait_connected(struct vbd_front *f, int timeout_ms);
 
 /* ---- asynchronous I/O ------------------------------------------------ */
-enum vbd_io_op {
-	VBD_IO_READ,
-	VBD_IO_WRITE,
-	VBD_IO_FLUSH, /* all completed writes durable (every queue) */
-	VBD_IO_DISCARD,
-};
 #define VBD_IO_FUA 0x1u /* write: durable before completion */
 
 /* err: 0, -EIO (a member answered BLKIF_RSP_ERROR), -EOPNOTSUPP,
