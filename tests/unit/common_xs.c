@@ -1,0 +1,252 @@
+/* SPDX-License-Identifier: MIT */
+/* common/xs (vbdpool/xs.h) against the emulator's XenStore server in a
+ * thread: typed reads and their errors (-ENOENT, -EINVAL, -E2BIG), writes
+ * and permissions, and the transaction runner (a lost commit re-runs fn,
+ * a commit that always loses ends with -EAGAIN after VBD_XS_TXN_TRIES
+ * runs, the backoff between tries is bounded, fn can abort). */
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "check.h"
+#include "vbdpool/xs.h"
+#include "../../tools/xensim/simloop.h"
+#include "../../tools/xensim/xs_server.h"
+
+static struct simloop *loop;
+static struct xs_server *srv;
+static pthread_t loop_th;
+static int lfd, stop_pipe[2];
+static char dir[64], sock[96];
+
+static void on_accept(void *arg, uint32_t ev)
+{
+	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+
+	(void)arg, (void)ev;
+	if (fd >= 0 && xs_server_add_conn(srv, fd, 0) < 0)
+		close(fd);
+}
+
+static void on_stop(void *arg, uint32_t ev)
+{
+	(void)arg, (void)ev;
+	simloop_stop(loop);
+}
+
+static void *loop_thread(void *arg)
+{
+	(void)arg;
+	simloop_run(loop);
+	return NULL;
+}
+
+static void cleanup(void)
+{
+	unlink(sock);
+	rmdir(dir);
+}
+
+/* dom0's connection to a fresh server in a private directory */
+static struct xs_handle *start_server(void)
+{
+	struct sockaddr_un a = {.sun_family = AF_UNIX};
+	struct xs_handle *h;
+
+	snprintf(dir, sizeof(dir), "/tmp/common_xs.XXXXXX");
+	if (!mkdtemp(dir) || pipe(stop_pipe))
+		abort();
+	snprintf(sock, sizeof(sock), "%s/xs", dir);
+	atexit(cleanup);
+	loop = simloop_new();
+	srv = loop ? xs_server_new(loop) : NULL;
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
+	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (!srv || lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 8) ||
+	    simloop_add(loop, lfd, EPOLLIN, on_accept, NULL) ||
+	    simloop_add(loop, stop_pipe[0], EPOLLIN, on_stop, NULL) ||
+	    pthread_create(&loop_th, NULL, loop_thread, NULL))
+		abort();
+	setenv("XENSTORED_PATH", sock, 1);
+	h = xs_open(0);
+	if (!h) {
+		perror("xs_open");
+		exit(1);
+	}
+	return h;
+}
+
+static void stop_server(void)
+{
+	if (write(stop_pipe[1], "x", 1) != 1)
+		abort();
+	pthread_join(loop_th, NULL);
+	xs_server_free(srv);
+	simloop_free(loop);
+	close(lfd);
+}
+
+static char long_path[2 * VBD_XS_PATH_MAX];
+
+static void test_reads(struct xs_handle *h)
+{
+	char *v = (char *)1, **names;
+	uint64_t u = 7;
+	unsigned n;
+
+	CHECK(vbd_xs_write(h, XBT_NULL, "/t/num", "4096") == 0);
+	CHECK(vbd_xs_printf(h, XBT_NULL, "/t/fmt", "%u-%s", 12u, "x") == 0);
+	CHECK(vbd_xs_read(h, XBT_NULL, &v, "/t/%s", "fmt") == 0 && v && !strcmp(v, "12-x"));
+	free(v);
+	CHECK(vbd_xs_read_u64(h, XBT_NULL, 4096, &u, "/t/num") == 0 && u == 4096);
+	CHECK(vbd_xs_exists(h, XBT_NULL, "/t/num") == 1);
+	CHECK(vbd_xs_list(h, XBT_NULL, &names, &n, "/%s", "t") == 0 && n == 2);
+	free(names);
+
+	/* missing nodes */
+	CHECK(vbd_xs_read(h, XBT_NULL, &v, "/t/none") == -ENOENT && v == NULL);
+	errno = 0;
+	CHECK(vbd_xs_get(h, XBT_NULL, "/t/none") == NULL && errno == ENOENT);
+	CHECK(vbd_xs_exists(h, XBT_NULL, "/t/none") == 0);
+	CHECK(vbd_xs_read_u64(h, XBT_NULL, 10, &u, "/t/none") == -ENOENT);
+	CHECK(vbd_xs_list(h, XBT_NULL, &names, &n, "/t/none") == -ENOENT && !names && n == 0);
+
+	/* malformed numbers are never trusted */
+	static const char *const bad[] = {
+	    "", "-1", "+1", " 1", "1 ", "0x10", "12a", "18446744073709551616", "4097"};
+	for (unsigned i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		u = 7;
+		CHECK(vbd_xs_write(h, XBT_NULL, "/t/bad", bad[i]) == 0);
+		CHECK(vbd_xs_read_u64(h, XBT_NULL, 4096, &u, "/t/bad") == -EINVAL && u == 7, "'%s'",
+		      bad[i]);
+	}
+
+	/* a path that does not fit is refused before any request */
+	memset(long_path, 'a', sizeof(long_path) - 1);
+	char buf[VBD_XS_PATH_MAX];
+	CHECK(vbd_xs_path(buf, "/t/%s", long_path) == -E2BIG);
+	CHECK(vbd_xs_path(buf, "/t/%u", 5u) == 0 && !strcmp(buf, "/t/5"));
+	CHECK(vbd_xs_read(h, XBT_NULL, &v, "/t/%s", long_path) == -E2BIG && v == NULL);
+	CHECK(vbd_xs_read_u64(h, XBT_NULL, 1, &u, "/t/%s", long_path) == -E2BIG);
+	CHECK(vbd_xs_exists(h, XBT_NULL, "/t/%s", long_path) == -E2BIG);
+	CHECK(vbd_xs_list(h, XBT_NULL, &names, &n, "/t/%s", long_path) == -E2BIG);
+}
+
+static void test_writes(struct xs_handle *h)
+{
+	struct xs_permissions want[2] = {{.id = 0, .perms = XS_PERM_NONE},
+					 {.id = 5, .perms = XS_PERM_READ}};
+	struct xs_permissions *got;
+	unsigned n;
+
+	CHECK(vbd_xs_write(h, XBT_NULL, "/w/a", "1") == 0);
+	CHECK(vbd_xs_set_perms(h, XBT_NULL, "/w/a", want, 2) == 0);
+	CHECK(vbd_xs_get_perms(h, XBT_NULL, "/w/a", &got, &n) == 0 && n == 2);
+	if (n == 2)
+		CHECK(got[0].id == 0 && got[1].id == 5 && got[1].perms == XS_PERM_READ);
+	free(got);
+	CHECK(vbd_xs_get_perms(h, XBT_NULL, "/w/none", &got, &n) == -ENOENT && !got && !n);
+	CHECK(vbd_xs_rm(h, XBT_NULL, "/w/a") == 0);
+	CHECK(vbd_xs_exists(h, XBT_NULL, "/w/a") == 0);
+	CHECK(vbd_xs_write(h, XBT_NULL, "bad//path", "1") == -EINVAL);
+}
+
+/* fn reads /x/n and writes n+1; on the runs in [0, lose), a second
+ * connection writes /x/n first, so the commit loses with EAGAIN. */
+struct incr {
+	struct xs_handle *other;
+	unsigned runs, lose;
+	int ret; /* what fn returns after its write */
+};
+
+static int incr_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct incr *c = arg;
+	uint64_t n = 0;
+	int r = vbd_xs_read_u64(xs, t, UINT64_MAX, &n, "/x/n");
+
+	if (r < 0 && r != -ENOENT)
+		return r;
+	if (c->runs++ < c->lose && vbd_xs_printf(c->other, XBT_NULL, "/x/n", "%u", 1000u + c->runs))
+		return -EIO;
+	r = vbd_xs_printf(xs, t, "/x/n", "%llu", (unsigned long long)n + 1);
+	return r ? r : c->ret;
+}
+
+static uint64_t read_n(struct xs_handle *h)
+{
+	uint64_t n = 0;
+	CHECK(vbd_xs_read_u64(h, XBT_NULL, UINT64_MAX, &n, "/x/n") == 0);
+	return n;
+}
+
+static void test_transact(struct xs_handle *h, struct xs_handle *other)
+{
+	struct incr c = {.other = other, .lose = 2};
+
+	/* two lost commits: fn runs three times, the last one commits */
+	CHECK(vbd_xs_write(h, XBT_NULL, "/x/n", "5") == 0);
+	CHECK(vbd_xs_transact(h, incr_fn, &c) == 0);
+	CHECK(c.runs == 3, "runs %u", c.runs);
+	CHECK(read_n(h) == 1003, "the third run saw the other writer's 1002");
+
+	/* always losing: bounded, then -EAGAIN */
+	c = (struct incr){.other = other, .lose = ~0u};
+	CHECK(vbd_xs_transact(h, incr_fn, &c) == -EAGAIN);
+	CHECK(c.runs == VBD_XS_TXN_TRIES, "runs %u", c.runs);
+
+	/* fn aborting: nothing committed, fn's value returned, no re-run */
+	CHECK(vbd_xs_write(h, XBT_NULL, "/x/n", "5") == 0);
+	c = (struct incr){.other = other, .ret = -EPERM};
+	CHECK(vbd_xs_transact(h, incr_fn, &c) == -EPERM && c.runs == 1);
+	CHECK(read_n(h) == 5);
+	c = (struct incr){.other = other, .ret = VBD_XS_ABORT};
+	CHECK(vbd_xs_transact(h, incr_fn, &c) == VBD_XS_ABORT && c.runs == 1);
+	CHECK(read_n(h) == 5);
+}
+
+static void test_backoff(void)
+{
+	unsigned prev_cap = 0;
+
+	for (unsigned a = 0; a < 2 * VBD_XS_TXN_TRIES; a++) {
+		unsigned cap = a < 16 && (VBD_XS_BACKOFF_MIN_US << a) < VBD_XS_BACKOFF_MAX_US
+				   ? VBD_XS_BACKOFF_MIN_US << a
+				   : VBD_XS_BACKOFF_MAX_US;
+		unsigned lo = ~0u, hi = 0;
+
+		for (int i = 0; i < 64; i++) {
+			unsigned us = vbd_xs_txn_backoff_us(a);
+			lo = us < lo ? us : lo;
+			hi = us > hi ? us : hi;
+		}
+		CHECK(hi <= cap && lo >= cap / 2, "attempt %u: %u..%u, window %u", a, lo, hi, cap);
+		CHECK(cap >= prev_cap);
+		if (a == 4)
+			CHECK(lo < hi, "randomised");
+		prev_cap = cap;
+	}
+	CHECK(prev_cap == VBD_XS_BACKOFF_MAX_US);
+}
+
+int main(void)
+{
+	struct xs_handle *h = start_server(), *other = xs_open(0);
+
+	if (!other)
+		return 1;
+	test_reads(h);
+	test_writes(h);
+	test_transact(h, other);
+	test_backoff();
+	xs_close(other);
+	xs_close(h);
+	stop_server();
+	return check_done("common_xs");
+}
