@@ -9,7 +9,8 @@
 #include <xenstore.h>
 
 #include "backing.h"
-#include "xsutil.h"
+#include "vbdpool/parse_num.h"
+#include "vbdpool/xs.h"
 #include "io_engine.h"
 #include "queue.h"
 #include "stats.h"

@@ -35,7 +35,7 @@ static void reconcile(struct vbd_volume *v)
 			return;
 	}
 	{
-		char *node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
+		char *node = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
 		int gone = !node && (errno == ENOENT || errno == EACCES);
 
 		free(node);

@@ -55,7 +55,7 @@ static void renew_lease(struct vbd_volume *v, struct xs_handle *xs, uint64_t t0)
 		return;
 	}
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
-	st = xsu_read(xs, XBT_NULL, path);
+	st = vbd_xs_get(xs, XBT_NULL, path);
 	ok = st && strcmp(st, "fenced") && strcmp(st, "dead");
 	free(st);
 	if (ok)
@@ -72,7 +72,7 @@ void hb_beat(struct vbd_volume *v, struct xs_handle *xs)
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
 	snprintf(buf, sizeof(buf), "%" PRIu64, backd_now_ms());
-	if (xsu_write(xs, XBT_NULL, path, buf) < 0)
+	if (vbd_xs_write(xs, XBT_NULL, path, buf) < 0)
 		log_warn("volume %s: cannot write heartbeat", v->id);
 	else
 		renew_lease(v, xs, t0);
@@ -168,7 +168,7 @@ void hb_publish(struct vbd_volume *v)
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
 	vbd_member_load_format(l, buf, sizeof(buf));
-	if (xsu_write(bd->xs, XBT_NULL, path, buf) < 0)
+	if (vbd_xs_write(bd->xs, XBT_NULL, path, buf) < 0)
 		log_warn("volume %s: cannot write load", v->id);
 }
 
@@ -183,11 +183,11 @@ void hb_withdraw(struct vbd_volume *v)
 
 unsigned hb_period_ms(struct backd *bd)
 {
-	char *s = xsu_read(bd->xs, XBT_NULL, VBD_XS_LEASE);
+	char *s = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_LEASE);
 	uint64_t lease = VBD_LEASE_MS;
 	unsigned ms;
 
-	if (s && xsu_parse_u64(s, 600000, &lease) < 0)
+	if (s && vbd_parse_u64(s, 600000, &lease) < 0)
 		lease = VBD_LEASE_MS;
 	/* no supervisor publishing a lease: nobody fences, nothing to gate */
 	__atomic_store_n(&bd->lease_ms, s ? (unsigned)lease : 0, __ATOMIC_RELAXED);

@@ -37,7 +37,7 @@
 static int read_opt(struct xs_handle *xs, xs_transaction_t t, char *out, size_t n, const char *fmt,
 		    const char *vol, unsigned me)
 {
-	char *s = xsu_read(xs, t, fmt, vol, me);
+	char *s = vbd_xs_get(xs, t, fmt, vol, me);
 
 	out[0] = 0;
 	if (!s)
@@ -80,7 +80,7 @@ static int look(struct vbd_volume *v, struct inst_seen *s)
 	int r;
 
 	memset(s, 0, sizeof(*s));
-	node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
+	node = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
 	if (!node)
 		return -errno;
 	free(node);
@@ -134,7 +134,7 @@ static int swap_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	if (r != (a->seen && a->seen->tok_ok) || (r && strcmp(a->found, a->seen->tok)))
 		return -EEXIST; /* another instance got there first */
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/instance", v->id, v->bd->me);
-	return xsu_write(xs, t, path, v->inst_token);
+	return vbd_xs_write(xs, t, path, v->inst_token);
 }
 
 static void refuse(struct vbd_volume *v, const char *why)
@@ -148,7 +148,7 @@ static void refuse(struct vbd_volume *v, const char *why)
 static int swap_in(struct vbd_volume *v, const struct inst_seen *seen)
 {
 	struct swap_arg a = {.v = v, .seen = seen};
-	int r = xsu_transact(v->bd->xs, swap_fn, &a);
+	int r = vbd_xs_transact(v->bd->xs, swap_fn, &a);
 
 	if (r >= 0) {
 		v->inst_held = 1;
@@ -256,7 +256,7 @@ int inst_check(struct vbd_volume *v)
 		 * write it again unless another instance did meanwhile */
 		struct swap_arg a = {.v = v};
 
-		r = xsu_transact(bd->xs, swap_fn, &a);
+		r = vbd_xs_transact(bd->xs, swap_fn, &a);
 		if (r != -EEXIST)
 			return 0;
 		snprintf(tok, sizeof(tok), "%s", a.found);
@@ -303,7 +303,7 @@ void inst_release_all(struct backd *bd)
 		struct vbd_volume *v = &bd->vols[i];
 
 		if (v->inst_held && !v->superseded)
-			xsu_transact(bd->xs, drop_fn, v);
+			vbd_xs_transact(bd->xs, drop_fn, v);
 		v->inst_held = 0;
 	}
 }

@@ -60,7 +60,7 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 			cfg->volumes[cfg->nvolumes++] = optarg;
 			break;
 		case 'c':
-			if (xsu_parse_u64(optarg, 1000000000, &cfg->cost) < 0) {
+			if (vbd_parse_u64(optarg, 1000000000, &cfg->cost) < 0) {
 				fprintf(stderr, "vbdpool-backd: invalid cost '%s'\n", optarg);
 				return -1;
 			}
@@ -84,7 +84,7 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 		case 'p': {
 			uint64_t v;
 
-			if (xsu_parse_u64(optarg, 1000000, &v) < 0) {
+			if (vbd_parse_u64(optarg, 1000000, &v) < 0) {
 				fprintf(stderr, "vbdpool-backd: invalid --poll-us '%s'\n", optarg);
 				return -1;
 			}
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		log_err("cannot connect to XenStore: %s", strerror(errno));
 		return 1;
 	}
-	r = xsu_read_u64(bd.xs, XBT_NULL, VBD_DOMID_NONE - 1, &domid, "domid");
+	r = vbd_xs_read_u64(bd.xs, XBT_NULL, VBD_DOMID_NONE - 1, &domid, "domid");
 	if (r < 0) {
 		log_err("cannot read this domain's id (XenStore 'domid'): %s", strerror(-r));
 		xs_close(bd.xs);

@@ -48,11 +48,11 @@ int own_read_rec(struct vbd_volume *v, struct vbd_attach *a, unsigned q, struct 
 static int member_state_t(struct vbd_volume *v, xs_transaction_t t, unsigned domid,
 			  enum vbd_member_state *out)
 {
-	char *s = xsu_read(v->bd->xs, t, VBD_XS_MEMBER "/state", v->id, domid);
+	char *s = vbd_xs_get(v->bd->xs, t, VBD_XS_MEMBER "/state", v->id, domid);
 	int r;
 
 	if (!s) {
-		char *node = xsu_read(v->bd->xs, t, VBD_XS_MEMBER, v->id, domid);
+		char *node = vbd_xs_get(v->bd->xs, t, VBD_XS_MEMBER, v->id, domid);
 		if (!node)
 			return -ENOENT;
 		free(node);
@@ -154,7 +154,7 @@ static int trans_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		}
 	}
 	vbd_queue_rec_format(&tr->next, buf, sizeof(buf));
-	return xsu_write(xs, t, tr->path, buf);
+	return vbd_xs_write(xs, t, tr->path, buf);
 }
 
 static int transition(struct vbd_volume *v, struct vbd_attach *a, unsigned q, struct trans *tr)
@@ -165,7 +165,7 @@ static int transition(struct vbd_volume *v, struct vbd_attach *a, unsigned q, st
 
 	tr->v = v;
 	rec_path(v, a, q, tr->path);
-	r = xsu_transact(v->bd->xs, trans_fn, tr);
+	r = vbd_xs_transact(v->bd->xs, trans_fn, tr);
 	if (r == 0) {
 		s->rec = tr->next;
 		s->rec_ok = 1;
@@ -331,7 +331,7 @@ static int fail_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	int r;
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
-	r = xsu_write(xs, t, path, vbd_member_state_name(VBD_MEMBER_FAILED));
+	r = vbd_xs_write(xs, t, path, vbd_member_state_name(VBD_MEMBER_FAILED));
 	if (r < 0)
 		return r;
 	{ /* why and since when (wall clock, ms), for `vbdpoolctl status` */
@@ -341,10 +341,10 @@ static int fail_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 		snprintf(buf, sizeof(buf), "%" PRIu64,
 			 (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000);
 		snprintf(path, sizeof(path), VBD_XS_MEMBER "/failed-since", v->id, v->bd->me);
-		if ((r = xsu_write(xs, t, path, buf)) < 0)
+		if ((r = vbd_xs_write(xs, t, path, buf)) < 0)
 			return r;
 		snprintf(path, sizeof(path), VBD_XS_MEMBER "/failed-reason", v->id, v->bd->me);
-		if ((r = xsu_write(xs, t, path, p->reason ? p->reason : "EIO")) < 0)
+		if ((r = vbd_xs_write(xs, t, path, p->reason ? p->reason : "EIO")) < 0)
 			return r;
 	}
 	for (unsigned i = 0; i < p->n; i++) {
@@ -362,7 +362,7 @@ static int fail_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 			continue;
 		next = mkrec(v->bd->me, now.epoch, VBD_Q_DRAINING, p->item[i].target);
 		vbd_queue_rec_format(&next, buf, sizeof(buf));
-		if ((r = xsu_write(xs, t, path, buf)) < 0)
+		if ((r = vbd_xs_write(xs, t, path, buf)) < 0)
 			return r;
 		p->item[i].done = 1;
 	}
@@ -396,7 +396,7 @@ int own_fail_member(struct vbd_volume *v, const char *reason)
 			p->item[p->n].target = t;
 			p->n++;
 		}
-	r = xsu_transact(v->bd->xs, fail_fn, p);
+	r = vbd_xs_transact(v->bd->xs, fail_fn, p);
 	if (r == 0) {
 		log_info("volume %s: member %u failed", v->id, v->bd->me);
 		v->my_state = VBD_MEMBER_FAILED;
@@ -436,23 +436,23 @@ static int fe_read_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	char *proto;
 	int r;
 
-	if ((r = xsu_read_u64(xs, t, VBD_DOMID_NONE, &f->owner, "%s/queue-%u/owner", dir, f->q)) ||
-	    (r = xsu_read_u64(xs, t, UINT64_MAX, &f->epoch, "%s/queue-%u/epoch", dir, f->q)))
+	if ((r = vbd_xs_read_u64(xs, t, VBD_DOMID_NONE, &f->owner, "%s/queue-%u/owner", dir, f->q)) ||
+	    (r = vbd_xs_read_u64(xs, t, UINT64_MAX, &f->epoch, "%s/queue-%u/epoch", dir, f->q)))
 		return r == -EINVAL ? -EINVAL : 1; /* missing: not published yet */
 	if (f->owner != f->a->qs[f->q].rec.owner || f->epoch != f->a->qs[f->q].rec.epoch)
 		return 1;
-	if ((r = xsu_read_u64(xs, t, VBD_MAX_RING_PAGE_ORDER, &f->order,
+	if ((r = vbd_xs_read_u64(xs, t, VBD_MAX_RING_PAGE_ORDER, &f->order,
 			      "%s/queue-%u/ring-page-order", dir, f->q)) ||
-	    (r = xsu_read_u64(xs, t, UINT32_MAX, &f->port, "%s/queue-%u/event-channel", dir, f->q)))
+	    (r = vbd_xs_read_u64(xs, t, UINT32_MAX, &f->port, "%s/queue-%u/event-channel", dir, f->q)))
 		return r == -EINVAL ? -EINVAL : 1;
 	for (unsigned i = 0; i < (1u << f->order); i++) {
 		uint64_t ref;
-		r = xsu_read_u64(xs, t, UINT32_MAX, &ref, "%s/queue-%u/ring-ref%u", dir, f->q, i);
+		r = vbd_xs_read_u64(xs, t, UINT32_MAX, &ref, "%s/queue-%u/ring-ref%u", dir, f->q, i);
 		if (r)
 			return r == -EINVAL ? -EINVAL : 1;
 		f->refs[i] = (vbd_gref_t)ref;
 	}
-	proto = xsu_read(xs, t, "%s/queue-%u/protocol", dir, f->q);
+	proto = vbd_xs_get(xs, t, "%s/queue-%u/protocol", dir, f->q);
 	f->proto_ok = !proto || !strcmp(proto, "x86_64-abi"); /* absent: native */
 	free(proto);
 	return 0;
@@ -481,7 +481,7 @@ int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	struct vbdq_config cfg;
 	int r;
 
-	r = xsu_transact(bd->xs, fe_read_fn, &f);
+	r = vbd_xs_transact(bd->xs, fe_read_fn, &f);
 	if (r > 0)
 		return 1; /* the frontend has not published this epoch's ring yet */
 	if (r < 0) {
@@ -539,7 +539,7 @@ static void check_ring_current(struct vbd_volume *v, struct vbd_attach *a, unsig
 	struct vbd_qslot *s = &a->qs[q];
 	struct fe_read f = {.a = a, .q = q};
 	const struct vbdq_config *c = &s->q->cfg;
-	int r = xsu_transact(bd->xs, fe_read_fn, &f);
+	int r = vbd_xs_transact(bd->xs, fe_read_fn, &f);
 
 	if (r < 0 && r != -EINVAL)
 		return; /* cannot tell now */

@@ -222,19 +222,19 @@ static int reinstate_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	/* only from our own `failed`: the supervisor may have written dead or
 	 * fenced meanwhile */
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
-	st = xsu_read(xs, t, "%s", path);
+	st = vbd_xs_get(xs, t, "%s", path);
 	if (!st || strcmp(st, vbd_member_state_name(VBD_MEMBER_FAILED))) {
 		free(st);
 		return 1;
 	}
 	free(st);
 	path_clear_failed(v, t);
-	return xsu_write(xs, t, path, vbd_member_state_name(VBD_MEMBER_ACTIVE));
+	return vbd_xs_write(xs, t, path, vbd_member_state_name(VBD_MEMBER_ACTIVE));
 }
 
 static void reinstate(struct vbd_volume *v)
 {
-	int r = xsu_transact(v->bd->xs, reinstate_fn, v);
+	int r = vbd_xs_transact(v->bd->xs, reinstate_fn, v);
 
 	if (r != 0) {
 		if (r < 0)

@@ -28,7 +28,7 @@ int pool_volume_setup(struct vbd_volume *v)
 
 	if (v->refused)
 		return -EMEDIUMTYPE; /* storage.c: mismatch, until restarted */
-	r = xsu_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &size, VBD_XS_VOLUME "/size", v->id);
+	r = vbd_xs_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &size, VBD_XS_VOLUME "/size", v->id);
 	if (r < 0 || size == 0 || size % VBD_SECTOR_SIZE) {
 		if (!v->logged_setup)
 			log_err("volume %s: no valid size (%s)", v->id,
@@ -37,7 +37,7 @@ int pool_volume_setup(struct vbd_volume *v)
 		goto out;
 	}
 	if (!bd->cfg.null_store) {
-		backing = xsu_read(bd->xs, XBT_NULL, VBD_XS_VOLUME "/backing", v->id);
+		backing = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_VOLUME "/backing", v->id);
 		if (!backing || !*backing) {
 			r = backing ? -EINVAL : -errno;
 			if (!v->logged_setup)
@@ -121,13 +121,13 @@ int pool_refresh_members(struct vbd_volume *v)
 		uint64_t id;
 		char *s;
 
-		if (xsu_parse_u64(names[i], VBD_DOMID_NONE - 1, &id) < 0)
+		if (vbd_parse_u64(names[i], VBD_DOMID_NONE - 1, &id) < 0)
 			continue; /* not a domid: not a member */
 		m[k].domid = (unsigned)id;
-		s = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER "/state", v->id, m[k].domid);
+		s = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER "/state", v->id, m[k].domid);
 		m[k].state_ok = s && vbd_member_state_parse(s, &m[k].state) == 0;
 		free(s);
-		s = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER "/load", v->id, m[k].domid);
+		s = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER "/load", v->id, m[k].domid);
 		m[k].load_ok = s && vbd_member_load_parse(s, &m[k].load) == 0;
 		free(s);
 		k++;
@@ -145,7 +145,7 @@ int pool_set_state(struct vbd_volume *v, enum vbd_member_state s)
 	int r;
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
-	r = xsu_write(v->bd->xs, XBT_NULL, path, vbd_member_state_name(s));
+	r = vbd_xs_write(v->bd->xs, XBT_NULL, path, vbd_member_state_name(s));
 	if (r < 0) {
 		log_err("volume %s: cannot write member state %s: %s", v->id,
 			vbd_member_state_name(s), strerror(-r));
@@ -160,7 +160,7 @@ int pool_set_state(struct vbd_volume *v, enum vbd_member_state s)
 int pool_check_member(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;
-	char *node = xsu_read(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
+	char *node = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
 
 	if (!node) {
 		int e = errno;
@@ -193,7 +193,7 @@ int pool_join(struct vbd_volume *v)
 		char *st;
 
 		snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
-		st = xsu_read(bd->xs, XBT_NULL, path);
+		st = vbd_xs_get(bd->xs, XBT_NULL, path);
 		if (st && !strcmp(st, "fenced")) {
 			log_err("volume %s: this member (dom%u) was fenced by the supervisor: not "
 				"serving; after checking that nothing of its fenced run can still "
@@ -212,7 +212,7 @@ int pool_join(struct vbd_volume *v)
 	path_clear_failed(v, XBT_NULL); /* a failure of an earlier run is over */
 	v->joined = 1;
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/features", v->id, bd->me);
-	r = xsu_write(bd->xs, XBT_NULL, path, "flush discard indirect=256 persistent");
+	r = vbd_xs_write(bd->xs, XBT_NULL, path, "flush discard indirect=256 persistent");
 	if (r < 0)
 		log_warn("volume %s: cannot write features: %s", v->id, strerror(-r));
 	hb_beat(v, bd->xs); /* the first beat before active; then the thread's */
@@ -235,7 +235,7 @@ static int parse_att_name(const char *s, unsigned *g, unsigned *d)
 		return -EINVAL;
 	memcpy(gs, s, (size_t)(dash - s));
 	gs[dash - s] = 0;
-	if (xsu_parse_u64(gs, VBD_DOMID_NONE - 1, &gv) || xsu_parse_u64(dash + 1, UINT32_MAX, &dv))
+	if (vbd_parse_u64(gs, VBD_DOMID_NONE - 1, &gv) || vbd_parse_u64(dash + 1, UINT32_MAX, &dv))
 		return -EINVAL;
 	*g = (unsigned)gv;
 	*d = (unsigned)dv;
@@ -251,11 +251,11 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	char *fe;
 	int r;
 
-	r = xsu_read_u64(bd->xs, XBT_NULL, VBD_MAX_QUEUES, &nq, VBD_XS_ATTACHMENT "/num-queues",
+	r = vbd_xs_read_u64(bd->xs, XBT_NULL, VBD_MAX_QUEUES, &nq, VBD_XS_ATTACHMENT "/num-queues",
 			 v->id, g, d);
 	if (r < 0 || nq == 0)
 		return NULL; /* not complete yet (or malformed): look again on the next event */
-	fe = xsu_read(bd->xs, XBT_NULL, VBD_XS_ATTACHMENT "/frontend", v->id, g, d);
+	fe = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_ATTACHMENT "/frontend", v->id, g, d);
 	if (!fe)
 		return NULL;
 	snprintf(want, sizeof(want), VBD_XS_FRONTEND, g, d);

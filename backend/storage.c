@@ -73,11 +73,11 @@ static int consensus_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 
 	snprintf(path, sizeof(path), VBD_XS_VOLUME "/storage-consensus", c->v->id);
 	c->first = 0;
-	cur = xsu_read(xs, t, "%s", path);
+	cur = vbd_xs_get(xs, t, "%s", path);
 	if (!cur)
 		return -errno;
 	if (!*cur) {
-		r = xsu_write(xs, t, path, c->mine);
+		r = vbd_xs_write(xs, t, path, c->mine);
 		c->first = r == 0;
 		snprintf(c->agreed, sizeof(c->agreed), "%s", c->mine);
 	} else {
@@ -99,7 +99,7 @@ int storage_verify(struct vbd_volume *v, const char *path)
 	r = vbd_storage_id_fd(v->backing.fd, mine, sizeof(mine), &bytes);
 	if (r < 0)
 		return refuse(v, "cannot tell the storage identity of %s: %s", path, strerror(-r));
-	rec = xsu_read(bd->xs, XBT_NULL, VBD_XS_VOLUME "/storage-id", v->id);
+	rec = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_VOLUME "/storage-id", v->id);
 	if (!rec && errno != ENOENT) {
 		r = -errno;
 		log_err("volume %s: cannot read its storage-id: %s", v->id, strerror(-r));
@@ -113,7 +113,7 @@ int storage_verify(struct vbd_volume *v, const char *path)
 		struct consensus c = {.v = v, .mine = prop};
 
 		vbd_storage_proposal(mine, bytes, prop, sizeof(prop));
-		r = xsu_transact(bd->xs, consensus_fn, &c);
+		r = vbd_xs_transact(bd->xs, consensus_fn, &c);
 		if (r < 0) {
 			free(rec);
 			return refuse(v,
@@ -131,7 +131,7 @@ int storage_verify(struct vbd_volume *v, const char *path)
 		log_info("volume %s: storage %s (%s by consensus)", v->id, prop,
 			 c.first ? "proposed first: recorded" : "the same as agreed");
 	} else {
-		r = xsu_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &want, VBD_XS_VOLUME "/storage-size",
+		r = vbd_xs_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &want, VBD_XS_VOLUME "/storage-size",
 				 v->id);
 		if (strcmp(rec, mine) || r < 0 || want != bytes) {
 			char size[32] = "none";

@@ -85,10 +85,15 @@ void *sim_conn_new(size_t size, int kind, int *fd_out)
 	return c;
 }
 
-void sim_conn_free(void *h)
+void sim_conn_close(void *h, void (*drop)(void *h))
 {
 	struct sim_conn *c = h;
 
+	if (!c)
+		return;
+	close(c->sock);
+	if (drop)
+		drop(h);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }

@@ -11,20 +11,7 @@
 struct vbd_domctl {
 	struct sim_conn conn; /* first */
 };
-_Static_assert(offsetof(struct vbd_domctl, conn) == 0, "sim_conn_new allocates it");
-
-static struct vbd_domctl *sim_open(void)
-{
-	return sim_conn_new(sizeof(struct vbd_domctl), SIM_KIND_DOMCTL, NULL);
-}
-
-static void sim_close(struct vbd_domctl *h)
-{
-	if (!h)
-		return;
-	close(h->conn.sock);
-	sim_conn_free(h);
-}
+SIM_DEFINE_HANDLE(struct vbd_domctl, SIM_KIND_DOMCTL, NULL)
 
 static int sim_list(struct vbd_domctl *h, struct vbd_dominfo *out, int max)
 {
@@ -78,11 +65,4 @@ static int sim_destroy(struct vbd_domctl *h, vbd_domid_t domid)
 	return call(h, SIM_OP_DOM_DESTROY, domid);
 }
 
-const struct vbd_domctl_ops sim_domctl_ops = {
-    .open = sim_open,
-    .close = sim_close,
-    .list = sim_list,
-    .pause = sim_pause,
-    .unpause = sim_unpause,
-    .destroy = sim_destroy,
-};
+const struct vbd_domctl_ops sim_domctl_ops = VBD_DOMCTL_OPS(sim);

@@ -83,8 +83,7 @@ static struct vbd_evtchn *sim_open(void)
 fail:
 	if (h->status != MAP_FAILED)
 		munmap((void *)h->status, STATUS_BYTES);
-	close(h->conn.sock);
-	sim_conn_free(h);
+	sim_conn_close(h, NULL);
 	errno = e;
 	return NULL;
 }
@@ -109,18 +108,22 @@ static void drop_port(struct vbd_evtchn *h, uint32_t p)
 	pthread_mutex_unlock(&h->rx);
 }
 
-static void sim_close(struct vbd_evtchn *h)
+/* Forgets every port (the connection, closed, closed them in the daemon). */
+static void drop_ports(void *p)
 {
-	if (!h)
-		return;
-	close(h->conn.sock); /* the daemon closes every port of this handle */
-	for (uint32_t p = 0; p < SIM_EVTCHN_MAX_PORTS && h->nports; p++)
-		if (h->ports[p].used)
-			drop_port(h, p);
+	struct vbd_evtchn *h = p;
+
+	for (uint32_t q = 0; q < SIM_EVTCHN_MAX_PORTS && h->nports; q++)
+		if (h->ports[q].used)
+			drop_port(h, q);
 	close(h->epfd);
 	munmap((void *)h->status, STATUS_BYTES);
 	pthread_mutex_destroy(&h->rx);
-	sim_conn_free(h);
+}
+
+static void sim_close(struct vbd_evtchn *h)
+{
+	sim_conn_close(h, drop_ports);
 }
 
 /* conn.lock held; takes rx. */
@@ -338,14 +341,4 @@ static int sim_unmask(struct vbd_evtchn *h, vbd_port_t p)
 	return rc;
 }
 
-const struct vbd_evtchn_ops sim_evtchn_ops = {
-    .open = sim_open,
-    .close = sim_close,
-    .alloc_unbound = sim_alloc_unbound,
-    .bind_interdomain = sim_bind_interdomain,
-    .unbind = sim_unbind,
-    .notify = sim_notify,
-    .fd = sim_fd,
-    .pending = sim_pending,
-    .unmask = sim_unmask,
-};
+const struct vbd_evtchn_ops sim_evtchn_ops = VBD_EVTCHN_OPS(sim);

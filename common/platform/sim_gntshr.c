@@ -25,18 +25,11 @@ struct vbd_gntshr {
 	struct sim_conn conn; /* first */
 	struct share *shares;
 };
-_Static_assert(offsetof(struct vbd_gntshr, conn) == 0, "sim_conn_new allocates it");
-
-static struct vbd_gntshr *sim_open(void)
+/* Unmaps what is still shared (the connection, closed, ended the grants). */
+static void unmap_shares(void *p)
 {
-	return sim_conn_new(sizeof(struct vbd_gntshr), SIM_KIND_GNTSHR, NULL);
-}
+	struct vbd_gntshr *h = p;
 
-static void sim_close(struct vbd_gntshr *h)
-{
-	if (!h)
-		return;
-	close(h->conn.sock); /* ends every grant of this handle */
 	while (h->shares) {
 		struct share *s = h->shares;
 
@@ -46,8 +39,9 @@ static void sim_close(struct vbd_gntshr *h)
 				munmap(s->addr + (size_t)i * VBD_PAGE_SIZE, VBD_PAGE_SIZE);
 		free(s);
 	}
-	sim_conn_free(h);
 }
+
+SIM_DEFINE_HANDLE(struct vbd_gntshr, SIM_KIND_GNTSHR, unmap_shares)
 
 static int end_refs(struct vbd_gntshr *h, const uint32_t *refs, unsigned n)
 {
@@ -143,9 +137,4 @@ static int sim_unshare(struct vbd_gntshr *h, void *start, int count)
 	return rc < 0 ? rc : 0;
 }
 
-const struct vbd_gntshr_ops sim_gntshr_ops = {
-    .open = sim_open,
-    .close = sim_close,
-    .share_pages = sim_share_pages,
-    .unshare = sim_unshare,
-};
+const struct vbd_gntshr_ops sim_gntshr_ops = VBD_GNTSHR_OPS(sim);

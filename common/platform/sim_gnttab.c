@@ -22,27 +22,20 @@ struct vbd_gnttab {
 	struct sim_conn conn; /* first */
 	struct mapping *maps;
 };
-_Static_assert(offsetof(struct vbd_gnttab, conn) == 0, "sim_conn_new allocates it");
-
-static struct vbd_gnttab *sim_open(void)
+/* Unmaps what is still mapped (the connection, closed, released it). */
+static void unmap_maps(void *p)
 {
-	return sim_conn_new(sizeof(struct vbd_gnttab), SIM_KIND_GNTTAB, NULL);
-}
+	struct vbd_gnttab *h = p;
 
-static void sim_close(struct vbd_gnttab *h)
-{
-	if (!h)
-		return;
-	close(h->conn.sock); /* releases every map of this handle */
-	while (h->maps) {
-		struct mapping *mp = h->maps;
-
-		h->maps = mp->next;
+	for (struct mapping *mp = h->maps, *next; mp; mp = next) {
+		next = mp->next;
 		munmap(mp->addr, (size_t)mp->count * VBD_PAGE_SIZE);
 		free(mp);
 	}
-	sim_conn_free(h);
+	h->maps = NULL;
 }
+
+SIM_DEFINE_HANDLE(struct vbd_gnttab, SIM_KIND_GNTTAB, unmap_maps)
 
 static void release(struct vbd_gnttab *h, uint32_t id)
 {
@@ -191,9 +184,4 @@ static int sim_unmap(struct vbd_gnttab *h, void *addr, int count)
 	return rc;
 }
 
-const struct vbd_gnttab_ops sim_gnttab_ops = {
-    .open = sim_open,
-    .close = sim_close,
-    .map_refs = sim_map_refs,
-    .unmap = sim_unmap,
-};
+const struct vbd_gnttab_ops sim_gnttab_ops = VBD_GNTTAB_OPS(sim);

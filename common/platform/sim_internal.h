@@ -3,7 +3,7 @@
 #ifndef VBDPOOL_SIM_INTERNAL_H
 #define VBDPOOL_SIM_INTERNAL_H
 
-#include "vbdpool/platform.h"
+#include "ops_table.h"
 #include "vbdpool/sim_hyp.h"
 
 #include <pthread.h>
@@ -29,9 +29,25 @@ struct sim_conn {
  * sim_conn, opens its connection as `kind` (fd_out as for sim_hyp_open)
  * and initialises its lock.  NULL with errno set on failure. */
 void *sim_conn_new(size_t size, int kind, int *fd_out);
-/* Destroys the lock and frees a handle from sim_conn_new; the caller has
- * closed its socket. */
-void sim_conn_free(void *h);
+/* Closes a handle from sim_conn_new (NULL is ignored): closes its
+ * connection (the daemon then releases what the handle held), calls
+ * drop(h) if given to release what the handle holds here, destroys the
+ * lock and frees it. */
+void sim_conn_close(void *h, void (*drop)(void *h));
+
+/* Defines `static TYPE *sim_open(void)` and `static void sim_close(TYPE *)`
+ * for a handle TYPE whose first member is its struct sim_conn, connected
+ * as KIND; close drops the local side with DROP (NULL: nothing to drop). */
+#define SIM_DEFINE_HANDLE(type, kind, drop)                                                        \
+	_Static_assert(offsetof(type, conn) == 0, "sim_conn_new allocates it");                    \
+	static type *sim_open(void)                                                                \
+	{                                                                                          \
+		return sim_conn_new(sizeof(type), kind, NULL);                                     \
+	}                                                                                          \
+	static void sim_close(type *h)                                                             \
+	{                                                                                          \
+		sim_conn_close(h, drop);                                                           \
+	}
 
 extern const struct vbd_evtchn_ops sim_evtchn_ops;
 extern const struct vbd_gntshr_ops sim_gntshr_ops;

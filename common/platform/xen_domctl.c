@@ -83,32 +83,23 @@ static int xen_list(struct vbd_domctl *h, struct vbd_dominfo *out, int max)
 
 static int rc_of(int rc)
 {
-	return rc < 0 ? (errno ? -errno : -EIO) : 0;
+	rc = xen_neg_errno(rc, EIO);
+	return rc < 0 ? rc : 0;
 }
 
 static int xen_pause(struct vbd_domctl *h, vbd_domid_t domid)
 {
-	errno = 0;
-	return rc_of(xc_domain_pause(h->xch, domid));
+	return rc_of(XEN_CALL(xc_domain_pause(h->xch, domid), EIO));
 }
 
 static int xen_unpause(struct vbd_domctl *h, vbd_domid_t domid)
 {
-	errno = 0;
-	return rc_of(xc_domain_unpause(h->xch, domid));
+	return rc_of(XEN_CALL(xc_domain_unpause(h->xch, domid), EIO));
 }
 
 static int xen_destroy(struct vbd_domctl *h, vbd_domid_t domid)
 {
-	errno = 0;
-	return rc_of(xc_domain_destroy(h->xch, domid));
+	return rc_of(XEN_CALL(xc_domain_destroy(h->xch, domid), EIO));
 }
 
-const struct vbd_domctl_ops xen_domctl_ops = {
-    .open = xen_open,
-    .close = xen_close,
-    .list = xen_list,
-    .pause = xen_pause,
-    .unpause = xen_unpause,
-    .destroy = xen_destroy,
-};
+const struct vbd_domctl_ops xen_domctl_ops = VBD_DOMCTL_OPS(xen);

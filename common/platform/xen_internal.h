@@ -3,7 +3,7 @@
 #ifndef VBDPOOL_XEN_INTERNAL_H
 #define VBDPOOL_XEN_INTERNAL_H
 
-#include "vbdpool/platform.h"
+#include "ops_table.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -23,5 +23,33 @@ static inline void *xen_open_failed(void *h)
 	errno = e;
 	return NULL;
 }
+
+/* The libraries' convention (-1 or NULL with errno set, errno sometimes
+ * left 0) as the platform's (-errno): rc itself when not negative,
+ * otherwise -errno, or -dflt when the library left errno 0. */
+static inline int xen_neg_errno(int rc, int dflt)
+{
+	return rc < 0 ? (errno ? -errno : -dflt) : rc;
+}
+
+/* Defines PREFIX_open and PREFIX_close for a platform handle `struct TYPE`
+ * that is the library LIB's handle (LIB_open, LIB_close, LIB_handle: the
+ * struct is never defined), and PREFIX_x(h), the library's handle. */
+#define XEN_DEFINE_HANDLE(prefix, type, lib)                                                       \
+	static inline lib##_handle *prefix##_x(struct type *h)                                     \
+	{                                                                                          \
+		return (lib##_handle *)h;                                                          \
+	}                                                                                          \
+	static struct type *prefix##_open(void)                                                    \
+	{                                                                                          \
+		return (struct type *)lib##_open(NULL, 0);                                         \
+	}                                                                                          \
+	static void prefix##_close(struct type *h)                                                 \
+	{                                                                                          \
+		lib##_close(prefix##_x(h)); /* a NULL handle is ignored */                         \
+	}
+
+/* Calls a library function with errno cleared first, mapped as above. */
+#define XEN_CALL(call, dflt) (errno = 0, xen_neg_errno((call), (dflt)))
 
 #endif
