@@ -436,18 +436,21 @@ static int fe_read_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	char *proto;
 	int r;
 
-	if ((r = vbd_xs_read_u64(xs, t, VBD_DOMID_NONE, &f->owner, "%s/queue-%u/owner", dir, f->q)) ||
+	if ((r = vbd_xs_read_u64(xs, t, VBD_DOMID_NONE, &f->owner, "%s/queue-%u/owner", dir,
+				 f->q)) ||
 	    (r = vbd_xs_read_u64(xs, t, UINT64_MAX, &f->epoch, "%s/queue-%u/epoch", dir, f->q)))
 		return r == -EINVAL ? -EINVAL : 1; /* missing: not published yet */
 	if (f->owner != f->a->qs[f->q].rec.owner || f->epoch != f->a->qs[f->q].rec.epoch)
 		return 1;
 	if ((r = vbd_xs_read_u64(xs, t, VBD_MAX_RING_PAGE_ORDER, &f->order,
-			      "%s/queue-%u/ring-page-order", dir, f->q)) ||
-	    (r = vbd_xs_read_u64(xs, t, UINT32_MAX, &f->port, "%s/queue-%u/event-channel", dir, f->q)))
+				 "%s/queue-%u/ring-page-order", dir, f->q)) ||
+	    (r = vbd_xs_read_u64(xs, t, UINT32_MAX, &f->port, "%s/queue-%u/event-channel", dir,
+				 f->q)))
 		return r == -EINVAL ? -EINVAL : 1;
 	for (unsigned i = 0; i < (1u << f->order); i++) {
 		uint64_t ref;
-		r = vbd_xs_read_u64(xs, t, UINT32_MAX, &ref, "%s/queue-%u/ring-ref%u", dir, f->q, i);
+		r = vbd_xs_read_u64(xs, t, UINT32_MAX, &ref, "%s/queue-%u/ring-ref%u", dir, f->q,
+				    i);
 		if (r)
 			return r == -EINVAL ? -EINVAL : 1;
 		f->refs[i] = (vbd_gref_t)ref;

@@ -252,7 +252,7 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	int r;
 
 	r = vbd_xs_read_u64(bd->xs, XBT_NULL, VBD_MAX_QUEUES, &nq, VBD_XS_ATTACHMENT "/num-queues",
-			 v->id, g, d);
+			    v->id, g, d);
 	if (r < 0 || nq == 0)
 		return NULL; /* not complete yet (or malformed): look again on the next event */
 	fe = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_ATTACHMENT "/frontend", v->id, g, d);

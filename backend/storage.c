@@ -131,8 +131,8 @@ int storage_verify(struct vbd_volume *v, const char *path)
 		log_info("volume %s: storage %s (%s by consensus)", v->id, prop,
 			 c.first ? "proposed first: recorded" : "the same as agreed");
 	} else {
-		r = vbd_xs_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &want, VBD_XS_VOLUME "/storage-size",
-				 v->id);
+		r = vbd_xs_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &want,
+				    VBD_XS_VOLUME "/storage-size", v->id);
 		if (strcmp(rec, mine) || r < 0 || want != bytes) {
 			char size[32] = "none";
 
