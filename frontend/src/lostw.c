@@ -4,6 +4,8 @@
  * per write is enough; it is empty in normal operation (one branch). */
 #include "lostw.h"
 
+#include "vbdpool/grow.h"
+
 #include <errno.h>
 #include <stdlib.h>
 
@@ -12,15 +14,8 @@ int vbdf_lostw_add(struct vbdf_lostw *s, uint16_t owner, uint64_t sector, uint64
 {
 	if (!nsect)
 		return 0;
-	if (s->n == s->cap) {
-		unsigned cap = s->cap ? s->cap * 2 : 32;
-		struct vbdf_lost_range *r = realloc(s->r, cap * sizeof(*r));
-
-		if (!r)
-			return -ENOMEM;
-		s->r = r;
-		s->cap = cap;
-	}
+	if (VBD_GROW(s->r, s->n, s->cap, 32) < 0)
+		return -ENOMEM;
 	s->r[s->n++] = (struct vbdf_lost_range){owner, sector, nsect, deadline_ns};
 	return 0;
 }

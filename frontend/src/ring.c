@@ -20,6 +20,16 @@ unsigned vbdf_pool_pages(unsigned nq)
 	return n < VBDF_RING_SLOT_PAGES ? VBDF_RING_SLOT_PAGES : n;
 }
 
+/* The per-slot arrays; vbdf_ring_destroy frees them. */
+static int alloc_slots(struct vbdf_ring *r)
+{
+	r->slot_pages = calloc((size_t)r->nslots * VBDF_RING_SLOT_PAGES, sizeof(*r->slot_pages));
+	r->slot_npages = calloc(r->nslots, sizeof(*r->slot_npages));
+	r->slot_op = calloc(r->nslots, sizeof(*r->slot_op));
+	r->slot_ind = calloc(r->nslots, sizeof(*r->slot_ind));
+	return r->slot_pages && r->slot_npages && r->slot_op && r->slot_ind ? 0 : -ENOMEM;
+}
+
 int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint64_t epoch,
 		     unsigned order, unsigned max_pages)
 {
@@ -67,21 +77,14 @@ int vbdf_ring_create(struct vbdf_ring **out, unsigned q, vbd_domid_t owner, uint
 	r->fd = vbd_front_plat()->evtchn->fd(r->evh);
 
 	rc = vbdf_shadow_init(&r->shadow, r->nslots);
-	if (rc < 0)
-		goto fail;
-	rc = vbdf_gpool_init(&r->pool, r->shr, owner, VBD_FRONT_GRANT_CHUNK, max_pages);
-	if (rc < 0)
-		goto fail;
-	r->slot_pages = calloc((size_t)r->nslots * VBDF_RING_SLOT_PAGES, sizeof(*r->slot_pages));
-	r->slot_npages = calloc(r->nslots, sizeof(*r->slot_npages));
-	r->slot_op = calloc(r->nslots, sizeof(*r->slot_op));
-	r->slot_ind = calloc(r->nslots, sizeof(*r->slot_ind));
-	if (!r->slot_pages || !r->slot_npages || !r->slot_op || !r->slot_ind) {
-		rc = -ENOMEM;
-		goto fail;
+	if (rc == 0)
+		rc = vbdf_gpool_init(&r->pool, r->shr, owner, VBD_FRONT_GRANT_CHUNK, max_pages);
+	if (rc == 0)
+		rc = alloc_slots(r);
+	if (rc == 0) {
+		*out = r;
+		return 0;
 	}
-	*out = r;
-	return 0;
 fail:
 	vbdf_ring_destroy(r);
 	return rc;

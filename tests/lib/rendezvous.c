@@ -9,20 +9,12 @@
 #include <time.h>
 #include <unistd.h>
 
-uint64_t rv_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
-}
-
 const char *rv_await(struct xs_handle *xs, const char *path, unsigned wait_s)
 {
 	static char out[512];
-	uint64_t end = rv_now_ms() + (uint64_t)wait_s * 1000;
+	uint64_t end = vbd_now_ms() + (uint64_t)wait_s * 1000;
 
-	while (rv_now_ms() < end) {
+	while (vbd_now_ms() < end) {
 		unsigned len;
 		char *v = xs_read(xs, XBT_NULL, path, &len);
 
@@ -39,10 +31,10 @@ const char *rv_await(struct xs_handle *xs, const char *path, unsigned wait_s)
 
 int rv_wait_event(const struct vbd_platform *p, struct vbd_evtchn *h, int ms)
 {
-	uint64_t end = rv_now_ms() + (uint64_t)ms;
+	uint64_t end = vbd_now_ms() + (uint64_t)ms;
 
 	for (;;) {
-		int64_t left = (int64_t)(end - rv_now_ms());
+		int64_t left = (int64_t)(end - vbd_now_ms());
 		struct pollfd pfd = {.fd = p->evtchn->fd(h), .events = POLLIN};
 		int port = p->evtchn->pending(h);
 

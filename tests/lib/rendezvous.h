@@ -7,10 +7,8 @@
 #include <stdint.h>
 #include <xenstore.h>
 
+#include "vbdpool/clock.h" /* vbd_now_ms(), which times the waits below */
 #include "vbdpool/platform.h"
-
-/* CLOCK_MONOTONIC in milliseconds. */
-uint64_t rv_now_ms(void);
 
 /* Waits up to wait_s seconds for path to exist; returns its value (a static
  * buffer, truncated to 511 bytes) or NULL with errno ETIMEDOUT. */

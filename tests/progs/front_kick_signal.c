@@ -34,6 +34,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/front.h"
 
 static struct vbd_front *dev;
@@ -102,20 +103,12 @@ static pid_t find_event_thread(void)
 	return tid;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
-
 int main(int argc, char **argv)
 {
 	struct sigaction sa = {.sa_handler = on_usr1};
 	struct vbd_front_opts o;
 	unsigned seconds = argc > 2 ? (unsigned)atoi(argv[2]) : 5, i;
-	int64_t end;
+	uint64_t end;
 	sigset_t usr1;
 	pthread_t t;
 	int rc;
@@ -148,17 +141,17 @@ int main(int argc, char **argv)
 		return check_done("front_kick_signal");
 	pthread_create(&t, NULL, blaster, NULL);
 
-	end = now_ms() + (int64_t)seconds * 1000;
-	for (i = 1; now_ms() < end; i++) {
+	end = vbd_now_ms() + (uint64_t)seconds * 1000;
+	for (i = 1; vbd_now_ms() < end; i++) {
 		uint64_t one = 1;
-		int64_t dl;
+		uint64_t dl;
 
 		if (write(xfd, &one, sizeof(one)) != sizeof(one)) {
 			check_failf("write x: %s\n", strerror(errno));
 			break;
 		}
-		dl = now_ms() + 2000;
-		while (atomic_load(&ycalls) < i && now_ms() < dl)
+		dl = vbd_now_ms() + 2000;
+		while (atomic_load(&ycalls) < i && vbd_now_ms() < dl)
 			sched_yield();
 		if (atomic_load(&ycalls) < i) {
 			check_failf("kick %u lost: Y's callback not called within 2 s (%lu signals "

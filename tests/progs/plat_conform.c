@@ -482,11 +482,11 @@ static int do_mapper(char **argv)
 	check(rc == 0, "unmap the ended grant", "rc=%d", rc);
 	/* Xen defers the release (observed: a map right after unmap still
 	 * works, 3 s later it fails): poll until it fails */
-	end = rv_now_ms() + ENDED_WAIT_MS;
+	end = vbd_now_ms() + ENDED_WAIT_MS;
 	for (;;) {
 		errno = 0;
 		pe = map1(gt, g, r[5], PROT_READ);
-		if (!pe || rv_now_ms() > end)
+		if (!pe || vbd_now_ms() > end)
 			break;
 		P->gnttab->unmap(gt, pe, 1);
 		usleep(100000);

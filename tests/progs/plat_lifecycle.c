@@ -81,14 +81,6 @@ static void __attribute__((noreturn)) fatal(const char *what)
 	exit(1);
 }
 
-static double now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
-}
-
 static void post(const char *key, const char *val)
 {
 	char path[256];
@@ -206,15 +198,15 @@ static void nodes_check(vbd_domid_t victim)
 {
 	char info[256], sub[256], want[64];
 	bool got_info = false, got_sub = false;
-	double end = now_ms() + WAIT_S * 1000;
+	double end = (double)vbd_now_ms() + WAIT_S * 1000;
 	const char *e;
 	unsigned len;
 	char *v;
 
 	snprintf(info, sizeof(info), "%s", dpath("v/info"));
 	snprintf(sub, sizeof(sub), "%s", dpath("v/sub"));
-	while (!(got_info && got_sub) && now_ms() < end &&
-	       (e = next_watch((int)(end - now_ms())))) {
+	while (!(got_info && got_sub) && (double)vbd_now_ms() < end &&
+	       (e = next_watch((int)(end - (double)vbd_now_ms())))) {
 		got_info |= !strcmp(e, info);
 		got_sub |= !strcmp(e, sub);
 	}
@@ -291,13 +283,13 @@ static int do_survivor(vbd_domid_t victim)
 	rc = P->gnttab->unmap(gt, page, 1);
 	check(rc == 0, "unmap the dead domain's page", "rc=%d", rc);
 	/* the zombie goes once the last foreign mapping is gone */
-	end = now_ms() + 2000;
+	end = (double)vbd_now_ms() + 2000;
 	do {
 		rc = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p2);
 		if (rc == -ESRCH)
 			break;
 		usleep(20000);
-	} while (now_ms() < end);
+	} while ((double)vbd_now_ms() < end);
 	check(rc == -ESRCH, "bind to the vanished domain: ESRCH", "rc=%d", rc);
 	errno = 0;
 	page = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ);
@@ -333,7 +325,7 @@ static int do_late(vbd_domid_t g)
 {
 	struct vbd_gnttab *gt = P->gnttab->open();
 	vbd_gref_t ref = (vbd_gref_t)atoi(await("short/ref"));
-	double end = now_ms() + 10000;
+	double end = (double)vbd_now_ms() + 10000;
 	char *page;
 
 	if (!gt)
@@ -342,7 +334,7 @@ static int do_late(vbd_domid_t g)
 	for (;;) {
 		errno = 0;
 		page = P->gnttab->map_refs(gt, 1, g, &ref, PROT_READ);
-		if (!page || now_ms() > end)
+		if (!page || (double)vbd_now_ms() > end)
 			break;
 		P->gnttab->unmap(gt, page, 1);
 		usleep(20000);
@@ -392,16 +384,16 @@ static int do_release(unsigned domid, pid_t pid)
 	/* other domains' nodes may change meanwhile: drain */
 	while (next_watch(50))
 		;
-	t0 = now_ms();
+	t0 = (double)vbd_now_ms();
 	if (kill(pid, SIGKILL) < 0)
 		fatal("kill");
 	while (t_rel < 0 && (e = next_watch(2000))) {
 		if (!strcmp(e, "@releaseDomain")) {
-			t_rel = now_ms() - t0;
+			t_rel = (double)vbd_now_ms() - t0;
 		} else if (!strcmp(e, node) && t_node < 0) {
 			v = xs_read(xs, XBT_NULL, node, &len);
 			if (!v)
-				t_node = now_ms() - t0;
+				t_node = (double)vbd_now_ms() - t0;
 			free(v);
 		}
 	}
@@ -432,7 +424,7 @@ static int do_domu_watch(int ms)
 	check(initial, "a domU watching @releaseDomain gets the initial event", NULL);
 	post("c/ready", "1");
 	for (;;) {
-		int left = stop < 0 ? 200 : (int)(stop - now_ms());
+		int left = stop < 0 ? 200 : (int)(stop - (double)vbd_now_ms());
 
 		if (stop >= 0 && left <= 0)
 			break;
@@ -444,7 +436,7 @@ static int do_domu_watch(int ms)
 			char *v = xs_read(xs, XBT_NULL, killed, &len);
 
 			if (v)
-				stop = now_ms() + ms;
+				stop = (double)vbd_now_ms() + ms;
 			free(v);
 		}
 	}
