@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/xs.h"
+
 static const char perm_letter[4] = {'n', 'r', 'w', 'b'};
 
 static int letter_perm(char c)
@@ -122,4 +124,44 @@ int vbd_acl_perm_of(const struct vbd_acl *a, uint16_t domid)
 		if (a->e[i].domid == domid)
 			return a->e[i].perm;
 	return a->e[0].perm;
+}
+
+int vbd_acl_xs_set(struct xs_handle *h, xs_transaction_t t, const char *path,
+		   const struct vbd_acl *acl)
+{
+	struct xs_permissions p[VBD_ACL_MAX];
+
+	for (unsigned i = 0; i < acl->n; i++) {
+		p[i].id = acl->e[i].domid;
+		p[i].perms = 0;
+		if (acl->e[i].perm & VBD_PERM_READ)
+			p[i].perms |= XS_PERM_READ;
+		if (acl->e[i].perm & VBD_PERM_WRITE)
+			p[i].perms |= XS_PERM_WRITE;
+	}
+	return vbd_xs_set_perms(h, t, path, p, acl->n);
+}
+
+int vbd_acl_xs_get(struct xs_handle *h, xs_transaction_t t, const char *path, struct vbd_acl *acl)
+{
+	struct xs_permissions *p;
+	unsigned n;
+	int rc = vbd_xs_get_perms(h, t, path, &p, &n);
+
+	if (rc)
+		return rc;
+	acl->n = 0;
+	for (unsigned i = 0; i < n && i < VBD_ACL_MAX; i++)
+		vbd_acl_add(acl, (uint16_t)p[i].id,
+			    (int)(p[i].perms & (XS_PERM_READ | XS_PERM_WRITE)));
+	free(p);
+	return 0;
+}
+
+int vbd_acl_xs_write(struct xs_handle *h, xs_transaction_t t, const char *path, const char *value,
+		     const struct vbd_acl *acl)
+{
+	int rc = vbd_xs_write(h, t, path, value);
+
+	return rc ? rc : vbd_acl_xs_set(h, t, path, acl);
 }

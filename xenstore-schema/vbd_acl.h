@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <xenstore.h>
 
 #define VBD_ACL_MAX 256
 
@@ -42,5 +43,13 @@ void vbd_acl_normalize(struct vbd_acl *a);
 int vbd_acl_equal(const struct vbd_acl *a, const struct vbd_acl *b);
 /* What `domid` may do on a node with this ACL (dom0 and the owner: both). */
 int vbd_acl_perm_of(const struct vbd_acl *a, uint16_t domid);
+
+/* A node's ACL in XenStore, through common/xs (vbdpool/xs.h): 0 or -errno.
+ * vbd_acl_xs_write writes the value, then the ACL. */
+int vbd_acl_xs_set(struct xs_handle *h, xs_transaction_t t, const char *path,
+		   const struct vbd_acl *acl);
+int vbd_acl_xs_get(struct xs_handle *h, xs_transaction_t t, const char *path, struct vbd_acl *acl);
+int vbd_acl_xs_write(struct xs_handle *h, xs_transaction_t t, const char *path, const char *value,
+		     const struct vbd_acl *acl);
 
 #endif

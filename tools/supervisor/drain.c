@@ -30,7 +30,8 @@
 #include "pool.h"
 #include "sv.h"
 #include "vbdpool/log.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 #define DRAINED_KEEP_S 3600
 
@@ -84,8 +85,8 @@ static void forget_revived(struct sv *sv, struct sv_drain *d, const struct sv_vi
 				   !strcmp(v->m[m].state, "active")) &&
 				  sv_domain_alive(sv, v, w->domid);
 		snprintf(p, sizeof(p), VBD_XS_DRAINED "/%u", w->vol, w->domid);
-		if (revived &&
-		    (xsh_rm(sv->xs, XBT_NULL, p) == 0 || !xsh_exists(sv->xs, XBT_NULL, p))) {
+		if (revived && (vbd_xs_rm(sv->xs, XBT_NULL, p) == 0 ||
+				vbd_xs_exists(sv->xs, XBT_NULL, "%s", p) <= 0)) {
 			log_info("volume %s: dom%u serves again: drained/%u removed", w->vol,
 				 w->domid, w->domid);
 			continue;
@@ -187,7 +188,7 @@ static int drained_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (rc)
 		return rc == -ENOENT ? 0 : rc; /* the volume went meanwhile */
 	snprintf(p, sizeof(p), VBD_XS_DRAINED, a->vol);
-	if (!xsh_exists(h, t, p) && (rc = pool_write(h, t, p, "", &pv)))
+	if (vbd_xs_exists(h, t, "%s", p) <= 0 && (rc = pool_write(h, t, p, "", &pv)))
 		return rc;
 	snprintf(p, sizeof(p), VBD_XS_DRAINED "/%u", a->vol, a->domid);
 	snprintf(val, sizeof(val), "%lld", a->stamp);
@@ -201,14 +202,15 @@ static void prune(struct sv *sv, const struct sv_view *v, long long now_s)
 	char **vols, p[256];
 	unsigned nv;
 
-	if (xsh_list(sv->xs, XBT_NULL, VBD_XS_VOLUMES, &vols, &nv))
+	if (vbd_xs_list(sv->xs, XBT_NULL, &vols, &nv, VBD_XS_VOLUMES))
 		return;
 	for (unsigned i = 0; i < nv; i++) {
 		char **doms;
 		unsigned nd;
 
 		snprintf(p, sizeof(p), VBD_XS_DRAINED, vols[i]);
-		if (!vbd_volume_id_valid(vols[i]) || xsh_list(sv->xs, XBT_NULL, p, &doms, &nd))
+		if (!vbd_volume_id_valid(vols[i]) ||
+		    vbd_xs_list(sv->xs, XBT_NULL, &doms, &nd, "%s", p))
 			continue;
 		for (unsigned k = 0; k < nd; k++) {
 			char *val = NULL, *end;
@@ -221,10 +223,10 @@ static void prune(struct sv *sv, const struct sv_view *v, long long now_s)
 				drop = v->m[m].domid == id && !strcmp(v->m[m].vol, vols[i]) &&
 				       sv_domain_alive(sv, v, (unsigned)id);
 			snprintf(p, sizeof(p), VBD_XS_DRAINED "/%s", vols[i], doms[k]);
-			if (!drop && xsh_read(sv->xs, XBT_NULL, p, &val) == 0)
+			if (!drop && vbd_xs_read(sv->xs, XBT_NULL, &val, "%s", p) == 0)
 				drop = now_s - strtoll(val, NULL, 10) > DRAINED_KEEP_S;
 			free(val);
-			if (drop && xsh_rm(sv->xs, XBT_NULL, p) == 0)
+			if (drop && vbd_xs_rm(sv->xs, XBT_NULL, p) == 0)
 				log_info("volume %s: drained/%s removed", vols[i], doms[k]);
 		}
 		free(doms);
@@ -267,7 +269,7 @@ static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
 			d->e[k++] = *e;
 			continue;
 		}
-		rc = xsh_txn(sv->xs, drained_txn, &a);
+		rc = vbd_xs_transact(sv->xs, drained_txn, &a);
 		if (rc < 0) {
 			log_err("volume %s: writing drained/%u: %s (retried)", e->vol, e->domid,
 				strerror(-rc));

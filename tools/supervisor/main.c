@@ -18,7 +18,8 @@
 #include "pool.h"
 #include "sv.h"
 #include "vbdpool/log.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 static const struct sv_module *const modules[] = {
     &sv_fence_module, /* heartbeat ages -> destroy/pause -> fenced */
@@ -72,24 +73,24 @@ static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	char v[24];
 	int rc = 0;
 
-	if (!xsh_exists(h, t, VBD_XS_ROOT))
+	if (vbd_xs_exists(h, t, VBD_XS_ROOT) <= 0)
 		rc = pool_write(h, t, VBD_XS_ROOT, "", NULL);
 	if (!rc && a->pid < 0) {
-		if (xsh_exists(h, t, VBD_XS_SUPERVISOR "/pid"))
-			rc = xsh_rm(h, t, VBD_XS_SUPERVISOR "/pid");
-		if (!rc && xsh_exists(h, t, VBD_XS_LEASE))
-			rc = xsh_rm(h, t, VBD_XS_LEASE);
+		if (vbd_xs_exists(h, t, "%s", VBD_XS_SUPERVISOR "/pid") > 0)
+			rc = vbd_xs_rm(h, t, VBD_XS_SUPERVISOR "/pid");
+		if (!rc && vbd_xs_exists(h, t, VBD_XS_LEASE) > 0)
+			rc = vbd_xs_rm(h, t, VBD_XS_LEASE);
 		return rc;
 	}
-	if (!rc && !xsh_exists(h, t, VBD_XS_SUPERVISOR))
-		rc = xsh_write(h, t, VBD_XS_SUPERVISOR, "");
+	if (!rc && vbd_xs_exists(h, t, VBD_XS_SUPERVISOR) <= 0)
+		rc = vbd_xs_write(h, t, VBD_XS_SUPERVISOR, "");
 	snprintf(v, sizeof(v), "%ld", a->pid);
 	if (!rc)
-		rc = xsh_write(h, t, VBD_XS_SUPERVISOR "/pid", v);
+		rc = vbd_xs_write(h, t, VBD_XS_SUPERVISOR "/pid", v);
 	/* members beat at least 4 times per lease (heartbeat.c) */
 	snprintf(v, sizeof(v), "%ld", a->lease_ms);
 	if (!rc)
-		rc = xsh_write(h, t, VBD_XS_LEASE, v);
+		rc = vbd_xs_write(h, t, VBD_XS_LEASE, v);
 	/* n0 +M: every member of any volume reads it */
 	if (!rc)
 		rc = pool_sync_supervisor_acls(h, t);
@@ -218,7 +219,7 @@ int main(int argc, char **argv)
 			log_err("module %s: %s", modules[i]->name, strerror(-rc));
 			return 1;
 		}
-	rc = xsh_txn(sv.xs, pid_txn, &pa);
+	rc = vbd_xs_transact(sv.xs, pid_txn, &pa);
 	if (rc) {
 		log_err("writing %s/pid: %s", VBD_XS_SUPERVISOR, strerror(-rc));
 		return 1;
@@ -286,7 +287,7 @@ out:
 		xs_unwatch(sv.xs, "@releaseDomain", "release");
 		xs_unwatch(sv.xs, "@introduceDomain", "introduce");
 		pa.pid = -1;
-		rc = xsh_txn(sv.xs, pid_txn, &pa);
+		rc = vbd_xs_transact(sv.xs, pid_txn, &pa);
 		if (rc)
 			log_warn("removing %s/pid: %s", VBD_XS_SUPERVISOR, strerror(-rc));
 	}

@@ -10,7 +10,8 @@
 
 #include "pool.h"
 #include "vbdpool/log.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 #define SV_MAX_DOMS 1024
 
@@ -27,7 +28,7 @@ static void read_into(struct xs_handle *h, xs_transaction_t t, const char *path,
 	char *v;
 
 	buf[0] = '\0';
-	if (xsh_read(h, t, path, &v) == 0) {
+	if (vbd_xs_read(h, t, &v, "%s", path) == 0) {
 		snprintf(buf, len, "%s", v);
 		free(v);
 	}
@@ -67,7 +68,7 @@ static int stale_grants(struct sv *sv, xs_transaction_t t, struct sv_view *v, un
 	struct vbd_acl acl;
 	int rc = 0;
 
-	if (xsh_get_acl(sv->xs, t, path, &acl))
+	if (vbd_acl_xs_get(sv->xs, t, path, &acl))
 		return 0; /* not there (yet): nothing granted */
 	for (unsigned i = 1; i < acl.n && !rc; i++)
 		if (acl.e[i].domid != 0 && acl.e[i].domid != acl.e[0].domid &&
@@ -88,7 +89,7 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 	v->ndoms = -1;
 	v->now_ms = sv_now_ms();
 	t = xs_transaction_start(sv->xs); /* one snapshot; abandoned */
-	if (xsh_list(sv->xs, t, VBD_XS_VOLUMES, &vols, &nv))
+	if (vbd_xs_list(sv->xs, t, &vols, &nv, VBD_XS_VOLUMES))
 		goto out;
 	for (unsigned i = 0; i < nv && !rc; i++) {
 		char **mem;
@@ -96,7 +97,7 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 		if (!vbd_volume_id_valid(vols[i]))
 			continue;
 		snprintf(p, sizeof(p), VBD_XS_MEMBERS, vols[i]);
-		if (xsh_list(sv->xs, t, p, &mem, &nm))
+		if (vbd_xs_list(sv->xs, t, &mem, &nm, "%s", p))
 			continue;
 		for (unsigned k = 0; k < nm; k++) {
 			char *end;
@@ -171,7 +172,7 @@ int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
 	char p[64];
 
 	snprintf(p, sizeof(p), "/local/domain/%u", domid);
-	if (!xsh_exists(sv->xs, XBT_NULL, p))
+	if (vbd_xs_exists(sv->xs, XBT_NULL, "%s", p) <= 0)
 		return 0;
 	if (v->ndoms < 0)
 		return 1;
@@ -205,10 +206,10 @@ static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	for (unsigned i = 0; i < a->n && !rc; i++) {
 		char p[256], *cur = NULL;
 		snprintf(p, sizeof(p), VBD_XS_MEMBER, a->vols[i], a->domid);
-		if (!xsh_exists(h, t, p))
+		if (vbd_xs_exists(h, t, "%s", p) <= 0)
 			continue; /* removed meanwhile */
 		snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", a->vols[i], a->domid);
-		if (xsh_read(h, t, p, &cur) == 0 &&
+		if (vbd_xs_read(h, t, &cur, "%s", p) == 0 &&
 		    (in_list(cur, a->keep) || !strcmp(cur, a->state))) {
 			free(cur);
 			continue;
@@ -226,7 +227,7 @@ int sv_set_member_state(struct sv *sv, const char *const *vols, unsigned n, unsi
 			const char *state, const char *const *keep)
 {
 	struct state_args a = {vols, n, domid, 0, state, keep};
-	int rc = xsh_txn(sv->xs, state_txn, &a);
+	int rc = vbd_xs_transact(sv->xs, state_txn, &a);
 
 	return rc ? rc : (int)a.written;
 }
@@ -247,9 +248,9 @@ static int revoke_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	for (unsigned i = 0; i < a->n && !rc; i++) {
 		char p[256];
 		snprintf(p, sizeof(p), VBD_XS_MEMBER, a->vol, a->gone[i].domid);
-		a->gone[i].removed = xsh_exists(h, t, p);
+		a->gone[i].removed = vbd_xs_exists(h, t, "%s", p) > 0;
 		if (a->gone[i].removed)
-			rc = xsh_rm(h, t, p);
+			rc = vbd_xs_rm(h, t, p);
 	}
 	/* the volume's, its attachments' and frontends', the supervisor
 	 * area's ACLs from the members left */
@@ -262,5 +263,5 @@ int sv_revoke(struct sv *sv, const char *vol, struct sv_gone *gone, unsigned n)
 {
 	struct revoke_args a = {vol, gone, n};
 
-	return xsh_txn(sv->xs, revoke_txn, &a);
+	return vbd_xs_transact(sv->xs, revoke_txn, &a);
 }

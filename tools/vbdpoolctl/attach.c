@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <xen/io/xenbus.h>
 
 #include "args.h"
 #include "ctl.h"
@@ -21,12 +22,10 @@
 #include "pool.h"
 #include "vbdpool/proto.h"
 #include "xlcfg.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
-#define XENBUS_INITIALISING 1
-#define XENBUS_CLOSING	    5
-#define XENBUS_CLOSED	    6
-#define MAX_DEVID	    XLCFG_MAX_DEVID
+#define MAX_DEVID XLCFG_MAX_DEVID
 
 struct attach_args {
 	const char *id;
@@ -41,7 +40,7 @@ static int lowest_free_devid(struct xs_handle *h, xs_transaction_t t, unsigned g
 	for (long d = 0; d < 4096; d++) {
 		char p[128];
 		snprintf(p, sizeof(p), VBD_XS_FRONTEND, g, (unsigned)d);
-		if (!xsh_exists(h, t, p)) {
+		if (vbd_xs_exists(h, t, "%s", p) <= 0) {
 			*out = d;
 			return 0;
 		}
@@ -69,7 +68,7 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 	d = (unsigned)a->devid;
 	snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, a->guest, d);
 	snprintf(att, sizeof(att), VBD_XS_ATTACHMENT, a->id, a->guest, d);
-	if (xsh_exists(h, t, fe) || xsh_exists(h, t, att)) {
+	if (vbd_xs_exists(h, t, "%s", fe) > 0 || vbd_xs_exists(h, t, "%s", att) > 0) {
 		rc = -EEXIST;
 		goto out;
 	}
@@ -99,7 +98,7 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 	if (!rc)
 		rc = pool_write(h, t, p, val, v);
 	snprintf(p, sizeof(p), "%s/state", fe);
-	snprintf(val, sizeof(val), "%d", XENBUS_INITIALISING);
+	snprintf(val, sizeof(val), "%d", XenbusStateInitialising);
 	if (!rc)
 		rc = pool_write(h, t, p, val, v);
 
@@ -236,7 +235,7 @@ static int attach_config(struct ctl *c, const char *file, const char *domain)
 					      .want_devid = cfg.dev[i].devid,
 					      .devid = cfg.dev[i].devid,
 					      .queues = cfg.dev[i].queues};
-	rc = xsh_txn(c->xs, attach_many_txn, &m);
+	rc = vbd_xs_transact(c->xs, attach_many_txn, &m);
 	if (rc && m.failed >= m.n) {
 		rc = ctl_fail("%s: attach: %s; nothing attached", file, strerror(-rc));
 		goto out;
@@ -303,7 +302,7 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 		return ctl_fail("%s", err);
 	if (a.guest == 0)
 		return ctl_fail("cannot attach to dom0: the frontend runs in a guest");
-	rc = xsh_txn(c->xs, attach_txn, &a);
+	rc = vbd_xs_transact(c->xs, attach_txn, &a);
 	if (rc)
 		return attach_failed(rc, &a, "", "");
 	printf("attached volume %s to domain %u as vbdpool device %ld (%u queues)\n", a.id, a.guest,
@@ -327,12 +326,12 @@ static int detach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 
 	snprintf(att, sizeof(att), VBD_XS_ATTACHMENT, a->id, a->guest, a->devid);
 	snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, a->guest, a->devid);
-	if (!xsh_exists(h, t, att))
+	if (vbd_xs_exists(h, t, "%s", att) <= 0)
 		return -ESRCH;
 	/* members unmap the rings when they see the attachment go */
-	rc = xsh_rm(h, t, att);
-	if (!rc && xsh_exists(h, t, fe))
-		rc = xsh_rm(h, t, fe);
+	rc = vbd_xs_rm(h, t, att);
+	if (!rc && vbd_xs_exists(h, t, "%s", fe) > 0)
+		rc = vbd_xs_rm(h, t, fe);
 	if (!rc)
 		rc = pool_sync_acls(h, t, a->id);
 	return rc;
@@ -345,10 +344,10 @@ static int find_devid(struct xs_handle *h, const char *id, unsigned g, unsigned 
 	unsigned n, found = 0;
 
 	snprintf(p, sizeof(p), VBD_XS_VOLUME, id);
-	if (!xsh_exists(h, XBT_NULL, p))
+	if (vbd_xs_exists(h, XBT_NULL, "%s", p) <= 0)
 		return -ENOENT;
 	snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, id);
-	if (xsh_list(h, XBT_NULL, p, &names, &n))
+	if (vbd_xs_list(h, XBT_NULL, &names, &n, "%s", p))
 		return -ESRCH;
 	for (unsigned i = 0; i < n; i++) {
 		unsigned gg, d;
@@ -381,10 +380,11 @@ static int wait_closed(struct xs_handle *h, const char *fe, unsigned guest, long
 	if (!xs_watch(h, state_path, token))
 		return -errno;
 	for (;;) {
-		unsigned long st;
-		if (!xsh_exists(h, XBT_NULL, dom_path) ||
-		    (xsh_read_ulong(h, XBT_NULL, state_path, &st) == 0 && st == XENBUS_CLOSED) ||
-		    !xsh_exists(h, XBT_NULL, state_path)) {
+		uint64_t st;
+		if (vbd_xs_exists(h, XBT_NULL, "%s", dom_path) <= 0 ||
+		    (vbd_xs_read_u64(h, XBT_NULL, UINT64_MAX, &st, "%s", state_path) == 0 &&
+		     st == XenbusStateClosed) ||
+		    vbd_xs_exists(h, XBT_NULL, "%s", state_path) <= 0) {
 			rc = 0;
 			break;
 		}
@@ -424,10 +424,10 @@ static int detach_lookup(struct ctl *c, struct detach_args *a, long devid, const
 					pfx, a->guest, a->id, *pfx ? "devid=" : "--devid");
 	}
 	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
-	if (!xsh_exists(c->xs, XBT_NULL, p))
+	if (vbd_xs_exists(c->xs, XBT_NULL, "%s", p) <= 0)
 		return ctl_fail("%sunknown volume '%s'", pfx, a->id);
 	snprintf(p, sizeof(p), VBD_XS_ATTACHMENT, a->id, a->guest, a->devid);
-	if (!xsh_exists(c->xs, XBT_NULL, p))
+	if (vbd_xs_exists(c->xs, XBT_NULL, "%s", p) <= 0)
 		return ctl_fail("%sdomain %u has no vbdpool device %u of volume '%s'", pfx,
 				a->guest, a->devid, a->id);
 	return 0;
@@ -439,16 +439,16 @@ static int detach_close(struct ctl *c, const struct detach_args *a, int force, i
 			const char *pfx)
 {
 	char state_path[192], v[4];
-	unsigned long st = 0;
+	uint64_t st = 0;
 	int rc;
 
 	*wait = 0;
 	snprintf(state_path, sizeof(state_path), VBD_XS_FRONTEND "/state", a->guest, a->devid);
-	if (force || xsh_read_ulong(c->xs, XBT_NULL, state_path, &st) ||
-	    st == XENBUS_INITIALISING || st == XENBUS_CLOSED)
+	if (force || vbd_xs_read_u64(c->xs, XBT_NULL, UINT64_MAX, &st, "%s", state_path) ||
+	    st == XenbusStateInitialising || st == XenbusStateClosed)
 		return 0;
-	snprintf(v, sizeof(v), "%d", XENBUS_CLOSING);
-	rc = xsh_write(c->xs, XBT_NULL, state_path, v);
+	snprintf(v, sizeof(v), "%d", XenbusStateClosing);
+	rc = vbd_xs_write(c->xs, XBT_NULL, state_path, v);
 	if (rc)
 		return ctl_fail("%sdetach: cannot write %s: %s", pfx, state_path, strerror(-rc));
 	*wait = 1;
@@ -474,7 +474,7 @@ static int detach_wait(struct ctl *c, const struct detach_args *a, long deadline
 
 static int detach_remove(struct ctl *c, struct detach_args *a, const char *pfx)
 {
-	int rc = xsh_txn(c->xs, detach_txn, a);
+	int rc = vbd_xs_transact(c->xs, detach_txn, a);
 
 	if (rc == -ESRCH)
 		return ctl_fail("%sdomain %u has no vbdpool device %u of volume '%s'", pfx,

@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "args.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 #define DOMID_FIRST_RESERVED 0x7ff0
 
@@ -30,21 +31,21 @@ int ctl_resolve_domain(struct xs_handle *h, const char *spec, int allow_gone, un
 			return -EINVAL;
 		}
 		snprintf(path, sizeof(path), "/local/domain/%lu", id);
-		if (!allow_gone && !xsh_exists(h, XBT_NULL, path)) {
+		if (!allow_gone && vbd_xs_exists(h, XBT_NULL, "%s", path) <= 0) {
 			snprintf(err, errlen, "unknown domain %lu (no %s)", id, path);
 			return -ENOENT;
 		}
 		*domid = (unsigned)id;
 		return 0;
 	}
-	if (xsh_list(h, XBT_NULL, "/local/domain", &doms, &n)) {
+	if (vbd_xs_list(h, XBT_NULL, &doms, &n, "%s", "/local/domain")) {
 		snprintf(err, errlen, "unknown domain '%s' (cannot list /local/domain)", spec);
 		return -ENOENT;
 	}
 	for (unsigned i = 0; i < n; i++) {
 		char *name;
 		snprintf(path, sizeof(path), "/local/domain/%s/name", doms[i]);
-		if (xsh_read(h, XBT_NULL, path, &name))
+		if (vbd_xs_read(h, XBT_NULL, &name, "%s", path))
 			continue;
 		if (!strcmp(name, spec) && ctl_parse_uint(doms[i], 0, 0xffff, &id) == 0) {
 			found = (int)id;
@@ -70,7 +71,7 @@ void ctl_domain_name(struct xs_handle *h, unsigned domid, char *buf, size_t len)
 	char path[64], *name;
 
 	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	if (xsh_read(h, XBT_NULL, path, &name)) {
+	if (vbd_xs_read(h, XBT_NULL, &name, "%s", path)) {
 		snprintf(buf, len, "%s", "");
 		return;
 	}

@@ -13,7 +13,8 @@
 #include "vbd_acl.h"
 #include "vbdpool/platform.h"
 #include "vbdpool/proto.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 struct member_args {
 	const char *id;
@@ -36,15 +37,15 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		goto out;
 	snprintf(p, sizeof(p), VBD_XS_MEMBER, a->id, a->domid);
 	if (a->add) {
-		if (xsh_exists(h, t, p)) {
+		if (vbd_xs_exists(h, t, "%s", p) > 0) {
 			rc = -EEXIST;
 			goto out;
 		}
 		/* members/<m> is owned by the member (ACL r<m>): the nodes it
 		 * creates below inherit that, with itself as owner. */
 		rc = pool_write(h, t, p, "", v);
-	} else if (xsh_exists(h, t, p)) {
-		rc = xsh_rm(h, t, p);
+	} else if (vbd_xs_exists(h, t, "%s", p) > 0) {
+		rc = vbd_xs_rm(h, t, p);
 	} else {
 		/* members/<m> may be gone with its domain (C xenstored 4.17
 		 * removes a destroyed domain's nodes) while dom0's nodes still
@@ -53,7 +54,7 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		char b[192];
 
 		snprintf(b, sizeof(b), VBD_XS_VOLUME "/backing", a->id);
-		rc = xsh_get_acl(h, t, b, &acl);
+		rc = vbd_acl_xs_get(h, t, b, &acl);
 		a->stale = !rc && a->domid != 0 &&
 			   vbd_acl_perm_of(&acl, (uint16_t)a->domid) != VBD_PERM_NONE;
 		if (!rc && !a->stale)
@@ -86,7 +87,7 @@ static int member_cmd(struct ctl *c, int argc, char **argv, int add)
 	rc = ctl_resolve_domain(c->xs, pos[1], !add, &a.domid, err, sizeof(err));
 	if (rc)
 		return ctl_fail("%s", err);
-	rc = xsh_txn(c->xs, member_txn, &a);
+	rc = vbd_xs_transact(c->xs, member_txn, &a);
 	switch (rc) {
 	case 0:
 		if (a.stale)
@@ -137,7 +138,7 @@ static int read_member_state(struct xs_handle *h, xs_transaction_t t, const char
 	int rc;
 
 	snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", id, domid);
-	rc = xsh_read(h, t, p, &v);
+	rc = vbd_xs_read(h, t, &v, "%s", p);
 	if (rc)
 		return rc;
 	snprintf(out, len, "%s", v);
@@ -158,7 +159,7 @@ static int unfence_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		return -ESTALE;
 	/* an existing node keeps its ACL (the member owns it) */
 	snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", a->id, a->domid);
-	return xsh_write(h, t, p, vbd_member_state_name(VBD_MEMBER_JOINING));
+	return vbd_xs_write(h, t, p, vbd_member_state_name(VBD_MEMBER_JOINING));
 }
 
 static long long now_ms(void)
@@ -179,13 +180,13 @@ static int wait_heartbeat_quiet(struct xs_handle *h, const char *id, unsigned do
 	int rc = -EBUSY;
 
 	snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", id, domid);
-	if (xsh_read(h, XBT_NULL, p, &last))
+	if (vbd_xs_read(h, XBT_NULL, &last, "%s", p))
 		last = NULL; /* none: a daemon would write one */
 	for (;;) {
 		long long now;
 
 		nanosleep(&(struct timespec){0, UNFENCE_POLL_MS * 1000000L}, NULL);
-		if (xsh_read(h, XBT_NULL, p, &v))
+		if (vbd_xs_read(h, XBT_NULL, &v, "%s", p))
 			v = NULL;
 		now = now_ms();
 		if ((v == NULL) != (last == NULL) || (v && strcmp(v, last)))
@@ -272,10 +273,10 @@ int cmd_member_unfence(struct ctl *c, int argc, char **argv)
 	if (rc)
 		return ctl_fail("%s", err);
 	snprintf(p, sizeof(p), VBD_XS_VOLUME, a.id);
-	if (!xsh_exists(c->xs, XBT_NULL, p))
+	if (vbd_xs_exists(c->xs, XBT_NULL, "%s", p) <= 0)
 		return ctl_fail("unknown volume '%s'", a.id);
 	snprintf(p, sizeof(p), VBD_XS_MEMBER, a.id, a.domid);
-	if (!xsh_exists(c->xs, XBT_NULL, p))
+	if (vbd_xs_exists(c->xs, XBT_NULL, "%s", p) <= 0)
 		return ctl_fail("domain %u is not a member of volume '%s'", a.domid, a.id);
 	rc = read_member_state(c->xs, XBT_NULL, a.id, a.domid, a.state, sizeof(a.state));
 	if (rc)
@@ -296,7 +297,7 @@ int cmd_member_unfence(struct ctl *c, int argc, char **argv)
 				"(its heartbeat still changed after %d s)",
 				a.id, a.domid, UNFENCE_WAIT_MS / 1000);
 
-	rc = xsh_txn(c->xs, unfence_txn, &a);
+	rc = vbd_xs_transact(c->xs, unfence_txn, &a);
 	if (rc == -ESTALE)
 		return ctl_fail("member %u of volume '%s' changed meanwhile (state %s): not "
 				"unfenced",

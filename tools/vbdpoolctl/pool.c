@@ -8,7 +8,8 @@
 #include <string.h>
 
 #include "vbdpool/proto.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 int pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
 {
@@ -49,10 +50,10 @@ int pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id, struc
 		return -EINVAL;
 	snprintf(v->id, sizeof(v->id), "%s", id);
 	snprintf(path, sizeof(path), VBD_XS_VOLUME, id);
-	if (!xsh_exists(h, t, path))
+	if (vbd_xs_exists(h, t, "%s", path) <= 0)
 		return -ENOENT;
 	snprintf(path, sizeof(path), VBD_XS_MEMBERS, id);
-	if (xsh_list(h, t, path, &names, &n) == 0) {
+	if (vbd_xs_list(h, t, &names, &n, "%s", path) == 0) {
 		for (unsigned i = 0; i < n && !rc; i++) {
 			unsigned long m;
 			if (parse_num(names[i], &m) == 0)
@@ -61,7 +62,7 @@ int pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id, struc
 		free(names);
 	}
 	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
-	if (!rc && xsh_list(h, t, path, &names, &n) == 0) {
+	if (!rc && vbd_xs_list(h, t, &names, &n, "%s", path) == 0) {
 		for (unsigned i = 0; i < n && !rc; i++) {
 			unsigned long g;
 			char *dash = strchr(names[i], '-');
@@ -90,7 +91,7 @@ int pool_all_members(struct xs_handle *h, xs_transaction_t t, uint16_t *out, uns
 	int rc = 0;
 
 	*n = 0;
-	if (xsh_list(h, t, VBD_XS_VOLUMES, &vols, &nv))
+	if (vbd_xs_list(h, t, &vols, &nv, VBD_XS_VOLUMES))
 		return 0;
 	for (unsigned i = 0; i < nv && !rc; i++) {
 		struct pool_vol *v = malloc(sizeof(*v));
@@ -121,16 +122,16 @@ int pool_write(struct xs_handle *h, xs_transaction_t t, const char *path, const 
 	struct vbd_acl_ctx ctx = pool_acl_ctx(v);
 	int rc = acl_for(path, &ctx, &acl);
 
-	return rc ? rc : xsh_write_acl(h, t, path, value, &acl);
+	return rc ? rc : vbd_acl_xs_write(h, t, path, value, &acl);
 }
 
 int pool_ensure_root(struct xs_handle *h, xs_transaction_t t)
 {
 	int rc = 0;
 
-	if (!xsh_exists(h, t, VBD_XS_ROOT))
+	if (vbd_xs_exists(h, t, VBD_XS_ROOT) <= 0)
 		rc = pool_write(h, t, VBD_XS_ROOT, "", NULL);
-	if (!rc && !xsh_exists(h, t, VBD_XS_VOLUMES))
+	if (!rc && vbd_xs_exists(h, t, VBD_XS_VOLUMES) <= 0)
 		rc = pool_write(h, t, VBD_XS_VOLUMES, "", NULL);
 	return rc;
 }
@@ -164,15 +165,15 @@ static int sync_subtree(struct xs_handle *h, xs_transaction_t t, const char *pat
 		struct vbd_acl want, have;
 		rc = vbd_schema_expand_acl(r, &b, ctx, &want);
 		if (!rc)
-			rc = xsh_get_acl(h, t, path, &have);
+			rc = vbd_acl_xs_get(h, t, path, &have);
 		if (rc == -ENOENT)
 			return 0;
 		if (!rc && !vbd_acl_equal(&want, &have))
-			rc = xsh_set_acl(h, t, path, &want);
+			rc = vbd_acl_xs_set(h, t, path, &want);
 		if (rc)
 			return rc;
 	}
-	if (xsh_list(h, t, path, &names, &n))
+	if (vbd_xs_list(h, t, &names, &n, "%s", path))
 		return 0;
 	for (unsigned i = 0; i < n && !rc; i++) {
 		char child[512];
@@ -213,7 +214,7 @@ int pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
 	snprintf(path, sizeof(path), VBD_XS_VOLUME, id);
 	rc = sync_subtree(h, t, path, &ctx);
 	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
-	if (!rc && xsh_list(h, t, path, &names, &n) == 0) {
+	if (!rc && vbd_xs_list(h, t, &names, &n, "%s", path) == 0) {
 		for (unsigned i = 0; i < n && !rc; i++) {
 			unsigned g, d;
 			char fe[128], tail;

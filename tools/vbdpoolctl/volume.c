@@ -17,7 +17,8 @@
 #include "volid.h"
 #include "vbdpool/proto.h"
 #include "vbdpool/storage_id.h"
-#include "xsh.h"
+#include "vbd_acl.h"
+#include "vbdpool/xs.h"
 
 /* Size and storage identity (vbdpool/storage_id.h) of a file or block
  * device. -errno. */
@@ -86,9 +87,9 @@ static int same_storage(struct xs_handle *h, xs_transaction_t t, struct create_a
 	int same = 0;
 
 	snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", vol);
-	xsh_read(h, t, p, &backing);
+	vbd_xs_read(h, t, &backing, "%s", p);
 	snprintf(p, sizeof(p), VBD_XS_VOLUME "/storage-id", vol);
-	xsh_read(h, t, p, &sid);
+	vbd_xs_read(h, t, &sid, "%s", p);
 	if (backing && !strcmp(backing, a->backing)) {
 		snprintf(a->other_why, sizeof(a->other_why), "the same backing path");
 		same = 1;
@@ -100,7 +101,7 @@ static int same_storage(struct xs_handle *h, xs_transaction_t t, struct create_a
 		char *prop = NULL;
 
 		snprintf(p, sizeof(p), VBD_XS_VOLUME "/storage-consensus", vol);
-		if (xsh_read(h, t, p, &prop) == 0 && prop)
+		if (vbd_xs_read(h, t, &prop, "%s", p) == 0 && prop)
 			proposal_id(prop, theirs, sizeof(theirs));
 		free(prop);
 	} else if (backing) { /* created before storage ids: look at it from here */
@@ -127,7 +128,7 @@ static int check_storage_unused(struct xs_handle *h, xs_transaction_t t, struct 
 	unsigned n;
 	int rc = 0;
 
-	if (xsh_list(h, t, VBD_XS_VOLUMES, &vols, &n))
+	if (vbd_xs_list(h, t, &vols, &n, VBD_XS_VOLUMES))
 		return 0;
 	for (unsigned i = 0; i < n && !rc; i++)
 		if (strcmp(vols[i], a->id) && same_storage(h, t, a, vols[i])) {
@@ -145,7 +146,7 @@ static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	int rc = pool_ensure_root(h, t);
 
 	snprintf(base, sizeof(base), VBD_XS_VOLUME, a->id);
-	if (!rc && xsh_exists(h, t, base))
+	if (!rc && vbd_xs_exists(h, t, "%s", base) > 0)
 		return -EEXIST;
 	if (!rc && !a->force_shared)
 		rc = check_storage_unused(h, t, a);
@@ -254,7 +255,7 @@ int cmd_volume_create(struct ctl *c, int argc, char **argv)
 			return ctl_fail("backing '%s': cannot make the path absolute", backing);
 		a.backing = real;
 	}
-	rc = xsh_txn(c->xs, create_txn, &a);
+	rc = vbd_xs_transact(c->xs, create_txn, &a);
 	if (rc == -EEXIST)
 		return ctl_fail("volume '%s' already exists", a.id);
 	if (rc == -EADDRINUSE)
@@ -274,7 +275,7 @@ static unsigned count_children(struct xs_handle *h, xs_transaction_t t, const ch
 	char **names;
 	unsigned n;
 
-	if (xsh_list(h, t, path, &names, &n))
+	if (vbd_xs_list(h, t, &names, &n, "%s", path))
 		return 0;
 	free(names);
 	return n;
@@ -288,15 +289,15 @@ int cmd_volume_list(struct ctl *c, int argc, char **argv)
 
 	if (ctl_parse_opts(argc, argv, NULL, pos, 0, &npos, err, sizeof(err)))
 		return ctl_usage_error("volume list: %s", err);
-	if (xsh_list(c->xs, XBT_NULL, VBD_XS_VOLUMES, &vols, &n))
+	if (vbd_xs_list(c->xs, XBT_NULL, &vols, &n, VBD_XS_VOLUMES))
 		n = 0, vols = NULL;
 	printf("%-20s %14s %7s %11s  %s\n", "VOLUME", "SIZE", "MEMBERS", "ATTACHMENTS", "BACKING");
 	for (unsigned i = 0; i < n; i++) {
 		char p[192], *size = NULL, *backing = NULL;
 		snprintf(p, sizeof(p), VBD_XS_VOLUME "/size", vols[i]);
-		xsh_read(c->xs, XBT_NULL, p, &size);
+		vbd_xs_read(c->xs, XBT_NULL, &size, "%s", p);
 		snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", vols[i]);
-		xsh_read(c->xs, XBT_NULL, p, &backing);
+		vbd_xs_read(c->xs, XBT_NULL, &backing, "%s", p);
 		snprintf(p, sizeof(p), VBD_XS_MEMBERS, vols[i]);
 		unsigned nm = count_children(c->xs, XBT_NULL, p);
 		snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, vols[i]);
@@ -324,10 +325,10 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	int rc = 0;
 
 	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
-	if (!xsh_exists(h, t, p))
+	if (vbd_xs_exists(h, t, "%s", p) <= 0)
 		return -ENOENT;
 	snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, a->id);
-	if (xsh_list(h, t, p, &atts, &n))
+	if (vbd_xs_list(h, t, &atts, &n, "%s", p))
 		atts = NULL, n = 0;
 	a->natt = n;
 	if (n && !a->force) {
@@ -340,13 +341,13 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		if (sscanf(atts[i], "%u-%u%c", &g, &d, &tail) != 2)
 			continue;
 		snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, g, d);
-		if (xsh_exists(h, t, fe))
-			rc = xsh_rm(h, t, fe);
+		if (vbd_xs_exists(h, t, "%s", fe) > 0)
+			rc = vbd_xs_rm(h, t, fe);
 	}
 	free(atts);
 	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
 	if (!rc)
-		rc = xsh_rm(h, t, p);
+		rc = vbd_xs_rm(h, t, p);
 	if (!rc)
 		rc = pool_sync_supervisor_acls(h, t);
 	return rc;
@@ -366,7 +367,7 @@ int cmd_volume_remove(struct ctl *c, int argc, char **argv)
 	a.id = pos[0];
 	if (!vbd_volume_id_valid(a.id))
 		return ctl_fail("bad volume id '%s'", a.id);
-	rc = xsh_txn(c->xs, remove_txn, &a);
+	rc = vbd_xs_transact(c->xs, remove_txn, &a);
 	if (rc == -ENOENT)
 		return ctl_fail("unknown volume '%s'", a.id);
 	if (rc == -EBUSY)
