@@ -4,7 +4,6 @@
 
 #include <errno.h>
 #include <inttypes.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -14,28 +13,16 @@
 
 #include "vbdpool/log.h"
 #include "vbdpool/parse_num.h"
+#include "vbdpool/xs.h"
 
 #define WATCH_QUEUE_TOKEN   "vbdq-"
 #define WATCH_STATE_TOKEN   "vbdstate"
 #define WATCH_DRAINED_TOKEN "vbddrained"
-#define PUBLISH_RETRIES	    64
-
-/* Reads path into a NUL-terminated malloc'd string; -errno on failure. */
-static int xs_get(struct vbdf_xsf *x, xs_transaction_t t, const char *path, char **out)
-{
-	unsigned len;
-	char *v = xs_read(x->xs, t, path, &len);
-
-	if (!v)
-		return errno ? -errno : -EIO;
-	*out = v; /* libxenstore NUL-terminates values */
-	return 0;
-}
 
 static int xs_get_uint(struct vbdf_xsf *x, const char *path, uint64_t max, uint64_t *out)
 {
-	char *v = NULL;
-	int rc = xs_get(x, XBT_NULL, path, &v);
+	char *v;
+	int rc = vbd_xs_read(x->xs, XBT_NULL, &v, "%s", path);
 
 	if (rc < 0)
 		return rc;
@@ -48,10 +35,7 @@ static int xs_get_uint(struct vbdf_xsf *x, const char *path, uint64_t max, uint6
 
 static int read_fe_key(struct vbdf_xsf *x, const char *key, char **out)
 {
-	char path[160];
-
-	snprintf(path, sizeof(path), "%s/%s", x->fe, key);
-	return xs_get(x, XBT_NULL, path, out);
+	return vbd_xs_read(x->xs, XBT_NULL, out, "%s/%s", x->fe, key);
 }
 
 int vbdf_xsf_open(struct vbdf_xsf *x, unsigned devid, const char *want_volume)
@@ -66,7 +50,7 @@ int vbdf_xsf_open(struct vbdf_xsf *x, unsigned devid, const char *want_volume)
 	if (!x->xs)
 		return errno ? -errno : -ECONNREFUSED;
 	/* Our own domid: the relative path "domid" (our domain directory). */
-	rc = xs_get(x, XBT_NULL, "domid", &v);
+	rc = vbd_xs_read(x->xs, XBT_NULL, &v, "domid");
 	if (rc == 0) {
 		rc = vbd_parse_u64(v, VBD_DOMID_NONE - 1, &u);
 		free(v);
@@ -150,13 +134,10 @@ void vbdf_xsf_close(struct vbdf_xsf *x)
 
 int vbdf_xsf_set_state(struct vbdf_xsf *x, int state)
 {
-	char path[160], val[8];
-	int n = snprintf(val, sizeof(val), "%d", state);
+	char path[160];
 
 	snprintf(path, sizeof(path), "%s/state", x->fe);
-	if (!xs_write(x->xs, XBT_NULL, path, val, (unsigned)n))
-		return errno ? -errno : -EIO;
-	return 0;
+	return vbd_xs_printf(x->xs, XBT_NULL, path, "%d", state);
 }
 
 int vbdf_xsf_get_state(struct vbdf_xsf *x, int *state)
@@ -230,7 +211,7 @@ int vbdf_xsf_read_record(struct vbdf_xsf *x, unsigned q, struct vbd_queue_rec *r
 	int rc;
 
 	snprintf(path, sizeof(path), "%s/queue-%u", x->pool, q);
-	rc = xs_get(x, XBT_NULL, path, &v);
+	rc = vbd_xs_read(x->xs, XBT_NULL, &v, "%s", path);
 	if (rc < 0)
 		return rc;
 	rc = vbd_queue_rec_parse(v, rec);
@@ -246,7 +227,7 @@ int vbdf_xsf_is_member(struct vbdf_xsf *x, unsigned domid)
 	int rc;
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER, x->volume, domid);
-	rc = xs_get(x, XBT_NULL, path, &v);
+	rc = vbd_xs_read(x->xs, XBT_NULL, &v, "%s", path);
 	free(v);
 	if (rc == -ENOENT)
 		return 0;
@@ -260,7 +241,7 @@ int vbdf_xsf_member_lost(struct vbdf_xsf *x, unsigned domid)
 	int rc;
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", x->volume, domid);
-	rc = xs_get(x, XBT_NULL, path, &v);
+	rc = vbd_xs_read(x->xs, XBT_NULL, &v, "%s", path);
 	if (rc == -ENOENT) {
 		rc = vbdf_xsf_is_member(x, domid);
 		return rc == 1 ? 0 : 1; /* a member without a state yet; or gone */
@@ -280,65 +261,62 @@ int vbdf_xsf_drained(struct vbdf_xsf *x, unsigned domid)
 	int rc;
 
 	snprintf(path, sizeof(path), VBD_XS_DRAINED "/%u", x->volume, domid);
-	rc = xs_get(x, XBT_NULL, path, &v);
+	rc = vbd_xs_read(x->xs, XBT_NULL, &v, "%s", path);
 	free(v);
 	return rc == 0;
 }
 
-static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,
-		     const char *fmt, ...) __attribute__((format(printf, 5, 6)));
-static bool tx_write(struct vbdf_xsf *x, xs_transaction_t t, const char *dir, const char *key,
-		     const char *fmt, ...)
+/* One ring's keys, written by the transaction runner. */
+struct publish {
+	const char *dir;
+	const struct vbdf_ring_info *ri;
+};
+
+static int tx_write(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key,
+		    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+static int tx_write(struct xs_handle *xs, xs_transaction_t t, const char *dir, const char *key,
+		    const char *fmt, ...)
 {
 	char path[256], val[64];
 	va_list ap;
-	int n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, key);
 	va_start(ap, fmt);
-	n = vsnprintf(val, sizeof(val), fmt, ap);
+	vsnprintf(val, sizeof(val), fmt, ap);
 	va_end(ap);
-	return xs_write(x->xs, t, path, val, (unsigned)n);
+	return vbd_xs_write(xs, t, path, val);
+}
+
+static int publish_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	const struct publish *p = arg;
+	const struct vbdf_ring_info *ri = p->ri;
+	int rc;
+
+	/* Drop the previous epoch's keys (a different ring order would
+	 * leave stale ring-ref<i> behind); ENOENT is fine. */
+	vbd_xs_rm(xs, t, p->dir);
+	rc = tx_write(xs, t, p->dir, "owner", "%u", ri->owner);
+	rc = rc ? rc : tx_write(xs, t, p->dir, "epoch", "%" PRIu64, ri->epoch);
+	rc = rc ? rc : tx_write(xs, t, p->dir, "ring-page-order", "%u", ri->order);
+	for (unsigned i = 0; !rc && i < (1u << ri->order); i++) {
+		char key[24];
+		snprintf(key, sizeof(key), "ring-ref%u", i);
+		rc = tx_write(xs, t, p->dir, key, "%u", ri->refs[i]);
+	}
+	rc = rc ? rc : tx_write(xs, t, p->dir, "event-channel", "%u", ri->port);
+	return rc ? rc : tx_write(xs, t, p->dir, "protocol", "%s", XEN_IO_PROTO_ABI_X86_64);
 }
 
 int vbdf_xsf_publish_ring(struct vbdf_xsf *x, unsigned q, const struct vbdf_ring_info *ri)
 {
 	char dir[160];
+	struct publish p = {dir, ri};
+	int rc;
 
 	snprintf(dir, sizeof(dir), "%s/queue-%u", x->fe, q);
-	for (int attempt = 0; attempt < PUBLISH_RETRIES; attempt++) {
-		xs_transaction_t t = xs_transaction_start(x->xs);
-		bool ok;
-		int err;
-
-		if (t == XBT_NULL)
-			return errno ? -errno : -EIO;
-		/* Drop the previous epoch's keys (a different ring order would
-		 * leave stale ring-ref<i> behind); ENOENT is fine. */
-		xs_rm(x->xs, t, dir);
-		ok = tx_write(x, t, dir, "owner", "%u", ri->owner) &&
-		     tx_write(x, t, dir, "epoch", "%" PRIu64, ri->epoch) &&
-		     tx_write(x, t, dir, "ring-page-order", "%u", ri->order);
-		for (unsigned i = 0; ok && i < (1u << ri->order); i++) {
-			char key[24];
-			snprintf(key, sizeof(key), "ring-ref%u", i);
-			ok = tx_write(x, t, dir, key, "%u", ri->refs[i]);
-		}
-		ok = ok && tx_write(x, t, dir, "event-channel", "%u", ri->port) &&
-		     tx_write(x, t, dir, "protocol", "%s", XEN_IO_PROTO_ABI_X86_64);
-		if (!ok) {
-			err = errno ? -errno : -EIO;
-			xs_transaction_end(x->xs, t, true);
-			log_err("front: publishing %s: %s", dir, strerror(-err));
-			return err;
-		}
-		if (xs_transaction_end(x->xs, t, false))
-			return 0;
-		if (errno != EAGAIN) {
-			err = errno ? -errno : -EIO;
-			log_err("front: publishing %s: %s", dir, strerror(-err));
-			return err;
-		}
-	}
-	return -EAGAIN;
+	rc = vbd_xs_transact(x->xs, publish_fn, &p);
+	if (rc < 0 && rc != -EAGAIN)
+		log_err("front: publishing %s: %s", dir, strerror(-rc));
+	return rc;
 }
