@@ -8,15 +8,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
+#include "vbdpool/clock.h"
 #include "vbdpool/log.h"
+#include "vbdpool/pool_snap.h"
 
 uint64_t backd_now_ms(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+	return vbd_now_ms();
 }
 
 int pool_volume_setup(struct vbd_volume *v)
@@ -97,45 +96,39 @@ unsigned pool_active_members(struct vbd_volume *v)
 	return n;
 }
 
+/* The list of a volume's members or attachments (what), or -errno to
+ * keep what we knew; a volume that is not there has none. */
+static int read_vol(struct vbd_volume *v, unsigned what, struct vbd_snap_vol *sv)
+{
+	int r = vbd_snap_vol_read(v->bd->xs, XBT_NULL, v->id, what, sv);
+
+	return r == -ENOENT ? 0 : r;
+}
+
 int pool_refresh_members(struct vbd_volume *v)
 {
-	struct backd *bd = v->bd;
-	char path[VBD_XS_PATH_MAX];
+	struct vbd_snap_vol sv;
 	struct vbd_member *m;
-	unsigned n = 0, k = 0;
-	char **names;
+	int r = read_vol(v, VBD_SNAP_M_STATE | VBD_SNAP_M_LOAD, &sv);
 
-	snprintf(path, sizeof(path), VBD_XS_MEMBERS, v->id);
-	names = xs_directory(bd->xs, XBT_NULL, path, &n);
-	if (!names) {
-		if (errno != ENOENT)
-			return -errno; /* keep what we knew */
-		n = 0;
-	}
-	m = calloc(n ? n : 1, sizeof(*m));
+	if (r < 0)
+		return r;
+	m = calloc(sv.nm ? sv.nm : 1, sizeof(*m));
 	if (!m) {
-		free(names);
+		vbd_snap_vol_free(&sv);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		uint64_t id;
-		char *s;
-
-		if (vbd_parse_u64(names[i], VBD_DOMID_NONE - 1, &id) < 0)
-			continue; /* not a domid: not a member */
-		m[k].domid = (unsigned)id;
-		s = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER "/state", v->id, m[k].domid);
-		m[k].state_ok = s && vbd_member_state_parse(s, &m[k].state) == 0;
-		free(s);
-		s = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER "/load", v->id, m[k].domid);
-		m[k].load_ok = s && vbd_member_load_parse(s, &m[k].load) == 0;
-		free(s);
-		k++;
+	for (unsigned i = 0; i < sv.nm; i++) {
+		m[i].domid = sv.m[i].domid;
+		m[i].state_ok = sv.m[i].has_state == VBD_SNAP_OK;
+		m[i].state = sv.m[i].state;
+		m[i].load_ok = sv.m[i].has_load == VBD_SNAP_OK;
+		m[i].load = sv.m[i].load;
 	}
-	free(names);
 	free(v->members);
 	v->members = m;
-	v->nmembers = k;
+	v->nmembers = sv.nm;
+	vbd_snap_vol_free(&sv);
 	return 0;
 }
 
@@ -224,55 +217,27 @@ int pool_join(struct vbd_volume *v)
 	return 0;
 }
 
-/* Parse an attachment name "<g>-<d>". */
-static int parse_att_name(const char *s, unsigned *g, unsigned *d)
-{
-	const char *dash = strchr(s, '-');
-	char gs[16];
-	uint64_t gv, dv;
-
-	if (!dash || dash == s || (size_t)(dash - s) >= sizeof(gs))
-		return -EINVAL;
-	memcpy(gs, s, (size_t)(dash - s));
-	gs[dash - s] = 0;
-	if (vbd_parse_u64(gs, VBD_DOMID_NONE - 1, &gv) || vbd_parse_u64(dash + 1, UINT32_MAX, &dv))
-		return -EINVAL;
-	*g = (unsigned)gv;
-	*d = (unsigned)dv;
-	return 0;
-}
-
 static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsigned d)
 {
 	struct backd *bd = v->bd;
-	char want[VBD_XS_PATH_MAX], state[VBD_XS_PATH_MAX + 8], token[32];
+	char state[VBD_XS_PATH_MAX + 8], token[32];
+	struct vbd_snap_att sa = {.guest = g, .devid = d};
 	struct vbd_attach *a;
-	uint64_t nq;
-	char *fe;
-	int r;
 
-	r = vbd_xs_read_u64(bd->xs, XBT_NULL, VBD_MAX_QUEUES, &nq, VBD_XS_ATTACHMENT "/num-queues",
-			    v->id, g, d);
-	if (r < 0 || nq == 0)
+	vbd_snap_att_read(bd->xs, XBT_NULL, v->id, VBD_SNAP_A_INFO, &sa);
+	if (sa.has_nq != VBD_SNAP_OK || !sa.has_frontend)
 		return NULL; /* not complete yet (or malformed): look again on the next event */
-	fe = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_ATTACHMENT "/frontend", v->id, g, d);
-	if (!fe)
-		return NULL;
-	snprintf(want, sizeof(want), VBD_XS_FRONTEND, g, d);
-	if (strcmp(fe, want)) {
-		log_warn("volume %s: attachment %u-%u: frontend %s is not %s: ignored", v->id, g, d,
-			 fe, want);
-		free(fe);
+	if (sa.has_frontend != VBD_SNAP_OK) {
+		log_warn("volume %s: attachment %u-%u: %s: ignored", v->id, g, d, sa.invalid);
 		return NULL;
 	}
-	free(fe);
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
 	a->guest = g;
 	a->devid = d;
-	a->nq = (unsigned)nq;
-	snprintf(a->fe, sizeof(a->fe), "%s", want);
+	a->nq = sa.nq;
+	snprintf(a->fe, sizeof(a->fe), VBD_XS_FRONTEND, g, d);
 	/* only the frontend's state here; the queue-<q> nodes of the queues
 	 * we own are watched by pool_watch_queues (a guest's writes to
 	 * anything else in its directory must cost us nothing) */
@@ -390,26 +355,17 @@ void pool_drop_attachment(struct vbd_volume *v, struct vbd_attach *a)
 
 int pool_refresh_attachments(struct vbd_volume *v)
 {
-	struct backd *bd = v->bd;
-	char path[VBD_XS_PATH_MAX];
+	struct vbd_snap_vol sv;
 	struct vbd_attach **pp, *a;
-	unsigned n = 0;
-	char **names;
+	int r = read_vol(v, VBD_SNAP_ATTS, &sv);
 
-	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, v->id);
-	names = xs_directory(bd->xs, XBT_NULL, path, &n);
-	if (!names) {
-		if (errno != ENOENT)
-			return -errno; /* keep what we knew */
-		n = 0;
-	}
+	if (r < 0)
+		return r; /* keep what we knew */
 	for (a = v->atts; a; a = a->next)
 		a->seen = 0;
-	for (unsigned i = 0; i < n; i++) {
-		unsigned g, d;
+	for (unsigned i = 0; i < sv.na; i++) {
+		unsigned g = sv.a[i].guest, d = sv.a[i].devid;
 
-		if (parse_att_name(names[i], &g, &d) < 0)
-			continue;
 		for (a = v->atts; a; a = a->next)
 			if (a->guest == g && a->devid == d)
 				break;
@@ -422,7 +378,7 @@ int pool_refresh_attachments(struct vbd_volume *v)
 		}
 		a->seen = 1;
 	}
-	free(names);
+	vbd_snap_vol_free(&sv);
 	for (pp = &v->atts; *pp;) {
 		a = *pp;
 		if (a->seen) {
