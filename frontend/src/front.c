@@ -132,14 +132,168 @@ static int stall_check(struct vbd_front *f, uint64_t now)
 	return (int)((warn_ns - (now - f->stall_mark_ns)) / 1000000u) + 1;
 }
 
+/* The event thread's poll set and what it carries from one turn to the next. */
+struct evloop {
+	struct pollfd pfd[2 + VBD_MAX_QUEUES + VBD_FRONT_MAX_APP_FDS];
+	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
+	struct vbdf_appfd *app;
+	unsigned n, nring, napp; /* polled: all, wake + XenStore + rings, apps */
+	bool kicked;		 /* an application descriptor runs at once */
+	uint64_t retry_at;	 /* monotonic ns: the next retry of failed records */
+	int stall_ms;		 /* ms until the stall warning is due, or -1 */
+};
+
+/* The poll set: the wake fd, XenStore, each ring, the application's fds. */
+static inline void evloop_collect(struct vbd_front *f, struct evloop *L)
+{
+	unsigned n = 0;
+
+	L->pfd[n++] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
+	/* A lost XenStore connection is not polled again (no busy loop). */
+	L->pfd[n++] = (struct pollfd){.fd = f->xs_lost ? -1 : vbdf_xsf_fd(&f->x), .events = POLLIN};
+	for (unsigned q = 0; q < f->nq; q++) {
+		if (!f->q[q].ring)
+			continue;
+		L->pring[n] = f->q[q].ring;
+		L->pfd[n++] = (struct pollfd){.fd = f->q[q].ring->fd, .events = POLLIN};
+	}
+	L->nring = n;
+	L->kicked = false;
+	L->napp = vbdf_appfd_collect(f, L->pfd + n, L->app, &L->kicked);
+	L->n = n + L->napp;
+}
+
+/* The poll timeout: the earliest of a kick, the retry of failed records,
+ * a lost-write hold's deadline and the stall warning (-1: none). */
+static inline int evloop_timeout(struct vbd_front *f, struct evloop *L)
+{
+	int tmo;
+
+	/* Failed record handling (grants, XenStore) is retried every
+	 * VBD_FRONT_RETRY_MS, also while events keep the poll busy; a
+	 * kicked application descriptor runs at once. */
+	if (!f->retry_mask)
+		L->retry_at = 0;
+	else if (!L->retry_at)
+		L->retry_at = vbd_apoll_now() + VBD_FRONT_RETRY_MS * 1000000ull;
+	tmo = L->kicked ? 0 : L->retry_at ? ms_until(L->retry_at) : -1;
+	if (f->lost.n) { /* a storage timeout of a hold (lostw.h) */
+		uint64_t dl = vbdf_lostw_next_deadline(&f->lost);
+		int lt = dl ? ms_until(dl) : -1;
+
+		if (lt >= 0 && (tmo < 0 || lt < tmo))
+			tmo = lt;
+	}
+	if (L->stall_ms >= 0 && (tmo < 0 || L->stall_ms < tmo))
+		tmo = L->stall_ms;
+	return tmo;
+}
+
+/* Polls; returns the ready count, -EINTR to poll again, or -1 to stop. */
+static inline int evloop_wait(struct vbd_front *f, struct evloop *L)
+{
+	int nready = wait_events(f, L->pfd, L->n, evloop_timeout(f, L));
+
+	if (nready >= 0)
+		return nready;
+	if (errno != EINTR) {
+		log_err("front: poll: %s", strerror(errno));
+		return -1;
+	}
+	if (!L->kicked)
+		return -EINTR;
+	/* a signal: the kicks collected above are cleared from the table and
+	 * must still run (nothing polled is) */
+	for (unsigned i = 0; i < L->n; i++)
+		L->pfd[i].revents = 0;
+	return 0;
+}
+
+/* Responses of the rings that polled ready; dispatches what they free. */
+static inline void evloop_responses(struct vbd_front *f, struct evloop *L)
+{
+	struct vbdf_ring *old[VBD_MAX_QUEUES];
+	unsigned nold = 0;
+
+	for (unsigned i = 2; i < L->nring; i++)
+		if (L->pfd[i].revents)
+			vbdf_ring_ack(L->pring[i]);
+	pthread_mutex_lock(&f->lock);
+	for (unsigned i = 2; i < L->nring; i++) {
+		struct vbdf_ring *r = L->pring[i];
+		if (!L->pfd[i].revents || f->q[r->q].ring != r)
+			continue;
+		if (vbdf_ring_harvest(r, vbdf_ring_done_cb, f) == -EPROTO)
+			old[nold++] = vbdf_abandon_ring(f, r->q, true, -1);
+	}
+	vbdf_dispatch(f);
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned i = 0; i < nold; i++)
+		vbdf_ring_destroy(old[i]);
+	vbdf_run_done(f);
+}
+
+/* XenStore: coalesces the events (the queues' records, added to qev, the
+ * device state, a member drained), then reads each record once. */
+static void evloop_xenstore(struct vbd_front *f, short revents, uint64_t qev)
+{
+	bool stev = false, drev = false;
+	unsigned q, nlost;
+
+	if (revents & (POLLERR | POLLHUP | POLLNVAL)) {
+		log_err("front: device %u: lost the XenStore connection; owner changes "
+			"are no longer followed",
+			f->x.devid);
+		f->xs_lost = true;
+	} else if (revents) {
+		enum vbdf_xsf_event ev;
+		while ((ev = vbdf_xsf_next_event(&f->x, &q)) != VBDF_XSF_NONE) {
+			if (ev == VBDF_XSF_STATE)
+				stev = true;
+			else if (ev == VBDF_XSF_DRAINED)
+				drev = true;
+			else
+				qev |= 1ull << q;
+		}
+	}
+	if (stev)
+		vbdf_handle_state(f);
+	nlost = f->lost.n; /* only this thread adds or drops ranges */
+	for (q = 0; q < f->nq && !f->gone; q++)
+		if (qev & (1ull << q))
+			vbdf_handle_record(f, q);
+	/* new lost ranges: their owner may be drained already */
+	if (f->lost.n)
+		vbdf_lost_check(f, drev || f->lost.n > nlost);
+}
+
+/* Pushes what this turn queued, notifies the rings, checks for a stall and
+ * writes Closed once a detach has completed every request. */
+static inline void evloop_push(struct vbd_front *f, struct evloop *L)
+{
+	struct vbdf_ring *notify[VBD_MAX_QUEUES];
+	unsigned nnotify;
+	bool closed_now = false;
+
+	pthread_mutex_lock(&f->lock);
+	nnotify = vbdf_push_collect(f, notify);
+	L->stall_ms = stall_check(f, vbd_apoll_now());
+	if (f->detach_asked && f->nios == 0 && !f->closed_written && !f->gone) {
+		f->closed_written = true;
+		closed_now = true;
+	}
+	pthread_mutex_unlock(&f->lock);
+	vbdf_notify_collected(notify, nnotify);
+	if (closed_now) {
+		log_info("front: device %u: detached, all requests completed", f->x.devid);
+		vbdf_xsf_set_state(&f->x, XB_CLOSED);
+	}
+}
+
 static void *event_thread(void *arg)
 {
 	struct vbd_front *f = arg;
-	struct pollfd pfd[2 + VBD_MAX_QUEUES + VBD_FRONT_MAX_APP_FDS];
-	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
-	struct vbdf_appfd *app = f->afd_snap;
-	uint64_t retry_at = 0; /* monotonic ns: the next retry of failed records */
-	int stall_ms = -1;     /* ms until the stall warning is due, or -1 */
+	struct evloop L = {.app = f->afd_snap, .stall_ms = -1};
 
 	tls_event_dev = f;
 	/* The event thread stays SCHED_OTHER: it copies read data (up to 1 MiB
@@ -147,132 +301,30 @@ static void *event_thread(void *arg)
 	 * preempted by every wake-up (1 MiB reads QD4: -35 %). */
 	pthread_setname_np(pthread_self(), "vbdf-event"); /* for perf/top */
 	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
-		struct vbdf_ring *old[VBD_MAX_QUEUES];
-		unsigned n = 0, nold = 0;
+		uint64_t qev = 0; /* records to read: failed ones due for a retry */
 		int nready;
-		uint64_t qev = 0;
-		bool stev = false, drev = false, closed_now = false;
-		unsigned nlost;
-		struct vbdf_ring *notify[VBD_MAX_QUEUES];
-		unsigned q, nnotify, napp, nring;
-		bool kicked = false;
-		int tmo;
 
-		pfd[n++] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
-		/* A lost XenStore connection is not polled again (no busy loop). */
-		pfd[n++] =
-		    (struct pollfd){.fd = f->xs_lost ? -1 : vbdf_xsf_fd(&f->x), .events = POLLIN};
-		for (q = 0; q < f->nq; q++) {
-			if (!f->q[q].ring)
-				continue;
-			pring[n] = f->q[q].ring;
-			pfd[n++] = (struct pollfd){.fd = f->q[q].ring->fd, .events = POLLIN};
-		}
-		nring = n;
-		napp = vbdf_appfd_collect(f, pfd + n, app, &kicked);
-		n += napp;
-		/* Failed record handling (grants, XenStore) is retried every
-		 * VBD_FRONT_RETRY_MS, also while events keep the poll busy; a
-		 * kicked application descriptor runs at once. */
-		if (!f->retry_mask)
-			retry_at = 0;
-		else if (!retry_at)
-			retry_at = vbd_apoll_now() + VBD_FRONT_RETRY_MS * 1000000ull;
-		tmo = kicked ? 0 : retry_at ? ms_until(retry_at) : -1;
-		if (f->lost.n) { /* a storage timeout of a hold (lostw.h) */
-			uint64_t dl = vbdf_lostw_next_deadline(&f->lost);
-			int lt = dl ? ms_until(dl) : -1;
-
-			if (lt >= 0 && (tmo < 0 || lt < tmo))
-				tmo = lt;
-		}
-		if (stall_ms >= 0 && (tmo < 0 || stall_ms < tmo))
-			tmo = stall_ms;
-		nready = wait_events(f, pfd, n, tmo);
-		if (nready < 0) {
-			if (errno != EINTR) {
-				log_err("front: poll: %s", strerror(errno));
-				break;
-			}
-			if (!kicked)
-				continue;
-			/* a signal: the kicks collected above are cleared from
-			 * the table and must still run (nothing polled is) */
-			for (unsigned i = 0; i < n; i++)
-				pfd[i].revents = 0;
-			nready = 0;
-		}
-		if (retry_at && vbd_apoll_now() >= retry_at) {
+		evloop_collect(f, &L);
+		nready = evloop_wait(f, &L);
+		if (nready == -EINTR)
+			continue;
+		if (nready < 0)
+			break;
+		if (L.retry_at && vbd_apoll_now() >= L.retry_at) {
 			qev = f->retry_mask;
-			retry_at = 0;
+			L.retry_at = 0;
 		}
-		if (pfd[0].revents) {
+		if (L.pfd[0].revents) {
 			uint64_t v;
 			if (read(f->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				log_warn("front: wake fd: %s", strerror(errno));
 		}
-
-		/* Responses. */
-		for (unsigned i = 2; i < nring; i++)
-			if (pfd[i].revents)
-				vbdf_ring_ack(pring[i]);
-		pthread_mutex_lock(&f->lock);
-		for (unsigned i = 2; i < nring; i++) {
-			struct vbdf_ring *r = pring[i];
-			if (!pfd[i].revents || f->q[r->q].ring != r)
-				continue;
-			if (vbdf_ring_harvest(r, vbdf_ring_done_cb, f) == -EPROTO)
-				old[nold++] = vbdf_abandon_ring(f, r->q, true, -1);
-		}
-		vbdf_dispatch(f);
-		pthread_mutex_unlock(&f->lock);
-		for (unsigned i = 0; i < nold; i++)
-			vbdf_ring_destroy(old[i]);
-		vbdf_run_done(f);
+		evloop_responses(f, &L);
 		/* The application's descriptors: requests read now are pushed
 		 * below with those the completions submitted. */
-		vbdf_appfd_run(f, app, pfd + nring, napp, nready > 0);
-
-		/* XenStore: coalesce the events, then read each record once. */
-		if (pfd[1].revents & (POLLERR | POLLHUP | POLLNVAL)) {
-			log_err("front: device %u: lost the XenStore connection; owner changes "
-				"are no longer followed",
-				f->x.devid);
-			f->xs_lost = true;
-		} else if (pfd[1].revents) {
-			enum vbdf_xsf_event ev;
-			while ((ev = vbdf_xsf_next_event(&f->x, &q)) != VBDF_XSF_NONE) {
-				if (ev == VBDF_XSF_STATE)
-					stev = true;
-				else if (ev == VBDF_XSF_DRAINED)
-					drev = true;
-				else
-					qev |= 1ull << q;
-			}
-		}
-		if (stev)
-			vbdf_handle_state(f);
-		nlost = f->lost.n; /* only this thread adds or drops ranges */
-		for (q = 0; q < f->nq && !f->gone; q++)
-			if (qev & (1ull << q))
-				vbdf_handle_record(f, q);
-		/* new lost ranges: their owner may be drained already */
-		if (f->lost.n)
-			vbdf_lost_check(f, drev || f->lost.n > nlost);
-
-		pthread_mutex_lock(&f->lock);
-		nnotify = vbdf_push_collect(f, notify);
-		stall_ms = stall_check(f, vbd_apoll_now());
-		if (f->detach_asked && f->nios == 0 && !f->closed_written && !f->gone) {
-			f->closed_written = true;
-			closed_now = true;
-		}
-		pthread_mutex_unlock(&f->lock);
-		vbdf_notify_collected(notify, nnotify);
-		if (closed_now) {
-			log_info("front: device %u: detached, all requests completed", f->x.devid);
-			vbdf_xsf_set_state(&f->x, XB_CLOSED);
-		}
+		vbdf_appfd_run(f, L.app, L.pfd + L.nring, L.napp, nready > 0);
+		evloop_xenstore(f, L.pfd[1].revents, qev);
+		evloop_push(f, &L);
 	}
 	return NULL;
 }
