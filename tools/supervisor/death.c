@@ -43,8 +43,7 @@ static void record_dead(struct sv *sv, const struct sv_view *v)
 		if (!vols)
 			return;
 		for (unsigned k = i; k < v->nm; k++)
-			if (v->m[k].domid == m->domid && strcmp(v->m[k].state, "dead") &&
-			    strcmp(v->m[k].state, "fenced"))
+			if (v->m[k].domid == m->domid && !sv_member_in(&v->m[k], SV_ST_FINAL))
 				vols[n++] = v->m[k].vol;
 		if (n) {
 			rc = sv_set_member_state(sv, vols, n, m->domid, "dead", final_states);

@@ -81,8 +81,7 @@ static void forget_revived(struct sv *sv, struct sv_drain *d, const struct sv_vi
 
 		for (unsigned m = 0; m < v->nm && !revived; m++)
 			revived = v->m[m].domid == w->domid && !strcmp(v->m[m].vol, w->vol) &&
-				  (!strcmp(v->m[m].state, "joining") ||
-				   !strcmp(v->m[m].state, "active")) &&
+				  sv_member_in(&v->m[m], SV_ST(JOINING) | SV_ST(ACTIVE)) &&
 				  sv_domain_alive(sv, v, w->domid);
 		snprintf(p, sizeof(p), VBD_XS_DRAINED "/%u", w->vol, w->domid);
 		if (revived && (vbd_xs_rm(sv->xs, XBT_NULL, p) == 0 ||

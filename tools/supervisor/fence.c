@@ -40,7 +40,8 @@
 struct hb_track {
 	char vol[VBD_VOLUME_ID_MAX + 1];
 	unsigned domid;
-	char hb[24];
+	enum vbd_snap_has has_hb; /* the heartbeat last seen */
+	uint64_t hb;
 	int64_t changed_ms; /* dom0 clock: when hb last changed (or was first seen) */
 	bool seen;
 };
@@ -53,11 +54,8 @@ struct fence_priv {
 
 static const char *const final_states[] = {"dead", "fenced", NULL};
 
-static bool daemon_state(const char *st)
-{
-	return !strcmp(st, "joining") || !strcmp(st, "active") || !strcmp(st, "leaving") ||
-	       !strcmp(st, "failed");
-}
+/* States a running daemon writes: its heartbeat is watched. */
+#define DAEMON_STATES (SV_ST(JOINING) | SV_ST(ACTIVE) | SV_ST(LEAVING) | SV_ST(FAILED))
 
 static int fence_init(struct sv *sv, void **priv)
 {
@@ -91,7 +89,8 @@ static struct hb_track *track(struct fence_priv *p, const struct sv_member *m, i
 	}
 	p->t[p->n] = (struct hb_track){.domid = m->domid, .changed_ms = now};
 	snprintf(p->t[p->n].vol, sizeof(p->t[p->n].vol), "%s", m->vol);
-	snprintf(p->t[p->n].hb, sizeof(p->t[p->n].hb), "%s", m->heartbeat);
+	p->t[p->n].has_hb = m->has_hb;
+	p->t[p->n].hb = m->hb;
 	return &p->t[p->n++];
 }
 
@@ -127,8 +126,7 @@ static void fence_domain(struct sv *sv, struct fence_priv *p, const struct sv_vi
 	if (!vols)
 		return;
 	for (unsigned i = 0; i < v->nm; i++)
-		if (v->m[i].domid == domid && strcmp(v->m[i].state, "dead") &&
-		    strcmp(v->m[i].state, "fenced"))
+		if (v->m[i].domid == domid && !sv_member_in(&v->m[i], SV_ST_FINAL))
 			vols[n++] = v->m[i].vol;
 	rc = n ? sv_set_member_state(sv, vols, n, domid, "fenced", final_states) : 0;
 	if (rc < 0)
@@ -159,9 +157,13 @@ static int fence_check(struct sv *sv, void *priv, const struct sv_view *v)
 		if (!t)
 			return -1;
 		t->seen = true;
-		if (strcmp(t->hb, m->heartbeat) || !m->heartbeat[0] || !daemon_state(m->state)) {
+		/* A malformed heartbeat is watched but never a beat: it is
+		 * not trusted to say the member is alive. */
+		if (!m->has_hb || !sv_member_in(m, DAEMON_STATES) ||
+		    (m->has_hb == VBD_SNAP_OK && (t->has_hb != VBD_SNAP_OK || t->hb != m->hb))) {
 			/* changed, or not watched: the lease starts again */
-			snprintf(t->hb, sizeof(t->hb), "%s", m->heartbeat);
+			t->has_hb = m->has_hb;
+			t->hb = m->hb;
 			t->changed_ms = v->now_ms;
 		}
 	}

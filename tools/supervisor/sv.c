@@ -10,6 +10,7 @@
 
 #include "pool.h"
 #include "vbdpool/log.h"
+#include "vbdpool/pool_snap.h"
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
 
@@ -20,18 +21,6 @@ int64_t sv_now_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
-static void read_into(struct xs_handle *h, xs_transaction_t t, const char *path, char *buf,
-		      size_t len)
-{
-	char *v;
-
-	buf[0] = '\0';
-	if (vbd_xs_read(h, t, &v, "%s", path) == 0) {
-		snprintf(buf, len, "%s", v);
-		free(v);
-	}
 }
 
 static int add_grant(struct sv_view *v, unsigned *cap, const char *vol, unsigned domid)
@@ -77,64 +66,56 @@ static int stale_grants(struct sv *sv, xs_transaction_t t, struct sv_view *v, un
 	return rc;
 }
 
+/* The members of every volume, with their state and heartbeat, from one
+ * typed snapshot (vbdpool/pool_snap.h) read in t. */
+static int view_members(struct sv *sv, xs_transaction_t t, struct sv_view *v,
+			struct vbd_pool_snap *snap)
+{
+	unsigned n = 0;
+	int rc = vbd_pool_snap_read(sv->xs, t, NULL, VBD_SNAP_M_STATE | VBD_SNAP_M_HB, snap);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < snap->nv; i++)
+		n += snap->v[i].nm;
+	v->m = calloc(n ? n : 1, sizeof(*v->m));
+	if (!v->m)
+		return -ENOMEM;
+	for (unsigned i = 0; i < snap->nv; i++)
+		for (unsigned k = 0; k < snap->v[i].nm; k++) {
+			const struct vbd_snap_member *sm = &snap->v[i].m[k];
+			struct sv_member *m = &v->m[v->nm++];
+			snprintf(m->vol, sizeof(m->vol), "%s", snap->v[i].id);
+			m->domid = sm->domid;
+			m->has_state = sm->has_state;
+			m->state = sm->state;
+			m->has_hb = sm->has_hb;
+			m->hb = sm->hb;
+		}
+	return 0;
+}
+
 int sv_view_build(struct sv *sv, struct sv_view *v)
 {
+	struct vbd_pool_snap snap = {0};
 	unsigned gcap = 0;
-	char **vols, p[256];
-	unsigned nv, cap = 0;
+	char p[VBD_XS_PATH_MAX];
 	xs_transaction_t t;
-	int rc = 0;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
 	v->ndoms = -1;
 	v->now_ms = sv_now_ms();
 	t = xs_transaction_start(sv->xs); /* one snapshot; abandoned */
-	if (vbd_xs_list(sv->xs, t, &vols, &nv, VBD_XS_VOLUMES))
-		goto out;
-	for (unsigned i = 0; i < nv && !rc; i++) {
-		char **mem;
-		unsigned nm;
-		if (!vbd_volume_id_valid(vols[i]))
-			continue;
-		snprintf(p, sizeof(p), VBD_XS_MEMBERS, vols[i]);
-		if (vbd_xs_list(sv->xs, t, &mem, &nm, "%s", p))
-			continue;
-		for (unsigned k = 0; k < nm; k++) {
-			char *end;
-			unsigned long id = strtoul(mem[k], &end, 10);
-			struct sv_member *m;
-			if (*end || end == mem[k] || id >= 0x7ff0)
-				continue;
-			if (v->nm == cap) {
-				cap = cap ? cap * 2 : 16;
-				struct sv_member *nmv = realloc(v->m, cap * sizeof(*nmv));
-				if (!nmv) {
-					rc = -ENOMEM;
-					break;
-				}
-				v->m = nmv;
-			}
-			m = &v->m[v->nm++];
-			snprintf(m->vol, sizeof(m->vol), "%s", vols[i]);
-			m->domid = (unsigned)id;
-			snprintf(p, sizeof(p), VBD_XS_MEMBER "/state", vols[i], m->domid);
-			read_into(sv->xs, t, p, m->state, sizeof(m->state));
-			snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", vols[i], m->domid);
-			read_into(sv->xs, t, p, m->heartbeat, sizeof(m->heartbeat));
-		}
-		free(mem);
-	}
+	rc = view_members(sv, t, v, &snap);
 	/* grants the members have lost (backing: "n0 M", the members only) */
-	for (unsigned i = 0; i < nv && !rc; i++) {
-		if (!vbd_volume_id_valid(vols[i]))
-			continue;
-		snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", vols[i]);
-		rc = stale_grants(sv, t, v, &gcap, p, vols[i], vols[i]);
+	for (unsigned i = 0; i < snap.nv && !rc; i++) {
+		snprintf(p, sizeof(p), VBD_XS_VOLUME "/backing", snap.v[i].id);
+		rc = stale_grants(sv, t, v, &gcap, p, snap.v[i].id, snap.v[i].id);
 	}
 	if (!rc)
 		rc = stale_grants(sv, t, v, &gcap, VBD_XS_SUPERVISOR, NULL, "");
-	free(vols);
-out:
+	vbd_pool_snap_free(&snap);
 	if (t != XBT_NULL)
 		xs_transaction_end(sv->xs, t, true);
 	/* Domains are listed after the members are read: a member seen above

@@ -28,14 +28,26 @@
 #include <xenstore.h>
 
 #include "vbdpool/platform.h"
+#include "vbdpool/pool_snap.h"
 #include "vbdpool/proto.h"
 
+/* A member of one volume, from the typed pool snapshot (pool_snap.h). */
 struct sv_member {
 	char vol[VBD_VOLUME_ID_MAX + 1];
 	unsigned domid;
-	char state[16];	    /* "" if the member has not written one */
-	char heartbeat[24]; /* raw, "" if none */
+	enum vbd_snap_has has_state, has_hb; /* ABSENT, OK or BAD (malformed) */
+	enum vbd_member_state state;	     /* when has_state is OK */
+	uint64_t hb;			     /* heartbeat; 0 unless has_hb is OK */
 };
+
+/* Is the member's state one of these (a state that is absent or malformed
+ * is none of them)? */
+static inline int sv_member_in(const struct sv_member *m, unsigned states)
+{
+	return m->has_state == VBD_SNAP_OK && (states >> m->state) & 1u;
+}
+#define SV_ST(s)    (1u << VBD_MEMBER_##s)
+#define SV_ST_FINAL (SV_ST(DEAD) | SV_ST(FENCED)) /* written by the supervisor */
 
 /* A domain the pool's ACLs still name although it is no member (the
  * members ACL of volume `vol`, or of the supervisor area when vol is ""):

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/pool_snap.h"
 #include "vbdpool/proto.h"
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
@@ -29,51 +30,21 @@ static int add_dom(uint16_t *set, unsigned *n, unsigned long id)
 	return 0;
 }
 
-static int parse_num(const char *s, unsigned long *out)
-{
-	char *end;
-
-	if (s[0] < '0' || s[0] > '9')
-		return -EINVAL;
-	*out = strtoul(s, &end, 10);
-	return *end ? -EINVAL : 0;
-}
-
 int pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id, struct pool_vol *v)
 {
-	char path[256], **names;
-	unsigned n;
-	int rc = 0;
+	struct vbd_snap_vol sv;
+	int rc;
 
 	memset(v, 0, sizeof(*v));
-	if (!vbd_volume_id_valid(id))
-		return -EINVAL;
+	rc = vbd_snap_vol_read(h, t, id, VBD_SNAP_MEMBERS | VBD_SNAP_ATTS, &sv);
+	if (rc)
+		return rc;
 	snprintf(v->id, sizeof(v->id), "%s", id);
-	snprintf(path, sizeof(path), VBD_XS_VOLUME, id);
-	if (vbd_xs_exists(h, t, "%s", path) <= 0)
-		return -ENOENT;
-	snprintf(path, sizeof(path), VBD_XS_MEMBERS, id);
-	if (vbd_xs_list(h, t, &names, &n, "%s", path) == 0) {
-		for (unsigned i = 0; i < n && !rc; i++) {
-			unsigned long m;
-			if (parse_num(names[i], &m) == 0)
-				rc = add_dom(v->members, &v->nm, m);
-		}
-		free(names);
-	}
-	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
-	if (!rc && vbd_xs_list(h, t, &names, &n, "%s", path) == 0) {
-		for (unsigned i = 0; i < n && !rc; i++) {
-			unsigned long g;
-			char *dash = strchr(names[i], '-');
-			if (!dash)
-				continue;
-			*dash = '\0';
-			if (parse_num(names[i], &g) == 0)
-				rc = add_dom(v->guests, &v->ng, g);
-		}
-		free(names);
-	}
+	for (unsigned i = 0; i < sv.nm && !rc; i++)
+		rc = add_dom(v->members, &v->nm, sv.m[i].domid);
+	for (unsigned i = 0; i < sv.na && !rc; i++)
+		rc = add_dom(v->guests, &v->ng, sv.a[i].guest);
+	vbd_snap_vol_free(&sv);
 	return rc;
 }
 
