@@ -15,14 +15,13 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <xen/io/xenbus.h>
 
 #include "internal.h"
 #include "vbdpool/apoll.h"
 #include "lostw.h"
 #include "ring.h"
 #include "xsfront.h"
-
-enum { XB_INITIALISED = 3, XB_CONNECTED = 4, XB_CLOSING = 5, XB_CLOSED = 6 };
 
 struct vbdf_queue {
 	unsigned idx;

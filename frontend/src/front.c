@@ -286,7 +286,7 @@ static inline void evloop_push(struct vbd_front *f, struct evloop *L)
 	vbdf_notify_collected(notify, nnotify);
 	if (closed_now) {
 		log_info("front: device %u: detached, all requests completed", f->x.devid);
-		vbdf_xsf_set_state(&f->x, XB_CLOSED);
+		vbdf_xsf_set_state(&f->x, XenbusStateClosed);
 	}
 }
 
@@ -380,12 +380,12 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 		goto fail;
 	}
 	/* dom0 is detaching the device: do not undo its Closing. */
-	if (vbdf_xsf_get_state(&f->x, &st) == 0 && st == XB_CLOSING) {
+	if (vbdf_xsf_get_state(&f->x, &st) == 0 && st == XenbusStateClosing) {
 		log_err("front: device %u is being detached (state 5)", o->devid);
 		rc = -ESHUTDOWN;
 		goto fail;
 	}
-	rc = vbdf_xsf_set_state(&f->x, XB_INITIALISED);
+	rc = vbdf_xsf_set_state(&f->x, XenbusStateInitialised);
 	if (rc < 0) {
 		log_err("front: %s/state: %s", f->x.fe, strerror(-rc));
 		goto fail;
@@ -454,7 +454,7 @@ void vbd_front_close(struct vbd_front *f)
 	}
 	vbdf_fail_all(f, -ESHUTDOWN, false);
 	if (!f->gone && !f->closed_written)
-		vbdf_xsf_set_state(&f->x, XB_CLOSED);
+		vbdf_xsf_set_state(&f->x, XenbusStateClosed);
 	vbdf_xsf_close(&f->x);
 	close(f->wake_fd);
 	vbdf_lostw_free(&f->lost);

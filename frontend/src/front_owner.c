@@ -261,7 +261,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	}
 	pthread_mutex_unlock(&f->lock);
 	if (write_connected)
-		vbdf_xsf_set_state(&f->x, XB_CONNECTED);
+		vbdf_xsf_set_state(&f->x, XenbusStateConnected);
 }
 
 void vbdf_handle_state(struct vbd_front *f)
@@ -273,7 +273,7 @@ void vbdf_handle_state(struct vbd_front *f)
 		vbdf_device_gone(f);
 		return;
 	}
-	if (rc < 0 || st != XB_CLOSING || f->detach_asked)
+	if (rc < 0 || st != XenbusStateClosing || f->detach_asked)
 		return;
 	log_info("front: device %u: dom0 detaches it", f->x.devid);
 	pthread_mutex_lock(&f->lock);
