@@ -9,6 +9,7 @@
 #include <xenstore.h>
 
 #include "backing.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/parse_num.h"
 #include "vbdpool/xs.h"
 #include "io_engine.h"
@@ -141,7 +142,8 @@ struct backd {
 	int beat_started, beat_stop;
 };
 
-uint64_t backd_now_ms(void);
+/* the one clock (vbdpool/clock.h) under the backend's old name */
+#define backd_now_ms vbd_now_ms
 
 /* pool.c: volumes, membership, attachments (control path) */
 int pool_volume_setup(struct vbd_volume *v);
@@ -158,7 +160,6 @@ void pool_watch_queues(struct vbd_volume *v, struct vbd_attach *a);
  * `state` node: every queue; queue-<q> or one of its ring nodes: that
  * queue); anything else is ignored. Returns 1 if something was flagged. */
 int pool_frontend_event(struct vbd_volume *v, const char *path);
-unsigned pool_active_members(struct vbd_volume *v);
 
 /* storage.c: storage identity (docs/protocol.md "Storage identity").
  * storage_verify: before joining, is the backing just opened at `path` the

@@ -13,11 +13,6 @@
 #include "vbdpool/log.h"
 #include "vbdpool/pool_snap.h"
 
-uint64_t backd_now_ms(void)
-{
-	return vbd_now_ms();
-}
-
 int pool_volume_setup(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;
@@ -84,16 +79,6 @@ struct vbd_member *pool_member(struct vbd_volume *v, unsigned domid)
 		if (v->members[i].domid == domid)
 			return &v->members[i];
 	return NULL;
-}
-
-unsigned pool_active_members(struct vbd_volume *v)
-{
-	unsigned n = 0;
-
-	for (unsigned i = 0; i < v->nmembers; i++)
-		if (v->members[i].state_ok && vbd_member_can_serve(v->members[i].state))
-			n++;
-	return n;
 }
 
 /* The list of a volume's members or attachments (what), or -errno to
@@ -205,7 +190,8 @@ int pool_join(struct vbd_volume *v)
 	path_clear_failed(v, XBT_NULL); /* a failure of an earlier run is over */
 	v->joined = 1;
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/features", v->id, bd->me);
-	r = vbd_xs_write(bd->xs, XBT_NULL, path, "flush discard indirect=256 persistent");
+	r = vbd_xs_printf(bd->xs, XBT_NULL, path, "flush discard indirect=%u persistent",
+			  VBD_MAX_INDIRECT_SEGS);
 	if (r < 0)
 		log_warn("volume %s: cannot write features: %s", v->id, strerror(-r));
 	hb_beat(v, bd->xs); /* the first beat before active; then the thread's */

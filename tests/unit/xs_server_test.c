@@ -237,10 +237,6 @@ static int wr_t(struct xs_handle *h, xs_transaction_t t, const char *p, const ch
 {
 	return xs_write(h, t, p, v, strlen(v)) ? 0 : errno;
 }
-static int wr(struct xs_handle *h, const char *p, const char *v)
-{
-	return wr_t(h, XBT_NULL, p, v);
-}
 static int wrn(struct xs_handle *h, const char *p, size_t n)
 {
 	char *v = malloc(n + 1);
@@ -258,80 +254,79 @@ static int rm_t(struct xs_handle *h, xs_transaction_t t, const char *p)
 {
 	return xs_rm(h, t, p) ? 0 : errno;
 }
-static int rm(struct xs_handle *h, const char *p)
+
+/* The helpers below return their results as text in a ring of buffers:
+ * each stays valid for the next RESULTS - 1 calls. */
+#define RESULTS	   8
+#define RESULT_CAP 8192
+
+/* The next result buffer, emptied. */
+static char *result(void)
 {
-	return rm_t(h, XBT_NULL, p);
+	static char buf[RESULTS][RESULT_CAP];
+	static int k;
+
+	k = (k + 1) % RESULTS;
+	buf[k][0] = 0;
+	return buf[k];
+}
+
+/* "<ERRNAME>" of errno, the result of a failed call. */
+static const char *result_errno(char *b)
+{
+	snprintf(b, RESULT_CAP, "<%s>", ename(errno));
+	return b;
 }
 
 /* value, or "<ERRNAME>" */
 static const char *rd_t(struct xs_handle *h, xs_transaction_t t, const char *p)
 {
-	static char buf[8][4200];
-	static int k;
+	char *b = result();
 	unsigned len;
 	char *v = xs_read(h, t, p, &len);
-	k = (k + 1) % 8;
+
 	if (!v)
-		snprintf(buf[k], sizeof(buf[k]), "<%s>", ename(errno));
-	else
-		snprintf(buf[k], sizeof(buf[k]), "%.4100s", v);
+		return result_errno(b);
+	snprintf(b, RESULT_CAP, "%.4100s", v);
 	free(v);
-	return buf[k];
-}
-static const char *rd(struct xs_handle *h, const char *p)
-{
-	return rd_t(h, XBT_NULL, p);
+	return b;
 }
 
+/* "a,b,c", or "<ERRNAME>" */
 static const char *ls_t(struct xs_handle *h, xs_transaction_t t, const char *p)
 {
-	static char buf[4][8192];
-	static int k;
+	char *b = result();
 	unsigned n;
 	char **d = xs_directory(h, t, p, &n);
-	k = (k + 1) % 4;
-	buf[k][0] = 0;
-	if (!d) {
-		snprintf(buf[k], sizeof(buf[k]), "<%s>", ename(errno));
-		return buf[k];
-	}
+
+	if (!d)
+		return result_errno(b);
 	for (unsigned i = 0; i < n; i++) {
 		if (i)
-			strcat(buf[k], ",");
-		strncat(buf[k], d[i], sizeof(buf[k]) - strlen(buf[k]) - 2);
+			strcat(b, ",");
+		strncat(b, d[i], RESULT_CAP - strlen(b) - 2);
 	}
 	free(d);
-	return buf[k];
-}
-static const char *ls(struct xs_handle *h, const char *p)
-{
-	return ls_t(h, XBT_NULL, p);
+	return b;
 }
 
+/* "n0,r5", or "<ERRNAME>" */
 static const char *gp_t(struct xs_handle *h, xs_transaction_t t, const char *p)
 {
-	static char buf[4][256];
-	static int k;
+	char *b = result();
 	unsigned n;
 	struct xs_permissions *ps = xs_get_permissions(h, t, p, &n);
-	k = (k + 1) % 4;
-	buf[k][0] = 0;
-	if (!ps) {
-		snprintf(buf[k], sizeof(buf[k]), "<%s>", ename(errno));
-		return buf[k];
-	}
-	for (unsigned i = 0; i < n; i++) {
-		char e[32];
+
+	if (!ps)
+		return result_errno(b);
+	for (unsigned i = 0; i < n && strlen(b) < 200; i++) {
 		const char *l = "nrwb";
-		snprintf(e, sizeof(e), "%s%c%u", i ? "," : "", l[ps[i].perms & 3], ps[i].id);
-		strcat(buf[k], e);
+
+		snprintf(b + strlen(b), RESULT_CAP - strlen(b), "%s%c%u", i ? "," : "",
+			 l[ps[i].perms & 3], ps[i].id);
 	}
 	free(ps);
-	return buf[k];
-}
-static const char *gp(struct xs_handle *h, const char *p)
-{
-	return gp_t(h, XBT_NULL, p);
+	return b;
 }
 
 /* "n0,r5" */
@@ -351,10 +346,6 @@ static int sp_t(struct xs_handle *h, xs_transaction_t t, const char *p, const ch
 	}
 	return xs_set_permissions(h, t, p, ps, n) ? 0 : errno;
 }
-static int sp(struct xs_handle *h, const char *p, const char *spec)
-{
-	return sp_t(h, XBT_NULL, p, spec);
-}
 
 static int watch(struct xs_handle *h, const char *p, const char *tok)
 {
@@ -365,29 +356,35 @@ static int watch(struct xs_handle *h, const char *p, const char *tok)
  * first: the server sends events before later replies. */
 static const char *events(struct xs_handle *h)
 {
-	static char buf[4][4096];
-	static int k;
+	char *b = result();
 	char **w;
-	k = (k + 1) % 4;
-	buf[k][0] = 0;
+
 	free(xs_get_domain_path(h, 0));
 	while ((w = xs_check_watch(h))) {
-		if (buf[k][0])
-			strcat(buf[k], ",");
-		strncat(buf[k], w[XS_WATCH_PATH], 1000);
-		strcat(buf[k], "|");
-		strncat(buf[k], w[XS_WATCH_TOKEN], 100);
+		if (b[0])
+			strcat(b, ",");
+		strncat(b, w[XS_WATCH_PATH], 1000);
+		strcat(b, "|");
+		strncat(b, w[XS_WATCH_TOKEN], 100);
 		free(w);
-		if (strlen(buf[k]) > 2500)
+		if (strlen(b) > 2500)
 			break;
 	}
-	return buf[k];
+	return b;
 }
 
 static int commit(struct xs_handle *h, xs_transaction_t t)
 {
 	return xs_transaction_end(h, t, false) ? 0 : errno;
 }
+
+/* The same outside a transaction. */
+#define wr(h, p, v)    wr_t(h, XBT_NULL, p, v)
+#define rm(h, p)       rm_t(h, XBT_NULL, p)
+#define sp(h, p, spec) sp_t(h, XBT_NULL, p, spec)
+#define rd(h, p)       rd_t(h, XBT_NULL, p)
+#define ls(h, p)       ls_t(h, XBT_NULL, p)
+#define gp(h, p)       gp_t(h, XBT_NULL, p)
 
 /* ---- tests ------------------------------------------------------------- */
 
@@ -1191,7 +1188,8 @@ static void test_request_counter(void)
 	t = xs_transaction_start(u5);
 	CHECK(t != XBT_NULL && xs_transaction_end(u5, t, true), "transaction");
 	n = requests_of(5) - a5;
-	CHECK(n == 8, "dom5 sent 8 requests (events() makes one), counted %llu", (unsigned long long)n);
+	CHECK(n == 8, "dom5 sent 8 requests (events() makes one), counted %llu",
+	      (unsigned long long)n);
 	n = requests_of(0) - a0;
 	CHECK(n == 1, "dom0 sent 1 request, counted %llu", (unsigned long long)n);
 	CHECK(requests_of(6) == a6, "dom6 sent nothing");
