@@ -35,36 +35,128 @@ struct dom *dom_find_live(unsigned id)
 	return d && d->state != VBD_DOM_DYING ? d : NULL;
 }
 
+/* The processes the daemon started into a domain (its direct children),
+ * until reaped: the root of every domain process's ancestry. */
+static struct spawned {
+	pid_t pid;
+	unsigned domid;
+} * spawned;
+static size_t nspawned, spawned_cap;
+
+void dom_track(pid_t pid, unsigned domid)
+{
+	if (nspawned == spawned_cap) {
+		size_t cap = spawned_cap ? 2 * spawned_cap : 16;
+		struct spawned *p = realloc(spawned, cap * sizeof(*p));
+
+		if (!p) {
+			log_err("dom%u: cannot record pid %d: its connections will be refused",
+				domid, (int)pid);
+			return;
+		}
+		spawned = p;
+		spawned_cap = cap;
+	}
+	spawned[nspawned++] = (struct spawned){pid, domid};
+}
+
+void dom_untrack(pid_t pid)
+{
+	for (size_t i = 0; i < nspawned; i++)
+		if (spawned[i].pid == pid) {
+			spawned[i] = spawned[--nspawned];
+			return;
+		}
+}
+
+static struct dom *dom_by_pgid(pid_t pg)
+{
+	for (struct dom *o = g_sim->doms; o; o = o->next)
+		if ((o->pgid > 0 && o->pgid == pg) || (o->dying_pgid > 0 && o->dying_pgid == pg))
+			return o;
+	return NULL;
+}
+
+/* ppid and process group of pid from /proc/<pid>/stat; -1 if gone. */
+static int proc_parent(pid_t pid, pid_t *ppid, pid_t *pgrp)
+{
+	char path[64], buf[512], *p;
+	long pp, pg;
+	size_t len;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "re");
+	if (!f)
+		return -1;
+	len = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[len] = 0;
+	p = strrchr(buf, ')'); /* comm may hold ')' */
+	if (!p || sscanf(p + 1, " %*c %ld %ld", &pp, &pg) != 2)
+		return -1;
+	*ppid = (pid_t)pp;
+	*pgrp = (pid_t)pg;
+	return 0;
+}
+
+/* Which domain pid belongs to.  The daemon starts every domain process
+ * (and nothing else) and is a child subreaper, so a process whose
+ * ancestry reaches the daemon is a domain's: the one the daemon started
+ * its ancestor into (dom_track), whatever process group it moved to
+ * (setsid, setpgid); an orphan re-parented to the daemon is placed by its
+ * process group, if that is a domain's.  A process outside the daemon's
+ * tree is the host's: dom0 (the CLI runs dom0's programs in place).
+ * Returns 0 with *out (NULL: dom0's) or -ESRCH: cannot be placed. */
+static int dom_of_pid(pid_t pid, struct dom **out)
+{
+	pid_t self = getpid(), ppid, pgrp, p = pid;
+	struct dom *by_pgrp;
+
+	*out = NULL;
+	for (int depth = 0; depth < 4096; depth++) {
+		if (proc_parent(p, &ppid, &pgrp) < 0)
+			return -ESRCH; /* gone (or went) meanwhile */
+		if (ppid == self) {
+			by_pgrp = dom_by_pgid(pgrp);
+			for (size_t i = 0; i < nspawned; i++)
+				if (spawned[i].pid == p)
+					by_pgrp = dom_find(spawned[i].domid);
+			*out = by_pgrp;
+			return by_pgrp ? 0 : -ESRCH;
+		}
+		if (ppid <= 1)
+			return 0; /* not below the daemon: the host's */
+		p = ppid;
+	}
+	return -ESRCH;
+}
+
 bool dom_peer_ok(int fd, const struct dom *d)
 {
 	struct ucred uc;
 	socklen_t len = sizeof(uc);
-	const struct dom *o;
-	pid_t pg;
+	struct dom *o;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &uc, &len) < 0)
 		return false;
-	pg = getpgid(uc.pid);
-	if (pg < 0)
-		return false; /* gone already */
-	for (o = g_sim->doms; o; o = o->next)
-		if ((o->pgid > 0 && o->pgid == pg) || (o->dying_pgid > 0 && o->dying_pgid == pg))
-			break;
-	/* a process of no domain (e.g. under `timeout`, which makes its own
-	 * process group) may use any socket; a domain's process only its own */
+	if (dom_of_pid(uc.pid, &o) < 0) {
+		log_warn("dom%u: refused a connection from pid %d (of no domain it can place)",
+			 d->id, (int)uc.pid);
+		return false;
+	}
+	/* the host's processes (dom0's tools, tests) may use any socket; a
+	 * domain's process only its own */
 	if (!o || o == d)
 		return true;
 	log_warn("dom%u: refused a connection from pid %d of dom%u", d->id, (int)uc.pid, o->id);
 	return false;
 }
 
-static void xs_accept_cb(void *arg, uint32_t ev)
+void dom_xs_accept(int lfd, const struct dom *d)
 {
-	struct dom *d = arg;
-
-	(void)ev;
 	for (;;) {
-		int fd = accept4(d->xs_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
 		int rc;
 
 		if (fd < 0)
@@ -74,9 +166,20 @@ static void xs_accept_cb(void *arg, uint32_t ev)
 			continue;
 		}
 		rc = xs_server_add_conn(g_sim->xs, fd, d->id);
-		if (rc < 0)
-			log_warn("xenstore: dom%u connection refused: %s", d->id, strerror(-rc));
+		if (rc < 0) {
+			log_warn("xenstore: dom%u connection refused: %s", d->id,
+				 rc == -EMFILE ? "the domain has too many" : strerror(-rc));
+			close(fd);
+		}
 	}
+}
+
+static void xs_accept_cb(void *arg, uint32_t ev)
+{
+	struct dom *d = arg;
+
+	(void)ev;
+	dom_xs_accept(d->xs_lfd, d);
 }
 
 static void hyp_accept_cb(void *arg, uint32_t ev)

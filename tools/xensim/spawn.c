@@ -163,6 +163,7 @@ pid_t spawn_in_domain(const struct spawn_req *r)
 			;
 		if (WIFSTOPPED(st)) {
 			close(pfd[0]);
+			dom_track(pid, r->domid);
 			log_debug("dom%u: %s is pid %d, stopped", r->domid, r->argv[0], (int)pid);
 			return pid;
 		}
@@ -179,6 +180,7 @@ pid_t spawn_in_domain(const struct spawn_req *r)
 	}
 	if (r->stopped)
 		return -ECHILD;
+	dom_track(pid, r->domid);
 	log_debug("dom%u: started %s as pid %d", r->domid, r->argv[0], (int)pid);
 	return pid;
 }

@@ -17,7 +17,10 @@
  * periodic timer) a domain whose group is empty (kill(-pgid, 0) fails with
  * ESRCH) has died.  Domain processes must therefore not leave their
  * process group (setpgid/setsid): such a process no longer keeps its
- * domain alive and is not killed by pause/destroy.
+ * domain alive and is not killed by pause/destroy.  Its identity on the
+ * sockets does not change, though: that is decided by ancestry (a process
+ * below the daemon belongs to the domain the daemon started its ancestor
+ * into, and never gets dom0's rights).
  *
  * Where the emulation differs from Xen 4.17 (xen-observed.txt):
  *  - grant pages of one share call live in one memfd; a mapper receives
@@ -142,9 +145,15 @@ void dom_maybe_free(struct dom *d);
 int sim_pgrp_count(pid_t pgid, const char *skip);
 void dom_kill_all(void);
 /* May the peer of connected socket fd act as domain d?  Not if it is a
- * process of another domain (identity is by process group); processes
- * outside every domain may use any socket. */
+ * process of another domain, nor one the daemon cannot place (identity is
+ * by ancestry: see dom_of_pid); the host's processes (outside the daemon's
+ * tree: dom0) may use any socket. */
 bool dom_peer_ok(int fd, const struct dom *d);
+/* Accepts XenStore connections on lfd for domain d (dom_peer_ok). */
+void dom_xs_accept(int lfd, const struct dom *d);
+/* Processes spawned into a domain, until reaped (identity by ancestry). */
+void dom_track(pid_t pid, unsigned domid);
+void dom_untrack(pid_t pid);
 
 /* spawn.c: fork + exec into process group pgid (0 = new group).  Returns
  * the pid or -errno (exec failure is reported synchronously, except for a

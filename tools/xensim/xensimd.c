@@ -50,20 +50,7 @@ static void xs0_accept_cb(void *arg, uint32_t ev)
 {
 	(void)arg;
 	(void)ev;
-	for (;;) {
-		int fd = accept4(g_sim->xs0_lfd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
-		int rc;
-
-		if (fd < 0)
-			return;
-		if (!dom_peer_ok(fd, dom_find(0))) {
-			close(fd);
-			continue;
-		}
-		rc = xs_server_add_conn(g_sim->xs, fd, 0);
-		if (rc < 0)
-			log_warn("xenstore: dom0 connection refused: %s", strerror(-rc));
-	}
+	dom_xs_accept(g_sim->xs0_lfd, dom_find(0));
 }
 
 static void ctl_accept_cb(void *arg, uint32_t ev)
@@ -82,6 +69,7 @@ void xensimd_reap(void)
 		if (p <= 0)
 			break;
 		log_debug("reaped %d status 0x%x", (int)p, st);
+		dom_untrack(p);
 		ctl_child_exited(p, st);
 	}
 	dom_check_all();

@@ -30,6 +30,11 @@ struct xs_conn *xs_conn_new(struct xs_server *s, int fd, unsigned domid)
 	c->fd = fd;
 	c->domid = domid;
 	c->priv = domid == 0;
+	c->dom = xs_dom_get(s, domid, true);
+	if (!c->dom) {
+		free(c);
+		return NULL;
+	}
 	if (fd >= 0) {
 		int fl = fcntl(fd, F_GETFL);
 		if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0 ||
@@ -40,17 +45,54 @@ struct xs_conn *xs_conn_new(struct xs_server *s, int fd, unsigned domid)
 	}
 	c->next = s->conns;
 	s->conns = c;
+	c->dom->nconns++;
 	return c;
 }
 
-static void drop_txns(struct xs_conn *c)
+void xs_conn_drop_txns(struct xs_conn *c)
 {
-	while (c->txns) {
-		struct xs_txn *t = c->txns;
-		c->txns = t->next;
+	struct xs_txn *next;
+
+	for (struct xs_txn *t = c->txns; t; t = next) {
+		next = t->next;
 		xs_txn_free(t);
+		c->dom->ntxns--;
 	}
-	c->ntxns = 0;
+	c->txns = NULL;
+}
+
+static void update_events(struct xs_conn *c)
+{
+	simloop_mod(c->s->loop, c->fd, (c->stalled ? 0 : EPOLLIN) | (c->want_out ? EPOLLOUT : 0));
+}
+
+/* Its queued replies are written (or dropped): they no longer count against
+ * the domain's outstanding quota; the domain's stalled connections are read
+ * again once it is under the quota. */
+static void replies_gone(struct xs_conn *c)
+{
+	struct xs_dom *d = c->dom;
+
+	d->outstanding -= c->outstanding;
+	c->outstanding = 0;
+	if (d->outstanding >= XS_QUOTA_OUTSTANDING)
+		return;
+	for (struct xs_conn *o = c->s->conns; o; o = o->next) {
+		if (o->dom == d && o->stalled && !o->dead) {
+			o->stalled = false;
+			update_events(o);
+		}
+	}
+}
+
+static void out_consumed(struct xs_conn *c, size_t n)
+{
+	c->out_off += n;
+	c->dom->out_bytes -= n;
+	if (c->out_off == c->out_len) {
+		c->out_off = c->out_len = 0;
+		replies_gone(c);
+	}
 }
 
 void xs_conn_close(struct xs_conn *c)
@@ -64,7 +106,9 @@ void xs_conn_close(struct xs_conn *c)
 		c->fd = -1;
 	}
 	xs_watch_drop_all(c);
-	drop_txns(c);
+	xs_conn_drop_txns(c);
+	out_consumed(c, c->out_len - c->out_off);
+	c->dom->nconns--;
 }
 
 void xs_conn_free(struct xs_conn *c)
@@ -94,7 +138,7 @@ static void want_out(struct xs_conn *c, bool on)
 	if (c->fd < 0 || c->want_out == on)
 		return;
 	c->want_out = on;
-	simloop_mod(c->s->loop, c->fd, EPOLLIN | (on ? EPOLLOUT : 0));
+	update_events(c);
 }
 
 static void flush(struct xs_conn *c)
@@ -114,10 +158,19 @@ static void flush(struct xs_conn *c)
 			xs_conn_close(c);
 			return;
 		}
-		c->out_off += n;
+		out_consumed(c, n);
 	}
-	c->out_off = c->out_len = 0;
 	want_out(c, false);
+}
+
+/* Would queuing n more bytes exceed what c may hold for a peer that does
+ * not read?  dom0: XS_CONN_OUT_MAX per connection; a domU: its memory quota
+ * for all its connections together. */
+static bool out_over(const struct xs_conn *c, size_t n)
+{
+	if (c->priv)
+		return c->out_len - c->out_off + n > XS_CONN_OUT_MAX;
+	return c->dom->out_bytes + n > XS_QUOTA_MEMORY;
 }
 
 void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx_id,
@@ -132,12 +185,11 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 		xs_conn_send(c, XS_ERROR, req_id, tx_id, "E2BIG", 6);
 		return;
 	}
-	if (c->out_off && c->out_off == c->out_len)
-		c->out_off = c->out_len = 0;
 	need = c->out_len + sizeof(h) + len;
-	if (need - c->out_off > XS_CONN_OUT_MAX) {
-		log_warn("xenstore: dom%u connection stopped reading (%zu bytes queued): dropped",
-			 c->domid, c->out_len - c->out_off);
+	if (out_over(c, sizeof(h) + len)) {
+		log_warn("xenstore: dom%u connection stopped reading (%zu bytes queued, %zu for "
+			 "the domain): dropped",
+			 c->domid, c->out_len - c->out_off, c->dom->out_bytes);
 		xs_conn_close(c);
 		return;
 	}
@@ -165,6 +217,11 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 	if (len)
 		memcpy(c->out + c->out_len + sizeof(h), data, len);
 	c->out_len += sizeof(h) + len;
+	c->dom->out_bytes += sizeof(h) + len;
+	if (type != XS_WATCH_EVENT) {
+		c->outstanding++;
+		c->dom->outstanding++;
+	}
 	if (!c->want_out)
 		flush(c);
 }
@@ -223,7 +280,16 @@ static void conn_cb(void *arg, uint32_t events)
 	c->busy = true;
 	if (events & EPOLLOUT)
 		flush(c);
-	if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
+	if (!c->dead && !c->priv && c->dom->outstanding >= XS_QUOTA_OUTSTANDING) {
+		/* C xenstored reads no more requests of a domain whose replies
+		 * are not taken; a peer gone meanwhile is closed */
+		if (events & (EPOLLHUP | EPOLLERR))
+			xs_conn_close(c);
+		else if (!c->stalled) {
+			c->stalled = true;
+			update_events(c);
+		}
+	} else if (!c->dead && (events & (EPOLLIN | EPOLLHUP | EPOLLERR))) {
 		ssize_t n = read(c->fd, buf, sizeof(buf));
 		if (n > 0)
 			xs_conn_feed(c, buf, n);

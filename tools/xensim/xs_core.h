@@ -13,8 +13,8 @@
 #include "xs_watch.h"
 #include "xs_wire.h"
 
-/* Output a connection may hold for a peer that does not read before it is
- * dropped. */
+/* Output dom0's connection may hold for a peer that does not read before
+ * it is dropped; a domU's connections together get XS_QUOTA_MEMORY. */
 #define XS_CONN_OUT_MAX (16u << 20)
 
 struct xs_conn {
@@ -33,17 +33,25 @@ struct xs_conn {
 	char *out;
 	size_t out_off, out_len, out_cap;
 	bool want_out;
+	unsigned outstanding; /* replies in out (counted until it is empty) */
+	bool stalled;	      /* not read: its domain's outstanding quota */
 	struct xs_watch *watches;
 	struct xs_txn *txns;
-	unsigned ntxns;
+	struct xs_dom *dom; /* its domain's quota state */
 	struct xs_conn *next;
 };
 
+/* Per domain, as on Xen where a domU has one ring connection: whatever
+ * number of sockets it opens, they share these counts and quotas. */
 struct xs_dom {
 	unsigned domid;
 	bool introduced;
-	unsigned nwatches;
-	uint64_t requests; /* messages its connections sent (never reset) */
+	unsigned nconns;      /* open connections (XS_QUOTA_CONNS) */
+	unsigned nwatches;    /* XS_QUOTA_WATCHES */
+	unsigned ntxns;	      /* open transactions (XS_QUOTA_TRANSACTIONS) */
+	unsigned outstanding; /* replies not yet written (XS_QUOTA_OUTSTANDING) */
+	size_t out_bytes;     /* output queued for it (XS_QUOTA_MEMORY) */
+	uint64_t requests;    /* messages its connections sent (never reset) */
 	struct xs_dom *next;
 };
 
@@ -95,6 +103,7 @@ void xs_conn_send(struct xs_conn *c, uint32_t type, uint32_t req_id, uint32_t tx
 		  const void *data, size_t len);
 void xs_conn_send_error(struct xs_conn *c, const struct xsd_sockmsg *req, int err);
 void xs_conn_close(struct xs_conn *c);
+void xs_conn_drop_txns(struct xs_conn *c);
 void xs_conn_free(struct xs_conn *c);
 void xs_server_reap(struct xs_server *s);
 

@@ -76,8 +76,16 @@ void xs_server_free(struct xs_server *s)
 
 int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid)
 {
+	struct xs_dom *d;
+
 	if (fd < 0 || domid > XS_MAX_DOMID || !s->loop)
 		return -EINVAL;
+	d = xs_dom_get(s, domid, true);
+	if (!d)
+		return -ENOMEM;
+	/* on Xen a domU has one ring; here it may open a few sockets */
+	if (domid != 0 && d->nconns >= XS_QUOTA_CONNS)
+		return -EMFILE;
 	return xs_conn_new(s, fd, domid) ? 0 : -ENOMEM;
 }
 
@@ -108,7 +116,7 @@ static int txn_start(struct xs_req *r, const struct xsd_sockmsg *m)
 
 	if (m->tx_id)
 		return find_txn(c, m->tx_id) ? EBUSY : ENOENT;
-	if (!c->priv && c->ntxns > XS_QUOTA_TRANSACTIONS)
+	if (!c->priv && c->dom->ntxns > XS_QUOTA_TRANSACTIONS)
 		return ENOSPC;
 	do {
 		id = r->s->next_txid++;
@@ -119,7 +127,7 @@ static int txn_start(struct xs_req *r, const struct xsd_sockmsg *m)
 	t->limited = !c->priv;
 	t->next = c->txns;
 	c->txns = t;
-	c->ntxns++;
+	c->dom->ntxns++;
 	snprintf(buf, sizeof(buf), "%u", id);
 	return xs_req_reply_str(r, buf);
 }
@@ -148,7 +156,7 @@ static int txn_end(struct xs_req *r, const struct xsd_sockmsg *m)
 			break;
 		}
 	}
-	c->ntxns--;
+	c->dom->ntxns--;
 	if (commit)
 		err = xs_txn_commit(&r->s->tree, t, &events);
 	xs_txn_free(t);
@@ -158,15 +166,80 @@ static int txn_end(struct xs_req *r, const struct xsd_sockmsg *m)
 	return xs_req_reply_str(r, "OK");
 }
 
-static void drop_conn_state(struct xs_conn *c)
+/* WATCH or UNWATCH (path, token in v). */
+static int watch_req(struct xs_req *r, const char **v,
+		     int (*fn)(struct xs_conn *c, const char *path, const char *token))
 {
-	xs_watch_drop_all(c);
-	while (c->txns) {
-		struct xs_txn *t = c->txns;
-		c->txns = t->next;
-		xs_txn_free(t);
+	int err;
+
+	if (!xs_wire_strings(r->body, r->len, v, 2))
+		return EINVAL;
+	err = fn(r->conn, v[0], v[1]);
+	return err ? err : xs_req_reply_str(r, "OK");
+}
+
+/* One request of a connection: errno or 0 with the reply in r. */
+static int serve(struct xs_req *r, const struct xsd_sockmsg *m, const char **v, bool *initial)
+{
+	int err;
+
+	switch (m->type) {
+	case XS_READ:
+	case XS_WRITE:
+	case XS_MKDIR:
+	case XS_RM:
+	case XS_DIRECTORY:
+	case XS_DIRECTORY_PART:
+	case XS_GET_PERMS:
+	case XS_SET_PERMS:
+		if (m->tx_id) {
+			r->txn = find_txn(r->conn, m->tx_id);
+			if (!r->txn) {
+				err = ENOENT;
+				break;
+			}
+		}
+		err = xs_node_op(r);
+		if (r->txn && r->txn->over) {
+			/* it touched more nodes than a domU's transaction may;
+			 * like C xenstored, the transaction can no longer commit */
+			r->txn->over = false;
+			r->txn->overflow = true;
+			err = ENOSPC;
+		}
+		break;
+	case XS_WATCH:
+		err = watch_req(r, v, xs_watch_add);
+		*initial = !err;
+		break;
+	case XS_UNWATCH:
+		err = watch_req(r, v, xs_watch_del);
+		break;
+	case XS_RESET_WATCHES:
+		xs_watch_drop_all(r->conn);
+		xs_conn_drop_txns(r->conn);
+		err = xs_req_reply_str(r, "OK");
+		break;
+	case XS_TRANSACTION_START:
+		err = txn_start(r, m);
+		break;
+	case XS_TRANSACTION_END:
+		err = txn_end(r, m);
+		break;
+	case XS_CONTROL:
+	case XS_GET_DOMAIN_PATH:
+	case XS_INTRODUCE:
+	case XS_RELEASE:
+	case XS_IS_DOMAIN_INTRODUCED:
+	case XS_RESUME:
+	case XS_SET_TARGET:
+		err = xs_domain_op(r);
+		break;
+	default:
+		err = EINVAL;
+		break;
 	}
-	c->ntxns = 0;
+	return err;
 }
 
 void xs_server_dispatch(struct xs_conn *c, const struct xsd_sockmsg *m, const char *body)
@@ -182,80 +255,15 @@ void xs_server_dispatch(struct xs_conn *c, const struct xsd_sockmsg *m, const ch
 	    .len = m->len,
 	};
 	const char *v[2] = {NULL, NULL};
-	struct xs_dom *d = xs_dom_get(s, c->domid, true);
 	bool initial = false;
 	int err;
 
-	if (d)
-		d->requests++;
+	c->dom->requests++;
 	s->depth++;
-	switch (m->type) {
-	case XS_READ:
-	case XS_WRITE:
-	case XS_MKDIR:
-	case XS_RM:
-	case XS_DIRECTORY:
-	case XS_DIRECTORY_PART:
-	case XS_GET_PERMS:
-	case XS_SET_PERMS:
-		if (m->tx_id) {
-			r.txn = find_txn(c, m->tx_id);
-			if (!r.txn) {
-				err = ENOENT;
-				break;
-			}
-		}
-		err = xs_node_op(&r);
-		if (r.txn && r.txn->over) {
-			/* it touched more nodes than a domU's transaction may;
-			 * like C xenstored, the transaction can no longer commit */
-			r.txn->over = false;
-			r.txn->overflow = true;
-			err = ENOSPC;
-		}
-		break;
-	case XS_WATCH:
-		if (!xs_wire_strings(body, m->len, v, 2)) {
-			err = EINVAL;
-			break;
-		}
-		err = xs_watch_add(c, v[0], v[1]);
-		if (!err)
-			err = xs_req_reply_str(&r, "OK");
-		initial = !err;
-		break;
-	case XS_UNWATCH:
-		if (!xs_wire_strings(body, m->len, v, 2)) {
-			err = EINVAL;
-			break;
-		}
-		err = xs_watch_del(c, v[0], v[1]);
-		if (!err)
-			err = xs_req_reply_str(&r, "OK");
-		break;
-	case XS_RESET_WATCHES:
-		drop_conn_state(c);
-		err = xs_req_reply_str(&r, "OK");
-		break;
-	case XS_TRANSACTION_START:
-		err = txn_start(&r, m);
-		break;
-	case XS_TRANSACTION_END:
-		err = txn_end(&r, m);
-		break;
-	case XS_CONTROL:
-	case XS_GET_DOMAIN_PATH:
-	case XS_INTRODUCE:
-	case XS_RELEASE:
-	case XS_IS_DOMAIN_INTRODUCED:
-	case XS_RESUME:
-	case XS_SET_TARGET:
-		err = xs_domain_op(&r);
-		break;
-	default:
-		err = EINVAL;
-		break;
-	}
+	if (!c->priv && m->len > XS_XENBUS_PAYLOAD_MAX)
+		err = E2BIG; /* a domU's xenbus device (cases 44, 291) */
+	else
+		err = serve(&r, m, v, &initial);
 	if (c->fd >= 0 && vbd_log_enabled(VBD_LOG_DEBUG))
 		log_debug("xenstore: dom%u %s %.80s tx=%u -> %s", c->domid,
 			  xs_wire_typename(m->type), m->len && !body[m->len - 1] ? body : "",

@@ -21,7 +21,9 @@ struct xs_server *xs_server_new(struct simloop *loop);
 void xs_server_free(struct xs_server *s);
 
 /* Take ownership of a connected stream socket whose requests act as
- * domain `domid` (0 = dom0, privileged, no quotas). */
+ * domain `domid` (0 = dom0, privileged, no quotas).  A domU's connections
+ * share its quotas; -EMFILE once it has XS_QUOTA_CONNS of them.  On
+ * failure the caller still owns (and closes) fd. */
 int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid);
 
 /* Toolstack operations, done by the daemon itself with dom0's authority

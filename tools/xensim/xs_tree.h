@@ -16,13 +16,16 @@
 
 /* Limits: one default each, as printed by C xenstored's "quota" control
  * command (xen-observed.txt case 275). */
-#define XS_QUOTA_NODES	      1000 /* nodes owned per domain */
-#define XS_QUOTA_WATCHES      128  /* watches per domain (the 130th fails) */
-#define XS_QUOTA_TRANSACTIONS 10   /* open per connection (the 12th fails) */
-#define XS_QUOTA_TXN_NODES    1024 /* accessed nodes per transaction */
-#define XS_QUOTA_NODE_SIZE    2048 /* record size: hdr + perms + value + children */
-#define XS_QUOTA_PERMS	      5	   /* ACL entries per node */
-#define XS_PATH_MAX	      2048 /* path length (a /local/domain/N/ prefix not counted) */
+#define XS_QUOTA_NODES	      1000    /* nodes owned per domain */
+#define XS_QUOTA_WATCHES      128     /* watches per domain (the 130th fails) */
+#define XS_QUOTA_TRANSACTIONS 10      /* open per domain (the 12th fails) */
+#define XS_QUOTA_OUTSTANDING  20      /* replies not yet written per domain */
+#define XS_QUOTA_MEMORY	      2621440 /* per domain (here: its queued output) */
+#define XS_QUOTA_CONNS	      64      /* sockets per domain (emulator only: Xen has one ring) */
+#define XS_QUOTA_TXN_NODES    1024    /* accessed nodes per transaction */
+#define XS_QUOTA_NODE_SIZE    2048    /* record size: hdr + perms + value + children */
+#define XS_QUOTA_PERMS	      5	      /* ACL entries per node */
+#define XS_PATH_MAX	      2048    /* path length (a /local/domain/N/ prefix not counted) */
 #define XS_ABS_PATH_MAX	      3072
 #define XS_MAX_DOMID	      65535
 

@@ -52,6 +52,15 @@ static struct xs_acc *access_node(struct xs_view *v, const char *path)
 
 	if (a)
 		return a;
+	if (v->txn->limited && v->txn->naccessed >= XS_QUOTA_TXN_NODES) {
+		/* refused before anything is allocated (C xenstored's
+		 * access_node): a domU's request walking thousands of missing
+		 * ancestors costs no memory once the quota is reached; the
+		 * caller falls back to the global record, the request fails
+		 * with ENOSPC and the transaction can no longer commit */
+		v->txn->over = true;
+		return NULL;
+	}
 	a = calloc(1, sizeof(*a));
 	if (!a)
 		return NULL;
@@ -70,8 +79,6 @@ static struct xs_acc *access_node(struct xs_view *v, const char *path)
 		free(a);
 		return NULL;
 	}
-	if (v->txn->limited && v->txn->naccessed >= XS_QUOTA_TXN_NODES)
-		v->txn->over = true;
 	if (++v->txn->naccessed > XS_QUOTA_TXN_NODES * 64)
 		v->txn->overflow = true;
 	return a;

@@ -71,7 +71,9 @@ int xs_watch_add(struct xs_conn *c, const char *path, const char *token)
 	} else if (xs_path_canon(c->domid, path, abs, sizeof(abs), &relative)) {
 		return EINVAL;
 	}
-	for (w = c->watches; w; w = w->next)
+	/* dom0's socket: a duplicate is EEXIST; a domU (Linux's xenbus
+	 * device, cases 180-181) gets OK and the event twice */
+	for (w = c->watches; w && c->priv; w = w->next)
 		if (!strcmp(w->abs, abs) && !strcmp(w->token, token))
 			return EEXIST;
 	d = xs_dom_get(c->s, c->domid, true);
@@ -144,17 +146,21 @@ int xs_watch_del(struct xs_conn *c, const char *path, const char *token)
 			return 0;
 		}
 	}
-	return ENOENT;
+	/* unknown: ENOENT on dom0's socket, OK through a domU's xenbus
+	 * device (cases 184-185) */
+	return c->priv ? ENOENT : 0;
 }
 
 void xs_watch_drop_all(struct xs_conn *c)
 {
-	while (c->watches) {
-		struct xs_watch *w = c->watches;
-		c->watches = w->next;
+	struct xs_watch *next;
+
+	for (struct xs_watch *w = c->watches; w; w = next) {
+		next = w->next;
 		watch_free(w);
 		dom_unwatch(c);
 	}
+	c->watches = NULL;
 }
 
 static bool readable(const struct xs_perms *p, const struct xs_conn *c)

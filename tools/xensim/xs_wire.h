@@ -11,6 +11,10 @@
 #include <xen/io/xs_wire.h>
 
 #define XS_HDR_LEN sizeof(struct xsd_sockmsg)
+/* Linux's xenbus device (how a domU reaches XenStore) takes a request of
+ * at most 4096 bytes, header included: larger payloads are E2BIG for a
+ * domU (xen-observed.txt cases 44, 291); dom0's socket takes 4096. */
+#define XS_XENBUS_PAYLOAD_MAX (XENSTORE_PAYLOAD_MAX - (int)XS_HDR_LEN)
 
 /* Xen's name for an errno ("EACCES"); EIO for anything Xen has no name for. */
 const char *xs_wire_errname(int err);
