@@ -54,16 +54,11 @@ static void test_direct_rw(void)
 	char wbuf[3 * 4096 + 512], rbuf[8192];
 	struct vbdf_part w = {.io = &io,
 			      .op = BLKIF_OP_WRITE,
-			      .q = 0,
 			      .sector = 100,
 			      .nsect = sizeof(wbuf) / 512,
 			      .data = wbuf};
-	struct vbdf_part rd = {.io = &io,
-			       .op = BLKIF_OP_READ,
-			       .q = 0,
-			       .sector = 8,
-			       .nsect = sizeof(rbuf) / 512,
-			       .data = rbuf};
+	struct vbdf_part rd = {
+	    .io = &io, .op = BLKIF_OP_READ, .sector = 8, .nsect = sizeof(rbuf) / 512, .data = rbuf};
 	struct done_log d = {0};
 	blkif_back_ring_t b;
 	blkif_request_t req;
