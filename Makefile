@@ -28,7 +28,7 @@ LDFLAGS    := -pthread $(SANFLAGS)
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS   := build-essential pkg-config clang libxen-dev xenstore-utils xen-utils-4.17 \
               liburing-dev libcmocka-dev nbdkit nbdkit-plugin-dev qemu-utils fio libnbd-bin \
-              libfuse3-dev fuse3 python3
+              libfuse3-dev fuse3 python3 help2man
 
 PKGS_XEN   := xenstore xenevtchn xengnttab xencontrol
 XEN_CFLAGS  = $(shell pkg-config --cflags $(PKGS_XEN) 2>/dev/null)
@@ -50,6 +50,7 @@ include $(wildcard backend/module.mk frontend/module.mk xenstore-schema/module.m
 include tests/module.mk
 include $(wildcard tests/faultfs/module.mk)
 include $(wildcard fuzz/module.mk bench/module.mk)
+include install/module.mk
 
 $(BUILD)/.built: $(BINS) $(LIBS) $(TESTS)
 	@touch $@

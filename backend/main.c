@@ -11,6 +11,7 @@
 
 #include "backd.h"
 #include "vbdpool/log.h"
+#include "vbdpool/version.h"
 
 static void usage(FILE *f)
 {
@@ -18,6 +19,7 @@ static void usage(FILE *f)
 	    f,
 	    "usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
 	    "                     [--engine uring|threads] [--buffered] [--null] [--poll-us N]\n"
+	    "       vbdpool-backd --help | --version\n"
 	    "  --volume ID   serve this volume (this domain must be one of its members)\n"
 	    "  --cost N      storage access cost published in the load (default %d)\n"
 	    "  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
@@ -35,10 +37,15 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
 {
 	static const struct option opts[] = {
-	    {"volume", required_argument, NULL, 'v'}, {"cost", required_argument, NULL, 'c'},
-	    {"engine", required_argument, NULL, 'e'}, {"buffered", no_argument, NULL, 'b'},
-	    {"null", no_argument, NULL, 'n'},	      {"poll-us", required_argument, NULL, 'p'},
-	    {"help", no_argument, NULL, 'h'},	      {NULL, 0, NULL, 0},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"cost", required_argument, NULL, 'c'},
+	    {"engine", required_argument, NULL, 'e'},
+	    {"buffered", no_argument, NULL, 'b'},
+	    {"null", no_argument, NULL, 'n'},
+	    {"poll-us", required_argument, NULL, 'p'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {NULL, 0, NULL, 0},
 	};
 	int c;
 
@@ -94,6 +101,8 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 		case 'h':
 			usage(stdout);
 			exit(0);
+		case 'V':
+			exit(vbd_print_version("vbdpool-backd"));
 		default:
 			usage(stderr);
 			return -1;

@@ -36,6 +36,23 @@ $(FRONT_PLUGIN): $(call pic_objs,$(FRONT_PLUGIN_SRCS))
 	@mkdir -p $(dir $@)
 	$(CC) -shared -o $@ $^ $(call PIC_SAN,$(LDFLAGS)) $(XEN_LIBS)
 
+# libvbdpool-front.so: the same PIC objects (but the plugin's own), with
+# only the API of front.h exported (libvbdpool-front.map; nm -D).  Real
+# file .so.SOVERSION.MINOR, SONAME .so.SOVERSION, links to both, as Debian
+# ships libraries.  Bump FRONT_SOVERSION when a function of front.h changes
+# or goes away (a new soname), FRONT_SOMINOR when one is added.
+FRONT_SOVERSION := 0
+FRONT_SOMINOR   := 0.0
+FRONT_SONAME    := libvbdpool-front.so.$(FRONT_SOVERSION)
+FRONT_SO        := $(BUILD)/lib/$(FRONT_SONAME).$(FRONT_SOMINOR)
+LIBS            += $(FRONT_SO)
+$(FRONT_SO): $(call pic_objs,$(FRONT_SRCS) $(COMMON_SRCS)) frontend/libvbdpool-front.map
+	@mkdir -p $(dir $@)
+	$(CC) -shared -Wl,-soname,$(FRONT_SONAME) -Wl,--version-script=frontend/libvbdpool-front.map \
+		-Wl,-z,defs -Wl,--as-needed -o $@ $(filter %.o,$^) $(call PIC_SAN,$(LDFLAGS)) $(XEN_LIBS)
+	ln -sf $(notdir $@) $(BUILD)/lib/$(FRONT_SONAME)
+	ln -sf $(FRONT_SONAME) $(BUILD)/lib/libvbdpool-front.so
+
 # bench/ring: IOPS of the library against null backends (not a test).
 FRONT_BENCH := $(BUILD)/bench/ring
 BINS += $(FRONT_BENCH)

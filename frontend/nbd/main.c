@@ -35,6 +35,7 @@
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
 #include "vbdpool/proto.h"
+#include "vbdpool/version.h"
 
 #define MAX_CONNS    64
 #define MAX_INFLIGHT 64		 /* requests per connection */
@@ -55,6 +56,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"usage: vbdpool-nbd --devid N (--socket PATH | --listen HOST:PORT) [options]\n"
+		"       vbdpool-nbd --help | --version\n"
 		"Serves vbdpool device N of this guest (device/vbdpool/<N>) over NBD.\n"
 		"  --devid N          the device id (required)\n"
 		"  --socket PATH      listen on a Unix socket\n"
@@ -294,6 +296,7 @@ int main(int argc, char **argv)
 					      {"stall-warn", required_argument, NULL, 'S'},
 					      {"drain-timeout-ms", required_argument, NULL, 'D'},
 					      {"help", no_argument, NULL, 'h'},
+					      {"version", no_argument, NULL, 'V'},
 					      {NULL, 0, NULL, 0}};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
 	struct vbd_front_opts o;
@@ -357,6 +360,8 @@ int main(int argc, char **argv)
 		case 'h':
 			usage(stdout);
 			return 0;
+		case 'V':
+			return vbd_print_version("vbdpool-nbd");
 		default:
 			usage(stderr);
 			return 2;

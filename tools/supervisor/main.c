@@ -18,6 +18,7 @@
 #include "pool.h"
 #include "sv.h"
 #include "vbdpool/log.h"
+#include "vbdpool/version.h"
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
 
@@ -33,6 +34,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vbdpool-supervisor [--lease-ms N] [--fence destroy|pause|off]\n"
 		"                          [--storage-timeout-ms N] [--scan-ms N]\n"
+		"       vbdpool-supervisor --help | --version\n"
 		"  dom0 daemon (foreground):\n"
 		"  - fences a member whose heartbeat has not changed for the lease:\n"
 		"    destroys (or pauses) its domain, and only then writes\n"
@@ -160,6 +162,8 @@ int main(int argc, char **argv)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
+		} else if (!strcmp(argv[i], "--version")) {
+			return vbd_print_version("vbdpool-supervisor");
 		} else if (!strcmp(argv[i], "--scan-ms") && i + 1 < argc) {
 			if (num_arg("--scan-ms", argv[++i], 10, 60000, &scan_ms))
 				return 2;

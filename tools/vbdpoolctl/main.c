@@ -8,6 +8,7 @@
 
 #include "ctl.h"
 #include "vbdpool/log.h"
+#include "vbdpool/version.h"
 
 /* A command with several forms has one entry per form, in a row; the
  * first one is dispatched to (its function handles every form). */
@@ -101,7 +102,8 @@ static void print_cmd(FILE *f, const struct ctl_cmd *c, int long_form)
 
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: vbdpoolctl COMMAND [ARGS]   (runs in dom0)\n\ncommands:\n");
+	fprintf(f, "usage: vbdpoolctl COMMAND [ARGS]   (runs in dom0)\n"
+		   "       vbdpoolctl --help | --version\n\ncommands:\n");
 	for (size_t i = 0; i < NCMDS; i++)
 		print_cmd(f, &commands[i], 1);
 	fprintf(f, "\nDOMAIN is a domid or a domain name. XenStore is reached through "
@@ -131,6 +133,8 @@ int main(int argc, char **argv)
 		usage(stdout);
 		return argc < 2 ? 2 : 0;
 	}
+	if (!strcmp(argv[1], "--version"))
+		return vbd_print_version("vbdpoolctl");
 	for (size_t i = 0; i < NCMDS && !cmd; i++) {
 		const struct ctl_cmd *k = &commands[i];
 		if (k->group) {
