@@ -194,60 +194,51 @@ static int list(struct xs_handle *xs, xs_transaction_t t, const char *fmt, const
 	return rc;
 }
 
-static int read_members(struct xs_handle *xs, xs_transaction_t t, unsigned what,
-			struct vbd_snap_vol *v, int *missing)
+/* One entry of members/ (atts 0) or attachments/ (atts 1): 0, or
+ * -EINVAL when its name is not what the schema allows. */
+static int read_entry(struct xs_handle *xs, xs_transaction_t t, unsigned what,
+		      struct vbd_snap_vol *v, int atts, const char *name)
 {
-	char **names;
-	unsigned n;
-	int rc = list(xs, t, VBD_XS_MEMBERS, v->id, &names, &n, missing);
-
-	if (rc)
-		return rc;
-	v->m = calloc(n ? n : 1, sizeof(*v->m));
-	if (!v->m) {
-		free(names);
-		return -ENOMEM;
-	}
-	for (unsigned i = 0; i < n; i++) {
+	if (atts) {
+		struct vbd_snap_att *a = &v->a[v->na];
+		if (vbd_snap_parse_att(name, &a->guest, &a->devid))
+			return -EINVAL;
+		v->na++;
+		vbd_snap_att_read(xs, t, v->id, what, a);
+	} else {
 		struct vbd_snap_member *m = &v->m[v->nm];
-
-		if (vbd_snap_parse_domid(names[i], &m->domid)) {
-			v->skipped++;
-			invalid(v->invalid, "members/%.40s: not a domid", names[i]);
-			continue;
-		}
+		if (vbd_snap_parse_domid(name, &m->domid))
+			return -EINVAL;
 		v->nm++;
 		read_member(xs, t, v->id, what, m);
 	}
-	free(names);
 	return 0;
 }
 
-static int read_atts(struct xs_handle *xs, xs_transaction_t t, unsigned what,
-		     struct vbd_snap_vol *v, int *missing)
+static int read_list(struct xs_handle *xs, xs_transaction_t t, unsigned what,
+		     struct vbd_snap_vol *v, int atts, int *missing)
 {
 	char **names;
 	unsigned n;
-	int rc = list(xs, t, VBD_XS_ATTACHMENTS, v->id, &names, &n, missing);
+	int rc =
+	    list(xs, t, atts ? VBD_XS_ATTACHMENTS : VBD_XS_MEMBERS, v->id, &names, &n, missing);
 
 	if (rc)
 		return rc;
-	v->a = calloc(n ? n : 1, sizeof(*v->a));
-	if (!v->a) {
+	if (atts)
+		v->a = calloc(n ? n : 1, sizeof(*v->a));
+	else
+		v->m = calloc(n ? n : 1, sizeof(*v->m));
+	if (atts ? !v->a : !v->m) {
 		free(names);
 		return -ENOMEM;
 	}
-	for (unsigned i = 0; i < n; i++) {
-		struct vbd_snap_att *a = &v->a[v->na];
-
-		if (vbd_snap_parse_att(names[i], &a->guest, &a->devid)) {
+	for (unsigned i = 0; i < n; i++)
+		if (read_entry(xs, t, what, v, atts, names[i])) {
 			v->skipped++;
-			invalid(v->invalid, "attachments/%.40s: not <guest>-<devid>", names[i]);
-			continue;
+			invalid(v->invalid, "%s/%.40s: not %s", atts ? "attachments" : "members",
+				names[i], atts ? "<guest>-<devid>" : "a domid");
 		}
-		v->na++;
-		vbd_snap_att_read(xs, t, v->id, what, a);
-	}
 	free(names);
 	return 0;
 }
@@ -286,12 +277,12 @@ int vbd_snap_vol_read(struct xs_handle *xs, xs_transaction_t t, const char *id, 
 	if (what & (VBD_SNAP_MEMBERS | VBD_SNAP_M_STATE | VBD_SNAP_M_HB | VBD_SNAP_M_LOAD |
 		    VBD_SNAP_M_FAILED)) {
 		lists++;
-		rc = read_members(xs, t, what, v, &missing);
+		rc = read_list(xs, t, what, v, 0, &missing);
 	}
 	if (!rc &&
 	    what & (VBD_SNAP_ATTS | VBD_SNAP_A_INFO | VBD_SNAP_A_QUEUES | VBD_SNAP_A_FESTATE)) {
 		lists++;
-		rc = read_atts(xs, t, what, v, &missing);
+		rc = read_list(xs, t, what, v, 1, &missing);
 	}
 	/* a list that was there proves the volume; else ask (one request
 	 * more only then: the backend re-reads its members often) */
