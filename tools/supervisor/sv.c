@@ -6,7 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
+#include <xen/xen.h>
 
 #include "pool.h"
 #include "vbdpool/log.h"
@@ -15,13 +15,6 @@
 #include "vbdpool/xs.h"
 
 #define SV_MAX_DOMS 1024
-
-int64_t sv_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static int add_grant(struct sv_view *v, unsigned *cap, const char *vol, unsigned domid)
 {
@@ -61,7 +54,7 @@ static int stale_grants(struct sv *sv, xs_transaction_t t, struct sv_view *v, un
 		return 0; /* not there (yet): nothing granted */
 	for (unsigned i = 1; i < acl.n && !rc; i++)
 		if (acl.e[i].domid != 0 && acl.e[i].domid != acl.e[0].domid &&
-		    acl.e[i].domid < 0x7ff0 && !is_member(v, vol, acl.e[i].domid))
+		    acl.e[i].domid < DOMID_FIRST_RESERVED && !is_member(v, vol, acl.e[i].domid))
 			rc = add_grant(v, cap, tag, acl.e[i].domid);
 	return rc;
 }

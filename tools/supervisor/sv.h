@@ -27,6 +27,7 @@
 #include <stdint.h>
 #include <xenstore.h>
 
+#include "vbdpool/clock.h"
 #include "vbdpool/platform.h"
 #include "vbdpool/pool_snap.h"
 #include "vbdpool/proto.h"
@@ -92,7 +93,11 @@ void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadl
  * main loop then scans every SV_DRAIN_POLL_MS.) */
 #define SV_DRAIN_POLL_MS 20
 #define SV_DRAIN_FAST_MS 5000 /* ... for at most this long after the death */
-int64_t sv_now_ms(void);      /* dom0 CLOCK_MONOTONIC */
+/* dom0's CLOCK_MONOTONIC (vbd_now_ms), signed for deadline arithmetic */
+static inline int64_t sv_now_ms(void)
+{
+	return (int64_t)vbd_now_ms();
+}
 int sv_drain_waiting(const struct sv *sv);
 
 /* Does the domain exist and is it not dying?  /local/domain/<id> must be

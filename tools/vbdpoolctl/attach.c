@@ -23,6 +23,7 @@
 #include "vbdpool/proto.h"
 #include "xlcfg.h"
 #include "vbd_acl.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/xs.h"
 
 #define MAX_DEVID XLCFG_MAX_DEVID
@@ -361,15 +362,8 @@ static int find_devid(struct xs_handle *h, const char *id, unsigned g, unsigned 
 	return found == 1 ? 0 : found ? -EMLINK : -ESRCH;
 }
 
-static long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Wait until the frontend state is Closed (or gone, or its domain gone),
- * at the latest until deadline (now_ms() time). */
+ * at the latest until deadline (vbd_now_ms() time). */
 static int wait_closed(struct xs_handle *h, const char *fe, unsigned guest, long deadline)
 {
 	char state_path[160], dom_path[64], token[] = "vbdpoolctl-detach";
@@ -388,7 +382,7 @@ static int wait_closed(struct xs_handle *h, const char *fe, unsigned guest, long
 			rc = 0;
 			break;
 		}
-		long left = deadline - now_ms();
+		long left = deadline - (long)vbd_now_ms();
 		if (left <= 0)
 			break;
 		struct pollfd pfd = {.fd = xs_fileno(h), .events = POLLIN};
@@ -522,7 +516,7 @@ static int detach_config(struct ctl *c, const char *file, const char *domain, in
 		else
 			state[i] = 1;
 	}
-	deadline = now_ms() + timeout * 1000L;
+	deadline = (long)vbd_now_ms() + timeout * 1000L;
 	for (unsigned i = 0; i < cfg.ndev; i++) {
 		int wait;
 		if (!state[i])
@@ -602,7 +596,7 @@ int cmd_detach(struct ctl *c, int argc, char **argv)
 		return 1;
 	if (detach_close(c, &a, force, &wait, ""))
 		return 1;
-	if (wait && detach_wait(c, &a, now_ms() + timeout * 1000L, timeout, ""))
+	if (wait && detach_wait(c, &a, (long)vbd_now_ms() + timeout * 1000L, timeout, ""))
 		return 1;
 	return detach_remove(c, &a, "") ? 1 : 0;
 }

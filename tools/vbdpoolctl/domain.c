@@ -6,12 +6,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xen/xen.h>
 
 #include "args.h"
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
-
-#define DOMID_FIRST_RESERVED 0x7ff0
 
 int ctl_resolve_domain(struct xs_handle *h, const char *spec, int allow_gone, unsigned *domid,
 		       char *err, size_t errlen)

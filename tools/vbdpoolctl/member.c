@@ -14,6 +14,7 @@
 #include "vbdpool/platform.h"
 #include "vbdpool/proto.h"
 #include "vbd_acl.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/xs.h"
 
 struct member_args {
@@ -162,33 +163,25 @@ static int unfence_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	return vbd_xs_write(h, t, p, vbd_member_state_name(VBD_MEMBER_JOINING));
 }
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* Wait until members/<m>/heartbeat has not changed for UNFENCE_QUIET_MS
  * (dom0's clock: the value is the member's own clock).  0, or -EBUSY when
  * it still changed after UNFENCE_WAIT_MS. */
 static int wait_heartbeat_quiet(struct xs_handle *h, const char *id, unsigned domid)
 {
 	char p[192], *last = NULL, *v;
-	long long start = now_ms(), changed = start;
+	uint64_t start = vbd_now_ms(), changed = start;
 	int rc = -EBUSY;
 
 	snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", id, domid);
 	if (vbd_xs_read(h, XBT_NULL, &last, "%s", p))
 		last = NULL; /* none: a daemon would write one */
 	for (;;) {
-		long long now;
+		uint64_t now;
 
 		nanosleep(&(struct timespec){0, UNFENCE_POLL_MS * 1000000L}, NULL);
 		if (vbd_xs_read(h, XBT_NULL, &v, "%s", p))
 			v = NULL;
-		now = now_ms();
+		now = vbd_now_ms();
 		if ((v == NULL) != (last == NULL) || (v && strcmp(v, last)))
 			changed = now;
 		free(last);

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <xen/xen.h>
 
 #include "vbdpool/pool_snap.h"
 #include "vbdpool/proto.h"
@@ -22,7 +23,7 @@ int pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
 
 static int add_dom(uint16_t *set, unsigned *n, unsigned long id)
 {
-	if (id >= 0x7ff0 || pool_has_dom(set, *n, (unsigned)id))
+	if (id >= DOMID_FIRST_RESERVED || pool_has_dom(set, *n, (unsigned)id))
 		return 0;
 	if (*n >= POOL_MAX_DOMS)
 		return -E2BIG;
