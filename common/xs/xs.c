@@ -50,26 +50,29 @@ static int vread(struct xs_handle *xs, xs_transaction_t t, char **out, const cha
 	return *out ? 0 : xs_err();
 }
 
+/* r = vread(xs, t, out, fmt, ...) in a function whose last argument is fmt */
+#define VREAD(r, xs, t, out, fmt)                                                                  \
+	do {                                                                                       \
+		va_list ap_;                                                                       \
+		va_start(ap_, fmt);                                                                \
+		r = vread(xs, t, out, fmt, ap_);                                                   \
+		va_end(ap_);                                                                       \
+	} while (0)
+
 int vbd_xs_read(struct xs_handle *xs, xs_transaction_t t, char **out, const char *fmt, ...)
 {
-	va_list ap;
 	int r;
 
-	va_start(ap, fmt);
-	r = vread(xs, t, out, fmt, ap);
-	va_end(ap);
+	VREAD(r, xs, t, out, fmt);
 	return r;
 }
 
 char *vbd_xs_get(struct xs_handle *xs, xs_transaction_t t, const char *fmt, ...)
 {
-	va_list ap;
 	char *v;
 	int r;
 
-	va_start(ap, fmt);
-	r = vread(xs, t, &v, fmt, ap);
-	va_end(ap);
+	VREAD(r, xs, t, &v, fmt);
 	if (r < 0)
 		errno = -r;
 	return v;
@@ -78,13 +81,10 @@ char *vbd_xs_get(struct xs_handle *xs, xs_transaction_t t, const char *fmt, ...)
 int vbd_xs_read_u64(struct xs_handle *xs, xs_transaction_t t, uint64_t max, uint64_t *out,
 		    const char *fmt, ...)
 {
-	va_list ap;
 	char *v;
 	int r;
 
-	va_start(ap, fmt);
-	r = vread(xs, t, &v, fmt, ap);
-	va_end(ap);
+	VREAD(r, xs, t, &v, fmt);
 	if (r < 0)
 		return r;
 	r = vbd_parse_u64(v, max, out);
@@ -94,13 +94,10 @@ int vbd_xs_read_u64(struct xs_handle *xs, xs_transaction_t t, uint64_t max, uint
 
 int vbd_xs_exists(struct xs_handle *xs, xs_transaction_t t, const char *fmt, ...)
 {
-	va_list ap;
 	char *v;
 	int r;
 
-	va_start(ap, fmt);
-	r = vread(xs, t, &v, fmt, ap);
-	va_end(ap);
+	VREAD(r, xs, t, &v, fmt);
 	free(v);
 	return r == 0 ? 1 : r == -ENOENT ? 0 : r;
 }
