@@ -515,6 +515,22 @@ static void parse(int argc, char **argv, struct opts *o)
 		die("%s: %s", dir, strerror(errno));
 }
 
+static const struct {
+	const char *name;
+	int (*fn)(const struct opts *o);
+	uint32_t op; /* a domctl command: cmd_domctl with it */
+} cmds[] = {
+    {"start", cmd_start, 0},
+    {"stop", cmd_stop, 0},
+    {"create", cmd_create, 0},
+    {"exec", cmd_exec, 0},
+    {"list", cmd_list, 0},
+    {"stats", cmd_stats, 0},
+    {"pause", NULL, SIM_OP_DOM_PAUSE},
+    {"unpause", NULL, SIM_OP_DOM_UNPAUSE},
+    {"destroy", NULL, SIM_OP_DOM_DESTROY},
+};
+
 int main(int argc, char **argv)
 {
 	struct opts o = {0};
@@ -527,23 +543,8 @@ int main(int argc, char **argv)
 	vbd_log_init("xensim");
 	signal(SIGPIPE, SIG_IGN);
 	parse(argc, argv, &o);
-	if (!strcmp(o.cmd, "start"))
-		return cmd_start(&o);
-	if (!strcmp(o.cmd, "stop"))
-		return cmd_stop(&o);
-	if (!strcmp(o.cmd, "create"))
-		return cmd_create(&o);
-	if (!strcmp(o.cmd, "exec"))
-		return cmd_exec(&o);
-	if (!strcmp(o.cmd, "list"))
-		return cmd_list(&o);
-	if (!strcmp(o.cmd, "stats"))
-		return cmd_stats(&o);
-	if (!strcmp(o.cmd, "pause"))
-		return cmd_domctl(&o, SIM_OP_DOM_PAUSE);
-	if (!strcmp(o.cmd, "unpause"))
-		return cmd_domctl(&o, SIM_OP_DOM_UNPAUSE);
-	if (!strcmp(o.cmd, "destroy"))
-		return cmd_domctl(&o, SIM_OP_DOM_DESTROY);
+	for (size_t i = 0; i < sizeof(cmds) / sizeof(cmds[0]); i++)
+		if (!strcmp(o.cmd, cmds[i].name))
+			return cmds[i].op ? cmd_domctl(&o, cmds[i].op) : cmds[i].fn(&o);
 	return usage();
 }

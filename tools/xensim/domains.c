@@ -190,45 +190,33 @@ static void hyp_accept_cb(void *arg, uint32_t ev)
 
 static int open_sockets(struct dom *d)
 {
-	char path[PATH_MAX + 64];
 	int rc;
 
 	if (mkdir(d->path, 0755) < 0 && errno != EEXIST)
 		return -errno;
-	snprintf(path, sizeof(path), "%s/hyp.sock", d->path);
-	d->hyp_lfd = sim_listen(path, SOCK_SEQPACKET);
-	if (d->hyp_lfd < 0)
-		return d->hyp_lfd;
-	rc = simloop_add(g_sim->loop, d->hyp_lfd, EPOLLIN, hyp_accept_cb, d);
-	if (rc < 0)
+	rc = sim_listen_on(d->path, "hyp.sock", SOCK_SEQPACKET, &d->hyp_lfd, hyp_accept_cb, d);
+	if (rc < 0 || d->id == 0)
 		return rc;
-	if (d->id == 0)
-		return 0;
-	snprintf(path, sizeof(path), "%s/xenstore.sock", d->path);
-	d->xs_lfd = sim_listen(path, SOCK_STREAM);
-	if (d->xs_lfd < 0)
-		return d->xs_lfd;
-	return simloop_add(g_sim->loop, d->xs_lfd, EPOLLIN, xs_accept_cb, d);
+	return sim_listen_on(d->path, "xenstore.sock", SOCK_STREAM, &d->xs_lfd, xs_accept_cb, d);
+}
+
+static void close_listener(struct dom *d, int *lfd, const char *name)
+{
+	char path[PATH_MAX + 64];
+
+	if (*lfd < 0)
+		return;
+	simloop_del(g_sim->loop, *lfd);
+	close(*lfd);
+	*lfd = -1;
+	snprintf(path, sizeof(path), "%s/%s", d->path, name);
+	unlink(path);
 }
 
 static void close_sockets(struct dom *d)
 {
-	char path[PATH_MAX + 64];
-
-	if (d->hyp_lfd >= 0) {
-		simloop_del(g_sim->loop, d->hyp_lfd);
-		close(d->hyp_lfd);
-		d->hyp_lfd = -1;
-		snprintf(path, sizeof(path), "%s/hyp.sock", d->path);
-		unlink(path);
-	}
-	if (d->xs_lfd >= 0) {
-		simloop_del(g_sim->loop, d->xs_lfd);
-		close(d->xs_lfd);
-		d->xs_lfd = -1;
-		snprintf(path, sizeof(path), "%s/xenstore.sock", d->path);
-		unlink(path);
-	}
+	close_listener(d, &d->hyp_lfd, "hyp.sock");
+	close_listener(d, &d->xs_lfd, "xenstore.sock");
 }
 
 static struct dom *dom_alloc(unsigned id, const char *name)

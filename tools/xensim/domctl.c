@@ -76,10 +76,8 @@ int domctl_unpause(unsigned domid)
 	int rc;
 	struct dom *d = target(domid, &rc);
 
-	if (!d)
-		return rc;
-	if (kill(-d->pgid, SIGCONT) < 0)
-		return -errno;
+	if (!d || kill(-d->pgid, SIGCONT) < 0)
+		return d ? -errno : rc;
 	d->state = VBD_DOM_RUNNING;
 	log_info("dom%u unpaused", d->id);
 	return 0;

@@ -8,6 +8,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vbdpool/clock.h"
+
 struct reg {
 	int fd;
 	bool dead;
@@ -29,13 +31,6 @@ struct simloop {
 	struct reg *regs;
 	struct timer *timers;
 };
-
-static uint64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 struct simloop *simloop_new(void)
 {
@@ -136,7 +131,7 @@ int simloop_timer(struct simloop *l, unsigned ms, void (*fn)(void *arg), void *a
 	struct timer *t = calloc(1, sizeof(*t));
 	if (!t)
 		return -ENOMEM;
-	t->due_ms = now_ms() + ms;
+	t->due_ms = vbd_now_ms() + ms;
 	t->fn = fn;
 	t->arg = arg;
 	t->next = l->timers;
@@ -146,7 +141,7 @@ int simloop_timer(struct simloop *l, unsigned ms, void (*fn)(void *arg), void *a
 
 static int next_timeout(struct simloop *l)
 {
-	uint64_t now = now_ms(), best = UINT64_MAX;
+	uint64_t now = vbd_now_ms(), best = UINT64_MAX;
 	for (struct timer *t = l->timers; t; t = t->next)
 		if (t->due_ms < best)
 			best = t->due_ms;
@@ -157,7 +152,7 @@ static int next_timeout(struct simloop *l)
 
 static void run_timers(struct simloop *l)
 {
-	uint64_t now = now_ms();
+	uint64_t now = vbd_now_ms();
 	struct timer **pp = &l->timers;
 	struct timer *due = NULL;
 

@@ -123,6 +123,9 @@ extern struct sim *g_sim;
 /* xensimd.c */
 int xensimd_main(const char *dir, int ready_fd);
 int sim_listen(const char *path, int type);
+/* dir/name listening (type) in the loop, accepted by cb(arg): 0 or -errno */
+int sim_listen_on(const char *dir, const char *name, int type, int *lfd,
+		  void (*cb)(void *, uint32_t), void *arg);
 void xensimd_request_stop(void);
 void xensimd_reap(void); /* reap children, then let empty domains die */
 

@@ -123,6 +123,18 @@ void xensimd_request_stop(void)
 	do_stop();
 }
 
+int sim_listen_on(const char *dir, const char *name, int type, int *lfd,
+		  void (*cb)(void *, uint32_t), void *arg)
+{
+	char path[PATH_MAX + 64];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, name);
+	*lfd = sim_listen(path, type);
+	if (*lfd < 0)
+		return *lfd;
+	return simloop_add(g_sim->loop, *lfd, EPOLLIN, cb, arg);
+}
+
 static int setup(const char *dir)
 {
 	char path[PATH_MAX + 32];
@@ -159,20 +171,12 @@ static int setup(const char *dir)
 	if (rc < 0)
 		return rc;
 
-	snprintf(path, sizeof(path), "%s/xenstored.sock", dir);
-	g_sim->xs0_lfd = sim_listen(path, SOCK_STREAM);
-	if (g_sim->xs0_lfd < 0)
-		return g_sim->xs0_lfd;
-	rc = simloop_add(g_sim->loop, g_sim->xs0_lfd, EPOLLIN, xs0_accept_cb, NULL);
-	if (rc < 0)
-		return rc;
-
+	rc =
+	    sim_listen_on(dir, "xenstored.sock", SOCK_STREAM, &g_sim->xs0_lfd, xs0_accept_cb, NULL);
 	/* the control socket last: its presence means "ready" */
-	snprintf(path, sizeof(path), "%s/ctl.sock", dir);
-	g_sim->ctl_lfd = sim_listen(path, SOCK_SEQPACKET);
-	if (g_sim->ctl_lfd < 0)
-		return g_sim->ctl_lfd;
-	rc = simloop_add(g_sim->loop, g_sim->ctl_lfd, EPOLLIN, ctl_accept_cb, NULL);
+	if (rc >= 0)
+		rc = sim_listen_on(dir, "ctl.sock", SOCK_SEQPACKET, &g_sim->ctl_lfd, ctl_accept_cb,
+				   NULL);
 	if (rc < 0)
 		return rc;
 	return simloop_timer(g_sim->loop, CHECK_INTERVAL_MS, check_timer, NULL);

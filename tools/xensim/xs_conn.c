@@ -232,18 +232,23 @@ void xs_conn_send_error(struct xs_conn *c, const struct xsd_sockmsg *req, int er
 	xs_conn_send(c, XS_ERROR, req->req_id, req->tx_id, name, strlen(name) + 1);
 }
 
+/* Moves input into dst until it holds want bytes: is it complete? */
+static bool take(void *dst, size_t *got, size_t want, const uint8_t **data, size_t *len)
+{
+	size_t k = want - *got < *len ? want - *got : *len;
+
+	memcpy((char *)dst + *got, *data, k);
+	*got += k;
+	*data += k;
+	*len -= k;
+	return *got == want;
+}
+
 void xs_conn_feed(struct xs_conn *c, const uint8_t *data, size_t len)
 {
 	while (len && !c->dead) {
 		if (c->hdr_got < XS_HDR_LEN) {
-			size_t k = XS_HDR_LEN - c->hdr_got;
-			if (k > len)
-				k = len;
-			memcpy(c->hdr + c->hdr_got, data, k);
-			c->hdr_got += k;
-			data += k;
-			len -= k;
-			if (c->hdr_got < XS_HDR_LEN)
+			if (!take(c->hdr, &c->hdr_got, XS_HDR_LEN, &data, &len))
 				return;
 			memcpy(&c->msg, c->hdr, XS_HDR_LEN);
 			c->body_got = 0;
@@ -256,14 +261,7 @@ void xs_conn_feed(struct xs_conn *c, const uint8_t *data, size_t len)
 				return;
 			}
 		}
-		size_t k = c->msg.len - c->body_got;
-		if (k > len)
-			k = len;
-		memcpy(c->body + c->body_got, data, k);
-		c->body_got += k;
-		data += k;
-		len -= k;
-		if (c->body_got < c->msg.len)
+		if (!take(c->body, &c->body_got, c->msg.len, &data, &len))
 			return;
 		c->body[c->body_got] = 0; /* a guard; lengths are still checked */
 		c->hdr_got = 0;

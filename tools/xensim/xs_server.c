@@ -327,7 +327,10 @@ int xs_server_write(struct xs_server *s, const char *path, const char *value, co
 	if (xs_path_canon(0, path, abs, sizeof(abs), NULL) || abs[0] != '/')
 		return -EINVAL;
 	s->depth++;
-	err = xs_op_write(&r, abs, value ? value : "", value ? strlen(value) : 0, false);
+	if (!value && !perms)
+		err = xs_op_rm(&r, abs); /* xs_server_rm */
+	else
+		err = xs_op_write(&r, abs, value ? value : "", value ? strlen(value) : 0, false);
 	if (!err && perms) {
 		struct xs_perms p;
 		err = parse_perm_list(perms, &p);
@@ -343,17 +346,7 @@ int xs_server_write(struct xs_server *s, const char *path, const char *value, co
 
 int xs_server_rm(struct xs_server *s, const char *path)
 {
-	struct xs_req r = tool_req(s);
-	char abs[XS_ABS_PATH_MAX + 64];
-	int err;
-
-	if (xs_path_canon(0, path, abs, sizeof(abs), NULL) || abs[0] != '/')
-		return -EINVAL;
-	s->depth++;
-	err = xs_op_rm(&r, abs);
-	s->depth--;
-	xs_server_reap(s);
-	return -err;
+	return xs_server_write(s, path, NULL, NULL);
 }
 
 int xs_server_requests(struct xs_server *s, unsigned domid, uint64_t *out)

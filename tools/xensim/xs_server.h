@@ -31,6 +31,7 @@ int xs_server_add_conn(struct xs_server *s, int fd, unsigned domid);
  * dom0 write.  `perms` uses the xenstore-chmod string form, e.g.
  * "n0 r5" (owner 0, others none, dom5 read); NULL keeps inherited perms.
  * Return 0 or -errno. */
+/* value and perms both NULL: the same as xs_server_rm. */
 int xs_server_write(struct xs_server *s, const char *path, const char *value, const char *perms);
 int xs_server_rm(struct xs_server *s, const char *path);
 /* Reads a node into buf (NUL-terminated, truncated); -ENOENT if missing. */
