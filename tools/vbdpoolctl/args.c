@@ -2,6 +2,7 @@
 /* Command-line parsing (see args.h). */
 #include "args.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
@@ -75,31 +76,14 @@ int ctl_parse_size(const char *s, uint64_t *out)
 			return -ERANGE;
 		v = v * 10 + (uint64_t)(*p - '0');
 	}
-	switch (*p) {
-	case '\0':
-		break;
-	case 'k':
-	case 'K':
-		mult = 1ULL << 10;
+	if (*p) { /* K, M, G, T: powers of 1024 */
+		static const char units[] = "kmgt";
+		const char *u = strchr(units, tolower((unsigned char)*p));
+
+		if (!u)
+			return -EINVAL;
+		mult = 1ULL << (10 * (u - units + 1));
 		p++;
-		break;
-	case 'm':
-	case 'M':
-		mult = 1ULL << 20;
-		p++;
-		break;
-	case 'g':
-	case 'G':
-		mult = 1ULL << 30;
-		p++;
-		break;
-	case 't':
-	case 'T':
-		mult = 1ULL << 40;
-		p++;
-		break;
-	default:
-		return -EINVAL;
 	}
 	if (*p && strcmp(p, "iB") && strcmp(p, "B"))
 		return -EINVAL;

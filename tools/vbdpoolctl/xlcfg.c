@@ -74,6 +74,18 @@ static char *trim(char *s)
 	return s;
 }
 
+/* A numeric key=val in min..max, given once (*seen counts). */
+static int num_key(const char *key, const char *val, unsigned long min, unsigned long max,
+		   int *seen, unsigned long *x, char *why, size_t whylen)
+{
+	if ((*seen)++)
+		return fail(XLCFG_E_DUPKEY, why, whylen, "%s= given twice", key);
+	if (ctl_parse_uint(val, min, max, x))
+		return fail(XLCFG_E_VALUE, why, whylen, "bad %s '%s' (want %lu..%lu)", key, val,
+			    min, max);
+	return XLCFG_OK;
+}
+
 int xlcfg_parse_entry(const char *spec, struct xlcfg_dev *d, char *why, size_t whylen)
 {
 	char *copy = strdup(spec), *save = NULL, *item;
@@ -113,20 +125,12 @@ int xlcfg_parse_entry(const char *spec, struct xlcfg_dev *d, char *why, size_t w
 			else
 				snprintf(d->volume, sizeof(d->volume), "%s", val);
 		} else if (!strcmp(key, "devid")) {
-			if (have_devid++)
-				rc = fail(XLCFG_E_DUPKEY, why, whylen, "devid= given twice");
-			else if (ctl_parse_uint(val, 0, XLCFG_MAX_DEVID, &x))
-				rc = fail(XLCFG_E_VALUE, why, whylen,
-					  "bad devid '%s' (want 0..%lu)", val, XLCFG_MAX_DEVID);
-			else
+			rc = num_key(key, val, 0, XLCFG_MAX_DEVID, &have_devid, &x, why, whylen);
+			if (rc == XLCFG_OK)
 				d->devid = (long)x;
 		} else if (!strcmp(key, "queues")) {
-			if (have_queues++)
-				rc = fail(XLCFG_E_DUPKEY, why, whylen, "queues= given twice");
-			else if (ctl_parse_uint(val, 1, VBD_MAX_QUEUES, &x))
-				rc = fail(XLCFG_E_VALUE, why, whylen,
-					  "bad queues '%s' (want 1..%d)", val, VBD_MAX_QUEUES);
-			else
+			rc = num_key(key, val, 1, VBD_MAX_QUEUES, &have_queues, &x, why, whylen);
+			if (rc == XLCFG_OK)
 				d->queues = (unsigned)x;
 		} else {
 			rc = fail(XLCFG_E_KEY, why, whylen,
