@@ -1,6 +1,6 @@
 # backend/: vbdpool-backd, the driver-domain service.
 #   control path: main.c control.c pool.c ownership.c balance.c heartbeat.c
-#                 instance.c xsutil.c
+#                 instance.c (XenStore: common/xs)
 #   data path:    queue.c ring.c request.c grant_cache.c io_engine.c io_uring.c
 #                 io_threads.c backing.c stats.c
 # Everything but main.c goes into libvbdbackend.a, which the unit tests link.
