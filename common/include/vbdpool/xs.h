@@ -2,7 +2,7 @@
 /* The one XenStore library of the project (common/xs/): typed reads and
  * writes with -errno returns, printf-style paths, permission writes, and
  * one transaction runner with one retry policy.  The backend, the frontend
- * library, the supervisor and vbdpoolctl all use it (docs/architecture.md).
+ * library, the supervisor and vbdpoolctl all use it (docs/tooling.md).
  *
  * Every function returns 0 (or a count) on success and -errno on failure;
  * -ENOENT when the node does not exist, -EINVAL when a value is malformed
