@@ -60,9 +60,10 @@ exported=$(nm -D --defined-only "$lib/libvbdpool-front.so.0.0.0" | awk '$2 ~ /^[
 echo "exports the $(echo "$api" | wc -l) functions of front.h, SONAME $soname"
 
 # --- a program built against the installed tree with pkg-config ------------
-export PKG_CONFIG_PATH=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root PKG_CONFIG_LIBDIR=$lib/pkgconfig
-[ "$(pkg-config --modversion vbdpool-front)" = "$version" ] || fail "pkg-config --modversion"
-flags=$(pkg-config --cflags --libs vbdpool-front) || fail "pkg-config vbdpool-front"
+# only the installed tree's .pc (not exported: the reinstall below runs make)
+pc() { PKG_CONFIG_LIBDIR=$lib/pkgconfig PKG_CONFIG_SYSROOT_DIR=$root pkg-config "$@"; }
+[ "$(pc --modversion vbdpool-front)" = "$version" ] || fail "pkg-config --modversion"
+flags=$(pc --cflags --libs vbdpool-front) || fail "pkg-config vbdpool-front"
 echo "pkg-config: $flags"
 cat >"$SIM_TMP/user.c" <<'EOF'
 #include <errno.h>
