@@ -23,6 +23,7 @@
 
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
+#include "vbdpool/parse_num.h"
 #include "vbdpool/platform.h"
 #include "vbdpool/proto.h"
 
@@ -41,12 +42,9 @@ static pthread_rwlock_t rmw_lock = PTHREAD_RWLOCK_INITIALIZER;
 
 static int parse_uint(const char *key, const char *value, unsigned max, unsigned *out)
 {
-	char *end;
-	unsigned long v;
+	uint64_t v;
 
-	errno = 0;
-	v = strtoul(value, &end, 10);
-	if (errno || end == value || *end || v > max) {
+	if (vbd_parse_u64(value, max, &v) < 0) {
 		nbdkit_error("%s=%s: expected an integer 0..%u", key, value, max);
 		return -1;
 	}
