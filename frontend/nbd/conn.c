@@ -12,11 +12,17 @@
  * meanwhile; it is woken to pass on a server stop, to time out a client
  * that does not read its last replies, and at the end to close and free.
  *
- * Bounds: at most max_inflight requests (and about max_bytes of buffers)
- * between being read and their reply leaving; at the bound the thread
- * stops reading requests until replies go out.  A client that never reads
- * its replies therefore costs a bounded amount of memory and one sleeping
- * thread, nothing else.
+ * Bounds: at most max_inflight requests, and at most budget bytes of
+ * their buffers (request payloads, replies not sent yet), between being
+ * read and their reply leaving; a request that does not fit waits in the
+ * read buffer and the connection's socket is not read until replies go
+ * out (backpressure on this client only).  READ / WRITE larger than
+ * max_block (at most the budget, advertised as the maximum block size) get
+ * NBD_EINVAL.  A client that never reads its replies therefore costs a
+ * bounded amount of memory and one sleeping thread, nothing else.  A
+ * client that sends nothing for idle_ms while none of its requests is in
+ * flight (submitted, or a reply not sent) is idle: its connection is
+ * closed.
  *
  * Requests must be aligned to 512 bytes (advertised as the minimum block
  * size); others get NBD_EINVAL.  TRIM drops only the whole sectors inside
@@ -37,6 +43,7 @@
 
 #include "nbd_proto.h"
 #include "server.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
 
@@ -73,13 +80,16 @@ struct nbd_conn {
 
 	pthread_mutex_t mu; /* the fields below up to the reader's */
 	struct nbd_req *oq_head, *oq_tail;
-	unsigned inflight;    /* requests read whose reply has not left */
-	uint64_t bytes;	      /* their payload buffers */
-	bool dead;	      /* socket unusable: replies are dropped */
-	bool wait_room;	      /* the loop waits for inflight to fall */
-	bool wait_idle;	      /* the loop waits for inflight == 0 */
-	atomic_bool finished; /* the event loop let go of the connection */
-	atomic_bool draining; /* stop_reading: the thread kicks the loop every second */
+	unsigned inflight;	      /* requests read whose reply has not left */
+	uint64_t bytes;		      /* their payload buffers */
+	bool dead;		      /* socket unusable: replies are dropped */
+	bool wait_room;		      /* the loop waits for inflight to fall */
+	bool wait_idle;		      /* the loop waits for inflight == 0 */
+	uint64_t next_charge;	      /* buffers of the request header waiting for room */
+	bool budget_logged;	      /* said once that the client hit its budget */
+	_Atomic uint64_t last_active; /* vbd_now_ms of the last bytes read / inflight 0 */
+	atomic_bool finished;	      /* the event loop let go of the connection */
+	atomic_bool draining;	      /* stop_reading: the thread kicks the loop every second */
 
 	/* the reader: the event thread (conn_event); the connection's thread
 	 * only once the device is closed (drop) */
@@ -113,6 +123,7 @@ struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer)
 	c->s = s;
 	c->fd = fd;
 	c->deadline = -1;
+	atomic_store(&c->last_active, vbd_now_ms());
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_lock(&s->mu);
 	snprintf(c->name, sizeof(c->name), "conn %lu (%s)", ++s->next_id, peer);
@@ -189,9 +200,12 @@ static uint32_t nbd_error(int err)
 	}
 }
 
+/* The next request (its buffers: next_charge) may be read.  Alone it
+ * always fits (requests larger than the budget are refused, charge 0). */
 static bool room_locked(const struct nbd_conn *c)
 {
-	return c->inflight == 0 || (c->inflight < c->s->max_inflight && c->bytes < c->s->max_bytes);
+	return c->inflight == 0 ||
+	       (c->inflight < c->s->max_inflight && c->bytes + c->next_charge <= c->s->budget);
 }
 
 /* A request's reply left (or was dropped): forget it. */
@@ -200,6 +214,8 @@ static void release_locked(struct nbd_conn *c, struct nbd_req *r)
 	c->inflight--;
 	c->bytes -= r->charge;
 	free(r);
+	if (c->inflight == 0) /* the idle timeout runs from now */
+		atomic_store(&c->last_active, vbd_now_ms());
 	if ((c->wait_room && room_locked(c)) || (c->wait_idle && c->inflight == 0)) {
 		c->wait_room = c->wait_idle = false;
 		conn_poke(c);
@@ -406,13 +422,78 @@ static uint32_t check(const struct nbd_conn *c, uint16_t type, uint16_t flags, u
 		allowed = NBD_CMD_FLAG_FUA | NBD_CMD_FLAG_NO_HOLE;
 	if (flags & ~allowed)
 		return NBD_EINVAL;
-	if ((type == NBD_CMD_READ || type == NBD_CMD_WRITE) && len > VBDNBD_MAX_BLOCK)
+	if ((type == NBD_CMD_READ || type == NBD_CMD_WRITE) && len > c->s->max_block)
 		return NBD_EINVAL;
 	if (aligned && (off % VBDNBD_MIN_BLOCK || len % VBDNBD_MIN_BLOCK))
 		return NBD_EINVAL;
 	if (off > c->s->size || len > c->s->size - off)
 		return writes ? NBD_ENOSPC : NBD_EINVAL;
 	return 0;
+}
+
+static bool has_payload(uint16_t type)
+{
+	return type == NBD_CMD_READ || type == NBD_CMD_WRITE;
+}
+
+static bool known_cmd(uint16_t type)
+{
+	return has_payload(type) || type == NBD_CMD_FLUSH || type == NBD_CMD_TRIM ||
+	       type == NBD_CMD_WRITE_ZEROES;
+}
+
+/* The NBD error of the request in header h (0: serve it). */
+static uint32_t header_error(const struct nbd_conn *c, const unsigned char *h)
+{
+	uint16_t type = nbd_get16(h + 6);
+	bool ranged = type != NBD_CMD_FLUSH;
+
+	if (!known_cmd(type))
+		return NBD_EINVAL; /* a payload, if any, is then garbage */
+	return check(c, type, nbd_get16(h + 4), ranged ? nbd_get64(h + 16) : 0,
+		     ranged ? nbd_get32(h + 24) : 0);
+}
+
+/* The buffer bytes the request in header h holds until its reply left. */
+static uint64_t header_charge(const struct nbd_conn *c, const unsigned char *h)
+{
+	return has_payload(nbd_get16(h + 6)) && !header_error(c, h) ? nbd_get32(h + 24) : 0;
+}
+
+/* Starts a request that passed its checks (r->len > 0 for READ / WRITE). */
+static void start(struct nbd_conn *c, struct nbd_req *r)
+{
+	switch (r->type) {
+	case NBD_CMD_READ:
+		submit_or_fail(r, submit(r, VBD_IO_READ, 0, r->data, r->off, r->len));
+		break;
+	case NBD_CMD_WRITE:
+		c->cur = r;
+		c->need = r->len;
+		c->rstate = RD_PAYLOAD;
+		break;
+	case NBD_CMD_FLUSH:
+		submit_or_fail(r, submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0));
+		break;
+	case NBD_CMD_TRIM: {
+		/* advisory: only the whole sectors inside the range go */
+		uint64_t a = (r->off + VBDNBD_MIN_BLOCK - 1) / VBDNBD_MIN_BLOCK * VBDNBD_MIN_BLOCK;
+		uint64_t e = (r->off + r->len) / VBDNBD_MIN_BLOCK * VBDNBD_MIN_BLOCK;
+
+		if (e > a) {
+			submit_or_fail(r, submit(r, VBD_IO_DISCARD, 0, NULL, a, e - a));
+		} else if (r->flags & NBD_CMD_FLAG_FUA) {
+			r->flushed = true;
+			submit_or_fail(r, submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0));
+		} else {
+			reply(r, 0);
+		}
+		break;
+	}
+	case NBD_CMD_WRITE_ZEROES:
+		submit_or_fail(r, submit_zeroes(r));
+		break;
+	}
 }
 
 /* A request header in h: 0, or -1 to drop the connection. */
@@ -429,90 +510,33 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		return -1;
 	}
 	log_debug("%s: cmd %u flags 0x%x %" PRIu64 "+%" PRIu32, c->name, type, flags, off, len);
-	switch (type) {
-	case NBD_CMD_DISC:
+	if (type == NBD_CMD_DISC) {
 		log_debug("%s: client disconnects", c->name);
 		c->stop_reading = true;
 		return 0;
-	case NBD_CMD_READ:
-		err = check(c, type, flags, off, len);
-		r = req_new(c, h, err ? 0 : len);
-		if (!r)
-			return -1;
-		if (err || len == 0) {
-			reply(r, err);
-		} else {
-			submit_or_fail(r, submit(r, VBD_IO_READ, 0, r->data, off, len));
-		}
-		return 0;
-	case NBD_CMD_WRITE:
-		err = check(c, type, flags, off, len);
-		r = req_new(c, h, err ? 0 : len);
-		if (!r)
-			return -1;
+	}
+	err = header_error(c, h);
+	if (err && has_payload(type) && len > c->s->max_block)
+		log_info("%s: %s of %" PRIu32 " bytes refused: larger than the maximum block "
+			 "size, %" PRIu32 " bytes (the connection's budget, --conn-budget-mib)",
+			 c->name, type == NBD_CMD_READ ? "read" : "write", len, c->s->max_block);
+	r = req_new(c, h, err ? 0 : header_charge(c, h));
+	if (!r)
+		return -1;
+	if (type == NBD_CMD_WRITE && err && len) {
+		log_debug("%s: write %" PRIu64 "+%" PRIu32 " refused (%" PRIu32
+			  "): discarding its payload",
+			  c->name, off, len, err);
 		r->err = err;
-		if (len == 0) {
-			reply(r, err);
-			return 0;
-		}
-		if (err)
-			log_debug("%s: write %" PRIu64 "+%" PRIu32 " refused (%" PRIu32
-				  "): discarding its payload",
-				  c->name, off, len, err);
 		c->cur = r;
 		c->need = len;
-		c->rstate = err ? RD_DISCARD : RD_PAYLOAD;
-		return 0;
-	case NBD_CMD_FLUSH:
-		err = check(c, type, flags, 0, 0);
-		r = req_new(c, h, 0);
-		if (!r)
-			return -1;
-		if (err)
-			reply(r, err);
-		else
-			submit_or_fail(r, submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0));
-		return 0;
-	case NBD_CMD_TRIM: {
-		/* advisory: only the whole sectors inside the range go */
-		uint64_t a = (off + VBDNBD_MIN_BLOCK - 1) / VBDNBD_MIN_BLOCK * VBDNBD_MIN_BLOCK;
-		uint64_t e = (off + len) / VBDNBD_MIN_BLOCK * VBDNBD_MIN_BLOCK;
-
-		err = check(c, type, flags, off, len);
-		r = req_new(c, h, 0);
-		if (!r)
-			return -1;
-		if (err) {
-			reply(r, err);
-		} else if (e > a) {
-			submit_or_fail(r, submit(r, VBD_IO_DISCARD, 0, NULL, a, e - a));
-		} else if (flags & NBD_CMD_FLAG_FUA) {
-			r->flushed = true;
-			submit_or_fail(r, submit(r, VBD_IO_FLUSH, 0, NULL, 0, 0));
-		} else {
-			reply(r, 0);
-		}
-		return 0;
+		c->rstate = RD_DISCARD;
+	} else if (err || (len == 0 && type != NBD_CMD_FLUSH && type != NBD_CMD_TRIM)) {
+		reply(r, err);
+	} else {
+		start(c, r);
 	}
-	case NBD_CMD_WRITE_ZEROES:
-		err = check(c, type, flags, off, len);
-		r = req_new(c, h, 0);
-		if (!r)
-			return -1;
-		if (err || len == 0) {
-			reply(r, err);
-		} else {
-			submit_or_fail(r, submit_zeroes(r));
-		}
-		return 0;
-	default:
-		/* unknown: EINVAL (a payload, if any, is then garbage) */
-		r = req_new(c, h, 0);
-		if (!r)
-			return -1;
-		reply(r, NBD_EINVAL);
-		return 0;
-	}
+	return 0;
 }
 
 /* A WRITE's payload is complete: submit it (or answer its error). */
@@ -557,10 +581,19 @@ static int process(struct nbd_conn *c)
 			if (avail < NBD_REQUEST_SIZE)
 				break;
 			pthread_mutex_lock(&c->mu);
+			c->next_charge = header_charge(c, c->rbuf + c->rpos);
 			room = room_locked(c);
+			if (!room && !c->budget_logged && c->inflight < c->s->max_inflight) {
+				c->budget_logged = true;
+				log_info("%s: reached its budget of %" PRIu64 " MiB (request "
+					 "payloads, unsent replies): not reading its requests "
+					 "until replies drain",
+					 c->name, c->s->budget >> 20);
+			}
 			pthread_mutex_unlock(&c->mu);
 			if (!room)
 				break;
+			c->next_charge = 0;
 			if (request(c, c->rbuf + c->rpos) < 0)
 				return -1;
 			c->rpos += NBD_REQUEST_SIZE;
@@ -611,8 +644,10 @@ static ssize_t fill(struct nbd_conn *c)
 			if (n > 0)
 				c->rlen += (size_t)n;
 		}
-		if (n > 0)
+		if (n > 0) {
+			atomic_store(&c->last_active, vbd_now_ms());
 			return n;
+		}
 		if (n == 0) {
 			if (c->rstate != RD_HDR || c->rpos < c->rlen)
 				log_warn(
@@ -668,6 +703,38 @@ static void drop(struct nbd_conn *c, const char *why)
 	stop_reading(c);
 }
 
+/* Nothing in flight (a request whose payload is still coming is not) and
+ * nothing read for idle_ms: logs it (once; the caller stops reading). */
+static bool idle_locked(struct nbd_conn *c)
+{
+	uint64_t quiet;
+
+	if (!c->s->idle_ms || c->stop_reading || c->inflight != (c->cur ? 1u : 0u))
+		return false;
+	quiet = vbd_now_ms() - atomic_load(&c->last_active);
+	if (quiet < c->s->idle_ms)
+		return false;
+	log_info("%s: idle for %" PRIu64 " s (--idle-timeout %" PRIu64 "): closing the connection",
+		 c->name, quiet / 1000, c->s->idle_ms / 1000);
+	return true;
+}
+
+/* How long the connection's thread sleeps before it has the event loop
+ * look again: until the idle timeout may expire, or at a stop every
+ * second (the drain deadline); -1: until woken. */
+static int thread_wait_ms(struct nbd_conn *c)
+{
+	uint64_t idle = c->s->idle_ms, since;
+
+	if (atomic_load(&c->draining))
+		return 1000;
+	if (!idle)
+		return -1;
+	since = vbd_now_ms() - atomic_load(&c->last_active);
+	/* past it but busy: look again a whole timeout later */
+	return (int)(since < idle ? idle - since + 1 : idle);
+}
+
 /* The socket is ready (revents), or the connection was kicked (0): read
  * and submit what fits, send what is queued, and ask for what to wait for
  * next.  Event thread. */
@@ -689,17 +756,17 @@ static void conn_event(void *arg, int fd, short revents)
 			stop_reading(c);
 		}
 		if (c->stop_reading && c->deadline < 0)
-			c->deadline = sock_now_ms() + DRAIN_TIMEOUT_MS;
+			c->deadline = (int64_t)vbd_now_ms() + DRAIN_TIMEOUT_MS;
 
 		pthread_mutex_lock(&c->mu);
 		if (c->oq_head)
 			drain_locked(c);
-		if (c->dead && !c->stop_reading) {
+		if ((c->dead || idle_locked(c)) && !c->stop_reading) {
 			pthread_mutex_unlock(&c->mu);
 			stop_reading(c);
 			continue;
 		}
-		if (c->stop_reading && c->oq_head && sock_now_ms() >= c->deadline)
+		if (c->stop_reading && c->oq_head && (int64_t)vbd_now_ms() >= c->deadline)
 			kill_locked(c, "client did not read its replies in time");
 		if (c->stop_reading && c->inflight == 0) {
 			pthread_mutex_unlock(&c->mu);
@@ -762,11 +829,12 @@ static void transmit(struct nbd_conn *c)
 		log_err("%s: cannot serve it: %s", c->name, strerror(-rc));
 		return;
 	}
+	atomic_store(&c->last_active, vbd_now_ms()); /* transmission starts */
 	for (;;) {
 		struct pollfd p = {.fd = c->efd, .events = POLLIN};
 		uint64_t v;
 
-		if (poll(&p, 1, atomic_load(&c->draining) ? 1000 : -1) < 0 && errno != EINTR)
+		if (poll(&p, 1, thread_wait_ms(c)) < 0 && errno != EINTR)
 			log_warn("%s: poll: %s", c->name, strerror(errno));
 		if ((p.revents & POLLIN) && read(c->efd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 			log_warn("%s: eventfd: %s", c->name, strerror(errno));

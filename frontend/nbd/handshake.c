@@ -15,6 +15,7 @@
 
 #include "nbd_proto.h"
 #include "server.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/log.h"
 
 /* A client must finish the handshake within this (a stalled one would
@@ -71,7 +72,7 @@ static int info_block_size(struct hs *h, uint32_t opt)
 	nbd_put16(b, NBD_INFO_BLOCK_SIZE);
 	nbd_put32(b + 2, VBDNBD_MIN_BLOCK);
 	nbd_put32(b + 6, VBDNBD_PREF_BLOCK);
-	nbd_put32(b + 10, VBDNBD_MAX_BLOCK);
+	nbd_put32(b + 10, h->s->max_block);
 	return opt_reply(h, opt, NBD_REP_INFO, b, sizeof(b));
 }
 
@@ -127,10 +128,11 @@ static int opt_info_go(struct hs *h, uint32_t opt, const unsigned char *d, uint3
 	return opt == NBD_OPT_GO ? 1 : 0;
 }
 
-static int opt_list(struct hs *h, uint32_t opt, uint32_t len)
+static int opt_list(struct hs *h, uint32_t opt, const unsigned char *d, uint32_t len)
 {
 	unsigned char b[4] = {0, 0, 0, 0}; /* one export, named "" */
 
+	(void)d;
 	if (len)
 		return opt_reply(h, opt, NBD_REP_ERR_INVALID, NULL, 0);
 	if (opt_reply(h, opt, NBD_REP_SERVER, b, sizeof(b)) < 0)
@@ -139,17 +141,46 @@ static int opt_list(struct hs *h, uint32_t opt, uint32_t len)
 }
 
 /* NBD_OPT_EXPORT_NAME: no error reply exists; size, flags, padding. */
-static int opt_export_name(struct hs *h)
+static int opt_export_name(struct hs *h, uint32_t opt, const unsigned char *d, uint32_t len)
 {
 	unsigned char b[10 + NBD_EXPORT_PAD_ZERO];
 	size_t n = 10;
 
+	(void)opt, (void)d;
+	if (len > VBDNBD_MAX_NAME) {
+		log_warn("%s: export name of %" PRIu32 " bytes: dropping the connection",
+			 conn_name(h->c), len);
+		errno = 0;
+		return -1;
+	}
 	memset(b, 0, sizeof(b));
 	nbd_put64(b, h->s->size);
 	nbd_put16(b + 8, h->s->tflags);
 	if (!conn_no_zeroes(h->c))
 		n += NBD_EXPORT_PAD_ZERO;
-	return hs_write(h, b, n);
+	return hs_write(h, b, n) < 0 ? -1 : 1;
+}
+
+static int opt_abort(struct hs *h, uint32_t opt, const unsigned char *d, uint32_t len)
+{
+	(void)d, (void)len;
+	if (h->fixed)
+		(void)opt_reply(h, opt, NBD_REP_ACK, NULL, 0);
+	log_debug("%s: client aborted the handshake", conn_name(h->c));
+	errno = 0;
+	return -1;
+}
+
+static int opt_unsupported(struct hs *h, uint32_t opt, const unsigned char *d, uint32_t len)
+{
+	(void)d, (void)len;
+	if (h->fixed)
+		return opt_reply(h, opt, NBD_REP_ERR_UNSUP, NULL, 0);
+	log_warn("%s: option %" PRIu32 " unsupported and the client is not fixed newstyle: "
+		 "dropping it",
+		 conn_name(h->c), opt);
+	errno = 0;
+	return -1;
 }
 
 static void io_error(struct hs *h, const char *what)
@@ -166,122 +197,121 @@ static void io_error(struct hs *h, const char *what)
 		log_warn("%s: handshake %s: %s", conn_name(h->c), what, strerror(errno));
 }
 
+/* An option's handler: 1 = transmission, 0 = go on haggling, -1 = drop
+ * (errno 0: said why, else an I/O error to log). */
+typedef int (*opt_fn)(struct hs *h, uint32_t opt, const unsigned char *d, uint32_t len);
+static const struct {
+	uint32_t opt;
+	opt_fn fn;
+} opt_handlers[] = {
+    {NBD_OPT_EXPORT_NAME, opt_export_name},
+    {NBD_OPT_ABORT, opt_abort},
+    {NBD_OPT_LIST, opt_list},
+    {NBD_OPT_INFO, opt_info_go},
+    {NBD_OPT_GO, opt_info_go},
+};
+
+static opt_fn opt_handler(uint32_t opt)
+{
+	for (size_t i = 0; i < sizeof(opt_handlers) / sizeof(opt_handlers[0]); i++)
+		if (opt_handlers[i].opt == opt)
+			return opt_handlers[i].fn;
+	return opt_unsupported;
+}
+
+/* The greeting and the client's flags: 0, or -1 (logged). */
+static int greet(struct hs *h)
+{
+	unsigned char b[18], cf[4];
+	uint32_t cflags;
+
+	nbd_put64(b, NBD_MAGIC);
+	nbd_put64(b + 8, NBD_OPTS_MAGIC);
+	nbd_put16(b + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
+	if (hs_write(h, b, 18) < 0 || hs_read(h, cf, 4) < 0) {
+		io_error(h, "greeting");
+		return -1;
+	}
+	cflags = nbd_get32(cf);
+	if (cflags & ~(uint32_t)(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
+		log_warn("%s: unknown client flags 0x%08" PRIx32 ": dropping the connection",
+			 conn_name(h->c), cflags);
+		return -1;
+	}
+	h->fixed = cflags & NBD_FLAG_C_FIXED_NEWSTYLE;
+	conn_set_no_zeroes(h->c, cflags & NBD_FLAG_C_NO_ZEROES);
+	return 0;
+}
+
+/* Option number nopt of the handshake, its data into data: 0, or -1
+ * (logged). */
+static int read_option(struct hs *h, unsigned nopt, uint32_t *opt, unsigned char *data,
+		       uint32_t *len)
+{
+	unsigned char oh[16];
+	uint64_t magic;
+
+	if (hs_read(h, oh, sizeof(oh)) < 0) {
+		io_error(h, "reading an option");
+		return -1;
+	}
+	magic = nbd_get64(oh);
+	*opt = nbd_get32(oh + 8);
+	*len = nbd_get32(oh + 12);
+	if (magic != NBD_OPTS_MAGIC) {
+		log_warn("%s: bad option magic 0x%016" PRIx64 ": not an NBD client, dropping it",
+			 conn_name(h->c), magic);
+		return -1;
+	}
+	if (*len > VBDNBD_MAX_OPTLEN) {
+		log_warn("%s: option %" PRIu32 " with %" PRIu32
+			 " bytes of data (limit %u): dropping the connection",
+			 conn_name(h->c), *opt, *len, VBDNBD_MAX_OPTLEN);
+		return -1;
+	}
+	if (nopt >= VBDNBD_MAX_OPTS) {
+		log_warn("%s: more than %u options: dropping the connection", conn_name(h->c),
+			 VBDNBD_MAX_OPTS);
+		return -1;
+	}
+	if (*len && hs_read(h, data, *len) < 0) {
+		io_error(h, "reading option data");
+		return -1;
+	}
+	log_debug("%s: option %" PRIu32 " (%" PRIu32 " bytes)", conn_name(h->c), *opt, *len);
+	return 0;
+}
+
 enum hs_result nbd_handshake(struct nbd_server *s, struct nbd_conn *c)
 {
 	struct hs h = {.s = s,
 		       .c = c,
 		       .fd = conn_fd(c),
 		       .wfd = conn_wake_fd(c),
-		       .deadline = sock_now_ms() + VBDNBD_HANDSHAKE_TIMEOUT_MS};
-	unsigned char b[18], cf[4];
-	unsigned char *data = NULL;
-	enum hs_result res = HS_CLOSE;
-	uint32_t cflags;
+		       .deadline = (int64_t)vbd_now_ms() + VBDNBD_HANDSHAKE_TIMEOUT_MS};
+	unsigned char *data;
+	int rc = -1;
 
-	nbd_put64(b, NBD_MAGIC);
-	nbd_put64(b + 8, NBD_OPTS_MAGIC);
-	nbd_put16(b + 16, NBD_FLAG_FIXED_NEWSTYLE | NBD_FLAG_NO_ZEROES);
-	if (hs_write(&h, b, 18) < 0 || hs_read(&h, cf, 4) < 0) {
-		io_error(&h, "greeting");
+	if (greet(&h) < 0)
 		return HS_CLOSE;
-	}
-	cflags = nbd_get32(cf);
-	if (cflags & ~(uint32_t)(NBD_FLAG_C_FIXED_NEWSTYLE | NBD_FLAG_C_NO_ZEROES)) {
-		log_warn("%s: unknown client flags 0x%08" PRIx32 ": dropping the connection",
-			 conn_name(c), cflags);
-		return HS_CLOSE;
-	}
-	h.fixed = cflags & NBD_FLAG_C_FIXED_NEWSTYLE;
-	conn_set_no_zeroes(c, cflags & NBD_FLAG_C_NO_ZEROES);
 	data = malloc(VBDNBD_MAX_OPTLEN);
 	if (!data) {
 		log_err("%s: out of memory", conn_name(c));
 		return HS_CLOSE;
 	}
-
 	for (unsigned nopt = 0;; nopt++) {
-		unsigned char oh[16];
-		uint64_t magic;
 		uint32_t opt, len;
-		int rc;
 
-		if (hs_read(&h, oh, sizeof(oh)) < 0) {
-			io_error(&h, "reading an option");
-			break;
-		}
-		magic = nbd_get64(oh);
-		opt = nbd_get32(oh + 8);
-		len = nbd_get32(oh + 12);
-		if (magic != NBD_OPTS_MAGIC) {
-			log_warn("%s: bad option magic 0x%016" PRIx64
-				 ": not an NBD client, dropping it",
-				 conn_name(c), magic);
-			break;
-		}
-		if (len > VBDNBD_MAX_OPTLEN) {
-			log_warn("%s: option %" PRIu32 " with %" PRIu32
-				 " bytes of data (limit %u): dropping the connection",
-				 conn_name(c), opt, len, VBDNBD_MAX_OPTLEN);
-			break;
-		}
-		if (nopt >= VBDNBD_MAX_OPTS) {
-			log_warn("%s: more than %u options: dropping the connection", conn_name(c),
-				 VBDNBD_MAX_OPTS);
-			break;
-		}
-		if (len && hs_read(&h, data, len) < 0) {
-			io_error(&h, "reading option data");
-			break;
-		}
-		log_debug("%s: option %" PRIu32 " (%" PRIu32 " bytes)", conn_name(c), opt, len);
-		switch (opt) {
-		case NBD_OPT_EXPORT_NAME:
-			if (len > VBDNBD_MAX_NAME) {
-				log_warn("%s: export name of %" PRIu32
-					 " bytes: dropping the connection",
-					 conn_name(c), len);
-				rc = -1;
-				errno = 0;
-			} else {
-				rc = opt_export_name(&h) < 0 ? -1 : 1;
-			}
-			break;
-		case NBD_OPT_ABORT:
-			if (h.fixed)
-				(void)opt_reply(&h, opt, NBD_REP_ACK, NULL, 0);
-			log_debug("%s: client aborted the handshake", conn_name(c));
+		if (read_option(&h, nopt, &opt, data, &len) < 0) {
 			rc = -1;
-			errno = 0;
-			break;
-		case NBD_OPT_LIST:
-			rc = opt_list(&h, opt, len);
-			break;
-		case NBD_OPT_INFO:
-		case NBD_OPT_GO:
-			rc = opt_info_go(&h, opt, data, len);
-			break;
-		default:
-			if (!h.fixed) {
-				log_warn("%s: option %" PRIu32 " unsupported and the client is not "
-					 "fixed newstyle: dropping it",
-					 conn_name(c), opt);
-				rc = -1;
-				errno = 0;
-			} else {
-				rc = opt_reply(&h, opt, NBD_REP_ERR_UNSUP, NULL, 0);
-			}
 			break;
 		}
-		if (rc > 0) {
-			res = HS_TRANSMIT;
+		rc = opt_handler(opt)(&h, opt, data, len);
+		if (rc < 0 && errno)
+			io_error(&h, "replying to an option");
+		if (rc != 0)
 			break;
-		}
-		if (rc < 0) {
-			if (errno)
-				io_error(&h, "replying to an option");
-			break;
-		}
 	}
 	free(data);
-	return res;
+	return rc > 0 ? HS_TRANSMIT : HS_CLOSE;
 }

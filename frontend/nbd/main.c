@@ -6,6 +6,7 @@
  *
  *   vbdpool-nbd --devid N (--socket PATH | --listen HOST:PORT) [--volume ID]
  *               [--ring-order N] [--wait SECONDS] [--queue-batch N]
+ *               [--idle-timeout S] [--conn-budget-mib N] (and more: --help)
  *
  * SIGTERM / SIGINT: stop accepting, finish the requests in flight (their
  * replies are sent), close the connections, vbd_front_close.
@@ -14,12 +15,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <malloc.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,12 +37,18 @@
 #include "server.h"
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
+#include "vbdpool/parse_num.h"
 #include "vbdpool/proto.h"
 #include "vbdpool/version.h"
 
 #define MAX_CONNS    64
-#define MAX_INFLIGHT 64		 /* requests per connection */
-#define MAX_BYTES    (64u << 20) /* their buffers, per connection */
+#define MAX_INFLIGHT 64 /* requests per connection */
+/* --conn-budget-mib default: request payloads and unsent replies of one
+ * connection (MAX_CONNS of them: at most 512 MiB in all). */
+#define CONN_BUDGET_MIB 8
+/* --idle-timeout default, like other NBD servers: a client that holds a
+ * connection (one of MAX_CONNS) and sends nothing loses it. */
+#define IDLE_TIMEOUT_S 300
 /* Small requests stay on one queue until this many are in flight, then
  * go shortest queue first.  With members that poll their rings
  * (vbdpool-backd --poll-us) batching no longer saves wake-ups, and
@@ -52,43 +61,144 @@
 #define POLL_US	     VBD_FRONT_POLL_US /* --poll-us default */
 #define STOP_WAIT_MS 15000	       /* at stop: connections get this long before close */
 
+struct args {
+	unsigned devid; /* NO_DEVID: not given */
+	const char *sock_path, *listen_spec, *volume;
+	unsigned ring_order, wait_s, queue_batch, poll_us, stall_s, drain_ms;
+	unsigned idle_s, budget_mib;
+};
+#define NO_DEVID UINT_MAX
+
+/* The command line: an option's value goes to one field of struct args;
+ * numbers are checked against max (vbd_parse_u64). */
+enum opt_kind { OPT_UINT, OPT_STR, OPT_VOLUME };
+static const struct opt_desc {
+	const char *name;
+	enum opt_kind kind;
+	size_t field;
+	unsigned max;
+} opt_table[] = {
+    {"devid", OPT_UINT, offsetof(struct args, devid), 0x7fffffff},
+    {"socket", OPT_STR, offsetof(struct args, sock_path), 0},
+    {"listen", OPT_STR, offsetof(struct args, listen_spec), 0},
+    {"volume", OPT_VOLUME, offsetof(struct args, volume), 0},
+    {"ring-order", OPT_UINT, offsetof(struct args, ring_order), VBD_MAX_RING_PAGE_ORDER},
+    {"wait", OPT_UINT, offsetof(struct args, wait_s), 86400},
+    {"queue-batch", OPT_UINT, offsetof(struct args, queue_batch), 1024},
+    {"poll-us", OPT_UINT, offsetof(struct args, poll_us), 1000000},
+    {"stall-warn", OPT_UINT, offsetof(struct args, stall_s), 86400},
+    {"drain-timeout-ms", OPT_UINT, offsetof(struct args, drain_ms), 86400000},
+    {"idle-timeout", OPT_UINT, offsetof(struct args, idle_s), 86400},
+    {"conn-budget-mib", OPT_UINT, offsetof(struct args, budget_mib), 4096},
+};
+#define NOPTS	    (sizeof(opt_table) / sizeof(opt_table[0]))
+#define OPT_HELP    'h'
+#define OPT_VERSION 'V'
+
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: vbdpool-nbd --devid N (--socket PATH | --listen HOST:PORT) [options]\n"
-		"       vbdpool-nbd --help | --version\n"
-		"Serves vbdpool device N of this guest (device/vbdpool/<N>) over NBD.\n"
-		"  --devid N          the device id (required)\n"
-		"  --socket PATH      listen on a Unix socket\n"
-		"  --listen HOST:PORT listen on TCP (e.g. 127.0.0.1:10809, [::1]:10809)\n"
-		"  --volume ID        refuse unless the device is this volume\n"
-		"  --ring-order N     log2 pages per ring (0..%d, default %d)\n"
-		"  --wait SECONDS     wait for a queue to connect before listening\n"
-		"  --queue-batch N    requests kept on one queue before spreading (default %d)\n"
-		"  --poll-us N        I/O in flight: poll N us before sleeping (default %d)\n"
-		"  --stall-warn S     log when I/O is outstanding and nothing answers for S s\n"
-		"                     (default %d; 0: never; requests keep waiting)\n"
-		"  --drain-timeout-ms N  a member taken over with writes in flight: newer\n"
-		"                     writes overlapping them wait for the supervisor's\n"
-		"                     drained/<m>, at most N ms (the storage timeout;\n"
-		"                     default %d; 0: no limit)\n"
-		"Log level: VBD_LOG=error|warn|info|debug.\n",
-		VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US,
-		VBD_FRONT_STALL_WARN_MS / 1000, VBD_FRONT_DRAIN_TIMEOUT_MS);
+	fprintf(
+	    f,
+	    "usage: vbdpool-nbd --devid N (--socket PATH | --listen HOST:PORT) [options]\n"
+	    "       vbdpool-nbd --help | --version\n"
+	    "Serves vbdpool device N of this guest (device/vbdpool/<N>) over NBD.\n"
+	    "  --devid N          the device id (required)\n"
+	    "  --socket PATH      listen on a Unix socket\n"
+	    "  --listen HOST:PORT listen on TCP (e.g. 127.0.0.1:10809, [::1]:10809)\n"
+	    "  --volume ID        refuse unless the device is this volume\n"
+	    "  --ring-order N     log2 pages per ring (0..%d, default %d)\n"
+	    "  --wait SECONDS     wait for a queue to connect before listening\n"
+	    "  --queue-batch N    requests kept on one queue before spreading (default %d)\n"
+	    "  --poll-us N        I/O in flight: poll N us before sleeping (default %d)\n"
+	    "  --stall-warn S     log when I/O is outstanding and nothing answers for S s\n"
+	    "                     (default %d; 0: never; requests keep waiting)\n"
+	    "  --drain-timeout-ms N  a member taken over with writes in flight: newer\n"
+	    "                     writes overlapping them wait for the supervisor's\n"
+	    "                     drained/<m>, at most N ms (the storage timeout;\n"
+	    "                     default %d; 0: no limit)\n"
+	    "  --idle-timeout S   close a connection that sent nothing for S s while it\n"
+	    "                     had no request in flight (default %d; 0: never)\n"
+	    "  --conn-budget-mib N  per connection: at most N MiB of request payloads and\n"
+	    "                     unsent replies (default %d); the largest request\n"
+	    "                     accepted (advertised maximum block size) is min(N MiB, %u MiB)\n"
+	    "Log level: VBD_LOG=error|warn|info|debug.\n",
+	    VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US,
+	    VBD_FRONT_STALL_WARN_MS / 1000, VBD_FRONT_DRAIN_TIMEOUT_MS, IDLE_TIMEOUT_S,
+	    CONN_BUDGET_MIB, VBDNBD_MAX_BLOCK >> 20);
 }
 
-static int parse_uint(const char *opt, const char *v, unsigned long max, unsigned *out)
+/* One option's value into its field: 0, or -1 (said why). */
+static int set_opt(struct args *a, const struct opt_desc *d, const char *v)
 {
-	char *end;
-	unsigned long x;
+	char *field = (char *)a + d->field;
+	uint64_t x;
 
-	errno = 0;
-	x = strtoul(v, &end, 10);
-	if (errno || end == v || *end || *v == '-' || x > max) {
-		fprintf(stderr, "vbdpool-nbd: %s %s: expected an integer 0..%lu\n", opt, v, max);
-		return -1;
+	switch (d->kind) {
+	case OPT_UINT:
+		if (vbd_parse_u64(v, d->max, &x) < 0) {
+			fprintf(stderr, "vbdpool-nbd: --%s %s: expected an integer 0..%u\n",
+				d->name, v, d->max);
+			return -1;
+		}
+		*(unsigned *)(void *)field = (unsigned)x;
+		return 0;
+	case OPT_VOLUME:
+		if (!vbd_volume_id_valid(v)) {
+			fprintf(stderr, "vbdpool-nbd: --%s %s: not a volume id\n", d->name, v);
+			return -1;
+		}
+		break;
+	case OPT_STR:
+		break;
 	}
-	*out = (unsigned)x;
+	*(const char **)(void *)field = v;
+	return 0;
+}
+
+/* The command line into *a: 0 (serve), 1 (--help / --version done), 2 (bad usage,
+ * said why). */
+static int parse_args(int argc, char **argv, struct args *a)
+{
+	struct option lopts[NOPTS + 3];
+	int opt;
+
+	for (size_t i = 0; i < NOPTS; i++)
+		lopts[i] =
+		    (struct option){opt_table[i].name, required_argument, NULL, 256 + (int)i};
+	lopts[NOPTS] = (struct option){"help", no_argument, NULL, OPT_HELP};
+	lopts[NOPTS + 1] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+	lopts[NOPTS + 2] = (struct option){NULL, 0, NULL, 0};
+	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
+		if (opt == OPT_HELP || opt == OPT_VERSION) {
+			if (opt == OPT_HELP)
+				usage(stdout);
+			else
+				vbd_print_version("vbdpool-nbd");
+			return 1;
+		}
+		if (opt < 256 || opt >= 256 + (int)NOPTS) {
+			usage(stderr);
+			return 2;
+		}
+		if (set_opt(a, &opt_table[opt - 256], optarg) < 0)
+			return 2;
+	}
+	if (optind < argc) {
+		fprintf(stderr, "vbdpool-nbd: unexpected argument '%s'\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	if (a->devid == NO_DEVID || !a->sock_path == !a->listen_spec) {
+		fprintf(stderr, "vbdpool-nbd: %s\n",
+			a->devid == NO_DEVID ? "--devid is required"
+					     : "exactly one of --socket and --listen is required");
+		usage(stderr);
+		return 2;
+	}
+	if (a->budget_mib == 0) {
+		fprintf(stderr, "vbdpool-nbd: --conn-budget-mib must be at least 1\n");
+		return 2;
+	}
 	return 0;
 }
 
@@ -283,168 +393,64 @@ static unsigned wait_conns(struct nbd_server *s, int timeout_ms)
 	return n;
 }
 
-int main(int argc, char **argv)
+/* Every thread (the library's too) inherits the mask set here: SIGTERM
+ * and SIGINT are read from the returned signalfd by the accept loop. */
+static int stop_signals_fd(void)
 {
-	static const struct option lopts[] = {{"devid", required_argument, NULL, 'd'},
-					      {"socket", required_argument, NULL, 's'},
-					      {"listen", required_argument, NULL, 'l'},
-					      {"volume", required_argument, NULL, 'v'},
-					      {"ring-order", required_argument, NULL, 'r'},
-					      {"wait", required_argument, NULL, 'w'},
-					      {"queue-batch", required_argument, NULL, 'b'},
-					      {"poll-us", required_argument, NULL, 'p'},
-					      {"stall-warn", required_argument, NULL, 'S'},
-					      {"drain-timeout-ms", required_argument, NULL, 'D'},
-					      {"help", no_argument, NULL, 'h'},
-					      {"version", no_argument, NULL, 'V'},
-					      {NULL, 0, NULL, 0}};
-	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT, .max_bytes = MAX_BYTES};
-	struct vbd_front_opts o;
-	const char *sock_path = NULL, *listen_spec = NULL, *volume = NULL;
-	unsigned devid = 0, ring_order = VBD_DEFAULT_RING_ORDER, wait_s = 0;
-	unsigned queue_batch = QUEUE_BATCH, poll_us = POLL_US;
-	unsigned stall_s = VBD_FRONT_STALL_WARN_MS / 1000;
-	unsigned drain_ms = VBD_FRONT_DRAIN_TIMEOUT_MS;
-	bool have_devid = false;
-	sigset_t sigs;
-	int opt, rc, lfd, sfd;
-	unsigned left;
+	static const int stop_sigs[] = {SIGTERM, SIGINT};
+	sigset_t set;
+	int fd;
 
-	vbd_log_init("vbdpool-nbd");
-	while ((opt = getopt_long(argc, argv, "h", lopts, NULL)) != -1) {
-		switch (opt) {
-		case 'd':
-			if (parse_uint("--devid", optarg, 0x7fffffff, &devid) < 0)
-				return 2;
-			have_devid = true;
-			break;
-		case 's':
-			sock_path = optarg;
-			break;
-		case 'l':
-			listen_spec = optarg;
-			break;
-		case 'v':
-			if (!vbd_volume_id_valid(optarg)) {
-				fprintf(stderr, "vbdpool-nbd: --volume %s: not a volume id\n",
-					optarg);
-				return 2;
-			}
-			volume = optarg;
-			break;
-		case 'r':
-			if (parse_uint("--ring-order", optarg, VBD_MAX_RING_PAGE_ORDER,
-				       &ring_order) < 0)
-				return 2;
-			break;
-		case 'w':
-			if (parse_uint("--wait", optarg, 86400, &wait_s) < 0)
-				return 2;
-			break;
-		case 'S':
-			if (parse_uint("--stall-warn", optarg, 86400, &stall_s) < 0)
-				return 2;
-			break;
-		case 'D':
-			if (parse_uint("--drain-timeout-ms", optarg, 86400000, &drain_ms) < 0)
-				return 2;
-			break;
-		case 'p':
-			if (parse_uint("--poll-us", optarg, 1000000, &poll_us) < 0)
-				return 2;
-			break;
-		case 'b':
-			if (parse_uint("--queue-batch", optarg, 1024, &queue_batch) < 0)
-				return 2;
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		case 'V':
-			return vbd_print_version("vbdpool-nbd");
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "vbdpool-nbd: unexpected argument '%s'\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
-	if (!have_devid || !sock_path == !listen_spec) {
-		fprintf(stderr, "vbdpool-nbd: %s\n",
-			!have_devid ? "--devid is required"
-				    : "exactly one of --socket and --listen is required");
-		usage(stderr);
-		return 2;
-	}
-
-	/* Every thread (the library's too) inherits this mask: the signals
-	 * are read from a signalfd by the accept loop. */
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(stop_sigs) / sizeof(stop_sigs[0]); i++)
+		sigaddset(&set, stop_sigs[i]);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
-	if (sfd < 0) {
+	fd = signalfd(-1, &set, SFD_CLOEXEC);
+	if (fd < 0)
 		log_err("signalfd: %s", strerror(errno));
-		return 1;
-	}
-	/* Request buffers up to 32 MiB come from the heap, not fresh mmaps
-	 * (which would fault in every page of every large request). */
-	mallopt(M_MMAP_THRESHOLD, (int)VBDNBD_MAX_BLOCK + (1 << 20));
+	return fd;
+}
 
-	if (sock_path && unix_in_use(sock_path)) {
-		log_err("--socket %s: a server is listening there already", sock_path);
-		return 1;
-	}
-	vbd_front_opts_init(&o, devid);
-	o.volume = volume;
-	o.ring_order = ring_order;
-	o.queue_batch = queue_batch;
-	o.poll_us = poll_us;
-	o.stall_warn_ms = stall_s * 1000;
-	o.drain_timeout_ms = drain_ms;
-	rc = vbd_front_open(&o, &srv.dev);
+/* Attaches the device (and waits for a queue if asked): 0, or -1 logged. */
+static int open_device(const struct args *a, struct nbd_server *srv)
+{
+	struct vbd_front_opts o;
+	int rc;
+
+	vbd_front_opts_init(&o, a->devid);
+	o.volume = a->volume;
+	o.ring_order = a->ring_order;
+	o.queue_batch = a->queue_batch;
+	o.poll_us = a->poll_us;
+	o.stall_warn_ms = a->stall_s * 1000;
+	o.drain_timeout_ms = a->drain_ms;
+	rc = vbd_front_open(&o, &srv->dev);
 	if (rc < 0) {
+		const char *hint = "";
+
 		if (rc == -ENOENT)
-			log_err(
-			    "cannot attach vbdpool device %u: %s (no device/vbdpool/%u for this "
-			    "domain: attached?)",
-			    devid, strerror(-rc), devid);
-		else if (rc == -EINVAL && volume)
-			log_err(
-			    "cannot attach vbdpool device %u: %s (not volume %s, or a malformed "
-			    "device directory)",
-			    devid, strerror(-rc), volume);
-		else
-			log_err("cannot attach vbdpool device %u: %s", devid, strerror(-rc));
-		return 1;
+			hint = " (no device/vbdpool/<devid> for this domain: attached?)";
+		else if (rc == -EINVAL && a->volume)
+			hint = " (not the volume asked for, or a malformed device directory)";
+		log_err("cannot attach vbdpool device %u: %s%s", a->devid, strerror(-rc), hint);
+		return -1;
 	}
-	if (wait_s > 0 && (rc = vbd_front_wait_connected(srv.dev, (int)wait_s * 1000)) < 0) {
-		log_err("device %u: no queue connected within %u s: %s", devid, wait_s,
+	if (a->wait_s > 0 && (rc = vbd_front_wait_connected(srv->dev, (int)a->wait_s * 1000)) < 0) {
+		log_err("device %u: no queue connected within %u s: %s", a->devid, a->wait_s,
 			strerror(-rc));
-		vbd_front_close(srv.dev);
-		return 1;
+		vbd_front_close(srv->dev);
+		return -1;
 	}
-	srv.size = vbd_front_size(srv.dev);
-	srv.devid = devid;
-	srv.volume = vbd_front_volume(srv.dev);
-	srv.tflags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
-		     NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN;
-	pthread_mutex_init(&srv.mu, NULL);
-	pthread_cond_init(&srv.cv, NULL);
+	srv->size = vbd_front_size(srv->dev);
+	srv->devid = a->devid;
+	srv->volume = vbd_front_volume(srv->dev);
+	return 0;
+}
 
-	lfd = sock_path ? listen_unix(sock_path) : listen_tcp(listen_spec);
-	if (lfd < 0) {
-		vbd_front_close(srv.dev);
-		return 1;
-	}
-	log_info("device %u (volume %s, %" PRIu64 " bytes, %u queues) on %s", devid, srv.volume,
-		 srv.size, vbd_front_num_queues(srv.dev), sock_path ? sock_path : listen_spec);
-
+/* Accepts connections until a stop signal (or a poll error). */
+static void accept_loop(struct nbd_server *s, int lfd, int sfd)
+{
 	for (;;) {
 		struct pollfd p[2] = {{.fd = lfd, .events = POLLIN}, {.fd = sfd, .events = POLLIN}};
 
@@ -452,39 +458,96 @@ int main(int argc, char **argv)
 			if (errno == EINTR)
 				continue;
 			log_err("poll: %s", strerror(errno));
-			break;
+			return;
 		}
 		if (p[1].revents & POLLIN) {
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof(si)) == sizeof(si))
 				log_info("signal %u: stopping", si.ssi_signo);
-			break;
+			return;
 		}
 		if (p[0].revents & POLLIN)
-			accept_one(&srv, lfd);
+			accept_one(s, lfd);
 	}
+}
 
-	/* Stop: no new connection, no new request; in-flight ones finish. */
-	atomic_store(&srv.stopping, true);
+/* Stop: no new connection, no new request; in-flight ones finish, then
+ * the device closes. */
+static void stop_server(struct nbd_server *s, int lfd, const char *sock_path)
+{
+	unsigned left;
+
+	atomic_store(&s->stopping, true);
 	close(lfd);
 	if (sock_path)
 		unlink(sock_path);
-	conn_wake_all(&srv);
-	left = wait_conns(&srv, STOP_WAIT_MS);
+	conn_wake_all(s);
+	left = wait_conns(s, STOP_WAIT_MS);
 	if (left)
 		log_warn("%u connection(s) still busy after %d s: closing the device", left,
 			 STOP_WAIT_MS / 1000);
 	/* Connections still served by the event loop: no more kicks, close
 	 * the device (joins the loop, fails what is left with -ESHUTDOWN),
 	 * then let their threads drop them. */
-	pthread_mutex_lock(&srv.mu);
-	atomic_store(&srv.closing_dev, true);
-	pthread_mutex_unlock(&srv.mu);
-	vbd_front_close(srv.dev);
-	atomic_store(&srv.dev_closed, true);
-	conn_wake_all(&srv);
-	wait_conns(&srv, -1);
+	pthread_mutex_lock(&s->mu);
+	atomic_store(&s->closing_dev, true);
+	pthread_mutex_unlock(&s->mu);
+	vbd_front_close(s->dev);
+	atomic_store(&s->dev_closed, true);
+	conn_wake_all(s);
+	wait_conns(s, -1);
+}
+
+int main(int argc, char **argv)
+{
+	struct args a = {.devid = NO_DEVID,
+			 .ring_order = VBD_DEFAULT_RING_ORDER,
+			 .queue_batch = QUEUE_BATCH,
+			 .poll_us = POLL_US,
+			 .stall_s = VBD_FRONT_STALL_WARN_MS / 1000,
+			 .drain_ms = VBD_FRONT_DRAIN_TIMEOUT_MS,
+			 .idle_s = IDLE_TIMEOUT_S,
+			 .budget_mib = CONN_BUDGET_MIB};
+	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT};
+	int rc, lfd, sfd;
+
+	vbd_log_init("vbdpool-nbd");
+	rc = parse_args(argc, argv, &a);
+	if (rc)
+		return rc == 1 ? 0 : 2;
+	srv.budget = (uint64_t)a.budget_mib << 20;
+	srv.max_block = srv.budget < VBDNBD_MAX_BLOCK ? (uint32_t)srv.budget : VBDNBD_MAX_BLOCK;
+	srv.idle_ms = (uint64_t)a.idle_s * 1000;
+	srv.tflags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
+		     NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN;
+	sfd = stop_signals_fd();
+	if (sfd < 0)
+		return 1;
+	/* Request buffers up to 32 MiB come from the heap, not fresh mmaps
+	 * (which would fault in every page of every large request). */
+	mallopt(M_MMAP_THRESHOLD, (int)VBDNBD_MAX_BLOCK + (1 << 20));
+
+	if (a.sock_path && unix_in_use(a.sock_path)) {
+		log_err("--socket %s: a server is listening there already", a.sock_path);
+		return 1;
+	}
+	if (open_device(&a, &srv) < 0)
+		return 1;
+	pthread_mutex_init(&srv.mu, NULL);
+	pthread_cond_init(&srv.cv, NULL);
+
+	lfd = a.sock_path ? listen_unix(a.sock_path) : listen_tcp(a.listen_spec);
+	if (lfd < 0) {
+		vbd_front_close(srv.dev);
+		return 1;
+	}
+	log_info("device %u (volume %s, %" PRIu64 " bytes, %u queues) on %s; per connection: "
+		 "budget %u MiB, idle timeout %u s",
+		 a.devid, srv.volume, srv.size, vbd_front_num_queues(srv.dev),
+		 a.sock_path ? a.sock_path : a.listen_spec, a.budget_mib, a.idle_s);
+	accept_loop(&srv, lfd, sfd);
+	stop_server(&srv, lfd, a.sock_path);
 	close(sfd);
 	log_info("stopped");
 	return 0;

@@ -27,7 +27,9 @@ struct nbd_server {
 	const char *volume;	 /* the device's volume id */
 	uint16_t tflags;	 /* transmission flags */
 	unsigned max_inflight;	 /* per connection: requests accepted, not yet replied */
-	uint64_t max_bytes;	 /* per connection: their buffers */
+	uint64_t budget;	 /* per connection: their buffers (--conn-budget-mib) */
+	uint32_t max_block;	 /* largest READ / WRITE: min(budget, VBDNBD_MAX_BLOCK) */
+	uint64_t idle_ms;	 /* --idle-timeout (0: none) */
 	atomic_bool stopping;	 /* SIGTERM/SIGINT: no new requests */
 	atomic_bool closing_dev; /* set (under mu) before vbd_front_close: no more kicks */
 	atomic_bool dev_closed;	 /* vbd_front_close returned: connections let go */
@@ -41,10 +43,9 @@ struct nbd_server {
 
 /* ---- sockio.c ---------------------------------------------------------- */
 /* Read / write exactly n bytes on a non-blocking socket, polling; a write
- * to wake_fd (an eventfd) with *stop set, or the deadline (sock_now_ms()
+ * to wake_fd (an eventfd) with *stop set, or the deadline (vbd_now_ms()
  * time; < 0: none) interrupts them.  0 on success, -1 on EOF, error, stop
  * or deadline (errno: 0 for EOF, ESHUTDOWN for stop, ETIMEDOUT). */
-int64_t sock_now_ms(void); /* CLOCK_MONOTONIC */
 int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, void *buf,
 		   size_t n);
 int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, const void *buf,

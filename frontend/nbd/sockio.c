@@ -3,20 +3,13 @@
  * deadline interrupts (the handshake's I/O; transmission has its own loop). */
 #include <errno.h>
 #include <poll.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
-#include <time.h>
 #include <unistd.h>
 
 #include "server.h"
-
-int64_t sock_now_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (int64_t)t.tv_sec * 1000 + t.tv_nsec / 1000000;
-}
+#include "vbdpool/clock.h"
 
 /* Waits until fd is ready for `events`, a stop is signalled or the
  * deadline passes (ETIMEDOUT). */
@@ -25,7 +18,7 @@ static int wait_ready(int fd, int wake_fd, const atomic_bool *stop, int64_t dead
 	for (;;) {
 		struct pollfd p[2] = {{.fd = fd, .events = events},
 				      {.fd = wake_fd, .events = POLLIN}};
-		int64_t left = deadline < 0 ? -1 : deadline - sock_now_ms();
+		int64_t left = deadline < 0 ? -1 : deadline - (int64_t)vbd_now_ms();
 
 		if (atomic_load(stop)) {
 			errno = ESHUTDOWN;
@@ -55,22 +48,23 @@ static int wait_ready(int fd, int wake_fd, const atomic_bool *stop, int64_t dead
 	}
 }
 
-int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, void *buf,
-		   size_t n)
+/* recv or send (out) until n bytes moved; a recv of 0 is EOF (errno 0). */
+static int sock_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, void *buf,
+		     size_t n, bool out)
 {
 	char *p = buf;
 
 	while (n) {
-		ssize_t r = recv(fd, p, n, 0);
+		ssize_t r = out ? send(fd, p, n, MSG_NOSIGNAL) : recv(fd, p, n, 0);
 
-		if (r > 0) {
+		if (r > 0 || (r == 0 && out)) {
 			p += r;
 			n -= (size_t)r;
 		} else if (r == 0) {
 			errno = 0;
 			return -1;
 		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_ready(fd, wake_fd, stop, deadline, POLLIN) < 0)
+			if (wait_ready(fd, wake_fd, stop, deadline, out ? POLLOUT : POLLIN) < 0)
 				return -1;
 		} else if (errno != EINTR) {
 			return -1;
@@ -79,23 +73,14 @@ int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadlin
 	return 0;
 }
 
+int sock_read_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, void *buf,
+		   size_t n)
+{
+	return sock_full(fd, wake_fd, stop, deadline, buf, n, false);
+}
+
 int sock_write_full(int fd, int wake_fd, const atomic_bool *stop, int64_t deadline, const void *buf,
 		    size_t n)
 {
-	const char *p = buf;
-
-	while (n) {
-		ssize_t r = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (r >= 0) {
-			p += r;
-			n -= (size_t)r;
-		} else if (errno == EAGAIN || errno == EWOULDBLOCK) {
-			if (wait_ready(fd, wake_fd, stop, deadline, POLLOUT) < 0)
-				return -1;
-		} else if (errno != EINTR) {
-			return -1;
-		}
-	}
-	return 0;
+	return sock_full(fd, wake_fd, stop, deadline, (void *)buf, n, true);
 }

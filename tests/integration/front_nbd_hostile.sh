@@ -12,10 +12,7 @@ set -euo pipefail
 export POOL_NBD_SERVER=vbdpool-nbd
 pool_init
 SIZE_MB=64
-pool_volume vol1 $SIZE_MB
-for _ in 1 2; do pool_member vol1; done
-pool_guest vol1 2
-pool_wait_connected vol1 "$GUEST" 0
+pool_nbd $SIZE_MB 2 2
 log=$POOL_DIR/vbdpool-nbd.log
 
 "$VBD_BUILD/tests/progs/nbd_hostile" "$POOL_DIR/nbd.sock" $((SIZE_MB << 20)) \

@@ -10,10 +10,7 @@ set -euo pipefail
 export POOL_NBD_SERVER=vbdpool-nbd
 pool_init
 SIZE_MB=64
-pool_volume vol1 $SIZE_MB
-for _ in 1 2 3; do pool_member vol1; done
-pool_guest vol1 4
-pool_wait_connected vol1 "$GUEST" 0
+pool_nbd $SIZE_MB 3 4
 log=$POOL_DIR/vbdpool-nbd.log
 
 # refusals: exit status and a message that names the problem (a second
@@ -42,10 +39,10 @@ size=$(nbdinfo --size "$NBD_URI")
 [ "$size" = $((SIZE_MB << 20)) ] || die "nbdinfo size $size"
 for c in multi-conn fua flush trim zero; do nbdinfo --can "$c" "$NBD_URI" || die "export cannot $c"; done
 nbdinfo --json "$NBD_URI" >"$POOL_DIR/info.json"
-for kv in '"block_size_minimum": 512' '"block_size_preferred": 4096' '"block_size_maximum": 33554432'; do
+for kv in '"block_size_minimum": 512' '"block_size_preferred": 4096' '"block_size_maximum": 8388608'; do
 	grep -q "$kv" "$POOL_DIR/info.json" || die "nbdinfo: no $kv"
 done
-pool_log "nbdinfo: size $size, multi-conn fua flush trim zero, block sizes 512/4096/32M"
+pool_log "nbdinfo: size $size, multi-conn fua flush trim zero, block sizes 512/4096/8M (the default budget)"
 
 wargs=() rargs=()
 for m in $(seq 0 $((SIZE_MB - 1))); do

@@ -205,8 +205,8 @@ out:
 	return rc;
 }
 
-static int request(struct nbdc *c, uint16_t type, uint16_t flags, uint64_t off, uint32_t len,
-		   const void *wbuf, void *rbuf)
+static int send_request(struct nbdc *c, uint16_t type, uint16_t flags, uint64_t off, uint32_t len,
+			const void *wbuf)
 {
 	struct __attribute__((packed)) {
 		uint32_t magic;
@@ -215,21 +215,28 @@ static int request(struct nbdc *c, uint16_t type, uint16_t flags, uint64_t off, 
 		uint32_t len;
 	} q = {htobe32(REQUEST_MAGIC), htobe16(flags), htobe16(type),
 	       htobe64(++c->cookie),   htobe64(off),   htobe32(len)};
-	struct __attribute__((packed)) {
-		uint32_t magic, error;
-		uint64_t cookie;
-	} r;
 	struct iovec v[2] = {{&q, sizeof(q)}, {(void *)wbuf, wbuf ? len : 0}};
 	int rc;
 
 	if (c->fd < 0)
 		return fail(c, -ENOTCONN, "request on a closed connection");
 	rc = write_iov(c->fd, v, wbuf ? 2 : 1);
-	if (!rc)
-		rc = read_all(c->fd, &r, sizeof(r));
+	return rc ? fail(c, rc, "request") : 0;
+}
+
+/* The next reply, to request `cookie` (0: any); a READ's len bytes into
+ * rbuf (when no error). */
+static int recv_reply(struct nbdc *c, uint64_t cookie, void *rbuf, uint32_t len)
+{
+	struct __attribute__((packed)) {
+		uint32_t magic, error;
+		uint64_t cookie;
+	} r;
+	int rc = read_all(c->fd, &r, sizeof(r));
+
 	if (rc)
-		return fail(c, rc, "request");
-	if (be32toh(r.magic) != SIMPLE_REPLY_MAGIC || be64toh(r.cookie) != c->cookie)
+		return fail(c, rc, "reply");
+	if (be32toh(r.magic) != SIMPLE_REPLY_MAGIC || (cookie && be64toh(r.cookie) != cookie))
 		return fail(c, -EPROTO, "bad reply header");
 	if (r.error) {
 		snprintf(c->err, sizeof(c->err), "nbd: server error %u", be32toh(r.error));
@@ -241,6 +248,24 @@ static int request(struct nbdc *c, uint16_t type, uint16_t flags, uint64_t off, 
 			return fail(c, rc, "read payload");
 	}
 	return 0;
+}
+
+static int request(struct nbdc *c, uint16_t type, uint16_t flags, uint64_t off, uint32_t len,
+		   const void *wbuf, void *rbuf)
+{
+	int rc = send_request(c, type, flags, off, len, wbuf);
+
+	return rc ? rc : recv_reply(c, c->cookie, rbuf, len);
+}
+
+int nbdc_send_read(struct nbdc *c, uint32_t len, uint64_t off)
+{
+	return send_request(c, CMD_READ, 0, off, len, NULL);
+}
+
+int nbdc_recv_read(struct nbdc *c, void *buf, uint32_t len)
+{
+	return recv_reply(c, 0, buf, len);
 }
 
 int nbdc_pread(struct nbdc *c, void *buf, uint32_t len, uint64_t off)

@@ -28,6 +28,11 @@ int nbdc_pread(struct nbdc *c, void *buf, uint32_t len, uint64_t off);
 int nbdc_pwrite(struct nbdc *c, const void *buf, uint32_t len, uint64_t off, int fua);
 int nbdc_flush(struct nbdc *c);
 int nbdc_trim(struct nbdc *c, uint32_t len, uint64_t off);
+/* Pipelining: nbdc_send_read sends a READ without waiting for its reply;
+ * nbdc_recv_read reads the next reply, whichever READ of len bytes it
+ * answers (the server may answer out of order). */
+int nbdc_send_read(struct nbdc *c, uint32_t len, uint64_t off);
+int nbdc_recv_read(struct nbdc *c, void *buf, uint32_t len);
 /* Sends NBD_CMD_DISC and closes. Safe on a closed client. */
 void nbdc_close(struct nbdc *c);
 

@@ -13,6 +13,7 @@
 #                                  and $FAULTFS_CTL (its control file); exits
 #                                  77 (skip) without /dev/fuse
 #   pool_members VOL N [ARGS...]   N of those; their domids in $MEMBERS
+#   pool_nbd MB N Q [BACKING]      vol1, N members, a vbdpool-nbd guest (Q queues)
 #   pool_faultfs_nbd MB N Q        vol1 on faultfs, N members, a vbdpool-nbd
 #                                  guest with Q queues, all connected
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
@@ -120,7 +121,14 @@ pool_members() {
 # vbdpool-nbd, every queue connected
 pool_faultfs_nbd() {
 	pool_faultfs "$1"
-	pool_volume vol1 "$1" "$FAULTFS_DISK"
+	pool_nbd "$1" "$2" "$3" "$FAULTFS_DISK"
+}
+
+# pool_nbd SIZE_MB MEMBERS QUEUES [BACKING]: volume vol1, MEMBERS members
+# (in $MEMBERS), a guest exporting it with vbdpool-nbd (POOL_NBD_ARGS),
+# every queue connected
+pool_nbd() {
+	pool_volume vol1 "$1" ${4:+"$4"}
 	pool_members vol1 "$2"
 	POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 "$3"
 	pool_wait_connected vol1 "$GUEST" 0
