@@ -28,7 +28,8 @@ struct backd_config {
 	enum vbd_engine_kind engine;
 	int buffered;
 	int null_store;
-	unsigned poll_us; /* --poll-us */
+	unsigned poll_us;	 /* --poll-us */
+	struct vbd_io_wrap wrap; /* --fault, --throttle: what every engine is wrapped in */
 };
 
 /* One queue of an attachment, as this member sees it. */

@@ -17,30 +17,6 @@
 #include "vbdpool/log.h"
 #include "vbdpool/proto.h"
 
-static void parse_fault_env(struct vbd_backing *b)
-{
-	const char *s = getenv("VBD_FAULT_EIO");
-	unsigned long long lo, hi;
-
-	const char *d = getenv("VBD_FAULT_DELAY_US");
-
-	b->fault_first = 1;
-	b->fault_last = 0;
-	if (d && *d) {
-		b->delay_us = (unsigned)strtoul(d, NULL, 10);
-		log_warn("fault injection: every I/O is delayed by %u us", b->delay_us);
-	}
-	if (!s || !*s)
-		return;
-	if (sscanf(s, "%llu-%llu", &lo, &hi) != 2 || hi < lo) {
-		log_warn("ignoring malformed VBD_FAULT_EIO=%s (want FIRST-LAST sectors)", s);
-		return;
-	}
-	b->fault_first = lo;
-	b->fault_last = hi;
-	log_warn("fault injection: I/O to sectors %llu-%llu fails with EIO", lo, hi);
-}
-
 int vbd_backing_open(struct vbd_backing *b, const char *path, uint64_t size, int buffered)
 {
 	struct stat st;
@@ -49,7 +25,6 @@ int vbd_backing_open(struct vbd_backing *b, const char *path, uint64_t size, int
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
 	b->size = size;
-	parse_fault_env(b);
 	if (!path)
 		return 0;
 	fd = open(path, O_RDWR | O_CLOEXEC | (buffered ? 0 : O_DIRECT));
@@ -99,16 +74,6 @@ void vbd_backing_close(struct vbd_backing *b)
 	if (b->fd >= 0)
 		close(b->fd);
 	b->fd = -1;
-}
-
-int vbd_backing_faulty(const struct vbd_backing *b, uint64_t off, uint64_t len)
-{
-	uint64_t first = off / 512, last;
-
-	if (b->fault_last < b->fault_first)
-		return 0;
-	last = len ? (off + len - 1) / 512 : first;
-	return first <= b->fault_last && last >= b->fault_first;
 }
 
 void vbd_iov_zero_from(const struct iovec *iov, int iovcnt, uint64_t from)

@@ -13,22 +13,12 @@ struct vbd_backing {
 	int is_blkdev; /* discard with BLKDISCARD instead of fallocate */
 	int direct;    /* opened with O_DIRECT */
 	uint64_t size; /* volume size in bytes (from XenStore) */
-	/* Fault injection for tests (VBD_FAULT_EIO="first-last" sectors):
-	 * any I/O touching the range fails with EIO. fault_last < fault_first
-	 * disables it. */
-	uint64_t fault_first, fault_last;
-	/* VBD_FAULT_DELAY_US=N (tests: a slow member): every I/O takes at
-	 * least N us longer; forces the thread engine. */
-	unsigned delay_us;
 };
 
 /* Opens `path` read-write (O_DIRECT unless `buffered`), or the null store if
  * `path` is NULL. Returns 0 or -errno. */
 int vbd_backing_open(struct vbd_backing *b, const char *path, uint64_t size, int buffered);
 void vbd_backing_close(struct vbd_backing *b);
-
-/* Does [off, off+len) hit the injected EIO range? */
-int vbd_backing_faulty(const struct vbd_backing *b, uint64_t off, uint64_t len);
 
 /* Synchronous operations (thread engine, and finishing short transfers).
  * Reads past the end of a shorter file return zeroes. Return 0 or -errno. */

@@ -14,18 +14,8 @@ struct uring_engine {
 	struct vbd_engine e;
 	struct io_uring ring;
 	int efd;
-	struct vbd_io *done_head, *done_tail; /* completed synchronously */
+	struct vbd_io_list done; /* completed synchronously */
 };
-
-static void done_push(struct uring_engine *u, struct vbd_io *io)
-{
-	io->next = NULL;
-	if (u->done_tail)
-		u->done_tail->next = io;
-	else
-		u->done_head = io;
-	u->done_tail = io;
-}
 
 static int uring_submit(struct vbd_engine *e, struct vbd_io *io)
 {
@@ -36,7 +26,7 @@ static int uring_submit(struct vbd_engine *e, struct vbd_io *io)
 	if (io->op == VBD_IO_DISCARD && e->b->is_blkdev) {
 		/* BLKDISCARD is an ioctl: run it here (discards are rare). */
 		io->res = vbd_io_run_sync(e->b, io);
-		done_push(u, io);
+		vbd_io_list_push(&u->done, io);
 		return 0;
 	}
 	sqe = io_uring_get_sqe(&u->ring);
@@ -97,14 +87,8 @@ static int uring_reap(struct vbd_engine *e, struct vbd_io **out, int max)
 	struct uring_engine *u = (struct uring_engine *)e;
 	struct io_uring_cqe *cqe;
 	uint64_t junk;
-	int k = 0;
+	int k = vbd_io_list_take(&u->done, out, max);
 
-	while (u->done_head && k < max) {
-		out[k++] = u->done_head;
-		u->done_head = u->done_head->next;
-	}
-	if (!u->done_head)
-		u->done_tail = NULL;
 	if (read(u->efd, &junk, sizeof(junk)) < 0) {
 		/* EAGAIN: nothing signalled; the CQ may still hold entries */
 	}
@@ -136,26 +120,15 @@ static void uring_destroy(struct vbd_engine *e)
 	free(u);
 }
 
-static const struct vbd_engine_ops uring_ops = {
-    .submit = uring_submit,
-    .commit = uring_commit,
-    .reap = uring_reap,
-    .fd = uring_fd,
-    .destroy = uring_destroy,
-};
+static const struct vbd_engine_ops uring_ops = VBD_ENGINE_OPS(uring);
 
 struct vbd_engine *vbd_engine_uring_create(const struct vbd_backing *b, unsigned depth)
 {
-	struct uring_engine *u = calloc(1, sizeof(*u));
+	struct uring_engine *u = vbd_engine_alloc(sizeof(*u), &uring_ops, b, "io_uring");
 	int r;
 
 	if (!u)
 		return NULL;
-	if (getenv("VBD_NO_URING")) { /* tests: exercise the fallback */
-		free(u);
-		errno = ENOSYS;
-		return NULL;
-	}
 	r = io_uring_queue_init(depth < 8 ? 8 : depth, &u->ring, 0);
 	if (r < 0) {
 		free(u);
@@ -172,8 +145,5 @@ struct vbd_engine *vbd_engine_uring_create(const struct vbd_backing *b, unsigned
 		errno = e;
 		return NULL;
 	}
-	u->e.ops = &uring_ops;
-	u->e.b = b;
-	u->e.name = "io_uring";
 	return &u->e;
 }

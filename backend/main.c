@@ -18,11 +18,14 @@ static void usage(FILE *f)
 	fprintf(
 	    f,
 	    "usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
-	    "                     [--engine uring|threads] [--buffered] [--null] [--poll-us N]\n"
+	    "                     [--engine auto|uring|threads|inline|null] [--buffered] [--null]\n"
+	    "                     [--poll-us N] [--fault RULE ...] [--throttle iops=N,bps=N]\n"
 	    "       vbdpool-backd --help | --version\n"
 	    "  --volume ID   serve this volume (this domain must be one of its members)\n"
 	    "  --cost N      storage access cost published in the load (default %d)\n"
-	    "  --engine E    io_uring (default) or a preadv/pwritev thread pool\n"
+	    "  --engine E    auto (default: uring, or inline for a tmpfs backing), uring,\n"
+	    "                threads (preadv/pwritev pool), inline (small I/Os in the data\n"
+	    "                thread) or null (reads zeroes, writes discarded)\n"
 	    "  --buffered    open the backing without O_DIRECT (single member only:\n"
 	    "                members in different domains share no page cache; a\n"
 	    "                volume that lists another member is refused: state\n"
@@ -30,8 +33,17 @@ static void usage(FILE *f)
 	    "  --null        null backing store (reads zeroes, writes discarded),\n"
 	    "                for ring benchmarks\n"
 	    "  --poll-us N   a queue thread that served a batch polls its ring up to\n"
-	    "                N us (adaptive) before it sleeps; 0: never (default %d)\n",
-	    VBD_DEFAULT_COST, VBD_BACKD_POLL_US);
+	    "                N us (adaptive) before it sleeps; 0: never (default %d)\n"
+	    "  --fault RULE  fault injection (tests; repeatable, up to %d rules):\n"
+	    "                  eio[:PARAMS]            the I/O fails with EIO\n"
+	    "                  delay:us=N[,PARAMS]     the I/O starts N us later\n"
+	    "                  fail-after:N[,PARAMS]   N I/Os pass, later ones fail (EIO)\n"
+	    "                PARAMS: sectors=A-B (I/Os touching sectors A..B),\n"
+	    "                op=read|write|flush|discard|any (default any)\n"
+	    "  --throttle iops=N,bps=N\n"
+	    "                this member's path capacity (either or both), shared by\n"
+	    "                all its queues; requests over it wait (100 ms burst)\n",
+	    VBD_DEFAULT_COST, VBD_BACKD_POLL_US, VBD_MAX_FAULTS);
 }
 
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
@@ -43,16 +55,19 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 	    {"buffered", no_argument, NULL, 'b'},
 	    {"null", no_argument, NULL, 'n'},
 	    {"poll-us", required_argument, NULL, 'p'},
+	    {"fault", required_argument, NULL, 'f'},
+	    {"throttle", required_argument, NULL, 't'},
 	    {"help", no_argument, NULL, 'h'},
 	    {"version", no_argument, NULL, 'V'},
 	    {NULL, 0, NULL, 0},
 	};
+	char err[160];
 	int c;
 
 	cfg->cost = VBD_DEFAULT_COST;
-	cfg->engine = VBD_ENGINE_URING;
+	cfg->engine = VBD_ENGINE_AUTO;
 	cfg->poll_us = VBD_BACKD_POLL_US;
-	while ((c = getopt_long(argc, argv, "v:c:e:bnp:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:c:e:bnp:f:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (!vbd_volume_id_valid(optarg)) {
@@ -73,12 +88,23 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 			}
 			break;
 		case 'e':
-			if (!strcmp(optarg, "uring") || !strcmp(optarg, "io_uring"))
-				cfg->engine = VBD_ENGINE_URING;
-			else if (!strcmp(optarg, "threads"))
-				cfg->engine = VBD_ENGINE_THREADS;
-			else {
-				fprintf(stderr, "vbdpool-backd: unknown engine '%s'\n", optarg);
+			if (vbd_engine_kind_parse(optarg, &cfg->engine) < 0) {
+				fprintf(stderr,
+					"vbdpool-backd: unknown engine '%s' (auto, uring, threads, "
+					"inline, null)\n",
+					optarg);
+				return -1;
+			}
+			break;
+		case 'f':
+			if (vbd_fault_parse(&cfg->wrap.faults, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "vbdpool-backd: --fault '%s': %s\n", optarg, err);
+				return -1;
+			}
+			break;
+		case 't':
+			if (vbd_throttle_parse(&cfg->wrap.throttle, optarg, err, sizeof(err)) < 0) {
+				fprintf(stderr, "vbdpool-backd: --throttle '%s': %s\n", optarg, err);
 				return -1;
 			}
 			break;
@@ -159,8 +185,9 @@ int main(int argc, char **argv)
 		snprintf(v->id, sizeof(v->id), "%s", bd.cfg.volumes[i]);
 	}
 	log_info("domain %u serving %u volume(s), platform %s, engine %s%s%s", bd.me, bd.nvols,
-		 vbd_platform()->name, bd.cfg.engine == VBD_ENGINE_URING ? "io_uring" : "threads",
+		 vbd_platform()->name, vbd_engine_kind_name(bd.cfg.engine),
 		 bd.cfg.buffered ? ", buffered" : "", bd.cfg.null_store ? ", null store" : "");
+	vbd_io_wrap_report(&bd.cfg.wrap, 0);
 	{
 		/* one vbdpool-backd per volume per domain: refuse to start rather
 		 * than act as a member another daemon here already is (volumes we
@@ -177,6 +204,7 @@ int main(int argc, char **argv)
 		}
 	}
 	r = control_run(&bd);
+	vbd_io_wrap_report(&bd.cfg.wrap, 1);
 	inst_release_all(&bd);
 	close(bd.report_fd);
 	xs_close(bd.xs);

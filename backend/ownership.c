@@ -506,6 +506,7 @@ int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	cfg.remote_port = (vbd_port_t)f.port;
 	cfg.backing = &v->backing;
 	cfg.engine = bd->cfg.engine;
+	cfg.wrap = &bd->cfg.wrap;
 	cfg.plat = vbd_platform();
 	cfg.report_fd = bd->report_fd;
 	cfg.max_grants = VBD_MAX_PERSISTENT_GRANTS;

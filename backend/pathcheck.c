@@ -35,7 +35,8 @@
  * of the volume, stopping at the first that works (a failed path fails
  * them all; a bad range of the storage fails at most some). 0 or -errno,
  * what: the last failure. */
-static int probe(const struct vbd_backing *b, void *buf, char *what, size_t wlen)
+static int probe(const struct vbd_backing *b, struct vbd_faults *faults, void *buf, char *what,
+		 size_t wlen)
 {
 	uint64_t size = b->size, len = size < PROBE_LEN ? size : PROBE_LEN;
 	uint64_t at[3] = {0, (size / 2) & ~(uint64_t)(PROBE_LEN - 1),
@@ -48,7 +49,7 @@ static int probe(const struct vbd_backing *b, void *buf, char *what, size_t wlen
 
 		if (i && (at[i] == at[i - 1] || at[i] == at[0]))
 			continue;
-		if (vbd_backing_faulty(b, at[i], len)) { /* VBD_FAULT_EIO */
+		if (faults->n && vbd_faults_probe_fails(faults, at[i], len)) { /* --fault */
 			err = -EIO;
 			snprintf(what, wlen,
 				 "path check: read of %" PRIu64 " bytes at byte %" PRIu64
@@ -116,7 +117,7 @@ static void *checker(void *arg)
 		gen = c->want;
 		pthread_mutex_unlock(&c->lock);
 		if (buf) {
-			err = probe(&v->backing, buf, what, sizeof(what));
+			err = probe(&v->backing, &v->bd->cfg.wrap.faults, buf, what, sizeof(what));
 		} else {
 			err = -ENOMEM;
 			snprintf(what, sizeof(what), "path check: no memory");

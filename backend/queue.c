@@ -95,7 +95,7 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 			    cfg->max_grants ? cfg->max_grants : VBD_MAX_PERSISTENT_GRANTS);
 	if (r < 0)
 		goto fail;
-	q->eng = vbd_engine_create(cfg->engine, cfg->backing, q->ring.slots);
+	q->eng = vbd_engine_create(cfg->engine, cfg->backing, q->ring.slots, cfg->wrap);
 	if (!q->eng) {
 		r = -ENOMEM;
 		goto fail;
@@ -368,11 +368,6 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 		return;
 	}
 	q->inflight++;
-	if (vbd_backing_faulty(q->cfg.backing, p->io.off, p->io.len)) {
-		q->inflight--;
-		complete(q, p, -EIO);
-		return;
-	}
 	st = q->eng->ops->submit(q->eng, &p->io);
 	if (st < 0) {
 		q->inflight--;

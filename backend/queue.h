@@ -31,6 +31,7 @@ struct vbdq_config {
 	vbd_port_t remote_port;
 	const struct vbd_backing *backing;
 	enum vbd_engine_kind engine;
+	struct vbd_io_wrap *wrap; /* --fault, --throttle (engine_wrap.h), or NULL */
 	const struct vbd_platform *plat;
 	int report_fd; /* eventfd the control thread polls, or -1 */
 	unsigned max_grants;

@@ -411,6 +411,9 @@ static struct expect model(const struct blkif_request *raw, int *ring_written)
 /* ---- one input --------------------------------------------------------- */
 static int memfd = -1;
 static struct vbd_backing inline_backing;
+/* every engine is wrapped in one fault rule (an EIO range), switched on by
+ * the input (a rule whose last sector is before its first matches nothing) */
+static struct vbd_io_wrap fuzz_wrap;
 static uint8_t *snap;
 
 static void run(struct vbd_queue *q)
@@ -591,8 +594,6 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	(void)argc;
 	(void)argv;
 	setenv("VBD_LOG", "error", 1); /* every bad request is logged: keep quiet */
-	unsetenv("VBD_FAULT_EIO");
-	unsetenv("VBD_FAULT_DELAY_US");
 	vbd_log_init("backend_ring_fuzz");
 	trace = getenv("BACKEND_FUZZ_TRACE") != NULL;
 	for (unsigned i = 0; i < NDATA; i++) {
@@ -606,6 +607,11 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	CHECK(memfd >= 0);
 	snprintf(path, sizeof(path), "/proc/self/fd/%d", memfd);
 	CHECK(vbd_backing_open(&inline_backing, path, 0, 1) == 0);
+	{
+		char err[128];
+
+		CHECK(vbd_fault_parse(&fuzz_wrap.faults, "eio:sectors=1-2", err, sizeof(err)) == 0);
+	}
 	return 0;
 }
 
@@ -652,6 +658,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 	cfg.remote_port = PORT;
 	cfg.backing = &backing;
 	cfg.engine = flags & 1 ? VBD_ENGINE_INLINE : VBD_ENGINE_NULL;
+	cfg.wrap = &fuzz_wrap;
+	fuzz_wrap.faults.rule[0].first = 1; /* off */
+	fuzz_wrap.faults.rule[0].last = 0;
 	cfg.plat = &fake_plat;
 	cfg.report_fd = -1;
 	cfg.max_grants = grants;
@@ -734,9 +743,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *buf, size_t len)
 			break;
 		}
 		case 9: /* EIO on a sector range */
-			backing.fault_first = take(&in, 2);
-			backing.fault_last = take(&in, 2);
-			if (backing.fault_last >= backing.fault_first)
+			fuzz_wrap.faults.rule[0].first = take(&in, 2);
+			fuzz_wrap.faults.rule[0].last = take(&in, 2);
+			if (fuzz_wrap.faults.rule[0].last >= fuzz_wrap.faults.rule[0].first)
 				relaxed = 1;
 			break;
 		case 10: { /* scribble anywhere on the ring (indices, consumed slots, answers) */

@@ -30,7 +30,9 @@ fuzz: $(FUZZ_DIR)/xs_wire_fuzz
 # slots, indirect pages, grant refs, sector ranges) against a hostile
 # frontend, on a fake grant table with the null and inline engines.
 BACK_FUZZ_SRCS := $(addprefix backend/,queue.c ring.c request.c grant_cache.c io_engine.c \
-                  io_uring.c io_threads.c backing.c stats.c) common/util/log.c
+                  io_uring.c io_threads.c engine_null.c engine_inline.c engine_wrap.c \
+                  engine_fault.c engine_throttle.c backing.c stats.c) \
+                  common/util/log.c common/util/parse_num.c
 .PHONY: fuzz-backend
 fuzz: fuzz-backend
 fuzz-backend: $(FUZZ_DIR)/backend_ring_fuzz

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Storage failure in one member (fault injection: VBD_FAULT_EIO makes every
-# I/O of that vbdpool-backd fail with EIO).
+# Storage failure in one member (fault injection: `--fault eio` makes every
+# I/O of that vbdpool-backd fail with EIO, its path-check probes too).
 #  1. two members, one failing: the failing member does not answer the
 #     failed requests; its path check fails too (the injected range covers
 #     the probes: a path failure, not a media error), so it marks itself
@@ -13,21 +13,9 @@ set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
 
-# member with fault injection: like pool_member, with an environment
-bad_member() { # VOL
-	local d
-	d=$(pool_domain "badback$1") || die "create backend domain"
-	ctl member add "$1" "$d" >/dev/null || die "member add $1 $d"
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$d" -- \
-		env VBD_FAULT_EIO=0-999999999 "$BIN/vbdpool-backd" --volume "$1" \
-		>"$POOL_DIR/backd-$d.log" 2>&1 &
-	POOL_PIDS+=($!)
-	LAST_DOMID=$d
-}
-
 # --- 1: failing member + healthy member ------------------------------------
 pool_volume vol1 64
-bad_member vol1
+pool_member vol1 --fault eio
 bad=$LAST_DOMID
 pool_member vol1
 good=$LAST_DOMID
@@ -46,7 +34,7 @@ pool_log "owners after: $(pool_owners vol1 "$g1" 0)"
 
 # --- 2: the failing member alone -----------------------------------------------
 pool_volume vol2 64
-bad_member vol2
+pool_member vol2 --fault eio
 alone=$LAST_DOMID
 g2=$(pool_domain guest2)
 ctl attach "$g2" vol2 --devid 0 --queues 2 >/dev/null || die "attach"

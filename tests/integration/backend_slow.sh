@@ -1,17 +1,13 @@
 #!/usr/bin/env bash
-# A slow member (fault injection: VBD_FAULT_DELAY_US adds 5 ms to each of
-# its I/Os) sheds its queues to the faster members, one per second, through
+# A slow member (fault injection: `--fault delay:us=5000` holds each of its
+# I/Os 5 ms in the fault wrapper before it goes to the engine) sheds its queues to the faster members, one per second, through
 # cooperative hand-offs, while a verifying guest runs without error.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
 pool_volume vol1 64
-slow=$(pool_domain slowback)
-ctl member add vol1 "$slow" >/dev/null || die "member add"
-"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$slow" -- \
-	env VBD_FAULT_DELAY_US=5000 "$BIN/vbdpool-backd" --volume vol1 \
-	>"$POOL_DIR/backd-$slow.log" 2>&1 &
-POOL_PIDS+=($!)
+pool_member vol1 --fault delay:us=5000
+slow=$LAST_DOMID
 pool_member vol1
 pool_member vol1
 g=$(pool_domain guest)

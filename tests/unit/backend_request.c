@@ -123,6 +123,15 @@ static const struct vbd_platform fake_plat = {
 static blkif_front_ring_t fr;
 static struct vbd_queue *q;
 static struct vbd_backing backing;
+/* every queue's engine is wrapped in one fault rule, switched on and off by
+ * set_eio() (a rule whose last sector is before its first matches nothing) */
+static struct vbd_io_wrap wrap;
+
+static void set_eio(uint64_t first, uint64_t last)
+{
+	wrap.faults.rule[0].first = first;
+	wrap.faults.rule[0].last = last;
+}
 
 static void post(const void *req)
 {
@@ -232,6 +241,7 @@ static void setup_queue(enum vbd_engine_kind kind, const char *file)
 	cfg.remote_port = 17;
 	cfg.backing = &backing;
 	cfg.engine = kind;
+	cfg.wrap = &wrap;
 	cfg.plat = &fake_plat;
 	cfg.report_fd = -1;
 	cfg.max_grants = 8; /* small: exercise transient mappings too */
@@ -243,6 +253,7 @@ static void setup_queue(enum vbd_engine_kind kind, const char *file)
 	CHECK(r == 0, "vbdq_create: %s", strerror(-r));
 	if (r)
 		exit(1);
+	CHECK(!strncmp(q->eng->name, "fault+", 6), "engine %s is not wrapped", q->eng->name);
 }
 
 static void teardown_queue(void)
@@ -414,8 +425,7 @@ static void test_eio(void)
 	struct blkif_request r;
 	struct blkif_response rsp;
 
-	backing.fault_first = 1000;
-	backing.fault_last = 1007;
+	set_eio(1000, 1007);
 	r = rw(BLKIF_OP_WRITE, 0x400, 1000, 1, 1);
 	post(&r);
 	CHECK(!get_response(&rsp), "EIO must not be answered while the member can hand off");
@@ -451,8 +461,7 @@ static void test_eio(void)
 	r = rw(BLKIF_OP_READ, 0x402, 1004, 1, 1);
 	CHECK(do_req(&r, 0x402, BLKIF_OP_READ) == BLKIF_RSP_ERROR, "failed mode: EIO -> ERROR");
 	vbdq_command(q, 0, VBDQ_CMD_FAILED);
-	backing.fault_first = 1;
-	backing.fault_last = 0;
+	set_eio(1, 0);
 }
 
 static void test_drain(void)
@@ -498,8 +507,7 @@ static void test_backwards(void)
 	struct blkif_response rsp;
 
 	/* one request in flight (held by EIO) keeps rsp_prod_pvt behind */
-	backing.fault_first = 0;
-	backing.fault_last = 7;
+	set_eio(0, 7);
 	post(&r);
 	CHECK(!get_response(&rsp), "held");
 	post(&r2);
@@ -507,8 +515,7 @@ static void test_backwards(void)
 	fr.sring->req_prod -= 1; /* behind what was consumed, ahead of the answers */
 	CHECK(!get_response(&rsp), "no response on a ring whose req_prod moved back");
 	CHECK(vbdq_status(q) & VBDQ_ST_HOSTILE, "req_prod moving back is hostile");
-	backing.fault_first = 1;
-	backing.fault_last = 0;
+	set_eio(1, 0);
 }
 
 static void test_ring_full(void)
@@ -640,17 +647,32 @@ int main(void)
 		return 1;
 	close(fd);
 
+	{
+		char err[128];
+		int r = vbd_fault_parse(&wrap.faults, "eio:sectors=1-2", err, sizeof(err));
+
+		CHECK(r == 0, "fault rule: %s", err);
+		set_eio(1, 0); /* off */
+	}
 	run_suite(VBD_ENGINE_URING, file, "io_uring");
 	run_suite(VBD_ENGINE_THREADS, file, "threads");
+	run_suite(VBD_ENGINE_INLINE, file, "inline");
 	run_suite(VBD_ENGINE_NULL, NULL, "null");
 
-	/* io_uring that cannot be set up falls back to the thread pool */
-	setenv("VBD_NO_URING", "1", 1);
-	setup_queue(VBD_ENGINE_URING, file);
-	CHECK(!strcmp(q->eng->name, "threads"), "fallback engine is %s", q->eng->name);
-	test_good_requests();
-	teardown_queue();
-	unsetenv("VBD_NO_URING");
+	/* io_uring that cannot be set up (a depth it refuses) falls back to the
+	 * thread pool; and with no wrap there is no wrapper */
+	{
+		struct vbd_engine *e;
+		int r = vbd_backing_open(&backing, file, VOL_BYTES, 1);
+
+		CHECK(r == 0, "backing open: %s", strerror(-r));
+		e = vbd_engine_create(VBD_ENGINE_URING, &backing, 1u << 20, NULL);
+		CHECK(e && !strcmp(e->name, "threads"), "fallback engine is %s",
+		      e ? e->name : "none");
+		if (e)
+			e->ops->destroy(e);
+		vbd_backing_close(&backing);
+	}
 
 	unlink(file);
 	rmdir(dir);
