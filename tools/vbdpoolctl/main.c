@@ -68,28 +68,35 @@ static const struct ctl_cmd commands[] = {
 };
 #define NCMDS (sizeof(commands) / sizeof(commands[0]))
 
+/* "vbdpoolctl: MESSAGE<tail>" on stderr; returns rc */
+static int report(int rc, const char *tail, const char *fmt, va_list ap)
+{
+	fputs("vbdpoolctl: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputs(tail, stderr);
+	return rc;
+}
+
 int ctl_fail(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fputs("vbdpoolctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = report(1, "\n", fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
-	return 1;
+	return rc;
 }
 
 int ctl_usage_error(const char *fmt, ...)
 {
 	va_list ap;
+	int rc;
 
-	fputs("vbdpoolctl: ", stderr);
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	rc = report(2, " (see vbdpoolctl --help)\n", fmt, ap);
 	va_end(ap);
-	fputs(" (see vbdpoolctl --help)\n", stderr);
-	return 2;
+	return rc;
 }
 
 static void print_cmd(FILE *f, const struct ctl_cmd *c, int long_form)

@@ -211,6 +211,8 @@ void xs_watch_fire(struct xs_server *s, const struct xs_change *ch)
 			}
 			if (ok)
 				send_event(c, p, w->token);
+			if (c->dead)
+				break; /* dropped (output quota): its watches are freed */
 		}
 	}
 }
@@ -232,8 +234,11 @@ void xs_watch_fire_special(struct xs_server *s, const char *name)
 			continue;
 		if (!c->priv && !readable(sp, c))
 			continue;
-		for (struct xs_watch *w = c->watches; w; w = w->next)
+		for (struct xs_watch *w = c->watches; w; w = w->next) {
 			if (!strcmp(w->abs, name))
 				send_event(c, w->path, w->token);
+			if (c->dead)
+				break; /* dropped: its watches are freed */
+		}
 	}
 }
