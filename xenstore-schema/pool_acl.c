@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
-/* The pool area as dom0 writes it (see pool.h). */
-#include "pool.h"
+/* The pool area as dom0 writes it (see vbd_pool_acl.h). */
+#include "vbd_pool_acl.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -13,7 +13,7 @@
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
 
-int pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
+int vbd_pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
 {
 	for (unsigned i = 0; i < n; i++)
 		if (set[i] == domid)
@@ -23,15 +23,16 @@ int pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
 
 static int add_dom(uint16_t *set, unsigned *n, unsigned long id)
 {
-	if (id >= DOMID_FIRST_RESERVED || pool_has_dom(set, *n, (unsigned)id))
+	if (id >= DOMID_FIRST_RESERVED || vbd_pool_has_dom(set, *n, (unsigned)id))
 		return 0;
-	if (*n >= POOL_MAX_DOMS)
+	if (*n >= VBD_POOL_MAX_DOMS)
 		return -E2BIG;
 	set[(*n)++] = (uint16_t)id;
 	return 0;
 }
 
-int pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id, struct pool_vol *v)
+int vbd_pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id,
+		      struct vbd_pool_vol *v)
 {
 	struct vbd_snap_vol sv;
 	int rc;
@@ -49,14 +50,14 @@ int pool_load_vol(struct xs_handle *h, xs_transaction_t t, const char *id, struc
 	return rc;
 }
 
-struct vbd_acl_ctx pool_acl_ctx(const struct pool_vol *v)
+struct vbd_acl_ctx vbd_pool_acl_ctx(const struct vbd_pool_vol *v)
 {
 	if (!v)
 		return (struct vbd_acl_ctx){0};
 	return (struct vbd_acl_ctx){v->members, v->nm, v->guests, v->ng};
 }
 
-int pool_all_members(struct xs_handle *h, xs_transaction_t t, uint16_t *out, unsigned *n)
+int vbd_pool_all_members(struct xs_handle *h, xs_transaction_t t, uint16_t *out, unsigned *n)
 {
 	char **vols;
 	unsigned nv;
@@ -66,12 +67,12 @@ int pool_all_members(struct xs_handle *h, xs_transaction_t t, uint16_t *out, uns
 	if (vbd_xs_list(h, t, &vols, &nv, VBD_XS_VOLUMES))
 		return 0;
 	for (unsigned i = 0; i < nv && !rc; i++) {
-		struct pool_vol *v = malloc(sizeof(*v));
+		struct vbd_pool_vol *v = malloc(sizeof(*v));
 		if (!v) {
 			rc = -ENOMEM;
 			break;
 		}
-		if (pool_load_vol(h, t, vols[i], v) == 0)
+		if (vbd_pool_load_vol(h, t, vols[i], v) == 0)
 			for (unsigned k = 0; k < v->nm && !rc; k++)
 				rc = add_dom(out, n, v->members[k]);
 		free(v);
@@ -87,24 +88,24 @@ static int acl_for(const char *path, const struct vbd_acl_ctx *ctx, struct vbd_a
 	return rc == -ENOENT ? -EPROTO : rc; /* a path the schema lacks is a bug here */
 }
 
-int pool_write(struct xs_handle *h, xs_transaction_t t, const char *path, const char *value,
-	       const struct pool_vol *v)
+int vbd_pool_write(struct xs_handle *h, xs_transaction_t t, const char *path, const char *value,
+		   const struct vbd_pool_vol *v)
 {
 	struct vbd_acl acl;
-	struct vbd_acl_ctx ctx = pool_acl_ctx(v);
+	struct vbd_acl_ctx ctx = vbd_pool_acl_ctx(v);
 	int rc = acl_for(path, &ctx, &acl);
 
 	return rc ? rc : vbd_acl_xs_write(h, t, path, value, &acl);
 }
 
-int pool_ensure_root(struct xs_handle *h, xs_transaction_t t)
+int vbd_pool_ensure_root(struct xs_handle *h, xs_transaction_t t)
 {
 	int rc = 0;
 
 	if (vbd_xs_exists(h, t, VBD_XS_ROOT) <= 0)
-		rc = pool_write(h, t, VBD_XS_ROOT, "", NULL);
+		rc = vbd_pool_write(h, t, VBD_XS_ROOT, "", NULL);
 	if (!rc && vbd_xs_exists(h, t, VBD_XS_VOLUMES) <= 0)
-		rc = pool_write(h, t, VBD_XS_VOLUMES, "", NULL);
+		rc = vbd_pool_write(h, t, VBD_XS_VOLUMES, "", NULL);
 	return rc;
 }
 
@@ -156,12 +157,12 @@ static int sync_subtree(struct xs_handle *h, xs_transaction_t t, const char *pat
 	return rc;
 }
 
-int pool_sync_supervisor_acls(struct xs_handle *h, xs_transaction_t t)
+int vbd_pool_sync_supervisor_acls(struct xs_handle *h, xs_transaction_t t)
 {
-	uint16_t all[POOL_MAX_DOMS];
+	uint16_t all[VBD_POOL_MAX_DOMS];
 	unsigned n;
 	struct vbd_acl_ctx ctx;
-	int rc = pool_all_members(h, t, all, &n);
+	int rc = vbd_pool_all_members(h, t, all, &n);
 
 	if (rc)
 		return rc;
@@ -169,9 +170,9 @@ int pool_sync_supervisor_acls(struct xs_handle *h, xs_transaction_t t)
 	return sync_subtree(h, t, VBD_XS_SUPERVISOR, &ctx);
 }
 
-int pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
+int vbd_pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
 {
-	struct pool_vol *v = malloc(sizeof(*v));
+	struct vbd_pool_vol *v = malloc(sizeof(*v));
 	struct vbd_acl_ctx ctx;
 	char path[256], **names;
 	unsigned n;
@@ -179,10 +180,10 @@ int pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
 
 	if (!v)
 		return -ENOMEM;
-	rc = pool_load_vol(h, t, id, v);
+	rc = vbd_pool_load_vol(h, t, id, v);
 	if (rc)
 		goto out;
-	ctx = pool_acl_ctx(v);
+	ctx = vbd_pool_acl_ctx(v);
 	snprintf(path, sizeof(path), VBD_XS_VOLUME, id);
 	rc = sync_subtree(h, t, path, &ctx);
 	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
@@ -198,7 +199,7 @@ int pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
 		free(names);
 	}
 	if (!rc)
-		rc = pool_sync_supervisor_acls(h, t);
+		rc = vbd_pool_sync_supervisor_acls(h, t);
 out:
 	free(v);
 	return rc;

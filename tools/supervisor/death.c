@@ -110,7 +110,7 @@ static int revoke_gone(struct sv *sv, const struct sv_view *v)
 				add_gone(gone, &n, v->g[i].domid);
 		rc = sv_revoke(sv, vols[k], gone, n);
 		for (unsigned i = 0; i < n; i++) {
-			/* pool_sync_acls did the supervisor area too */
+			/* vbd_pool_sync_acls did the supervisor area too */
 			if (rc >= 0)
 				add_gone(handled, &nhandled, gone[i].domid);
 			if (rc < 0)

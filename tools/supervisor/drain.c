@@ -27,7 +27,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "pool.h"
+#include "vbd_pool_acl.h"
 #include "sv.h"
 #include "vbdpool/log.h"
 #include "vbd_acl.h"
@@ -180,18 +180,18 @@ struct write_args {
 static int drained_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct write_args *a = arg;
-	struct pool_vol pv;
+	struct vbd_pool_vol pv;
 	char p[256], val[24];
-	int rc = pool_load_vol(h, t, a->vol, &pv);
+	int rc = vbd_pool_load_vol(h, t, a->vol, &pv);
 
 	if (rc)
 		return rc == -ENOENT ? 0 : rc; /* the volume went meanwhile */
 	snprintf(p, sizeof(p), VBD_XS_DRAINED, a->vol);
-	if (vbd_xs_exists(h, t, "%s", p) <= 0 && (rc = pool_write(h, t, p, "", &pv)))
+	if (vbd_xs_exists(h, t, "%s", p) <= 0 && (rc = vbd_pool_write(h, t, p, "", &pv)))
 		return rc;
 	snprintf(p, sizeof(p), VBD_XS_DRAINED "/%u", a->vol, a->domid);
 	snprintf(val, sizeof(val), "%lld", a->stamp);
-	return pool_write(h, t, p, val, &pv);
+	return vbd_pool_write(h, t, p, val, &pv);
 }
 
 /* Removes drained/<m> nodes that are old, or name a live member again (a

@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "pool.h"
+#include "vbd_pool_acl.h"
 #include "sv.h"
 #include "vbdpool/log.h"
 #include "vbdpool/version.h"
@@ -76,7 +76,7 @@ static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	int rc = 0;
 
 	if (vbd_xs_exists(h, t, VBD_XS_ROOT) <= 0)
-		rc = pool_write(h, t, VBD_XS_ROOT, "", NULL);
+		rc = vbd_pool_write(h, t, VBD_XS_ROOT, "", NULL);
 	if (!rc && a->pid < 0) {
 		if (vbd_xs_exists(h, t, "%s", VBD_XS_SUPERVISOR "/pid") > 0)
 			rc = vbd_xs_rm(h, t, VBD_XS_SUPERVISOR "/pid");
@@ -95,7 +95,7 @@ static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		rc = vbd_xs_write(h, t, VBD_XS_LEASE, v);
 	/* n0 +M: every member of any volume reads it */
 	if (!rc)
-		rc = pool_sync_supervisor_acls(h, t);
+		rc = vbd_pool_sync_supervisor_acls(h, t);
 	return rc;
 }
 

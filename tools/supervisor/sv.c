@@ -8,7 +8,7 @@
 #include <string.h>
 #include <xen/xen.h>
 
-#include "pool.h"
+#include "vbd_pool_acl.h"
 #include "vbdpool/log.h"
 #include "vbdpool/pool_snap.h"
 #include "vbd_acl.h"
@@ -190,7 +190,7 @@ static int state_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		}
 		free(cur);
 		/* the node keeps the member's ACL (r<m>, owned by it) */
-		rc = pool_write(h, t, p, a->state, NULL);
+		rc = vbd_pool_write(h, t, p, a->state, NULL);
 		if (!rc)
 			a->written++;
 	}
@@ -218,7 +218,7 @@ static int revoke_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	int rc = 0;
 
 	if (!a->vol)
-		return pool_sync_supervisor_acls(h, t);
+		return vbd_pool_sync_supervisor_acls(h, t);
 	for (unsigned i = 0; i < a->n && !rc; i++) {
 		char p[256];
 		snprintf(p, sizeof(p), VBD_XS_MEMBER, a->vol, a->gone[i].domid);
@@ -229,7 +229,7 @@ static int revoke_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	/* the volume's, its attachments' and frontends', the supervisor
 	 * area's ACLs from the members left */
 	if (!rc)
-		rc = pool_sync_acls(h, t, a->vol);
+		rc = vbd_pool_sync_acls(h, t, a->vol);
 	return rc == -ENOENT ? 0 : rc; /* the volume went meanwhile */
 }
 

@@ -19,7 +19,7 @@
 #include "args.h"
 #include "ctl.h"
 #include "domain.h"
-#include "pool.h"
+#include "vbd_pool_acl.h"
 #include "vbdpool/proto.h"
 #include "xlcfg.h"
 #include "vbd_acl.h"
@@ -53,7 +53,7 @@ static int lowest_free_devid(struct xs_handle *h, xs_transaction_t t, unsigned g
  * from want_devid (the devid chosen by a lost attempt may be taken now). */
 static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_args *a)
 {
-	struct pool_vol *v = malloc(sizeof(*v));
+	struct vbd_pool_vol *v = malloc(sizeof(*v));
 	char fe[128], att[192], p[256], val[256];
 	unsigned d;
 	int rc;
@@ -61,7 +61,7 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 	if (!v)
 		return -ENOMEM;
 	a->devid = a->want_devid;
-	rc = pool_load_vol(h, t, a->id, v);
+	rc = vbd_pool_load_vol(h, t, a->id, v);
 	if (rc)
 		goto out;
 	if (a->devid < 0 && (rc = lowest_free_devid(h, t, a->guest, &a->devid)))
@@ -74,8 +74,8 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 		goto out;
 	}
 	/* the new guest reads the volume's public nodes from now on */
-	if (!pool_has_dom(v->guests, v->ng, a->guest)) {
-		if (v->ng >= POOL_MAX_DOMS) {
+	if (!vbd_pool_has_dom(v->guests, v->ng, a->guest)) {
+		if (v->ng >= VBD_POOL_MAX_DOMS) {
 			rc = -E2BIG;
 			goto out;
 		}
@@ -84,35 +84,35 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 
 	/* /local/domain/<g>/device/vbdpool: dom0's, the guest lists it */
 	snprintf(p, sizeof(p), "/local/domain/%u/device/vbdpool", a->guest);
-	rc = pool_write(h, t, p, "", v);
+	rc = vbd_pool_write(h, t, p, "", v);
 	/* the frontend directory, owned by the guest, read by the members */
 	if (!rc)
-		rc = pool_write(h, t, fe, "", v);
+		rc = vbd_pool_write(h, t, fe, "", v);
 	snprintf(p, sizeof(p), "%s/volume", fe);
 	if (!rc)
-		rc = pool_write(h, t, p, a->id, v);
+		rc = vbd_pool_write(h, t, p, a->id, v);
 	snprintf(p, sizeof(p), "%s/pool", fe);
 	if (!rc)
-		rc = pool_write(h, t, p, att, v);
+		rc = vbd_pool_write(h, t, p, att, v);
 	snprintf(p, sizeof(p), "%s/num-queues", fe);
 	snprintf(val, sizeof(val), "%u", a->queues);
 	if (!rc)
-		rc = pool_write(h, t, p, val, v);
+		rc = vbd_pool_write(h, t, p, val, v);
 	snprintf(p, sizeof(p), "%s/state", fe);
 	snprintf(val, sizeof(val), "%d", XenbusStateInitialising);
 	if (!rc)
-		rc = pool_write(h, t, p, val, v);
+		rc = vbd_pool_write(h, t, p, val, v);
 
 	/* the attachment and its ownership records, all unowned */
 	if (!rc)
-		rc = pool_write(h, t, att, "", v);
+		rc = vbd_pool_write(h, t, att, "", v);
 	snprintf(p, sizeof(p), "%s/frontend", att);
 	if (!rc)
-		rc = pool_write(h, t, p, fe, v);
+		rc = vbd_pool_write(h, t, p, fe, v);
 	snprintf(p, sizeof(p), "%s/num-queues", att);
 	snprintf(val, sizeof(val), "%u", a->queues);
 	if (!rc)
-		rc = pool_write(h, t, p, val, v);
+		rc = vbd_pool_write(h, t, p, val, v);
 	for (unsigned q = 0; q < a->queues && !rc; q++) {
 		struct vbd_queue_rec rec = {.owner = VBD_DOMID_NONE,
 					    .epoch = 0,
@@ -120,11 +120,11 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 					    .target = VBD_DOMID_NONE};
 		snprintf(p, sizeof(p), VBD_XS_QUEUE_REC, a->id, a->guest, d, q);
 		vbd_queue_rec_format(&rec, val, sizeof(val));
-		rc = pool_write(h, t, p, val, v);
+		rc = vbd_pool_write(h, t, p, val, v);
 	}
 	/* +G nodes of the volume now include this guest */
 	if (!rc)
-		rc = pool_sync_acls(h, t, a->id);
+		rc = vbd_pool_sync_acls(h, t, a->id);
 out:
 	free(v);
 	return rc;
@@ -334,7 +334,7 @@ static int detach_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (!rc && vbd_xs_exists(h, t, "%s", fe) > 0)
 		rc = vbd_xs_rm(h, t, fe);
 	if (!rc)
-		rc = pool_sync_acls(h, t, a->id);
+		rc = vbd_pool_sync_acls(h, t, a->id);
 	return rc;
 }
 

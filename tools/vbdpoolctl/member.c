@@ -9,7 +9,7 @@
 #include "args.h"
 #include "ctl.h"
 #include "domain.h"
-#include "pool.h"
+#include "vbd_pool_acl.h"
 #include "vbd_acl.h"
 #include "vbdpool/platform.h"
 #include "vbdpool/proto.h"
@@ -29,11 +29,11 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	struct member_args *a = arg;
 	char p[192];
 	int rc;
-	struct pool_vol *v = malloc(sizeof(*v));
+	struct vbd_pool_vol *v = malloc(sizeof(*v));
 
 	if (!v)
 		return -ENOMEM;
-	rc = pool_load_vol(h, t, a->id, v);
+	rc = vbd_pool_load_vol(h, t, a->id, v);
 	if (rc)
 		goto out;
 	snprintf(p, sizeof(p), VBD_XS_MEMBER, a->id, a->domid);
@@ -44,7 +44,7 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		}
 		/* members/<m> is owned by the member (ACL r<m>): the nodes it
 		 * creates below inherit that, with itself as owner. */
-		rc = pool_write(h, t, p, "", v);
+		rc = vbd_pool_write(h, t, p, "", v);
 	} else if (vbd_xs_exists(h, t, "%s", p) > 0) {
 		rc = vbd_xs_rm(h, t, p);
 	} else {
@@ -64,7 +64,7 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	/* every node that lists the members: volume, members, attachments,
 	 * records, attached frontends, supervisor area */
 	if (!rc)
-		rc = pool_sync_acls(h, t, a->id);
+		rc = vbd_pool_sync_acls(h, t, a->id);
 out:
 	free(v);
 	return rc;

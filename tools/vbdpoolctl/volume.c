@@ -13,7 +13,7 @@
 
 #include "args.h"
 #include "ctl.h"
-#include "pool.h"
+#include "vbd_pool_acl.h"
 #include "volid.h"
 #include "vbdpool/proto.h"
 #include "vbdpool/storage_id.h"
@@ -143,7 +143,7 @@ static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 {
 	struct create_args *a = arg;
 	char base[128], p[192], v[32];
-	int rc = pool_ensure_root(h, t);
+	int rc = vbd_pool_ensure_root(h, t);
 
 	snprintf(base, sizeof(base), VBD_XS_VOLUME, a->id);
 	if (!rc && vbd_xs_exists(h, t, "%s", base) > 0)
@@ -151,38 +151,39 @@ static int create_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (!rc && !a->force_shared)
 		rc = check_storage_unused(h, t, a);
 	if (!rc)
-		rc = pool_write(h, t, base, "", NULL);
+		rc = vbd_pool_write(h, t, base, "", NULL);
 	snprintf(p, sizeof(p), "%s/backing", base);
 	if (!rc)
-		rc = pool_write(h, t, p, a->backing, NULL);
+		rc = vbd_pool_write(h, t, p, a->backing, NULL);
 	snprintf(p, sizeof(p), "%s/size", base);
 	snprintf(v, sizeof(v), "%" PRIu64, a->size);
 	if (!rc)
-		rc = pool_write(h, t, p, v, NULL);
+		rc = vbd_pool_write(h, t, p, v, NULL);
 	snprintf(p, sizeof(p), "%s/sector-size", base);
 	snprintf(v, sizeof(v), "%d", VBD_SECTOR_SIZE);
 	if (!rc)
-		rc = pool_write(h, t, p, v, NULL);
+		rc = vbd_pool_write(h, t, p, v, NULL);
 	snprintf(p, sizeof(p), "%s/storage-id", base);
 	if (!rc)
-		rc = pool_write(h, t, p, a->consensus ? VBD_STORAGE_ID_CONSENSUS : a->sid, NULL);
+		rc =
+		    vbd_pool_write(h, t, p, a->consensus ? VBD_STORAGE_ID_CONSENSUS : a->sid, NULL);
 	if (a->consensus) {
 		/* the first member to join writes "<id> size=<bytes>" here */
 		snprintf(p, sizeof(p), "%s/storage-consensus", base);
 		if (!rc)
-			rc = pool_write(h, t, p, "", NULL);
+			rc = vbd_pool_write(h, t, p, "", NULL);
 	} else {
 		snprintf(p, sizeof(p), "%s/storage-size", base);
 		snprintf(v, sizeof(v), "%" PRIu64, a->storage_size);
 		if (!rc)
-			rc = pool_write(h, t, p, v, NULL);
+			rc = vbd_pool_write(h, t, p, v, NULL);
 	}
 	snprintf(p, sizeof(p), VBD_XS_MEMBERS, a->id);
 	if (!rc)
-		rc = pool_write(h, t, p, "", NULL);
+		rc = vbd_pool_write(h, t, p, "", NULL);
 	snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, a->id);
 	if (!rc)
-		rc = pool_write(h, t, p, "", NULL);
+		rc = vbd_pool_write(h, t, p, "", NULL);
 	return rc;
 }
 
@@ -349,7 +350,7 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (!rc)
 		rc = vbd_xs_rm(h, t, p);
 	if (!rc)
-		rc = pool_sync_supervisor_acls(h, t);
+		rc = vbd_pool_sync_supervisor_acls(h, t);
 	return rc;
 }
 
