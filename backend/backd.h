@@ -4,6 +4,7 @@
 #ifndef VBD_BACKEND_BACKD_H
 #define VBD_BACKEND_BACKD_H
 
+#include <errno.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <xenstore.h>
@@ -13,7 +14,7 @@
 #include "vbdpool/parse_num.h"
 #include "vbdpool/xs.h"
 #include "io_engine.h"
-#include "queue.h"
+#include "dataplane.h"
 #include "stats.h"
 #include "vbdpool/proto.h"
 
@@ -46,10 +47,6 @@ struct vbd_qslot {
 	int rec_bad_logged;
 	int fe_watching; /* the frontend's queue-<q>, while we own it: 1 watched, -1 failed */
 	int fe_changed;	 /* it (or the frontend state) changed since we looked */
-	/* balance.c's memory of this record (bal_observe) */
-	struct vbd_queue_rec bal_rec; /* as seen by the last balance round */
-	int bal_seen;
-	uint64_t bal_moved_ms; /* when it last changed hands (0: never did) */
 };
 
 struct vbd_attach {
@@ -86,7 +83,15 @@ struct vbd_pathchk {
 	uint64_t seen;	  /* control thread: results taken up */
 };
 
+/* heartbeat.c's load publishing: what members/<me>/load is computed from */
+struct hb_load {
+	struct vbd_stats_snap retired, last; /* stopped queues' counters; last round */
+	uint64_t last_ms, last_io_ms;
+	struct vbd_member_load my_load;
+};
+
 struct backd;
+struct vbd_balance; /* balance.c */
 
 struct vbd_volume {
 	struct backd *bd;
@@ -103,18 +108,10 @@ struct vbd_volume {
 	int dirty;
 	int fe_dirty; /* some attachment's fe_dirty is set */
 	int logged_not_member, logged_setup;
-	int refused; /* storage.c: not the volume's storage, or buffered with
-			other members: state mismatch until restarted */
-	/* load publishing */
-	struct vbd_stats_snap retired, last;
-	uint64_t last_ms, last_io_ms;
-	struct vbd_member_load my_load;
-	uint64_t last_shed_ms;
-	/* balance damping (balance.c, docs/protocol.md "Balance") */
-	unsigned bal_slow_rounds;	    /* consecutive settled rounds judged slow */
-	uint64_t bal_hold_until;	    /* ms: no slow shedding before this */
-	uint64_t bal_members_sig;	    /* (domid, state) of every member, last round */
-	unsigned bal_nmembers, bal_nactive; /* members, active ones, last round */
+	int refused;		 /* storage.c: not the volume's storage, or buffered with
+				    other members: state mismatch until restarted */
+	struct hb_load hb;	 /* heartbeat.c's */
+	struct vbd_balance *bal; /* balance.c's (made by its first round) */
 	/* instance.c: one daemon per volume per domain */
 	char inst_token[VBD_INST_TOKEN_MAX]; /* our members/<me>/instance */
 	int inst_held;			     /* the node holds our token */
@@ -170,24 +167,40 @@ int pool_frontend_event(struct vbd_volume *v, const char *path);
 int storage_verify(struct vbd_volume *v, const char *path);
 int storage_check_buffered(struct vbd_volume *v);
 
-/* ownership.c: queue-record transitions, each in one XenStore transaction */
+/* ownership.c: queue-record transitions, each in one XenStore transaction.
+ * Each returns 0 (written; s->rec is the new record), OWN_PRECOND (the
+ * record is not what the transition expects: nothing written, s->rec is
+ * what was found), OWN_NO_TARGET (the member to hand to is not active:
+ * nothing written) or another -errno (XenStore). */
+enum own_result {
+	OWN_PRECOND = -ECANCELED,
+	OWN_NO_TARGET = -EHOSTDOWN,
+};
 int own_read_rec(struct vbd_volume *v, struct vbd_attach *a, unsigned q, struct vbd_queue_rec *r);
 int own_claimable(struct vbd_volume *v, const struct vbd_queue_rec *r);
 int own_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
-int own_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_start_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned target);
-int own_finish_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_pass(struct vbd_volume *v, struct vbd_attach *a, unsigned q, unsigned target);
 int own_release(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_reclaim(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 int own_set_connected(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 /* reason: members/<me>/failed-reason (failed-since: now, wall clock ms) */
 int own_fail_member(struct vbd_volume *v, const char *reason);
+
+/* connect.c: the frontend's side of a queue we own (like blkback's
+ * connect_ring). conn_connect: map the ring the frontend publishes for the
+ * record's epoch and start the data plane, then write `connected`; 0,
+ * -EAGAIN (not published yet) or -errno (a ring nobody can use is released
+ * and banned at that epoch). own_stop_queue: stop serving (the data plane
+ * destroyed, its counters retired into the volume's load). */
+int conn_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
 void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why);
-void own_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
 /* The frontend changed queue-<q> (or wrote its state): if we own the queue,
  * check the ring it publishes (or connect a claimed queue); else nothing. */
-void own_frontend_changed(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+void conn_frontend_changed(struct vbd_volume *v, struct vbd_attach *a, unsigned q);
+
+/* policy.c: per-queue reconciliation (claim, connect, hand off, release) */
+void policy_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
 
 /* balance.c: who should serve what. Damping of the slow rule (a round is
  * VBD_BALANCE_MS): a member sheds for being slow once judged slow for
@@ -221,6 +234,12 @@ void bal_observe(struct vbd_volume *v, uint64_t now);
 /* The hand-off this round should start, if any (1, *m filled in). */
 int bal_decide(struct vbd_volume *v, uint64_t now, struct bal_move *m);
 void bal_round(struct backd *bd);
+/* The rounds in a row this member was judged slow (bal_observe). */
+unsigned bal_slow_rounds(const struct vbd_volume *v);
+/* A queue was handed off for being slow at `now`: count again. */
+void bal_shed_done(struct vbd_volume *v, uint64_t now);
+/* Forget the volume's balance memory (at shutdown). */
+void bal_free(struct vbd_volume *v);
 
 /* heartbeat.c: heartbeat, load and features */
 void hb_publish(struct vbd_volume *v); /* members/<me>/load */
@@ -264,7 +283,12 @@ void path_event(struct vbd_volume *v);
 void path_stop(struct vbd_volume *v);
 void path_clear_failed(struct vbd_volume *v, xs_transaction_t t);
 
-/* control.c */
+/* control.c: the control thread's loop; returns the process's exit status */
+enum backd_exit {
+	BACKD_EXIT_OK = 0,
+	BACKD_EXIT_ERROR = 1,
+	BACKD_EXIT_FENCED = 3, /* the supervisor fenced this member */
+};
 int control_run(struct backd *bd);
 
 #endif

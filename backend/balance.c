@@ -7,8 +7,99 @@
 #include "backd.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "vbdpool/log.h"
+
+/* balance.c's own memory, one per volume (v->bal), made by the first
+ * round: the damping of the slow rule and, per queue record, how the last
+ * round saw it (bal_observe). */
+struct bal_qmem {
+	const struct vbd_attach *a; /* with guest/devid: which attachment */
+	unsigned guest, devid, q;
+	unsigned round;		  /* the last round that looked at it */
+	int seen;		  /* rec holds what a round saw */
+	struct vbd_queue_rec rec; /* as seen by the last balance round */
+	uint64_t moved_ms;	  /* when it last changed hands (0: never did) */
+};
+
+struct vbd_balance {
+	unsigned slow_rounds;	    /* consecutive settled rounds judged slow */
+	uint64_t hold_until;	    /* ms: no slow shedding before this */
+	uint64_t members_sig;	    /* (domid, state) of every member, last round */
+	unsigned nmembers, nactive; /* members, active ones, last round */
+	uint64_t last_shed_ms;	    /* the last hand-off for being slow */
+	unsigned round;		    /* bal_observe calls */
+	struct bal_qmem *qs;	    /* the queues of the volume's attachments */
+	unsigned nqs, cap;
+};
+
+static struct vbd_balance *bal_state(struct vbd_volume *v)
+{
+	if (!v->bal) {
+		v->bal = calloc(1, sizeof(*v->bal));
+		if (!v->bal)
+			abort(); /* a few dozen bytes at the first round */
+	}
+	return v->bal;
+}
+
+void bal_free(struct vbd_volume *v)
+{
+	if (v->bal)
+		free(v->bal->qs);
+	free(v->bal);
+	v->bal = NULL;
+}
+
+unsigned bal_slow_rounds(const struct vbd_volume *v)
+{
+	return v->bal ? v->bal->slow_rounds : 0;
+}
+
+/* The memory of queue q of attachment a (NULL: none yet). */
+static struct bal_qmem *qmem_find(const struct vbd_balance *b, const struct vbd_attach *a,
+				  unsigned q)
+{
+	for (unsigned i = 0; i < b->nqs; i++) {
+		struct bal_qmem *m = &b->qs[i];
+		if (m->a == a && m->guest == a->guest && m->devid == a->devid && m->q == q)
+			return m;
+	}
+	return NULL;
+}
+
+/* ... made if there is none yet, marked as looked at this round. */
+static struct bal_qmem *qmem_get(struct vbd_balance *b, const struct vbd_attach *a, unsigned q)
+{
+	struct bal_qmem *m = qmem_find(b, a, q);
+
+	if (!m) {
+		if (b->nqs == b->cap) {
+			unsigned cap = b->cap ? 2 * b->cap : 16;
+			struct bal_qmem *n = realloc(b->qs, cap * sizeof(*n));
+			if (!n)
+				abort();
+			b->qs = n;
+			b->cap = cap;
+		}
+		m = &b->qs[b->nqs++];
+		*m = (struct bal_qmem){.a = a, .guest = a->guest, .devid = a->devid, .q = q};
+	}
+	m->round = b->round;
+	return m;
+}
+
+/* Forget the queues of attachments that are gone (not looked at this round). */
+static void qmem_prune(struct vbd_balance *b)
+{
+	unsigned n = 0;
+
+	for (unsigned i = 0; i < b->nqs; i++)
+		if (b->qs[i].round == b->round)
+			b->qs[n++] = b->qs[i];
+	b->nqs = n;
+}
 
 unsigned bal_fair_share(unsigned nq, unsigned active)
 {
@@ -170,9 +261,12 @@ unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a)
 	return best;
 }
 
-static int fresh(const struct vbd_qslot *s, uint64_t now)
+/* Did queue q of a change hands within VBD_BAL_FRESH_MS? */
+static int fresh(const struct vbd_volume *v, const struct vbd_attach *a, unsigned q, uint64_t now)
 {
-	return s->bal_moved_ms && now - s->bal_moved_ms < VBD_BAL_FRESH_MS;
+	const struct bal_qmem *m = v->bal ? qmem_find(v->bal, a, q) : NULL;
+
+	return m && m->moved_ms && now - m->moved_ms < VBD_BAL_FRESH_MS;
 }
 
 /* A connected queue of ours in `a` that is not being handed off, preferring
@@ -186,7 +280,7 @@ static int pick_queue(struct vbd_volume *v, struct vbd_attach *a, uint64_t now, 
 		if (!s->q || !s->rec_ok || s->rec.owner != v->bd->me ||
 		    s->rec.state != VBD_Q_CONNECTED || s->releasing)
 			continue;
-		if (!fresh(s, now))
+		if (!fresh(v, a, (unsigned)q, now))
 			return q;
 		if (fresh_ok && found < 0)
 			found = q;
@@ -241,14 +335,15 @@ static uint64_t members_sig(struct vbd_volume *v)
 	return sig ? sig : 1;
 }
 
-static void hold(struct vbd_volume *v, uint64_t until)
+static void hold(struct vbd_balance *b, uint64_t until)
 {
-	if (until > v->bal_hold_until)
-		v->bal_hold_until = until;
+	if (until > b->hold_until)
+		b->hold_until = until;
 }
 
 void bal_observe(struct vbd_volume *v, uint64_t now)
 {
+	struct vbd_balance *b = bal_state(v);
 	uint64_t sig = members_sig(v);
 	unsigned nactive = active_members(v);
 	struct vbd_member *me;
@@ -257,24 +352,25 @@ void bal_observe(struct vbd_volume *v, uint64_t now)
 	 * survivors' latencies jump for reasons other than their storage; let
 	 * the pool settle. A member joined (or we just started): the count
 	 * rule is about to move queues; the same hold as after a hand-off. */
-	if (sig != v->bal_members_sig) {
-		int lost = v->bal_members_sig &&
-			   (v->nmembers < v->bal_nmembers || nactive < v->bal_nactive);
-		v->bal_members_sig = sig;
-		hold(v, now + (lost ? VBD_BAL_SETTLE_MS : VBD_BAL_MOVED_HOLD_MS));
+	if (sig != b->members_sig) {
+		int lost = b->members_sig && (v->nmembers < b->nmembers || nactive < b->nactive);
+		b->members_sig = sig;
+		hold(b, now + (lost ? VBD_BAL_SETTLE_MS : VBD_BAL_MOVED_HOLD_MS));
 	}
-	v->bal_nmembers = v->nmembers;
-	v->bal_nactive = nactive;
+	b->nmembers = v->nmembers;
+	b->nactive = nactive;
+	b->round++;
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++) {
 			struct vbd_qslot *s = &a->qs[q];
-			const struct vbd_queue_rec *r = &s->rec, *p = &s->bal_rec;
+			struct bal_qmem *m = qmem_get(b, a, q);
+			const struct vbd_queue_rec *r = &s->rec, *p = &m->rec;
 
 			if (!s->rec_ok)
 				continue;
-			if (!s->bal_seen) {
-				s->bal_seen = 1;
-				hold(v, now + VBD_BAL_MOVED_HOLD_MS);
+			if (!m->seen) {
+				m->seen = 1;
+				hold(b, now + VBD_BAL_MOVED_HOLD_MS);
 			} else if (r->epoch != p->epoch || r->owner != p->owner) {
 				/* a takeover: the old owner did not hand it to the new
 				 * one and is no longer active (death, failure) */
@@ -283,21 +379,30 @@ void bal_observe(struct vbd_volume *v, uint64_t now)
 				    !(p->state == VBD_Q_DRAINING && p->target == r->owner) &&
 				    !member_active(v, p->owner);
 				if (p->owner != VBD_DOMID_NONE)
-					s->bal_moved_ms = now ? now : 1;
-				hold(v,
+					m->moved_ms = now ? now : 1;
+				hold(b,
 				     now + (takeover ? VBD_BAL_SETTLE_MS : VBD_BAL_MOVED_HOLD_MS));
 			}
-			s->bal_rec = *r;
+			m->rec = *r;
 		}
+	qmem_prune(b);
 	/* count the rounds in a row this member was judged slow while the pool
 	 * was settled and it was doing I/O (an idle member's published latency
 	 * is an old one) */
 	me = pool_member(v, v->bd->me);
-	if (v->ready && v->joined && v->my_state == VBD_MEMBER_ACTIVE && now >= v->bal_hold_until &&
+	if (v->ready && v->joined && v->my_state == VBD_MEMBER_ACTIVE && now >= b->hold_until &&
 	    pool_settled(v) && me && me->load_ok && me->load.iops && bal_member_slow(v, v->bd->me))
-		v->bal_slow_rounds++;
+		b->slow_rounds++;
 	else
-		v->bal_slow_rounds = 0;
+		b->slow_rounds = 0;
+}
+
+void bal_shed_done(struct vbd_volume *v, uint64_t now)
+{
+	struct vbd_balance *b = bal_state(v);
+
+	b->last_shed_ms = now;
+	b->slow_rounds = 0;
 }
 
 /* How many other members would also hand `t` a queue of `a` this round
@@ -353,7 +458,8 @@ int bal_decide(struct vbd_volume *v, uint64_t now, struct bal_move *m)
 	 * changed hands, and never our last queue of an attachment when that
 	 * would put the target above the fair share + 1 (the count rule would
 	 * hand it back as soon as we no longer looked slow) */
-	if (v->bal_slow_rounds < VBD_BAL_SLOW_ROUNDS || now - v->last_shed_ms < VBD_SLOW_SHED_MS)
+	if (!v->bal || v->bal->slow_rounds < VBD_BAL_SLOW_ROUNDS ||
+	    now - v->bal->last_shed_ms < VBD_SLOW_SHED_MS)
 		return 0;
 	for (struct vbd_attach *a = v->atts; a; a = a->next) {
 		unsigned t = bal_pick_target(v, a);
@@ -385,9 +491,8 @@ static int balance_volume(struct vbd_volume *v, uint64_t now)
 		log_info("volume %s: %u-%u: slow here (mean %llu us, service %llu us, %u rounds): "
 			 "handing queue-%u to %u",
 			 v->id, a->guest, a->devid, (unsigned long long)l.lat_us,
-			 (unsigned long long)bal_service_us(&l), v->bal_slow_rounds, m.q, m.target);
-		v->last_shed_ms = now;
-		v->bal_slow_rounds = 0;
+			 (unsigned long long)bal_service_us(&l), bal_slow_rounds(v), m.q, m.target);
+		bal_shed_done(v, now);
 	} else {
 		log_info(
 		    "volume %s: %u-%u: %u queue(s) here, fair share %u: handing queue-%u to %u",

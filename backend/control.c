@@ -96,7 +96,7 @@ static void reconcile(struct vbd_volume *v)
 	if (pool_refresh_attachments(v) < 0)
 		return;
 	for (struct vbd_attach *a = v->atts; a; a = a->next) {
-		own_reconcile_attachment(v, a);
+		policy_reconcile_attachment(v, a);
 		pool_watch_queues(v, a);
 	}
 }
@@ -113,7 +113,7 @@ static void frontend_changed(struct vbd_volume *v)
 		for (unsigned q = 0; q < a->nq; q++)
 			if (a->qs[q].fe_changed) {
 				a->qs[q].fe_changed = 0;
-				own_frontend_changed(v, a, q);
+				conn_frontend_changed(v, a, q);
 			}
 		pool_watch_queues(v, a);
 	}
@@ -198,30 +198,34 @@ static void handle_watches(struct backd *bd)
 	}
 }
 
-int control_run(struct backd *bd)
-{
-	struct itimerspec its = {0};
+/* The control loop's descriptors and timers. */
+struct ctl {
+	struct backd *bd;
+	int tfd, sfd;
+	struct itimerspec its;
+	uint64_t next_bal;
+	unsigned lease_rounds;
 	struct pollfd pfd[4];
-	sigset_t sigs;
-	int tfd, sfd, rc = 0;
-	uint64_t next_bal = backd_now_ms() + VBD_BALANCE_MS;
-	unsigned lease_rounds = 0;
+};
 
-	/* the heartbeat beats at least 4 times per supervisor lease; balance
-	 * and the periodic reconcile keep their VBD_BALANCE_MS round */
-	__atomic_store_n(&bd->hb_ms, hb_period_ms(bd), __ATOMIC_RELAXED);
-	its.it_interval = (struct timespec){.tv_sec = bd->hb_ms / 1000,
-					    .tv_nsec = (long)(bd->hb_ms % 1000) * 1000000L};
-	its.it_value = its.it_interval;
-	sigemptyset(&sigs);
-	sigaddset(&sigs, SIGTERM);
-	sigaddset(&sigs, SIGINT);
-	sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
-	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (sfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0) {
-		log_err("cannot set up the control loop: %s", strerror(errno));
-		return 1;
-	}
+enum { PFD_XS, PFD_REPORT, PFD_TIMER, PFD_SIGNAL };
+
+/* The timer ticks every heartbeat period (bd->hb_ms). */
+static int ctl_arm_timer(struct ctl *c)
+{
+	unsigned ms = c->bd->hb_ms;
+
+	c->its.it_interval =
+	    (struct timespec){.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	c->its.it_value = c->its.it_interval;
+	return timerfd_settime(c->tfd, 0, &c->its, NULL) < 0 ? -errno : 0;
+}
+
+/* Watch every volume's directory (each volume starts dirty). */
+static int ctl_watch_volumes(struct backd *bd)
+{
+	int rc = 0;
+
 	for (unsigned i = 0; i < bd->nvols; i++) {
 		struct vbd_volume *v = &bd->vols[i];
 		char path[VBD_XS_PATH_MAX], token[32];
@@ -230,119 +234,179 @@ int control_run(struct backd *bd)
 		snprintf(token, sizeof(token), "v:%u", i);
 		if (!xs_watch(bd->xs, path, token)) {
 			log_err("volume %s: cannot watch %s: %s", v->id, path, strerror(errno));
-			rc = 1;
+			rc = -errno;
 		}
 		v->dirty = 1;
 	}
-	{
-		int hr = hb_start(bd);
+	return rc;
+}
 
-		if (hr < 0) {
-			log_err("cannot start the heartbeat thread: %s", strerror(-hr));
-			close(tfd);
-			close(sfd);
-			return 1;
+/* The signalfd, the timer, the watches and the heartbeat thread. 0, or
+ * -errno with nothing left open; *rc is BACKD_EXIT_ERROR if a watch failed. */
+static int ctl_setup(struct ctl *c, struct backd *bd, int *rc)
+{
+	sigset_t sigs;
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->bd = bd;
+	c->next_bal = backd_now_ms() + VBD_BALANCE_MS;
+	/* the heartbeat beats at least 4 times per supervisor lease; balance
+	 * and the periodic reconcile keep their VBD_BALANCE_MS round */
+	__atomic_store_n(&bd->hb_ms, hb_period_ms(bd), __ATOMIC_RELAXED);
+	sigemptyset(&sigs);
+	sigaddset(&sigs, SIGTERM);
+	sigaddset(&sigs, SIGINT);
+	c->sfd = signalfd(-1, &sigs, SFD_CLOEXEC | SFD_NONBLOCK);
+	c->tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (c->sfd < 0 || c->tfd < 0 || ctl_arm_timer(c) < 0) {
+		log_err("cannot set up the control loop: %s", strerror(errno));
+		return -errno; /* (the process exits: nothing to close) */
+	}
+	if (ctl_watch_volumes(bd) < 0)
+		*rc = BACKD_EXIT_ERROR;
+	r = hb_start(bd);
+	if (r < 0) {
+		log_err("cannot start the heartbeat thread: %s", strerror(-r));
+		close(c->tfd);
+		close(c->sfd);
+		return r;
+	}
+	c->pfd[PFD_XS] = (struct pollfd){.fd = xs_fileno(bd->xs), .events = POLLIN};
+	c->pfd[PFD_REPORT] = (struct pollfd){.fd = bd->report_fd, .events = POLLIN};
+	c->pfd[PFD_TIMER] = (struct pollfd){.fd = c->tfd, .events = POLLIN};
+	c->pfd[PFD_SIGNAL] = (struct pollfd){.fd = c->sfd, .events = POLLIN};
+	return 0;
+}
+
+/* Reconcile what is dirty; then, is the loop done? -EAGAIN: go on;
+ * else the exit status. */
+static int ctl_reconcile(struct backd *bd)
+{
+	for (unsigned i = 0; i < bd->nvols; i++)
+		if (bd->vols[i].dirty)
+			reconcile(&bd->vols[i]);
+	if (bd->fenced)
+		return BACKD_EXIT_FENCED;
+	for (unsigned i = 0; i < bd->nvols; i++)
+		if (bd->vols[i].fe_dirty)
+			frontend_changed(&bd->vols[i]);
+	if (inst_none_left(bd)) {
+		log_err("another vbdpool-backd serves every volume of this one: exiting");
+		return BACKD_EXIT_ERROR;
+	}
+	if (bd->leaving) {
+		int owned = 0;
+		for (unsigned i = 0; i < bd->nvols; i++)
+			owned |= owns_anything(&bd->vols[i]);
+		if (!owned) {
+			log_info("left: no queues owned");
+			return BACKD_EXIT_OK;
+		}
+		if (backd_now_ms() >= bd->leave_deadline) {
+			log_warn("leave deadline passed: releasing what is left");
+			force_release(bd);
+			return BACKD_EXIT_OK;
 		}
 	}
-	pfd[0] = (struct pollfd){.fd = xs_fileno(bd->xs), .events = POLLIN};
-	pfd[1] = (struct pollfd){.fd = bd->report_fd, .events = POLLIN};
-	pfd[2] = (struct pollfd){.fd = tfd, .events = POLLIN};
-	pfd[3] = (struct pollfd){.fd = sfd, .events = POLLIN};
+	return -EAGAIN;
+}
 
-	for (;;) {
-		for (unsigned i = 0; i < bd->nvols; i++)
-			if (bd->vols[i].dirty)
-				reconcile(&bd->vols[i]);
-		if (bd->fenced) {
-			rc = 3;
-			break;
-		}
-		for (unsigned i = 0; i < bd->nvols; i++)
-			if (bd->vols[i].fe_dirty)
-				frontend_changed(&bd->vols[i]);
-		if (inst_none_left(bd)) {
-			log_err("another vbdpool-backd serves every volume of this one: exiting");
-			rc = 1;
-			break;
-		}
-		if (bd->leaving) {
-			int owned = 0;
-			for (unsigned i = 0; i < bd->nvols; i++)
-				owned |= owns_anything(&bd->vols[i]);
-			if (!owned) {
-				log_info("left: no queues owned");
-				break;
-			}
-			if (backd_now_ms() >= bd->leave_deadline) {
-				log_warn("leave deadline passed: releasing what is left");
-				force_release(bd);
-				break;
-			}
-		}
-		if (poll(pfd, 4, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			log_err("poll: %s", strerror(errno));
-			rc = 1;
-			break;
-		}
-		if (pfd[0].revents & POLLIN)
-			handle_watches(bd);
-		if (pfd[0].revents & (POLLHUP | POLLERR)) {
-			log_err("lost the XenStore connection");
-			rc = 1;
-			break;
-		}
-		if (pfd[1].revents & POLLIN) {
-			eventfd_t junk;
-			if (eventfd_read(bd->report_fd, &junk) == 0)
-				for (unsigned i = 0; i < bd->nvols; i++) {
-					check_storage(&bd->vols[i]);
-					bd->vols[i].dirty = 1;
-				}
-		}
-		if (pfd[2].revents & POLLIN) {
-			uint64_t ticks;
-			if (read(tfd, &ticks, sizeof(ticks)) < 0) {
-				/* EAGAIN: spurious */
-			}
-			int round = backd_now_ms() >= next_bal;
+/* The data threads or the path checker reported: the EIO policy, then a
+ * reconcile of every volume. */
+static void ctl_on_report(struct backd *bd)
+{
+	eventfd_t junk;
 
-			for (unsigned i = 0; i < bd->nvols; i++) {
-				struct vbd_volume *v = &bd->vols[i];
-				if (v->joined)
-					hb_publish(v);
-				if (round)
-					v->dirty = 1;
-			}
-			if (round) {
-				next_bal = backd_now_ms() + VBD_BALANCE_MS - bd->hb_ms / 2;
-				bal_round(bd);
-				/* a supervisor started (or restarted with another
-				 * lease) after us: beat and gate by its lease */
-				unsigned hb = ++lease_rounds % 8 ? bd->hb_ms : hb_period_ms(bd);
+	if (eventfd_read(bd->report_fd, &junk) == 0)
+		for (unsigned i = 0; i < bd->nvols; i++) {
+			check_storage(&bd->vols[i]);
+			bd->vols[i].dirty = 1;
+		}
+}
 
-				if (hb != bd->hb_ms) {
-					__atomic_store_n(&bd->hb_ms, hb, __ATOMIC_RELAXED);
-					its.it_interval = (struct timespec){
-					    .tv_sec = bd->hb_ms / 1000,
-					    .tv_nsec = (long)(bd->hb_ms % 1000) * 1000000L};
-					its.it_value = its.it_interval;
-					timerfd_settime(tfd, 0, &its, NULL);
-					log_info("supervisor lease %u ms: heartbeat every %u ms",
-						 bd->lease_ms, bd->hb_ms);
-				}
-			}
-		}
-		if (pfd[3].revents & POLLIN) {
-			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
-				log_info("signal %u", si.ssi_signo);
-			begin_leave(bd);
-		}
+/* Every 8 rounds: a supervisor started (or restarted with another lease)
+ * after us: beat and gate by its lease. */
+static void ctl_check_lease(struct ctl *c)
+{
+	struct backd *bd = c->bd;
+	unsigned hb = ++c->lease_rounds % 8 ? bd->hb_ms : hb_period_ms(bd);
+
+	if (hb == bd->hb_ms)
+		return;
+	__atomic_store_n(&bd->hb_ms, hb, __ATOMIC_RELAXED);
+	ctl_arm_timer(c);
+	log_info("supervisor lease %u ms: heartbeat every %u ms", bd->lease_ms, bd->hb_ms);
+}
+
+/* Timer tick: load published; every VBD_BALANCE_MS a balance round and a
+ * reconcile of every volume. */
+static void ctl_on_timer(struct ctl *c)
+{
+	struct backd *bd = c->bd;
+	uint64_t ticks;
+	int round;
+
+	if (read(c->tfd, &ticks, sizeof(ticks)) < 0) {
+		/* EAGAIN: spurious */
 	}
+	round = backd_now_ms() >= c->next_bal;
+	for (unsigned i = 0; i < bd->nvols; i++) {
+		struct vbd_volume *v = &bd->vols[i];
+		if (v->joined)
+			hb_publish(v);
+		if (round)
+			v->dirty = 1;
+	}
+	if (!round)
+		return;
+	c->next_bal = backd_now_ms() + VBD_BALANCE_MS - bd->hb_ms / 2;
+	bal_round(bd);
+	ctl_check_lease(c);
+}
+
+static void ctl_on_signal(struct ctl *c)
+{
+	struct signalfd_siginfo si;
+
+	if (read(c->sfd, &si, sizeof(si)) == (ssize_t)sizeof(si))
+		log_info("signal %u", si.ssi_signo);
+	begin_leave(c->bd);
+}
+
+/* One wait and what it brought. -EAGAIN: go on; else the exit status. */
+static int ctl_wait(struct ctl *c)
+{
+	struct pollfd *pfd = c->pfd;
+
+	if (poll(pfd, 4, -1) < 0) {
+		if (errno == EINTR)
+			return -EAGAIN;
+		log_err("poll: %s", strerror(errno));
+		return BACKD_EXIT_ERROR;
+	}
+	if (pfd[PFD_XS].revents & POLLIN)
+		handle_watches(c->bd);
+	if (pfd[PFD_XS].revents & (POLLHUP | POLLERR)) {
+		log_err("lost the XenStore connection");
+		return BACKD_EXIT_ERROR;
+	}
+	if (pfd[PFD_REPORT].revents & POLLIN)
+		ctl_on_report(c->bd);
+	if (pfd[PFD_TIMER].revents & POLLIN)
+		ctl_on_timer(c);
+	if (pfd[PFD_SIGNAL].revents & POLLIN)
+		ctl_on_signal(c);
+	return -EAGAIN;
+}
+
+/* Nothing left running: the heartbeat thread, attachments, path checkers,
+ * backings. */
+static void ctl_shutdown(struct ctl *c, int rc)
+{
+	struct backd *bd = c->bd;
+
 	hb_stop(bd); /* no beat after this: a clean stop withdraws it below */
-	/* shut down: nothing left running */
 	for (unsigned i = 0; i < bd->nvols; i++) {
 		struct vbd_volume *v = &bd->vols[i];
 		if (bd->leaving && v->joined && rc == 0)
@@ -356,8 +420,29 @@ int control_run(struct backd *bd)
 		vbd_backing_close(&v->backing);
 		free(v->members);
 		v->members = NULL;
+		bal_free(v);
 	}
-	close(tfd);
-	close(sfd);
+	close(c->tfd);
+	close(c->sfd);
+}
+
+int control_run(struct backd *bd)
+{
+	struct ctl c;
+	int rc = BACKD_EXIT_OK, r;
+
+	if (ctl_setup(&c, bd, &rc) < 0)
+		return BACKD_EXIT_ERROR;
+	for (;;) {
+		r = ctl_reconcile(bd);
+		if (r == -EAGAIN)
+			r = ctl_wait(&c);
+		if (r != -EAGAIN)
+			break;
+	}
+	/* a failed watch at the start makes even a clean exit an error */
+	if (r != BACKD_EXIT_OK || rc == BACKD_EXIT_OK)
+		rc = r;
+	ctl_shutdown(&c, rc);
 	return rc;
 }

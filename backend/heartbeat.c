@@ -15,27 +15,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "vbdpool/clock.h"
 #include "vbdpool/log.h"
 
+/* A queue stops: its counters go on counting in the volume's load (the
+ * retired ones' in-flight count is not used: hb_publish takes it afresh). */
 void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q)
 {
-	struct vbd_stats_snap s;
-
-	memset(&s, 0, sizeof(s));
-	vbd_qstats_add(&q->stats, &s);
-	v->retired.ops += s.ops;
-	v->retired.bytes += s.bytes;
-	v->retired.lat_us_sum += s.lat_us_sum;
-	for (unsigned i = 0; i < VBD_HIST_BUCKETS; i++)
-		v->retired.hist[i] += s.hist[i];
-}
-
-static uint64_t mono_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+	vbdq_stats_add(q, &v->hb.retired);
 }
 
 /* Self-fencing (docs/protocol.md): after a heartbeat written at t0, and
@@ -68,7 +55,7 @@ static void renew_lease(struct vbd_volume *v, struct xs_handle *xs, uint64_t t0)
 void hb_beat(struct vbd_volume *v, struct xs_handle *xs)
 {
 	char path[VBD_XS_PATH_MAX], buf[24];
-	uint64_t t0 = mono_ns(); /* before the write the lease rests on */
+	uint64_t t0 = vbd_now_ns(); /* before the write the lease rests on */
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
 	snprintf(buf, sizeof(buf), "%" PRIu64, backd_now_ms());
@@ -130,8 +117,8 @@ void hb_stop(struct backd *bd)
 void hb_publish(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;
-	struct vbd_stats_snap now = v->retired;
-	struct vbd_member_load *l = &v->my_load;
+	struct vbd_stats_snap now = v->hb.retired;
+	struct vbd_member_load *l = &v->hb.my_load;
 	char path[VBD_XS_PATH_MAX], buf[256];
 	uint64_t ms = backd_now_ms(), dt, dops;
 	unsigned queues = 0;
@@ -140,22 +127,22 @@ void hb_publish(struct vbd_volume *v)
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++)
 			if (a->qs[q].q) {
-				vbd_qstats_add(&a->qs[q].q->stats, &now);
+				vbdq_stats_add(a->qs[q].q, &now);
 				queues++;
 			}
-	dt = v->last_ms && ms > v->last_ms ? ms - v->last_ms : 0;
-	dops = now.ops - v->last.ops;
+	dt = v->hb.last_ms && ms > v->hb.last_ms ? ms - v->hb.last_ms : 0;
+	dops = now.ops - v->hb.last.ops;
 	l->inflight = now.inflight;
 	l->queues = queues;
 	l->cost = bd->cfg.cost;
 	if (dt) {
 		l->iops = dops * 1000 / dt;
-		l->bytes_per_s = (now.bytes - v->last.bytes) * 1000 / dt;
+		l->bytes_per_s = (now.bytes - v->hb.last.bytes) * 1000 / dt;
 		if (dops) {
-			l->lat_us = (now.lat_us_sum - v->last.lat_us_sum) / dops;
-			l->p99_us = vbd_stats_percentile(&now, &v->last, 99);
-			v->last_io_ms = ms;
-		} else if (ms - v->last_io_ms >= VBD_SLOW_PROBE_MS) {
+			l->lat_us = (now.lat_us_sum - v->hb.last.lat_us_sum) / dops;
+			l->p99_us = vbd_stats_percentile(&now, &v->hb.last, 99);
+			v->hb.last_io_ms = ms;
+		} else if (ms - v->hb.last_io_ms >= VBD_SLOW_PROBE_MS) {
 			/* idle: keep the last figures for a while, so that a member
 			 * that shed its queues for being slow is not given them back
 			 * at once (balance.c); then forget them (it may probe again) */
@@ -163,8 +150,8 @@ void hb_publish(struct vbd_volume *v)
 			l->p99_us = 0;
 		}
 	}
-	v->last = now;
-	v->last_ms = ms;
+	v->hb.last = now;
+	v->hb.last_ms = ms;
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
 	vbd_member_load_format(l, buf, sizeof(buf));

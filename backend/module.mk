@@ -1,8 +1,11 @@
 # backend/: vbdpool-backd, the driver-domain service.
-#   control path: main.c control.c pool.c ownership.c balance.c heartbeat.c
-#                 instance.c (XenStore: common/xs)
+#   control path: main.c control.c pool.c ownership.c connect.c policy.c
+#                 balance.c heartbeat.c pathcheck.c instance.c storage.c
+#                 (XenStore: common/xs)
 #   data path:    queue.c ring.c request.c grant_cache.c io_engine.c io_uring.c
-#                 io_threads.c backing.c stats.c
+#                 io_threads.c backing.c stats.c, behind dataplane.h (the
+#                 control path includes nothing else of it; queue.h is
+#                 private to the data plane and its tests)
 # Everything but main.c goes into libvbdbackend.a, which the unit tests link.
 BACKEND_SRCS     := $(filter-out backend/main.c,$(wildcard backend/*.c))
 BACKEND_LIB      := $(BUILD)/lib/libvbdbackend.a

@@ -250,7 +250,7 @@ static void reinstate(struct vbd_volume *v)
 	/* a queue we kept, as the only member left, serves normally again */
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++)
-			if (a->qs[q].q && (atomic_load(&a->qs[q].q->cmd) & VBDQ_CMD_FAILED))
+			if (a->qs[q].q && (vbdq_commands(a->qs[q].q) & VBDQ_CMD_FAILED))
 				vbdq_command(a->qs[q].q, 0, VBDQ_CMD_FAILED);
 	pool_refresh_members(v);
 	v->dirty = 1;
@@ -294,9 +294,8 @@ void path_event(struct vbd_volume *v)
 		for (unsigned i = 0; i < a->nq; i++) {
 			struct vbd_queue *q = a->qs[i].q;
 
-			if (!q || !q->chk_gen || (int)(done - q->chk_gen) < 0)
+			if (!q || !vbdq_eio_checked(q, done, !err))
 				continue;
-			q->chk_gen = 0;
 			if (err) {
 				path_failed = 1;
 				continue; /* held: re-posted by the frontend to the next owner */
@@ -304,8 +303,6 @@ void path_event(struct vbd_volume *v)
 			log_warn("volume %s: %u-%u queue-%u: EIO, but the path works: a media "
 				 "error, answered to the guest for those requests only",
 				 v->id, a->guest, a->devid, i);
-			atomic_store(&q->answer_upto, q->chk_seq);
-			vbdq_command(q, 0, 0); /* wake it */
 		}
 	if (results != c->seen) {
 		c->seen = results;
@@ -324,13 +321,11 @@ void path_event(struct vbd_volume *v)
 			for (unsigned i = 0; i < a->nq; i++) {
 				struct vbd_queue *q = a->qs[i].q;
 
-				if (!q || !(atomic_fetch_and(&q->status, ~(unsigned)VBDQ_ST_EIO) &
-					    VBDQ_ST_EIO))
+				if (!q || !(vbdq_status(q) & VBDQ_ST_EIO))
 					continue;
 				if (!gen)
 					gen = path_request(v);
-				q->chk_seq = atomic_load(&q->eio_seq);
-				q->chk_gen = gen;
+				vbdq_eio_take(q, gen);
 			}
 		if (gen)
 			log_warn("volume %s: backing returned EIO: checking the path", v->id);

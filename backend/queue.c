@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "vbdpool/apoll.h"
+#include "vbdpool/clock.h"
 #include "vbdpool/log.h"
 
 struct vbd_pending {
@@ -28,13 +29,6 @@ struct vbd_pending {
 	void *transient[VBD_MAX_INDIRECT_SEGS];
 	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
 };
-
-static uint64_t now_ns(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
-}
 
 static void report(struct vbd_queue *q, unsigned bits)
 {
@@ -217,7 +211,7 @@ static void respond(struct vbd_queue *q, const struct vbd_req *r, int16_t status
 	if (q->debug)
 		log_debug("queue %u: response id %#llx op %u status %d at %u", q->cfg.qidx,
 			  (unsigned long long)r->id, vbd_req_rsp_op(r), status,
-			  q->ring.br.rsp_prod_pvt);
+			  vbd_ring_rsp_index(&q->ring));
 	vbd_ring_respond(&q->ring, r->id, vbd_req_rsp_op(r), status);
 }
 
@@ -255,7 +249,7 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		res == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
 				   : (res < 0 ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY));
 	vbd_qstats_record(&q->stats, p->req.nr_sectors * VBD_SECTOR_SIZE,
-			  (now_ns() - p->t0_ns) / 1000);
+			  (vbd_now_ns() - p->t0_ns) / 1000);
 	release_pending(q, p);
 }
 
@@ -329,7 +323,7 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	q->free_list = p->next_free;
 	p->busy = 1;
 	p->ntransient = 0;
-	p->t0_ns = now_ns();
+	p->t0_ns = vbd_now_ns();
 
 	st = vbd_req_parse(raw, q->vol_sectors, &p->req);
 	if (st == BLKIF_RSP_OKAY && p->req.indirect)
@@ -409,7 +403,7 @@ static void answer_held(struct vbd_queue *q, uint64_t upto)
 
 static void push(struct vbd_queue *q)
 {
-	if (q->ring.br.rsp_prod_pvt == q->ring.br.sring->rsp_prod)
+	if (!vbd_ring_unpushed(&q->ring))
 		return;
 	if (vbd_ring_push(&q->ring))
 		q->cfg.plat->evtchn->notify(q->ev, (vbd_port_t)q->local_port);
@@ -427,7 +421,7 @@ static bool lease_passed(const struct vbd_queue *q)
 	if (!q->cfg.lease_until_ns)
 		return false;
 	until = atomic_load_explicit(q->cfg.lease_until_ns, memory_order_acquire);
-	return until && now_ns() > until;
+	return until && vbd_now_ns() > until;
 }
 
 int vbdq_run_once(struct vbd_queue *q)
@@ -533,7 +527,7 @@ static void *queue_thread(void *arg)
 
 			t0 = vbd_apoll_now();
 			while (ap.cur_ns && vbd_apoll_now() - t0 < ap.cur_ns) {
-				if (RING_HAS_UNCONSUMED_REQUESTS(&q->ring.br) ||
+				if (vbd_ring_has_requests(&q->ring) ||
 				    atomic_load(&q->cmd) != cmd) {
 					got = true;
 					break;
@@ -580,4 +574,64 @@ int vbdq_start(struct vbd_queue *q)
 		return -r;
 	q->started = 1;
 	return 0;
+}
+
+/* ---- the control path's view (dataplane.h) ----------------------------- */
+
+void vbdq_drain(struct vbd_queue *q)
+{
+	if (!(vbdq_commands(q) & VBDQ_CMD_DRAIN))
+		vbdq_command(q, VBDQ_CMD_DRAIN, 0);
+}
+
+unsigned vbdq_commands(const struct vbd_queue *q)
+{
+	return atomic_load(&q->cmd);
+}
+
+unsigned vbdq_status(const struct vbd_queue *q)
+{
+	return atomic_load(&q->status);
+}
+
+int vbdq_drained(const struct vbd_queue *q)
+{
+	return (atomic_load(&q->cmd) & VBDQ_CMD_DRAIN) &&
+	       atomic_load(&q->drained_gen) == atomic_load(&q->drain_gen);
+}
+
+const struct vbdq_config *vbdq_config(const struct vbd_queue *q)
+{
+	return &q->cfg;
+}
+
+uint64_t vbdq_epoch(const struct vbd_queue *q)
+{
+	return q->cfg.epoch;
+}
+
+void vbdq_stats_add(const struct vbd_queue *q, struct vbd_stats_snap *snap)
+{
+	vbd_qstats_add(&q->stats, snap);
+}
+
+int vbdq_eio_take(struct vbd_queue *q, unsigned gen)
+{
+	if (!(atomic_fetch_and(&q->status, ~(unsigned)VBDQ_ST_EIO) & VBDQ_ST_EIO))
+		return 0;
+	q->chk_seq = atomic_load(&q->eio_seq);
+	q->chk_gen = gen;
+	return 1;
+}
+
+int vbdq_eio_checked(struct vbd_queue *q, unsigned done, int path_works)
+{
+	if (!q->chk_gen || (int)(done - q->chk_gen) < 0)
+		return 0;
+	q->chk_gen = 0;
+	if (path_works) {
+		atomic_store(&q->answer_upto, q->chk_seq);
+		vbdq_command(q, 0, 0); /* wake it */
+	}
+	return 1;
 }

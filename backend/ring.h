@@ -29,6 +29,25 @@ int vbd_ring_push(struct vbd_ring *r);
  * requests arrived meanwhile. */
 int vbd_ring_final_check(struct vbd_ring *r);
 
+/* Requests published by the frontend and not consumed yet (a memory read:
+ * the data thread's adaptive polling). */
+static inline int vbd_ring_has_requests(const struct vbd_ring *r)
+{
+	return RING_HAS_UNCONSUMED_REQUESTS(&r->br);
+}
+
+/* Responses queued and not published yet (vbd_ring_push has work). */
+static inline int vbd_ring_unpushed(const struct vbd_ring *r)
+{
+	return r->br.rsp_prod_pvt != r->br.sring->rsp_prod;
+}
+
+/* Where the next response goes (for logs). */
+static inline unsigned vbd_ring_rsp_index(const struct vbd_ring *r)
+{
+	return r->br.rsp_prod_pvt;
+}
+
 /* Requests consumed but not answered yet. */
 static inline unsigned vbd_ring_outstanding(const struct vbd_ring *r)
 {

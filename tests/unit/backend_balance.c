@@ -49,7 +49,10 @@ static void reset(unsigned nq)
  * once (owner=target, epoch+1, connected). */
 #define SIM_MAX 4
 #define SIM_Q	8
-static struct vbd_queue dummyq; /* only its address is used ("we serve it") */
+/* struct vbd_queue is the data plane's (opaque here): only the address of
+ * something is used ("we serve it") */
+static char dummyq_mem;
+#define dummyq (*(struct vbd_queue *)&dummyq_mem)
 
 struct sim {
 	unsigned n, nq;
@@ -102,6 +105,8 @@ static void sim_sync(struct sim *s, unsigned i)
  * views already settled (their first rounds are long past) */
 static void sim_init(struct sim *s, unsigned n, unsigned nq, void (*model)(struct sim *))
 {
+	for (unsigned i = 0; i < SIM_MAX; i++)
+		bal_free(&s->v[i]);
 	memset(s, 0, sizeof(*s));
 	s->n = n;
 	s->nq = nq;
@@ -163,8 +168,7 @@ static void sim_round(struct sim *s)
 		s->moved[mv[i].q]++;
 		if (mv[i].slow) {
 			s->slow_moves++;
-			s->v[i].last_shed_ms = s->now;
-			s->v[i].bal_slow_rounds = 0;
+			bal_shed_done(&s->v[i], s->now);
 		}
 		if (s->spike_q == VBD_DOMID_NONE || s->spike_q == mv[i].q) {
 			s->spike_q = mv[i].q; /* its new owner sees a spike */
@@ -281,10 +285,11 @@ static void test_damping(void)
 	sim_rounds(s, 10);
 	CHECK(s->moves == 0, "settled: no hand-off");
 	sim_round(s);
-	CHECK(s->v[0].bal_slow_rounds == 1, "the spike is counted: %u", s->v[0].bal_slow_rounds);
+	CHECK(bal_slow_rounds(&s->v[0]) == 1, "the spike is counted: %u",
+	      bal_slow_rounds(&s->v[0]));
 	sim_rounds(s, 20);
 	CHECK(s->moves == 0, "one-round spike: %u hand-off(s)", s->moves);
-	CHECK(s->v[0].bal_slow_rounds == 0, "and forgotten");
+	CHECK(bal_slow_rounds(&s->v[0]) == 0, "and forgotten");
 	sim_init(s, 2, 4, model_spike);
 	s->spike_round = 10;
 	sim_rounds(s, 11);
