@@ -8,6 +8,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,7 +20,6 @@
 #include "sv.h"
 #include "vbdpool/log.h"
 #include "vbdpool/version.h"
-#include "vbd_acl.h"
 #include "vbdpool/xs.h"
 
 static const struct sv_module *const modules[] = {
@@ -64,9 +64,13 @@ struct pid_args {
 	long lease_ms;
 };
 
+/* indexed by enum sv_fence_policy */
+static const char *const fence_names[] = {"destroy", "pause", "off"};
+
 const char *sv_fence_name(enum sv_fence_policy p)
 {
-	return p == SV_FENCE_PAUSE ? "pause" : p == SV_FENCE_OFF ? "off" : "destroy";
+	return (unsigned)p < sizeof(fence_names) / sizeof(fence_names[0]) ? fence_names[p]
+									  : "destroy";
 }
 
 static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
@@ -97,21 +101,6 @@ static int pid_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	if (!rc)
 		rc = vbd_pool_sync_supervisor_acls(h, t);
 	return rc;
-}
-
-static int num_arg(const char *opt, const char *s, long lo, long hi, long *out)
-{
-	char *end;
-	long v;
-
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (errno || *end || end == s || v < lo || v > hi) {
-		fprintf(stderr, "vbdpool-supervisor: bad %s '%s' (%ld..%ld)\n", opt, s, lo, hi);
-		return -1;
-	}
-	*out = v;
-	return 0;
 }
 
 /* A read that fails with anything but "no such node" means the daemon is
@@ -146,161 +135,258 @@ static void run_modules(struct sv *sv, void **priv, int tick)
 	sv_view_free(&v);
 }
 
-int main(int argc, char **argv)
-{
-	struct sv sv = {0};
-	void *priv[NMODULES] = {0};
-	struct pid_args pa = {.pid = getpid()};
-	long scan_ms = VBD_SUPERVISOR_SCAN_MS, lease_ms = VBD_LEASE_MS;
-	long storage_ms = VBD_STORAGE_TIMEOUT_MS;
-	sigset_t mask;
-	int sfd, rc, exit_code = 0, lost = 0;
-	int64_t next_scan;
+/* The command line. */
+struct sv_conf {
+	long lease_ms, storage_ms, scan_ms;
+	enum sv_fence_policy fence;
+};
 
-	vbd_log_init(argv[0]);
+struct sv_opt {
+	const char *name;
+	int (*parse)(const struct sv_opt *o, const char *arg, struct sv_conf *c);
+	long lo, hi;  /* a number's range */
+	size_t field; /* offset of the number in struct sv_conf */
+};
+
+static int opt_num(const struct sv_opt *o, const char *arg, struct sv_conf *c)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(arg, &end, 10);
+	if (errno || *end || end == arg || v < o->lo || v > o->hi) {
+		fprintf(stderr, "vbdpool-supervisor: bad %s '%s' (%ld..%ld)\n", o->name, arg, o->lo,
+			o->hi);
+		return -1;
+	}
+	*(long *)((char *)c + o->field) = v;
+	return 0;
+}
+
+static int opt_fence(const struct sv_opt *o, const char *arg, struct sv_conf *c)
+{
+	for (size_t i = 0; i < sizeof(fence_names) / sizeof(fence_names[0]); i++)
+		if (!strcmp(arg, fence_names[i])) {
+			c->fence = (enum sv_fence_policy)i;
+			return 0;
+		}
+	fprintf(stderr, "vbdpool-supervisor: bad %s '%s' (destroy, pause or off)\n", o->name, arg);
+	return -1;
+}
+
+static const struct sv_opt options[] = {
+    {"--scan-ms", opt_num, 10, 60000, offsetof(struct sv_conf, scan_ms)},
+    {"--lease-ms", opt_num, 100, 600000, offsetof(struct sv_conf, lease_ms)},
+    {"--storage-timeout-ms", opt_num, 0, 3600000, offsetof(struct sv_conf, storage_ms)},
+    {"--fence", opt_fence, 0, 0, 0},
+};
+
+/* -1: run with *c; otherwise the exit status (help, version, bad usage). */
+static int parse_args(int argc, char **argv, struct sv_conf *c)
+{
 	for (int i = 1; i < argc; i++) {
+		const struct sv_opt *o = NULL;
+
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
-		} else if (!strcmp(argv[i], "--version")) {
+		}
+		if (!strcmp(argv[i], "--version"))
 			return vbd_print_version("vbdpool-supervisor");
-		} else if (!strcmp(argv[i], "--scan-ms") && i + 1 < argc) {
-			if (num_arg("--scan-ms", argv[++i], 10, 60000, &scan_ms))
-				return 2;
-		} else if (!strcmp(argv[i], "--lease-ms") && i + 1 < argc) {
-			if (num_arg("--lease-ms", argv[++i], 100, 600000, &lease_ms))
-				return 2;
-		} else if (!strcmp(argv[i], "--storage-timeout-ms") && i + 1 < argc) {
-			if (num_arg("--storage-timeout-ms", argv[++i], 0, 3600000, &storage_ms))
-				return 2;
-		} else if (!strcmp(argv[i], "--fence") && i + 1 < argc) {
-			const char *pol = argv[++i];
-			if (!strcmp(pol, "destroy"))
-				sv.fence = SV_FENCE_DESTROY;
-			else if (!strcmp(pol, "pause"))
-				sv.fence = SV_FENCE_PAUSE;
-			else if (!strcmp(pol, "off"))
-				sv.fence = SV_FENCE_OFF;
-			else {
-				fprintf(stderr,
-					"vbdpool-supervisor: bad --fence '%s' (destroy, pause or "
-					"off)\n",
-					pol);
-				return 2;
-			}
-		} else {
+		for (size_t k = 0; k < sizeof(options) / sizeof(options[0]) && !o; k++)
+			if (!strcmp(argv[i], options[k].name) && i + 1 < argc)
+				o = &options[k];
+		if (!o) {
 			fprintf(stderr, "vbdpool-supervisor: unknown argument '%s'\n", argv[i]);
 			usage(stderr);
 			return 2;
 		}
+		if (o->parse(o, argv[++i], c))
+			return 2;
 	}
+	return -1;
+}
 
-	sv.lease_ms = lease_ms;
-	sv.storage_timeout_ms = storage_ms;
-	pa.lease_ms = lease_ms;
-	if (scan_ms > lease_ms / 4)
-		scan_ms = lease_ms / 4; /* an expired lease is seen within 1/4 of it */
+/* The daemon's state from setup to teardown. */
+struct daemon {
+	struct sv sv;
+	void *priv[NMODULES];
+	unsigned ninit; /* modules initialised */
+	struct pid_args pa;
+	long scan_ms;
+	int sfd;
+	int published; /* the pid node is ours to remove */
+	int lost;      /* XenStore went away: nothing to remove */
+};
+
+/* SIGTERM/SIGINT as a descriptor, XenStore, domain control.  0 or 1. */
+static int open_handles(struct daemon *d)
+{
+	sigset_t mask;
+
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGTERM);
 	sigaddset(&mask, SIGINT);
 	sigprocmask(SIG_BLOCK, &mask, NULL);
-	sfd = signalfd(-1, &mask, SFD_CLOEXEC);
-	if (sfd < 0) {
+	d->sfd = signalfd(-1, &mask, SFD_CLOEXEC);
+	if (d->sfd < 0) {
 		log_err("signalfd: %s", strerror(errno));
 		return 1;
 	}
-	sv.xs = xs_open(0);
-	if (!sv.xs) {
+	d->sv.xs = xs_open(0);
+	if (!d->sv.xs) {
 		log_err("cannot connect to XenStore: %s", strerror(errno));
 		return 1;
 	}
-	sv.domctl = vbd_platform()->domctl->open();
-	if (!sv.domctl)
+	d->sv.domctl = vbd_platform()->domctl->open();
+	if (!d->sv.domctl)
 		log_warn("no domain control (%s): judging deaths from XenStore alone",
 			 strerror(errno));
-	for (size_t i = 0; i < NMODULES; i++)
-		if (modules[i]->init && (rc = modules[i]->init(&sv, &priv[i])) < 0) {
-			log_err("module %s: %s", modules[i]->name, strerror(-rc));
+	return 0;
+}
+
+/* The handles, the modules, the pid node and the domain watches.  0, or
+ * 1 (logged). */
+static int setup(struct daemon *d, const struct sv_conf *c)
+{
+	int rc;
+
+	d->sv.lease_ms = c->lease_ms;
+	d->sv.storage_timeout_ms = c->storage_ms;
+	d->sv.fence = c->fence;
+	d->pa = (struct pid_args){.pid = getpid(), .lease_ms = c->lease_ms};
+	/* an expired lease is seen within 1/4 of it */
+	d->scan_ms = c->scan_ms > c->lease_ms / 4 ? c->lease_ms / 4 : c->scan_ms;
+	if (open_handles(d))
+		return 1;
+	for (; d->ninit < NMODULES; d->ninit++) {
+		const struct sv_module *m = modules[d->ninit];
+		if (m->init && (rc = m->init(&d->sv, &d->priv[d->ninit])) < 0) {
+			log_err("module %s: %s", m->name, strerror(-rc));
 			return 1;
 		}
-	rc = vbd_xs_transact(sv.xs, pid_txn, &pa);
+	}
+	rc = vbd_xs_transact(d->sv.xs, pid_txn, &d->pa);
 	if (rc) {
 		log_err("writing %s/pid: %s", VBD_XS_SUPERVISOR, strerror(-rc));
 		return 1;
 	}
+	d->published = 1;
 	/* Both fire once at once (the initial event): that is the first scan. */
-	if (!xs_watch(sv.xs, "@releaseDomain", "release") ||
-	    !xs_watch(sv.xs, "@introduceDomain", "introduce")) {
+	if (!xs_watch(d->sv.xs, "@releaseDomain", "release") ||
+	    !xs_watch(d->sv.xs, "@introduceDomain", "introduce")) {
 		log_err("watching domain events: %s", strerror(errno));
-		exit_code = 1;
-		goto out;
+		return 1;
 	}
 	log_info("supervising (pid %ld, platform %s, scan every %ld ms, lease %ld ms, fence %s, "
 		 "storage timeout %ld ms)",
-		 pa.pid, vbd_platform()->name, scan_ms, lease_ms, sv_fence_name(sv.fence),
-		 storage_ms);
-	run_modules(&sv, priv, 0);
-	next_scan = sv_now_ms() + scan_ms;
+		 d->pa.pid, vbd_platform()->name, d->scan_ms, c->lease_ms, sv_fence_name(c->fence),
+		 c->storage_ms);
+	return 0;
+}
 
+/* Drain every queued watch event, then look once. */
+static void on_watch_events(struct daemon *d)
+{
+	char **ev;
+	int events = 0;
+
+	while ((ev = xs_check_watch(d->sv.xs))) {
+		events++;
+		log_debug("watch %s", ev[XS_WATCH_PATH]);
+		free(ev);
+	}
+	if (events)
+		run_modules(&d->sv, d->priv, 0);
+}
+
+/* The scan tick; returns when the next one is due, or -1: XenStore is
+ * gone. */
+static int64_t on_scan(struct daemon *d)
+{
+	if (!xenstore_alive(&d->sv)) {
+		log_err("lost the XenStore connection: exiting");
+		d->lost = 1;
+		return -1;
+	}
+	run_modules(&d->sv, d->priv, 1);
+	/* a dying domain leaves the domain list without a XenStore event:
+	 * look often while a guest may be holding writes for its drain
+	 * signal */
+	return sv_now_ms() + (sv_drain_waiting(&d->sv) ? SV_DRAIN_POLL_MS : d->scan_ms);
+}
+
+/* Until a signal (exit status 0) or an error (1). */
+static int loop(struct daemon *d)
+{
+	int64_t next_scan;
+
+	run_modules(&d->sv, d->priv, 0);
+	next_scan = sv_now_ms() + d->scan_ms;
 	for (;;) {
-		struct pollfd pfd[2] = {{.fd = xs_fileno(sv.xs), .events = POLLIN},
-					{.fd = sfd, .events = POLLIN}};
+		struct pollfd pfd[2] = {{.fd = xs_fileno(d->sv.xs), .events = POLLIN},
+					{.fd = d->sfd, .events = POLLIN}};
 		int64_t wait = next_scan - sv_now_ms();
 		int n = poll(pfd, 2, wait < 0 ? 0 : (int)wait);
 
 		if (n < 0 && errno != EINTR) {
 			log_err("poll: %s", strerror(errno));
-			exit_code = 1;
-			break;
+			return 1;
 		}
 		if (n > 0 && (pfd[1].revents & POLLIN)) {
 			struct signalfd_siginfo si;
-			if (read(sfd, &si, sizeof(si)) == sizeof(si))
+			if (read(d->sfd, &si, sizeof(si)) == sizeof(si))
 				log_info("signal %u: exiting", si.ssi_signo);
-			break;
+			return 0;
 		}
-		if (n > 0 && (pfd[0].revents & POLLIN)) {
-			char **ev;
-			int events = 0;
-			/* drain every queued event, then look once */
-			while ((ev = xs_check_watch(sv.xs))) {
-				events++;
-				log_debug("watch %s", ev[XS_WATCH_PATH]);
-				free(ev);
-			}
-			if (events)
-				run_modules(&sv, priv, 0);
-		}
-		if (sv_now_ms() >= next_scan) {
-			if (!xenstore_alive(&sv)) {
-				log_err("lost the XenStore connection: exiting");
-				exit_code = 1;
-				lost = 1;
-				break;
-			}
-			run_modules(&sv, priv, 1);
-			/* a dying domain leaves the domain list without a
-			 * XenStore event: look often while a guest may be
-			 * holding writes for its drain signal */
-			next_scan =
-			    sv_now_ms() + (sv_drain_waiting(&sv) ? SV_DRAIN_POLL_MS : scan_ms);
-		}
+		if (n > 0 && (pfd[0].revents & POLLIN))
+			on_watch_events(d);
+		if (sv_now_ms() >= next_scan && (next_scan = on_scan(d)) < 0)
+			return 1;
 	}
-out:
-	if (!lost) {
-		xs_unwatch(sv.xs, "@releaseDomain", "release");
-		xs_unwatch(sv.xs, "@introduceDomain", "introduce");
-		pa.pid = -1;
-		rc = vbd_xs_transact(sv.xs, pid_txn, &pa);
+}
+
+/* Withdraw the pid node (unless XenStore is gone) and release everything
+ * setup acquired. */
+static void teardown(struct daemon *d)
+{
+	if (d->published && !d->lost) {
+		int rc;
+		xs_unwatch(d->sv.xs, "@releaseDomain", "release");
+		xs_unwatch(d->sv.xs, "@introduceDomain", "introduce");
+		d->pa.pid = -1;
+		rc = vbd_xs_transact(d->sv.xs, pid_txn, &d->pa);
 		if (rc)
 			log_warn("removing %s/pid: %s", VBD_XS_SUPERVISOR, strerror(-rc));
 	}
-	for (size_t i = 0; i < NMODULES; i++)
-		if (modules[i]->fini)
-			modules[i]->fini(priv[i]);
-	if (sv.domctl)
-		vbd_platform()->domctl->close(sv.domctl);
-	xs_close(sv.xs);
-	close(sfd);
-	return exit_code;
+	while (d->ninit > 0)
+		if (modules[--d->ninit]->fini)
+			modules[d->ninit]->fini(d->priv[d->ninit]);
+	if (d->sv.domctl)
+		vbd_platform()->domctl->close(d->sv.domctl);
+	if (d->sv.xs)
+		xs_close(d->sv.xs);
+	if (d->sfd >= 0)
+		close(d->sfd);
+}
+
+int main(int argc, char **argv)
+{
+	struct sv_conf conf = {.lease_ms = VBD_LEASE_MS,
+			       .storage_ms = VBD_STORAGE_TIMEOUT_MS,
+			       .scan_ms = VBD_SUPERVISOR_SCAN_MS,
+			       .fence = SV_FENCE_DESTROY};
+	struct daemon d = {.sfd = -1};
+	int rc;
+
+	vbd_log_init(argv[0]);
+	rc = parse_args(argc, argv, &conf);
+	if (rc >= 0)
+		return rc;
+	rc = setup(&d, &conf);
+	if (!rc)
+		rc = loop(&d);
+	teardown(&d);
+	return rc;
 }
