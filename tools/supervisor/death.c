@@ -161,9 +161,6 @@ static int death_check(struct sv *sv, void *priv, const struct sv_view *v)
 	return revoke_gone(sv, v);
 }
 
-const struct sv_module sv_death_module = {
-    .name = "death",
-    .on_domains = death_check,
-    /* a member added for an already-dead domain, or an event we missed */
-    .on_tick = death_check,
-};
+/* on ticks too: a member added for an already-dead domain, or an event
+ * we missed */
+SV_MODULE(death, NULL, NULL, death_check);

@@ -288,10 +288,4 @@ static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
 	return 0;
 }
 
-const struct sv_module sv_drain_module = {
-    .name = "drain",
-    .init = drain_init,
-    .fini = drain_fini,
-    .on_domains = drain_check,
-    .on_tick = drain_check,
-};
+SV_MODULE(drain, drain_init, drain_fini, drain_check);

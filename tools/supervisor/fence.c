@@ -189,10 +189,4 @@ static int fence_check(struct sv *sv, void *priv, const struct sv_view *v)
 	return 0;
 }
 
-const struct sv_module sv_fence_module = {
-    .name = "fence",
-    .init = fence_init,
-    .fini = fence_fini,
-    .on_domains = fence_check,
-    .on_tick = fence_check,
-};
+SV_MODULE(fence, fence_init, fence_fini, fence_check);

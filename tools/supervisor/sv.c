@@ -88,6 +88,15 @@ static int view_members(struct sv *sv, xs_transaction_t t, struct sv_view *v,
 	return 0;
 }
 
+void sv_view_free(struct sv_view *v)
+{
+	free(v->m);
+	free(v->g);
+	free(v->doms);
+	memset(v, 0, sizeof(*v));
+	v->ndoms = -1;
+}
+
 int sv_view_build(struct sv *sv, struct sv_view *v)
 {
 	struct vbd_pool_snap snap = {0};
@@ -130,15 +139,6 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 	if (rc)
 		sv_view_free(v);
 	return rc;
-}
-
-void sv_view_free(struct sv_view *v)
-{
-	free(v->m);
-	free(v->g);
-	free(v->doms);
-	memset(v, 0, sizeof(*v));
-	v->ndoms = -1;
 }
 
 int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)

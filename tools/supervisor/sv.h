@@ -138,6 +138,12 @@ struct sv_module {
 	int (*on_tick)(struct sv *sv, void *priv, const struct sv_view *v);
 };
 
+/* A module that runs the same check after domain events and on every
+ * tick (init and fini may be NULL). */
+#define SV_MODULE(id, init_, fini_, check_)                                                        \
+	const struct sv_module sv_##id##_module = {                                                \
+	    .name = #id, .init = init_, .fini = fini_, .on_domains = check_, .on_tick = check_}
+
 extern const struct sv_module sv_death_module;
 extern const struct sv_module sv_fence_module;
 extern const struct sv_module sv_drain_module;
