@@ -45,6 +45,7 @@ objs = $(patsubst %.c,$(BUILD)/obj/%.o,$(1))
 all: $(BUILD)/.built
 
 include common/module.mk
+include sim/module.mk
 include $(wildcard tools/*/module.mk)
 include $(wildcard backend/module.mk frontend/module.mk xenstore-schema/module.mk)
 include tests/module.mk

@@ -1,26 +1,18 @@
-# fuzz/: libFuzzer targets (`make fuzz`, 60 s each) and the XenStore server
-# library that the unit tests and the standalone test server link.
-XS_LIB_SRCS := $(wildcard tools/xensim/xs_*.c) tools/xensim/simloop.c
-XS_LIB      := $(BUILD)/lib/libxsserver.a
-LIBS        += $(XS_LIB)
-TEST_LINK_LIBS += $(XS_LIB)
-# tests/module.mk is read first: make its programs wait for the library.
-$(TEST_BINS): $(XS_LIB)
-
-$(XS_LIB): $(call objs,$(XS_LIB_SRCS))
-	@mkdir -p $(dir $@)
-	rm -f $@ && ar rcs $@ $^
-
+# fuzz/: libFuzzer targets (`make fuzz`, FUZZ_TIME seconds each, not part of
+# `make check`).  Each target compiles the product sources it fuzzes from
+# the list their own module.mk exports (XS_LIB_SRCS and XS_FUZZ_SRCS from
+# sim/module.mk, ...).
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
 FUZZ_DIR    := build/fuzz
-FUZZ_FLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Itools/xensim -Icommon/include \
+FUZZ_FLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon/include \
                -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined
 
-$(FUZZ_DIR)/xs_wire_fuzz: fuzz/xs_wire_fuzz.c $(XS_LIB_SRCS) common/util/log.c $(wildcard tools/xensim/xs_*.h)
+XS_FUZZ_ALL := $(XS_LIB_SRCS) $(XS_FUZZ_SRCS) common/util/log.c
+$(FUZZ_DIR)/xs_wire_fuzz: fuzz/xs_wire_fuzz.c $(XS_FUZZ_ALL) $(XS_LIB_HDRS)
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) fuzz/xs_wire_fuzz.c $(XS_LIB_SRCS) common/util/log.c -o $@
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(SIM_CFLAGS) -Isim/xs fuzz/xs_wire_fuzz.c $(XS_FUZZ_ALL) -o $@
 
 fuzz: $(FUZZ_DIR)/xs_wire_fuzz
 	@mkdir -p $(FUZZ_DIR)/corpus-xs
@@ -39,7 +31,8 @@ fuzz-backend: $(FUZZ_DIR)/backend_ring_fuzz
 	@mkdir -p $(FUZZ_DIR)/corpus-backend
 	$(FUZZ_DIR)/backend_ring_fuzz -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
 		$(FUZZ_DIR)/corpus-backend fuzz/corpus-backend
-$(FUZZ_DIR)/backend_ring_fuzz: fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) $(wildcard backend/*.h)
+$(FUZZ_DIR)/backend_ring_fuzz: fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) $(wildcard backend/*.h) \
+		tests/lib/fake_evtchn.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -pthread fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) -o $@ \
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Itests/lib -pthread fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) -o $@ \
 		$(URING_LIBS)

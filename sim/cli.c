@@ -50,7 +50,7 @@ static int usage(void)
 		"       xensim stats --dir DIR --domid N\n"
 		"       xensim pause|unpause|destroy --dir DIR DOMID\n"
 		"\n"
-		"An emulated Xen host rooted at DIR (see tools/xensim/xensim.h):\n"
+		"An emulated Xen host rooted at DIR (see sim/xensim.h):\n"
 		"  start    start the daemon (log: DIR/xensimd.log); dom0's XenStore is\n"
 		"           DIR/xenstored.sock\n"
 		"  create   new domain (next domid), /local/domain/<id> written as libxl\n"

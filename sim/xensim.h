@@ -58,7 +58,7 @@
 #include <sys/types.h>
 
 #include "vbdpool/platform.h"
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 struct simloop;
 struct xs_server;

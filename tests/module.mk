@@ -10,6 +10,13 @@ TEST_C_SRCS   := $(wildcard tests/unit/*.c tests/progs/*.c)
 TEST_BINS     := $(patsubst tests/%.c,$(BUILD)/tests/%,$(TEST_C_SRCS))
 TESTS         += $(TEST_BINS)
 
+# The tests that talk to the emulator directly (its XenStore server
+# library, its wire protocol) see its headers, sim/include.
+SIM_TEST_BINS := $(addprefix $(BUILD)/tests/,unit/xs_server_test unit/common_xs unit/pool_snap \
+                 unit/platform_msg progs/xs_standalone progs/xs_hostile progs/plat_badclient \
+                 progs/plat_evtchn)
+$(SIM_TEST_BINS): private CFLAGS += $(SIM_CFLAGS)
+
 # Test programs link the product libraries listed in TEST_LINK_LIBS by the
 # component module.mk files, plus the common layer.
 $(BUILD)/tests/%: tests/%.c $(call objs,$(TEST_LIB_SRCS)) $(TEST_LINK_LIBS) $(COMMON_LIB)

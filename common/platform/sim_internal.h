@@ -4,7 +4,7 @@
 #define VBDPOOL_SIM_INTERNAL_H
 
 #include "ops_table.h"
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 #include <pthread.h>
 #include <stddef.h>

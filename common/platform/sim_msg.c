@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* Message framing and descriptor passing for the emulated host's sockets
  * (see vbdpool/sim_hyp.h); used by the daemon and by the sim platform. */
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 #include <errno.h>
 #include <pthread.h>

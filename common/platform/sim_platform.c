@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The "sim" platform: the emulated Xen host of tools/xensim. */
+/* The "sim" platform: the emulated Xen host of sim/ (xensim). */
 #include "sim_internal.h"
 
 const struct vbd_platform vbd_platform_sim = VBD_PLATFORM(sim);

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Wire protocol between the emulated Xen host (tools/xensim, "xensimd") and
+ * Wire protocol between the emulated Xen host (sim/, "xensimd") and
  * its clients: the sim platform (common/platform/sim_*.c) over a domain's
  * "hypercall" socket, and the xensim CLI over the daemon's control socket.
  *
@@ -18,7 +18,7 @@
  * the connection releases everything the handle held, as closing
  * /dev/xen/evtchn, gntalloc or gntdev does.
  *
- * Layout of a host directory DIR (see tools/xensim/xensim.h):
+ * Layout of a host directory DIR (see sim/xensim.h):
  *   DIR/xenstored.sock        dom0's XenStore socket (privileged)
  *   DIR/ctl.sock              control socket (xensim CLI)
  *   DIR/dom/N/xenstore.sock   domain N's XenStore socket (N >= 1)

@@ -55,15 +55,4 @@ void xs_server_release(struct xs_server *s, unsigned domid);
  * (neither introduced nor ever connected); dom0 always answers. */
 int xs_server_requests(struct xs_server *s, unsigned domid, uint64_t *out);
 
-/* Message parsing, exposed for unit tests and the fuzz target: feed raw
- * bytes of one connection's input as domain `domid`; replies are
- * discarded. Never crashes on any input. */
-void xs_server_fuzz_input(const uint8_t *data, size_t len, unsigned domid);
-/* The same for several connections and the toolstack at once, so watch
- * events, permission filtering and transaction conflicts cross between
- * them: data is a sequence of chunks {u8 target, u16 length (LE), bytes}.
- * target % 4: 0 dom0's connection, 1 dom1's, 2 dom2's (re-opened after a
- * release), 3 a toolstack call chosen by the chunk's first byte. */
-void xs_server_fuzz_multi(const uint8_t *data, size_t len);
-
 #endif

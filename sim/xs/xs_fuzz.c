@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "xs_core.h"
+#include "xs_fuzz.h"
 
 static struct xs_server *fuzz_server(void)
 {

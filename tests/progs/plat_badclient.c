@@ -9,7 +9,7 @@
  *   plat_badclient SECONDS SEED
  */
 #include "vbdpool/platform.h"
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 #include <errno.h>
 #include <stdio.h>

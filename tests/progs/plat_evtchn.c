@@ -20,7 +20,7 @@
  * Prints "ok N what" / "FAIL N what" per case; exit 0 if all passed.
  */
 #include "vbdpool/platform.h"
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 #include <errno.h>
 #include <poll.h>

@@ -18,7 +18,7 @@
  *   xs_hostile xenbus       duplicate watch OK (event twice), unknown
  *                           unwatch OK, a 4081-byte payload E2BIG
  */
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 #include <errno.h>
 #include <poll.h>

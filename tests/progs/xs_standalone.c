@@ -20,8 +20,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include "../../tools/xensim/simloop.h"
-#include "../../tools/xensim/xs_server.h"
+#include "simloop.h"
+#include "xs_server.h"
 
 struct listener {
 	int fd;

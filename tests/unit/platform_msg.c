@@ -2,7 +2,7 @@
 /* Unit test: the emulated host's message framing and descriptor passing
  * (common/platform/sim_msg.c) and platform selection (select.c). */
 #include "vbdpool/platform.h"
-#include "vbdpool/sim_hyp.h"
+#include "sim_hyp.h"
 
 #include <dirent.h>
 #include <errno.h>

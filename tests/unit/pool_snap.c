@@ -19,8 +19,8 @@
 
 #include "check.h"
 #include "vbdpool/pool_snap.h"
-#include "../../tools/xensim/simloop.h"
-#include "../../tools/xensim/xs_server.h"
+#include "simloop.h"
+#include "xs_server.h"
 
 static struct simloop *loop;
 static struct xs_server *srv;

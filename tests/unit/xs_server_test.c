@@ -20,8 +20,8 @@
 #include <xenstore.h>
 
 #include "check.h"
-#include "../../tools/xensim/simloop.h"
-#include "../../tools/xensim/xs_server.h"
+#include "simloop.h"
+#include "xs_server.h"
 
 /* expect an errno (0 = success) */
 #define ERR(expr, want)                                                                            \

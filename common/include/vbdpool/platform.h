@@ -5,7 +5,7 @@
  *
  * Two implementations, chosen at run time by vbd_platform():
  *   "xen" - the real libxenevtchn / libxengnttab (+xengntshr) / libxenctrl;
- *   "sim" - the emulated Xen host (tools/xensim), selected when the
+ *   "sim" - the emulated Xen host (sim/, xensim), selected when the
  *           environment holds XENSIM_HYP (set by `xensim exec/create`).
  * VBD_PLATFORM=xen|sim forces one.
  *
