@@ -17,50 +17,74 @@
 
 #include "vbdpool/log.h"
 
-static void reconcile(struct vbd_volume *v)
+/* Stop serving every queue of the volume (waiting for I/O in flight). */
+static void stop_all_queues(struct vbd_volume *v, const char *why)
+{
+	for (struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++)
+			own_stop_queue(v, &a->qs[q], why);
+}
+
+/* Not joined yet: join (0), or not now (-errno). */
+static int ensure_joined(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;
-	struct vbd_member *m;
+	int r;
 
-	v->dirty = 0;
-	if (inst_check(v) < 0)
-		return; /* another vbdpool-backd serves it in this domain */
-	if (!v->joined) {
-		/* a non-member may not even read the volume: check first */
-		if (bd->leaving || pool_check_member(v) < 0)
-			return;
-		if (!v->ready && pool_volume_setup(v) < 0)
-			return;
-		if (inst_acquire(v) < 0 || pool_join(v) < 0)
-			return;
-	}
-	{
-		char *node = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
-		int gone = !node && (errno == ENOENT || errno == EACCES);
+	if (v->joined)
+		return 0;
+	/* a non-member may not even read the volume: check first */
+	if (bd->leaving)
+		return -ESHUTDOWN;
+	if ((r = pool_check_member(v)) < 0)
+		return r;
+	if (!v->ready && (r = pool_volume_setup(v)) < 0)
+		return r;
+	if ((r = inst_acquire(v)) < 0)
+		return r;
+	return pool_join(v);
+}
 
-		free(node);
-		if (!gone && pool_refresh_members(v) < 0)
-			return;
-		m = gone ? NULL : pool_member(v, bd->me);
-	}
-	if (!m) {
-		/* dom0 removed us from the pool: stop serving the volume (we may
-		 * no longer write its records; the others claim our queues) */
-		log_warn("volume %s: domain %u was removed from the pool: not serving it", v->id,
-			 bd->me);
-		for (struct vbd_attach *a = v->atts; a; a = a->next)
-			for (unsigned q = 0; q < a->nq; q++)
-				own_stop_queue(v, &a->qs[q], "removed from the pool");
-		v->joined = 0;
-		v->logged_not_member = 0;
-		/* the volume may come back with another backing */
-		path_stop(v);
-		vbd_backing_close(&v->backing);
-		v->ready = 0;
-		v->logged_setup = 0;
-		return;
-	}
-	if (m->state_ok && m->state == VBD_MEMBER_FENCED) {
+/* Our own member entry after a refresh: 0 (*m set), -ENOENT (dom0
+ * removed us from the pool) or another -errno. */
+static int refresh_me(struct vbd_volume *v, struct vbd_member **m)
+{
+	struct backd *bd = v->bd;
+	char *node = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_MEMBER, v->id, bd->me);
+	int gone = !node && (errno == ENOENT || errno == EACCES);
+
+	free(node);
+	if (gone)
+		return -ENOENT;
+	if (pool_refresh_members(v) < 0)
+		return -EAGAIN; /* cannot tell now */
+	*m = pool_member(v, bd->me);
+	return *m ? 0 : -ENOENT;
+}
+
+/* dom0 removed us from the pool: stop serving the volume (we may no longer
+ * write its records; the others claim our queues). */
+static void removed_from_pool(struct vbd_volume *v)
+{
+	log_warn("volume %s: domain %u was removed from the pool: not serving it", v->id,
+		 v->bd->me);
+	stop_all_queues(v, "removed from the pool");
+	v->joined = 0;
+	v->logged_not_member = 0;
+	/* the volume may come back with another backing */
+	path_stop(v);
+	vbd_backing_close(&v->backing);
+	v->ready = 0;
+	v->logged_setup = 0;
+}
+
+/* The supervisor fenced or declared us dead. 0: go on reconciling (joined
+ * again), or -errno: stop here. */
+static int declared_gone(struct vbd_volume *v, enum vbd_member_state st)
+{
+	struct backd *bd = v->bd;
+
+	if (st == VBD_MEMBER_FENCED) {
 		/* The supervisor stopped our domain (paused: we were resumed) and
 		 * the others took our queues.  Submit nothing more, drop every
 		 * mapping, and exit: a fenced member comes back only as a new
@@ -69,28 +93,45 @@ static void reconcile(struct vbd_volume *v)
 			"queue and exiting (run `vbdpoolctl member unfence %s %u` in dom0 once it "
 			"is safe, then start vbdpool-backd again)",
 			v->id, v->id, bd->me);
-		for (struct vbd_attach *a = v->atts; a; a = a->next)
-			for (unsigned q = 0; q < a->nq; q++)
-				own_stop_queue(v, &a->qs[q], "fenced by the supervisor");
+		stop_all_queues(v, "fenced by the supervisor");
 		v->joined = 0;
 		bd->fenced = 1;
+		return -ESHUTDOWN;
+	}
+	/* The supervisor declared us gone (we were paused and resumed, or it
+	 * erred): the others take our queues over. Drop every mapping first,
+	 * waiting for our I/O in flight, so that nothing of ours lands later;
+	 * then join again as a new member. */
+	log_err("volume %s: the supervisor marked this member %s: dropping every queue "
+		"and joining again",
+		v->id, vbd_member_state_name(st));
+	stop_all_queues(v, "declared dead by the supervisor");
+	v->joined = 0;
+	if (bd->leaving)
+		return -ESHUTDOWN;
+	return pool_join(v);
+}
+
+static void reconcile(struct vbd_volume *v)
+{
+	struct vbd_member *m = NULL;
+	int r;
+
+	v->dirty = 0;
+	if (inst_check(v) < 0)
+		return; /* another vbdpool-backd serves it in this domain */
+	if (ensure_joined(v) < 0)
+		return;
+	r = refresh_me(v, &m);
+	if (r == -ENOENT) {
+		removed_from_pool(v);
 		return;
 	}
-	if (m->state_ok && m->state == VBD_MEMBER_DEAD) {
-		/* The supervisor declared us gone (we were paused and resumed,
-		 * or it erred): the others take our queues over. Drop every
-		 * mapping first, waiting for our I/O in flight, so that nothing
-		 * of ours lands later; then join again as a new member. */
-		log_err("volume %s: the supervisor marked this member %s: dropping every queue "
-			"and joining again",
-			v->id, vbd_member_state_name(m->state));
-		for (struct vbd_attach *a = v->atts; a; a = a->next)
-			for (unsigned q = 0; q < a->nq; q++)
-				own_stop_queue(v, &a->qs[q], "declared dead by the supervisor");
-		v->joined = 0;
-		if (bd->leaving || pool_join(v) < 0)
-			return;
-	}
+	if (r < 0)
+		return;
+	if (m->state_ok && (m->state == VBD_MEMBER_FENCED || m->state == VBD_MEMBER_DEAD) &&
+	    declared_gone(v, m->state) < 0)
+		return;
 	if (storage_check_buffered(v) < 0)
 		return; /* no O_DIRECT, and no longer the only member: mismatch */
 	if (pool_refresh_attachments(v) < 0)
