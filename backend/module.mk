@@ -9,6 +9,10 @@
 # Everything but main.c goes into libvbdbackend.a, which the unit tests link.
 BACKEND_SRCS     := $(filter-out backend/main.c,$(wildcard backend/*.c))
 BACKEND_LIB      := $(BUILD)/lib/libvbdbackend.a
+# The data path's sources, for the ring fuzzer (fuzz/module.mk).
+BACKEND_DATAPATH_SRCS := $(addprefix backend/,queue.c ring.c request.c grant_cache.c io_engine.c \
+                         io_uring.c io_threads.c engine_null.c engine_inline.c engine_wrap.c \
+                         engine_fault.c engine_throttle.c backing.c stats.c)
 URING_LIBS        = $(shell pkg-config --libs liburing 2>/dev/null || echo -luring)
 LIBS             += $(BACKEND_LIB)
 BINS             += $(BUILD)/bin/vbdpool-backd

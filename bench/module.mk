@@ -1,4 +1,13 @@
-# bench/: platform benchmarks (not tests): XenStore round trips, event-channel
+# bench/: benchmarks (not tests).
+# bench/ring: IOPS of the frontend library against null backends.
+FRONT_BENCH := $(BUILD)/bench/ring
+BINS += $(FRONT_BENCH)
+bench: $(FRONT_BENCH)
+$(FRONT_BENCH): bench/ring.c $(FRONT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(XEN_CFLAGS) $< $(FRONT_LIB) $(COMMON_LIB) $(LDFLAGS) $(XEN_LIBS) -o $@
+
+# Platform benchmarks: XenStore round trips, event-channel
 # ping-pong, grant map+unmap.  `make bench-platform` builds them and runs
 # bench/run-platform.sh on an emulated host.
 PLAT_BENCH_SRCS := bench/xs_rtt.c bench/evtchn_pingpong.c bench/gnt_mapunmap.c

@@ -12,6 +12,9 @@ CFLAGS += -Ifrontend/include
 # Unit tests of the frontend also see its internal headers.
 $(BUILD)/tests/unit/front_%: private CFLAGS += -Ifrontend/src
 
+# The response checks (ring, shadow, grant pool), for fuzz/front_ring_fuzz.
+FRONT_RING_SRCS := frontend/src/ring.c frontend/src/shadow.c frontend/src/gpool.c
+
 $(FRONT_LIB): $(call objs,$(FRONT_SRCS))
 	@mkdir -p $(dir $@)
 	rm -f $@ && ar rcs $@ $^
@@ -53,32 +56,7 @@ $(FRONT_SO): $(call pic_objs,$(FRONT_SRCS) $(COMMON_SRCS)) frontend/libvbdpool-f
 	ln -sf $(notdir $@) $(BUILD)/lib/$(FRONT_SONAME)
 	ln -sf $(FRONT_SONAME) $(BUILD)/lib/libvbdpool-front.so
 
-# bench/ring: IOPS of the library against null backends (not a test).
-FRONT_BENCH := $(BUILD)/bench/ring
-BINS += $(FRONT_BENCH)
-bench: $(FRONT_BENCH)
-$(FRONT_BENCH): bench/ring.c $(FRONT_LIB) $(COMMON_LIB)
-	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(XEN_CFLAGS) $< $(FRONT_LIB) $(COMMON_LIB) $(LDFLAGS) $(XEN_LIBS) -o $@
-
 -include $(shell find $(BUILD)/pic -name '*.d' 2>/dev/null)
-
-# fuzz/front_ring_fuzz: the frontend's response checks against a hostile
-# owner (libFuzzer; `make fuzz` runs it FUZZ_TIME seconds).
-FRONT_FUZZ_SRCS := frontend/src/ring.c frontend/src/shadow.c frontend/src/gpool.c common/util/log.c \
-		   tests/lib/check.c
-.PHONY: fuzz-front
-fuzz: fuzz-front
-fuzz-front: build/fuzz/front_ring_fuzz
-	@mkdir -p build/fuzz/corpus-front
-	build/fuzz/front_ring_fuzz -max_total_time=$(or $(FUZZ_TIME),60) -print_final_stats=1 \
-		build/fuzz/corpus-front
-build/fuzz/front_ring_fuzz: fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) tests/unit/front_fake.h tests/lib/check.h \
-		$(wildcard frontend/src/*.h)
-	@mkdir -p $(dir $@)
-	$(or $(FUZZ_CC),clang) -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon/include -Ifrontend/include \
-		-Ifrontend/src -Itests/lib -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
-		fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) -o $@
 
 # vbdpool-nbd: a native NBD server for one device that completes requests
 # from the library's event thread (frontend/nbd/, docs/frontend.md).

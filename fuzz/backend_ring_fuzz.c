@@ -47,7 +47,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../backend/queue.h"
+#include "queue.h"
 #include "vbdpool/log.h"
 #include "fuzz_input.h"
 

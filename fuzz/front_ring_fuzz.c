@@ -15,7 +15,7 @@
 
 #include "ring.h"
 
-#include "../tests/unit/front_fake.h"
+#include "front_fake.h"
 #include "fuzz_input.h"
 
 /* A broken invariant aborts (the fuzzer's finding), unlike the unit tests'

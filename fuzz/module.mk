@@ -4,7 +4,7 @@
 # sim/module.mk, ...).
 FUZZ_CC     ?= clang
 FUZZ_TIME   ?= 60
-FUZZ_DIR    := build/fuzz
+FUZZ_DIR    := $(BUILD)/fuzz
 FUZZ_FLAGS  := -std=gnu11 -g -O1 -D_GNU_SOURCE -Icommon/include \
                -fsanitize=fuzzer,address,undefined \
                -fno-sanitize-recover=undefined
@@ -21,10 +21,7 @@ fuzz: $(FUZZ_DIR)/xs_wire_fuzz
 # fuzz/backend_ring_fuzz: the backend's data path (ring indices, request
 # slots, indirect pages, grant refs, sector ranges) against a hostile
 # frontend, on a fake grant table with the null and inline engines.
-BACK_FUZZ_SRCS := $(addprefix backend/,queue.c ring.c request.c grant_cache.c io_engine.c \
-                  io_uring.c io_threads.c engine_null.c engine_inline.c engine_wrap.c \
-                  engine_fault.c engine_throttle.c backing.c stats.c) \
-                  common/util/log.c common/util/parse_num.c
+BACK_FUZZ_SRCS := $(BACKEND_DATAPATH_SRCS) common/util/log.c common/util/parse_num.c
 .PHONY: fuzz-backend
 fuzz: fuzz-backend
 fuzz-backend: $(FUZZ_DIR)/backend_ring_fuzz
@@ -34,5 +31,20 @@ fuzz-backend: $(FUZZ_DIR)/backend_ring_fuzz
 $(FUZZ_DIR)/backend_ring_fuzz: fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) $(wildcard backend/*.h) \
 		tests/lib/fake_evtchn.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Itests/lib -pthread fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) -o $@ \
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ibackend -Itests/lib -pthread fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) -o $@ \
 		$(URING_LIBS)
+
+# fuzz/front_ring_fuzz: the frontend's response checks against a hostile
+# owner.
+FRONT_FUZZ_SRCS := $(FRONT_RING_SRCS) common/util/log.c tests/lib/check.c
+.PHONY: fuzz-front
+fuzz: fuzz-front
+fuzz-front: $(FUZZ_DIR)/front_ring_fuzz
+	@mkdir -p $(FUZZ_DIR)/corpus-front
+	$(FUZZ_DIR)/front_ring_fuzz -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
+		$(FUZZ_DIR)/corpus-front
+$(FUZZ_DIR)/front_ring_fuzz: fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) tests/unit/front_fake.h \
+		tests/lib/check.h $(wildcard frontend/src/*.h)
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_FLAGS) -Ifrontend/include -Ifrontend/src -Itests/lib -Itests/unit \
+		fuzz/front_ring_fuzz.c $(FRONT_FUZZ_SRCS) -o $@

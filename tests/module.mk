@@ -17,6 +17,9 @@ SIM_TEST_BINS := $(addprefix $(BUILD)/tests/,unit/xs_server_test unit/common_xs 
                  progs/plat_evtchn)
 $(SIM_TEST_BINS): private CFLAGS += $(SIM_CFLAGS)
 
+# The backend's unit tests see its internal headers.
+$(BUILD)/tests/unit/backend_%: private CFLAGS += -Ibackend
+
 # Test programs link the product libraries listed in TEST_LINK_LIBS by the
 # component module.mk files, plus the common layer.
 $(BUILD)/tests/%: tests/%.c $(call objs,$(TEST_LIB_SRCS)) $(TEST_LINK_LIBS) $(COMMON_LIB)

@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "../../backend/backd.h"
+#include "backd.h"
 
 static struct backd bd;
 static struct vbd_volume v;
@@ -185,6 +185,17 @@ static void sim_rounds(struct sim *s, unsigned n)
 		sim_round(s);
 }
 
+/* n members, the last not a member yet (s->n = n - 1): the queues dealt
+ * over the others, settled */
+static void sim_init_joiner(struct sim *s, unsigned n, unsigned nq)
+{
+	sim_init(s, n, nq, NULL);
+	s->n = n - 1;
+	for (unsigned q = 0; q < nq; q++)
+		s->rec[q].owner = q % (n - 1) + 1;
+	sim_rounds(s, 10);
+}
+
 static void load(struct vbd_member *m, uint64_t lat, uint64_t iops)
 {
 	m->load.lat_us = lat;
@@ -359,11 +370,7 @@ static void test_damping(void)
 	CHECK(s->slow_moves >= 1, "then the slow survivor sheds: %u", s->slow_moves);
 
 	/* a joiner gets its share within 2 s: the count rule is not damped */
-	sim_init(s, 3, 6, NULL);
-	s->n = 2;
-	for (unsigned q = 0; q < 6; q++)
-		s->rec[q].owner = q % 2 + 1;
-	sim_rounds(s, 10);
+	sim_init_joiner(s, 3, 6);
 	s->n = 3;
 	s->mem[2].state = VBD_MEMBER_JOINING;
 	sim_round(s);
@@ -375,11 +382,7 @@ static void test_damping(void)
 
 	/* members deciding in the same round do not all give the joiner a
 	 * queue: 2,2,2,0 -> 1,2,2,1 (not 1,1,1,3, then one back) */
-	sim_init(s, 4, 6, NULL);
-	s->n = 3;
-	for (unsigned q = 0; q < 6; q++)
-		s->rec[q].owner = q % 3 + 1;
-	sim_rounds(s, 10);
+	sim_init_joiner(s, 4, 6);
 	s->n = 4;
 	sim_rounds(s, 20);
 	CHECK(sim_owned(s, 4) == 1 && s->moves == 1,

@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "../../backend/io_engine.h"
+#include "io_engine.h"
 #include "vbdpool/log.h"
 
 static void test_fault_parse(void)

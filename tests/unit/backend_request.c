@@ -15,7 +15,7 @@
 #include <unistd.h>
 
 #include "check.h"
-#include "../../backend/queue.h"
+#include "queue.h"
 #include "vbdpool/log.h"
 
 #define NPAGES	  64 /* refs 0..63 map; ring = ref 0 */
