@@ -228,59 +228,10 @@ static void page_write(unsigned idx, unsigned off, const uint8_t *src, unsigned 
 	}
 }
 
-static int evh;
-static unsigned notifies;
-static struct vbd_evtchn *fev_open(void)
-{
-	return (struct vbd_evtchn *)&evh;
-}
-static void fev_close(struct vbd_evtchn *h)
-{
-	CHECK(h == (struct vbd_evtchn *)&evh);
-}
-static int fev_alloc(struct vbd_evtchn *h, vbd_domid_t r)
-{
-	(void)h;
-	(void)r;
-	return -ENOSYS;
-}
-static int fev_bind(struct vbd_evtchn *h, vbd_domid_t r, vbd_port_t p)
-{
-	(void)h;
-	return r == GUEST && p == PORT ? LPORT : -EINVAL;
-}
-static int fev_unbind(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	CHECK(p == LPORT);
-	return 0;
-}
-static int fev_notify(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	CHECK(p == LPORT);
-	notifies++;
-	return 0;
-}
-static int fev_fd(struct vbd_evtchn *h)
-{
-	(void)h;
-	return -1;
-}
-static int fev_pending(struct vbd_evtchn *h)
-{
-	(void)h;
-	return -EAGAIN;
-}
-static int fev_unmask(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	(void)p;
-	return 0;
-}
-static const struct vbd_evtchn_ops fake_ev = {fev_open, fev_close,   fev_alloc,
-					      fev_bind, fev_unbind,  fev_notify,
-					      fev_fd,	fev_pending, fev_unmask};
+/* the queue binds GUEST's PORT as LPORT */
+#define FAKE_EVTCHN_INIT {.remote = GUEST, .remote_port = PORT, .local = LPORT, .fd = -1}
+#include "fake_evtchn.h"
+
 static const struct vbd_platform fake_plat = {
     .name = "fuzz", .evtchn = &fake_ev, .gnttab = &fake_gt};
 

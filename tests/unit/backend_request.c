@@ -65,57 +65,10 @@ static int fgt_unmap(struct vbd_gnttab *h, void *addr, int count)
 }
 static const struct vbd_gnttab_ops fake_gt = {fgt_open, fgt_close, fgt_map, fgt_unmap};
 
-static int evfd = -1, notifies;
-static struct vbd_evtchn *fev_open(void)
-{
-	return (struct vbd_evtchn *)&evfd;
-}
-static void fev_close(struct vbd_evtchn *h)
-{
-	(void)h;
-}
-static int fev_alloc(struct vbd_evtchn *h, vbd_domid_t r)
-{
-	(void)h;
-	(void)r;
-	return -ENOSYS;
-}
-static int fev_bind(struct vbd_evtchn *h, vbd_domid_t r, vbd_port_t p)
-{
-	(void)h;
-	return r == 5 && p == 17 ? 3 : -EINVAL;
-}
-static int fev_unbind(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	return p == 3 ? 0 : -ENOTCONN;
-}
-static int fev_notify(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	(void)p;
-	notifies++;
-	return 0;
-}
-static int fev_fd(struct vbd_evtchn *h)
-{
-	(void)h;
-	return evfd;
-}
-static int fev_pending(struct vbd_evtchn *h)
-{
-	(void)h;
-	return -EAGAIN;
-}
-static int fev_unmask(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	(void)p;
-	return 0;
-}
-static const struct vbd_evtchn_ops fake_ev = {fev_open, fev_close,   fev_alloc,
-					      fev_bind, fev_unbind,  fev_notify,
-					      fev_fd,	fev_pending, fev_unmask};
+/* the queue binds guest 5's port 17 as port 3; fd set to an eventfd */
+#define FAKE_EVTCHN_INIT {.remote = 5, .remote_port = 17, .local = 3, .fd = -1}
+#include "fake_evtchn.h"
+
 static const struct vbd_platform fake_plat = {
     .name = "fake", .evtchn = &fake_ev, .gnttab = &fake_gt};
 
@@ -638,8 +591,8 @@ int main(void)
 	vbd_log_init("backend_request");
 	pages = mmap(NULL, (size_t)NPAGES * 4096, PROT_READ | PROT_WRITE,
 		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-	evfd = eventfd(0, EFD_NONBLOCK);
-	if (pages == MAP_FAILED || evfd < 0 || !mkdtemp(dir))
+	fake_evtchn.fd = eventfd(0, EFD_NONBLOCK);
+	if (pages == MAP_FAILED || fake_evtchn.fd < 0 || !mkdtemp(dir))
 		return 1;
 	snprintf(file, sizeof(file), "%s/disk", dir);
 	fd = open(file, O_CREAT | O_RDWR, 0600);

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* A fake platform for frontend unit tests: grants are plain memory (a ref
  * table maps refs back to pages, as a backend would), the event channel
- * counts notifies.  Include once per test program. */
+ * (fake_evtchn.h) counts notifies.  Include once per test program. */
 #ifndef FRONT_FAKE_H
 #define FRONT_FAKE_H
 
@@ -12,11 +12,15 @@
 #include "check.h"
 #include "vbdpool/platform.h"
 
+/* the event channel: alloc_unbound gives port 7, notifies on it counted */
+#define FAKE_EVTCHN_INIT {.local = 7, .can_alloc = 1, .fd = -1}
+#include "fake_evtchn.h"
+
 /* ---- fake platform ---------------------------------------------------- */
 #define MAX_REFS 65536
 static void *ref_addr[MAX_REFS];
 static vbd_domid_t ref_dom[MAX_REFS];
-static unsigned next_ref = 8, live_pages, notifies;
+static unsigned next_ref = 8, live_pages;
 
 static struct vbd_gntshr *f_shr_open(void)
 {
@@ -59,53 +63,7 @@ static int f_unshare(struct vbd_gntshr *h, void *start, int count)
 	free(start);
 	return 0;
 }
-static struct vbd_evtchn *f_ev_open(void)
-{
-	return (struct vbd_evtchn *)0x2;
-}
-static void f_ev_close(struct vbd_evtchn *h)
-{
-	(void)h;
-}
-static int f_alloc_unbound(struct vbd_evtchn *h, vbd_domid_t remote)
-{
-	(void)h;
-	(void)remote;
-	return 7;
-}
-static int f_unbind(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	(void)p;
-	return 0;
-}
-static int f_notify(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	CHECK(p == 7);
-	notifies++;
-	return 0;
-}
-static int f_fd(struct vbd_evtchn *h)
-{
-	(void)h;
-	return -1;
-}
-static int f_pending(struct vbd_evtchn *h)
-{
-	(void)h;
-	return -EAGAIN;
-}
-static int f_unmask(struct vbd_evtchn *h, vbd_port_t p)
-{
-	(void)h;
-	(void)p;
-	return 0;
-}
-
 static const struct vbd_gntshr_ops fake_shr = {f_shr_open, f_shr_close, f_share, f_unshare};
-static const struct vbd_evtchn_ops fake_ev = {
-    f_ev_open, f_ev_close, f_alloc_unbound, NULL, f_unbind, f_notify, f_fd, f_pending, f_unmask};
 static const struct vbd_platform fake = {.name = "fake", .evtchn = &fake_ev, .gntshr = &fake_shr};
 
 #endif

@@ -71,9 +71,9 @@ static void test_direct_rw(void)
 	CHECK(vbdf_ring_post(r, &w) == 0);
 	CHECK(vbdf_ring_post(r, &rd) == 0);
 	CHECK(vbdf_ring_inflight(r) == 2);
-	notifies = 0;
+	fake_evtchn.notifies = 0;
 	CHECK(vbdf_ring_push(r) == 0);
-	CHECK(notifies == 1); /* req_event starts at 1: the owner wants a kick */
+	CHECK(fake_evtchn.notifies == 1); /* req_event starts at 1: the owner wants a kick */
 
 	b = back(r);
 	CHECK(b.sring->req_prod == 2);
