@@ -13,6 +13,15 @@
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
 
+int vbd_pool_att_frontend(const char *name, char *fe, size_t len)
+{
+	unsigned g, d;
+
+	if (vbd_snap_parse_att(name, &g, &d))
+		return -EINVAL;
+	return (size_t)snprintf(fe, len, VBD_XS_FRONTEND, g, d) < len ? 0 : -E2BIG;
+}
+
 int vbd_pool_has_dom(const uint16_t *set, unsigned n, unsigned domid)
 {
 	for (unsigned i = 0; i < n; i++)
@@ -189,12 +198,9 @@ int vbd_pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id)
 	snprintf(path, sizeof(path), VBD_XS_ATTACHMENTS, id);
 	if (!rc && vbd_xs_list(h, t, &names, &n, "%s", path) == 0) {
 		for (unsigned i = 0; i < n && !rc; i++) {
-			unsigned g, d;
-			char fe[128], tail;
-			if (sscanf(names[i], "%u-%u%c", &g, &d, &tail) != 2)
-				continue;
-			snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, g, d);
-			rc = sync_subtree(h, t, fe, &ctx);
+			char fe[128];
+			if (!vbd_pool_att_frontend(names[i], fe, sizeof(fe)))
+				rc = sync_subtree(h, t, fe, &ctx);
 		}
 		free(names);
 	}

@@ -9,6 +9,7 @@
 #ifndef VBD_POOL_ACL_H
 #define VBD_POOL_ACL_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <xenstore.h>
 
@@ -42,6 +43,11 @@ int vbd_pool_ensure_root(struct xs_handle *h, xs_transaction_t t);
  * supervisor area.  Call inside the transaction that changed them. */
 int vbd_pool_sync_acls(struct xs_handle *h, xs_transaction_t t, const char *id);
 int vbd_pool_sync_supervisor_acls(struct xs_handle *h, xs_transaction_t t);
+
+/* The frontend directory of attachment `name` ("<g>-<d>", parsed as the
+ * pool snapshot does) into fe: 0, -EINVAL (no attachment name) or
+ * -E2BIG. */
+int vbd_pool_att_frontend(const char *name, char *fe, size_t len);
 
 int vbd_pool_has_dom(const uint16_t *set, unsigned n, unsigned domid);
 

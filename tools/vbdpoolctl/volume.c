@@ -337,12 +337,9 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		return -EBUSY;
 	}
 	for (unsigned i = 0; i < n && !rc; i++) {
-		unsigned g, d;
-		char fe[128], tail;
-		if (sscanf(atts[i], "%u-%u%c", &g, &d, &tail) != 2)
-			continue;
-		snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, g, d);
-		if (vbd_xs_exists(h, t, "%s", fe) > 0)
+		char fe[128];
+		if (!vbd_pool_att_frontend(atts[i], fe, sizeof(fe)) &&
+		    vbd_xs_exists(h, t, "%s", fe) > 0)
 			rc = vbd_xs_rm(h, t, fe);
 	}
 	free(atts);
