@@ -16,6 +16,8 @@ SIM_TEST_BINS := $(addprefix $(BUILD)/tests/,unit/xs_server_test unit/common_xs 
                  unit/platform_msg progs/xs_standalone progs/xs_hostile progs/plat_badclient \
                  progs/plat_evtchn)
 $(SIM_TEST_BINS): private CFLAGS += $(SIM_CFLAGS)
+# tests/lib/xs_local.c: that server in a thread, for the unit tests
+$(call objs,tests/lib/xs_local.c): private CFLAGS += $(SIM_CFLAGS)
 
 # The backend's unit tests see its internal headers.
 $(BUILD)/tests/unit/backend_%: private CFLAGS += -Ibackend

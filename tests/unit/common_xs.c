@@ -5,92 +5,13 @@
  * a commit that always loses ends with -EAGAIN after VBD_XS_TXN_TRIES
  * runs, the backoff between tries is bounded, fn can abort). */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 
 #include "check.h"
 #include "vbdpool/xs.h"
-#include "simloop.h"
-#include "xs_server.h"
-
-static struct simloop *loop;
-static struct xs_server *srv;
-static pthread_t loop_th;
-static int lfd, stop_pipe[2];
-static char dir[64], sock[96];
-
-static void on_accept(void *arg, uint32_t ev)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	(void)arg, (void)ev;
-	if (fd >= 0 && xs_server_add_conn(srv, fd, 0) < 0)
-		close(fd);
-}
-
-static void on_stop(void *arg, uint32_t ev)
-{
-	(void)arg, (void)ev;
-	simloop_stop(loop);
-}
-
-static void *loop_thread(void *arg)
-{
-	(void)arg;
-	simloop_run(loop);
-	return NULL;
-}
-
-static void cleanup(void)
-{
-	unlink(sock);
-	rmdir(dir);
-}
-
-/* dom0's connection to a fresh server in a private directory */
-static struct xs_handle *start_server(void)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct xs_handle *h;
-
-	snprintf(dir, sizeof(dir), "/tmp/common_xs.XXXXXX");
-	if (!mkdtemp(dir) || pipe(stop_pipe))
-		abort();
-	snprintf(sock, sizeof(sock), "%s/xs", dir);
-	atexit(cleanup);
-	loop = simloop_new();
-	srv = loop ? xs_server_new(loop) : NULL;
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s", sock);
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!srv || lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 8) ||
-	    simloop_add(loop, lfd, EPOLLIN, on_accept, NULL) ||
-	    simloop_add(loop, stop_pipe[0], EPOLLIN, on_stop, NULL) ||
-	    pthread_create(&loop_th, NULL, loop_thread, NULL))
-		abort();
-	setenv("XENSTORED_PATH", sock, 1);
-	h = xs_open(0);
-	if (!h) {
-		perror("xs_open");
-		exit(1);
-	}
-	return h;
-}
-
-static void stop_server(void)
-{
-	if (write(stop_pipe[1], "x", 1) != 1)
-		abort();
-	pthread_join(loop_th, NULL);
-	xs_server_free(srv);
-	simloop_free(loop);
-	close(lfd);
-}
+#include "xs_local.h"
 
 static char long_path[2 * VBD_XS_PATH_MAX];
 
@@ -237,7 +158,7 @@ static void test_backoff(void)
 
 int main(void)
 {
-	struct xs_handle *h = start_server(), *other = xs_open(0);
+	struct xs_handle *h = xs_local_start("common_xs"), *other = xs_open(0);
 
 	if (!other)
 		return 1;
@@ -247,6 +168,6 @@ int main(void)
 	test_backoff();
 	xs_close(other);
 	xs_close(h);
-	stop_server();
+	xs_local_stop();
 	return check_done("common_xs");
 }

@@ -7,95 +7,14 @@
  * nodes are ABSENT; bad names are skipped; `what` reads only what it says.
  */
 #include <errno.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
-#include <sys/socket.h>
-#include <sys/un.h>
-#include <unistd.h>
 #include <xenstore.h>
 
 #include "check.h"
 #include "vbdpool/pool_snap.h"
-#include "simloop.h"
-#include "xs_server.h"
-
-static struct simloop *loop;
-static struct xs_server *srv;
-static int lfd, stop_pipe[2];
-static char dir[64], sock[128];
-
-static void on_accept(void *arg, uint32_t ev)
-{
-	int fd = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-
-	(void)arg;
-	(void)ev;
-	if (fd >= 0 && xs_server_add_conn(srv, fd, 0) < 0)
-		close(fd);
-}
-
-static void on_stop(void *arg, uint32_t ev)
-{
-	(void)arg;
-	(void)ev;
-	simloop_stop(loop);
-}
-
-static void *run_loop(void *arg)
-{
-	(void)arg;
-	simloop_run(loop);
-	return NULL;
-}
-
-static void cleanup(void)
-{
-	unlink(sock);
-	rmdir(dir);
-}
-
-/* A XenStore server in a thread, and a dom0 connection to it. */
-static struct xs_handle *start(pthread_t *th)
-{
-	struct sockaddr_un a = {.sun_family = AF_UNIX};
-	struct xs_handle *h;
-
-	snprintf(dir, sizeof(dir), "/tmp/pool_snap_test.XXXXXX");
-	if (!mkdtemp(dir) || pipe(stop_pipe))
-		abort();
-	snprintf(sock, sizeof(sock), "%s/xs", dir);
-	atexit(cleanup);
-	snprintf(a.sun_path, sizeof(a.sun_path), "%.100s", sock);
-	loop = simloop_new();
-	srv = loop ? xs_server_new(loop) : NULL;
-	lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (!srv || lfd < 0 || bind(lfd, (struct sockaddr *)&a, sizeof(a)) || listen(lfd, 4) ||
-	    simloop_add(loop, lfd, EPOLLIN, on_accept, NULL) ||
-	    simloop_add(loop, stop_pipe[0], EPOLLIN, on_stop, NULL) ||
-	    pthread_create(th, NULL, run_loop, NULL))
-		abort();
-	setenv("XENSTORED_PATH", sock, 1);
-	h = xs_open(0);
-	if (!h) {
-		perror("xs_open");
-		exit(1);
-	}
-	return h;
-}
-
-static void stop(struct xs_handle *h, pthread_t th)
-{
-	xs_close(h);
-	if (write(stop_pipe[1], "x", 1) != 1)
-		abort();
-	pthread_join(th, NULL);
-	xs_server_free(srv);
-	simloop_free(loop);
-	close(lfd);
-}
+#include "xs_local.h"
 
 static void put(struct xs_handle *h, const char *path, const char *val)
 {
@@ -105,57 +24,66 @@ static void put(struct xs_handle *h, const char *path, const char *val)
 	}
 }
 
+/* The nodes of a test pool, written as dom0 in this order. */
+struct node {
+	const char *path, *val;
+};
+
+static void put_all(struct xs_handle *h, const struct node *n, size_t count)
+{
+	for (size_t i = 0; i < count; i++)
+		put(h, n[i].path, n[i].val);
+}
+#define PUT_ALL(h, nodes) put_all(h, nodes, sizeof(nodes) / sizeof(nodes[0]))
+
 #define V1	"/vbdpool/volumes/vol1"
 #define V2	"/vbdpool/volumes/vol2"
 #define LONG_ID "a234567890123456789012345678901234567890123456789012345678901234b"
 
-static void good_pool(struct xs_handle *h)
-{
-	put(h, "/vbdpool/supervisor/pid", "4242");
-	put(h, "/vbdpool/supervisor/lease-ms", "1000");
-	put(h, V1 "/size", "1048576");
-	put(h, V1 "/sector-size", "512");
-	put(h, V1 "/backing", "/dev/shared");
-	put(h, V1 "/storage-id", "wwid:abc");
-	put(h, V1 "/storage-size", "2097152");
-	put(h, V1 "/members/1/state", "active");
-	put(h, V1 "/members/1/heartbeat", "123456");
-	put(h, V1 "/members/1/load",
-	    "inflight=3 iops=100 bps=4096 lat-us=50 p99-us=90 queues=2 cost=100");
-	put(h, V1 "/members/2/state", "failed");
-	put(h, V1 "/members/2/failed-reason", "EIO, then path check");
-	put(h, V1 "/members/2/failed-since", "1700000000000");
-	put(h, V1 "/members/3", ""); /* nothing written yet */
-	put(h, V1 "/attachments/5-0/num-queues", "2");
-	put(h, V1 "/attachments/5-0/frontend", "/local/domain/5/device/vbdpool/0");
-	put(h, V1 "/attachments/5-0/queue-0", "owner=1 epoch=3 state=connected");
-	put(h, V1 "/attachments/5-0/queue-1", "owner=2 epoch=7 state=draining target=1");
-	put(h, "/local/domain/5/device/vbdpool/0/state", "4");
-}
+static const struct node good_pool[] = {
+    {"/vbdpool/supervisor/pid", "4242"},
+    {"/vbdpool/supervisor/lease-ms", "1000"},
+    {V1 "/size", "1048576"},
+    {V1 "/sector-size", "512"},
+    {V1 "/backing", "/dev/shared"},
+    {V1 "/storage-id", "wwid:abc"},
+    {V1 "/storage-size", "2097152"},
+    {V1 "/members/1/state", "active"},
+    {V1 "/members/1/heartbeat", "123456"},
+    {V1 "/members/1/load", "inflight=3 iops=100 bps=4096 lat-us=50 p99-us=90 queues=2 cost=100"},
+    {V1 "/members/2/state", "failed"},
+    {V1 "/members/2/failed-reason", "EIO, then path check"},
+    {V1 "/members/2/failed-since", "1700000000000"},
+    {V1 "/members/3", ""}, /* nothing written yet */
+    {V1 "/attachments/5-0/num-queues", "2"},
+    {V1 "/attachments/5-0/frontend", "/local/domain/5/device/vbdpool/0"},
+    {V1 "/attachments/5-0/queue-0", "owner=1 epoch=3 state=connected"},
+    {V1 "/attachments/5-0/queue-1", "owner=2 epoch=7 state=draining target=1"},
+    {"/local/domain/5/device/vbdpool/0/state", "4"},
+};
 
-static void bad_pool(struct xs_handle *h)
-{
-	put(h, V2 "/size", "1000"); /* not a multiple of 512 */
-	put(h, V2 "/storage-size", "12x");
-	put(h, V2 "/members/3/state", "zombie");
-	put(h, V2 "/members/4/heartbeat", "-1");
-	put(h, V2 "/members/5/load", "inflight=x");
-	put(h, V2 "/members/6/failed-since", " 5");
-	put(h, V2 "/members/7/state", "active");
-	put(h, V2 "/members/7/heartbeat", "18446744073709551616"); /* 2^64 */
-	put(h, V2 "/members/abc", "");
-	put(h, V2 "/members/32752", ""); /* DOMID_FIRST_RESERVED */
-	put(h, V2 "/members/1e3", "");
-	put(h, V2 "/attachments/x-y", "");
-	put(h, V2 "/attachments/6-1/num-queues", "65");
-	put(h, V2 "/attachments/6-2/num-queues", "1");
-	put(h, V2 "/attachments/6-2/frontend", "/local/domain/7/device/vbdpool/2");
-	put(h, V2 "/attachments/6-3/num-queues", "2");
-	put(h, V2 "/attachments/6-3/frontend", "/local/domain/6/device/vbdpool/3");
-	put(h, V2 "/attachments/6-3/queue-0", "owner=1 epoch=x state=claimed");
-	put(h, "/local/domain/6/device/vbdpool/3/state", "9");
-	put(h, "/vbdpool/volumes/" LONG_ID "/size", "512"); /* 65 chars */
-}
+static const struct node bad_pool[] = {
+    {V2 "/size", "1000"}, /* not a multiple of 512 */
+    {V2 "/storage-size", "12x"},
+    {V2 "/members/3/state", "zombie"},
+    {V2 "/members/4/heartbeat", "-1"},
+    {V2 "/members/5/load", "inflight=x"},
+    {V2 "/members/6/failed-since", " 5"},
+    {V2 "/members/7/state", "active"},
+    {V2 "/members/7/heartbeat", "18446744073709551616"}, /* 2^64 */
+    {V2 "/members/abc", ""},
+    {V2 "/members/32752", ""}, /* DOMID_FIRST_RESERVED */
+    {V2 "/members/1e3", ""},
+    {V2 "/attachments/x-y", ""},
+    {V2 "/attachments/6-1/num-queues", "65"},
+    {V2 "/attachments/6-2/num-queues", "1"},
+    {V2 "/attachments/6-2/frontend", "/local/domain/7/device/vbdpool/2"},
+    {V2 "/attachments/6-3/num-queues", "2"},
+    {V2 "/attachments/6-3/frontend", "/local/domain/6/device/vbdpool/3"},
+    {V2 "/attachments/6-3/queue-0", "owner=1 epoch=x state=claimed"},
+    {"/local/domain/6/device/vbdpool/3/state", "9"},
+    {"/vbdpool/volumes/" LONG_ID "/size", "512"}, /* 65 chars */
+};
 
 static const struct vbd_snap_vol *vol(const struct vbd_pool_snap *s, const char *id)
 {
@@ -340,15 +268,15 @@ static void test_names(void)
 
 int main(void)
 {
-	pthread_t th;
-	struct xs_handle *h = start(&th);
+	struct xs_handle *h = xs_local_start("pool_snap_test");
 
 	test_names();
 	test_missing(h);
-	good_pool(h);
-	bad_pool(h);
+	PUT_ALL(h, good_pool);
+	PUT_ALL(h, bad_pool);
 	test_good(h);
 	test_bad(h);
-	stop(h, th);
+	xs_close(h);
+	xs_local_stop();
 	return check_done("pool_snap");
 }

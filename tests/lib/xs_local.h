@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The emulator's XenStore server (sim/xs) in a thread of the test process,
+ * listening in a private temp dir, for unit tests of code that talks to
+ * XenStore through libxenstore: xs_local_start points XENSTORED_PATH at it,
+ * so every xs_open(0) after it is a dom0 connection to that server.
+ */
+#ifndef TESTS_XS_LOCAL_H
+#define TESTS_XS_LOCAL_H
+
+#include <xenstore.h>
+
+/* Start the server (name: the temp dir's prefix) and return a dom0
+ * connection to it; exits the test on failure.  Once per process. */
+struct xs_handle *xs_local_start(const char *name);
+/* Stop the server thread and free the server (close the connections
+ * first).  The temp dir goes at exit. */
+void xs_local_stop(void);
+
+#endif
