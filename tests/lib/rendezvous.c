@@ -2,10 +2,13 @@
 /* See rendezvous.h. */
 #include "rendezvous.h"
 
+#include "cases.h"
+
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -27,6 +30,29 @@ const char *rv_await(struct xs_handle *xs, const char *path, unsigned wait_s)
 	}
 	errno = ETIMEDOUT;
 	return NULL;
+}
+
+struct rv_place rv_place;
+
+void rv_post(const char *key, const char *val)
+{
+	char path[256];
+
+	snprintf(path, sizeof(path), "%s/%s", rv_place.dir, key);
+	if (!xs_write(rv_place.xs, XBT_NULL, path, val, strlen(val)))
+		case_fatal("xs_write %s: %s", path, strerror(errno));
+}
+
+const char *rv_meet(const char *key)
+{
+	char path[256];
+	const char *v;
+
+	snprintf(path, sizeof(path), "%s/%s", rv_place.dir, key);
+	v = rv_await(rv_place.xs, path, rv_place.wait_s);
+	if (!v)
+		case_fatal("timed out waiting for %s", path);
+	return v;
 }
 
 int rv_wait_event(const struct vbd_platform *p, struct vbd_evtchn *h, int ms)

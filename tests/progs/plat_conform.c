@@ -20,7 +20,6 @@
 #include <poll.h>
 #include <setjmp.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +30,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "cases.h"
 #include "rendezvous.h"
 
 #define WAIT_S	      60   /* for the other role to reach a step */
@@ -49,71 +49,6 @@ static const struct vbd_platform *P;
 static struct xs_handle *xs;
 static const char *dir;
 static const char *role;
-static int failures, cases;
-
-static void check(bool ok, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *what, const char *fmt, ...)
-{
-	char why[256] = "";
-	va_list ap;
-
-	cases++;
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(why, sizeof(why), fmt, ap);
-		va_end(ap);
-	}
-	if (ok) {
-		printf("ok %d %s: %s\n", cases, role, what);
-	} else {
-		failures++;
-		printf("FAIL %d %s: %s: %s\n", cases, role, what, why);
-	}
-	fflush(stdout);
-}
-
-static void fatal(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
-static void fatal(const char *fmt, ...)
-{
-	va_list ap;
-
-	printf("FAIL %s: fatal: ", role);
-	va_start(ap, fmt);
-	vprintf(fmt, ap);
-	va_end(ap);
-	printf("\n");
-	exit(1);
-}
-
-/* ---- XenStore rendezvous --------------------------------------------- */
-
-static void post(const char *key, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void post(const char *key, const char *fmt, ...)
-{
-	char path[256], val[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(val, sizeof(val), fmt, ap);
-	va_end(ap);
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (!xs_write(xs, XBT_NULL, path, val, strlen(val)))
-		fatal("xs_write %s: %s", path, strerror(errno));
-}
-
-/* Waits for DIR/key to exist; returns its value (static buffer). */
-static const char *await(const char *key)
-{
-	char path[256];
-	const char *v;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	v = rv_await(xs, path, WAIT_S);
-	if (!v)
-		fatal("timed out waiting for %s", path);
-	return v;
-}
 
 /* ---- event helpers ----------------------------------------------------- */
 
@@ -121,6 +56,38 @@ static const char *await(const char *key)
 static int wait_event(struct vbd_evtchn *h, int ms)
 {
 	return rv_wait_event(P, h, ms);
+}
+
+/* Tells the peer this role is past `done` (DIR/done = 1), then waits until
+ * it is past `next`. */
+static void step(const char *done, const char *next)
+{
+	rv_post(done, "1");
+	rv_meet(next);
+}
+
+/* One case: an event on `port` within EVENT_MS (then unmasked if `unmask`). */
+static void expect_event(struct vbd_evtchn *ev, int port, bool unmask, const char *what)
+{
+	int p = wait_event(ev, EVENT_MS);
+
+	case_check(p == port, what, "got %d", p);
+	if (unmask)
+		P->evtchn->unmask(ev, (vbd_port_t)port);
+}
+
+/* One case: no event within QUIET_MS. */
+static void expect_quiet(struct vbd_evtchn *ev, const char *what)
+{
+	int p = wait_event(ev, QUIET_MS);
+
+	case_check(p < 0, what, "got %d", p);
+}
+
+/* One case: a call returned `want`. */
+static void expect_rc(int rc, int want, const char *what)
+{
+	case_check(rc == want, what, "rc=%d", rc);
 }
 
 /* ---- roles --------------------------------------------------------------- */
@@ -135,7 +102,7 @@ static int do_setup(char **argv)
 	}
 	xs_rm(xs, XBT_NULL, dir);
 	if (!xs_write(xs, XBT_NULL, dir, "", 0) || !xs_set_permissions(xs, XBT_NULL, dir, perms, 4))
-		fatal("creating %s: %s", dir, strerror(errno));
+		case_fatal("creating %s: %s", dir, strerror(errno));
 	return 0;
 }
 
@@ -152,23 +119,23 @@ static int do_granter(char **argv)
 	struct vbd_evtchn *ev = P->evtchn->open();
 	vbd_gref_t rw, ro, mp[3], e, wt, nref[8];
 	char *prw, *pro, *pm, *pe, *pw, *pn;
-	int port, pt, rc, p;
+	int port, pt, rc;
 
 	if (!gs || !ev)
-		fatal("opening handles: %s", strerror(errno));
+		case_fatal("opening handles: %s", strerror(errno));
 	port = P->evtchn->alloc_unbound(ev, m);
 	pt = P->evtchn->alloc_unbound(ev, w);
-	check(port > 0 && pt > 0, "alloc_unbound for the mapper and the third domain", "%d %d",
-	      port, pt);
+	case_check(port > 0 && pt > 0, "alloc_unbound for the mapper and the third domain", "%d %d",
+		   port, pt);
 	prw = P->gntshr->share_pages(gs, m, 1, &rw, 1);
 	pro = P->gntshr->share_pages(gs, m, 1, &ro, 0);
 	pm = P->gntshr->share_pages(gs, m, 3, mp, 1);
 	pe = P->gntshr->share_pages(gs, m, 1, &e, 1);
 	pw = P->gntshr->share_pages(gs, w, 1, &wt, 1);
-	check(prw && pro && pm && pe && pw, "share pages (RW, RO, 3 in one call, to W)", "%s",
-	      strerror(errno));
+	case_check(prw && pro && pm && pe && pw, "share pages (RW, RO, 3 in one call, to W)", "%s",
+		   strerror(errno));
 	if (!prw || !pro || !pm || !pe || !pw)
-		fatal("cannot share");
+		case_fatal("cannot share");
 	fill(prw, "RW-from-G");
 	fill(pro, "RO-from-G");
 	for (int i = 0; i < 3; i++) {
@@ -183,6 +150,7 @@ static int do_granter(char **argv)
 	{
 		static char *many[MANY];
 		vbd_gref_t mref[MANY];
+		char v[128];
 		bool ok = true;
 
 		for (int i = 0; i < MANY && ok; i++) {
@@ -195,7 +163,7 @@ static int do_granter(char **argv)
 				fill(many[i], s);
 			}
 		}
-		check(ok, "share 300 single pages", "%s", strerror(errno));
+		case_check(ok, "share 300 single pages", "%s", strerror(errno));
 		for (int k = 0; ok && k < MANY / MANY_PER_KEY; k++) {
 			char key[32], val[MANY_PER_KEY * 12] = "";
 			int off = 0;
@@ -204,11 +172,13 @@ static int do_granter(char **argv)
 				off += snprintf(val + off, sizeof(val) - off, "%u ",
 						mref[k * MANY_PER_KEY + i]);
 			snprintf(key, sizeof(key), "g/many%d", k);
-			post(key, "%s", val);
+			rv_post(key, val);
 		}
-		post("g/refs", "%u %u %u %u %u %u %u", rw, ro, mp[0], mp[1], mp[2], e, wt);
-		post("g/ports", "%d %d", port, pt);
-		await("m/mapped");
+		snprintf(v, sizeof(v), "%u %u %u %u %u %u %u", rw, ro, mp[0], mp[1], mp[2], e, wt);
+		rv_post("g/refs", v);
+		snprintf(v, sizeof(v), "%d %d", port, pt);
+		rv_post("g/ports", v);
+		rv_meet("m/mapped");
 		rc = 0;
 		for (int i = 0; ok && i < MANY; i++) {
 			char s[16];
@@ -217,84 +187,66 @@ static int do_granter(char **argv)
 			rc |= strcmp(many[i], s) != 0;
 			P->gntshr->unshare(gs, many[i], 1);
 		}
-		check(ok && rc == 0, "granter sees the writes through the 300-page batch map",
-		      NULL);
+		case_check(ok && rc == 0, "granter sees the writes through the 300-page batch map",
+			   NULL);
 	}
 
-	check(!strcmp(prw, "RW-written-by-M"), "granter sees the mapper's write (RW share)",
-	      "%.20s", prw);
-	check(!strcmp(pro, "RO-from-G"), "RO page unchanged by the mapper", "%.20s", pro);
+	case_check(!strcmp(prw, "RW-written-by-M"), "granter sees the mapper's write (RW share)",
+		   "%.20s", prw);
+	case_check(!strcmp(pro, "RO-from-G"), "RO page unchanged by the mapper", "%.20s", pro);
 
-	await("m/e-mapped");
-	rc = P->gntshr->unshare(gs, pe, 1);
-	check(rc == 0, "unshare while the peer maps the page returns 0", "rc=%d", rc);
+	rv_meet("m/e-mapped");
+	expect_rc(P->gntshr->unshare(gs, pe, 1), 0,
+		  "unshare while the peer maps the page returns 0");
 	/* fresh pages: if the ended page's storage were reused, the mapper
 	 * would see this pattern */
 	pn = P->gntshr->share_pages(gs, m, 8, nref, 1);
 	if (pn)
 		memset(pn, 'X', 8 * VBD_PAGE_SIZE);
-	post("g/e-unshared", "1");
-	await("m/e-done");
+	step("g/e-unshared", "m/e-done");
 	if (pn)
 		P->gntshr->unshare(gs, pn, 8);
 
 	/* events */
-	await("m/bound");
-	p = wait_event(ev, EVENT_MS);
-	check(p == port, "event mapper->granter via poll() on the handle fd", "got %d", p);
-	P->evtchn->unmask(ev, (vbd_port_t)port);
-	rc = P->evtchn->notify(ev, (vbd_port_t)port);
-	check(rc == 0, "notify granter->mapper", "rc=%d", rc);
-	post("g/notified", "1");
-	await("m/got");
+	rv_meet("m/bound");
+	expect_event(ev, port, true, "event mapper->granter via poll() on the handle fd");
+	expect_rc(P->evtchn->notify(ev, (vbd_port_t)port), 0, "notify granter->mapper");
+	step("g/notified", "m/got");
 
 	/* coalescing */
-	post("g/coalesce-ready", "1");
-	await("m/n1");
-	p = wait_event(ev, EVENT_MS);
-	check(p == port, "first notify arrives (left masked)", "got %d", p);
-	post("g/masked", "1");
-	await("m/n3");
-	p = wait_event(ev, QUIET_MS);
-	check(p < 0, "no event while masked", "got %d", p);
+	step("g/coalesce-ready", "m/n1");
+	expect_event(ev, port, false, "first notify arrives (left masked)");
+	step("g/masked", "m/n3");
+	expect_quiet(ev, "no event while masked");
 	P->evtchn->unmask(ev, (vbd_port_t)port);
-	p = wait_event(ev, EVENT_MS);
-	check(p == port, "one event after unmask", "got %d", p);
-	P->evtchn->unmask(ev, (vbd_port_t)port);
-	p = wait_event(ev, QUIET_MS);
-	check(p < 0, "notifies while masked coalesced into exactly one", "second event %d", p);
-	post("g/coalesce-done", "1");
+	expect_event(ev, port, true, "one event after unmask");
+	expect_quiet(ev, "notifies while masked coalesced into exactly one");
+	rv_post("g/coalesce-done", "1");
 
 	/* peer unbound */
-	await("m/unbound");
-	rc = P->evtchn->notify(ev, (vbd_port_t)port);
-	check(rc == 0, "notify after the peer unbound returns 0", "rc=%d", rc);
-	post("g/notified-unbound", "1");
-	await("m/rebound");
-	rc = P->evtchn->notify(ev, (vbd_port_t)port);
-	check(rc == 0, "notify after the peer re-bound", "rc=%d", rc);
-	post("g/notified2", "1");
-	await("m/got2");
+	rv_meet("m/unbound");
+	expect_rc(P->evtchn->notify(ev, (vbd_port_t)port), 0,
+		  "notify after the peer unbound returns 0");
+	step("g/notified-unbound", "m/rebound");
+	expect_rc(P->evtchn->notify(ev, (vbd_port_t)port), 0, "notify after the peer re-bound");
+	step("g/notified2", "m/got2");
 
 	/* own errors */
-	rc = P->evtchn->notify(ev, BAD_PORT);
-	check(rc == -ENOTCONN, "notify a port this handle does not own: ENOTCONN", "rc=%d", rc);
-	rc = P->evtchn->unbind(ev, (vbd_port_t)pt);
-	check(rc == 0, "unbind the third domain's port", "rc=%d", rc);
-	rc = P->evtchn->unbind(ev, (vbd_port_t)port);
-	check(rc == 0, "unbind", "rc=%d", rc);
-	rc = P->evtchn->notify(ev, (vbd_port_t)port);
-	check(rc == -ENOTCONN, "notify after own unbind: ENOTCONN", "rc=%d", rc);
-	rc = P->evtchn->unbind(ev, (vbd_port_t)port);
-	check(rc == -ENOTCONN, "unbind again: ENOTCONN", "rc=%d", rc);
+	expect_rc(P->evtchn->notify(ev, BAD_PORT), -ENOTCONN,
+		  "notify a port this handle does not own: ENOTCONN");
+	expect_rc(P->evtchn->unbind(ev, (vbd_port_t)pt), 0, "unbind the third domain's port");
+	expect_rc(P->evtchn->unbind(ev, (vbd_port_t)port), 0, "unbind");
+	expect_rc(P->evtchn->notify(ev, (vbd_port_t)port), -ENOTCONN,
+		  "notify after own unbind: ENOTCONN");
+	expect_rc(P->evtchn->unbind(ev, (vbd_port_t)port), -ENOTCONN, "unbind again: ENOTCONN");
 
-	await("w/done");
-	rc = P->gntshr->unshare(gs, prw, 1) | P->gntshr->unshare(gs, pro, 1) |
-	     P->gntshr->unshare(gs, pm, 3) | P->gntshr->unshare(gs, pw, 1);
-	check(rc == 0, "unshare the rest after the peers unmapped", "rc=%d", rc);
+	rv_meet("w/done");
+	expect_rc(P->gntshr->unshare(gs, prw, 1) | P->gntshr->unshare(gs, pro, 1) |
+		      P->gntshr->unshare(gs, pm, 3) | P->gntshr->unshare(gs, pw, 1),
+		  0, "unshare the rest after the peers unmapped");
 	P->gntshr->close(gs);
 	P->evtchn->close(ev);
-	post("g/done", "1");
+	rv_post("g/done", "1");
 	return 0;
 }
 
@@ -356,13 +308,33 @@ static void *map1(struct vbd_gnttab *gt, vbd_domid_t d, vbd_gref_t ref, int prot
 	return P->gnttab->map_refs(gt, 1, d, &ref, prot);
 }
 
+/* One case: mapping `ref` granted by `dom` is refused with EINVAL. */
+static void expect_no_map(struct vbd_gnttab *gt, vbd_domid_t dom, vbd_gref_t ref, int prot,
+			  const char *what)
+{
+	void *c;
+
+	errno = 0;
+	c = map1(gt, dom, ref, prot);
+	case_check(!c && errno == EINVAL, what, "%s", c ? "mapped" : strerror(errno));
+}
+
+/* What the granter published: its refs (g/refs) and ports (g/ports). */
+static void read_grants(unsigned r[7], int *port, int *pt)
+{
+	if (sscanf(rv_meet("g/refs"), "%u %u %u %u %u %u %u", &r[0], &r[1], &r[2], &r[3], &r[4],
+		   &r[5], &r[6]) != 7 ||
+	    sscanf(rv_meet("g/ports"), "%d %d", port, pt) != 2)
+		case_fatal("bad rendezvous data");
+}
+
 #define RW (PROT_READ | PROT_WRITE)
 
 static int do_mapper(char **argv)
 {
 	vbd_domid_t g = (vbd_domid_t)atoi(argv[0]), w = (vbd_domid_t)atoi(argv[1]);
 	unsigned r[7];
-	int port, pt, rc, l, l2, p, st;
+	int port, pt, rc, l, l2, st;
 	struct vbd_gnttab *gt = P->gnttab->open();
 	struct vbd_evtchn *ev = P->evtchn->open();
 	char *a, *b, *c, *pe;
@@ -370,65 +342,50 @@ static int do_mapper(char **argv)
 	uint64_t end;
 
 	if (!gt || !ev)
-		fatal("opening handles: %s", strerror(errno));
-	if (sscanf(await("g/refs"), "%u %u %u %u %u %u %u", &r[0], &r[1], &r[2], &r[3], &r[4],
-		   &r[5], &r[6]) != 7 ||
-	    sscanf(await("g/ports"), "%d %d", &port, &pt) != 2)
-		fatal("bad rendezvous data");
+		case_fatal("opening handles: %s", strerror(errno));
+	read_grants(r, &port, &pt);
 
 	a = map1(gt, g, r[0], RW);
-	check(a && !strcmp(a, "RW-from-G"), "map an RW grant read-write", "%s",
-	      a ? a : strerror(errno));
+	case_check(a && !strcmp(a, "RW-from-G"), "map an RW grant read-write", "%s",
+		   a ? a : strerror(errno));
 	if (a)
 		strcpy(a, "RW-written-by-M");
 	b = map1(gt, g, r[1], PROT_READ);
-	check(b && !strcmp(b, "RO-from-G"), "map an RO grant read-only", "%s",
-	      b ? b : strerror(errno));
-	errno = 0;
-	c = map1(gt, g, r[1], RW);
-	check(!c && errno == EINVAL, "map an RO grant writable: EINVAL", "%p %s", (void *)c,
-	      strerror(errno));
+	case_check(b && !strcmp(b, "RO-from-G"), "map an RO grant read-only", "%s",
+		   b ? b : strerror(errno));
+	expect_no_map(gt, g, r[1], RW, "map an RO grant writable: EINVAL");
 	if (b) {
 		st = touch_page(b, 1);
-		check(st == SEGV_ACCERR, "writing a read-only mapping raises SIGSEGV (SEGV_ACCERR)",
-		      "si_code/-signal %d", st);
+		case_check(st == SEGV_ACCERR,
+			   "writing a read-only mapping raises SIGSEGV (SEGV_ACCERR)",
+			   "si_code/-signal %d", st);
 		st = read_in_child(b);
-		check(st == 11, "a forked child does not inherit a grant mapping (SIGSEGV)",
-		      "child result %d", st);
+		case_check(st == 11, "a forked child does not inherit a grant mapping (SIGSEGV)",
+			   "child result %d", st);
 	}
 	for (int i = 0; i < 3; i++)
 		batch[i] = r[2 + i];
 	c = P->gnttab->map_refs(gt, 3, g, batch, RW);
-	check(c && !strcmp(c, "P0-from-G") && !strcmp(c + VBD_PAGE_SIZE, "P1-from-G") &&
-		  !strcmp(c + 2 * VBD_PAGE_SIZE, "P2-from-G"),
-	      "map 3 refs in one batch", "%s", c ? c : strerror(errno));
+	case_check(c && !strcmp(c, "P0-from-G") && !strcmp(c + VBD_PAGE_SIZE, "P1-from-G") &&
+		       !strcmp(c + 2 * VBD_PAGE_SIZE, "P2-from-G"),
+		   "map 3 refs in one batch", "%s", c ? c : strerror(errno));
 	if (c)
 		P->gnttab->unmap(gt, c, 3);
 	batch[1] = BAD_REF;
 	errno = 0;
 	c = P->gnttab->map_refs(gt, 3, g, batch, RW);
-	check(!c && errno == EINVAL, "a batch with one bad ref fails whole: EINVAL", "%s",
-	      strerror(errno));
-	errno = 0;
-	c = map1(gt, g, r[6], PROT_READ);
-	check(!c && errno == EINVAL, "map a ref granted to another domain: EINVAL", "%s",
-	      strerror(errno));
-	errno = 0;
-	c = map1(gt, w, r[0], PROT_READ);
-	check(!c && errno == EINVAL, "map naming the wrong granter: EINVAL", "%s", strerror(errno));
-	errno = 0;
-	c = map1(gt, BAD_DOMID, r[0], PROT_READ);
-	check(!c && errno == EINVAL, "map naming a nonexistent granter: EINVAL", "%s",
-	      strerror(errno));
-	errno = 0;
-	c = map1(gt, g, r[0] + 5000, PROT_READ);
-	check(!c && errno == EINVAL, "map an unused ref: EINVAL", "%s", strerror(errno));
+	case_check(!c && errno == EINVAL, "a batch with one bad ref fails whole: EINVAL", "%s",
+		   strerror(errno));
+	expect_no_map(gt, g, r[6], PROT_READ, "map a ref granted to another domain: EINVAL");
+	expect_no_map(gt, w, r[0], PROT_READ, "map naming the wrong granter: EINVAL");
+	expect_no_map(gt, BAD_DOMID, r[0], PROT_READ, "map naming a nonexistent granter: EINVAL");
+	expect_no_map(gt, g, r[0] + 5000, PROT_READ, "map an unused ref: EINVAL");
 	if (a)
-		check(P->gnttab->unmap(gt, a, 1) == 0, "unmap", NULL);
+		case_check(P->gnttab->unmap(gt, a, 1) == 0, "unmap", NULL);
 	if (b)
 		P->gnttab->unmap(gt, b, 1);
-	rc = P->gnttab->unmap(gt, &rc, 1);
-	check(rc == -EINVAL, "unmap an address that is not mapped: EINVAL", "rc=%d", rc);
+	expect_rc(P->gnttab->unmap(gt, &rc, 1), -EINVAL,
+		  "unmap an address that is not mapped: EINVAL");
 	{
 		vbd_gref_t mref[MANY];
 		char *many;
@@ -439,7 +396,7 @@ static int do_mapper(char **argv)
 			const char *v;
 
 			snprintf(key, sizeof(key), "g/many%d", k);
-			v = await(key);
+			v = rv_meet(key);
 			for (int i = 0; i < MANY_PER_KEY; i++) {
 				char *end;
 
@@ -457,29 +414,27 @@ static int do_mapper(char **argv)
 			snprintf(s, sizeof(s), "M%d", i);
 			strcpy(many + (size_t)i * VBD_PAGE_SIZE, s);
 		}
-		check(many && bad < 0, "map 300 separately shared pages in one batch", "%s page %d",
-		      many ? "bad content at" : strerror(errno), bad);
+		case_check(many && bad < 0, "map 300 separately shared pages in one batch",
+			   "%s page %d", many ? "bad content at" : strerror(errno), bad);
 		if (many)
-			check(P->gnttab->unmap(gt, many, MANY) == 0, "unmap the 300-page batch",
-			      NULL);
+			case_check(P->gnttab->unmap(gt, many, MANY) == 0,
+				   "unmap the 300-page batch", NULL);
 	}
-	post("m/mapped", "1");
+	rv_post("m/mapped", "1");
 
 	/* unshare while mapped */
 	pe = map1(gt, g, r[5], RW);
-	check(pe && !strcmp(pe, "E-from-G"), "map E", "%s", pe ? pe : strerror(errno));
+	case_check(pe && !strcmp(pe, "E-from-G"), "map E", "%s", pe ? pe : strerror(errno));
 	if (!pe)
-		fatal("cannot continue");
-	post("m/e-mapped", "1");
-	await("g/e-unshared");
-	check(!strcmp(pe, "E-from-G"), "after unshare the mapper still reads the page", "%.20s",
-	      pe);
+		case_fatal("cannot continue");
+	step("m/e-mapped", "g/e-unshared");
+	case_check(!strcmp(pe, "E-from-G"), "after unshare the mapper still reads the page",
+		   "%.20s", pe);
 	strcpy(pe + 100, "E-written-after-unshare");
 	usleep(200000);
-	check(!strcmp(pe, "E-from-G") && !strcmp(pe + 100, "E-written-after-unshare"),
-	      "... and writes it; its storage is not reused meanwhile", "%.20s", pe);
-	rc = P->gnttab->unmap(gt, pe, 1);
-	check(rc == 0, "unmap the ended grant", "rc=%d", rc);
+	case_check(!strcmp(pe, "E-from-G") && !strcmp(pe + 100, "E-written-after-unshare"),
+		   "... and writes it; its storage is not reused meanwhile", "%.20s", pe);
+	expect_rc(P->gnttab->unmap(gt, pe, 1), 0, "unmap the ended grant");
 	/* Xen defers the release (observed: a map right after unmap still
 	 * works, 3 s later it fails): poll until it fails */
 	end = vbd_now_ms() + ENDED_WAIT_MS;
@@ -491,72 +446,54 @@ static int do_mapper(char **argv)
 		P->gnttab->unmap(gt, pe, 1);
 		usleep(100000);
 	}
-	check(!pe && errno == EINVAL, "a later map of the ended ref fails: EINVAL", "%s",
-	      pe ? "still mappable" : strerror(errno));
-	post("m/e-done", "1");
+	case_check(!pe && errno == EINVAL, "a later map of the ended ref fails: EINVAL", "%s",
+		   pe ? "still mappable" : strerror(errno));
+	rv_post("m/e-done", "1");
 
 	/* events */
 	l = P->evtchn->bind_interdomain(ev, g, (vbd_port_t)port);
-	check(l > 0, "bind_interdomain", "rc=%d", l);
+	case_check(l > 0, "bind_interdomain", "rc=%d", l);
 	if (l <= 0)
-		fatal("cannot continue");
-	p = wait_event(ev, EVENT_MS);
-	check(p == l, "the new local port has one pending event at once", "got %d", p);
-	P->evtchn->unmask(ev, (vbd_port_t)l);
-	rc = P->evtchn->bind_interdomain(ev, g, (vbd_port_t)port);
-	check(rc == -EINVAL, "bind a bound port: EINVAL", "rc=%d", rc);
-	rc = P->evtchn->bind_interdomain(ev, g, (vbd_port_t)pt);
-	check(rc == -EINVAL, "bind a port allocated for another domain: EINVAL", "rc=%d", rc);
-	rc = P->evtchn->bind_interdomain(ev, g, BAD_PORT);
-	check(rc == -EINVAL, "bind an unallocated port: EINVAL", "rc=%d", rc);
-	rc = P->evtchn->bind_interdomain(ev, BAD_DOMID, 1);
-	check(rc == -ESRCH, "bind to a nonexistent domain: ESRCH", "rc=%d", rc);
-	rc = P->evtchn->notify(ev, BAD_PORT);
-	check(rc == -ENOTCONN, "notify a port not owned: ENOTCONN", "rc=%d", rc);
-	rc = P->evtchn->unbind(ev, UNOWNED_LOW_PORT);
-	check(rc == -ENOTCONN, "unbind a port not owned (< 1024): ENOTCONN", "rc=%d", rc);
-	rc = P->evtchn->unbind(ev, BAD_PORT);
-	check(rc == -EINVAL, "unbind a port not owned (>= 1024): EINVAL", "rc=%d", rc);
-	rc = P->evtchn->notify(ev, (vbd_port_t)l);
-	check(rc == 0, "notify mapper->granter", "rc=%d", rc);
-	post("m/bound", "1");
-	await("g/notified");
-	p = wait_event(ev, EVENT_MS);
-	check(p == l, "event granter->mapper via poll() on the handle fd", "got %d", p);
-	P->evtchn->unmask(ev, (vbd_port_t)l);
-	post("m/got", "1");
+		case_fatal("cannot continue");
+	expect_event(ev, l, true, "the new local port has one pending event at once");
+	expect_rc(P->evtchn->bind_interdomain(ev, g, (vbd_port_t)port), -EINVAL,
+		  "bind a bound port: EINVAL");
+	expect_rc(P->evtchn->bind_interdomain(ev, g, (vbd_port_t)pt), -EINVAL,
+		  "bind a port allocated for another domain: EINVAL");
+	expect_rc(P->evtchn->bind_interdomain(ev, g, BAD_PORT), -EINVAL,
+		  "bind an unallocated port: EINVAL");
+	expect_rc(P->evtchn->bind_interdomain(ev, BAD_DOMID, 1), -ESRCH,
+		  "bind to a nonexistent domain: ESRCH");
+	expect_rc(P->evtchn->notify(ev, BAD_PORT), -ENOTCONN, "notify a port not owned: ENOTCONN");
+	expect_rc(P->evtchn->unbind(ev, UNOWNED_LOW_PORT), -ENOTCONN,
+		  "unbind a port not owned (< 1024): ENOTCONN");
+	expect_rc(P->evtchn->unbind(ev, BAD_PORT), -EINVAL,
+		  "unbind a port not owned (>= 1024): EINVAL");
+	expect_rc(P->evtchn->notify(ev, (vbd_port_t)l), 0, "notify mapper->granter");
+	step("m/bound", "g/notified");
+	expect_event(ev, l, true, "event granter->mapper via poll() on the handle fd");
+	rv_post("m/got", "1");
 
-	await("g/coalesce-ready");
+	rv_meet("g/coalesce-ready");
 	P->evtchn->notify(ev, (vbd_port_t)l);
-	post("m/n1", "1");
-	await("g/masked");
-	rc = P->evtchn->notify(ev, (vbd_port_t)l) | P->evtchn->notify(ev, (vbd_port_t)l) |
-	     P->evtchn->notify(ev, (vbd_port_t)l);
-	check(rc == 0, "three notifies while the peer keeps the port masked", "rc=%d", rc);
-	post("m/n3", "1");
-	await("g/coalesce-done");
+	step("m/n1", "g/masked");
+	expect_rc(P->evtchn->notify(ev, (vbd_port_t)l) | P->evtchn->notify(ev, (vbd_port_t)l) |
+		      P->evtchn->notify(ev, (vbd_port_t)l),
+		  0, "three notifies while the peer keeps the port masked");
+	step("m/n3", "g/coalesce-done");
 
-	rc = P->evtchn->unbind(ev, (vbd_port_t)l);
-	check(rc == 0, "unbind the local port", "rc=%d", rc);
-	post("m/unbound", "1");
-	await("g/notified-unbound");
-	p = wait_event(ev, QUIET_MS);
-	check(p < 0, "nothing delivered after unbinding", "got %d", p);
+	expect_rc(P->evtchn->unbind(ev, (vbd_port_t)l), 0, "unbind the local port");
+	step("m/unbound", "g/notified-unbound");
+	expect_quiet(ev, "nothing delivered after unbinding");
 	l2 = P->evtchn->bind_interdomain(ev, g, (vbd_port_t)port);
-	check(l2 > 0, "bind the same remote port again", "rc=%d", l2);
+	case_check(l2 > 0, "bind the same remote port again", "rc=%d", l2);
 	if (l2 <= 0)
-		fatal("cannot continue");
-	p = wait_event(ev, EVENT_MS);
-	check(p == l2, "re-bound port has one pending event", "got %d", p);
-	P->evtchn->unmask(ev, (vbd_port_t)l2);
-	post("m/rebound", "1");
-	await("g/notified2");
-	p = wait_event(ev, EVENT_MS);
-	check(p == l2, "event after re-bind", "got %d", p);
-	P->evtchn->unmask(ev, (vbd_port_t)l2);
+		case_fatal("cannot continue");
+	expect_event(ev, l2, true, "re-bound port has one pending event");
+	step("m/rebound", "g/notified2");
+	expect_event(ev, l2, true, "event after re-bind");
 	P->evtchn->unbind(ev, (vbd_port_t)l2);
-	post("m/got2", "1");
-	await("g/done");
+	step("m/got2", "g/done");
 	P->gnttab->close(gt);
 	P->evtchn->close(ev);
 	return 0;
@@ -568,33 +505,24 @@ static int do_wrong(char **argv)
 	struct vbd_gnttab *gt = P->gnttab->open();
 	struct vbd_evtchn *ev = P->evtchn->open();
 	unsigned r[7];
-	int port, pt, rc;
+	int port, pt;
 	char *a;
 
 	if (!gt || !ev)
-		fatal("opening handles: %s", strerror(errno));
-	if (sscanf(await("g/refs"), "%u %u %u %u %u %u %u", &r[0], &r[1], &r[2], &r[3], &r[4],
-		   &r[5], &r[6]) != 7 ||
-	    sscanf(await("g/ports"), "%d %d", &port, &pt) != 2)
-		fatal("bad rendezvous data");
-	errno = 0;
-	a = map1(gt, g, r[0], PROT_READ);
-	check(!a && errno == EINVAL, "the wrong domain cannot map the page: EINVAL", "%s",
-	      a ? "mapped" : strerror(errno));
-	errno = 0;
-	a = map1(gt, g, r[1], PROT_READ);
-	check(!a && errno == EINVAL, "... nor the read-only one: EINVAL", "%s",
-	      a ? "mapped" : strerror(errno));
+		case_fatal("opening handles: %s", strerror(errno));
+	read_grants(r, &port, &pt);
+	expect_no_map(gt, g, r[0], PROT_READ, "the wrong domain cannot map the page: EINVAL");
+	expect_no_map(gt, g, r[1], PROT_READ, "... nor the read-only one: EINVAL");
 	a = map1(gt, g, r[6], RW);
-	check(a && !strcmp(a, "for-W"), "it maps what was granted to it", "%s",
-	      a ? a : strerror(errno));
+	case_check(a && !strcmp(a, "for-W"), "it maps what was granted to it", "%s",
+		   a ? a : strerror(errno));
 	if (a)
 		P->gnttab->unmap(gt, a, 1);
-	rc = P->evtchn->bind_interdomain(ev, g, (vbd_port_t)port);
-	check(rc == -EINVAL, "binding a port reserved for another domain: EINVAL", "rc=%d", rc);
+	expect_rc(P->evtchn->bind_interdomain(ev, g, (vbd_port_t)port), -EINVAL,
+		  "binding a port reserved for another domain: EINVAL");
 	P->gnttab->close(gt);
 	P->evtchn->close(ev);
-	post("w/done", "1");
+	rv_post("w/done", "1");
 	return 0;
 }
 
@@ -608,11 +536,13 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	role = argv[1];
+	case_role = role;
 	dir = argv[2];
 	P = vbd_platform();
 	xs = xs_open(0);
 	if (!xs)
-		fatal("xs_open: %s", strerror(errno));
+		case_fatal("xs_open: %s", strerror(errno));
+	rv_place = (struct rv_place){xs, dir, WAIT_S};
 	printf("# %s on platform %s\n", role, P->name);
 	if (!strcmp(role, "setup") && argc == 6)
 		rc = do_setup(argv + 3);
@@ -623,8 +553,8 @@ int main(int argc, char **argv)
 	else if (!strcmp(role, "wrong") && argc == 4)
 		rc = do_wrong(argv + 3);
 	else
-		fatal("bad arguments");
+		case_fatal("bad arguments");
 	xs_close(xs);
-	printf("# %s: %d cases, %d failed\n", role, cases, failures);
-	return rc || failures ? 1 : 0;
+	printf("# %s: %d cases, %d failed\n", role, case_count, case_failures);
+	return rc || case_failures ? 1 : 0;
 }

@@ -25,45 +25,22 @@
 #include <errno.h>
 #include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "cases.h"
 
 #define HANG_MS 30000
 
 static const struct vbd_platform *P;
 static const struct vbd_evtchn_ops *E;
 static vbd_domid_t self;
-static int cases, failures;
-
-static void check(bool ok, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *what, const char *fmt, ...)
-{
-	char why[256] = "";
-	va_list ap;
-
-	cases++;
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(why, sizeof(why), fmt, ap);
-		va_end(ap);
-	}
-	if (ok)
-		printf("ok %d %s\n", cases, what);
-	else {
-		failures++;
-		printf("FAIL %d %s: %s\n", cases, what, why);
-	}
-	fflush(stdout);
-}
 
 static void fatal(const char *what)
 {
-	printf("FAIL fatal: %s: %s\n", what, strerror(errno));
-	exit(1);
+	case_fatal("%s: %s", what, strerror(errno));
 }
 
 /* Does the handle's fd poll readable right now? */
@@ -100,78 +77,82 @@ static void single_port(void)
 	struct vbd_evtchn *ha = open_h(), *hb = open_h(), *h0 = open_h();
 	int a, b, p, rc;
 
-	check(E->pending(h0) == -EAGAIN && !readable(h0),
-	      "a handle without ports: nothing pending, fd not readable", NULL);
+	case_check(E->pending(h0) == -EAGAIN && !readable(h0),
+		   "a handle without ports: nothing pending, fd not readable", NULL);
 	E->close(h0);
 
 	channel(ha, &a, hb, &b);
-	check(!readable(ha), "allocating a port raises no event", NULL);
-	check(readable(hb), "the bound port starts pending: fd readable", NULL);
+	case_check(!readable(ha), "allocating a port raises no event", NULL);
+	case_check(readable(hb), "the bound port starts pending: fd readable", NULL);
 	p = E->pending(hb);
-	check(p == b, "pending() returns the bound port", "got %d, want %d", p, b);
-	check(!readable(hb), "after pending() the fd is not readable", NULL);
+	case_check(p == b, "pending() returns the bound port", "got %d, want %d", p, b);
+	case_check(!readable(hb), "after pending() the fd is not readable", NULL);
 	p = E->pending(hb);
-	check(p == -EAGAIN, "pending() again: nothing (masked, no new event)", "got %d", p);
+	case_check(p == -EAGAIN, "pending() again: nothing (masked, no new event)", "got %d", p);
 
 	/* notifies while masked, pending() called in between */
 	rc = E->notify(ha, (vbd_port_t)a) | E->notify(ha, (vbd_port_t)a) |
 	     E->notify(ha, (vbd_port_t)a);
-	check(rc == 0, "three notifies while masked", "rc=%d", rc);
+	case_check(rc == 0, "three notifies while masked", "rc=%d", rc);
 	p = E->pending(hb);
-	check(p == -EAGAIN, "pending() does not return a masked port", "got %d", p);
-	check(!readable(hb), "after that pending() the fd is not readable (masked port)", NULL);
+	case_check(p == -EAGAIN, "pending() does not return a masked port", "got %d", p);
+	case_check(!readable(hb), "after that pending() the fd is not readable (masked port)",
+		   NULL);
 	rc = E->notify(ha, (vbd_port_t)a);
-	check(rc == 0 && !readable(hb), "a further notify while masked: fd still not readable",
-	      "rc=%d", rc);
+	case_check(rc == 0 && !readable(hb), "a further notify while masked: fd still not readable",
+		   "rc=%d", rc);
 	E->unmask(hb, (vbd_port_t)b);
-	check(readable(hb), "unmask with an event pending: fd readable", NULL);
+	case_check(readable(hb), "unmask with an event pending: fd readable", NULL);
 	p = E->pending(hb);
-	check(p == b, "the masked notifies arrive after unmask", "got %d", p);
+	case_check(p == b, "the masked notifies arrive after unmask", "got %d", p);
 	E->unmask(hb, (vbd_port_t)b);
 	p = E->pending(hb);
-	check(p == -EAGAIN && !readable(hb), "... coalesced into exactly one event", "got %d", p);
+	case_check(p == -EAGAIN && !readable(hb), "... coalesced into exactly one event", "got %d",
+		   p);
 
 	/* notifies while masked, no pending() before unmask (the data path) */
 	rc = E->notify(ha, (vbd_port_t)a);
 	p = E->pending(hb);
-	check(rc == 0 && p == b, "notify, pending", "rc=%d p=%d", rc, p);
+	case_check(rc == 0 && p == b, "notify, pending", "rc=%d p=%d", rc, p);
 	E->notify(ha, (vbd_port_t)a);
 	E->notify(ha, (vbd_port_t)a);
 	E->unmask(hb, (vbd_port_t)b);
-	check(readable(hb), "notifies between pending() and unmask(): fd readable after unmask",
-	      NULL);
+	case_check(readable(hb),
+		   "notifies between pending() and unmask(): fd readable after unmask", NULL);
 	p = E->pending(hb);
-	check(p == b, "... one event", "got %d", p);
+	case_check(p == b, "... one event", "got %d", p);
 	E->unmask(hb, (vbd_port_t)b);
-	check(E->pending(hb) == -EAGAIN && !readable(hb), "... only one", NULL);
+	case_check(E->pending(hb) == -EAGAIN && !readable(hb), "... only one", NULL);
 
 	/* notifies while unmasked coalesce too */
 	E->notify(ha, (vbd_port_t)a);
 	E->notify(ha, (vbd_port_t)a);
-	check(readable(hb), "notifies to an unmasked port: fd readable", NULL);
+	case_check(readable(hb), "notifies to an unmasked port: fd readable", NULL);
 	p = E->pending(hb);
-	check(p == b, "... pending() returns it", "got %d", p);
+	case_check(p == b, "... pending() returns it", "got %d", p);
 	E->unmask(hb, (vbd_port_t)b);
-	check(E->pending(hb) == -EAGAIN && !readable(hb), "... once", NULL);
+	case_check(E->pending(hb) == -EAGAIN && !readable(hb), "... once", NULL);
 
 	/* unmask of a port that is not masked changes nothing */
 	rc = E->unmask(hb, (vbd_port_t)b);
-	check(rc == 0 && !readable(hb) && E->pending(hb) == -EAGAIN,
-	      "unmask of an unmasked port without event: no event", "rc=%d", rc);
+	case_check(rc == 0 && !readable(hb) && E->pending(hb) == -EAGAIN,
+		   "unmask of an unmasked port without event: no event", "rc=%d", rc);
 	E->notify(ha, (vbd_port_t)a);
 	E->unmask(hb, (vbd_port_t)b);
 	p = E->pending(hb);
-	check(p == b, "unmask of an unmasked port with an event: still one event", "got %d", p);
+	case_check(p == b, "unmask of an unmasked port with an event: still one event", "got %d",
+		   p);
 	E->unmask(hb, (vbd_port_t)b);
 	E->unmask(hb, (vbd_port_t)b);
-	check(E->pending(hb) == -EAGAIN && !readable(hb), "double unmask: no extra event", NULL);
+	case_check(E->pending(hb) == -EAGAIN && !readable(hb), "double unmask: no extra event",
+		   NULL);
 
 	/* the other direction */
 	rc = E->notify(hb, (vbd_port_t)b);
-	check(rc == 0 && readable(ha), "notify back: the allocating side's fd readable", "rc=%d",
-	      rc);
+	case_check(rc == 0 && readable(ha), "notify back: the allocating side's fd readable",
+		   "rc=%d", rc);
 	p = E->pending(ha);
-	check(p == a, "... pending() returns its port", "got %d", p);
+	case_check(p == a, "... pending() returns its port", "got %d", p);
 	E->unmask(ha, (vbd_port_t)a);
 
 	/* unbind a masked port with an event pending */
@@ -180,13 +161,14 @@ static void single_port(void)
 	E->notify(ha, (vbd_port_t)a);
 	E->pending(hb); /* disarms */
 	rc = E->unbind(hb, (vbd_port_t)b);
-	check(p == b && rc == 0, "unbind a masked port with an event pending", "p=%d rc=%d", p, rc);
-	check(!readable(hb) && E->pending(hb) == -EAGAIN, "... the handle has nothing pending",
-	      NULL);
+	case_check(p == b && rc == 0, "unbind a masked port with an event pending", "p=%d rc=%d", p,
+		   rc);
+	case_check(!readable(hb) && E->pending(hb) == -EAGAIN, "... the handle has nothing pending",
+		   NULL);
 	rc = E->unmask(hb, (vbd_port_t)b);
-	check(rc == 0, "unmask of an unbound port: 0", "rc=%d", rc);
+	case_check(rc == 0, "unmask of an unbound port: 0", "rc=%d", rc);
 	rc = E->notify(ha, (vbd_port_t)a);
-	check(rc == 0, "notify a port whose peer unbound: 0 (delivered nowhere)", "rc=%d", rc);
+	case_check(rc == 0, "notify a port whose peer unbound: 0 (delivered nowhere)", "rc=%d", rc);
 	E->close(ha);
 	E->close(hb);
 }
@@ -200,44 +182,45 @@ static void multi_port(void)
 	channel(hc, &c2, hd, &d2);
 	p = E->pending(hd);
 	q = E->pending(hd);
-	check(((p == d1 && q == d2) || (p == d2 && q == d1)) && E->pending(hd) == -EAGAIN,
-	      "two ports: both binds' events, once each", "got %d %d", p, q);
-	check(!readable(hd), "... then the fd is not readable", NULL);
+	case_check(((p == d1 && q == d2) || (p == d2 && q == d1)) && E->pending(hd) == -EAGAIN,
+		   "two ports: both binds' events, once each", "got %d %d", p, q);
+	case_check(!readable(hd), "... then the fd is not readable", NULL);
 	E->unmask(hd, (vbd_port_t)d2);
 
 	/* d1 masked, d2 unmasked: a notify to each */
 	E->notify(hc, (vbd_port_t)c1);
 	E->notify(hc, (vbd_port_t)c2);
 	p = E->pending(hd);
-	check(p == d2, "one port masked: only the other's event", "got %d", p);
-	check(E->pending(hd) == -EAGAIN && !readable(hd),
-	      "... nothing more, fd not readable (the masked one waits)", NULL);
+	case_check(p == d2, "one port masked: only the other's event", "got %d", p);
+	case_check(E->pending(hd) == -EAGAIN && !readable(hd),
+		   "... nothing more, fd not readable (the masked one waits)", NULL);
 	E->unmask(hd, (vbd_port_t)d2);
-	check(!readable(hd), "unmask of the port without event: fd still not readable", NULL);
+	case_check(!readable(hd), "unmask of the port without event: fd still not readable", NULL);
 	E->unmask(hd, (vbd_port_t)d1);
-	check(readable(hd), "unmask of the masked port: its event, fd readable", NULL);
+	case_check(readable(hd), "unmask of the masked port: its event, fd readable", NULL);
 	p = E->pending(hd);
-	check(p == d1 && E->pending(hd) == -EAGAIN, "... pending() returns it, once", "got %d", p);
+	case_check(p == d1 && E->pending(hd) == -EAGAIN, "... pending() returns it, once", "got %d",
+		   p);
 
 	/* a third port while d1 is masked, then drop to one port */
 	channel(hc, &c3, hd, &d3);
 	p = E->pending(hd);
-	check(p == d3, "a third port's bind event while another is masked", "got %d", p);
+	case_check(p == d3, "a third port's bind event while another is masked", "got %d", p);
 	E->unmask(hd, (vbd_port_t)d3);
 	E->notify(hc, (vbd_port_t)c1);
-	check(E->pending(hd) == -EAGAIN, "notify to the masked port: nothing", NULL);
-	check(E->unbind(hd, (vbd_port_t)d1) == 0 && E->unbind(hd, (vbd_port_t)d3) == 0,
-	      "unbind the masked port and the third", NULL);
-	check(!readable(hd) && E->pending(hd) == -EAGAIN, "... nothing pending", NULL);
+	case_check(E->pending(hd) == -EAGAIN, "notify to the masked port: nothing", NULL);
+	case_check(E->unbind(hd, (vbd_port_t)d1) == 0 && E->unbind(hd, (vbd_port_t)d3) == 0,
+		   "unbind the masked port and the third", NULL);
+	case_check(!readable(hd) && E->pending(hd) == -EAGAIN, "... nothing pending", NULL);
 	E->notify(hc, (vbd_port_t)c2);
 	p = E->pending(hd);
-	check(p == d2, "the remaining port still gets events", "got %d", p);
+	case_check(p == d2, "the remaining port still gets events", "got %d", p);
 	E->notify(hc, (vbd_port_t)c2);
-	check(E->pending(hd) == -EAGAIN && !readable(hd), "... and is masked after pending()",
-	      NULL);
+	case_check(E->pending(hd) == -EAGAIN && !readable(hd), "... and is masked after pending()",
+		   NULL);
 	E->unmask(hd, (vbd_port_t)d2);
 	p = E->pending(hd);
-	check(p == d2, "... its masked notify arrives after unmask", "got %d", p);
+	case_check(p == d2, "... its masked notify arrives after unmask", "got %d", p);
 	E->close(hc);
 	E->close(hd);
 }
@@ -320,11 +303,11 @@ static void threads(long rounds)
 	ponger.stop = true;
 	E->notify(ha, (vbd_port_t)a); /* wake the echo thread */
 	pthread_join(tp, NULL);
-	check(got == rounds && ponger.err == 0 && noise.err == 0,
-	      "threads: ping-pong with a concurrent notifier on the waiting handle, no lost "
-	      "wake-up",
-	      "%ld of %ld rounds, echo err %d, notifier err %d", got, rounds, ponger.err,
-	      noise.err);
+	case_check(got == rounds && ponger.err == 0 && noise.err == 0,
+		   "threads: ping-pong with a concurrent notifier on the waiting handle, no lost "
+		   "wake-up",
+		   "%ld of %ld rounds, echo err %d, notifier err %d", got, rounds, ponger.err,
+		   noise.err);
 	E->close(ha);
 	E->close(hb);
 }
@@ -344,6 +327,6 @@ int main(int argc, char **argv)
 	single_port();
 	multi_port();
 	threads(rounds);
-	printf("%d cases, %d failed\n", cases, failures);
-	return failures ? 1 : 0;
+	printf("%d cases, %d failed\n", case_count, case_failures);
+	return case_failures ? 1 : 0;
 }

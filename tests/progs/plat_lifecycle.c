@@ -38,7 +38,6 @@
 #include <errno.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -48,6 +47,7 @@
 #include <unistd.h>
 #include <xenstore.h>
 
+#include "cases.h"
 #include "rendezvous.h"
 
 #define RELEASE_LIMIT_MS 100
@@ -56,50 +56,10 @@
 static const struct vbd_platform *P;
 static struct xs_handle *xs;
 static const char *dir = "";
-static int failures;
-
-static void check(bool ok, const char *what, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static void check(bool ok, const char *what, const char *fmt, ...)
-{
-	char why[256] = "";
-	va_list ap;
-
-	if (fmt) {
-		va_start(ap, fmt);
-		vsnprintf(why, sizeof(why), fmt, ap);
-		va_end(ap);
-	}
-	printf("%s %s%s%s\n", ok ? "ok" : "FAIL", what, ok ? "" : ": ", ok ? "" : why);
-	fflush(stdout);
-	failures += !ok;
-}
 
 static void __attribute__((noreturn)) fatal(const char *what)
 {
-	printf("FAIL fatal: %s: %s\n", what, strerror(errno));
-	exit(1);
-}
-
-static void post(const char *key, const char *val)
-{
-	char path[256];
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	if (!xs_write(xs, XBT_NULL, path, val, strlen(val)))
-		fatal(path);
-}
-
-static const char *await(const char *key)
-{
-	char path[256];
-	const char *v;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, key);
-	v = rv_await(xs, path, WAIT_S);
-	if (!v)
-		fatal(path); /* errno ETIMEDOUT */
-	return v;
+	case_fatal("%s: %s", what, strerror(errno));
 }
 
 static int wait_event(struct vbd_evtchn *h, int ms)
@@ -107,7 +67,7 @@ static int wait_event(struct vbd_evtchn *h, int ms)
 	return rv_wait_event(P, h, ms);
 }
 
-static void __attribute__((noreturn)) do_victim(vbd_domid_t peer)
+static int __attribute__((noreturn)) do_victim(vbd_domid_t peer)
 {
 	struct vbd_gntshr *gs = P->gntshr->open();
 	struct vbd_evtchn *ev = P->evtchn->open();
@@ -117,7 +77,7 @@ static void __attribute__((noreturn)) do_victim(vbd_domid_t peer)
 
 	if (!gs || !ev)
 		fatal("open");
-	await("go"); /* DIR is made accessible after this domain exists */
+	rv_meet("go"); /* DIR is made accessible after this domain exists */
 	page = P->gntshr->share_pages(gs, peer, 1, &ref, 1);
 	p1 = P->evtchn->alloc_unbound(ev, peer);
 	p2 = P->evtchn->alloc_unbound(ev, peer);
@@ -125,7 +85,7 @@ static void __attribute__((noreturn)) do_victim(vbd_domid_t peer)
 		fatal("share / alloc_unbound");
 	strcpy(page, "victim-page");
 	snprintf(buf, sizeof(buf), "%u %d %d", ref, p1, p2);
-	post("v/info", buf);
+	rv_post("v/info", buf);
 	for (;;)
 		pause();
 }
@@ -179,13 +139,13 @@ static void nodes_setup(vbd_domid_t victim)
 	bool ok;
 
 	ok = xs_write(xs, XBT_NULL, dpath("v/sub"), "s", 1);
-	check(ok, "create a node below the victim's own node", "%s", strerror(errno));
+	case_check(ok, "create a node below the victim's own node", "%s", strerror(errno));
 	ok = xs_write(xs, XBT_NULL, dpath("s/keep"), "k", 1) &&
 	     xs_set_permissions(xs, XBT_NULL, dpath("s/keep"), keep, 2);
 	snprintf(want, sizeof(want), "n%u,r%u", keep[0].id, (unsigned)victim);
-	check(ok && !strcmp(perms_of(dpath("s/keep")), want),
-	      "own node with an ACL entry for the victim", "%s (%s)", perms_of(dpath("s/keep")),
-	      strerror(errno));
+	case_check(ok && !strcmp(perms_of(dpath("s/keep")), want),
+		   "own node with an ACL entry for the victim", "%s (%s)",
+		   perms_of(dpath("s/keep")), strerror(errno));
 	if (!xs_watch(xs, dpath("v/info"), "info") || !xs_watch(xs, dpath("v/sub"), "sub"))
 		fatal("xs_watch");
 	for (int seen = 0; seen < 2; seen++) /* the initial events */
@@ -210,23 +170,25 @@ static void nodes_check(vbd_domid_t victim)
 		got_info |= !strcmp(e, info);
 		got_sub |= !strcmp(e, sub);
 	}
-	check(got_info, "the watch on the victim's node fires when the domain goes", NULL);
-	check(got_sub, "... and the one on the node below it another domain owns", NULL);
+	case_check(got_info, "the watch on the victim's node fires when the domain goes", NULL);
+	case_check(got_sub, "... and the one on the node below it another domain owns", NULL);
 	errno = 0;
 	v = xs_read(xs, XBT_NULL, info, &len);
-	check(!v && errno == ENOENT, "the destroyed domain's node is gone", "%s",
-	      v ? "still there" : strerror(errno));
+	case_check(!v && errno == ENOENT, "the destroyed domain's node is gone", "%s",
+		   v ? "still there" : strerror(errno));
 	free(v);
 	v = xs_read(xs, XBT_NULL, sub, &len);
-	check(!v && errno == ENOENT, "... with its subtree (whoever owns the nodes)", "%s",
-	      v ? "still there" : strerror(errno));
+	case_check(!v && errno == ENOENT, "... with its subtree (whoever owns the nodes)", "%s",
+		   v ? "still there" : strerror(errno));
 	free(v);
 	v = xs_read(xs, XBT_NULL, dpath("go"), &len);
-	check(v != NULL, "dom0's directory that granted it access stays", "%s", strerror(errno));
+	case_check(v != NULL, "dom0's directory that granted it access stays", "%s",
+		   strerror(errno));
 	free(v);
 	snprintf(want, sizeof(want), "n%u,r%u", self_domid(), (unsigned)victim);
-	check(!strcmp(perms_of(dpath("s/keep")), want),
-	      "get_perms still lists the dead domain's ACL entry", "%s", perms_of(dpath("s/keep")));
+	case_check(!strcmp(perms_of(dpath("s/keep")), want),
+		   "get_perms still lists the dead domain's ACL entry", "%s",
+		   perms_of(dpath("s/keep")));
 }
 
 static int do_survivor(vbd_domid_t victim)
@@ -240,48 +202,49 @@ static int do_survivor(vbd_domid_t victim)
 
 	if (!gt || !ev)
 		fatal("open");
-	if (sscanf(await("v/info"), "%u %d %d", &ref, &p1, &p2) != 3)
+	if (sscanf(rv_meet("v/info"), "%u %d %d", &ref, &p1, &p2) != 3)
 		fatal("v/info");
 	page = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ | PROT_WRITE);
-	check(page && !strcmp(page, "victim-page"), "map the victim's page", "%s",
-	      page ? page : strerror(errno));
+	case_check(page && !strcmp(page, "victim-page"), "map the victim's page", "%s",
+		   page ? page : strerror(errno));
 	l = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p1);
-	check(l > 0, "bind the victim's port", "rc=%d", l);
+	case_check(l > 0, "bind the victim's port", "rc=%d", l);
 	if (!page || l <= 0)
 		return 1;
 	wait_event(ev, 2000); /* the bind's initial event */
 	P->evtchn->unmask(ev, (vbd_port_t)l);
 	nodes_setup(victim);
-	post("s/ready", "1");
+	rv_post("s/ready", "1");
 
-	await("killed");
+	rv_meet("killed");
 	p = wait_event(ev, 300);
-	check(p < 0, "no event when the peer dies", "got %d", p);
-	check(!strcmp(page, "victim-page"), "the dead domain's page stays readable", "%.20s", page);
+	case_check(p < 0, "no event when the peer dies", "got %d", p);
+	case_check(!strcmp(page, "victim-page"), "the dead domain's page stays readable", "%.20s",
+		   page);
 	strcpy(page + 64, "written-after-death");
-	check(!strcmp(page + 64, "written-after-death"), "... and writable", NULL);
+	case_check(!strcmp(page + 64, "written-after-death"), "... and writable", NULL);
 	rc = P->evtchn->notify(ev, (vbd_port_t)l);
-	check(rc == 0, "notify the dead peer returns 0", "rc=%d", rc);
+	case_check(rc == 0, "notify the dead peer returns 0", "rc=%d", rc);
 	p = wait_event(ev, 300);
-	check(p < 0, "... and delivers nothing", "got %d", p);
+	case_check(p < 0, "... and delivers nothing", "got %d", p);
 	rc = P->evtchn->bind_interdomain(ev, victim, (vbd_port_t)p2);
-	check(rc == -EINVAL, "bind the zombie's unbound port: EINVAL (its ports closed)", "rc=%d",
-	      rc);
+	case_check(rc == -EINVAL, "bind the zombie's unbound port: EINVAL (its ports closed)",
+		   "rc=%d", rc);
 	{
 		/* observed on Xen 4.17: nothing ends a dead domain's grants */
 		char *again = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ);
 
-		check(again && !strcmp(again, "victim-page"), "the zombie's grant maps again", "%s",
-		      again ? again : strerror(errno));
+		case_check(again && !strcmp(again, "victim-page"), "the zombie's grant maps again",
+			   "%s", again ? again : strerror(errno));
 		if (again)
 			P->gnttab->unmap(gt, again, 1);
 	}
 	nodes_check(victim);
-	post("s/checked", "1");
+	rv_post("s/checked", "1");
 
-	await("listed");
+	rv_meet("listed");
 	rc = P->gnttab->unmap(gt, page, 1);
-	check(rc == 0, "unmap the dead domain's page", "rc=%d", rc);
+	case_check(rc == 0, "unmap the dead domain's page", "rc=%d", rc);
 	/* the zombie goes once the last foreign mapping is gone */
 	end = (double)vbd_now_ms() + 2000;
 	do {
@@ -290,20 +253,20 @@ static int do_survivor(vbd_domid_t victim)
 			break;
 		usleep(20000);
 	} while ((double)vbd_now_ms() < end);
-	check(rc == -ESRCH, "bind to the vanished domain: ESRCH", "rc=%d", rc);
+	case_check(rc == -ESRCH, "bind to the vanished domain: ESRCH", "rc=%d", rc);
 	errno = 0;
 	page = P->gnttab->map_refs(gt, 1, victim, &ref, PROT_READ);
-	check(!page && errno == EINVAL, "map the vanished domain's ref: EINVAL", "%s",
-	      page ? "mapped" : strerror(errno));
+	case_check(!page && errno == EINVAL, "map the vanished domain's ref: EINVAL", "%s",
+		   page ? "mapped" : strerror(errno));
 	rc = P->evtchn->unbind(ev, (vbd_port_t)l);
-	check(rc == 0, "unbind the port that was bound to it", "rc=%d", rc);
+	case_check(rc == 0, "unbind the port that was bound to it", "rc=%d", rc);
 	P->evtchn->close(ev);
 	P->gnttab->close(gt);
-	post("s/done", "1");
-	return failures ? 1 : 0;
+	rv_post("s/done", "1");
+	return case_failures ? 1 : 0;
 }
 
-static void __attribute__((noreturn)) do_short(vbd_domid_t peer)
+static int __attribute__((noreturn)) do_short(vbd_domid_t peer)
 {
 	struct vbd_gntshr *gs = P->gntshr->open();
 	vbd_gref_t ref;
@@ -316,7 +279,7 @@ static void __attribute__((noreturn)) do_short(vbd_domid_t peer)
 		fatal("share");
 	strcpy(page, "short-lived");
 	snprintf(buf, sizeof(buf), "%u", ref);
-	post("short/ref", buf);
+	rv_post("short/ref", buf);
 	fflush(stdout);
 	_exit(0); /* without unsharing or closing anything */
 }
@@ -324,13 +287,13 @@ static void __attribute__((noreturn)) do_short(vbd_domid_t peer)
 static int do_late(vbd_domid_t g)
 {
 	struct vbd_gnttab *gt = P->gnttab->open();
-	vbd_gref_t ref = (vbd_gref_t)atoi(await("short/ref"));
+	vbd_gref_t ref = (vbd_gref_t)atoi(rv_meet("short/ref"));
 	double end = (double)vbd_now_ms() + 10000;
 	char *page;
 
 	if (!gt)
 		fatal("open");
-	await("short/exited");
+	rv_meet("short/exited");
 	for (;;) {
 		errno = 0;
 		page = P->gnttab->map_refs(gt, 1, g, &ref, PROT_READ);
@@ -339,11 +302,11 @@ static int do_late(vbd_domid_t g)
 		P->gnttab->unmap(gt, page, 1);
 		usleep(20000);
 	}
-	check(!page && errno == EINVAL,
-	      "grants of a process that exited without unsharing end (its domain lives)", "%s",
-	      page ? "still mappable" : strerror(errno));
+	case_check(!page && errno == EINVAL,
+		   "grants of a process that exited without unsharing end (its domain lives)", "%s",
+		   page ? "still mappable" : strerror(errno));
 	P->gnttab->close(gt);
-	return failures ? 1 : 0;
+	return case_failures ? 1 : 0;
 }
 
 /* Next watch event's path (static), or NULL after ms. */
@@ -398,15 +361,15 @@ static int do_release(unsigned domid, pid_t pid)
 		}
 	}
 	printf("# node removed after %.1f ms, @releaseDomain after %.1f ms\n", t_node, t_rel);
-	check(t_node >= 0, "/local/domain/<id> removed", NULL);
-	check(t_rel >= 0 && t_rel >= t_node, "then @releaseDomain fires", "node %.1f rel %.1f",
-	      t_node, t_rel);
-	check(t_rel >= 0 && t_rel <= RELEASE_LIMIT_MS, "within 100 ms of the SIGKILL", "%.1f ms",
-	      t_rel);
+	case_check(t_node >= 0, "/local/domain/<id> removed", NULL);
+	case_check(t_rel >= 0 && t_rel >= t_node, "then @releaseDomain fires", "node %.1f rel %.1f",
+		   t_node, t_rel);
+	case_check(t_rel >= 0 && t_rel <= RELEASE_LIMIT_MS, "within 100 ms of the SIGKILL",
+		   "%.1f ms", t_rel);
 	v = xs_read(xs, XBT_NULL, node, &len);
-	check(!v && errno == ENOENT, "node gone for dom0", "%s", v ? "still there" : "");
+	case_check(!v && errno == ENOENT, "node gone for dom0", "%s", v ? "still there" : "");
 	free(v);
-	return failures ? 1 : 0;
+	return case_failures ? 1 : 0;
 }
 
 static int do_domu_watch(int ms)
@@ -421,8 +384,8 @@ static int do_domu_watch(int ms)
 		fatal("xs_watch");
 	e = next_watch(2000);
 	initial = e && !strcmp(e, "@releaseDomain");
-	check(initial, "a domU watching @releaseDomain gets the initial event", NULL);
-	post("c/ready", "1");
+	case_check(initial, "a domU watching @releaseDomain gets the initial event", NULL);
+	rv_post("c/ready", "1");
 	for (;;) {
 		int left = stop < 0 ? 200 : (int)(stop - (double)vbd_now_ms());
 
@@ -440,8 +403,8 @@ static int do_domu_watch(int ms)
 			free(v);
 		}
 	}
-	check(later == 0, "... and no event when another domain dies", "%d events", later);
-	return failures ? 1 : 0;
+	case_check(later == 0, "... and no event when another domain dies", "%d events", later);
+	return case_failures ? 1 : 0;
 }
 
 static int do_perms(const char *path, int n, char **acl)
@@ -463,6 +426,13 @@ static int do_perms(const char *path, int n, char **acl)
 	return 0;
 }
 
+/* the roles "ROLE DIR DOMID" */
+static const struct {
+	const char *name;
+	int (*run)(vbd_domid_t peer);
+} dir_roles[] = {
+    {"victim", do_victim}, {"survivor", do_survivor}, {"short", do_short}, {"late", do_late}};
+
 int main(int argc, char **argv)
 {
 	int rc = 2;
@@ -476,24 +446,16 @@ int main(int argc, char **argv)
 	xs = xs_open(0);
 	if (!xs)
 		fatal("xs_open");
-	if (!strcmp(argv[1], "victim")) {
-		dir = argv[2];
-		do_victim((vbd_domid_t)atoi(argv[3]));
-	} else if (!strcmp(argv[1], "survivor")) {
-		dir = argv[2];
-		rc = do_survivor((vbd_domid_t)atoi(argv[3]));
-	} else if (!strcmp(argv[1], "short")) {
-		dir = argv[2];
-		do_short((vbd_domid_t)atoi(argv[3]));
-	} else if (!strcmp(argv[1], "late")) {
-		dir = argv[2];
-		rc = do_late((vbd_domid_t)atoi(argv[3]));
-	} else if (!strcmp(argv[1], "release")) {
+	dir = argv[2]; /* DIR, for the roles that have one */
+	rv_place = (struct rv_place){xs, dir, WAIT_S};
+	for (size_t i = 0; i < sizeof(dir_roles) / sizeof(dir_roles[0]); i++)
+		if (!strcmp(argv[1], dir_roles[i].name))
+			rc = dir_roles[i].run((vbd_domid_t)atoi(argv[3]));
+	if (!strcmp(argv[1], "release")) {
 		rc = do_release((unsigned)atoi(argv[2]), (pid_t)atoi(argv[3]));
 	} else if (!strcmp(argv[1], "perms")) {
 		rc = do_perms(argv[2], argc - 3, argv + 3);
 	} else if (!strcmp(argv[1], "domu-watch")) {
-		dir = argv[2];
 		rc = do_domu_watch(atoi(argv[3]));
 	}
 	xs_close(xs);
