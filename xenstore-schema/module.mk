@@ -1,7 +1,9 @@
 # xenstore-schema/: the XenStore layout (vbdpool-paths.md, schema.txt) and
-# libvbdschema: schema parser, ACL helpers, tree views (in-memory, live)
-# and the validator behind `vbdpoolctl schema-check`.  schema.txt is
-# compiled in (a generated C string), so the tool needs no data file.
+# libvbdschema: schema parser, ACL helpers, tree views (in-memory, live),
+# the validator behind `vbdpoolctl schema-check` and the pool writers that
+# set the schema's ACLs (pool_acl.c, used by vbdpoolctl and the supervisor).
+# schema.txt is compiled in (a generated C string), so the tool needs no
+# data file.
 XSCHEMA_SRCS := $(wildcard xenstore-schema/*.c)
 XSCHEMA_GEN  := $(BUILD)/gen/xenstore-schema/schema_text.c
 XSCHEMA_LIB  := $(BUILD)/lib/libvbdschema.a
