@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vbdpool/clock.h"
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
 
@@ -119,16 +120,13 @@ static void submit_one(struct slot *s)
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return vbd_now_ns() / 1e9;
 }
 
+/* this process's CPU time (clock(): CLOCK_PROCESS_CPUTIME_ID) */
 static double cpu_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return (double)clock() / CLOCKS_PER_SEC;
 }
 
 int main(int argc, char **argv)
@@ -148,16 +146,20 @@ int main(int argc, char **argv)
 	const char *rw = "randread";
 	struct vbd_front_stats st;
 	int c, rc;
+	/* the options that set an unsigned */
+	unsigned *const uopt[128] = {['d'] = &devid,
+				     ['q'] = &qd,
+				     ['w'] = &wait_s,
+				     ['o'] = &ring_order,
+				     ['y'] = &sync_threads};
 
 	vbd_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c > 0 && c < 128 && uopt[c]) {
+			*uopt[c] = (unsigned)atoi(optarg);
+			continue;
+		}
 		switch (c) {
-		case 'd':
-			devid = (unsigned)atoi(optarg);
-			break;
-		case 'q':
-			qd = (unsigned)atoi(optarg);
-			break;
 		case 'b':
 			b.bs = strtoull(optarg, NULL, 0);
 			break;
@@ -166,15 +168,6 @@ int main(int argc, char **argv)
 			break;
 		case 'r':
 			rw = optarg;
-			break;
-		case 'w':
-			wait_s = (unsigned)atoi(optarg);
-			break;
-		case 'o':
-			ring_order = (unsigned)atoi(optarg);
-			break;
-		case 'y':
-			sync_threads = (unsigned)atoi(optarg);
 			break;
 		case 'p':
 			poll_us = atoi(optarg);

@@ -58,6 +58,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "vbdpool/clock.h"
 #include "vbdpool/front.h"
 #include "vbdpool/log.h"
 #include "vbdpool/proto.h"
@@ -118,16 +119,14 @@ static int io_discard(struct worker *w, uint64_t off, uint32_t len)
 
 static double now_s(void)
 {
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+	return vbd_now_ns() / 1e9;
 }
 
 static double wall_s(void)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_REALTIME, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
+
+	return clock_gettime(CLOCK_REALTIME, &ts) ? 0 : ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
 /* --slow-log: one line per slow operation; a failed one (rc < 0, other
@@ -354,36 +353,31 @@ int main(int argc, char **argv)
 	uint64_t seed = 1, blocks_limit = 0;
 	bool final = true;
 	int c, rc;
+	/* the options that set an unsigned */
+	unsigned *const uopt[128] = {['d'] = &devid,
+				     ['t'] = &nthreads,
+				     ['b'] = &max_blocks,
+				     ['w'] = &wait_s,
+				     ['r'] = &ring_order};
 
 	vbd_log_init("front_verify");
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
+		if (c > 0 && c < 128 && uopt[c]) {
+			*uopt[c] = (unsigned)strtoul(optarg, NULL, 0);
+			continue;
+		}
 		switch (c) {
-		case 'd':
-			devid = (unsigned)strtoul(optarg, NULL, 0);
-			break;
 		case 's':
 			seconds = atof(optarg);
 			break;
 		case 'o':
 			ops_limit = strtol(optarg, NULL, 0);
 			break;
-		case 't':
-			nthreads = (unsigned)strtoul(optarg, NULL, 0);
-			break;
-		case 'b':
-			max_blocks = (unsigned)strtoul(optarg, NULL, 0);
-			break;
 		case 'x':
 			seed = strtoull(optarg, NULL, 0);
 			break;
-		case 'w':
-			wait_s = (unsigned)strtoul(optarg, NULL, 0);
-			break;
 		case 'n':
 			final = false;
-			break;
-		case 'r':
-			ring_order = (unsigned)strtoul(optarg, NULL, 0);
 			break;
 		case 'N':
 			nbd_sock = optarg;
