@@ -45,13 +45,14 @@ struct bench {
 	atomic_ulong seq_next;
 };
 
-static uint64_t xorshift(uint64_t *s)
+/* splitmix64: spread block numbers (the bench needs no more than that) */
+static uint64_t next_rand(uint64_t *s)
 {
-	uint64_t x = *s;
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	return *s = x;
+	uint64_t z = (*s += 0x9e3779b97f4a7c15ull);
+
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
 
 static void submit_one(struct slot *s);
@@ -63,7 +64,7 @@ static void *sync_thread(void *arg)
 	struct bench *b = s->b;
 
 	while (!atomic_load(&b->stop)) {
-		uint64_t r = xorshift(&s->rng);
+		uint64_t r = next_rand(&s->rng);
 		uint64_t blk = r % b->blocks;
 		bool write = b->mode == M_RANDWRITE || b->mode == M_WRITE ||
 			     (b->mode == M_RANDRW && (r >> 40) & 1);
@@ -95,7 +96,7 @@ static void on_done(void *arg, int err)
 static void submit_one(struct slot *s)
 {
 	struct bench *b = s->b;
-	uint64_t r = xorshift(&s->rng), blk;
+	uint64_t r = next_rand(&s->rng), blk;
 	bool write;
 	int rc;
 
