@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /* The control socket: what the xensim CLI asks of the daemon (create,
- * exec, list, pause, unpause, destroy, stats, stop).  An exec'ed program is the
+ * exec, list, pause, unpause, destroy, stats, stop); dom0's only (the host's
+ * processes, not a domain's: dom_peer_ok).  An exec'ed program is the
  * daemon's child in the domain's process group; its wait status goes back
  * to the CLI that asked for it (SIM_OP_CTL_EXIT). */
 #include "xensim.h"
@@ -37,6 +38,13 @@ void ctl_accept(void)
 
 		if (fd < 0)
 			return;
+		/* the control socket is dom0's: a domain's process (by
+		 * ancestry, as on the XenStore and hypercall sockets) may not
+		 * create or destroy domains */
+		if (!dom_peer_ok(fd, dom_find(0))) {
+			close(fd);
+			continue;
+		}
 		c = calloc(1, sizeof(*c));
 		if (!c || simloop_add(g_sim->loop, fd, EPOLLIN, ctl_cb, c) < 0) {
 			free(c);

@@ -45,8 +45,9 @@
  *    with SIGCONT and `list` would still say paused;
  *  - event channel ports are numbered from 1 per domain (Xen reserves some
  *    low ports); no VIRQs, no IPIs;
- *  - the control socket trusts its peers (same uid): any local process can
- *    create/destroy domains, as anyone with dom0 access could.
+ *  - the control socket trusts the host's processes (same uid): any local
+ *    process outside the daemon's tree can create/destroy domains, as
+ *    anyone with dom0 access could (a domain's processes are refused).
  */
 #ifndef XENSIM_XENSIM_H
 #define XENSIM_XENSIM_H

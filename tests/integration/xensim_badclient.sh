@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The emulator survives hostile clients: a domU sends garbage to its
-# hypercall socket and to the control socket; afterwards the daemon still
-# serves that domain and others, and XenStore still answers.
+# hypercall socket (the control socket refuses it), dom0 sends garbage to
+# the control socket; afterwards the daemon still serves that domain and
+# others, and XenStore still answers.
 set -u
 . "$VBD_TOP/tests/lib/sim.sh"
 PROG=$VBD_BUILD/tests/progs/plat_badclient
@@ -12,6 +13,7 @@ d=$(sim_create bad sleep 1000000) || fail create
 e=$(sim_create good sleep 1000000) || fail create
 before=$(sim_settled_nfd)
 sim_exec "$d" "$PROG" 4 "${SEED:-$RANDOM}" || fail "bad client run (daemon alive: $(sim_list >/dev/null 2>&1 && echo yes || echo no))"
+sim_exec 0 "$PROG" 2 "${SEED:-$RANDOM}" || fail "bad control client run as dom0"
 sim_exec "$e" xenstore-write data/x 1 || fail "xenstore after abuse"
 sim_list | grep -q ' good ' || sim_list | grep -q "good" || fail "list after abuse"
 sim_exec "$e" "$PROG" 0 1 || fail "another domain after abuse"

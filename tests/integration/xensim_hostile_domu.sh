@@ -6,8 +6,11 @@
 #  - quotas are per domain: 80 connections get at most 64 served, and 11
 #    transactions over them, then ENOSPC
 #  - a connection that stops reading is dropped at the domain's 2.5 MiB
-#  - a process that setsid()s is still its domain's: dom0's XenStore and
-#    hypercall sockets refuse it (no /tool/x, the victim not destroyed)
+#  - a process that setsid()s is still its domain's: dom0's XenStore,
+#    hypercall and control sockets refuse it (no /tool/x, the victim not
+#    destroyed)
+#  - the control socket (the xensim CLI's: create/destroy domains) refuses
+#    a domU's processes (the victim not destroyed)
 #  - the xenbus device's answers: duplicate watch and unknown unwatch OK,
 #    a 4081-byte payload E2BIG
 set -u
@@ -37,6 +40,8 @@ hostile bus xenbus
 
 victim=$(sim_create victim sleep 1000000) || fail "create victim"
 hostile escaper setsid "$victim"
+sim_list "$victim" | grep -q running || fail "victim dom$victim not running: $(sim_list)"
+hostile ctlclient ctl "$victim"
 sim_list "$victim" | grep -q running || fail "victim dom$victim not running: $(sim_list)"
 if sim_xs0 xenstore-read /tool/x 2>/dev/null; then fail "/tool/x was written"; fi
 # dom0's own tools still work

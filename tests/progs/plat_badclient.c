@@ -1,17 +1,21 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A hostile client of the emulated host (sim only; run inside a domU by
+ * A hostile client of the emulated host (sim only; run by
  * tests/integration/xensim_badclient.sh): garbage, truncated and oversized
  * messages, stray descriptors, out-of-range ports/refs/domids, requests
  * for the wrong handle kind, floods without reading replies, abrupt
- * closes - on the hypercall socket and on the control socket.  Then it
- * checks the daemon still serves this domain correctly.
+ * closes.  Inside a domU: on its hypercall socket, then it checks the
+ * daemon still serves this domain correctly, and that the control socket
+ * (dom0's) refuses it.  As dom0 (`xensim exec --domid 0`, the host's
+ * process): on the control socket, then it checks the daemon still answers
+ * there.
  *   plat_badclient SECONDS SEED
  */
 #include "vbdpool/platform.h"
 #include "sim_hyp.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +139,49 @@ static void random_ctl(int fd)
 	sim_msg_send(fd, &m, buf, len, fds, random() % 2 ? 3 : (int)(random() % 4));
 }
 
+/* A ping on the control socket: 1 if the daemon answered it. */
+static int ctl_ping(void)
+{
+	struct sim_hyp_msg m = {.op = SIM_OP_CTL_PING};
+	int fd = sim_msg_connect(ctlpath), ok;
+
+	if (fd < 0)
+		return 0;
+	ok = sim_msg_send(fd, &m, NULL, 0, NULL, 0) == 0 &&
+	     sim_msg_recv(fd, &m, NULL, 0, NULL, NULL) >= 0 && m.op == SIM_OP_CTL_PING && m.rc == 0;
+	close(fd);
+	return ok;
+}
+
+/* Bursts of random messages until `end`, replies read or not: control
+ * requests (dom0), or hypercalls with floods that never read (a domU). */
+static unsigned long abuse(time_t end, bool ctl)
+{
+	unsigned long n = 0;
+
+	while (time(NULL) < end) {
+		int fd = conn(ctl ? ctlpath : hyp);
+
+		for (int i = 0, k = (int)(random() % (ctl ? 10 : 50)); i < k; i++, n++) {
+			if (ctl)
+				random_ctl(fd);
+			else
+				random_hyp(fd);
+			if (ctl || random() % 2)
+				drain(fd);
+		}
+		/* a flood without reading */
+		for (int i = 0, k = !ctl && random() % 10 == 0 ? 2000 : 0; i < k; i++) {
+			struct sim_hyp_msg m = {.op = SIM_OP_OPEN, .a = 9};
+
+			if (sim_msg_send(fd, &m, NULL, 0, NULL, 0) < 0)
+				break;
+		}
+		close(fd);
+	}
+	return n;
+}
+
 static int sanity(void)
 {
 	const struct vbd_platform *P = &vbd_platform_sim;
@@ -178,45 +225,33 @@ static int sanity(void)
 int main(int argc, char **argv)
 {
 	double secs = argc > 1 ? atof(argv[1]) : 3;
+	const char *domid = getenv(SIM_ENV_DOMID);
+	bool dom0 = domid && !strcmp(domid, "0");
 	time_t end;
-	unsigned long n = 0;
 
 	hyp = getenv(SIM_ENV_HYP);
 	simdir = getenv(SIM_ENV_DIR);
-	if (!hyp || !simdir) {
+	if (!hyp || !simdir || !domid) {
 		fprintf(stderr, "run me in an emulated domain\n");
 		return 1;
 	}
 	snprintf(ctlpath, sizeof(ctlpath), "%s/ctl.sock", simdir);
 	srandom(argc > 2 ? (unsigned)atoi(argv[2]) : (unsigned)time(NULL));
 	end = time(NULL) + (time_t)secs;
-	while (time(NULL) < end) {
-		int fd = conn(hyp);
-
-		/* a burst of random requests, replies read or not */
-		for (int i = 0, k = (int)(random() % 50); i < k; i++) {
-			random_hyp(fd);
-			if (random() % 2)
-				drain(fd);
-			n++;
+	if (dom0) {
+		printf("# %lu hostile control messages sent\n", abuse(end, true));
+		if (!ctl_ping()) {
+			printf("FAIL the control socket no longer answers dom0\n");
+			return 1;
 		}
-		if (random() % 10 == 0) { /* flood without reading */
-			for (int i = 0; i < 2000; i++) {
-				struct sim_hyp_msg m = {.op = SIM_OP_OPEN, .a = 9};
-
-				if (sim_msg_send(fd, &m, NULL, 0, NULL, 0) < 0)
-					break;
-			}
-		}
-		close(fd);
-		fd = conn(ctlpath);
-		for (int i = 0, k = (int)(random() % 10); i < k; i++) {
-			random_ctl(fd);
-			drain(fd);
-			n++;
-		}
-		close(fd);
+		printf("ok the control socket still answers dom0\n");
+		return 0;
 	}
-	printf("# %lu hostile messages sent\n", n);
+	if (ctl_ping()) {
+		printf("FAIL the control socket answered dom%s\n", domid);
+		return 1;
+	}
+	printf("ok the control socket refused dom%s\n", domid);
+	printf("# %lu hostile messages sent\n", abuse(end, false));
 	return sanity() ? 0 : 1;
 }

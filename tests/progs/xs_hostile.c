@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * A hostile domU against the emulator's XenStore and hypercall sockets
+ * A hostile domU against the emulator's XenStore, hypercall and control
+ * sockets
  * (sim only; run inside a domU by tests/integration/xensim_hostile_domu.sh).
  * Raw xs_wire.h messages, so nothing in a client library hides what the
  * server answers.  One mode per run; exit 0 when the emulator held:
@@ -13,8 +14,11 @@
  *                           reading, another connection fires ~6 MiB of
  *                           events: the silent one is dropped
  *   xs_hostile setsid VICTIM  a child leaves the domain's process group and
- *                           tries dom0's XenStore socket (write /tool/x) and
- *                           dom0's hypercall socket (destroy VICTIM)
+ *                           tries dom0's XenStore socket (write /tool/x),
+ *                           dom0's hypercall socket and the control socket
+ *                           (destroy VICTIM)
+ *   xs_hostile ctl VICTIM   the control socket (the xensim CLI's) is asked
+ *                           to destroy VICTIM: refused
  *   xs_hostile xenbus       duplicate watch OK (event twice), unknown
  *                           unwatch OK, a 4081-byte payload E2BIG
  */
@@ -237,34 +241,66 @@ static int try_dom0_xs(const char *dir)
 	return !strcmp(xs_call2(fd, XS_WRITE, 0, "/tool/x", "pwned"), "OK");
 }
 
-static int try_dom0_destroy(const char *dir, unsigned victim)
+#define HYP_SOCK "dom/0/hyp.sock"
+#define CTL_SOCK "ctl.sock"
+
+/* Asks for VICTIM's destruction on dom0's socket DIR/SOCK: 1 if done.  On
+ * the hypercall socket a domain-control handle is opened first; the
+ * control socket (the xensim CLI's) takes the request as is. */
+static int try_dom0_destroy_on(const char *dir, const char *sock, unsigned victim)
 {
 	char path[4200];
 	struct sim_hyp_msg m = {.op = SIM_OP_OPEN, .a = SIM_KIND_DOMCTL};
-	int fd, rc;
+	int fd, rc, done = 0;
 
-	snprintf(path, sizeof(path), "%s/dom/0/hyp.sock", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, sock);
 	fd = sim_msg_connect(path);
 	if (fd < 0)
 		return 0;
-	if (sim_msg_send(fd, &m, NULL, 0, NULL, 0) < 0 ||
-	    sim_msg_recv(fd, &m, NULL, 0, NULL, NULL) < 0 || m.rc < 0)
-		return 0;
+	if (!strcmp(sock, HYP_SOCK) && (sim_msg_send(fd, &m, NULL, 0, NULL, 0) < 0 ||
+					sim_msg_recv(fd, &m, NULL, 0, NULL, NULL) < 0 || m.rc < 0))
+		goto out;
 	m = (struct sim_hyp_msg){.op = SIM_OP_DOM_DESTROY, .a = victim};
 	if (sim_msg_send(fd, &m, NULL, 0, NULL, 0) < 0)
-		return 0;
+		goto out;
 	rc = sim_msg_recv(fd, &m, NULL, 0, NULL, NULL);
-	return rc >= 0 && m.rc == 0;
+	done = rc >= 0 && m.rc == 0;
+out:
+	close(fd);
+	return done;
+}
+
+static int try_dom0_destroy(const char *dir, unsigned victim)
+{
+	return try_dom0_destroy_on(dir, HYP_SOCK, victim) ||
+	       try_dom0_destroy_on(dir, CTL_SOCK, victim);
+}
+
+static const char *sim_dir(void)
+{
+	const char *dir = getenv(SIM_ENV_DIR);
+
+	if (!dir)
+		FAIL("no %s", SIM_ENV_DIR);
+	return dir;
+}
+
+/* A domain's process (not escaping anything) asks the control socket to
+ * destroy VICTIM, as the xensim CLI would. */
+static int ctl(unsigned victim)
+{
+	if (try_dom0_destroy_on(sim_dir(), CTL_SOCK, victim))
+		FAIL("a domU process destroyed dom%u through the control socket", victim);
+	printf("control socket: refused a domU process\n");
+	return 0;
 }
 
 static int escape(unsigned victim)
 {
-	const char *dir = getenv(SIM_ENV_DIR);
+	const char *dir = sim_dir();
 	int st;
 	pid_t pid;
 
-	if (!dir)
-		FAIL("no %s", SIM_ENV_DIR);
 	pid = fork();
 	if (pid < 0)
 		FAIL("fork: %s", strerror(errno));
@@ -276,7 +312,8 @@ static int escape(unsigned victim)
 		if (try_dom0_xs(dir))
 			FAIL("a setsid() domU process wrote /tool/x through dom0's socket");
 		if (try_dom0_destroy(dir, victim))
-			FAIL("a setsid() domU process destroyed dom%u through dom0's hyp socket",
+			FAIL("a setsid() domU process destroyed dom%u through dom0's hyp or "
+			     "control socket",
 			     victim);
 		/* it is still its domain's process: its own socket serves it */
 		fd = own_xs();
@@ -346,6 +383,9 @@ int main(int argc, char **argv)
 		return escape((unsigned)strtoul(argv[2], NULL, 10));
 	if (argc == 2 && !strcmp(argv[1], "xenbus"))
 		return xenbus();
-	fprintf(stderr, "usage: xs_hostile txn-growth|conns|noread|setsid VICTIM|xenbus\n");
+	if (argc == 3 && !strcmp(argv[1], "ctl"))
+		return ctl((unsigned)strtoul(argv[2], NULL, 10));
+	fprintf(stderr,
+		"usage: xs_hostile txn-growth|conns|noread|setsid VICTIM|xenbus|ctl VICTIM\n");
 	return 2;
 }
