@@ -88,3 +88,22 @@ void xs_local_stop(void)
 	close(stop_pipe[0]);
 	close(stop_pipe[1]);
 }
+
+void xs_local_add_domain(struct xs_server *s, unsigned domid, const char *name)
+{
+	char path[64], perms[32], val[16];
+
+	if (domid)
+		snprintf(perms, sizeof(perms), "n0 r%u", domid);
+	else
+		strcpy(perms, "n0");
+	snprintf(path, sizeof(path), "/local/domain/%u", domid);
+	xs_server_write(s, path, "", perms);
+	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
+	snprintf(val, sizeof(val), "%u", domid);
+	xs_server_write(s, path, val, perms);
+	if (name) {
+		snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
+		xs_server_write(s, path, name, perms);
+	}
+}

@@ -17,4 +17,10 @@ struct xs_handle *xs_local_start(const char *name);
  * first).  The temp dir goes at exit. */
 void xs_local_stop(void);
 
+struct xs_server;
+/* Creates /local/domain/DOMID and its domid node (and its name node unless
+ * name is NULL) in server s, dom0's and readable by the domain, as the
+ * emulator does; introducing the domain is the caller's. */
+void xs_local_add_domain(struct xs_server *s, unsigned domid, const char *name);
+
 #endif

@@ -22,6 +22,7 @@
 
 #include "simloop.h"
 #include "xs_server.h"
+#include "xs_local.h"
 
 struct listener {
 	int fd;
@@ -65,22 +66,6 @@ static int listen_on(const char *path)
 	return fd;
 }
 
-static void add_domain(struct xs_server *s, unsigned domid, const char *name)
-{
-	char path[64], perms[32], val[16];
-
-	snprintf(path, sizeof(path), "/local/domain/%u", domid);
-	snprintf(perms, sizeof(perms), "n0 r%u", domid);
-	xs_server_write(s, path, "", domid ? perms : "n0");
-	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
-	snprintf(val, sizeof(val), "%u", domid);
-	xs_server_write(s, path, val, domid ? perms : "n0");
-	snprintf(path, sizeof(path), "/local/domain/%u/name", domid);
-	xs_server_write(s, path, name, domid ? perms : "n0");
-	if (domid)
-		xs_server_introduce(s, domid);
-}
-
 int main(int argc, char **argv)
 {
 	struct simloop *loop = simloop_new();
@@ -97,7 +82,7 @@ int main(int argc, char **argv)
 	ls = calloc(argc, sizeof(*ls));
 	if (!s || !ls)
 		return 1;
-	add_domain(s, 0, "Domain-0");
+	xs_local_add_domain(s, 0, "Domain-0");
 	for (int i = 1; i < argc; i++) {
 		const char *path = argv[i];
 		unsigned domid = 0;
@@ -112,7 +97,9 @@ int main(int argc, char **argv)
 			path = colon + 1;
 			char name[32];
 			snprintf(name, sizeof(name), "dom%u", domid);
-			add_domain(s, domid, name);
+			xs_local_add_domain(s, domid, name);
+			if (domid)
+				xs_server_introduce(s, domid);
 		}
 		ls[i].fd = listen_on(path);
 		ls[i].domid = domid;

@@ -22,6 +22,7 @@
 #include "check.h"
 #include "simloop.h"
 #include "xs_server.h"
+#include "xs_local.h"
 
 /* expect an errno (0 = success) */
 #define ERR(expr, want)                                                                            \
@@ -148,18 +149,6 @@ static void *loop_thread(void *arg)
 	return NULL;
 }
 
-static void add_domain(unsigned domid)
-{
-	char path[64], perms[32], val[16];
-
-	snprintf(path, sizeof(path), "/local/domain/%u", domid);
-	snprintf(perms, sizeof(perms), "n0 r%u", domid);
-	xs_server_write(srv, path, "", domid ? perms : "n0");
-	snprintf(path, sizeof(path), "/local/domain/%u/domid", domid);
-	snprintf(val, sizeof(val), "%u", domid);
-	xs_server_write(srv, path, val, domid ? perms : "n0");
-}
-
 static char *sock_path(unsigned domid)
 {
 	static char p[3][100];
@@ -197,7 +186,7 @@ static void start_server(void)
 		    listen(lst[i].fd, 16) ||
 		    simloop_add(loop, lst[i].fd, EPOLLIN, on_accept, &lst[i]))
 			abort();
-		add_domain(ids[i]);
+		xs_local_add_domain(srv, ids[i], NULL);
 		if (ids[i])
 			xs_server_introduce(srv, ids[i]);
 	}
