@@ -38,23 +38,15 @@ img=$POOL_DIR/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 pool_volume bench "$size_mb" "$img"
 for _ in $(seq "$members"); do pool_member bench ${BACKD_ARGS:-}; done
-GUEST=$(pool_domain guest)
-ctl attach "$GUEST" bench --devid 0 --queues "$queues" >/dev/null || die "attach"
 if [ "$server" = file ]; then # the reference: nbdkit's file plugin, no pool
+	pool_attach bench "$queues"
 	nbdkit -f -U "$POOL_DIR/nbd.sock" file "$img" >"$POOL_DIR/nbdkit.log" 2>&1 &
 	POOL_PIDS+=($!)
-elif [ "$server" = vbdpool-nbd ]; then
-	# shellcheck disable=SC2086
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
-		"$BIN/vbdpool-nbd" --devid 0 --socket "$POOL_DIR/nbd.sock" ${VBDNBD_ARGS:-} \
-		>"$POOL_DIR/vbdpool-nbd.log" 2>&1 &
-else
-	# shellcheck disable=SC2086
-	"$BIN/xensim" exec --dir "$POOL_DIR/host" --domid "$GUEST" -- \
-		nbdkit -f ${NBDKIT_ARGS:-} -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 >"$POOL_DIR/nbdkit.log" 2>&1 &
+	for _ in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && break; sleep 0.1; done
+else # nbdkit quiet (no -v) unless NBDKIT_ARGS says otherwise
+	POOL_NBD_SERVER=$server POOL_NBD_ARGS=${VBDNBD_ARGS:-} \
+		POOL_NBDKIT_ARGS=${NBDKIT_ARGS:-} pool_guest bench "$queues"
 fi
-POOL_PIDS+=($!)
-for _ in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && break; sleep 0.1; done
 [ "$server" = file ] || pool_wait_connected bench "$GUEST" 0
 
 # our processes: the ones started in this host (other tests may run others)

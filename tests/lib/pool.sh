@@ -27,7 +27,8 @@
 #                                  $NBD_SERVER_PID (the xensim exec); with
 #                                  POOL_NBD_SERVER=vbdpool-nbd the native server
 #                                  (log vbdpool-nbd.log, extra POOL_NBD_ARGS)
-#                                  instead of nbdkit
+#                                  instead of nbdkit (its options
+#                                  POOL_NBDKIT_ARGS, default -v)
 #   pool_verify G LOG ARGS...      tests/progs/front_verify ARGS in guest domain
 #                                  G, output in LOG; its exit status
 #   pool_verify_bg G LOG ARGS...   the same in the background: sets $VERIFY_PID
@@ -194,8 +195,9 @@ pool_guest() { # VOL QUEUES
 			"$BIN/vbdpool-nbd" --devid 0 --socket "$POOL_DIR/nbd.sock" ${POOL_NBD_ARGS:-} \
 			>"$POOL_DIR/vbdpool-nbd.log" 2>&1 &
 	else
+		# shellcheck disable=SC2086 # POOL_NBDKIT_ARGS: words
 		"$XENSIM" exec --dir "$SIM_DIR" --domid "$GUEST" -- \
-			nbdkit -f -v -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 \
+			nbdkit -f ${POOL_NBDKIT_ARGS--v} -U "$POOL_DIR/nbd.sock" "$PLUGIN" devid=0 \
 			>"$POOL_DIR/nbdkit.log" 2>&1 &
 	fi
 	POOL_PIDS+=($!)
