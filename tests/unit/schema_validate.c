@@ -301,39 +301,44 @@ int main(void)
 	CHECK(r.n == 0);
 	vbd_memtree_free(t);
 
-	expect_violation("wrong-acl", m_wrong_acl, "/vbdpool/volumes/v1/attachments/5-0/queue-0",
-			 "permissions 'n0 b3 r4 r5', expected 'n0 b3 b4 r5'");
-	expect_violation("guest-writable", m_guest_writable, QREC1, "writable by guest 5");
-	expect_violation("everyone-writable", m_everyone_writable, "/vbdpool/volumes/v1/size",
-			 "writable by every domain");
-	expect_violation("bad-record", m_bad_rec, QREC1, "malformed ownership record");
-	expect_violation("garbage-record", m_garbage_rec, QREC1, "malformed ownership record");
-	expect_violation("owner-not-member", m_owner_not_member, QREC1, "not a member");
-	expect_violation("owned-epoch-0", m_owned_epoch0, QREC1, "epoch 0");
-	expect_violation("unknown-node", m_unknown_node, "/vbdpool/volumes/v1/junk",
-			 "unknown node");
-	expect_violation("unknown-frontend-node", m_unknown_frontend_node,
-			 "/local/domain/5/device/vbdpool/0/queue-0/extra", "unknown node");
-	expect_violation("bad-size", m_bad_size, "/vbdpool/volumes/v1/size", "multiple of 512");
-	expect_violation("bad-member-state", m_bad_state, "/vbdpool/volumes/v1/members/4/state",
-			 "not one of");
-	expect_violation("bad-load", m_bad_load, "/vbdpool/volumes/v1/members/4/load",
-			 "malformed load");
-	expect_violation("missing-queue", m_missing_queue, QREC1, "missing");
-	expect_violation("extra-queue", m_extra_queue,
-			 "/vbdpool/volumes/v1/attachments/5-0/queue-2", "beyond num-queues");
-	expect_violation("orphan-frontend", m_orphan_frontend, "/local/domain/6/device/vbdpool/1",
-			 "without an attachment");
-	expect_violation("member-acl-stale", m_member_acl_stale, "/vbdpool/volumes/v1",
-			 "expected 'n0 r3 r4 r5 r7'");
-	expect_violation("frontend-acl", m_frontend_readable_by_all,
-			 "/local/domain/5/device/vbdpool/0/queue-1/ring-ref0", "permissions");
-	expect_violation("wrong-pool-link", m_wrong_pool_link,
-			 "/local/domain/5/device/vbdpool/0/pool", "is not the attachment");
-	expect_violation("missing-frontend", m_missing_frontend, "/local/domain/5/device/vbdpool/0",
-			 "missing");
-	expect_violation("non-canonical-domid", m_bad_placeholder, "/vbdpool/volumes/v1/members/03",
-			 "unknown node");
+	/* one mutation of the good tree each: the violation it must cause */
+	static const struct {
+		const char *name;
+		void (*mutate)(struct vbd_memtree *);
+		const char *path, *what;
+	} bad[] = {
+	    {"wrong-acl", m_wrong_acl, "/vbdpool/volumes/v1/attachments/5-0/queue-0",
+	     "permissions 'n0 b3 r4 r5', expected 'n0 b3 b4 r5'"},
+	    {"guest-writable", m_guest_writable, QREC1, "writable by guest 5"},
+	    {"everyone-writable", m_everyone_writable, "/vbdpool/volumes/v1/size",
+	     "writable by every domain"},
+	    {"bad-record", m_bad_rec, QREC1, "malformed ownership record"},
+	    {"garbage-record", m_garbage_rec, QREC1, "malformed ownership record"},
+	    {"owner-not-member", m_owner_not_member, QREC1, "not a member"},
+	    {"owned-epoch-0", m_owned_epoch0, QREC1, "epoch 0"},
+	    {"unknown-node", m_unknown_node, "/vbdpool/volumes/v1/junk", "unknown node"},
+	    {"unknown-frontend-node", m_unknown_frontend_node,
+	     "/local/domain/5/device/vbdpool/0/queue-0/extra", "unknown node"},
+	    {"bad-size", m_bad_size, "/vbdpool/volumes/v1/size", "multiple of 512"},
+	    {"bad-member-state", m_bad_state, "/vbdpool/volumes/v1/members/4/state", "not one of"},
+	    {"bad-load", m_bad_load, "/vbdpool/volumes/v1/members/4/load", "malformed load"},
+	    {"missing-queue", m_missing_queue, QREC1, "missing"},
+	    {"extra-queue", m_extra_queue, "/vbdpool/volumes/v1/attachments/5-0/queue-2",
+	     "beyond num-queues"},
+	    {"orphan-frontend", m_orphan_frontend, "/local/domain/6/device/vbdpool/1",
+	     "without an attachment"},
+	    {"member-acl-stale", m_member_acl_stale, "/vbdpool/volumes/v1",
+	     "expected 'n0 r3 r4 r5 r7'"},
+	    {"frontend-acl", m_frontend_readable_by_all,
+	     "/local/domain/5/device/vbdpool/0/queue-1/ring-ref0", "permissions"},
+	    {"wrong-pool-link", m_wrong_pool_link, "/local/domain/5/device/vbdpool/0/pool",
+	     "is not the attachment"},
+	    {"missing-frontend", m_missing_frontend, "/local/domain/5/device/vbdpool/0", "missing"},
+	    {"non-canonical-domid", m_bad_placeholder, "/vbdpool/volumes/v1/members/03",
+	     "unknown node"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		expect_violation(bad[i].name, bad[i].mutate, bad[i].path, bad[i].what);
 
 	return check_done("schema_validate");
 }
