@@ -45,7 +45,7 @@ $(FRONT_PLUGIN): $(call pic_objs,$(FRONT_PLUGIN_SRCS))
 # ships libraries.  Bump FRONT_SOVERSION when a function of front.h changes
 # or goes away (a new soname), FRONT_SOMINOR when one is added.
 FRONT_SOVERSION := 0
-FRONT_SOMINOR   := 0.0
+FRONT_SOMINOR   := 1.0
 FRONT_SONAME    := libvbdpool-front.so.$(FRONT_SOVERSION)
 FRONT_SO        := $(BUILD)/lib/$(FRONT_SONAME).$(FRONT_SOMINOR)
 LIBS            += $(FRONT_SO)
@@ -63,5 +63,14 @@ $(FRONT_SO): $(call pic_objs,$(FRONT_SRCS) $(COMMON_SRCS)) frontend/libvbdpool-f
 NBD_SERVER_SRCS := $(wildcard frontend/nbd/*.c)
 BINS += $(BUILD)/bin/vbdpool-nbd
 $(BUILD)/bin/vbdpool-nbd: $(call objs,$(NBD_SERVER_SRCS)) $(FRONT_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) -o $@
+
+# vbdpool-guestd: the guest agent, one vbdpool-nbd per device of
+# device/vbdpool/ connected to the kernel's NBD client (frontend/guestd/,
+# docs/frontend.md).
+GUESTD_SRCS := $(wildcard frontend/guestd/*.c)
+BINS += $(BUILD)/bin/vbdpool-guestd
+$(BUILD)/bin/vbdpool-guestd: $(call objs,$(GUESTD_SRCS)) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $^ $(LDFLAGS) $(XEN_LIBS) -o $@

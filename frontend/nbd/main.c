@@ -65,7 +65,7 @@ struct args {
 	unsigned devid; /* NO_DEVID: not given */
 	const char *sock_path, *listen_spec, *volume;
 	unsigned ring_order, wait_s, queue_batch, poll_us, stall_s, drain_ms;
-	unsigned idle_s, budget_mib;
+	unsigned idle_s, budget_mib, hold_detach;
 };
 #define NO_DEVID UINT_MAX
 
@@ -90,6 +90,7 @@ static const struct opt_desc {
     {"drain-timeout-ms", OPT_UINT, offsetof(struct args, drain_ms), 86400000},
     {"idle-timeout", OPT_UINT, offsetof(struct args, idle_s), 86400},
     {"conn-budget-mib", OPT_UINT, offsetof(struct args, budget_mib), 4096},
+    {"hold-detach", OPT_UINT, offsetof(struct args, hold_detach), 1},
 };
 #define NOPTS	    (sizeof(opt_table) / sizeof(opt_table[0]))
 #define OPT_HELP    'h'
@@ -121,6 +122,9 @@ static void usage(FILE *f)
 	    "  --conn-budget-mib N  per connection: at most N MiB of request payloads and\n"
 	    "                     unsent replies (default %d); the largest request\n"
 	    "                     accepted (advertised maximum block size) is min(N MiB, %u MiB)\n"
+	    "  --hold-detach 1    dom0's detach (state 5) does not stop requests: the\n"
+	    "                     device closes, letting the detach finish, at SIGTERM\n"
+	    "                     (vbdpool-guestd sends it once the device is not in use)\n"
 	    "Log level: VBD_LOG=error|warn|info|debug.\n",
 	    VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US,
 	    VBD_FRONT_STALL_WARN_MS / 1000, VBD_FRONT_DRAIN_TIMEOUT_MS, IDLE_TIMEOUT_S,
@@ -442,6 +446,8 @@ static int open_device(const struct args *a, struct nbd_server *srv)
 		vbd_front_close(srv->dev);
 		return -1;
 	}
+	if (a->hold_detach && vbd_front_hold_detach(srv->dev) == 1)
+		log_warn("device %u: dom0 asked to detach it while it opened", a->devid);
 	srv->size = vbd_front_size(srv->dev);
 	srv->devid = a->devid;
 	srv->volume = vbd_front_volume(srv->dev);

@@ -57,6 +57,7 @@ struct vbd_front {
 	struct vbdf_io *done, **done_tail;
 	bool closing;	   /* no new requests */
 	bool detach_asked; /* dom0 wrote state=Closing */
+	bool hold_detach;  /* vbd_front_hold_detach: Closing waits for close */
 	bool closed_written;
 	bool gone; /* attachment removed: everything fails */
 	bool stop;

@@ -27,7 +27,7 @@ P=usr/local
 progs="vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd"
 expect=$( {
 	for p in $progs; do echo "$P/sbin/$p"; echo "$P/share/man/man8/$p.8"; done
-	echo $P/lib/libvbdpool-front.so.0.0.0
+	echo $P/lib/libvbdpool-front.so.0.1.0
 	echo $P/lib/libvbdpool-front.so.0
 	echo $P/lib/libvbdpool-front.so
 	echo $P/lib/pkgconfig/vbdpool-front.pc
@@ -49,13 +49,13 @@ done
 # --- the library ----------------------------------------------------------
 lib=$root/$P/lib
 [ "$(readlink "$lib/libvbdpool-front.so")" = libvbdpool-front.so.0 ] || fail ".so link"
-[ "$(readlink "$lib/libvbdpool-front.so.0")" = libvbdpool-front.so.0.0.0 ] || fail ".so.0 link"
-[ -f "$lib/libvbdpool-front.so.0.0.0" ] && [ ! -L "$lib/libvbdpool-front.so.0.0.0" ] ||
-	fail "the real file is not .so.0.0.0"
-soname=$(readelf -d "$lib/libvbdpool-front.so.0.0.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$(readlink "$lib/libvbdpool-front.so.0")" = libvbdpool-front.so.0.1.0 ] || fail ".so.0 link"
+[ -f "$lib/libvbdpool-front.so.0.1.0" ] && [ ! -L "$lib/libvbdpool-front.so.0.1.0" ] ||
+	fail "the real file is not .so.0.1.0"
+soname=$(readelf -d "$lib/libvbdpool-front.so.0.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libvbdpool-front.so.0 ] || fail "SONAME '$soname'"
 api=$(grep -oE '\bvbd_front_[a-z_]+\(' "$root/$P/include/vbdpool/front.h" | tr -d '(' | sort -u)
-exported=$(nm -D --defined-only "$lib/libvbdpool-front.so.0.0.0" | awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
+exported=$(nm -D --defined-only "$lib/libvbdpool-front.so.0.1.0" | awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
 [ "$api" = "$exported" ] || fail "exported symbols are not front.h's API:$(diff <(echo "$api") <(echo "$exported"))"
 echo "exports the $(echo "$api" | wc -l) functions of front.h, SONAME $soname"
 

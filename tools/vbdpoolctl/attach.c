@@ -457,10 +457,16 @@ static int detach_wait(struct ctl *c, const struct detach_args *a, long deadline
 
 	snprintf(fe, sizeof(fe), VBD_XS_FRONTEND, a->guest, a->devid);
 	rc = wait_closed(c->xs, fe, a->guest, deadline);
-	if (rc == -ETIMEDOUT)
-		return ctl_fail("%sdetach: the frontend of domain %u device %u did not close "
-				"within %d s (state left at 5); retry, or use --force",
-				pfx, a->guest, a->devid, timeout);
+	if (rc == -ETIMEDOUT) {
+		/* vbdpool-guestd says why it holds the device (busy) */
+		char *busy = vbd_xs_get(c->xs, XBT_NULL, "%s/busy", fe);
+		rc = ctl_fail("%sdetach: the frontend of domain %u device %u did not close "
+			      "within %d s (state left at 5%s%.200s); retry, or use --force",
+			      pfx, a->guest, a->devid, timeout,
+			      busy ? "; the guest says it is in use: " : "", busy ? busy : "");
+		free(busy);
+		return rc;
+	}
 	if (rc)
 		return ctl_fail("%sdetach: waiting for %s/state: %s", pfx, fe, strerror(-rc));
 	return 0;
