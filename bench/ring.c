@@ -7,6 +7,8 @@
  *   ring [--devid N] [--qd 64] [--bs 4096] [--seconds 5]
  *        [--rw randread|randwrite|randrw|read|write] [--wait 30] [--ring-order O]
  *        [--sync T]   (T threads of synchronous I/O instead, like nbdkit)
+ *        [--contexts C] (the library's event threads; 0: its default)
+ *        [--threads N]  (the first QD requests come from N threads at once)
  *
  * Not a test: it prints figures.  bench/ring.sh sets up the emulated host
  * with null backends and runs it.
@@ -119,6 +121,23 @@ static void submit_one(struct slot *s)
 	}
 }
 
+/* --threads: one of N threads submitting its share of the first requests
+ * (from outside the library's threads: they spread over its contexts;
+ * each completion then submits the next on the context that ran it). */
+struct starter {
+	struct slot *slots;
+	unsigned n;
+};
+
+static void *start_thread(void *arg)
+{
+	struct starter *st = arg;
+
+	for (unsigned i = 0; i < st->n; i++)
+		submit_one(&st->slots[i]);
+	return NULL;
+}
+
 static double now_s(void)
 {
 	return vbd_now_ns() / 1e9;
@@ -133,26 +152,24 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'},
-	    {"bs", 1, 0, 'b'},	       {"seconds", 1, 0, 's'},
-	    {"rw", 1, 0, 'r'},	       {"wait", 1, 0, 'w'},
-	    {"ring-order", 1, 0, 'o'}, {"sync", 1, 0, 'y'},
-	    {"poll-us", 1, 0, 'p'},    {0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'},      {"bs", 1, 0, 'b'},
+	    {"seconds", 1, 0, 's'},    {"rw", 1, 0, 'r'},      {"wait", 1, 0, 'w'},
+	    {"ring-order", 1, 0, 'o'}, {"sync", 1, 0, 'y'},    {"poll-us", 1, 0, 'p'},
+	    {"contexts", 1, 0, 'c'},   {"threads", 1, 0, 't'}, {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
 	unsigned devid = 0, qd = 64, wait_s = 30, ring_order = 0, sync_threads = 0;
+	unsigned contexts = 0, threads = 1;
 	int poll_us = -1;
 	double seconds = 5, t0, t1, c0, c1;
 	const char *rw = "randread";
 	struct vbd_front_stats st;
 	int c, rc;
 	/* the options that set an unsigned */
-	unsigned *const uopt[128] = {['d'] = &devid,
-				     ['q'] = &qd,
-				     ['w'] = &wait_s,
-				     ['o'] = &ring_order,
-				     ['y'] = &sync_threads};
+	unsigned *const uopt[128] = {
+	    ['d'] = &devid,	   ['q'] = &qd,	      ['w'] = &wait_s, ['o'] = &ring_order,
+	    ['y'] = &sync_threads, ['c'] = &contexts, ['t'] = &threads};
 
 	vbd_log_init(argv[0]);
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
@@ -177,7 +194,8 @@ int main(int argc, char **argv)
 			fprintf(stderr,
 				"usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
 				"[--rw randread|randwrite|randrw|read|write] [--wait S] "
-				"[--ring-order O] [--poll-us N]\n",
+				"[--ring-order O] [--poll-us N] [--sync T] [--contexts C] "
+				"[--threads N]\n",
 				argv[0]);
 			return 2;
 		}
@@ -200,12 +218,16 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ring: --qd > 0 and --bs a multiple of 512\n");
 		return 2;
 	}
+	if (threads == 0 || threads > qd) {
+		fprintf(stderr, "ring: --threads between 1 and --qd\n");
+		return 2;
+	}
 
 	vbd_front_opts_init(&o, devid);
 	o.ring_order = ring_order;
 	if (poll_us >= 0)
 		o.poll_us = (unsigned)poll_us;
-	rc = vbd_front_open(&o, &b.f);
+	rc = vbd_front_open_ctx(&o, contexts, &b.f);
 	if (rc < 0) {
 		fprintf(stderr, "ring: attach devid %u: %s\n", devid, strerror(-rc));
 		return 1;
@@ -245,6 +267,20 @@ int main(int argc, char **argv)
 		thr = calloc(sync_threads, sizeof(*thr));
 		for (unsigned i = 0; i < sync_threads; i++)
 			pthread_create(&thr[i], NULL, sync_thread, &slots[i]);
+	} else if (threads > 1) {
+		struct starter *st = calloc(threads, sizeof(*st));
+
+		thr = calloc(threads, sizeof(*thr));
+		for (unsigned i = 0, at = 0; i < threads; i++) {
+			st[i] = (struct starter){slots + at, qd / threads + (i < qd % threads)};
+			at += st[i].n;
+			pthread_create(&thr[i], NULL, start_thread, &st[i]);
+		}
+		for (unsigned i = 0; i < threads; i++)
+			pthread_join(thr[i], NULL);
+		free(st);
+		free(thr);
+		thr = NULL;
 	} else {
 		for (unsigned i = 0; i < qd; i++)
 			submit_one(&slots[i]);
@@ -262,11 +298,11 @@ int main(int argc, char **argv)
 
 	vbd_front_get_stats(b.f, &st);
 	double iops = ops / (t1 - t0);
-	printf("ring: rw=%s bs=%" PRIu64 " qd=%u%s queues=%u time=%.2fs ops=%lu iops=%.0f "
-	       "MiB/s=%.1f errors=%lu frontend-cpu=%.0f%%\n",
+	printf("ring: rw=%s bs=%" PRIu64 " qd=%u%s queues=%u contexts=%u time=%.2fs ops=%lu "
+	       "iops=%.0f MiB/s=%.1f errors=%lu frontend-cpu=%.0f%%\n",
 	       rw, b.bs, sync_threads ? sync_threads : qd, sync_threads ? "(sync threads)" : "",
-	       st.num_queues, t1 - t0, ops, iops, iops * b.bs / 1048576.0, atomic_load(&b.errors),
-	       100.0 * (c1 - c0) / (t1 - t0));
+	       st.num_queues, vbd_front_num_contexts(b.f), t1 - t0, ops, iops,
+	       iops * b.bs / 1048576.0, atomic_load(&b.errors), 100.0 * (c1 - c0) / (t1 - t0));
 	for (unsigned q = 0; q < st.num_queues; q++)
 		printf("ring:   queue %u: owner %u epoch %" PRIu64 " completed %" PRIu64 "\n", q,
 		       st.q[q].owner, st.q[q].epoch, st.q[q].completed);

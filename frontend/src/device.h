@@ -3,10 +3,22 @@
  * The device state shared by front.c (attach, event thread), front_io.c
  * (requests) and front_owner.c (owner changes).
  *
+ * Contexts (docs/frontend.md "Contexts"): the queues are served by one or
+ * more contexts, each an event thread with its own wake fd, poll set (its
+ * queues' rings, its application descriptors), polling window, pending
+ * FIFO and completion list.  Queue q belongs to context q % nctx.  A
+ * request belongs to the context it was submitted to (the caller's own on
+ * a context thread); its data parts go only to that context's queues and
+ * its callback runs on that context's thread.  Context 0 also follows
+ * XenStore (records, state, drained, lost-write deadlines, stall watch).
+ *
  * Locking: one device mutex guards the queues, rings, request lists and
- * counters.  Only the event thread replaces a queue's ring (and reads
- * q->ring without the lock); the slow parts of building and tearing down a
- * ring (grants, XenStore) run outside the lock.  Callbacks run without it.
+ * counters.  Only context 0's thread replaces a queue's ring (and may read
+ * q->ring without the lock); the other contexts read it under the lock,
+ * and a ring taken away from a running context is destroyed only after
+ * that context started a new turn (vbdf_ctx_quiesce: its poll set no
+ * longer holds it).  The slow parts of building and tearing down a ring
+ * (grants, XenStore) run outside the lock.  Callbacks run without it.
  */
 #ifndef VBDFRONT_DEVICE_H
 #define VBDFRONT_DEVICE_H
@@ -35,6 +47,39 @@ struct vbdf_queue {
 	uint64_t completed, rings;
 };
 
+/* application descriptors (vbd_front_fd_set), under f->afd_lock */
+struct vbdf_appfd {
+	int fd;
+	short events;
+	bool kicked;
+	unsigned ctx;	 /* the context whose thread polls it */
+	uint64_t serial; /* unique per vbd_front_fd_set that added it */
+	vbd_front_fd_cb cb;
+	void *arg;
+};
+
+/* One submission/completion context: an event thread and what it owns. */
+struct vbdf_ctx {
+	struct vbd_front *f;
+	unsigned idx;
+	uint64_t qmask; /* queues it serves */
+	/* lock held: its requests not yet on a queue, in submission order */
+	struct vbdf_part *phead, *ptail;
+	unsigned npending;
+	unsigned long nios;		   /* lock held: its requests not completed */
+	unsigned hint;			   /* its queue preferred on ties (shortest queue first) */
+	uint64_t dispatched;		   /* requests dispatched from its pending FIFO */
+	struct vbdf_io *done, **done_tail; /* lock held: completed, callbacks to run */
+	bool busy;		/* its thread: requests in flight on its queues (poll first) */
+	uint64_t gen;		/* lock held: turns started (poll sets collected) */
+	bool running;		/* lock held: its thread is in its loop */
+	struct vbd_apoll apoll; /* its thread: polling window (vbdpool/apoll.h) */
+	pthread_t thr;
+	bool thr_started;
+	int wake_fd;
+	struct vbdf_appfd afd_snap[VBD_FRONT_MAX_APP_FDS]; /* its thread's snapshot */
+};
+
 struct vbd_front {
 	struct vbd_front_opts o;
 	struct vbdf_xsf x;
@@ -42,8 +87,10 @@ struct vbd_front {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	struct vbdf_queue q[VBD_MAX_QUEUES];
-	struct vbdf_part *phead, *ptail; /* pending: waiting for any queue */
-	unsigned npending;
+	struct vbdf_ctx *ctx; /* [nctx] */
+	unsigned nctx;
+	pthread_cond_t gen_cond; /* a context started a turn or left its loop */
+	unsigned npending;	 /* requests in the contexts' pending FIFOs */
 	/* writes lost with a member (lostw.h) and the newer writes held back
 	 * because they overlap one of them, in submission order */
 	struct vbdf_lostw lost;
@@ -51,13 +98,9 @@ struct vbd_front {
 	unsigned nheld;
 	uint64_t held_total;	/* writes ever held back */
 	int abandon_lost_owner; /* vbdf_abandon_ring: owner lost (-1: no) */
-	unsigned hint;		/* queue preferred on ties (shortest queue first) */
-	uint64_t dispatched;	/* requests dispatched from the pending FIFO */
 	uint64_t push_mask;	/* queues with posted, unpushed requests */
-	struct vbdf_io *done, **done_tail;
 	bool closing;	   /* no new requests */
 	bool detach_asked; /* dom0 wrote state=Closing */
-	bool hold_detach;  /* vbd_front_hold_detach: Closing waits for close */
 	bool closed_written;
 	bool gone; /* attachment removed: everything fails */
 	bool stop;
@@ -66,28 +109,35 @@ struct vbd_front {
 	uint64_t retry_mask; /* queues whose record handling failed (event thread) */
 	unsigned long nios;
 	uint64_t submitted, completed, errors, reposted, bad;
-	struct vbd_apoll apoll; /* event thread: polling window (vbdpool/apoll.h) */
-	/* event thread: stall watch (o.stall_warn_ms) */
+	/* context 0: stall watch (o.stall_warn_ms) */
 	uint64_t stall_mark_ns;	  /* last progress (a response, or nothing outstanding) */
 	uint64_t stall_completed; /* f->completed then */
 	bool stall_logged;
-	pthread_t thr;
-	bool thr_started;
-	int wake_fd;
 	/* application descriptors (vbd_front_fd_set), under afd_lock */
 	pthread_mutex_t afd_lock;
-	struct vbdf_appfd {
-		int fd;
-		short events;
-		bool kicked;
-		uint64_t serial; /* unique per vbd_front_fd_set that added it */
-		vbd_front_fd_cb cb;
-		void *arg;
-	} afd[VBD_FRONT_MAX_APP_FDS];
+	struct vbdf_appfd afd[VBD_FRONT_MAX_APP_FDS];
 	unsigned nafd;
 	uint64_t afd_serial;
-	struct vbdf_appfd afd_snap[VBD_FRONT_MAX_APP_FDS]; /* event thread's snapshot */
 };
+
+/* ---- contexts (front.c) ---- */
+/* Allocates f->ctx[nctx] (wake fds included) and assigns queue q to
+ * context q % nctx; the threads are started by vbd_front_open. */
+int vbdf_ctx_init(struct vbd_front *f, unsigned nctx);
+void vbdf_ctx_free(struct vbd_front *f);
+/* The calling thread's context of f, or NULL (not one of f's threads). */
+struct vbdf_ctx *vbdf_ctx_self(const struct vbd_front *f);
+/* Makes the calling thread context c's (its event thread; unit tests). */
+void vbdf_ctx_enter(struct vbdf_ctx *c);
+static inline struct vbdf_ctx *vbdf_ctx_of(struct vbd_front *f, unsigned q)
+{
+	return &f->ctx[q % f->nctx];
+}
+/* Wakes c's thread (lock not needed; nothing when it is the caller). */
+void vbdf_ctx_wake(struct vbdf_ctx *c);
+/* Lock not held: returns once c's thread, if running and not the caller,
+ * has started a new turn (so it no longer polls a ring taken from it). */
+void vbdf_ctx_quiesce(struct vbdf_ctx *c);
 
 /* ---- lists and queue state (lock held) ---- */
 static inline void vbdf_list_add(struct vbdf_part **head, struct vbdf_part **tail,
@@ -123,7 +173,8 @@ static inline bool vbdf_ring_accepts(const struct vbdf_ring *r)
 void vbdf_bind_part(struct vbd_front *f, unsigned q, struct vbdf_part *p);
 void vbdf_part_done(struct vbd_front *f, struct vbdf_part *p, int err);
 void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err);
-void vbdf_dispatch(struct vbd_front *f);
+void vbdf_dispatch(struct vbd_front *f); /* every context */
+void vbdf_dispatch_ctx(struct vbd_front *f, struct vbdf_ctx *c);
 void vbdf_push_all(struct vbd_front *f);
 /* Held writes whose ranges are no longer lost go back to the front of the
  * pending FIFO (in order); returns how many. */
@@ -134,7 +185,9 @@ unsigned vbdf_unhold(struct vbd_front *f);
  * the lock then stalls every other submitter). */
 unsigned vbdf_push_collect(struct vbd_front *f, struct vbdf_ring **out);
 void vbdf_notify_collected(struct vbdf_ring **rings, unsigned n); /* lock not held */
-/* Runs the collected completions; takes the lock itself. */
+/* Runs the collected completions of the calling thread's context (of
+ * every context when called from another thread: close, unit tests);
+ * takes the lock itself. */
 void vbdf_run_done(struct vbd_front *f);
 
 /* ---- front_owner.c (event thread; lock held only where noted) ---- */
@@ -150,11 +203,11 @@ void vbdf_device_gone(struct vbd_front *f);
 void vbdf_handle_record(struct vbd_front *f, unsigned q);
 void vbdf_handle_state(struct vbd_front *f);
 
-/* ---- front_appfd.c (event thread) ---- */
-/* Snapshots the watched descriptors into pfd/snap (VBD_FRONT_MAX_APP_FDS
- * each), clearing their kicks (*kicked |= any kick). */
-unsigned vbdf_appfd_collect(struct vbd_front *f, struct pollfd *pfd, struct vbdf_appfd *snap,
-			    bool *kicked);
+/* ---- front_appfd.c (a context's thread) ---- */
+/* Snapshots the descriptors context ctx watches into pfd/snap
+ * (VBD_FRONT_MAX_APP_FDS each), clearing their kicks (*kicked |= any). */
+unsigned vbdf_appfd_collect(struct vbd_front *f, unsigned ctx, struct pollfd *pfd,
+			    struct vbdf_appfd *snap, bool *kicked);
 /* Runs the callbacks of those ready (polled: pfd's revents are valid) or
  * kicked, that are still watched. */
 void vbdf_appfd_run(struct vbd_front *f, const struct vbdf_appfd *snap, const struct pollfd *pfd,

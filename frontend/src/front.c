@@ -20,7 +20,7 @@
 #include "ring.h"
 #include "xsfront.h"
 
-static __thread struct vbd_front *tls_event_dev;
+static __thread struct vbdf_ctx *tls_ctx;
 
 void vbd_front_opts_init(struct vbd_front_opts *o, unsigned devid)
 {
@@ -56,26 +56,27 @@ unsigned vbd_front_num_queues(const struct vbd_front *f)
  * served on this thread, usually comes within microseconds of the last
  * batch.  The yield lets a member or a client runnable on this CPU go
  * first.  Idle devices (nothing in flight) just sleep. */
-static int wait_events(struct vbd_front *f, struct pollfd *pfd, unsigned n, int timeout)
+static int wait_events(struct vbdf_ctx *c, struct pollfd *pfd, unsigned n, int timeout)
 {
+	struct vbd_apoll *ap = &c->apoll;
 	uint64_t t0;
 	int nready;
 
-	if (timeout == 0 || !f->apoll.max_ns || !__atomic_load_n(&f->nios, __ATOMIC_RELAXED))
+	if (timeout == 0 || !ap->max_ns || !c->busy)
 		return poll(pfd, n, timeout);
 	t0 = vbd_apoll_now();
-	while (f->apoll.cur_ns && vbd_apoll_now() - t0 < f->apoll.cur_ns) {
+	while (ap->cur_ns && vbd_apoll_now() - t0 < ap->cur_ns) {
 		nready = poll(pfd, n, 0);
 		if (nready) {
 			if (nready > 0)
-				vbd_apoll_update(&f->apoll, vbd_apoll_now() - t0);
+				vbd_apoll_update(ap, vbd_apoll_now() - t0);
 			return nready;
 		}
 		sched_yield();
 	}
 	nready = poll(pfd, n, timeout);
 	if (nready > 0)
-		vbd_apoll_update(&f->apoll, vbd_apoll_now() - t0);
+		vbd_apoll_update(ap, vbd_apoll_now() - t0);
 	return nready;
 }
 
@@ -132,8 +133,9 @@ static int stall_check(struct vbd_front *f, uint64_t now)
 	return (int)((warn_ns - (now - f->stall_mark_ns)) / 1000000u) + 1;
 }
 
-/* The event thread's poll set and what it carries from one turn to the next. */
+/* A context's poll set and what it carries from one turn to the next. */
 struct evloop {
+	struct vbdf_ctx *c;
 	struct pollfd pfd[2 + VBD_MAX_QUEUES + VBD_FRONT_MAX_APP_FDS];
 	struct vbdf_ring *pring[2 + VBD_MAX_QUEUES];
 	struct vbdf_appfd *app;
@@ -143,23 +145,31 @@ struct evloop {
 	int stall_ms;		 /* ms until the stall warning is due, or -1 */
 };
 
-/* The poll set: the wake fd, XenStore, each ring, the application's fds. */
+/* The poll set: the wake fd, XenStore (context 0), the context's rings,
+ * its application fds.  Starting a turn under the lock tells a thread
+ * waiting in vbdf_ctx_quiesce that rings taken away are no longer used. */
 static inline void evloop_collect(struct vbd_front *f, struct evloop *L)
 {
+	struct vbdf_ctx *c = L->c;
 	unsigned n = 0;
 
-	L->pfd[n++] = (struct pollfd){.fd = f->wake_fd, .events = POLLIN};
+	L->pfd[n++] = (struct pollfd){.fd = c->wake_fd, .events = POLLIN};
 	/* A lost XenStore connection is not polled again (no busy loop). */
-	L->pfd[n++] = (struct pollfd){.fd = f->xs_lost ? -1 : vbdf_xsf_fd(&f->x), .events = POLLIN};
-	for (unsigned q = 0; q < f->nq; q++) {
+	L->pfd[n++] =
+	    (struct pollfd){.fd = c->idx || f->xs_lost ? -1 : vbdf_xsf_fd(&f->x), .events = POLLIN};
+	pthread_mutex_lock(&f->lock);
+	for (unsigned q = c->idx; q < f->nq; q += f->nctx) {
 		if (!f->q[q].ring)
 			continue;
 		L->pring[n] = f->q[q].ring;
 		L->pfd[n++] = (struct pollfd){.fd = f->q[q].ring->fd, .events = POLLIN};
 	}
+	c->gen++;
+	pthread_cond_broadcast(&f->gen_cond);
+	pthread_mutex_unlock(&f->lock);
 	L->nring = n;
 	L->kicked = false;
-	L->napp = vbdf_appfd_collect(f, L->pfd + n, L->app, &L->kicked);
+	L->napp = vbdf_appfd_collect(f, c->idx, L->pfd + n, L->app, &L->kicked);
 	L->n = n + L->napp;
 }
 
@@ -172,12 +182,12 @@ static inline int evloop_timeout(struct vbd_front *f, struct evloop *L)
 	/* Failed record handling (grants, XenStore) is retried every
 	 * VBD_FRONT_RETRY_MS, also while events keep the poll busy; a
 	 * kicked application descriptor runs at once. */
-	if (!f->retry_mask)
+	if (!f->retry_mask || L->c->idx)
 		L->retry_at = 0;
 	else if (!L->retry_at)
 		L->retry_at = vbd_apoll_now() + VBD_FRONT_RETRY_MS * 1000000ull;
 	tmo = L->kicked ? 0 : L->retry_at ? ms_until(L->retry_at) : -1;
-	if (f->lost.n) { /* a storage timeout of a hold (lostw.h) */
+	if (L->c->idx == 0 && f->lost.n) { /* a storage timeout of a hold (lostw.h) */
 		uint64_t dl = vbdf_lostw_next_deadline(&f->lost);
 		int lt = dl ? ms_until(dl) : -1;
 
@@ -192,7 +202,7 @@ static inline int evloop_timeout(struct vbd_front *f, struct evloop *L)
 /* Polls; returns the ready count, -EINTR to poll again, or -1 to stop. */
 static inline int evloop_wait(struct vbd_front *f, struct evloop *L)
 {
-	int nready = wait_events(f, L->pfd, L->n, evloop_timeout(f, L));
+	int nready = wait_events(L->c, L->pfd, L->n, evloop_timeout(f, L));
 
 	if (nready >= 0)
 		return nready;
@@ -226,7 +236,7 @@ static inline void evloop_responses(struct vbd_front *f, struct evloop *L)
 		if (vbdf_ring_harvest(r, vbdf_ring_done_cb, f) == -EPROTO)
 			old[nold++] = vbdf_abandon_ring(f, r->q, true, -1);
 	}
-	vbdf_dispatch(f);
+	vbdf_dispatch_ctx(f, L->c);
 	pthread_mutex_unlock(&f->lock);
 	for (unsigned i = 0; i < nold; i++)
 		vbdf_ring_destroy(old[i]);
@@ -267,16 +277,27 @@ static void evloop_xenstore(struct vbd_front *f, short revents, uint64_t qev)
 		vbdf_lost_check(f, drev || f->lost.n > nlost);
 }
 
-/* Pushes what this turn queued, notifies the rings, checks for a stall and
- * writes Closed once a detach has completed every request. */
+/* Pushes what this turn queued, notifies the rings, notes whether the
+ * context's queues have requests in flight (it polls before sleeping);
+ * context 0 also checks for a stall and writes Closed once a detach has
+ * completed every request. */
 static inline void evloop_push(struct vbd_front *f, struct evloop *L)
 {
 	struct vbdf_ring *notify[VBD_MAX_QUEUES];
+	struct vbdf_ctx *c = L->c;
 	unsigned nnotify;
-	bool closed_now = false;
+	bool closed_now = false, busy = false;
 
 	pthread_mutex_lock(&f->lock);
 	nnotify = vbdf_push_collect(f, notify);
+	for (unsigned q = c->idx; q < f->nq && !busy; q += f->nctx)
+		busy = f->q[q].ring && vbdf_ring_inflight(f->q[q].ring);
+	c->busy = busy;
+	if (c->idx) {
+		pthread_mutex_unlock(&f->lock);
+		vbdf_notify_collected(notify, nnotify);
+		return;
+	}
 	L->stall_ms = stall_check(f, vbd_apoll_now());
 	if (f->detach_asked && f->nios == 0 && !f->closed_written && !f->gone) {
 		f->closed_written = true;
@@ -292,14 +313,17 @@ static inline void evloop_push(struct vbd_front *f, struct evloop *L)
 
 static void *event_thread(void *arg)
 {
-	struct vbd_front *f = arg;
-	struct evloop L = {.app = f->afd_snap, .stall_ms = -1};
+	struct vbdf_ctx *c = arg;
+	struct vbd_front *f = c->f;
+	struct evloop L = {.c = c, .app = c->afd_snap, .stall_ms = -1};
+	char name[16];
 
-	tls_event_dev = f;
+	vbdf_ctx_enter(c);
 	/* The event thread stays SCHED_OTHER: it copies read data (up to 1 MiB
 	 * per request) under the device lock, and a SCHED_BATCH lock holder is
 	 * preempted by every wake-up (1 MiB reads QD4: -35 %). */
-	pthread_setname_np(pthread_self(), "vbdf-event"); /* for perf/top */
+	snprintf(name, sizeof(name), "vbdf-event%u", c->idx % 1000u);
+	pthread_setname_np(pthread_self(), name); /* for perf/top */
 	while (!__atomic_load_n(&f->stop, __ATOMIC_ACQUIRE)) {
 		uint64_t qev = 0; /* records to read: failed ones due for a retry */
 		int nready;
@@ -310,23 +334,107 @@ static void *event_thread(void *arg)
 			continue;
 		if (nready < 0)
 			break;
-		if (L.retry_at && vbd_apoll_now() >= L.retry_at) {
+		if (c->idx == 0 && L.retry_at && vbd_apoll_now() >= L.retry_at) {
 			qev = f->retry_mask;
 			L.retry_at = 0;
 		}
 		if (L.pfd[0].revents) {
 			uint64_t v;
-			if (read(f->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
+			if (read(c->wake_fd, &v, sizeof(v)) < 0 && errno != EAGAIN)
 				log_warn("front: wake fd: %s", strerror(errno));
 		}
 		evloop_responses(f, &L);
 		/* The application's descriptors: requests read now are pushed
 		 * below with those the completions submitted. */
 		vbdf_appfd_run(f, L.app, L.pfd + L.nring, L.napp, nready > 0);
-		evloop_xenstore(f, L.pfd[1].revents, qev);
+		if (c->idx == 0)
+			evloop_xenstore(f, L.pfd[1].revents, qev);
+		vbdf_run_done(f); /* completed by other threads (flushes, takeovers) */
 		evloop_push(f, &L);
 	}
+	pthread_mutex_lock(&f->lock);
+	c->running = false;
+	pthread_cond_broadcast(&f->gen_cond);
+	pthread_mutex_unlock(&f->lock);
 	return NULL;
+}
+
+/* ---- contexts ---------------------------------------------------------------- */
+
+int vbdf_ctx_init(struct vbd_front *f, unsigned nctx)
+{
+	f->ctx = calloc(nctx, sizeof(*f->ctx));
+	if (!f->ctx)
+		return -ENOMEM;
+	f->nctx = nctx;
+	pthread_cond_init(&f->gen_cond, NULL);
+	for (unsigned i = 0; i < nctx; i++) {
+		struct vbdf_ctx *c = &f->ctx[i];
+
+		c->f = f;
+		c->idx = i;
+		c->done_tail = &c->done;
+		for (unsigned q = i; q < f->nq; q += nctx)
+			c->qmask |= 1ull << q;
+		vbd_apoll_init(&c->apoll, f->o.poll_us);
+		c->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		if (c->wake_fd < 0) {
+			int rc = -errno;
+
+			vbdf_ctx_free(f);
+			return rc;
+		}
+	}
+	return 0;
+}
+
+void vbdf_ctx_free(struct vbd_front *f)
+{
+	if (!f->ctx)
+		return;
+	for (unsigned i = 0; i < f->nctx; i++)
+		if (f->ctx[i].wake_fd >= 0)
+			close(f->ctx[i].wake_fd);
+	pthread_cond_destroy(&f->gen_cond);
+	free(f->ctx);
+	f->ctx = NULL;
+	f->nctx = 0;
+}
+
+struct vbdf_ctx *vbdf_ctx_self(const struct vbd_front *f)
+{
+	return tls_ctx && tls_ctx->f == f ? tls_ctx : NULL;
+}
+
+void vbdf_ctx_enter(struct vbdf_ctx *c)
+{
+	tls_ctx = c;
+}
+
+void vbdf_ctx_wake(struct vbdf_ctx *c)
+{
+	uint64_t one = 1;
+
+	if (tls_ctx != c && c->wake_fd >= 0 && write(c->wake_fd, &one, sizeof(one)) < 0 &&
+	    errno != EAGAIN)
+		log_warn("front: wake fd: %s", strerror(errno));
+}
+
+void vbdf_ctx_quiesce(struct vbdf_ctx *c)
+{
+	struct vbd_front *f = c->f;
+	uint64_t gen;
+
+	if (tls_ctx == c)
+		return;
+	pthread_mutex_lock(&f->lock);
+	gen = c->gen;
+	if (c->running) {
+		vbdf_ctx_wake(c);
+		while (c->running && c->gen == gen)
+			pthread_cond_wait(&f->gen_cond, &f->lock);
+	}
+	pthread_mutex_unlock(&f->lock);
 }
 
 /* ---- open / close ---------------------------------------------------------- */
@@ -342,22 +450,33 @@ void vbd_front_sched_batch(bool batch)
 		pthread_setschedparam(pthread_self(), want, &sp);
 }
 
+/* The default number of contexts: one per queue, at most one per online CPU. */
+static unsigned default_contexts(unsigned nq)
+{
+	long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+
+	return cpus > 0 && (unsigned long)cpus < nq ? (unsigned)cpus : nq;
+}
+
 int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
+{
+	return vbd_front_open_ctx(o, 0, out);
+}
+
+int vbd_front_open_ctx(const struct vbd_front_opts *o, unsigned contexts, struct vbd_front **out)
 {
 	pthread_mutexattr_t ma;
 	struct vbd_front *f;
+	unsigned started = 0;
 	int rc, st;
 
-	if (!o || o->ring_order > VBD_MAX_RING_PAGE_ORDER)
+	if (!o || o->ring_order > VBD_MAX_RING_PAGE_ORDER || contexts > VBD_MAX_QUEUES)
 		return -EINVAL;
 	f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
 	f->o = *o;
-	f->wake_fd = -1;
-	f->done_tail = &f->done;
 	f->abandon_lost_owner = -1;
-	vbd_apoll_init(&f->apoll, o->poll_us);
 	/* Adaptive: critical sections are short and every request takes the
 	 * lock twice (submit, harvest); spinning briefly beats a futex sleep
 	 * and wake-up, which on a 2-core host costs more than the section. */
@@ -374,11 +493,11 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 	for (unsigned q = 0; q < f->nq; q++)
 		f->q[q] = (struct vbdf_queue){
 		    .idx = q, .rec = {.owner = VBD_DOMID_NONE, .target = VBD_DOMID_NONE}};
-	f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	if (f->wake_fd < 0) {
-		rc = -errno;
+	if (!contexts)
+		contexts = default_contexts(f->nq);
+	rc = vbdf_ctx_init(f, contexts < f->nq ? contexts : f->nq);
+	if (rc < 0)
 		goto fail;
-	}
 	/* dom0 is detaching the device: do not undo its Closing. */
 	if (vbdf_xsf_get_state(&f->x, &st) == 0 && st == XenbusStateClosing) {
 		log_err("front: device %u is being detached (state 5)", o->devid);
@@ -395,18 +514,31 @@ int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out)
 		log_err("front: watching %s: %s", f->x.pool, strerror(-rc));
 		goto fail;
 	}
-	rc = -pthread_create(&f->thr, NULL, event_thread, f);
-	if (rc < 0)
-		goto fail;
-	f->thr_started = true;
-	log_info("front: device %u: volume %s, %llu bytes, %u queue(s)", o->devid, f->x.volume,
-		 (unsigned long long)f->x.size, f->nq);
+	for (; started < f->nctx; started++) {
+		struct vbdf_ctx *c = &f->ctx[started];
+
+		c->running = true;
+		rc = -pthread_create(&c->thr, NULL, event_thread, c);
+		if (rc < 0) {
+			c->running = false;
+			goto fail;
+		}
+		c->thr_started = true;
+	}
+	log_info("front: device %u: volume %s, %llu bytes, %u queue(s), %u context(s)", o->devid,
+		 f->x.volume, (unsigned long long)f->x.size, f->nq, f->nctx);
 	*out = f;
 	return 0;
 fail:
+	if (started) {
+		__atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
+		for (unsigned i = 0; i < started; i++) {
+			vbdf_ctx_wake(&f->ctx[i]);
+			pthread_join(f->ctx[i].thr, NULL);
+		}
+	}
 	vbdf_xsf_close(&f->x);
-	if (f->wake_fd >= 0)
-		close(f->wake_fd);
+	vbdf_ctx_free(f);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->afd_lock);
 	pthread_cond_destroy(&f->cond);
@@ -447,32 +579,23 @@ void vbd_front_close(struct vbd_front *f)
 			 f->nios);
 	__atomic_store_n(&f->stop, true, __ATOMIC_RELEASE);
 	pthread_mutex_unlock(&f->lock);
-	if (f->thr_started) {
-		if (write(f->wake_fd, &one, sizeof(one)) < 0)
+	for (unsigned i = 0; i < f->nctx; i++) {
+		if (!f->ctx[i].thr_started)
+			continue;
+		if (write(f->ctx[i].wake_fd, &one, sizeof(one)) < 0)
 			log_warn("front: wake fd: %s", strerror(errno));
-		pthread_join(f->thr, NULL);
+		pthread_join(f->ctx[i].thr, NULL);
 	}
 	vbdf_fail_all(f, -ESHUTDOWN, false);
 	if (!f->gone && !f->closed_written)
 		vbdf_xsf_set_state(&f->x, XenbusStateClosed);
 	vbdf_xsf_close(&f->x);
-	close(f->wake_fd);
+	vbdf_ctx_free(f);
 	vbdf_lostw_free(&f->lost);
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->afd_lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
-}
-
-int vbd_front_hold_detach(struct vbd_front *f)
-{
-	bool asked;
-
-	pthread_mutex_lock(&f->lock);
-	f->hold_detach = true;
-	asked = f->detach_asked;
-	pthread_mutex_unlock(&f->lock);
-	return asked ? 1 : 0;
 }
 
 int vbd_front_wait_connected(struct vbd_front *f, int timeout_ms)
@@ -537,5 +660,10 @@ void vbd_front_get_stats(struct vbd_front *f, struct vbd_front_stats *st)
 
 bool vbd_front_on_event_thread(const struct vbd_front *f)
 {
-	return tls_event_dev == f;
+	return vbdf_ctx_self(f) != NULL;
+}
+
+unsigned vbd_front_num_contexts(const struct vbd_front *f)
+{
+	return f->nctx;
 }

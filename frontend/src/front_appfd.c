@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Application descriptors on the event thread (vbd_front_fd_set): a table
- * of watched fds under their own lock (not the device lock, which every
- * request takes), snapshotted into the event thread's poll set each turn.
+ * Application descriptors on the contexts' threads (vbd_front_fd_set): a
+ * table of watched fds, each with the context that polls it, under their
+ * own lock (not the device lock, which every request takes), snapshotted
+ * into that context's poll set each turn.
  */
 #include <errno.h>
 #include <poll.h>
@@ -21,21 +22,20 @@ static struct vbdf_appfd *find_locked(struct vbd_front *f, int fd)
 	return NULL;
 }
 
-/* A change made off the event thread must reach its next poll. */
-static void wake_loop(struct vbd_front *f)
+/* A change made off the context's thread must reach its next poll. */
+static void wake_loop(struct vbd_front *f, unsigned ctx)
 {
-	uint64_t one = 1;
-
-	if (!vbd_front_on_event_thread(f) && write(f->wake_fd, &one, sizeof(one)) < 0 &&
-	    errno != EAGAIN)
-		log_warn("front: wake fd: %s", strerror(errno));
+	vbdf_ctx_wake(&f->ctx[ctx]);
 }
 
-int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb cb, void *arg)
+/* ctx < 0: where fd is watched already, else context 0. */
+static int set_fd(struct vbd_front *f, int ctx, int fd, short events, vbd_front_fd_cb cb, void *arg)
 {
 	struct vbdf_appfd *a;
+	unsigned at;
 
-	if (!f || fd < 0 || !cb || (events & ~(POLLIN | POLLOUT)))
+	if (!f || fd < 0 || !cb || (events & ~(POLLIN | POLLOUT)) ||
+	    (ctx >= 0 && (unsigned)ctx >= f->nctx))
 		return -EINVAL;
 	pthread_mutex_lock(&f->afd_lock);
 	a = find_locked(f, fd);
@@ -45,7 +45,11 @@ int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb 
 			return -ENOSPC;
 		}
 		a = &f->afd[f->nafd++];
-		*a = (struct vbdf_appfd){.fd = fd, .serial = ++f->afd_serial};
+		*a = (struct vbdf_appfd){
+		    .fd = fd, .ctx = ctx < 0 ? 0 : (unsigned)ctx, .serial = ++f->afd_serial};
+	} else if (ctx >= 0 && a->ctx != (unsigned)ctx) {
+		pthread_mutex_unlock(&f->afd_lock);
+		return -EBUSY; /* watched by another context */
 	} else if (a->events == events && a->cb == cb && a->arg == arg) {
 		pthread_mutex_unlock(&f->afd_lock);
 		return 0; /* nothing changes: no wake-up */
@@ -53,14 +57,29 @@ int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb 
 	a->events = events;
 	a->cb = cb;
 	a->arg = arg;
+	at = a->ctx;
 	pthread_mutex_unlock(&f->afd_lock);
-	wake_loop(f);
+	wake_loop(f, at);
 	return 0;
+}
+
+int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb cb, void *arg)
+{
+	return set_fd(f, -1, fd, events, cb, arg);
+}
+
+int vbd_front_fd_set_ctx(struct vbd_front *f, unsigned ctx, int fd, short events,
+			 vbd_front_fd_cb cb, void *arg)
+{
+	if (f && ctx >= f->nctx)
+		return -EINVAL;
+	return set_fd(f, (int)ctx, fd, events, cb, arg);
 }
 
 int vbd_front_fd_kick(struct vbd_front *f, int fd)
 {
 	struct vbdf_appfd *a;
+	unsigned at;
 	bool was;
 
 	pthread_mutex_lock(&f->afd_lock);
@@ -71,9 +90,10 @@ int vbd_front_fd_kick(struct vbd_front *f, int fd)
 	}
 	was = a->kicked;
 	a->kicked = true;
+	at = a->ctx;
 	pthread_mutex_unlock(&f->afd_lock);
 	if (!was)
-		wake_loop(f);
+		wake_loop(f, at);
 	return 0;
 }
 
@@ -92,19 +112,21 @@ int vbd_front_fd_del(struct vbd_front *f, int fd)
 	return 0;
 }
 
-unsigned vbdf_appfd_collect(struct vbd_front *f, struct pollfd *pfd, struct vbdf_appfd *snap,
-			    bool *kicked)
+unsigned vbdf_appfd_collect(struct vbd_front *f, unsigned ctx, struct pollfd *pfd,
+			    struct vbdf_appfd *snap, bool *kicked)
 {
-	unsigned n;
+	unsigned n = 0;
 
 	pthread_mutex_lock(&f->afd_lock);
-	n = f->nafd;
-	for (unsigned i = 0; i < n; i++) {
-		snap[i] = f->afd[i];
+	for (unsigned i = 0; i < f->nafd; i++) {
+		if (f->afd[i].ctx != ctx)
+			continue;
+		snap[n] = f->afd[i];
 		*kicked |= f->afd[i].kicked;
 		f->afd[i].kicked = false;
-		pfd[i] = (struct pollfd){.fd = snap[i].events ? snap[i].fd : -1,
-					 .events = snap[i].events};
+		pfd[n] = (struct pollfd){.fd = snap[n].events ? snap[n].fd : -1,
+					 .events = snap[n].events};
+		n++;
 	}
 	pthread_mutex_unlock(&f->afd_lock);
 	return n;

@@ -23,22 +23,33 @@ void vbdf_bind_part(struct vbd_front *f, unsigned q, struct vbdf_part *p)
 	f->q[q].nbound++;
 }
 
+/* On the pending FIFO of its request's context. */
 static void pend_part(struct vbd_front *f, struct vbdf_part *p)
 {
+	struct vbdf_ctx *c = p->io->ctx;
+
 	p->q = -1;
-	vbdf_list_add(&f->phead, &f->ptail, p);
+	vbdf_list_add(&c->phead, &c->ptail, p);
+	c->npending++;
 	f->npending++;
 }
 
 /* ---- completion (device lock held) --------------------------------------- */
 
+/* Onto its context's completion list: the callback runs on that context's
+ * thread (woken when another thread completes it: a flush answered on
+ * another context's queue, a ring abandoned by context 0). */
 static void io_finish(struct vbd_front *f, struct vbdf_io *io)
 {
+	struct vbdf_ctx *c = io->ctx;
+
 	io->done_next = NULL;
-	*f->done_tail = io;
-	f->done_tail = &io->done_next;
+	*c->done_tail = io;
+	c->done_tail = &io->done_next;
 	if (io->err)
 		f->errors++;
+	if (c->running && vbdf_ctx_self(f) != c)
+		vbdf_ctx_wake(c);
 }
 
 /* A FUA write whose data parts all succeeded: one flush per queue that
@@ -91,15 +102,15 @@ void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err)
 }
 
 /* Runs the collected completions (without the lock). */
-void vbdf_run_done(struct vbd_front *f)
+static void run_done_ctx(struct vbd_front *f, struct vbdf_ctx *c)
 {
 	struct vbdf_io *io, *next;
 	unsigned long n = 0;
 
 	pthread_mutex_lock(&f->lock);
-	io = f->done;
-	f->done = NULL;
-	f->done_tail = &f->done;
+	io = c->done;
+	c->done = NULL;
+	c->done_tail = &c->done;
 	pthread_mutex_unlock(&f->lock);
 	if (!io)
 		return;
@@ -110,10 +121,23 @@ void vbdf_run_done(struct vbd_front *f)
 		n++;
 	}
 	pthread_mutex_lock(&f->lock);
+	c->nios -= n;
 	f->nios -= n;
 	if (f->nios == 0)
 		pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
+}
+
+void vbdf_run_done(struct vbd_front *f)
+{
+	struct vbdf_ctx *self = vbdf_ctx_self(f);
+
+	if (self) {
+		run_done_ctx(f, self);
+		return;
+	}
+	for (unsigned i = 0; i < f->nctx; i++)
+		run_done_ctx(f, &f->ctx[i]);
 }
 
 /* ---- posting (device lock held) ------------------------------------------ */
@@ -144,14 +168,17 @@ static bool part_batches(const struct vbdf_part *p)
 		   (uint64_t)BLKIF_MAX_SEGMENTS_PER_REQUEST * VBD_PAGE_SIZE;
 }
 
-void vbdf_dispatch(struct vbd_front *f)
+void vbdf_dispatch_ctx(struct vbd_front *f, struct vbdf_ctx *c)
 {
 	struct vbdf_qsel_view view[VBD_MAX_QUEUES];
+	unsigned qs[VBD_MAX_QUEUES], n = 0;
 	uint64_t full = 0;
 
 	/* Requests bound to a queue first: they must go to that queue. */
-	for (unsigned q = 0; q < f->nq; q++) {
+	for (unsigned q = c->idx; q < f->nq; q += f->nctx) {
 		struct vbdf_queue *qu = &f->q[q];
+
+		qs[n++] = q;
 
 		while (qu->bhead && vbdf_ring_accepts(qu->ring)) {
 			if (post_part(f, q, qu->bhead) < 0)
@@ -160,15 +187,17 @@ void vbdf_dispatch(struct vbd_front *f)
 			qu->nbound--;
 		}
 	}
-	while (f->phead) {
-		int q;
+	/* Then the context's pending FIFO, on its own queues only. */
+	while (c->phead) {
+		int i;
 
 		/* A write overlapping one lost with a member waits (lostw.h). */
 		if (f->lost.n &&
-		    (f->phead->op == BLKIF_OP_WRITE || f->phead->op == BLKIF_OP_DISCARD) &&
-		    vbdf_lostw_overlaps(&f->lost, f->phead->sector, f->phead->nsect)) {
-			struct vbdf_part *p = vbdf_list_pop(&f->phead, &f->ptail);
+		    (c->phead->op == BLKIF_OP_WRITE || c->phead->op == BLKIF_OP_DISCARD) &&
+		    vbdf_lostw_overlaps(&f->lost, c->phead->sector, c->phead->nsect)) {
+			struct vbdf_part *p = vbdf_list_pop(&c->phead, &c->ptail);
 
+			c->npending--;
 			f->npending--;
 			vbdf_list_add(&f->hhead, &f->htail, p);
 			f->nheld++;
@@ -176,23 +205,24 @@ void vbdf_dispatch(struct vbd_front *f)
 			continue;
 		}
 
-		for (unsigned i = 0; i < f->nq; i++) {
-			const struct vbdf_ring *r = f->q[i].ring;
+		for (unsigned k = 0; k < n; k++) {
+			const struct vbdf_ring *r = f->q[qs[k]].ring;
 
-			view[i].usable =
-			    vbdf_ring_accepts(r) && !f->q[i].bhead && !(full & (1ull << i));
-			view[i].inflight = r ? vbdf_ring_inflight(r) : 0;
-			view[i].free = r ? vbdf_ring_free(r) : 0;
+			view[k].usable =
+			    vbdf_ring_accepts(r) && !f->q[qs[k]].bhead && !(full & (1ull << k));
+			view[k].inflight = r ? vbdf_ring_inflight(r) : 0;
+			view[k].free = r ? vbdf_ring_free(r) : 0;
 		}
-		q = vbdf_qsel_pick_batch(view, f->nq, f->hint,
-					 part_batches(f->phead) ? f->o.queue_batch : 0);
-		if (q < 0)
+		i = vbdf_qsel_pick_batch(view, n, c->hint,
+					 part_batches(c->phead) ? f->o.queue_batch : 0);
+		if (i < 0)
 			return;
-		if (post_part(f, (unsigned)q, f->phead) < 0) {
-			full |= 1ull << q;
+		if (post_part(f, qs[i], c->phead) < 0) {
+			full |= 1ull << i;
 			continue;
 		}
-		vbdf_list_pop(&f->phead, &f->ptail);
+		vbdf_list_pop(&c->phead, &c->ptail);
+		c->npending--;
 		f->npending--;
 		/* The last queue keeps new small requests while it has fewer
 		 * than o.queue_batch in flight (its owner is awake and takes
@@ -201,33 +231,48 @@ void vbdf_dispatch(struct vbd_front *f)
 		 * IOPS of round robin); then shortest queue first.  The
 		 * preferred queue moves on every VBD_FRONT_STICKY requests, so
 		 * every queue sees traffic. */
-		f->hint = (unsigned)q + (++f->dispatched % VBD_FRONT_STICKY == 0);
+		c->hint = (unsigned)i + (++c->dispatched % VBD_FRONT_STICKY == 0);
 	}
+}
+
+void vbdf_dispatch(struct vbd_front *f)
+{
+	for (unsigned i = 0; i < f->nctx; i++)
+		vbdf_dispatch_ctx(f, &f->ctx[i]);
 }
 
 unsigned vbdf_unhold(struct vbd_front *f)
 {
-	struct vbdf_part *keep_h = NULL, *keep_t = NULL, *go_h = NULL, *go_t = NULL, *p;
+	struct vbdf_part *keep_h = NULL, *keep_t = NULL, *p;
 	unsigned n = 0;
 
-	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
-		if (vbdf_lostw_overlaps(&f->lost, p->sector, p->nsect)) {
-			vbdf_list_add(&keep_h, &keep_t, p);
-		} else {
-			vbdf_list_add(&go_h, &go_t, p);
-			n++;
+	for (unsigned i = 0; i < f->nctx; i++) {
+		struct vbdf_ctx *c = &f->ctx[i];
+		struct vbdf_part *go_h = NULL, *go_t = NULL;
+		unsigned k = 0;
+
+		keep_h = keep_t = NULL;
+		while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
+			if (p->io->ctx != c || vbdf_lostw_overlaps(&f->lost, p->sector, p->nsect)) {
+				vbdf_list_add(&keep_h, &keep_t, p);
+			} else {
+				vbdf_list_add(&go_h, &go_t, p);
+				k++;
+			}
 		}
+		f->hhead = keep_h;
+		f->htail = keep_t;
+		if (go_h) { /* before what was submitted after them */
+			go_t->next = c->phead;
+			if (!c->phead)
+				c->ptail = go_t;
+			c->phead = go_h;
+			c->npending += k;
+		}
+		n += k;
 	}
-	f->hhead = keep_h;
-	f->htail = keep_t;
 	f->nheld -= n;
-	if (go_h) { /* before what was submitted after them */
-		go_t->next = f->phead;
-		if (!f->phead)
-			f->ptail = go_t;
-		f->phead = go_h;
-		f->npending += n;
-	}
+	f->npending += n;
 	return n;
 }
 
@@ -282,11 +327,51 @@ static uint8_t blkif_op(enum vbd_io_op op)
 	}
 }
 
+/* Does context c have a queue that takes requests now? */
+static bool ctx_accepts(const struct vbd_front *f, const struct vbdf_ctx *c)
+{
+	for (unsigned q = c->idx; q < f->nq; q += f->nctx)
+		if (vbdf_ring_accepts(f->q[q].ring))
+			return true;
+	return false;
+}
+
+static __thread unsigned tls_slot; /* 1 + a number per submitting thread */
+static unsigned next_slot;
+
+/* The context of a new request (lock held): the caller's own on a
+ * context's thread (its callbacks then run on the thread that submitted,
+ * no other thread is involved); from any other thread the one with the
+ * fewest requests outstanding among those with a queue taking requests
+ * now (ties: the one this thread's slot names), so that one submitting
+ * thread still spreads its requests over every context. */
+static struct vbdf_ctx *pick_ctx(struct vbd_front *f, struct vbdf_ctx *self)
+{
+	struct vbdf_ctx *best = NULL;
+	unsigned start;
+
+	if (self)
+		return self;
+	if (!tls_slot)
+		tls_slot = 1 + __atomic_fetch_add(&next_slot, 1, __ATOMIC_RELAXED);
+	start = (tls_slot - 1) % f->nctx;
+	if (f->nctx == 1)
+		return &f->ctx[0];
+	for (unsigned i = 0; i < f->nctx; i++) {
+		struct vbdf_ctx *c = &f->ctx[(start + i) % f->nctx];
+
+		if (ctx_accepts(f, c) && (!best || c->nios < best->nios))
+			best = c;
+	}
+	return best ? best : &f->ctx[start];
+}
+
 int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
 		     uint64_t offset, uint64_t len, vbd_front_cb cb, void *arg)
 {
 	unsigned nparts, nnotify = 0;
 	struct vbdf_ring *notify[VBD_MAX_QUEUES];
+	struct vbdf_ctx *self = vbdf_ctx_self(f);
 	struct vbdf_io *io;
 
 	if (!f || !cb || (unsigned)op > VBD_IO_DISCARD || (flags & ~VBD_IO_FUA))
@@ -339,6 +424,8 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
 		free(io);
 		return rc;
 	}
+	io->ctx = pick_ctx(f, self);
+	io->ctx->nios++;
 	f->nios++;
 	f->submitted++;
 	if (op == VBD_IO_FLUSH) {
@@ -359,8 +446,11 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
 		for (unsigned i = 0; i < nparts; i++)
 			pend_part(f, &io->parts[i]);
 	}
-	vbdf_dispatch(f);
-	if (!vbd_front_on_event_thread(f)) /* the event thread pushes once per batch */
+	if (op == VBD_IO_FLUSH)
+		vbdf_dispatch(f);
+	else
+		vbdf_dispatch_ctx(f, io->ctx);
+	if (!self) /* a context's thread pushes once per turn */
 		nnotify = vbdf_push_collect(f, notify);
 	pthread_mutex_unlock(&f->lock);
 	vbdf_notify_collected(notify, nnotify);

@@ -98,27 +98,43 @@ static struct vbdf_ring *fail_queue(struct vbd_front *f, unsigned q, int err)
 	return r;
 }
 
+/* Fails the requests never posted (lock held): the contexts' pending
+ * FIFOs and the held writes. */
+static void fail_pending(struct vbd_front *f, int err)
+{
+	struct vbdf_part *p;
+
+	for (unsigned i = 0; i < f->nctx; i++) {
+		struct vbdf_ctx *c = &f->ctx[i];
+
+		while ((p = vbdf_list_pop(&c->phead, &c->ptail))) {
+			c->npending--;
+			f->npending--;
+			vbdf_part_done(f, p, err);
+		}
+	}
+	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
+		f->nheld--;
+		vbdf_part_done(f, p, err);
+	}
+}
+
 void vbdf_fail_all(struct vbd_front *f, int err, bool gone)
 {
 	struct vbdf_ring *old[VBD_MAX_QUEUES];
-	struct vbdf_part *p;
 
 	pthread_mutex_lock(&f->lock);
 	f->closing = true;
 	f->gone |= gone;
 	for (unsigned q = 0; q < f->nq; q++)
 		old[q] = fail_queue(f, q, err);
-	while ((p = vbdf_list_pop(&f->phead, &f->ptail))) {
-		f->npending--;
-		vbdf_part_done(f, p, err);
-	}
-	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
-		f->nheld--;
-		vbdf_part_done(f, p, err);
-	}
+	fail_pending(f, err);
 	f->push_mask = 0;
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
+	/* the other contexts' threads stop polling those rings first */
+	for (unsigned i = 0; i < f->nctx; i++)
+		vbdf_ctx_quiesce(&f->ctx[i]);
 	for (unsigned q = 0; q < f->nq; q++)
 		vbdf_ring_destroy(old[q]);
 	vbdf_run_done(f);
@@ -220,6 +236,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	if (old) {
 		log_info("front: queue %u: leaving dom%u epoch %llu (%u request(s) to re-post)", q,
 			 old->owner, (unsigned long long)old->epoch, nbound);
+		vbdf_ctx_quiesce(vbdf_ctx_of(f, q)); /* its context no longer polls it */
 		vbdf_ring_destroy(old);
 		vbdf_run_done(f);
 	}
@@ -239,6 +256,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 	if (fresh) {
 		qu->ring = fresh;
 		qu->rings++;
+		vbdf_ctx_wake(vbdf_ctx_of(f, q)); /* to poll it */
 	}
 	if (qu->ring && qu->ring->epoch == rec.epoch && qu->ring->owner == rec.owner) {
 		struct vbdf_ring *r = qu->ring;
@@ -267,7 +285,6 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 void vbdf_handle_state(struct vbd_front *f)
 {
 	int st, rc = vbdf_xsf_get_state(&f->x, &st);
-	struct vbdf_part *p;
 
 	if (rc == -ENOENT) {
 		vbdf_device_gone(f);
@@ -275,26 +292,12 @@ void vbdf_handle_state(struct vbd_front *f)
 	}
 	if (rc < 0 || st != XenbusStateClosing || f->detach_asked)
 		return;
-	pthread_mutex_lock(&f->lock);
-	if (f->hold_detach) {
-		/* the application decides when (vbd_front_close writes Closed) */
-		pthread_mutex_unlock(&f->lock);
-		log_info("front: device %u: dom0 asks to detach it; held by the application",
-			 f->x.devid);
-		return;
-	}
 	log_info("front: device %u: dom0 detaches it", f->x.devid);
+	pthread_mutex_lock(&f->lock);
 	f->detach_asked = true;
 	f->closing = true;
 	/* Requests never posted are refused; posted ones complete. */
-	while ((p = vbdf_list_pop(&f->phead, &f->ptail))) {
-		f->npending--;
-		vbdf_part_done(f, p, -ESHUTDOWN);
-	}
-	while ((p = vbdf_list_pop(&f->hhead, &f->htail))) {
-		f->nheld--;
-		vbdf_part_done(f, p, -ESHUTDOWN);
-	}
+	fail_pending(f, -ESHUTDOWN);
 	pthread_cond_broadcast(&f->cond);
 	pthread_mutex_unlock(&f->lock);
 	vbdf_run_done(f);

@@ -12,6 +12,7 @@
 #include "vbdpool/proto.h"
 
 struct vbd_front;
+struct vbdf_ctx;
 struct vbdf_ring;
 
 /* One blkif request of an application I/O. */
@@ -29,6 +30,7 @@ struct vbdf_part {
 /* One application I/O (vbd_front_submit). */
 struct vbdf_io {
 	struct vbd_front *f;
+	struct vbdf_ctx *ctx; /* its context: its queues, its callback's thread */
 	enum vbd_io_op op;
 	unsigned flags;
 	vbd_front_cb cb;
@@ -42,7 +44,7 @@ struct vbdf_io {
 	struct vbdf_part parts[];
 };
 
-/* Is the calling thread f's event thread? (front.c) */
+/* Is the calling thread one of f's event threads (contexts)? (front.c) */
 bool vbd_front_on_event_thread(const struct vbd_front *f);
 
 #endif

@@ -22,14 +22,13 @@ static struct vbd_front *dev_new(void)
 	struct vbd_front *f = calloc(1, sizeof(*f));
 
 	pthread_mutex_init(&f->afd_lock, NULL);
-	f->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
-	CHECK(f->wake_fd >= 0);
+	CHECK(vbdf_ctx_init(f, 1) == 0); /* its wake fd */
 	return f;
 }
 
 static void dev_free(struct vbd_front *f)
 {
-	close(f->wake_fd);
+	vbdf_ctx_free(f);
 	pthread_mutex_destroy(&f->afd_lock);
 	free(f);
 }
@@ -39,7 +38,7 @@ static uint64_t wakes(struct vbd_front *f)
 {
 	uint64_t v = 0;
 
-	if (read(f->wake_fd, &v, sizeof(v)) < 0)
+	if (read(f->ctx[0].wake_fd, &v, sizeof(v)) < 0)
 		return 0;
 	return v;
 }
@@ -81,7 +80,7 @@ static unsigned turn(struct vbd_front *f, bool *kicked_out)
 	struct pollfd pfd[VBD_FRONT_MAX_APP_FDS];
 	struct vbdf_appfd snap[VBD_FRONT_MAX_APP_FDS];
 	bool kicked = false;
-	unsigned n = vbdf_appfd_collect(f, pfd, snap, &kicked);
+	unsigned n = vbdf_appfd_collect(f, 0, pfd, snap, &kicked);
 	int nready = poll(pfd, n, 0);
 
 	CHECK(nready >= 0);
@@ -105,7 +104,7 @@ static void test_register(void)
 	CHECK(wakes(f) == 1, "a new descriptor wakes the event thread");
 	CHECK(vbd_front_fd_set(f, p[0], POLLIN, cb, &c) == 0);
 	CHECK(wakes(f) == 0, "an unchanged one does not");
-	CHECK(vbdf_appfd_collect(f, pfd, snap, &kicked) == 1);
+	CHECK(vbdf_appfd_collect(f, 0, pfd, snap, &kicked) == 1);
 	CHECK(pfd[0].fd == p[0] && pfd[0].events == POLLIN && !kicked);
 
 	/* not ready: no call; ready: one call with POLLIN */
@@ -118,7 +117,7 @@ static void test_register(void)
 	CHECK(write(p[1], "x", 1) == 1);
 	CHECK(vbd_front_fd_set(f, p[0], 0, cb, &c) == 0);
 	CHECK(wakes(f) == 1);
-	CHECK(vbdf_appfd_collect(f, pfd, snap, &kicked) == 1 && pfd[0].fd == -1);
+	CHECK(vbdf_appfd_collect(f, 0, pfd, snap, &kicked) == 1 && pfd[0].fd == -1);
 	turn(f, NULL);
 	CHECK(c.n == 1, "a descriptor with events 0 is not polled");
 

@@ -21,16 +21,16 @@
 #define NQ 3
 
 /* ---- a device around fake rings ---------------------------------------- */
-static struct vbd_front *dev_new(void)
+/* nctx contexts (no threads): queue q is context q % nctx's. */
+static struct vbd_front *dev_new_ctx(unsigned nctx)
 {
 	struct vbd_front *f = calloc(1, sizeof(*f));
 
 	pthread_mutex_init(&f->lock, NULL);
 	pthread_cond_init(&f->cond, NULL);
-	f->done_tail = &f->done;
 	f->nq = NQ;
 	f->x.size = 1ull << 30;
-	f->wake_fd = -1;
+	CHECK(vbdf_ctx_init(f, nctx) == 0);
 	for (unsigned q = 0; q < NQ; q++) {
 		f->q[q] = (struct vbdf_queue){
 		    .idx = q, .rec = {.owner = 10 + q, .epoch = 1, .state = VBD_Q_CONNECTED}};
@@ -41,9 +41,15 @@ static struct vbd_front *dev_new(void)
 	return f;
 }
 
+static struct vbd_front *dev_new(void)
+{
+	return dev_new_ctx(1);
+}
+
 static void dev_free(struct vbd_front *f)
 {
 	vbdf_fail_all(f, -ESHUTDOWN, false);
+	vbdf_ctx_free(f);
 	pthread_mutex_destroy(&f->lock);
 	pthread_cond_destroy(&f->cond);
 	free(f);
@@ -427,6 +433,93 @@ static void test_broken_and_close(void)
 	dev_free(f);
 }
 
+static unsigned done_on(struct vbdf_ctx *c)
+{
+	unsigned n = 0;
+
+	for (struct vbdf_io *io = c->done; io; io = io->done_next) {
+		CHECK(io->ctx == c);
+		n++;
+	}
+	return n;
+}
+
+/* Answers and harvests every queue, leaving the callbacks to run. */
+static void answer_all(struct vbd_front *f)
+{
+	for (unsigned q = 0; q < NQ; q++) {
+		serve(f->q[q].ring, BLKIF_RSP_OKAY, NULL);
+		pthread_mutex_lock(&f->lock);
+		CHECK(vbdf_ring_harvest(f->q[q].ring, vbdf_ring_done_cb, f) >= 0);
+		pthread_mutex_unlock(&f->lock);
+	}
+}
+
+/* Two contexts (queues 0 and 2 are context 0's, queue 1 context 1's): a
+ * request submitted on a context's thread goes to that context's queues
+ * only, completes onto that context's list and its callback runs on that
+ * context's thread; a flush goes to every queue and still completes on
+ * the context that submitted it; a thread that is no context's avoids a
+ * context without a queue taking requests. */
+static void test_contexts(void)
+{
+	struct vbd_front *f = dev_new_ctx(2);
+	struct res r[8] = {{0}}, fl = {0}, o[4] = {{0}};
+
+	CHECK(f->nctx == 2 && f->ctx[0].qmask == 5 && f->ctx[1].qmask == 2);
+	vbdf_ctx_enter(&f->ctx[1]);
+	for (int i = 0; i < 4; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &r[i]) == 0);
+	CHECK(vbdf_ring_inflight(f->q[1].ring) == 4);
+	CHECK(vbdf_ring_inflight(f->q[0].ring) == 0 && vbdf_ring_inflight(f->q[2].ring) == 0);
+	vbdf_ctx_enter(&f->ctx[0]);
+	for (int i = 4; i < 8; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &r[i]) == 0);
+	CHECK(vbdf_ring_inflight(f->q[1].ring) == 4);
+	CHECK(vbdf_ring_inflight(f->q[0].ring) + vbdf_ring_inflight(f->q[2].ring) == 4);
+	pthread_mutex_lock(&f->lock);
+	vbdf_push_all(f); /* a context's thread pushes at the end of its turn */
+	pthread_mutex_unlock(&f->lock);
+	answer_all(f);
+	CHECK(done_on(&f->ctx[0]) == 4 && done_on(&f->ctx[1]) == 4);
+	vbdf_ctx_enter(&f->ctx[1]); /* context 1's thread runs its callbacks only */
+	vbdf_run_done(f);
+	for (int i = 0; i < 8; i++)
+		CHECK(r[i].calls == (i < 4));
+	CHECK(done_on(&f->ctx[0]) == 4 && done_on(&f->ctx[1]) == 0);
+	vbdf_ctx_enter(&f->ctx[0]);
+	vbdf_run_done(f);
+	for (int i = 0; i < 8; i++)
+		CHECK(r[i].calls == 1 && r[i].err == 0);
+
+	/* a flush from context 1: one part per queue, completed on context 1 */
+	vbdf_ctx_enter(&f->ctx[1]);
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	for (unsigned q = 0; q < NQ; q++)
+		CHECK(vbdf_ring_inflight(f->q[q].ring) == 1);
+	pthread_mutex_lock(&f->lock);
+	vbdf_push_all(f);
+	pthread_mutex_unlock(&f->lock);
+	answer_all(f);
+	CHECK(done_on(&f->ctx[0]) == 0 && done_on(&f->ctx[1]) == 1);
+	vbdf_run_done(f);
+	CHECK(fl.calls == 1 && fl.err == 0);
+
+	/* another thread, context 1 without a connected queue: context 0 */
+	vbdf_ctx_enter(NULL);
+	f->q[1].ring->connected = false;
+	for (int i = 0; i < 4; i++)
+		CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, 0, 4096, cb, &o[i]) == 0);
+	CHECK(vbdf_ring_inflight(f->q[1].ring) == 0);
+	CHECK(vbdf_ring_inflight(f->q[0].ring) + vbdf_ring_inflight(f->q[2].ring) == 4);
+	answer_all(f);
+	vbdf_run_done(f); /* no context's thread: every list */
+	for (int i = 0; i < 4; i++)
+		CHECK(o[i].calls == 1 && o[i].err == 0);
+	CHECK(f->nios == 0);
+	dev_free(f);
+}
+
 int main(void)
 {
 	vbd_front_platform = &fake;
@@ -438,6 +531,7 @@ int main(void)
 	test_repost();
 	test_lost_hold();
 	test_broken_and_close();
+	test_contexts();
 	CHECK(live_pages == 0);
 	return check_done("front_dispatch");
 }

@@ -8,10 +8,14 @@
  * and re-posts in-flight requests after a change, so a caller only sees an
  * error when a pool member answered BLKIF_RSP_ERROR or the device went away.
  *
- * Threads: the library runs one event thread per device; requests may be
- * submitted from any thread, including from completion callbacks.
- * Callbacks run on the event thread (except for zero-length requests,
- * completed in the submitting thread) and must not block for long.
+ * Threads: the library serves a device's queues with one or more contexts,
+ * each an event thread with its share of the queues (vbd_front_open_ctx;
+ * docs/frontend.md "Contexts").  Requests may be submitted from any
+ * thread, including from completion callbacks.  A request belongs to one
+ * context: the caller's own when submitted on a context's thread (from a
+ * callback), else one chosen per submitting thread; its callback runs on
+ * that context's thread (except for zero-length requests, completed in
+ * the submitting thread) and must not block for long.
  *
  * Every function returning int returns 0 (or a count) on success and
  * -errno on failure.
@@ -58,19 +62,17 @@ void vbd_front_opts_init(struct vbd_front_opts *o, unsigned devid);
  * in the library.  -ENOENT: no such device; -EINVAL: malformed values;
  * -ESHUTDOWN: dom0 is detaching it (state 5). */
 int vbd_front_open(const struct vbd_front_opts *o, struct vbd_front **out);
+/* The same with `contexts` event threads (at most the number of queues;
+ * queue q is served by context q % contexts); 0: the default,
+ * min(queues, online CPUs), which vbd_front_open uses.  -EINVAL: more than
+ * VBD_MAX_QUEUES. */
+int vbd_front_open_ctx(const struct vbd_front_opts *o, unsigned contexts, struct vbd_front **out);
+unsigned vbd_front_num_contexts(const struct vbd_front *f);
 
 /* Detach: refuses new requests, waits up to close_wait_ms for in-flight
  * ones, fails the rest with -ESHUTDOWN, ends every grant, writes
  * state=Closed.  Safe on NULL; not from a completion callback. */
 void vbd_front_close(struct vbd_front *f);
-
-/* Hold dom0's detach: from now on a Closing (state 5) written by dom0
- * does not stop requests; the device keeps serving until the application
- * calls vbd_front_close, which writes Closed and so lets the detach finish
- * (vbdpool-guestd: not while the guest's block device is in use, as
- * blkfront refuses to close an open disk).  Returns 1 when dom0 had
- * already asked before the call (requests are refused since), else 0. */
-int vbd_front_hold_detach(struct vbd_front *f);
 
 uint64_t vbd_front_size(const struct vbd_front *f); /* bytes */
 const char *vbd_front_volume(const struct vbd_front *f);
@@ -117,6 +119,12 @@ typedef void (*vbd_front_fd_cb)(void *arg, int fd, short revents);
 int vbd_front_fd_set(struct vbd_front *f, int fd, short events, vbd_front_fd_cb cb, void *arg);
 int vbd_front_fd_kick(struct vbd_front *f, int fd);
 int vbd_front_fd_del(struct vbd_front *f, int fd);
+/* vbd_front_fd_set on context ctx's thread (vbd_front_fd_set: context 0,
+ * or the one already watching fd); a server spreads its clients over the
+ * contexts this way.  -EINVAL: no such context; -EBUSY: fd is watched by
+ * another context (vbd_front_fd_del it first). */
+int vbd_front_fd_set_ctx(struct vbd_front *f, unsigned ctx, int fd, short events,
+			 vbd_front_fd_cb cb, void *arg);
 
 /* ---- synchronous wrappers --------------------------------------------- */
 int vbd_front_pread(struct vbd_front *f, void *buf, uint64_t len, uint64_t offset);
