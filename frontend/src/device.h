@@ -99,8 +99,9 @@ struct vbd_front {
 	uint64_t held_total;	/* writes ever held back */
 	int abandon_lost_owner; /* vbdf_abandon_ring: owner lost (-1: no) */
 	uint64_t push_mask;	/* queues with posted, unpushed requests */
-	bool closing;	   /* no new requests */
-	bool detach_asked; /* dom0 wrote state=Closing */
+	bool closing;		/* no new requests */
+	bool detach_asked;	/* dom0 wrote state=Closing */
+	bool hold_detach;	/* vbd_front_hold_detach: Closing waits for close */
 	bool closed_written;
 	bool gone; /* attachment removed: everything fails */
 	bool stop;

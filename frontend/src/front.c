@@ -598,6 +598,17 @@ void vbd_front_close(struct vbd_front *f)
 	free(f);
 }
 
+int vbd_front_hold_detach(struct vbd_front *f)
+{
+	bool asked;
+
+	pthread_mutex_lock(&f->lock);
+	f->hold_detach = true;
+	asked = f->detach_asked;
+	pthread_mutex_unlock(&f->lock);
+	return asked ? 1 : 0;
+}
+
 int vbd_front_wait_connected(struct vbd_front *f, int timeout_ms)
 {
 	struct timespec dl;

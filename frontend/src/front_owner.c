@@ -292,8 +292,15 @@ void vbdf_handle_state(struct vbd_front *f)
 	}
 	if (rc < 0 || st != XenbusStateClosing || f->detach_asked)
 		return;
-	log_info("front: device %u: dom0 detaches it", f->x.devid);
 	pthread_mutex_lock(&f->lock);
+	if (f->hold_detach) {
+		/* the application decides when (vbd_front_close writes Closed) */
+		pthread_mutex_unlock(&f->lock);
+		log_info("front: device %u: dom0 asks to detach it; held by the application",
+			 f->x.devid);
+		return;
+	}
+	log_info("front: device %u: dom0 detaches it", f->x.devid);
 	f->detach_asked = true;
 	f->closing = true;
 	/* Requests never posted are refused; posted ones complete. */

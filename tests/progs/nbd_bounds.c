@@ -263,8 +263,14 @@ static int run_budget(unsigned budget_mib)
 		peak = rss_peak_kib(pid, 3);
 		printf("  server VmRSS %ld KiB before, at most %ld KiB after (budget %u MiB)\n",
 		       base, peak, budget_mib);
-		CHECK(peak - base < (long)(budget_mib + 16) * 1024,
-		      "the server grew by %ld KiB, less than its budget + 16 MiB", peak - base);
+		/* ASan's quarantine keeps what the good client's requests
+		 * freed: VmRSS says nothing there (the plain build checks it) */
+		if (getenv("VBD_SAN"))
+			printf("  VmRSS not checked under the sanitizers\n");
+		else
+			CHECK(peak - base < (long)(budget_mib + 16) * 1024,
+			      "the server grew by %ld KiB, less than its budget + 16 MiB",
+			      peak - base);
 		close(hog.fd);
 	}
 	progress("the never-reading client gone", 5);

@@ -74,6 +74,14 @@ unsigned vbd_front_num_contexts(const struct vbd_front *f);
  * state=Closed.  Safe on NULL; not from a completion callback. */
 void vbd_front_close(struct vbd_front *f);
 
+/* Hold dom0's detach: from now on a Closing (state 5) written by dom0
+ * does not stop requests; the device keeps serving until the application
+ * calls vbd_front_close, which writes Closed and so lets the detach finish
+ * (vbdpool-guestd: not while the guest's block device is in use, as
+ * blkfront refuses to close an open disk).  Returns 1 when dom0 had
+ * already asked before the call (requests are refused since), else 0. */
+int vbd_front_hold_detach(struct vbd_front *f);
+
 uint64_t vbd_front_size(const struct vbd_front *f); /* bytes */
 const char *vbd_front_volume(const struct vbd_front *f);
 unsigned vbd_front_num_queues(const struct vbd_front *f);
