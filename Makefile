@@ -28,7 +28,7 @@ LDFLAGS    := -pthread $(SANFLAGS)
 # Debian packages the build, tests, demo and benchmarks need.
 DEB_PKGS   := build-essential pkg-config clang libxen-dev xenstore-utils xen-utils-4.17 \
               liburing-dev libcmocka-dev nbdkit nbdkit-plugin-dev qemu-utils fio libnbd-bin \
-              libfuse3-dev fuse3 python3 help2man
+              libfuse3-dev fuse3 python3 help2man nbd-client
 
 PKGS_XEN   := xenstore xenevtchn xengnttab xencontrol
 XEN_CFLAGS  = $(shell pkg-config --cflags $(PKGS_XEN) 2>/dev/null)

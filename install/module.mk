@@ -1,6 +1,7 @@
 # install/: `make install` and `make uninstall`, laid out as a Debian
 # package of a Xen tool would be (docs/tooling.md "Installing"):
 #   $(sbindir)      vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd
+#                   vbdpool-guestd
 #                   (not xensim: the emulated host is the test harness)
 #   $(libdir)       libvbdpool-front.so.<soversion>.<minor>, the .so.<soversion>
 #                   and .so links, pkgconfig/vbdpool-front.pc
@@ -8,7 +9,7 @@
 #   $(mandir)/man8  a page per program: help2man from its --help and
 #                   --version plus install/man/<program>.h2m
 #   $(unitdir)      vbdpool-supervisor.service (dom0), vbdpool-backd.service
-#                   (driver domain)
+#                   (driver domain), vbdpool-guestd.service (guest)
 #   $(sysconfdir)/default  the units' EnvironmentFiles, never overwritten
 # PREFIX (default /usr/local) and DESTDIR as usual; every directory can be
 # given on the command line (make install PREFIX=/usr unitdir=/lib/systemd/system).
@@ -22,10 +23,10 @@ unitdir     ?= $(PREFIX)/lib/systemd/system
 sysconfdir  ?= /etc
 
 VBD_VERSION := $(shell sed -n 's/^\#define VBDPOOL_VERSION "\(.*\)"$$/\1/p' common/include/vbdpool/version.h)
-INSTALL_PROGS   := vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd
+INSTALL_PROGS   := vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd vbdpool-guestd
 INSTALL_HEADERS := frontend/include/vbdpool/front.h common/include/vbdpool/io_op.h
-INSTALL_UNITS   := vbdpool-supervisor.service vbdpool-backd.service
-INSTALL_DEFAULTS := vbdpool-supervisor vbdpool-backd
+INSTALL_UNITS   := vbdpool-supervisor.service vbdpool-backd.service vbdpool-guestd.service
+INSTALL_DEFAULTS := vbdpool-supervisor vbdpool-backd vbdpool-guestd
 INSTALL_MANS    := $(patsubst %,$(BUILD)/man/%.8,$(INSTALL_PROGS))
 INSTALL_GEN     := $(patsubst %,$(BUILD)/install/%,$(INSTALL_UNITS) vbdpool-front.pc)
 

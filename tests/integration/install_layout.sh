@@ -24,7 +24,7 @@ version=$(sed -n 's/^#define VBDPOOL_VERSION "\(.*\)"$/\1/p' "$VBD_TOP/common/in
 
 # --- the layout: exactly these files and links --------------------------
 P=usr/local
-progs="vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd"
+progs="vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd vbdpool-guestd"
 expect=$( {
 	for p in $progs; do echo "$P/sbin/$p"; echo "$P/share/man/man8/$p.8"; done
 	echo $P/lib/libvbdpool-front.so.0.1.0
@@ -35,8 +35,10 @@ expect=$( {
 	echo $P/include/vbdpool/io_op.h
 	echo $P/lib/systemd/system/vbdpool-supervisor.service
 	echo $P/lib/systemd/system/vbdpool-backd.service
+	echo $P/lib/systemd/system/vbdpool-guestd.service
 	echo etc/default/vbdpool-supervisor
 	echo etc/default/vbdpool-backd
+	echo etc/default/vbdpool-guestd
 } | sort)
 got=$(cd "$root" && find . \( -type f -o -type l \) | sed 's|^\./||' | sort)
 [ "$got" = "$expect" ] || fail "installed files differ:$(diff <(echo "$expect") <(echo "$got"))"
@@ -110,7 +112,7 @@ MANWIDTH=100 man -l "$root/$P/share/man/man8/vbdpool-backd.8" | grep -q /etc/def
 # --- systemd units ------------------------------------------------------------
 u=$root/$P/lib/systemd/system
 key() { sed -n "s/^$2=//p" "$u/$1"; }
-for s in vbdpool-backd vbdpool-supervisor; do
+for s in vbdpool-backd vbdpool-supervisor vbdpool-guestd; do
 	[ "$(key $s.service ExecStart)" = "/$P/sbin/$s \$$(tr a-z- A-Z_ <<<"$s")_ARGS" ] ||
 		fail "$s.service ExecStart: $(key $s.service ExecStart)"
 	[ "$(key $s.service EnvironmentFile)" = "-/etc/default/$s" ] || fail "$s.service EnvironmentFile"
@@ -120,6 +122,8 @@ done
 # exit 3: the member was fenced; systemd must not start it again
 grep -qw 3 <<<"$(key vbdpool-backd.service RestartPreventExitStatus)" ||
 	fail "vbdpool-backd.service restarts a fenced member (RestartPreventExitStatus)"
+# the exports outlive a restart of the guest agent (it adopts them)
+[ "$(key vbdpool-guestd.service KillMode)" = process ] || fail "vbdpool-guestd.service KillMode"
 if command -v systemd-analyze >/dev/null; then
 	# verify the units as installed, their programs found under DESTDIR
 	mkdir -p "$SIM_TMP/units"
