@@ -23,7 +23,8 @@
 #define VBD_INST_WATCH_MS  (3 * VBD_HEARTBEAT_MS)
 
 struct backd_config {
-	const char *volumes[VBD_MAX_VOLUMES];
+	const char **volumes; /* --volume: serve only these; none: every volume
+				 this domain is a member of (/vbdpool/members-of) */
 	unsigned nvolumes;
 	uint64_t cost;
 	enum vbd_engine_kind engine;
@@ -106,7 +107,8 @@ struct vbd_volume {
 	unsigned nmembers;
 	struct vbd_attach *atts;
 	int dirty;
-	int fe_dirty; /* some attachment's fe_dirty is set */
+	int vol_watching; /* control.c: watching /vbdpool/volumes/<id> */
+	int fe_dirty;	  /* some attachment's fe_dirty is set */
 	int logged_not_member, logged_setup;
 	int refused;		 /* storage.c: not the volume's storage, or buffered with
 				    other members: state mismatch until restarted */
@@ -126,8 +128,16 @@ struct backd {
 	struct xs_handle *xs;
 	unsigned me;
 	struct backd_config cfg;
-	struct vbd_volume vols[VBD_MAX_VOLUMES];
-	unsigned nvols;
+	/* the volumes served, each allocated once and kept (data threads
+	 * point into them) until exit; vols[i]->idx == i. The array grows
+	 * (control thread) under vols_lock, which the heartbeat thread takes
+	 * to walk it. */
+	struct vbd_volume **vols;
+	unsigned nvols, vols_cap;
+	pthread_mutex_t vols_lock;
+	int all;	  /* no --volume: the domain's index decides */
+	int idx_watching; /* watching /vbdpool/members-of/<me> */
+	int idx_dirty;	  /* ... and it changed */
 	int report_fd;
 	int leaving;
 	uint64_t leave_deadline;
@@ -144,6 +154,14 @@ struct backd {
 #define backd_now_ms vbd_now_ms
 
 /* pool.c: volumes, membership, attachments (control path) */
+/* The volume named id (NULL: not served yet). */
+struct vbd_volume *pool_find_volume(struct backd *bd, const char *id);
+/* A new volume to serve (dirty, not joined): its entry, or NULL (ENOMEM). */
+struct vbd_volume *pool_add_volume(struct backd *bd, const char *id);
+/* No --volume: the volumes listed in /vbdpool/members-of/<me> that are
+ * not served yet are added (each to join). Returns how many were added,
+ * or -errno; *added (may be NULL) gets them for the instance check. */
+int pool_index_scan(struct backd *bd, struct vbd_volume ***added);
 int pool_volume_setup(struct vbd_volume *v);
 int pool_refresh_members(struct vbd_volume *v);
 struct vbd_member *pool_member(struct vbd_volume *v, unsigned domid);

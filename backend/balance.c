@@ -509,9 +509,9 @@ void bal_round(struct backd *bd)
 	if (bd->leaving)
 		return;
 	for (unsigned i = 0; i < bd->nvols; i++)
-		bal_observe(&bd->vols[i], now);
+		bal_observe(bd->vols[i], now);
 	/* one hand-off per member per round */
 	for (unsigned i = 0; i < bd->nvols; i++)
-		if (balance_volume(&bd->vols[i], now))
+		if (balance_volume(bd->vols[i], now))
 			return;
 }

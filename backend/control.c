@@ -188,7 +188,7 @@ static void begin_leave(struct backd *bd)
 	bd->leaving = 1;
 	bd->leave_deadline = backd_now_ms() + VBD_LEAVE_TIMEOUT_MS;
 	for (unsigned i = 0; i < bd->nvols; i++) {
-		struct vbd_volume *v = &bd->vols[i];
+		struct vbd_volume *v = bd->vols[i];
 		if (v->joined)
 			pool_set_state(v, VBD_MEMBER_LEAVING);
 		v->dirty = 1;
@@ -199,7 +199,7 @@ static void begin_leave(struct backd *bd)
 static void force_release(struct backd *bd)
 {
 	for (unsigned i = 0; i < bd->nvols; i++) {
-		struct vbd_volume *v = &bd->vols[i];
+		struct vbd_volume *v = bd->vols[i];
 		for (struct vbd_attach *a = v->atts; a; a = a->next)
 			for (unsigned q = 0; q < a->nq; q++) {
 				struct vbd_qslot *s = &a->qs[q];
@@ -225,9 +225,11 @@ static void handle_watches(struct backd *bd)
 		const char *tok = ev[XS_WATCH_TOKEN];
 		unsigned idx;
 
-		if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
-		    sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols) {
-			struct vbd_volume *v = &bd->vols[idx];
+		if (tok[0] == 'i' && !tok[1])
+			bd->idx_dirty = 1;
+		else if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
+			 sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols) {
+			struct vbd_volume *v = bd->vols[idx];
 			/* a frontend event concerns one queue (or none), never
 			 * the whole volume */
 			if (tok[0] == 'f')
@@ -262,24 +264,61 @@ static int ctl_arm_timer(struct ctl *c)
 	return timerfd_settime(c->tfd, 0, &c->its, NULL) < 0 ? -errno : 0;
 }
 
-/* Watch every volume's directory (each volume starts dirty). */
+/* Watch a volume's directory (once). 0 or -errno. */
+static int ctl_watch_volume(struct backd *bd, struct vbd_volume *v)
+{
+	char path[VBD_XS_PATH_MAX], token[32];
+
+	if (v->vol_watching)
+		return 0;
+	snprintf(path, sizeof(path), VBD_XS_VOLUME, v->id);
+	snprintf(token, sizeof(token), "v:%u", v->idx);
+	if (!xs_watch(bd->xs, path, token)) {
+		log_err("volume %s: cannot watch %s: %s", v->id, path, strerror(errno));
+		return -errno;
+	}
+	v->vol_watching = 1;
+	v->dirty = 1;
+	return 0;
+}
+
+/* Watch every volume's directory (each volume starts dirty) and, with no
+ * --volume, this domain's index of volumes (/vbdpool/members-of/<me>). */
 static int ctl_watch_volumes(struct backd *bd)
 {
 	int rc = 0;
 
-	for (unsigned i = 0; i < bd->nvols; i++) {
-		struct vbd_volume *v = &bd->vols[i];
-		char path[VBD_XS_PATH_MAX], token[32];
+	if (bd->all) {
+		char path[VBD_XS_PATH_MAX];
 
-		snprintf(path, sizeof(path), VBD_XS_VOLUME, v->id);
-		snprintf(token, sizeof(token), "v:%u", i);
-		if (!xs_watch(bd->xs, path, token)) {
-			log_err("volume %s: cannot watch %s: %s", v->id, path, strerror(errno));
+		snprintf(path, sizeof(path), VBD_XS_MEMBER_OF_DOM, bd->me);
+		if (!xs_watch(bd->xs, path, "i")) {
+			log_err("cannot watch %s: %s (`member add` of this domain goes unnoticed)",
+				path, strerror(errno));
 			rc = -errno;
+		} else {
+			bd->idx_watching = 1;
 		}
-		v->dirty = 1;
 	}
+	for (unsigned i = 0; i < bd->nvols; i++)
+		if (ctl_watch_volume(bd, bd->vols[i]) < 0)
+			rc = -EIO;
 	return rc;
+}
+
+/* This domain's index changed: serve (and watch) the volumes new in it.
+ * A volume dropped from it is seen on its own watch (members/<me> gone). */
+static void ctl_index_changed(struct backd *bd)
+{
+	unsigned before = bd->nvols;
+	int r;
+
+	bd->idx_dirty = 0;
+	r = pool_index_scan(bd, NULL);
+	if (r < 0)
+		log_warn("cannot list this domain's volumes: %s", strerror(-r));
+	for (unsigned i = before; i < bd->nvols; i++)
+		ctl_watch_volume(bd, bd->vols[i]);
 }
 
 /* The signalfd, the timer, the watches and the heartbeat thread. 0, or
@@ -324,14 +363,16 @@ static int ctl_setup(struct ctl *c, struct backd *bd, int *rc)
  * else the exit status. */
 static int ctl_reconcile(struct backd *bd)
 {
+	if (bd->idx_dirty)
+		ctl_index_changed(bd);
 	for (unsigned i = 0; i < bd->nvols; i++)
-		if (bd->vols[i].dirty)
-			reconcile(&bd->vols[i]);
+		if (bd->vols[i]->dirty)
+			reconcile(bd->vols[i]);
 	if (bd->fenced)
 		return BACKD_EXIT_FENCED;
 	for (unsigned i = 0; i < bd->nvols; i++)
-		if (bd->vols[i].fe_dirty)
-			frontend_changed(&bd->vols[i]);
+		if (bd->vols[i]->fe_dirty)
+			frontend_changed(bd->vols[i]);
 	if (inst_none_left(bd)) {
 		log_err("another vbdpool-backd serves every volume of this one: exiting");
 		return BACKD_EXIT_ERROR;
@@ -339,7 +380,7 @@ static int ctl_reconcile(struct backd *bd)
 	if (bd->leaving) {
 		int owned = 0;
 		for (unsigned i = 0; i < bd->nvols; i++)
-			owned |= owns_anything(&bd->vols[i]);
+			owned |= owns_anything(bd->vols[i]);
 		if (!owned) {
 			log_info("left: no queues owned");
 			return BACKD_EXIT_OK;
@@ -361,8 +402,8 @@ static void ctl_on_report(struct backd *bd)
 
 	if (eventfd_read(bd->report_fd, &junk) == 0)
 		for (unsigned i = 0; i < bd->nvols; i++) {
-			check_storage(&bd->vols[i]);
-			bd->vols[i].dirty = 1;
+			check_storage(bd->vols[i]);
+			bd->vols[i]->dirty = 1;
 		}
 }
 
@@ -393,7 +434,7 @@ static void ctl_on_timer(struct ctl *c)
 	}
 	round = backd_now_ms() >= c->next_bal;
 	for (unsigned i = 0; i < bd->nvols; i++) {
-		struct vbd_volume *v = &bd->vols[i];
+		struct vbd_volume *v = bd->vols[i];
 		if (v->joined)
 			hb_publish(v);
 		if (round)
@@ -449,7 +490,7 @@ static void ctl_shutdown(struct ctl *c, int rc)
 
 	hb_stop(bd); /* no beat after this: a clean stop withdraws it below */
 	for (unsigned i = 0; i < bd->nvols; i++) {
-		struct vbd_volume *v = &bd->vols[i];
+		struct vbd_volume *v = bd->vols[i];
 		if (bd->leaving && v->joined && rc == 0)
 			hb_withdraw(v); /* a clean stop, not a hang: nothing to fence */
 		while (v->atts) {

@@ -78,10 +78,12 @@ static void *beat_thread(void *arg)
 		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
 
 		nanosleep(&ts, NULL);
+		pthread_mutex_lock(&bd->vols_lock);
 		for (unsigned i = 0; i < bd->nvols; i++)
-			if (__atomic_load_n(&bd->vols[i].joined, __ATOMIC_ACQUIRE) &&
+			if (__atomic_load_n(&bd->vols[i]->joined, __ATOMIC_ACQUIRE) &&
 			    !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE))
-				hb_beat(&bd->vols[i], bd->beat_xs);
+				hb_beat(bd->vols[i], bd->beat_xs);
+		pthread_mutex_unlock(&bd->vols_lock);
 	}
 	return NULL;
 }

@@ -167,11 +167,18 @@ static int swap_in(struct vbd_volume *v, const struct inst_seen *seen)
 
 int inst_acquire_all(struct backd *bd, struct vbd_volume **vs, unsigned n)
 {
-	struct inst_seen seen[VBD_MAX_VOLUMES];
-	int watch[VBD_MAX_VOLUMES], nwatch = 0, rc = 0;
+	struct inst_seen *seen;
+	int *watch, nwatch = 0, rc = 0;
 
-	if (n > VBD_MAX_VOLUMES)
-		return -EINVAL;
+	if (!n)
+		return 0;
+	seen = calloc(n, sizeof(*seen));
+	watch = calloc(n, sizeof(*watch));
+	if (!seen || !watch) {
+		free(seen);
+		free(watch);
+		return -ENOMEM;
+	}
 	for (unsigned i = 0; i < n; i++) {
 		int r;
 
@@ -228,6 +235,8 @@ int inst_acquire_all(struct backd *bd, struct vbd_volume **vs, unsigned n)
 		if (r == -EEXIST || !rc)
 			rc = r;
 	}
+	free(seen);
+	free(watch);
 	return rc;
 }
 
@@ -278,8 +287,10 @@ int inst_check(struct vbd_volume *v)
 
 int inst_none_left(struct backd *bd)
 {
+	if (!bd->nvols)
+		return 0; /* nothing to serve yet (no --volume: waiting for one) */
 	for (unsigned i = 0; i < bd->nvols; i++)
-		if (!bd->vols[i].superseded)
+		if (!bd->vols[i]->superseded)
 			return 0;
 	return 1;
 }
@@ -300,7 +311,7 @@ static int drop_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 void inst_release_all(struct backd *bd)
 {
 	for (unsigned i = 0; i < bd->nvols; i++) {
-		struct vbd_volume *v = &bd->vols[i];
+		struct vbd_volume *v = bd->vols[i];
 
 		if (v->inst_held && !v->superseded)
 			vbd_xs_transact(bd->xs, drop_fn, v);

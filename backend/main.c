@@ -17,11 +17,14 @@ static void usage(FILE *f)
 {
 	fprintf(
 	    f,
-	    "usage: vbdpool-backd --volume ID [--volume ID ...] [--cost N]\n"
+	    "usage: vbdpool-backd [--all | --volume ID [--volume ID ...]] [--cost N]\n"
 	    "                     [--engine auto|uring|threads|inline|null] [--buffered] [--null]\n"
 	    "                     [--poll-us N] [--fault RULE ...] [--throttle iops=N,bps=N]\n"
 	    "       vbdpool-backd --help | --version\n"
-	    "  --volume ID   serve this volume (this domain must be one of its members)\n"
+	    "  --all         (the default) serve every volume this domain is a member of,\n"
+	    "                following `vbdpoolctl member add/remove` live\n"
+	    "  --volume ID   serve only this volume (repeatable; this domain must be one\n"
+	    "                of its members)\n"
 	    "  --cost N      storage access cost published in the load (default %d)\n"
 	    "  --engine E    auto (default: uring, or inline for a tmpfs backing), uring,\n"
 	    "                threads (preadv/pwritev pool), inline (small I/Os in the data\n"
@@ -49,37 +52,39 @@ static void usage(FILE *f)
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
 {
 	static const struct option opts[] = {
-	    {"volume", required_argument, NULL, 'v'},
-	    {"cost", required_argument, NULL, 'c'},
-	    {"engine", required_argument, NULL, 'e'},
-	    {"buffered", no_argument, NULL, 'b'},
-	    {"null", no_argument, NULL, 'n'},
-	    {"poll-us", required_argument, NULL, 'p'},
-	    {"fault", required_argument, NULL, 'f'},
-	    {"throttle", required_argument, NULL, 't'},
-	    {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},
-	    {NULL, 0, NULL, 0},
+	    {"volume", required_argument, NULL, 'v'},	{"all", no_argument, NULL, 'a'},
+	    {"cost", required_argument, NULL, 'c'},	{"engine", required_argument, NULL, 'e'},
+	    {"buffered", no_argument, NULL, 'b'},	{"null", no_argument, NULL, 'n'},
+	    {"poll-us", required_argument, NULL, 'p'},	{"fault", required_argument, NULL, 'f'},
+	    {"throttle", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},	{NULL, 0, NULL, 0},
 	};
 	char err[160];
-	int c;
+	int c, all = 0;
 
 	cfg->cost = VBD_DEFAULT_COST;
 	cfg->engine = VBD_ENGINE_AUTO;
 	cfg->poll_us = VBD_BACKD_POLL_US;
-	while ((c = getopt_long(argc, argv, "v:c:e:bnp:f:t:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "v:ac:e:bnp:f:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
 			if (!vbd_volume_id_valid(optarg)) {
 				fprintf(stderr, "vbdpool-backd: invalid volume id '%s'\n", optarg);
 				return -1;
 			}
-			if (cfg->nvolumes >= VBD_MAX_VOLUMES) {
-				fprintf(stderr, "vbdpool-backd: at most %d volumes\n",
-					VBD_MAX_VOLUMES);
-				return -1;
+			{
+				const char **n =
+				    realloc(cfg->volumes, (cfg->nvolumes + 1) * sizeof(*n));
+				if (!n) {
+					fprintf(stderr, "vbdpool-backd: out of memory\n");
+					return -1;
+				}
+				cfg->volumes = n;
 			}
 			cfg->volumes[cfg->nvolumes++] = optarg;
+			break;
+		case 'a':
+			all = 1;
 			break;
 		case 'c':
 			if (vbd_parse_u64(optarg, 1000000000, &cfg->cost) < 0) {
@@ -104,7 +109,8 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 			break;
 		case 't':
 			if (vbd_throttle_parse(&cfg->wrap.throttle, optarg, err, sizeof(err)) < 0) {
-				fprintf(stderr, "vbdpool-backd: --throttle '%s': %s\n", optarg, err);
+				fprintf(stderr, "vbdpool-backd: --throttle '%s': %s\n", optarg,
+					err);
 				return -1;
 			}
 			break;
@@ -134,8 +140,13 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 			return -1;
 		}
 	}
-	if (optind < argc || !cfg->nvolumes) {
+	if (optind < argc) {
 		usage(stderr);
+		return -1;
+	}
+	if (all && cfg->nvolumes) {
+		fprintf(stderr, "vbdpool-backd: --all and --volume exclude each other (--volume "
+				"restricts the daemon to the volumes it names)\n");
 		return -1;
 	}
 	return 0;
@@ -176,32 +187,38 @@ int main(int argc, char **argv)
 		log_err("eventfd: %s", strerror(errno));
 		return 1;
 	}
-	bd.nvols = bd.cfg.nvolumes;
-	for (unsigned i = 0; i < bd.nvols; i++) {
-		struct vbd_volume *v = &bd.vols[i];
-		v->bd = &bd;
-		v->idx = i;
-		v->backing.fd = -1;
-		snprintf(v->id, sizeof(v->id), "%s", bd.cfg.volumes[i]);
-	}
-	log_info("domain %u serving %u volume(s), platform %s, engine %s%s%s", bd.me, bd.nvols,
-		 vbd_platform()->name, vbd_engine_kind_name(bd.cfg.engine),
-		 bd.cfg.buffered ? ", buffered" : "", bd.cfg.null_store ? ", null store" : "");
-	vbd_io_wrap_report(&bd.cfg.wrap, 0);
-	{
-		/* one vbdpool-backd per volume per domain: refuse to start rather
-		 * than act as a member another daemon here already is (volumes we
-		 * are not a member of yet are checked when they join) */
-		struct vbd_volume *vs[VBD_MAX_VOLUMES];
-
-		for (unsigned i = 0; i < bd.nvols; i++)
-			vs[i] = &bd.vols[i];
-		if (inst_acquire_all(&bd, vs, bd.nvols) == -EEXIST) {
-			inst_release_all(&bd);
-			close(bd.report_fd);
-			xs_close(bd.xs);
+	pthread_mutex_init(&bd.vols_lock, NULL);
+	bd.all = !bd.cfg.nvolumes;
+	for (unsigned i = 0; i < bd.cfg.nvolumes; i++)
+		if (!pool_find_volume(&bd, bd.cfg.volumes[i]) &&
+		    !pool_add_volume(&bd, bd.cfg.volumes[i])) {
+			log_err("out of memory");
 			return 1;
 		}
+	if (bd.all && (r = pool_index_scan(&bd, NULL)) < 0)
+		log_warn("cannot list this domain's volumes (" VBD_XS_MEMBER_OF_DOM "): %s: "
+			 "watching it",
+			 bd.me, strerror(-r));
+	if (bd.all)
+		log_info("domain %u serving every volume it is a member of (%u now), platform %s, "
+			 "engine %s%s%s",
+			 bd.me, bd.nvols, vbd_platform()->name, vbd_engine_kind_name(bd.cfg.engine),
+			 bd.cfg.buffered ? ", buffered" : "",
+			 bd.cfg.null_store ? ", null store" : "");
+	else
+		log_info("domain %u serving %u volume(s), platform %s, engine %s%s%s", bd.me,
+			 bd.nvols, vbd_platform()->name, vbd_engine_kind_name(bd.cfg.engine),
+			 bd.cfg.buffered ? ", buffered" : "",
+			 bd.cfg.null_store ? ", null store" : "");
+	vbd_io_wrap_report(&bd.cfg.wrap, 0);
+	/* one vbdpool-backd per volume per domain: refuse to start rather than
+	 * act as a member another daemon here already is (volumes we are not
+	 * a member of yet are checked when they join) */
+	if (inst_acquire_all(&bd, bd.vols, bd.nvols) == -EEXIST) {
+		inst_release_all(&bd);
+		close(bd.report_fd);
+		xs_close(bd.xs);
+		return 1;
 	}
 	r = control_run(&bd);
 	vbd_io_wrap_report(&bd.cfg.wrap, 1);

@@ -13,6 +13,86 @@
 #include "vbdpool/log.h"
 #include "vbdpool/pool_snap.h"
 
+struct vbd_volume *pool_find_volume(struct backd *bd, const char *id)
+{
+	for (unsigned i = 0; i < bd->nvols; i++)
+		if (!strcmp(bd->vols[i]->id, id))
+			return bd->vols[i];
+	return NULL;
+}
+
+struct vbd_volume *pool_add_volume(struct backd *bd, const char *id)
+{
+	struct vbd_volume *v = calloc(1, sizeof(*v));
+
+	if (!v)
+		return NULL;
+	pthread_mutex_lock(&bd->vols_lock);
+	if (bd->nvols == bd->vols_cap) {
+		unsigned cap = bd->vols_cap ? 2 * bd->vols_cap : 16;
+		struct vbd_volume **n = realloc(bd->vols, cap * sizeof(*n));
+
+		if (!n) {
+			pthread_mutex_unlock(&bd->vols_lock);
+			free(v);
+			return NULL;
+		}
+		bd->vols = n;
+		bd->vols_cap = cap;
+	}
+	v->bd = bd;
+	v->idx = bd->nvols;
+	v->backing.fd = -1;
+	v->dirty = 1;
+	snprintf(v->id, sizeof(v->id), "%s", id);
+	bd->vols[bd->nvols++] = v;
+	pthread_mutex_unlock(&bd->vols_lock);
+	return v;
+}
+
+int pool_index_scan(struct backd *bd, struct vbd_volume ***added)
+{
+	char dir[VBD_XS_PATH_MAX];
+	struct vbd_volume **out = NULL;
+	unsigned n = 0, na = 0;
+	char **names;
+
+	if (added)
+		*added = NULL;
+	snprintf(dir, sizeof(dir), VBD_XS_MEMBER_OF_DOM, bd->me);
+	names = xs_directory(bd->xs, XBT_NULL, dir, &n);
+	if (!names)
+		return errno == ENOENT ? 0 : -errno; /* no volume yet */
+	if (added && n)
+		out = calloc(n, sizeof(*out));
+	for (unsigned i = 0; i < n; i++) {
+		struct vbd_volume *v;
+
+		if (!vbd_volume_id_valid(names[i])) {
+			log_warn("%s/%s: not a volume id: ignored", dir, names[i]);
+			continue;
+		}
+		if (pool_find_volume(bd, names[i]))
+			continue;
+		v = pool_add_volume(bd, names[i]);
+		if (!v) {
+			free(names);
+			free(out);
+			return -ENOMEM;
+		}
+		log_info("volume %s: this domain is a member (%s): serving it", v->id, dir);
+		if (out)
+			out[na] = v;
+		na++;
+	}
+	free(names);
+	if (added)
+		*added = out;
+	else
+		free(out);
+	return (int)na;
+}
+
 int pool_volume_setup(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;

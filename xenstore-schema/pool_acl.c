@@ -118,6 +118,33 @@ int vbd_pool_ensure_root(struct xs_handle *h, xs_transaction_t t)
 	return rc;
 }
 
+int vbd_pool_index_member(struct xs_handle *h, xs_transaction_t t, const char *vol, unsigned domid,
+			  int add)
+{
+	char dom[96], p[192];
+	unsigned n = 0;
+	char **names;
+	int rc = 0;
+
+	snprintf(dom, sizeof(dom), VBD_XS_MEMBER_OF_DOM, domid);
+	snprintf(p, sizeof(p), VBD_XS_MEMBER_OF, domid, vol);
+	if (add) {
+		if (vbd_xs_exists(h, t, VBD_XS_MEMBERS_OF) <= 0)
+			rc = vbd_pool_write(h, t, VBD_XS_MEMBERS_OF, "", NULL);
+		if (!rc && vbd_xs_exists(h, t, "%s", dom) <= 0)
+			rc = vbd_pool_write(h, t, dom, "", NULL);
+		return rc ? rc : vbd_pool_write(h, t, p, "", NULL);
+	}
+	if (vbd_xs_exists(h, t, "%s", p) > 0 && (rc = vbd_xs_rm(h, t, p)))
+		return rc;
+	/* the last one: no trace of the domid left for a domain reusing it */
+	names = xs_directory(h, t, dom, &n);
+	if (names && !n)
+		rc = vbd_xs_rm(h, t, dom);
+	free(names);
+	return rc == -ENOENT ? 0 : rc;
+}
+
 static int rule_depends_on_pool(const struct vbd_schema_rule *r)
 {
 	for (int i = 0; i < r->nperms; i++)

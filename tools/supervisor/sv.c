@@ -225,6 +225,8 @@ static int revoke_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		a->gone[i].removed = vbd_xs_exists(h, t, "%s", p) > 0;
 		if (a->gone[i].removed)
 			rc = vbd_xs_rm(h, t, p);
+		if (!rc) /* and the domain's index entry (dom0's node: it stays) */
+			rc = vbd_pool_index_member(h, t, a->vol, a->gone[i].domid, 0);
 	}
 	/* the volume's, its attachments' and frontends', the supervisor
 	 * area's ACLs from the members left */

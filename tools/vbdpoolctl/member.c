@@ -45,8 +45,13 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 		/* members/<m> is owned by the member (ACL r<m>): the nodes it
 		 * creates below inherit that, with itself as owner. */
 		rc = vbd_pool_write(h, t, p, "", v);
+		/* and the domain's own index, which its vbdpool-backd watches */
+		if (!rc)
+			rc = vbd_pool_index_member(h, t, a->id, a->domid, 1);
 	} else if (vbd_xs_exists(h, t, "%s", p) > 0) {
 		rc = vbd_xs_rm(h, t, p);
+		if (!rc)
+			rc = vbd_pool_index_member(h, t, a->id, a->domid, 0);
 	} else {
 		/* members/<m> may be gone with its domain (C xenstored 4.17
 		 * removes a destroyed domain's nodes) while dom0's nodes still
@@ -60,6 +65,8 @@ static int member_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 			   vbd_acl_perm_of(&acl, (uint16_t)a->domid) != VBD_PERM_NONE;
 		if (!rc && !a->stale)
 			rc = -ESRCH;
+		if (!rc)
+			rc = vbd_pool_index_member(h, t, a->id, a->domid, 0);
 	}
 	/* every node that lists the members: volume, members, attachments,
 	 * records, attached frontends, supervisor area */

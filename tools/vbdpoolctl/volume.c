@@ -343,6 +343,15 @@ static int remove_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 			rc = vbd_xs_rm(h, t, fe);
 	}
 	free(atts);
+	if (!rc) {
+		/* its members' index entries (/vbdpool/members-of/<m>/<vol>) */
+		struct vbd_pool_vol *v = malloc(sizeof(*v));
+
+		rc = v ? vbd_pool_load_vol(h, t, a->id, v) : -ENOMEM;
+		for (unsigned i = 0; !rc && i < v->nm; i++)
+			rc = vbd_pool_index_member(h, t, a->id, v->members[i], 0);
+		free(v);
+	}
 	snprintf(p, sizeof(p), VBD_XS_VOLUME, a->id);
 	if (!rc)
 		rc = vbd_xs_rm(h, t, p);

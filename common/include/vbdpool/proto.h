@@ -26,6 +26,11 @@
 #define VBD_XS_DRAINED	      "/vbdpool/volumes/%s/drained" /* vol; /<domid> */
 #define VBD_XS_SUPERVISOR     "/vbdpool/supervisor"
 #define VBD_XS_LEASE	      "/vbdpool/supervisor/lease-ms"
+/* the per-domain index dom0 keeps beside members/<m>: one empty node per
+ * volume the domain is a member of (a member watches only its own) */
+#define VBD_XS_MEMBERS_OF     "/vbdpool/members-of"
+#define VBD_XS_MEMBER_OF_DOM  "/vbdpool/members-of/%u"	  /* domid */
+#define VBD_XS_MEMBER_OF      "/vbdpool/members-of/%u/%s" /* domid, vol */
 
 /* ---- limits and defaults (the one place for each tunable) ------------ */
 #define VBD_MAX_QUEUES		64
