@@ -430,6 +430,23 @@ static void check_queues(struct vctx *c, const char *dir, long nq)
 	check_extra_queues(c, dir, nq);
 }
 
+/* The frontend directory's `mode` (the guest's copy, as blkback writes
+ * one) says what the attachment's says; neither there: read-write. */
+static void check_mode(struct vctx *c, const char *att, const char *fe)
+{
+	char p[512], *am, *fm;
+
+	snprintf(p, sizeof(p), "%s/mode", att);
+	tread(c, p, &am);
+	snprintf(p, sizeof(p), "%s/mode", fe);
+	tread(c, p, &fm);
+	if (fm ? strcmp(fm, am ? am : VBD_MODE_RW) != 0 : am != NULL)
+		violation(c, p, "%s%s%s, the attachment's mode is %s", fm ? "'" : "",
+			  fm ? fm : "missing", fm ? "'" : "", am ? am : "absent (read-write)");
+	free(am);
+	free(fm);
+}
+
 static void check_structure(struct vctx *c)
 {
 	char p[512], fe[256];
@@ -466,6 +483,9 @@ static void check_structure(struct vctx *c)
 			if (fnq >= 0 && nq >= 0 && fnq != nq)
 				violation(c, p, "%ld queues, the attachment has %ld", fnq, nq);
 			check_extra_queues(c, fe, nq);
+			snprintf(p, sizeof(p), VBD_XS_ATTACHMENT, v->id, (unsigned)a->g,
+				 (unsigned)a->d);
+			check_mode(c, p, fe);
 		}
 	}
 }

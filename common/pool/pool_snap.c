@@ -171,6 +171,20 @@ void vbd_snap_att_read(struct xs_handle *xs, xs_transaction_t t, const char *vol
 		memset(&r->rec, 0, sizeof(r->rec));
 		invalid(a->invalid, "queue-%u: bad record '%.60s'", q, r->raw);
 	}
+	if (what & VBD_SNAP_A_MODE) {
+		vbd_xs_path(p, VBD_XS_ATTACHMENT "/mode", vol, a->guest, a->devid);
+		a->has_mode = read_text(xs, t, p, fe, sizeof(fe));
+		if (a->has_mode && vbd_att_mode_parse(fe, &a->read_only)) {
+			a->has_mode = VBD_SNAP_BAD;
+			invalid(a->invalid, "mode: '%.60s' is not r or w", fe);
+		}
+		vbd_xs_path(p, VBD_XS_ATTACHMENT "/shared", vol, a->guest, a->devid);
+		a->has_shared = read_text(xs, t, p, fe, sizeof(fe));
+		if (a->has_shared && vbd_att_shared_parse(fe, &a->shared)) {
+			a->has_shared = VBD_SNAP_BAD;
+			invalid(a->invalid, "shared: '%.60s' is not 0 or 1", fe);
+		}
+	}
 	if (what & VBD_SNAP_A_FESTATE) {
 		vbd_xs_path(p, VBD_XS_FRONTEND "/state", a->guest, a->devid);
 		read_num(xs, t, p, 0, XENBUS_STATE_MAX, &a->has_fe_state, &x, a->invalid);
@@ -279,8 +293,8 @@ int vbd_snap_vol_read(struct xs_handle *xs, xs_transaction_t t, const char *id, 
 		lists++;
 		rc = read_list(xs, t, what, v, 0, &missing);
 	}
-	if (!rc &&
-	    what & (VBD_SNAP_ATTS | VBD_SNAP_A_INFO | VBD_SNAP_A_QUEUES | VBD_SNAP_A_FESTATE)) {
+	if (!rc && what & (VBD_SNAP_ATTS | VBD_SNAP_A_INFO | VBD_SNAP_A_QUEUES |
+			   VBD_SNAP_A_FESTATE | VBD_SNAP_A_MODE)) {
 		lists++;
 		rc = read_list(xs, t, what, v, 1, &missing);
 	}

@@ -53,6 +53,22 @@ static int parse_domid(const char *s, uint32_t *out)
 	return 0;
 }
 
+int vbd_att_mode_parse(const char *s, int *read_only)
+{
+	if (!s || (strcmp(s, VBD_MODE_RO) && strcmp(s, VBD_MODE_RW)))
+		return -EINVAL;
+	*read_only = !strcmp(s, VBD_MODE_RO);
+	return 0;
+}
+
+int vbd_att_shared_parse(const char *s, int *shared)
+{
+	if (!s || (strcmp(s, "0") && strcmp(s, "1")))
+		return -EINVAL;
+	*shared = s[0] == '1';
+	return 0;
+}
+
 int vbd_queue_rec_format(const struct vbd_queue_rec *r, char *buf, size_t len)
 {
 	char owner[16];

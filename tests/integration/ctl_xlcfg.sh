@@ -136,11 +136,13 @@ checked "front_verify"
 
 step "--domain overrides name= (and a file without name=)"
 G2=$(sim_create other --paused sleep 100000) || die "create other"
+# a volume of its own: vol1 and vol2 are xlguest's, read-write, not shared
+pool_volume vol3 8
 noname=$T/noname.cfg
-printf 'vbdpool = [ "volume=vol1,queues=1" ]\n' >"$noname"
+printf 'vbdpool = [ "volume=vol3,queues=1" ]\n' >"$noname"
 expect_fail "no name=" -- ctl attach --config "$noname"
 out=$(ctl attach --config "$noname" --domain other) || die "attach --domain: $out"
-[ "$out" = "attached volume vol1 to domain $G2 as vbdpool device 0 (1 queues)" ] || die "$out"
+[ "$out" = "attached volume vol3 to domain $G2 as vbdpool device 0 (1 queues)" ] || die "$out"
 ctl detach --config "$noname" --domain "$G2" || die "detach --config --domain"
 [ "$(atts)" = "vol1/$G-0 vol2/$G-1" ] || die "attachments: $(atts)"
 checked "--domain"

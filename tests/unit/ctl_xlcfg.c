@@ -127,6 +127,22 @@ static void test_good(void)
 	      d.queues == 1 && d.devid == -1 && !strcmp(d.volume, "v1"));
 	CHECK(xlcfg_parse_entry("queues=2,devid=0,volume=v2", &d, err, sizeof(err)) == XLCFG_OK &&
 	      d.queues == 2 && d.devid == 0 && !strcmp(d.volume, "v2"));
+	/* access: read-write and not shared unless said, as xl's disk spec */
+	CHECK(!d.read_only && !d.shared);
+	static const struct {
+		const char *spec;
+		int ro, shared;
+	} modes[] = {
+	    {"volume=v,mode=r", 1, 0},		{"volume=v,mode=ro", 1, 0},
+	    {"volume=v,access=ro", 1, 0},	{"volume=v,access=r", 1, 0},
+	    {"volume=v,mode=w", 0, 0},		{"volume=v,access=rw", 0, 0},
+	    {"volume=v,shared=1", 0, 1},	{"volume=v,shared=0", 0, 0},
+	    {"shared=1,mode=r,volume=v", 1, 1},
+	};
+	for (size_t i = 0; i < sizeof(modes) / sizeof(modes[0]); i++)
+		CHECK(xlcfg_parse_entry(modes[i].spec, &d, err, sizeof(err)) == XLCFG_OK &&
+			  d.read_only == modes[i].ro && d.shared == modes[i].shared,
+		      "%s: ro %d shared %d (%s)", modes[i].spec, d.read_only, d.shared, err);
 }
 
 static void test_bad_files(void)
@@ -233,6 +249,12 @@ static void test_bad_entries(void)
 	bad_entry("volume=x,volume=y", XLCFG_E_DUPKEY, "volume= given twice");
 	bad_entry("volume=x,devid=1,devid=1", XLCFG_E_DUPKEY, "devid= given twice");
 	bad_entry("queues=2,volume=x,queues=3", XLCFG_E_DUPKEY, "queues= given twice");
+	bad_entry("volume=x,mode=r,access=ro", XLCFG_E_DUPKEY, "mode= (or access=) given twice");
+	bad_entry("volume=x,shared=1,shared=1", XLCFG_E_DUPKEY, "shared= given twice");
+	bad_entry("volume=x,mode=rx", XLCFG_E_VALUE, "bad mode 'rx' (want r or ro");
+	bad_entry("volume=x,access=", XLCFG_E_VALUE, "bad access ''");
+	bad_entry("volume=x,shared=2", XLCFG_E_VALUE, "bad shared '2' (want 0..1)");
+	bad_entry("volume=x,shared=yes", XLCFG_E_VALUE, "bad shared 'yes'");
 	/* bad numbers and ids */
 	bad_entry("volume=x,devid=abc", XLCFG_E_VALUE, "bad devid 'abc'");
 	bad_entry("volume=x,devid=-1", XLCFG_E_VALUE, "bad devid '-1'");

@@ -24,6 +24,7 @@
 #include "xlcfg.h"
 #include "vbd_acl.h"
 #include "vbdpool/clock.h"
+#include "vbdpool/pool_snap.h"
 #include "vbdpool/xs.h"
 
 #define MAX_DEVID XLCFG_MAX_DEVID
@@ -34,7 +35,44 @@ struct attach_args {
 	long want_devid; /* -1: lowest free */
 	long devid;	 /* the one used: set by attach_one */
 	unsigned queues;
+	int read_only, shared;
+	/* -EBUSY: the attachment of another guest it conflicts with */
+	unsigned other_guest, other_devid;
+	int other_ro, other_shared;
+	char other_name[80]; /* "NAME, " or "" */
 };
+
+/* xl refuses a disk attached read-write to two guests; so do we: a new
+ * attachment conflicts with another guest's attachment of the volume when
+ * either is read-write, unless both were made shared.  -EBUSY (the first
+ * conflicting attachment in a's other_* fields), 0, or -errno. */
+static int check_sharing(struct xs_handle *h, xs_transaction_t t, struct attach_args *a)
+{
+	struct vbd_snap_vol sv;
+	int rc = vbd_snap_vol_read(h, t, a->id, VBD_SNAP_ATTS | VBD_SNAP_A_MODE, &sv);
+
+	if (rc)
+		return rc;
+	for (unsigned i = 0; i < sv.na && !rc; i++) {
+		const struct vbd_snap_att *o = &sv.a[i];
+		/* unreadable mode/shared: the strictest reading (read-write, not shared) */
+		int o_ro = o->has_mode == VBD_SNAP_OK && o->read_only;
+		int o_sh = o->has_shared == VBD_SNAP_OK && o->shared;
+
+		if (o->guest == a->guest || (o_ro && a->read_only) || (o_sh && a->shared))
+			continue;
+		a->other_guest = o->guest;
+		a->other_devid = o->devid;
+		a->other_ro = o_ro;
+		a->other_shared = o_sh;
+		ctl_domain_name(h, o->guest, a->other_name, sizeof(a->other_name) - 2);
+		if (a->other_name[0])
+			strcat(a->other_name, ", ");
+		rc = -EBUSY;
+	}
+	vbd_snap_vol_free(&sv);
+	return rc;
+}
 
 static int lowest_free_devid(struct xs_handle *h, xs_transaction_t t, unsigned g, long *out)
 {
@@ -73,6 +111,9 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 		rc = -EEXIST;
 		goto out;
 	}
+	rc = check_sharing(h, t, a);
+	if (rc)
+		goto out;
 	/* the new guest reads the volume's public nodes from now on */
 	if (!vbd_pool_has_dom(v->guests, v->ng, a->guest)) {
 		if (v->ng >= VBD_POOL_MAX_DOMS) {
@@ -102,6 +143,11 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 	snprintf(val, sizeof(val), "%d", XenbusStateInitialising);
 	if (!rc)
 		rc = vbd_pool_write(h, t, p, val, v);
+	/* the guest's copy of the mode, as blkback writes one (informational:
+	 * the members read the attachment's, which the guest cannot write) */
+	snprintf(p, sizeof(p), "%s/mode", fe);
+	if (!rc)
+		rc = vbd_pool_write(h, t, p, a->read_only ? VBD_MODE_RO : VBD_MODE_RW, v);
 
 	/* the attachment and its ownership records, all unowned */
 	if (!rc)
@@ -113,6 +159,12 @@ static int attach_one(struct xs_handle *h, xs_transaction_t t, struct attach_arg
 	snprintf(val, sizeof(val), "%u", a->queues);
 	if (!rc)
 		rc = vbd_pool_write(h, t, p, val, v);
+	snprintf(p, sizeof(p), "%s/mode", att);
+	if (!rc)
+		rc = vbd_pool_write(h, t, p, a->read_only ? VBD_MODE_RO : VBD_MODE_RW, v);
+	snprintf(p, sizeof(p), "%s/shared", att);
+	if (!rc)
+		rc = vbd_pool_write(h, t, p, a->shared ? "1" : "0", v);
 	for (unsigned q = 0; q < a->queues && !rc; q++) {
 		struct vbd_queue_rec rec = {.owner = VBD_DOMID_NONE,
 					    .epoch = 0,
@@ -172,6 +224,16 @@ static int attach_failed(int rc, const struct attach_args *a, const char *pfx, c
 	case -EEXIST:
 		return ctl_fail("%sdomain %u already has vbdpool device %ld%s", pfx, a->guest,
 				a->devid, sfx);
+	case -EBUSY:
+		return ctl_fail("%svolume '%s' is attached %s%s to domain %u (%sdevice %u): "
+				"refusing %s%s attachment to domain %u (a volume is read-write "
+				"in one guest only, unless every attachment of it is made "
+				"shared: --shared / shared=1, and the guests coordinate their "
+				"writes)%s",
+				pfx, a->id, a->other_ro ? "read-only" : "read-write",
+				a->other_shared ? " (shared)" : "", a->other_guest, a->other_name,
+				a->other_devid, a->read_only ? "a read-only" : "a read-write",
+				a->shared ? " shared" : "", a->guest, sfx);
 	default:
 		return ctl_fail("%sattach %s to %u: %s%s", pfx, a->id, a->guest, strerror(-rc),
 				sfx);
@@ -235,7 +297,9 @@ static int attach_config(struct ctl *c, const char *file, const char *domain)
 					      .guest = guest,
 					      .want_devid = cfg.dev[i].devid,
 					      .devid = cfg.dev[i].devid,
-					      .queues = cfg.dev[i].queues};
+					      .queues = cfg.dev[i].queues,
+					      .read_only = cfg.dev[i].read_only,
+					      .shared = cfg.dev[i].shared};
 	rc = vbd_xs_transact(c->xs, attach_many_txn, &m);
 	if (rc && m.failed >= m.n) {
 		rc = ctl_fail("%s: attach: %s; nothing attached", file, strerror(-rc));
@@ -248,8 +312,9 @@ static int attach_config(struct ctl *c, const char *file, const char *domain)
 		goto out;
 	}
 	for (unsigned i = 0; i < m.n; i++)
-		printf("attached volume %s to domain %u as vbdpool device %ld (%u queues)\n",
-		       m.a[i].id, guest, m.a[i].devid, m.a[i].queues);
+		printf("attached volume %s to domain %u as vbdpool device %ld (%u queues%s%s)\n",
+		       m.a[i].id, guest, m.a[i].devid, m.a[i].queues,
+		       m.a[i].read_only ? ", read-only" : "", m.a[i].shared ? ", shared" : "");
 out:
 	free(m.a);
 	xlcfg_free(&cfg);
@@ -259,12 +324,14 @@ out:
 int cmd_attach(struct ctl *c, int argc, char **argv)
 {
 	const char *devid_s = NULL, *queues_s = NULL, *config = NULL, *domain = NULL;
+	struct attach_args a = {.want_devid = -1, .queues = VBD_DEFAULT_QUEUES};
 	struct ctl_opt opts[] = {{"--devid", &devid_s, NULL},
 				 {"--queues", &queues_s, NULL},
 				 {"--config", &config, NULL},
 				 {"--domain", &domain, NULL},
+				 {"--read-only", NULL, &a.read_only},
+				 {"--shared", NULL, &a.shared},
 				 {0}};
-	struct attach_args a = {.want_devid = -1, .queues = VBD_DEFAULT_QUEUES};
 	char *pos[2], err[256];
 	unsigned long x;
 	int npos, rc;
@@ -276,9 +343,11 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 			return ctl_usage_error("attach --config: unexpected argument '%s' (the "
 					       "file names the domain and volumes)",
 					       pos[0]);
-		if (devid_s || queues_s)
-			return ctl_usage_error("attach --config: --devid and --queues are set per "
-					       "device in the file (devid=, queues=)");
+		if (devid_s || queues_s || a.read_only || a.shared)
+			return ctl_usage_error(
+			    "attach --config: --devid and --queues (and --read-only, "
+			    "--shared) are set per device in the file (devid=, queues=, "
+			    "mode=r, shared=1)");
 		return attach_config(c, config, domain);
 	}
 	if (domain)
@@ -306,8 +375,9 @@ int cmd_attach(struct ctl *c, int argc, char **argv)
 	rc = vbd_xs_transact(c->xs, attach_txn, &a);
 	if (rc)
 		return attach_failed(rc, &a, "", "");
-	printf("attached volume %s to domain %u as vbdpool device %ld (%u queues)\n", a.id, a.guest,
-	       a.devid, a.queues);
+	printf("attached volume %s to domain %u as vbdpool device %ld (%u queues%s%s)\n", a.id,
+	       a.guest, a.devid, a.queues, a.read_only ? ", read-only" : "",
+	       a.shared ? ", shared" : "");
 	return 0;
 }
 

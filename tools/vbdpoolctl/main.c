@@ -45,12 +45,15 @@ static const struct ctl_cmd commands[] = {
      "check that the domain's storage path works and that no I/O of the fenced "
      "incarnation can still be in flight (the domain was rebooted, or its storage "
      "timed out or aborted its commands)."},
-    {NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N]",
+    {NULL, "attach", cmd_attach, "DOMAIN ID [--devid N] [--queues N] [--read-only] [--shared]",
      "Attach volume ID to guest DOMAIN as vbdpool device N (default: the lowest free) "
-     "with N queues (default 4, at most 64)."},
+     "with N queues (default 4, at most 64). --read-only: the members refuse the "
+     "guest's writes and discards. Refused while another guest has the volume and "
+     "either attachment is read-write, unless both are --shared."},
     {NULL, "attach", cmd_attach, "--config FILE [--domain DOMAIN]",
      "Attach every device listed in the xl domain config FILE, one string each in "
-     "vbdpool = [ \"volume=ID[,devid=N][,queues=N]\", ... ], to the domain named by its "
+     "vbdpool = [ \"volume=ID[,devid=N][,queues=N][,mode=r][,shared=1]\", ... ], to the "
+     "domain named by its "
      "name= (or DOMAIN), all or nothing. The domain must exist: xl create -p FILE, then "
      "this, then xl unpause."},
     {NULL, "detach", cmd_detach, "DOMAIN ID [--devid N] [--timeout SEC] [--force]",

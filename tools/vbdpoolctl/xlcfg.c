@@ -89,7 +89,8 @@ static int num_key(const char *key, const char *val, unsigned long min, unsigned
 int xlcfg_parse_entry(const char *spec, struct xlcfg_dev *d, char *why, size_t whylen)
 {
 	char *copy = strdup(spec), *save = NULL, *item;
-	int have_vol = 0, have_devid = 0, have_queues = 0, rc = XLCFG_OK;
+	int have_vol = 0, have_devid = 0, have_queues = 0, have_mode = 0, have_shared = 0;
+	int rc = XLCFG_OK;
 	unsigned long x;
 
 	if (!copy)
@@ -106,8 +107,10 @@ int xlcfg_parse_entry(const char *spec, struct xlcfg_dev *d, char *why, size_t w
 			continue; /* "a=1,,b=2" or a trailing comma */
 		eq = strchr(item, '=');
 		if (!eq) {
-			rc = fail(XLCFG_E_KEY, why, whylen,
-				  "'%s' is not key=value (keys: volume, devid, queues)", item);
+			rc = fail(
+			    XLCFG_E_KEY, why, whylen,
+			    "'%s' is not key=value (keys: volume, devid, queues, mode, shared)",
+			    item);
 			break;
 		}
 		*eq = '\0';
@@ -132,9 +135,25 @@ int xlcfg_parse_entry(const char *spec, struct xlcfg_dev *d, char *why, size_t w
 			rc = num_key(key, val, 1, VBD_MAX_QUEUES, &have_queues, &x, why, whylen);
 			if (rc == XLCFG_OK)
 				d->queues = (unsigned)x;
+		} else if (!strcmp(key, "mode") || !strcmp(key, "access")) {
+			/* xl's disk spec: access=ro|rw, the old positional r|w */
+			if (have_mode++)
+				rc = fail(XLCFG_E_DUPKEY, why, whylen,
+					  "mode= (or access=) given twice");
+			else if (!strcmp(val, "r") || !strcmp(val, "ro"))
+				d->read_only = 1;
+			else if (strcmp(val, "w") && strcmp(val, "rw"))
+				rc = fail(XLCFG_E_VALUE, why, whylen,
+					  "bad %s '%s' (want r or ro: read-only, w or rw)", key,
+					  val);
+		} else if (!strcmp(key, "shared")) {
+			rc = num_key(key, val, 0, 1, &have_shared, &x, why, whylen);
+			if (rc == XLCFG_OK)
+				d->shared = (int)x;
 		} else {
 			rc = fail(XLCFG_E_KEY, why, whylen,
-				  "unknown key '%s' (keys: volume, devid, queues)", key);
+				  "unknown key '%s' (keys: volume, devid, queues, mode, shared)",
+				  key);
 		}
 	}
 	if (rc == XLCFG_OK && !have_vol)

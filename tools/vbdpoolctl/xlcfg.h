@@ -11,9 +11,11 @@
  *
  * Keys of an entry: volume= (required, a volume id), devid= (optional,
  * default: the lowest free device id), queues= (optional, default
- * VBD_DEFAULT_QUEUES).  Blanks around keys and values and empty items are
- * ignored.  No XenStore here: the result is a list of attach requests, so
- * this is unit-tested alone.
+ * VBD_DEFAULT_QUEUES), mode= or access= (r/ro: read-only, w/rw: the
+ * default, as xl's disk spec), shared= (0 or 1: the volume may be
+ * attached to other guests read-write too; default 0).  Blanks around keys and values and empty
+ * items are ignored.  No XenStore here: the result is a list of attach requests, so this is
+ * unit-tested alone.
  */
 #ifndef VBDCTL_XLCFG_H
 #define VBDCTL_XLCFG_H
@@ -49,6 +51,8 @@ struct xlcfg_dev {
 	char volume[VBD_VOLUME_ID_MAX + 1];
 	long devid;	 /* -1: the lowest free one */
 	unsigned queues; /* VBD_DEFAULT_QUEUES unless given */
+	int read_only;	 /* mode=r */
+	int shared;	 /* shared=1 */
 };
 
 struct xlcfg {

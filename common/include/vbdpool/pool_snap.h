@@ -45,7 +45,8 @@ enum vbd_snap_has {
 #define VBD_SNAP_A_QUEUES   0x100u /* queue-<q> records (implies A_INFO) */
 #define VBD_SNAP_A_FESTATE  0x200u /* the frontend's xenbus state */
 #define VBD_SNAP_SUPERVISOR 0x400u /* supervisor pid, lease-ms */
-#define VBD_SNAP_ALL	    0x7ffu
+#define VBD_SNAP_A_MODE	    0x800u /* mode, shared */
+#define VBD_SNAP_ALL	    0xfffu
 
 #define VBD_SNAP_REASON_MAX 128
 
@@ -72,6 +73,9 @@ struct vbd_snap_att {
 	enum vbd_snap_has has_nq, has_frontend, has_fe_state;
 	unsigned nq;  /* 1..VBD_MAX_QUEUES when has_nq is OK */
 	int fe_state; /* xenbus state 0..8 */
+	/* A_MODE: mode (absent: read-write) and shared (absent: not) */
+	enum vbd_snap_has has_mode, has_shared;
+	int read_only, shared;
 	/* frontend: OK only when it is VBD_XS_FRONTEND of guest, devid */
 	struct vbd_snap_queue q[VBD_MAX_QUEUES];
 	char invalid[VBD_SNAP_REASON_MAX];
@@ -113,8 +117,9 @@ int vbd_snap_vol_read(struct xs_handle *xs, xs_transaction_t t, const char *id, 
 		      struct vbd_snap_vol *v);
 void vbd_snap_vol_free(struct vbd_snap_vol *v);
 
-/* One attachment's num-queues/frontend (A_INFO), records (A_QUEUES) and
- * frontend state (A_FESTATE); other flags are ignored. */
+/* One attachment's num-queues/frontend (A_INFO), records (A_QUEUES),
+ * frontend state (A_FESTATE) and mode/shared (A_MODE); other flags are
+ * ignored. */
 void vbd_snap_att_read(struct xs_handle *xs, xs_transaction_t t, const char *vol, unsigned what,
 		       struct vbd_snap_att *a);
 

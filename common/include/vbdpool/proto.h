@@ -31,6 +31,11 @@
 #define VBD_XS_MEMBERS_OF     "/vbdpool/members-of"
 #define VBD_XS_MEMBER_OF_DOM  "/vbdpool/members-of/%u"	  /* domid */
 #define VBD_XS_MEMBER_OF      "/vbdpool/members-of/%u/%s" /* domid, vol */
+/* a member domain's own node (dom0 creates it with the index, owned by the
+ * member): its one heartbeat for every volume it serves */
+#define VBD_XS_DOMAINS	      "/vbdpool/domains"
+#define VBD_XS_DOMAIN	      "/vbdpool/domains/%u"	      /* domid */
+#define VBD_XS_DOMAIN_HB      "/vbdpool/domains/%u/heartbeat" /* domid */
 
 /* ---- limits and defaults (the one place for each tunable) ------------ */
 #define VBD_MAX_QUEUES		64
@@ -128,6 +133,19 @@ struct vbd_queue_rec {
 int vbd_queue_rec_format(const struct vbd_queue_rec *r, char *buf, size_t len);
 int vbd_queue_rec_parse(const char *s, struct vbd_queue_rec *out);
 const char *vbd_queue_state_name(enum vbd_queue_state s);
+
+/* ---- attachment access (attachments/<g>-<d>/mode, .../shared) -------- */
+/* `mode`: "r" (read-only: members answer writes and discards with
+ * BLKIF_RSP_ERROR) or "w"; dom0 writes it at attach, in the attachment
+ * (read by members and the guest, written by no one else) and, for the
+ * guest's information as blkback does, in the frontend directory.  No
+ * node: "w" (attached before modes existed).  `shared`: "1" when the
+ * attachment was made with --shared (others may be read-write), else "0".
+ * parse: 0 with *read_only / *shared set, or -EINVAL. */
+#define VBD_MODE_RO "r"
+#define VBD_MODE_RW "w"
+int vbd_att_mode_parse(const char *s, int *read_only);
+int vbd_att_shared_parse(const char *s, int *shared);
 
 /* ---- member load (members/<domid>/load) ------------------------------ */
 struct vbd_member_load {
