@@ -15,6 +15,7 @@
 #include <sys/timerfd.h>
 #include <unistd.h>
 
+#include "statpub.h"
 #include "vbdpool/log.h"
 
 /* Stop serving every queue of the volume (waiting for I/O in flight). */
@@ -214,7 +215,7 @@ static int is_noise(const char *path)
 {
 	size_t n = strlen(path);
 	return (n > 10 && !strcmp(path + n - 10, "/heartbeat")) ||
-	       (n > 5 && !strcmp(path + n - 5, "/load"));
+	       (n > 5 && !strcmp(path + n - 5, "/load")) || statpub_is_stats_path(path);
 }
 
 static void handle_watches(struct backd *bd)
@@ -227,6 +228,8 @@ static void handle_watches(struct backd *bd)
 
 		if (tok[0] == 'i' && !tok[1])
 			bd->idx_dirty = 1;
+		else if (!strcmp(tok, STATPUB_TOKEN))
+			statpub_event(bd); /* vbdpoolctl top asks */
 		else if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
 			 sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols) {
 			struct vbd_volume *v = bd->vols[idx];
@@ -345,6 +348,7 @@ static int ctl_setup(struct ctl *c, struct backd *bd, int *rc)
 	}
 	if (ctl_watch_volumes(bd) < 0)
 		*rc = BACKD_EXIT_ERROR;
+	statpub_watch(bd); /* (without it, top shows nothing of this member) */
 	r = hb_start(bd);
 	if (r < 0) {
 		log_err("cannot start the heartbeat thread: %s", strerror(-r));
@@ -504,6 +508,7 @@ static void ctl_shutdown(struct ctl *c, int rc)
 		v->members = NULL;
 		bal_free(v);
 	}
+	statpub_free();
 	close(c->tfd);
 	close(c->sfd);
 }

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "statpub.h"
 #include "vbdpool/clock.h"
 #include "vbdpool/log.h"
 
@@ -23,6 +24,7 @@
 void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q)
 {
 	vbdq_stats_add(q, &v->hb.retired);
+	statpub_retire(v, q); /* and in its attachment's, for vbdpoolctl top */
 }
 
 /* Self-fencing (docs/protocol.md): after a heartbeat written at t0, and

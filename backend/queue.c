@@ -248,7 +248,11 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 	respond(q, &p->req,
 		res == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
 				   : (res < 0 ? BLKIF_RSP_ERROR : BLKIF_RSP_OKAY));
-	vbd_qstats_record(&q->stats, p->req.nr_sectors * VBD_SECTOR_SIZE,
+	vbd_qstats_record(&q->stats,
+			  p->req.op == BLKIF_OP_READ	? VBD_STAT_READ
+			  : p->req.op == BLKIF_OP_WRITE ? VBD_STAT_WRITE
+							: VBD_STAT_OTHER,
+			  p->req.nr_sectors * VBD_SECTOR_SIZE,
 			  (vbd_now_ns() - p->t0_ns) / 1000);
 	release_pending(q, p);
 }

@@ -26,22 +26,68 @@ uint64_t vbd_hist_bucket_upper(unsigned b)
 	return ((uint64_t)(8 + sub + 1) << (e - 3)) - 1;
 }
 
-void vbd_qstats_record(struct vbd_qstats *s, uint64_t bytes, uint64_t lat_us)
+/* Single writer: a relaxed load and store, no locked read-modify-write. */
+static inline void bump(_Atomic uint64_t *c, uint64_t n)
 {
-	atomic_fetch_add_explicit(&s->ops, 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->bytes, bytes, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->lat_us_sum, lat_us, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->hist[vbd_hist_bucket(lat_us)], 1, memory_order_relaxed);
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+			      memory_order_relaxed);
 }
 
+void vbd_qstats_record(struct vbd_qstats *s, enum vbd_stat_op op, uint64_t bytes, uint64_t lat_us)
+{
+	bump(&s->ops, 1);
+	bump(&s->bytes, bytes);
+	bump(&s->lat_us_sum, lat_us);
+	bump(&s->hist[vbd_hist_bucket(lat_us)], 1);
+	if (op == VBD_STAT_READ) {
+		bump(&s->rd_ops, 1);
+		bump(&s->rd_bytes, bytes);
+	} else if (op == VBD_STAT_WRITE) {
+		bump(&s->wr_ops, 1);
+		bump(&s->wr_bytes, bytes);
+	}
+}
+
+#define LOAD(f) atomic_load_explicit(&s->f, memory_order_relaxed)
 void vbd_qstats_add(const struct vbd_qstats *s, struct vbd_stats_snap *snap)
 {
-	snap->ops += atomic_load_explicit(&s->ops, memory_order_relaxed);
-	snap->bytes += atomic_load_explicit(&s->bytes, memory_order_relaxed);
-	snap->lat_us_sum += atomic_load_explicit(&s->lat_us_sum, memory_order_relaxed);
-	snap->inflight += atomic_load_explicit(&s->inflight, memory_order_relaxed);
+	snap->ops += LOAD(ops);
+	snap->bytes += LOAD(bytes);
+	snap->lat_us_sum += LOAD(lat_us_sum);
+	snap->inflight += LOAD(inflight);
+	snap->rd_ops += LOAD(rd_ops);
+	snap->wr_ops += LOAD(wr_ops);
+	snap->rd_bytes += LOAD(rd_bytes);
+	snap->wr_bytes += LOAD(wr_bytes);
 	for (unsigned i = 0; i < VBD_HIST_BUCKETS; i++)
-		snap->hist[i] += atomic_load_explicit(&s->hist[i], memory_order_relaxed);
+		snap->hist[i] += LOAD(hist[i]);
+}
+#undef LOAD
+
+void vbd_stats_sum(struct vbd_stats_snap *a, const struct vbd_stats_snap *b)
+{
+	a->ops += b->ops;
+	a->bytes += b->bytes;
+	a->lat_us_sum += b->lat_us_sum;
+	a->inflight += b->inflight;
+	a->rd_ops += b->rd_ops;
+	a->wr_ops += b->wr_ops;
+	a->rd_bytes += b->rd_bytes;
+	a->wr_bytes += b->wr_bytes;
+	for (unsigned i = 0; i < VBD_HIST_BUCKETS; i++)
+		a->hist[i] += b->hist[i];
+}
+
+void vbd_stats_log2(const struct vbd_stats_snap *s, uint64_t *out, unsigned nout)
+{
+	for (unsigned k = 0; k < nout; k++)
+		out[k] = 0;
+	for (unsigned i = 0; i < VBD_HIST_BUCKETS; i++) {
+		uint64_t lo = i ? vbd_hist_bucket_upper(i - 1) + 1 : 0;
+		unsigned k = lo > 1 ? 63u - (unsigned)__builtin_clzll(lo) : 0;
+		/* a log-linear bucket lies within one power of two */
+		out[k < nout ? k : nout - 1] += s->hist[i];
+	}
 }
 
 uint64_t vbd_stats_percentile(const struct vbd_stats_snap *now, const struct vbd_stats_snap *then,

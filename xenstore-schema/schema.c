@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/iostat.h"
 #include "vbdpool/proto.h"
 
 #define DOMID_FIRST_RESERVED 0x7ff0
@@ -54,6 +55,8 @@ static int parse_type(struct vbd_schema_rule *r, const char *t)
 		r->type = VBD_VT_QREC;
 	else if (!strcmp(t, "load"))
 		r->type = VBD_VT_LOAD;
+	else if (!strcmp(t, "iostat"))
+		r->type = VBD_VT_IOSTAT;
 	else if (!strcmp(t, "str"))
 		r->type = VBD_VT_STR;
 	else
@@ -397,6 +400,14 @@ int vbd_schema_check_value(const struct vbd_schema_rule *r, const char *v, char 
 		struct vbd_member_load l;
 		if (vbd_member_load_parse(v, &l)) {
 			seterr(why, wl, "malformed load record");
+			return -EINVAL;
+		}
+		return 0;
+	}
+	case VBD_VT_IOSTAT: {
+		struct vbd_iostat st;
+		if (vbd_iostat_parse(v, &st)) {
+			seterr(why, wl, "malformed I/O statistics record");
 			return -EINVAL;
 		}
 		return 0;

@@ -20,8 +20,9 @@ enum vbd_vtype {
 	VBD_VT_PATH,	 /* absolute XenStore path */
 	VBD_VT_VOLID,
 	VBD_VT_ENUM,
-	VBD_VT_QREC, /* queue-ownership record (vbd_queue_rec_parse) */
-	VBD_VT_LOAD, /* member load (vbd_member_load_parse) */
+	VBD_VT_QREC,   /* queue-ownership record (vbd_queue_rec_parse) */
+	VBD_VT_LOAD,   /* member load (vbd_member_load_parse) */
+	VBD_VT_IOSTAT, /* per-attachment I/O statistics (vbd_iostat_parse) */
 	VBD_VT_STR,
 };
 

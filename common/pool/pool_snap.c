@@ -97,6 +97,34 @@ static enum vbd_snap_has read_text(struct xs_handle *xs, xs_transaction_t t, con
 	return VBD_SNAP_OK;
 }
 
+/* members/<m>/stats/<g>-<d>: none is no statistics (nobody asked) */
+static void read_stats(struct xs_handle *xs, xs_transaction_t t, const char *vol,
+		       struct vbd_snap_member *m)
+{
+	char **names, *val;
+	unsigned n;
+
+	if (vbd_xs_list(xs, t, &names, &n, VBD_XS_MEMBER_STATS, vol, m->domid) < 0)
+		return;
+	m->stats = calloc(n ? n : 1, sizeof(*m->stats));
+	for (unsigned i = 0; m->stats && i < n; i++) {
+		struct vbd_snap_stat *s = &m->stats[m->nstats];
+		if (vbd_snap_parse_att(names[i], &s->guest, &s->devid))
+			continue; /* not a stats node the schema allows */
+		m->nstats++;
+		if (vbd_xs_read(xs, t, &val, VBD_XS_MEMBER_STAT, vol, m->domid, s->guest,
+				s->devid))
+			continue; /* gone meanwhile: ABSENT */
+		s->has = VBD_SNAP_BAD;
+		if (vbd_iostat_parse(val, &s->st) == 0)
+			s->has = VBD_SNAP_OK;
+		else
+			invalid(m->invalid, "stats/%s: '%.40s' is malformed", names[i], val);
+		free(val);
+	}
+	free(names);
+}
+
 static void read_member(struct xs_handle *xs, xs_transaction_t t, const char *vol, unsigned what,
 			struct vbd_snap_member *m)
 {
@@ -131,6 +159,8 @@ static void read_member(struct xs_handle *xs, xs_transaction_t t, const char *vo
 			 &m->failed_since, m->invalid);
 	}
 #undef LEAF
+	if (what & VBD_SNAP_M_STATS)
+		read_stats(xs, t, vol, m);
 	if (m->has_load != VBD_SNAP_OK)
 		memset(&m->load, 0, sizeof(m->load));
 }
@@ -289,7 +319,7 @@ int vbd_snap_vol_read(struct xs_handle *xs, xs_transaction_t t, const char *id, 
 	if (what & VBD_SNAP_VOLINFO)
 		read_volinfo(xs, t, v);
 	if (what & (VBD_SNAP_MEMBERS | VBD_SNAP_M_STATE | VBD_SNAP_M_HB | VBD_SNAP_M_LOAD |
-		    VBD_SNAP_M_FAILED)) {
+		    VBD_SNAP_M_FAILED | VBD_SNAP_M_STATS)) {
 		lists++;
 		rc = read_list(xs, t, what, v, 0, &missing);
 	}
@@ -311,6 +341,8 @@ int vbd_snap_vol_read(struct xs_handle *xs, xs_transaction_t t, const char *id, 
 
 void vbd_snap_vol_free(struct vbd_snap_vol *v)
 {
+	for (unsigned i = 0; v->m && i < v->nm; i++)
+		free(v->m[i].stats);
 	free(v->m);
 	free(v->a);
 	v->m = NULL;

@@ -40,6 +40,7 @@ int cmd_member_unfence(struct ctl *c, int argc, char **argv);
 int cmd_attach(struct ctl *c, int argc, char **argv);
 int cmd_detach(struct ctl *c, int argc, char **argv);
 int cmd_status(struct ctl *c, int argc, char **argv);
+int cmd_top(struct ctl *c, int argc, char **argv);
 int cmd_schema_check(struct ctl *c, int argc, char **argv);
 
 #endif

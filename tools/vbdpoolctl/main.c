@@ -65,6 +65,12 @@ static const struct ctl_cmd commands[] = {
     {NULL, "status", cmd_status, "[ID] [--json]",
      "Volumes, members (state, heartbeat age, load), attachments with each queue's "
      "owner, epoch and state, and the load per domain."},
+    {NULL, "top", cmd_top, "[-b] [-i N] [-d SECONDS] [--json]",
+     "Live I/O per driver domain and per guest device, like xentop: read/write IOPS and "
+     "bytes/s, requests in flight, mean and p99 latency, queues, state, refreshed every "
+     "-d SECONDS (default 1). -b: batch (no screen clearing), -i N: stop after N "
+     "iterations, --json: one JSON object per iteration (raw numbers). Members publish "
+     "their counters only while top asks; the first iteration has no rates yet."},
     {NULL, "schema-check", cmd_schema_check, "[--schema FILE]",
      "Validate the live XenStore tree (values, ACLs, ownership records) against the "
      "built-in xenstore-schema/schema.txt; prints each violation, exits 1 on any."},

@@ -24,6 +24,7 @@
 #include <stdint.h>
 #include <xenstore.h>
 
+#include "vbdpool/iostat.h"
 #include "vbdpool/proto.h"
 
 enum vbd_snap_has {
@@ -48,7 +49,18 @@ enum vbd_snap_has {
 #define VBD_SNAP_A_MODE	    0x800u /* mode, shared */
 #define VBD_SNAP_ALL	    0xfffu
 
+/* members/<m>/stats/<g>-<d>, which a member writes only while `vbdpoolctl
+ * top` asks (vbdpool/iostat.h); not in VBD_SNAP_ALL */
+#define VBD_SNAP_M_STATS 0x1000u
+
 #define VBD_SNAP_REASON_MAX 128
+
+/* M_STATS: one attachment's statistics as one member counted them */
+struct vbd_snap_stat {
+	unsigned guest, devid;
+	enum vbd_snap_has has;
+	struct vbd_iostat st; /* zero unless has is OK */
+};
 
 struct vbd_snap_member {
 	unsigned domid;
@@ -60,6 +72,8 @@ struct vbd_snap_member {
 	uint64_t failed_since;		   /* ms of the member's wall clock */
 	char failed_reason[200];	   /* "" when absent */
 	char invalid[VBD_SNAP_REASON_MAX]; /* "" or the first malformed field */
+	struct vbd_snap_stat *stats;	   /* M_STATS, in XenStore's order */
+	unsigned nstats;
 };
 
 struct vbd_snap_queue {
