@@ -23,9 +23,10 @@
 #include "vbdpool/xs.h"
 
 static const struct sv_module *const modules[] = {
-    &sv_fence_module, /* heartbeat ages -> destroy/pause -> fenced */
-    &sv_death_module, /* domain gone -> dead, grants revoked */
-    &sv_drain_module, /* taken over -> drained/<m> once its I/O is over */
+    &sv_fence_module,	   /* heartbeat ages -> destroy/pause -> fenced */
+    &sv_death_module,	   /* domain gone -> dead, grants revoked */
+    &sv_drain_module,	   /* taken over -> drained/<m> once its I/O is over */
+    &sv_autoattach_module, /* new guest -> attached from its xl config; gone -> detached */
 };
 #define NMODULES (sizeof(modules) / sizeof(modules[0]))
 
@@ -34,6 +35,7 @@ static void usage(FILE *f)
 	fprintf(f,
 		"usage: vbdpool-supervisor [--lease-ms N] [--fence destroy|pause|off]\n"
 		"                          [--storage-timeout-ms N] [--scan-ms N]\n"
+		"                          [--guest-configs DIR[:DIR...]] [--vbdpoolctl PATH]\n"
 		"       vbdpool-supervisor --help | --version\n"
 		"  dom0 daemon (foreground):\n"
 		"  - fences a member whose heartbeat has not changed for the lease:\n"
@@ -46,6 +48,11 @@ static void usage(FILE *f)
 		"    can no longer land (its domain gone from the domain list, or the\n"
 		"    storage timeout after a pause): guests hold newer overlapping\n"
 		"    writes until then;\n"
+		"  - attaches a new guest's vbdpool devices from its xl config, the file\n"
+		"    <dir>/<name>.cfg (name: the domain's) with a `vbdpool = [...]` line,\n"
+		"    by `vbdpoolctl attach --config FILE --domain DOMID` (noted in\n"
+		"    /vbdpool/autoattach/<domid>: \"attached FILE\" or \"error: ...\");\n"
+		"    removes every attachment of a guest that is gone or dying;\n"
 		"  - publishes /vbdpool/supervisor/{pid,lease-ms}.\n"
 		"  --lease-ms N            heartbeat lease (default %d; 100..600000)\n"
 		"  --fence destroy|pause|off  how to stop a member whose lease expired\n"
@@ -55,8 +62,12 @@ static void usage(FILE *f)
 		"                          (default %d)\n"
 		"  --scan-ms N             re-check members every N ms besides domain\n"
 		"                          events (default %d, at most a quarter lease)\n"
+		"  --guest-configs DIR[:DIR...]  where guests' xl configs are looked up\n"
+		"                          (default %s; '' turns attaching off)\n"
+		"  --vbdpoolctl PATH       the vbdpoolctl to run (default: the one next to\n"
+		"                          this program, else on PATH)\n"
 		"  SIGTERM or SIGINT: remove the pid node and exit.\n",
-		VBD_LEASE_MS, VBD_STORAGE_TIMEOUT_MS, VBD_SUPERVISOR_SCAN_MS);
+		VBD_LEASE_MS, VBD_STORAGE_TIMEOUT_MS, VBD_SUPERVISOR_SCAN_MS, SV_GUEST_CONFIGS);
 }
 
 struct pid_args {
@@ -139,6 +150,7 @@ static void run_modules(struct sv *sv, void **priv, int tick)
 struct sv_conf {
 	long lease_ms, storage_ms, scan_ms;
 	enum sv_fence_policy fence;
+	const char *guest_configs, *ctl_path;
 };
 
 struct sv_opt {
@@ -175,11 +187,19 @@ static int opt_fence(const struct sv_opt *o, const char *arg, struct sv_conf *c)
 	return -1;
 }
 
+static int opt_str(const struct sv_opt *o, const char *arg, struct sv_conf *c)
+{
+	*(const char **)((char *)c + o->field) = arg;
+	return 0;
+}
+
 static const struct sv_opt options[] = {
     {"--scan-ms", opt_num, 10, 60000, offsetof(struct sv_conf, scan_ms)},
     {"--lease-ms", opt_num, 100, 600000, offsetof(struct sv_conf, lease_ms)},
     {"--storage-timeout-ms", opt_num, 0, 3600000, offsetof(struct sv_conf, storage_ms)},
     {"--fence", opt_fence, 0, 0, 0},
+    {"--guest-configs", opt_str, 0, 0, offsetof(struct sv_conf, guest_configs)},
+    {"--vbdpoolctl", opt_str, 0, 0, offsetof(struct sv_conf, ctl_path)},
 };
 
 /* -1: run with *c; otherwise the exit status (help, version, bad usage). */
@@ -255,6 +275,8 @@ static int setup(struct daemon *d, const struct sv_conf *c)
 	d->sv.lease_ms = c->lease_ms;
 	d->sv.storage_timeout_ms = c->storage_ms;
 	d->sv.fence = c->fence;
+	d->sv.guest_configs = c->guest_configs;
+	d->sv.ctl_path = c->ctl_path;
 	d->pa = (struct pid_args){.pid = getpid(), .lease_ms = c->lease_ms};
 	/* an expired lease is seen within 1/4 of it */
 	d->scan_ms = c->scan_ms > c->lease_ms / 4 ? c->lease_ms / 4 : c->scan_ms;

@@ -15,6 +15,9 @@
  *   drain.c  members taken over without a hand-off -> drained/<m> once
  *            nothing they issued can still land (domain gone, or the
  *            storage timeout after a pause)
+ *   autoattach.c  a new guest whose xl config (<dir>/<name>.cfg) has a
+ *            vbdpool= line -> `vbdpoolctl attach --config`; a guest gone
+ *            -> its attachments removed
  *
  * A module is a struct sv_module in the table in main.c; it sees the view
  * after each @introduceDomain/@releaseDomain event and on every scan tick
@@ -83,7 +86,13 @@ struct sv {
 	enum sv_fence_policy fence;
 	int64_t storage_timeout_ms; /* I/O of a paused domain may land this long */
 	struct sv_drain *drain;	    /* drain.c's pending signals */
+	const char *guest_configs;  /* autoattach.c: DIR[:DIR...], "" off; NULL default */
+	const char *ctl_path;	    /* autoattach.c: vbdpoolctl; NULL: found */
 };
+
+/* Where autoattach.c looks for <name>.cfg by default: xl's own config
+ * directory (docs/tooling.md says why). */
+#define SV_GUEST_CONFIGS "/etc/xen"
 
 /* drain.c: write drained/<domid> in volume vol once the domain is gone
  * (domain control no longer lists it), or at deadline_ms (dom0 monotonic;
@@ -147,5 +156,6 @@ struct sv_module {
 extern const struct sv_module sv_death_module;
 extern const struct sv_module sv_fence_module;
 extern const struct sv_module sv_drain_module;
+extern const struct sv_module sv_autoattach_module;
 
 #endif
