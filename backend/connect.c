@@ -91,6 +91,27 @@ static void reject_ring(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	own_release(v, a, q);
 }
 
+/* Is the attachment read-only?  Its `mode` in the pool area, which only
+ * dom0 writes (never the guest's copy in its frontend directory, which
+ * the guest owns): absent (attached before modes) is read-write; a value
+ * that is neither r nor w, or one that cannot be read, is taken as
+ * read-only (logged). */
+static int att_read_only(struct vbd_volume *v, struct vbd_attach *a)
+{
+	char *mode = NULL;
+	int ro = 0, r = vbd_xs_read(v->bd->xs, XBT_NULL, &mode, VBD_XS_ATTACHMENT "/mode", v->id,
+				    a->guest, a->devid);
+
+	if (r == 0 ? vbd_att_mode_parse(mode, &ro) != 0 : r != -ENOENT) {
+		log_warn("volume %s: %u-%u: mode %s%.16s%s: serving it read-only", v->id, a->guest,
+			 a->devid, r ? "unreadable (" : "'", r ? strerror(-r) : mode,
+			 r ? ")" : "'");
+		ro = 1;
+	}
+	free(mode);
+	return ro;
+}
+
 int conn_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 {
 	struct backd *bd = v->bd;
@@ -127,6 +148,7 @@ int conn_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	cfg.max_grants = VBD_MAX_PERSISTENT_GRANTS;
 	cfg.poll_us = bd->cfg.poll_us;
 	cfg.lease_until_ns = &v->lease_until_ns;
+	cfg.read_only = att_read_only(v, a);
 	r = vbdq_create(&cfg, &s->q);
 	if (r < 0) {
 		s->q = NULL;

@@ -44,6 +44,9 @@ struct vbdq_config {
 	 * ring; the control thread renews it after each heartbeat that found
 	 * the member neither fenced nor dead. NULL: no lease. */
 	const _Atomic uint64_t *lease_until_ns;
+	/* a read-only attachment (its `mode` in the pool area, dom0's): every
+	 * write and discard is answered BLKIF_RSP_ERROR, alone */
+	int read_only;
 };
 
 /* commands (control -> data) */

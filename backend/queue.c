@@ -112,9 +112,9 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 		goto fail;
 	}
 	log_info("guest %u dev %u queue %u epoch %llu: ring of %u page(s), %u slots, port %d, "
-		 "engine %s",
+		 "engine %s%s",
 		 cfg->guest, cfg->devid, cfg->qidx, (unsigned long long)cfg->epoch, npages,
-		 q->ring.slots, q->local_port, q->eng->name);
+		 q->ring.slots, q->local_port, q->eng->name, cfg->read_only ? ", read-only" : "");
 	*out = q;
 	return 0;
 fail:
@@ -330,6 +330,18 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	p->t0_ns = vbd_now_ns();
 
 	st = vbd_req_parse(raw, q->vol_sectors, &p->req);
+	/* read-only attachment: op is the inner one of an indirect request */
+	if (st == BLKIF_RSP_OKAY && q->cfg.read_only &&
+	    (p->req.op == BLKIF_OP_WRITE || p->req.op == BLKIF_OP_DISCARD)) {
+		if (!q->ro_logged) {
+			q->ro_logged = 1;
+			log_warn("guest %u dev %u queue %u: read-only attachment: %s refused "
+				 "(and any later ones, not logged)",
+				 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
+				 p->req.op == BLKIF_OP_WRITE ? "write" : "discard");
+		}
+		st = BLKIF_RSP_ERROR;
+	}
 	if (st == BLKIF_RSP_OKAY && p->req.indirect)
 		st = load_indirect(q, p);
 	if (st != BLKIF_RSP_OKAY) {

@@ -33,8 +33,9 @@ struct vbd_queue {
 	struct vbd_io **reaped;
 	int wake_fd;
 	int hostile;
-	int gated; /* data thread: the lease had passed at the last look */
-	int debug; /* log every response (VBD_LOG=debug) */
+	int gated;     /* data thread: the lease had passed at the last look */
+	int debug;     /* log every response (VBD_LOG=debug) */
+	int ro_logged; /* a write was refused on a read-only attachment (data thread) */
 	_Atomic unsigned cmd, status;
 	/* Each DRAIN command gets a new generation; the data thread records
 	 * the generation it completed (nothing in flight under that DRAIN), so

@@ -195,6 +195,8 @@ static uint32_t nbd_error(int err)
 	case ESHUTDOWN:
 	case ENODEV:
 		return NBD_ESHUTDOWN;
+	case EROFS: /* a read-only device (NBD_FLAG_READ_ONLY was sent) */
+		return NBD_EPERM;
 	default:
 		return NBD_EIO;
 	}

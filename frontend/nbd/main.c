@@ -449,6 +449,8 @@ static int open_device(const struct args *a, struct nbd_server *srv)
 	if (a->hold_detach && vbd_front_hold_detach(srv->dev) == 1)
 		log_warn("device %u: dom0 asked to detach it while it opened", a->devid);
 	srv->size = vbd_front_size(srv->dev);
+	if (vbd_front_read_only(srv->dev)) /* writes then fail with EPERM */
+		srv->tflags |= NBD_FLAG_READ_ONLY;
 	srv->devid = a->devid;
 	srv->volume = vbd_front_volume(srv->dev);
 	return 0;

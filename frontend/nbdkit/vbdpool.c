@@ -152,6 +152,12 @@ static int vp_can_true(void *h)
 	return 1;
 }
 
+/* a read-only attachment: nbdkit then refuses writes and trims itself */
+static int vp_can_write(void *h)
+{
+	return !vbd_front_read_only(h);
+}
+
 static int vp_can_fua(void *h)
 {
 	(void)h;
@@ -295,7 +301,7 @@ static struct nbdkit_plugin plugin = {
     .open = vp_open,
     .get_size = vp_get_size,
     .block_size = vp_block_size,
-    .can_write = vp_can_true,
+    .can_write = vp_can_write,
     .can_flush = vp_can_true,
     .can_trim = vp_can_true,
     .can_fua = vp_can_fua,

@@ -48,6 +48,11 @@ unsigned vbd_front_num_queues(const struct vbd_front *f)
 	return f->nq;
 }
 
+bool vbd_front_read_only(const struct vbd_front *f)
+{
+	return f->x.read_only;
+}
+
 /* ---- the event thread ------------------------------------------------------ */
 
 /* poll(), but while requests are in flight first polls without sleeping

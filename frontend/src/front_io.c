@@ -376,6 +376,8 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
 
 	if (!f || !cb || (unsigned)op > VBD_IO_DISCARD || (flags & ~VBD_IO_FUA))
 		return -EINVAL;
+	if (f->x.read_only && (op == VBD_IO_WRITE || op == VBD_IO_DISCARD))
+		return -EROFS;
 	if (op != VBD_IO_FLUSH) {
 		if (offset % VBD_SECTOR_SIZE || len % VBD_SECTOR_SIZE || offset > f->x.size ||
 		    len > f->x.size - offset)

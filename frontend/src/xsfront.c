@@ -101,6 +101,21 @@ int vbdf_xsf_open(struct vbdf_xsf *x, unsigned devid, const char *want_volume)
 	}
 	x->nq = (unsigned)u;
 
+	/* mode: r or w (none: w, a dom0 from before modes), as blkfront reads
+	 * blkback's; the members enforce it whatever this says */
+	rc = read_fe_key(x, "mode", &v);
+	if (rc == 0) {
+		rc = vbd_att_mode_parse(v, &x->read_only);
+		if (rc < 0)
+			log_err("front: %s/mode: malformed value '%.16s'", x->fe, v);
+		free(v);
+		if (rc < 0)
+			goto fail;
+	} else if (rc != -ENOENT) {
+		log_err("front: %s/mode: %s", x->fe, strerror(-rc));
+		goto fail;
+	}
+
 	snprintf(path, sizeof(path), VBD_XS_VOLUME "/size", x->volume);
 	rc = xs_get_uint(x, path, UINT64_MAX, &x->size);
 	if (rc < 0 || x->size % VBD_SECTOR_SIZE) {

@@ -19,6 +19,7 @@ struct vbdf_xsf {
 	char pool[192]; /* /vbdpool/volumes/<vol>/attachments/<me>-<devid> */
 	char volume[VBD_VOLUME_ID_MAX + 1];
 	uint64_t size;
+	int read_only; /* the device directory's mode is r (as blkfront reads it) */
 	int watching;
 };
 

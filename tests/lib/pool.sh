@@ -19,7 +19,8 @@
 #   pool_member VOL [ARGS...]      new driver domain, member add, runs
 #                                  vbdpool-backd --volume VOL ARGS; sets $LAST_DOMID
 #   pool_attach VOL QUEUES [NAME]  a new guest domain NAME (default guest) with
-#                                  VOL attached as device 0; sets $GUEST
+#                                  VOL attached as device 0 (more `attach`
+#                                  options in POOL_ATTACH_ARGS); sets $GUEST
 #   pool_detach_refuses VOL URI    `vbdpoolctl detach` of $GUEST's device 0
 #                                  completes, then a read through URI fails
 #   pool_guest VOL QUEUES          pool_attach, then nbdkit + plugin on
@@ -175,7 +176,9 @@ pool_supervisor() {
 
 pool_attach() { # VOL QUEUES [NAME]
 	GUEST=$(pool_domain "${3:-guest}") || die "create guest domain"
-	ctl attach "$GUEST" "$1" --devid 0 --queues "$2" >/dev/null || die "attach $GUEST $1"
+	# shellcheck disable=SC2086 # POOL_ATTACH_ARGS: words
+	ctl attach "$GUEST" "$1" --devid 0 --queues "$2" ${POOL_ATTACH_ARGS:-} >/dev/null ||
+		die "attach $GUEST $1"
 }
 
 pool_detach_refuses() { # VOL URI

@@ -19,6 +19,16 @@
  *            channel "x"): the owner gives it up instead of connecting.
  *
  *   hostile_front [--devid N] [--timeout S]
+ *   hostile_front --read-only [--devid N] [--timeout S]
+ *
+ * --read-only: the device is attached read-only (`attach --read-only`,
+ * one queue is enough).  The guest first rewrites its own copy of the
+ * mode (frontend directory, which it owns) to "w" and checks it cannot
+ * write the attachment's; then on queue 0 every write (direct, indirect,
+ * FUA-style write + flush) and discard must get BLKIF_RSP_ERROR while
+ * reads and flushes are served (reads see what the backing held: the
+ * pattern byte --fill, default 0xa5, that the test wrote there), and a
+ * read after the refused writes still sees the pattern.
  *
  * Prints "hostile_front: PASS ..." and exits 0, or explains and exits 1.
  */
@@ -61,7 +71,7 @@ static struct vbd_gntshr *gs;
 static struct vbd_evtchn *ev;
 static unsigned me, devid, nq;
 static char fe[128], pool[256];
-static int timeout_s = 30, failures;
+static int timeout_s = 30, failures, fill = 0xa5;
 static uint64_t next_id = 1;
 
 static void fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -174,15 +184,16 @@ static void publish_queue(struct hq *h, unsigned q, int bad)
 	SHARED_RING_INIT((blkif_sring_t *)h->ring_page);
 	FRONT_RING_INIT(&h->fr, (blkif_sring_t *)h->ring_page, VBD_PAGE_SIZE);
 	data = plat->gntshr->share_pages(gs, (vbd_domid_t)h->owner, NDATA + 1, h->refs, 1);
+	/* the indirect page is the last one of the writable batch: its ref
+	 * first, before the read-only page's takes that slot (refs[P_RO]) */
+	h->refs[P_IND] = h->refs[NDATA];
 	ro = plat->gntshr->share_pages(gs, (vbd_domid_t)h->owner, 1, &h->refs[P_RO], 0);
 	other = plat->gntshr->share_pages(gs, 0, 1, &h->refs[P_OTHER], 1);
 	if (!data || !ro || !other)
 		die("share data pages");
 	for (unsigned i = 0; i < NDATA; i++)
 		h->pages[i] = data + (size_t)i * VBD_PAGE_SIZE;
-	/* the indirect page is the last one of the writable batch */
 	h->pages[P_IND] = data + (size_t)NDATA * VBD_PAGE_SIZE;
-	h->refs[P_IND] = h->refs[NDATA];
 	h->pages[P_RO] = ro;
 	h->pages[P_OTHER] = other;
 	h->port = plat->evtchn->alloc_unbound(ev, (vbd_domid_t)h->owner);
@@ -453,22 +464,91 @@ static void attack(struct hq *h, int backwards)
 		printf("hostile_front: ok: nothing answered on the hostile ring\n");
 }
 
+/* Read `sector` (2 pages, into pages 2..3) and check every byte is the
+ * backing's pattern. */
+static void read_pattern(struct hq *h, uint64_t sector, const char *what)
+{
+	struct blkif_request r = rw(h, BLKIF_OP_READ, sector, 2, 2);
+
+	memset(h->pages[2], 0, 2 * VBD_PAGE_SIZE);
+	expect(h, &r, BLKIF_OP_READ, BLKIF_RSP_OKAY, what);
+	for (unsigned k = 0; k < 2 * VBD_PAGE_SIZE; k++)
+		if ((uint8_t)h->pages[2][k] != (uint8_t)fill) {
+			fail("%s: byte %u is %#x, want the backing's %#x", what, k,
+			     (uint8_t)h->pages[2][k], (uint8_t)fill);
+			return;
+		}
+}
+
+/* The device is attached read-only: writes and discards refused on the
+ * ring, however posted; reads and flushes served; the backing unchanged. */
+static void read_only_attack(struct hq *h, uint64_t vol_sectors)
+{
+	struct blkif_request r;
+	struct blkif_request_discard *d = (void *)&r;
+	struct blkif_request_segment *segs = (void *)h->pages[P_IND];
+	char path[sizeof(pool) + 8];
+
+	/* the guest owns its copy of the mode: rewriting it changes nothing */
+	snprintf(path, sizeof(path), "%s/mode", fe);
+	xwrite(XBT_NULL, path, "w");
+	snprintf(path, sizeof(path), "%s/mode", pool);
+	if (xs_write(xs, XBT_NULL, path, "w", 1))
+		fail("the guest could write its attachment's mode");
+	else
+		printf("hostile_front: ok: the attachment's mode is not writable (%s)\n",
+		       strerror(errno));
+
+	read_pattern(h, 0, "read-only: read");
+	for (int i = 0; i < 2; i++)
+		memset(h->pages[i], 0x5a, VBD_PAGE_SIZE);
+	r = rw(h, BLKIF_OP_WRITE, 0, 2, 0);
+	expect(h, &r, BLKIF_OP_WRITE, BLKIF_RSP_ERROR, "read-only: write");
+	r = rw(h, BLKIF_OP_WRITE, vol_sectors - 8, 1, 0);
+	expect(h, &r, BLKIF_OP_WRITE, BLKIF_RSP_ERROR, "read-only: write of the last page");
+	memset(segs, 0, VBD_PAGE_SIZE);
+	for (int i = 0; i < 2; i++)
+		segs[i] = (struct blkif_request_segment){.gref = h->refs[i], .last_sect = 7};
+	r = indirect(h, BLKIF_OP_WRITE, 8, 2);
+	expect(h, &r, BLKIF_OP_WRITE, BLKIF_RSP_ERROR, "read-only: indirect write");
+	memset(&r, 0, sizeof(r));
+	d->operation = BLKIF_OP_DISCARD;
+	d->id = next_id++;
+	d->sector_number = 0;
+	d->nr_sectors = 16;
+	expect(h, &r, BLKIF_OP_DISCARD, BLKIF_RSP_ERROR, "read-only: discard");
+	memset(&r, 0, sizeof(r));
+	r.operation = BLKIF_OP_FLUSH_DISKCACHE;
+	r.id = next_id++;
+	expect(h, &r, BLKIF_OP_FLUSH_DISKCACHE, BLKIF_RSP_OKAY, "read-only: flush");
+	read_pattern(h, 0, "read-only: read after the refused writes");
+	read_pattern(h, 8, "read-only: read where the indirect write aimed");
+	r = indirect(h, BLKIF_OP_READ, 16, 2);
+	expect(h, &r, BLKIF_OP_READ, BLKIF_RSP_OKAY, "read-only: indirect read");
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {{"devid", required_argument, NULL, 'd'},
 					     {"timeout", required_argument, NULL, 't'},
+					     {"read-only", no_argument, NULL, 'r'},
+					     {"fill", required_argument, NULL, 'f'},
 					     {NULL, 0, NULL, 0}};
 	struct hq *h;
 	char *s;
 	uint64_t size;
-	int c;
+	int c, read_only = 0;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
-	while ((c = getopt_long(argc, argv, "d:t:", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "d:t:rf:", opts, NULL)) != -1) {
 		if (c == 'd')
 			devid = (unsigned)atoi(optarg);
 		else if (c == 't')
 			timeout_s = atoi(optarg);
+		else if (c == 'r')
+			read_only = 1;
+		else if (c == 'f')
+			fill = (int)strtol(optarg, NULL, 0);
 		else
 			return 2;
 	}
@@ -499,8 +579,9 @@ int main(int argc, char **argv)
 		free(sz);
 	}
 	free(s);
-	if (nq < 4) {
-		fprintf(stderr, "hostile_front: needs a device with 4+ queues\n");
+	if (nq < (read_only ? 1u : 4u)) {
+		fprintf(stderr, "hostile_front: needs a device with %d+ queues\n",
+			read_only ? 1 : 4);
 		return 2;
 	}
 	gs = plat->gntshr->open();
@@ -515,6 +596,11 @@ int main(int argc, char **argv)
 	h = calloc(4, sizeof(*h));
 	if (!h)
 		die("calloc");
+	if (read_only) {
+		publish_queue(&h[0], 0, 0);
+		read_only_attack(&h[0], size / VBD_SECTOR_SIZE);
+		goto out;
+	}
 	for (unsigned q = 0; q < 3; q++)
 		publish_queue(&h[q], q, 0);
 	publish_queue(&h[3], 3, 1);
@@ -527,7 +613,7 @@ int main(int argc, char **argv)
 	good_io(&h[1], 24, 0x50, "queue 1 after the attack on queue 0");
 	attack(&h[2], 1);
 	good_io(&h[1], 40, 0x70, "queue 1 after the attack on queue 2");
-
+out:
 	free(h); /* the pages and ports go with the process */
 	plat->evtchn->close(ev);
 	plat->gntshr->close(gs);

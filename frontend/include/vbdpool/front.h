@@ -85,6 +85,9 @@ int vbd_front_hold_detach(struct vbd_front *f);
 uint64_t vbd_front_size(const struct vbd_front *f); /* bytes */
 const char *vbd_front_volume(const struct vbd_front *f);
 unsigned vbd_front_num_queues(const struct vbd_front *f);
+/* Attached read-only (dom0's `attach --read-only`, mode r): writes and
+ * discards are refused with -EROFS (and the members would refuse them). */
+bool vbd_front_read_only(const struct vbd_front *f);
 
 /* Wait until at least one queue is connected (0), or -ETIMEDOUT, or
  * -ESHUTDOWN when the device is being detached. timeout_ms < 0: forever. */
@@ -94,7 +97,8 @@ int vbd_front_wait_connected(struct vbd_front *f, int timeout_ms);
 #define VBD_IO_FUA 0x1u /* write: durable before completion */
 
 /* err: 0, -EIO (a member answered BLKIF_RSP_ERROR), -EOPNOTSUPP,
- * -ENOMEM, -ESHUTDOWN / -ENODEV (device detached). */
+ * -ENOMEM, -ESHUTDOWN / -ENODEV (device detached).  A write or discard
+ * on a read-only device is refused by vbd_front_submit with -EROFS. */
 typedef void (*vbd_front_cb)(void *arg, int err);
 
 /* offset and len in bytes, multiples of 512, inside the volume.  buf must
