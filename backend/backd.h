@@ -89,6 +89,7 @@ struct hb_load {
 	struct vbd_stats_snap retired, last; /* stopped queues' counters; last round */
 	uint64_t last_ms, last_io_ms;
 	struct vbd_member_load my_load;
+	char written[256]; /* the load last written: written again only when it differs */
 };
 
 struct backd;
@@ -108,6 +109,7 @@ struct vbd_volume {
 	struct vbd_attach *atts;
 	int dirty;
 	int vol_watching; /* control.c: watching /vbdpool/volumes/<id> */
+	int loads_dirty;  /* another member's load changed: refresh before balancing */
 	int fe_dirty;	  /* some attachment's fe_dirty is set */
 	int logged_not_member, logged_setup;
 	int refused;		 /* storage.c: not the volume's storage, or buffered with
@@ -138,6 +140,12 @@ struct backd {
 	int all;	  /* no --volume: the domain's index decides */
 	int idx_watching; /* watching /vbdpool/members-of/<me> */
 	int idx_dirty;	  /* ... and it changed */
+	/* control.c: one watch on /vbdpool/volumes for every volume and one on
+	 * /local/domain for every frontend (events come only for what this
+	 * domain may read: its volumes and their guests' frontends), instead
+	 * of one per volume, attachment and queue (Xen's default quota is 128
+	 * watches per domain) */
+	int fe_watch_all;
 	int report_fd;
 	int leaving;
 	uint64_t leave_deadline;
@@ -148,6 +156,7 @@ struct backd {
 	struct xs_handle *beat_xs;
 	pthread_t beat_thr;
 	int beat_started, beat_stop;
+	int beat_domain; /* beats in /vbdpool/domains/<me> (else per volume) */
 };
 
 /* the one clock (vbdpool/clock.h) under the backend's old name */
@@ -219,6 +228,11 @@ void conn_frontend_changed(struct vbd_volume *v, struct vbd_attach *a, unsigned 
 
 /* policy.c: per-queue reconciliation (claim, connect, hand off, release) */
 void policy_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a);
+/* Does the volume need a reconcile on the next round although nothing
+ * changed in XenStore (a claim waiting for its grace period, a queue of
+ * ours not connected yet or being handed off or released, a member that
+ * is not active)? A settled volume is reconciled only on its watches. */
+int policy_wants_round(const struct vbd_volume *v);
 
 /* balance.c: who should serve what. Damping of the slow rule (a round is
  * VBD_BALANCE_MS): a member sheds for being slow once judged slow for
@@ -264,13 +278,20 @@ void hb_publish(struct vbd_volume *v); /* members/<me>/load */
 /* members/<me>/heartbeat now, through xs, then the member's own lease
  * renewed if its state is neither fenced nor dead (self-fencing). */
 void hb_beat(struct vbd_volume *v, struct xs_handle *xs);
-/* The heartbeat thread: every bd->hb_ms, hb_beat for each joined volume,
- * on a XenStore connection of its own. 0 or -errno. */
+/* The heartbeat thread: every bd->hb_ms one beat for the domain
+ * (/vbdpool/domains/<me>/heartbeat; per joined volume where dom0 made no
+ * such node) and the leases of the joined volumes renewed, on a XenStore
+ * connection of its own. 0 or -errno. */
 int hb_start(struct backd *bd);
 void hb_stop(struct backd *bd);
 /* A clean stop (every queue handed off): remove members/<me>/heartbeat,
  * so the supervisor does not take the silence for a hang. */
 void hb_withdraw(struct vbd_volume *v);
+/* ... the domain's one heartbeat, when it beats there (after the last volume). */
+void hb_withdraw_domain(struct backd *bd);
+/* The heartbeat another daemon of this domain would advance for v: the
+ * domain's, else the volume's. 1 (out set), 0 none, or -errno. */
+int hb_read(struct vbd_volume *v, struct xs_handle *xs, char *out, size_t n);
 /* The heartbeat period for the supervisor's lease (/vbdpool/supervisor/
  * lease-ms, VBD_LEASE_MS when absent): at least 4 beats per lease. */
 unsigned hb_period_ms(struct backd *bd);

@@ -211,11 +211,29 @@ static void force_release(struct backd *bd)
 	}
 }
 
-static int is_noise(const char *path)
+static int is_heartbeat(const char *path)
 {
 	size_t n = strlen(path);
-	return (n > 10 && !strcmp(path + n - 10, "/heartbeat")) ||
-	       (n > 5 && !strcmp(path + n - 5, "/load")) || statpub_is_stats_path(path);
+	return n > 10 && !strcmp(path + n - 10, "/heartbeat");
+}
+
+static int is_load(const char *path)
+{
+	size_t n = strlen(path);
+	return n > 5 && !strcmp(path + n - 5, "/load");
+}
+
+static struct vbd_volume *volume_of_path(struct backd *bd, const char *path);
+static void volume_event(struct vbd_volume *v, const char *path);
+
+/* A frontend event (the one watch on /local/domain): it concerns one queue
+ * (or none) of the attachment whose frontend directory it is under, never
+ * the whole volume. */
+static void frontend_event(struct backd *bd, const char *path)
+{
+	for (unsigned i = 0; i < bd->nvols; i++)
+		if (pool_frontend_event(bd->vols[i], path))
+			return;
 }
 
 static void handle_watches(struct backd *bd)
@@ -223,23 +241,21 @@ static void handle_watches(struct backd *bd)
 	char **ev;
 
 	while ((ev = xs_check_watch(bd->xs))) {
-		const char *tok = ev[XS_WATCH_TOKEN];
+		const char *tok = ev[XS_WATCH_TOKEN], *path = ev[XS_WATCH_PATH];
+		struct vbd_volume *v;
 		unsigned idx;
 
 		if (tok[0] == 'i' && !tok[1])
 			bd->idx_dirty = 1;
 		else if (!strcmp(tok, STATPUB_TOKEN))
 			statpub_event(bd); /* vbdpoolctl top asks */
-		else if ((tok[0] == 'v' || tok[0] == 'f') && tok[1] == ':' &&
-			 sscanf(tok + 2, "%u", &idx) == 1 && idx < bd->nvols) {
-			struct vbd_volume *v = bd->vols[idx];
-			/* a frontend event concerns one queue (or none), never
-			 * the whole volume */
-			if (tok[0] == 'f')
-				pool_frontend_event(v, ev[XS_WATCH_PATH]);
-			else if (!is_noise(ev[XS_WATCH_PATH]))
-				v->dirty = 1;
-		}
+		else if (tok[0] == 'V' && !tok[1] && (v = volume_of_path(bd, path)))
+			volume_event(v, path);
+		else if (tok[0] == 'F' && !tok[1])
+			frontend_event(bd, path);
+		else if (tok[0] == 'f' && tok[1] == ':' && sscanf(tok + 2, "%u", &idx) == 1 &&
+			 idx < bd->nvols)
+			pool_frontend_event(bd->vols[idx], path); /* a watch of its own */
 		free(ev);
 	}
 }
@@ -267,30 +283,35 @@ static int ctl_arm_timer(struct ctl *c)
 	return timerfd_settime(c->tfd, 0, &c->its, NULL) < 0 ? -errno : 0;
 }
 
-/* Watch a volume's directory (once). 0 or -errno. */
+/* A volume to reconcile as soon as the loop runs (its events come through
+ * the one watch on /vbdpool/volumes). */
 static int ctl_watch_volume(struct backd *bd, struct vbd_volume *v)
 {
-	char path[VBD_XS_PATH_MAX], token[32];
-
-	if (v->vol_watching)
-		return 0;
-	snprintf(path, sizeof(path), VBD_XS_VOLUME, v->id);
-	snprintf(token, sizeof(token), "v:%u", v->idx);
-	if (!xs_watch(bd->xs, path, token)) {
-		log_err("volume %s: cannot watch %s: %s", v->id, path, strerror(errno));
-		return -errno;
-	}
+	(void)bd;
 	v->vol_watching = 1;
 	v->dirty = 1;
 	return 0;
 }
 
-/* Watch every volume's directory (each volume starts dirty) and, with no
- * --volume, this domain's index of volumes (/vbdpool/members-of/<me>). */
+/* One watch for every volume (/vbdpool/volumes), one for every frontend
+ * (/local/domain): xenstored sends an event only for a node this domain
+ * may read, so they bring the events of its volumes and of their guests'
+ * frontend directories, in O(1) watches whatever the number of devices
+ * (Xen's default quota is 128 watches per domain). With no --volume also
+ * this domain's index of volumes (/vbdpool/members-of/<me>). */
 static int ctl_watch_volumes(struct backd *bd)
 {
 	int rc = 0;
 
+	if (!xs_watch(bd->xs, VBD_XS_VOLUMES, "V")) {
+		log_err("cannot watch %s: %s", VBD_XS_VOLUMES, strerror(errno));
+		rc = -errno;
+	}
+	if (xs_watch(bd->xs, "/local/domain", "F"))
+		bd->fe_watch_all = 1;
+	else
+		log_warn("cannot watch /local/domain: %s: watching each frontend instead",
+			 strerror(errno));
 	if (bd->all) {
 		char path[VBD_XS_PATH_MAX];
 
@@ -304,9 +325,38 @@ static int ctl_watch_volumes(struct backd *bd)
 		}
 	}
 	for (unsigned i = 0; i < bd->nvols; i++)
-		if (ctl_watch_volume(bd, bd->vols[i]) < 0)
-			rc = -EIO;
+		ctl_watch_volume(bd, bd->vols[i]);
 	return rc;
+}
+
+/* The volume an event under /vbdpool/volumes/<id> concerns (NULL: none we
+ * serve). */
+static struct vbd_volume *volume_of_path(struct backd *bd, const char *path)
+{
+	static const char pre[] = VBD_XS_VOLUMES "/";
+	char id[VBD_VOLUME_ID_MAX + 1];
+	const char *p = path + sizeof(pre) - 1, *e;
+
+	if (strncmp(path, pre, sizeof(pre) - 1))
+		return NULL;
+	e = strchr(p, '/');
+	if (!e)
+		e = p + strlen(p);
+	if (e == p || (size_t)(e - p) > VBD_VOLUME_ID_MAX)
+		return NULL;
+	memcpy(id, p, (size_t)(e - p));
+	id[e - p] = 0;
+	return pool_find_volume(bd, id);
+}
+
+/* A volume event: the whole volume is reconciled, except for heartbeats
+ * (nothing to do) and loads (read before the next balance round). */
+static void volume_event(struct vbd_volume *v, const char *path)
+{
+	if (is_load(path))
+		v->loads_dirty = 1;
+	else if (!is_heartbeat(path) && !statpub_is_stats_path(path))
+		v->dirty = 1;
 }
 
 /* This domain's index changed: serve (and watch) the volumes new in it.
@@ -425,8 +475,8 @@ static void ctl_check_lease(struct ctl *c)
 	log_info("supervisor lease %u ms: heartbeat every %u ms", bd->lease_ms, bd->hb_ms);
 }
 
-/* Timer tick: load published; every VBD_BALANCE_MS a balance round and a
- * reconcile of every volume. */
+/* Timer tick: load published (when it changed); every VBD_BALANCE_MS a
+ * balance round and a reconcile of the volumes that wait for time. */
 static void ctl_on_timer(struct ctl *c)
 {
 	struct backd *bd = c->bd;
@@ -440,9 +490,16 @@ static void ctl_on_timer(struct ctl *c)
 	for (unsigned i = 0; i < bd->nvols; i++) {
 		struct vbd_volume *v = bd->vols[i];
 		if (v->joined)
-			hb_publish(v);
-		if (round)
+			hb_publish(v); /* written when it changed */
+		if (!round)
+			continue;
+		/* event-driven: a settled volume is reconciled on its watches
+		 * only; a round re-reads only what waits for time, and the
+		 * members' loads only when one changed */
+		if (policy_wants_round(v))
 			v->dirty = 1;
+		else if (v->loads_dirty && v->joined && pool_refresh_members(v) == 0)
+			v->loads_dirty = 0;
 	}
 	if (!round)
 		return;
@@ -508,6 +565,8 @@ static void ctl_shutdown(struct ctl *c, int rc)
 		v->members = NULL;
 		bal_free(v);
 	}
+	if (bd->leaving && rc == 0)
+		hb_withdraw_domain(bd);
 	statpub_free();
 	close(c->tfd);
 	close(c->sfd);

@@ -31,40 +31,103 @@ void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q)
  * the member's state read back as neither fenced nor dead, the data
  * threads may take new requests until t0 + 3/4 of the lease: the
  * supervisor fences only after a whole lease without a heartbeat change,
- * so a member that was paused past that stops before anything else. */
-static void renew_lease(struct vbd_volume *v, struct xs_handle *xs, uint64_t t0)
+ * so a member that was paused past that stops before anything else.
+ * lease_ok: 1 the state was read back fine, 0 not (no renewal). */
+static void set_lease(struct vbd_volume *v, uint64_t t0, int lease_ok)
 {
 	struct backd *bd = v->bd;
-	char path[VBD_XS_PATH_MAX], *st;
 	unsigned lease = __atomic_load_n(&bd->lease_ms, __ATOMIC_RELAXED);
-	int ok;
 
-	if (!lease) { /* no supervisor: nobody fences, nothing to gate */
+	if (!lease) /* no supervisor: nobody fences, nothing to gate */
 		atomic_store_explicit(&v->lease_until_ns, 0, memory_order_release);
-		return;
-	}
-	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
-	st = vbd_xs_get(xs, XBT_NULL, path);
-	ok = st && strcmp(st, "fenced") && strcmp(st, "dead");
-	free(st);
-	if (ok)
+	else if (lease_ok)
 		atomic_store_explicit(&v->lease_until_ns, t0 + (uint64_t)lease * 750000u,
 				      memory_order_release);
 	else if (bd->report_fd >= 0)
 		eventfd_write(bd->report_fd, 1); /* the control thread reconciles */
 }
 
-void hb_beat(struct vbd_volume *v, struct xs_handle *xs)
+/* Is the member's state in v, read through xs, neither fenced nor dead?
+ * (Only read while a supervisor publishes a lease.) */
+static int state_ok(struct vbd_volume *v, struct xs_handle *xs)
+{
+	char path[VBD_XS_PATH_MAX], *st;
+	int ok;
+
+	if (!__atomic_load_n(&v->bd->lease_ms, __ATOMIC_RELAXED))
+		return 1;
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
+	st = vbd_xs_get(xs, XBT_NULL, path);
+	ok = st && strcmp(st, "fenced") && strcmp(st, "dead");
+	free(st);
+	return ok;
+}
+
+/* The domain's one heartbeat (/vbdpool/domains/<me>/heartbeat): 0, or
+ * -errno when it cannot be written (no such node: a member added by an
+ * older vbdpoolctl, which made none). */
+static int beat_domain(struct backd *bd, struct xs_handle *xs)
 {
 	char path[VBD_XS_PATH_MAX], buf[24];
-	uint64_t t0 = vbd_now_ns(); /* before the write the lease rests on */
+
+	/* a member cannot create /vbdpool/domains/<me> (dom0's /vbdpool/domains
+	 * is n0): without it this write is refused (EACCES) */
+	snprintf(path, sizeof(path), VBD_XS_DOMAIN_HB, bd->me);
+	snprintf(buf, sizeof(buf), "%" PRIu64, backd_now_ms());
+	return vbd_xs_write(xs, XBT_NULL, path, buf);
+}
+
+/* The volume's own heartbeat (members/<me>/heartbeat), for a domain
+ * without its node. */
+static void beat_volume(struct vbd_volume *v, struct xs_handle *xs, uint64_t t0)
+{
+	char path[VBD_XS_PATH_MAX], buf[24];
 
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
 	snprintf(buf, sizeof(buf), "%" PRIu64, backd_now_ms());
 	if (vbd_xs_write(xs, XBT_NULL, path, buf) < 0)
 		log_warn("volume %s: cannot write heartbeat", v->id);
 	else
-		renew_lease(v, xs, t0);
+		set_lease(v, t0, state_ok(v, xs));
+}
+
+void hb_beat(struct vbd_volume *v, struct xs_handle *xs)
+{
+	uint64_t t0 = vbd_now_ns(); /* before the write the lease rests on */
+
+	if (beat_domain(v->bd, xs) == 0)
+		set_lease(v, t0, state_ok(v, xs));
+	else
+		beat_volume(v, xs, t0);
+}
+
+/* One beat of the heartbeat thread: one write for the domain and one
+ * state read (in the first joined volume: the supervisor writes a verdict,
+ * fenced or dead, in every volume of the domain in one transaction), then
+ * every joined volume's lease; without the domain's node, one beat per
+ * volume as before. Under vols_lock. */
+static void beat_all(struct backd *bd, struct xs_handle *xs)
+{
+	uint64_t t0 = vbd_now_ns();
+	int ok = -1;
+
+	if (beat_domain(bd, xs) < 0) {
+		for (unsigned i = 0; i < bd->nvols; i++)
+			if (__atomic_load_n(&bd->vols[i]->joined, __ATOMIC_ACQUIRE) &&
+			    !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE))
+				beat_volume(bd->vols[i], xs, t0);
+		return;
+	}
+	bd->beat_domain = 1;
+	for (unsigned i = 0; i < bd->nvols; i++) {
+		struct vbd_volume *v = bd->vols[i];
+
+		if (!__atomic_load_n(&v->joined, __ATOMIC_ACQUIRE))
+			continue;
+		if (ok < 0)
+			ok = state_ok(v, xs);
+		set_lease(v, t0, ok);
+	}
 }
 
 /* The heartbeat's own thread and XenStore connection: a control thread
@@ -78,13 +141,14 @@ static void *beat_thread(void *arg)
 	while (!__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE)) {
 		unsigned ms = __atomic_load_n(&bd->hb_ms, __ATOMIC_RELAXED);
 		struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+		int any = 0;
 
 		nanosleep(&ts, NULL);
 		pthread_mutex_lock(&bd->vols_lock);
-		for (unsigned i = 0; i < bd->nvols; i++)
-			if (__atomic_load_n(&bd->vols[i]->joined, __ATOMIC_ACQUIRE) &&
-			    !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE))
-				hb_beat(bd->vols[i], bd->beat_xs);
+		for (unsigned i = 0; i < bd->nvols && !any; i++)
+			any = __atomic_load_n(&bd->vols[i]->joined, __ATOMIC_ACQUIRE);
+		if (any && !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE))
+			beat_all(bd, bd->beat_xs);
 		pthread_mutex_unlock(&bd->vols_lock);
 	}
 	return NULL;
@@ -157,19 +221,53 @@ void hb_publish(struct vbd_volume *v)
 	v->hb.last = now;
 	v->hb.last_ms = ms;
 
-	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
+	/* on change only: an idle member's load stays the same, and every
+	 * write wakes each member watching the volume */
 	vbd_member_load_format(l, buf, sizeof(buf));
+	if (!strcmp(buf, v->hb.written))
+		return;
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
 	if (vbd_xs_write(bd->xs, XBT_NULL, path, buf) < 0)
 		log_warn("volume %s: cannot write load", v->id);
+	else
+		snprintf(v->hb.written, sizeof(v->hb.written), "%s", buf);
 }
 
 void hb_withdraw(struct vbd_volume *v)
 {
 	char path[VBD_XS_PATH_MAX];
 
+	if (v->bd->beat_domain)
+		return; /* hb_withdraw_domain */
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
 	if (!xs_rm(v->bd->xs, XBT_NULL, path) && errno != ENOENT)
 		log_warn("volume %s: cannot remove the heartbeat: %s", v->id, strerror(errno));
+}
+
+void hb_withdraw_domain(struct backd *bd)
+{
+	char path[VBD_XS_PATH_MAX];
+
+	if (!bd->beat_domain)
+		return;
+	snprintf(path, sizeof(path), VBD_XS_DOMAIN_HB, bd->me);
+	if (!xs_rm(bd->xs, XBT_NULL, path) && errno != ENOENT)
+		log_warn("cannot remove the heartbeat %s: %s", path, strerror(errno));
+}
+
+int hb_read(struct vbd_volume *v, struct xs_handle *xs, char *out, size_t n)
+{
+	char *s;
+
+	out[0] = 0;
+	s = vbd_xs_get(xs, XBT_NULL, VBD_XS_DOMAIN_HB, v->bd->me);
+	if (!s && errno == ENOENT)
+		s = vbd_xs_get(xs, XBT_NULL, VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
+	if (!s)
+		return errno == ENOENT ? 0 : -errno;
+	snprintf(out, n, "%s", s);
+	free(s);
+	return 1;
 }
 
 unsigned hb_period_ms(struct backd *bd)

@@ -90,8 +90,7 @@ static int look(struct vbd_volume *v, struct inst_seen *s)
 	if (r < 0)
 		return r;
 	s->tok_ok = r;
-	r = read_opt(bd->xs, XBT_NULL, s->hb, sizeof(s->hb), VBD_XS_MEMBER "/heartbeat", v->id,
-		     bd->me);
+	r = hb_read(v, bd->xs, s->hb, sizeof(s->hb));
 	if (r < 0)
 		return r;
 	s->hb_ok = r;

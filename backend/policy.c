@@ -181,9 +181,36 @@ void policy_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 
 		if (!s->rec_ok)
 			continue;
-		if (s->rec.owner == bd->me)
+		if (s->rec.owner == bd->me) {
+			s->claimable_since = 0; /* ours: nothing to wait for */
 			act_owned(v, a, q);
-		else
+		} else
 			maybe_claim(v, a, q, now);
 	}
+}
+
+int policy_wants_round(const struct vbd_volume *v)
+{
+	const struct backd *bd = v->bd;
+
+	if (bd->leaving)
+		return 1;
+	if (!v->joined)
+		return 0; /* joins on its watches (members/<me> appears) */
+	if (v->my_state != VBD_MEMBER_ACTIVE)
+		return 1;
+	for (const struct vbd_attach *a = v->atts; a; a = a->next)
+		for (unsigned q = 0; q < a->nq; q++) {
+			const struct vbd_qslot *s = &a->qs[q];
+
+			if (!s->rec_ok)
+				continue;
+			if (s->claimable_since || s->releasing)
+				return 1;
+			if (s->rec.owner == bd->me && s->rec.state != VBD_Q_CONNECTED)
+				return 1;
+			if (s->q && s->rec.state != VBD_Q_CONNECTED)
+				return 1;
+		}
+	return 0;
 }

@@ -193,6 +193,7 @@ int pool_refresh_members(struct vbd_volume *v)
 	free(v->members);
 	v->members = m;
 	v->nmembers = sv.nm;
+	v->loads_dirty = 0;
 	vbd_snap_vol_free(&sv);
 	return 0;
 }
@@ -309,7 +310,9 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	 * anything else in its directory must cost us nothing) */
 	snprintf(state, sizeof(state), "%s/state", a->fe);
 	snprintf(token, sizeof(token), "f:%u", v->idx);
-	if (xs_watch(bd->xs, state, token))
+	if (bd->fe_watch_all)
+		; /* control.c's one watch on /local/domain brings its events */
+	else if (xs_watch(bd->xs, state, token))
 		a->watching = 1;
 	else
 		log_warn("volume %s: cannot watch %s: %s", v->id, state, strerror(errno));
@@ -324,6 +327,10 @@ static void watch_queue(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	struct vbd_qslot *s = &a->qs[q];
 	char path[VBD_XS_PATH_MAX + 32], token[32];
 
+	if (v->bd->fe_watch_all) { /* one watch for every frontend: only flag it */
+		s->fe_watching = on;
+		return;
+	}
 	snprintf(path, sizeof(path), "%s/queue-%u", a->fe, q);
 	snprintf(token, sizeof(token), "f:%u", v->idx);
 	if (!on) {
@@ -389,8 +396,8 @@ int pool_frontend_event(struct vbd_volume *v, const char *path)
 			if (errno || q >= a->nq || (*end && *end != '/'))
 				return 0;
 			leaf = *end ? end + 1 : end;
-			if (!ring_node(leaf))
-				return 0;
+			if (!ring_node(leaf) || a->qs[q].fe_watching != 1)
+				return 0; /* (with one watch for all: not a queue we serve) */
 			a->qs[q].fe_changed = 1;
 		} else {
 			return 0;

@@ -133,14 +133,26 @@ int vbd_pool_index_member(struct xs_handle *h, xs_transaction_t t, const char *v
 			rc = vbd_pool_write(h, t, VBD_XS_MEMBERS_OF, "", NULL);
 		if (!rc && vbd_xs_exists(h, t, "%s", dom) <= 0)
 			rc = vbd_pool_write(h, t, dom, "", NULL);
-		return rc ? rc : vbd_pool_write(h, t, p, "", NULL);
+		if (!rc)
+			rc = vbd_pool_write(h, t, p, "", NULL);
+		/* the member's own node for its one heartbeat (owned by it) */
+		snprintf(p, sizeof(p), VBD_XS_DOMAIN, domid);
+		if (!rc && vbd_xs_exists(h, t, VBD_XS_DOMAINS) <= 0)
+			rc = vbd_pool_write(h, t, VBD_XS_DOMAINS, "", NULL);
+		if (!rc && vbd_xs_exists(h, t, "%s", p) <= 0)
+			rc = vbd_pool_write(h, t, p, "", NULL);
+		return rc;
 	}
 	if (vbd_xs_exists(h, t, "%s", p) > 0 && (rc = vbd_xs_rm(h, t, p)))
 		return rc;
 	/* the last one: no trace of the domid left for a domain reusing it */
 	names = xs_directory(h, t, dom, &n);
-	if (names && !n)
+	if (names && !n) {
 		rc = vbd_xs_rm(h, t, dom);
+		snprintf(p, sizeof(p), VBD_XS_DOMAIN, domid);
+		if ((!rc || rc == -ENOENT) && vbd_xs_exists(h, t, "%s", p) > 0)
+			rc = vbd_xs_rm(h, t, p);
+	}
 	free(names);
 	return rc == -ENOENT ? 0 : rc;
 }

@@ -38,9 +38,10 @@ int vbd_pool_write(struct xs_handle *h, xs_transaction_t t, const char *path, co
 /* Ensure /vbdpool and /vbdpool/volumes exist with their ACLs. */
 int vbd_pool_ensure_root(struct xs_handle *h, xs_transaction_t t);
 /* The per-domain index of membership (/vbdpool/members-of/<domid>/<vol>,
- * each level with its schema ACL): add (1) or remove (0) vol for domid;
- * removing the last one removes the domain's directory. Call inside the
- * transaction that adds or removes members/<domid>. */
+ * each level with its schema ACL) and the member's own /vbdpool/domains/
+ * <domid> (its heartbeat): add (1) or remove (0) vol for domid; removing
+ * the last one removes both directories. Call inside the transaction that
+ * adds or removes members/<domid>. */
 int vbd_pool_index_member(struct xs_handle *h, xs_transaction_t t, const char *vol, unsigned domid,
 			  int add);
 /* Re-set the ACL of every node whose schema ACL depends on the members

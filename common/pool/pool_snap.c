@@ -143,8 +143,17 @@ static void read_member(struct xs_handle *xs, xs_transaction_t t, const char *vo
 		else
 			invalid(m->invalid, "state: '%s' is no member state", m->state_text);
 	}
-	if (what & VBD_SNAP_M_HB)
-		read_num(xs, t, LEAF("heartbeat"), 0, UINT64_MAX, &m->has_hb, &m->hb, m->invalid);
+	if (what & VBD_SNAP_M_HB) {
+		/* the domain's one heartbeat (vbdpool-backd since the member
+		 * index), else the volume's own (older daemons) */
+		char d[VBD_XS_PATH_MAX];
+
+		snprintf(d, sizeof(d), VBD_XS_DOMAIN_HB, m->domid);
+		read_num(xs, t, d, 0, UINT64_MAX, &m->has_hb, &m->hb, m->invalid);
+		if (m->has_hb == VBD_SNAP_ABSENT)
+			read_num(xs, t, LEAF("heartbeat"), 0, UINT64_MAX, &m->has_hb, &m->hb,
+				 m->invalid);
+	}
 	if (what & VBD_SNAP_M_LOAD && vbd_xs_read(xs, t, &val, "%s", LEAF("load")) == 0) {
 		m->has_load = VBD_SNAP_BAD;
 		if (vbd_member_load_parse(val, &m->load) == 0)

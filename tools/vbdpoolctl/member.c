@@ -170,24 +170,40 @@ static int unfence_txn(struct xs_handle *h, xs_transaction_t t, void *arg)
 	return vbd_xs_write(h, t, p, vbd_member_state_name(VBD_MEMBER_JOINING));
 }
 
-/* Wait until members/<m>/heartbeat has not changed for UNFENCE_QUIET_MS
- * (dom0's clock: the value is the member's own clock).  0, or -EBUSY when
- * it still changed after UNFENCE_WAIT_MS. */
+/* The member's heartbeats, the domain's and the volume's ("" for an absent
+ * one), as one string: either changing means a daemon still beats. */
+static char *read_beats(struct xs_handle *h, const char *id, unsigned domid)
+{
+	char p[192], *d = NULL, *v = NULL, *out = NULL;
+
+	snprintf(p, sizeof(p), VBD_XS_DOMAIN_HB, domid);
+	if (vbd_xs_read(h, XBT_NULL, &d, "%s", p))
+		d = NULL;
+	snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", id, domid);
+	if (vbd_xs_read(h, XBT_NULL, &v, "%s", p))
+		v = NULL;
+	if ((d || v) && asprintf(&out, "%s|%s", d ? d : "", v ? v : "") < 0)
+		out = NULL;
+	free(d);
+	free(v);
+	return out;
+}
+
+/* Wait until the member's heartbeat (/vbdpool/domains/<m>/heartbeat, and
+ * members/<m>/heartbeat of the volume) has not changed for
+ * UNFENCE_QUIET_MS (dom0's clock: the value is the member's own clock).
+ * 0, or -EBUSY when it still changed after UNFENCE_WAIT_MS. */
 static int wait_heartbeat_quiet(struct xs_handle *h, const char *id, unsigned domid)
 {
-	char p[192], *last = NULL, *v;
+	char *last = read_beats(h, id, domid), *v; /* none: a daemon would write one */
 	uint64_t start = vbd_now_ms(), changed = start;
 	int rc = -EBUSY;
 
-	snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", id, domid);
-	if (vbd_xs_read(h, XBT_NULL, &last, "%s", p))
-		last = NULL; /* none: a daemon would write one */
 	for (;;) {
 		uint64_t now;
 
 		nanosleep(&(struct timespec){0, UNFENCE_POLL_MS * 1000000L}, NULL);
-		if (vbd_xs_read(h, XBT_NULL, &v, "%s", p))
-			v = NULL;
+		v = read_beats(h, id, domid);
 		now = vbd_now_ms();
 		if ((v == NULL) != (last == NULL) || (v && strcmp(v, last)))
 			changed = now;
