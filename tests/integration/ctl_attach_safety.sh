@@ -17,18 +17,7 @@ step() { pool_log "--- $*"; }
 checked() {
 	ctl schema-check >"$T/check.out" 2>&1 || { cat "$T/check.out"; die "schema-check after: $*"; }
 }
-# expect_fail WHAT... -- CMD...: the command fails, its output names each WHAT
-expect_fail() {
-	local want=() out rc w
-	while [ "$1" != -- ]; do want+=("$1"); shift; done
-	shift
-	rc=0; out=$("$@" 2>&1) || rc=$?
-	[ $rc -ne 0 ] || die "'$*' succeeded; expected an error mentioning ${want[*]}"
-	for w in "${want[@]}"; do
-		[[ $out == *"$w"* ]] || die "'$*' said '$out'; expected '$w'"
-	done
-	echo "ok (refused, exit $rc): $out"
-}
+expect_fail() { pool_expect_fail "$@"; }
 ok() { "$@" >/dev/null || die "'$*' failed"; echo "ok (attached): $*"; }
 xr() { xs0 xenstore-read "$@"; }
 # the attachments of VOL, e.g. "5-0 6-0"

@@ -26,17 +26,7 @@ atts() {
 	done | sort | tr '\n' ' ' | sed 's/ $//'
 }
 # expect_fail WHAT... -- CMD...: the command fails, its stderr names each WHAT
-expect_fail() {
-	local want=() out rc w
-	while [ "$1" != -- ]; do want+=("$1"); shift; done
-	shift
-	rc=0; out=$("$@" 2>&1) || rc=$?
-	[ $rc -ne 0 ] || die "'$*' succeeded; expected an error mentioning ${want[*]}"
-	for w in "${want[@]}"; do
-		[[ $out == *"$w"* ]] || die "'$*' said '$out'; expected '$w'"
-	done
-	echo "ok (exit $rc): $out"
-}
+expect_fail() { pool_expect_fail "$@"; }
 xr() { xs0 xenstore-read "$@"; }
 
 step "two volumes, two members serving both"

@@ -49,6 +49,8 @@
 #   pool_wait_owns VOL G D DOMID   wait (up to 10 s) until DOMID owns a queue
 #   pool_wait_revoked DOMID        no node of /vbdpool grants DOMID anything
 #   xs0 CMD...                     run a command as dom0 in the host
+#   pool_expect_fail WHAT... -- CMD...
+#                                  CMD fails and its output names each WHAT
 # Background processes a test adds to POOL_PIDS are signalled before the
 # host stops and reaped after; POOL_ON_EXIT is shell code run before that.
 # Start them as `"$XENSIM" exec ... &`, not through a shell function, so
@@ -85,6 +87,18 @@ pool_init() {
 
 xs0() { sim_xs0 "$@"; }
 ctl() { xs0 "$BIN/vbdpoolctl" "$@"; }
+
+pool_expect_fail() { # WHAT... -- CMD...
+	local want=() out rc w
+	while [ "$1" != -- ]; do want+=("$1"); shift; done
+	shift
+	rc=0; out=$("$@" 2>&1) || rc=$?
+	[ $rc -ne 0 ] || die "'$*' succeeded; expected an error mentioning ${want[*]}"
+	for w in "${want[@]}"; do
+		[[ $out == *"$w"* ]] || die "'$*' said '$out'; expected '$w'"
+	done
+	echo "ok (exit $rc): $out"
+}
 
 pool_volume() { # VOL SIZE_MB [BACKING]
 	local vol=$1 mb=$2 backing=${3:-$POOL_DIR/$1.img}
