@@ -40,11 +40,11 @@
 #include "vbdpool/log.h"
 #include "vbdpool/xs.h"
 
-#define AA_NOTES	"/vbdpool/autoattach"
-#define AA_NOTE		"/vbdpool/autoattach/%u"
-#define AA_CHILD_MS	10000 /* a vbdpool-ctl attach that takes longer is killed */
-#define AA_OUT_MAX	1024  /* what of its output is kept for the note */
-#define AA_MAX_CFG_SIZE (1 << 20)
+#define AA_NOTES    "/vbdpool/autoattach"
+#define AA_NOTE	    "/vbdpool/autoattach/%u"
+#define AA_CHILD_MS 10000 /* a vbdpool-ctl attach that takes longer is killed */
+#define AA_OUT_MAX  1024  /* what of its output is kept for the note */
+#define AA_MAX_DOMS 1024  /* as the view lists */
 
 struct aa {
 	char **dirs; /* guest-config directories */
@@ -94,16 +94,21 @@ static bool dom_alive(const struct sv_view *v, unsigned domid)
 
 static int run_ctl(const struct aa *a, const char *const argv[], char *out, size_t outlen);
 
-/* Every attachment whose guest is not alive is removed, by `vbdpoolctl
- * detach DOMID VOL --devid D --force` (a dead guest is named by its domid;
- * --force: no close hand-shake, nothing is left to answer it). */
-static void cleanup(struct sv *sv, const struct aa *a, const struct sv_view *v)
+struct gone_att {
+	char vol[VBD_VOLUME_ID_MAX + 1];
+	unsigned g, d;
+};
+
+/* The attachments whose guest the view does not list alive. */
+static int gone_atts(struct sv *sv, const struct sv_view *v, struct gone_att **out, unsigned *n)
 {
 	char **vols, **atts, p[VBD_XS_PATH_MAX];
-	unsigned nv, na;
+	unsigned nv, na, cap = 0;
 
+	*out = NULL;
+	*n = 0;
 	if (vbd_xs_list(sv->xs, XBT_NULL, &vols, &nv, VBD_XS_VOLUMES))
-		return;
+		return 0;
 	for (unsigned i = 0; i < nv; i++) {
 		snprintf(p, sizeof(p), VBD_XS_ATTACHMENTS, vols[i]);
 		if (!vbd_volume_id_valid(vols[i]) ||
@@ -111,28 +116,72 @@ static void cleanup(struct sv *sv, const struct aa *a, const struct sv_view *v)
 			continue;
 		for (unsigned k = 0; k < na; k++) {
 			unsigned g, d;
-			char tail, gs[16], ds[16], out[AA_OUT_MAX];
-			int rc;
+			char tail;
 
 			if (sscanf(atts[k], "%u-%u%c", &g, &d, &tail) != 2 || dom_alive(v, g))
 				continue;
-			snprintf(gs, sizeof(gs), "%u", g);
-			snprintf(ds, sizeof(ds), "%u", d);
-			rc = run_ctl(a,
-				     (const char *const[]){a->ctl, "detach", gs, vols[i], "--devid",
-							   ds, "--force", NULL},
-				     out, sizeof(out));
-			if (rc)
-				log_err("volume %s: detaching device %u of dom%u (gone): %s%s%s",
-					vols[i], d, g, rc < 0 ? strerror(-rc) : "failed",
-					*out ? ": " : "", out);
-			else
-				log_info("volume %s: dom%u is gone: its device %u detached",
-					 vols[i], g, d);
+			if (*n == cap) {
+				struct gone_att *ng =
+				    realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*ng));
+				if (!ng)
+					break; /* the rest next time */
+				*out = ng;
+			}
+			snprintf((*out)[*n].vol, sizeof((*out)[*n].vol), "%s", vols[i]);
+			(*out)[*n].g = g;
+			(*out)[*n].d = d;
+			(*n)++;
 		}
 		free(atts);
 	}
 	free(vols);
+	return 0;
+}
+
+/* Every attachment whose guest is not alive is removed, by `vbdpoolctl
+ * detach DOMID VOL --devid D --force` (a dead guest is named by its domid;
+ * --force: no close hand-shake, nothing is left to answer it).  The
+ * domain list that decides is taken again after the attachments were
+ * read: the view's may predate a guest created and attached by hand
+ * since, and an attachment read before the list belongs to a domain
+ * created before it. */
+static void cleanup(struct sv *sv, const struct aa *a, const struct sv_view *v)
+{
+	struct vbd_dominfo *now = NULL;
+	struct gone_att *ga;
+	char **atts, p[VBD_XS_PATH_MAX];
+	unsigned n, na;
+	int nnow = -1;
+
+	gone_atts(sv, v, &ga, &n);
+	if (n && (now = calloc(AA_MAX_DOMS, sizeof(*now))))
+		nnow = vbd_platform()->domctl->list(sv->domctl, now, AA_MAX_DOMS);
+	for (unsigned i = 0; i < n && nnow >= 0 && nnow <= AA_MAX_DOMS; i++) {
+		char gs[16], ds[16], out[AA_OUT_MAX];
+		bool alive = false;
+		int rc;
+
+		for (int k = 0; k < nnow; k++)
+			if (now[k].domid == ga[i].g)
+				alive = now[k].state != VBD_DOM_DYING;
+		if (alive)
+			continue;
+		snprintf(gs, sizeof(gs), "%u", ga[i].g);
+		snprintf(ds, sizeof(ds), "%u", ga[i].d);
+		rc = run_ctl(a,
+			     (const char *const[]){a->ctl, "detach", gs, ga[i].vol, "--devid", ds,
+						   "--force", NULL},
+			     out, sizeof(out));
+		if (rc)
+			log_err("volume %s: detaching device %u of dom%u (gone): %s%s%s", ga[i].vol,
+				ga[i].d, ga[i].g, rc < 0 ? strerror(-rc) : "failed",
+				*out ? ": " : "", out);
+		else
+			log_info("volume %s: dom%u is gone: its device %u detached", ga[i].vol,
+				 ga[i].g, ga[i].d);
+	}
+	free(now);
+	free(ga);
 	/* the notes of gone domains (a domid used again is a new guest) */
 	if (vbd_xs_list(sv->xs, XBT_NULL, &atts, &na, AA_NOTES))
 		return;
