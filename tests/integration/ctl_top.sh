@@ -18,8 +18,8 @@
 #    it, by fio's own total of reads and writes (within 15%);
 #  - after top exits, its request nodes are gone and the members' stats
 #    stop changing under load (they answer requests only);
-#  - the text form (-b -i 2 -d 0.5) shows both tables; bad flags are usage
-#    errors.
+#  - the text form (-b -i 2 -d 0.5) shows both tables; status shows human
+#    units; bad flags are usage errors.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
@@ -55,7 +55,8 @@ fio --name=top --ioengine=nbd --uri="$uri" --rw=randrw --rwmixread=50 --bs=4k --
 	--write_lat_log="$POOL_DIR/fio" --log_avg_msec=0 --log_unix_epoch=1 \
 	--output-format=json --output="$POOL_DIR/fio.json" >/dev/null 2>&1 &
 FIO_PID=$!
-POOL_PIDS+=("$FIO_PID")
+# (fio waits for its requests on SIGTERM, forever once the host is gone)
+POOL_ON_EXIT='kill -KILL $FIO_PID ${FIO2_PID:-} 2>/dev/null'
 # fio at its rate (its start takes seconds on a loaded machine): the
 # members' own load (status, from members/<m>/load) says so, no top needed
 for i in $(seq 100); do
@@ -78,6 +79,17 @@ first=$(sed -n 1p <<<"$out") second=$(sed -n 2p <<<"$out")
 [ "$(jq '[.domains[].queues_owned] | add' <<<"$second")" = 4 ] || die "queues owned do not add up to 4"
 [ "$(jq -r '.devices[0].state' <<<"$second")" = Connected ] || die "device not Connected"
 [ "$(jq '.devices[0].queues_connected' <<<"$second")" = 4 ] || die "not 4 queues connected"
+
+# the text form (fio still runs)
+ctl top -b -i 2 -d 0.5 >"$POOL_DIR/top.txt" || die "top text failed"
+cat "$POOL_DIR/top.txt"
+grep -q '^DOMID DOMAIN' "$POOL_DIR/top.txt" || die "no domain table"
+grep -q "^$vol $GUEST-0 .*Connected *4/4" "$POOL_DIR/top.txt" || die "no device line"
+[ "$(grep -c '^vbdpoolctl top' "$POOL_DIR/top.txt")" = 2 ] || die "not 2 frames"
+# status: human units in the text, raw numbers in JSON
+ctl status >"$POOL_DIR/status.txt" || die "status failed"
+grep -q "^volume $vol: 64.0M (67108864 bytes)" "$POOL_DIR/status.txt" || die "status size: $(head -1 "$POOL_DIR/status.txt")"
+[ "$(ctl status --json | jq '.volumes[0].size')" = 67108864 ] || die "status --json size"
 
 wait "$FIO_PID" || die "fio failed: $(cat "$POOL_DIR/fio.json")"
 read -r f_rn f_wn < <(jq -r '.jobs[0] | "\(.read.total_ios) \(.write.total_ios)"' "$POOL_DIR/fio.json")
@@ -119,7 +131,6 @@ done
 fio --name=load --ioengine=nbd --uri="$uri" --rw=randrw --bs=4k --iodepth=4 --size=32m \
 	--rate_iops=100,100 --runtime=3 --time_based --output="$POOL_DIR/fio2.log" >/dev/null 2>&1 &
 FIO2_PID=$!
-POOL_PIDS+=("$FIO2_PID")
 before=$(stats_nodes)
 [ -n "$before" ] || die "no stats nodes after top ran"
 sleep 2.5
@@ -137,11 +148,5 @@ n2=${n2#*total=}
 within "reads counted" "$((end_rd - base_rd))" "$((f_rn + ${n2%,*}))"
 within "writes counted" "$((end_wr - base_wr))" "$((f_wn + ${n2#*,}))"
 
-# the text form
-ctl top -b -i 2 -d 0.5 >"$POOL_DIR/top.txt" || die "top text failed"
-cat "$POOL_DIR/top.txt"
-grep -q '^DOMID DOMAIN' "$POOL_DIR/top.txt" || die "no domain table"
-grep -q "^$vol $GUEST-0 .*Connected *4/4" "$POOL_DIR/top.txt" || die "no device line"
-[ "$(grep -c '^vbdpoolctl top' "$POOL_DIR/top.txt")" = 2 ] || die "not 2 frames"
 ctl schema-check || die "schema-check after top"
 echo PASS

@@ -21,6 +21,7 @@
 #include "ctl.h"
 #include "domain.h"
 #include "json.h"
+#include "topcalc.h"
 #include "vbdpool/clock.h"
 #include "vbdpool/pool_snap.h"
 #include "vbdpool/proto.h"
@@ -268,11 +269,14 @@ static void print_text(const struct status *s)
 		printf("no volumes\n");
 	for (unsigned i = 0; i < s->nv; i++) {
 		const struct st_vol *v = &s->v[i];
-		printf("volume %s: %s bytes, backing %s\n", v->s->id, v->size,
+		char size[16] = "?";
+		if (v->s->has_size == VBD_SNAP_OK)
+			top_human_bytes((double)v->s->size, size, sizeof(size));
+		printf("volume %s: %s (%s bytes), backing %s\n", v->s->id, size, v->size,
 		       (v->s->has_backing ? v->s->backing : "?"));
-		printf("  %-6s %-12s %-8s %8s %8s %8s %11s %8s %8s %6s %5s\n", "MEMBER", "NAME",
-		       "STATE", "HB-AGE", "INFLIGHT", "IOPS", "BYTES/S", "LAT-US", "P99-US",
-		       "QUEUES", "COST");
+		printf("  %-6s %-12s %-8s %8s %8s %8s %8s %8s %8s %6s %5s\n", "MEMBER", "NAME",
+		       "STATE", "HB-AGE", "INFLIGHT", "IOPS", "BYTES/S", "LAT", "P99", "QUEUES",
+		       "COST");
 		if (v->s->nm == 0)
 			printf("  (no members)\n");
 		for (unsigned k = 0; k < v->s->nm; k++) {
@@ -284,15 +288,19 @@ static void print_text(const struct status *s)
 				snprintf(age, sizeof(age), "%" PRId64 "ms", m->age_ms);
 			else
 				snprintf(age, sizeof(age), "-");
-			if (has_load(m))
-				printf("  %-6u %-12s %-8s %8s %8" PRIu64 " %8" PRIu64 " %11" PRIu64
-				       " %8" PRIu64 " %8" PRIu64 " %6u %5" PRIu64 "\n",
+			if (has_load(m)) {
+				char iops[16], bps[16], lat[16], p99[16];
+				top_human_count((double)m->s->load.iops, iops, sizeof(iops));
+				top_human_bytes((double)m->s->load.bytes_per_s, bps, sizeof(bps));
+				top_human_us(m->s->load.lat_us, lat, sizeof(lat));
+				top_human_us(m->s->load.p99_us, p99, sizeof(p99));
+				printf("  %-6u %-12s %-8s %8s %8" PRIu64
+				       " %8s %8s %8s %8s %6u %5" PRIu64 "\n",
 				       m->s->domid, m->name[0] ? m->name : "(gone)", m->state, age,
-				       m->s->load.inflight, m->s->load.iops, m->s->load.bytes_per_s,
-				       m->s->load.lat_us, m->s->load.p99_us, m->owned,
+				       m->s->load.inflight, iops, bps, lat, p99, m->owned,
 				       m->s->load.cost);
-			else
-				printf("  %-6u %-12s %-8s %8s %8s %8s %11s %8s %8s %6u %5s\n",
+			} else
+				printf("  %-6u %-12s %-8s %8s %8s %8s %8s %8s %8s %6u %5s\n",
 				       m->s->domid, m->name[0] ? m->name : "(gone)", m->state, age,
 				       "-", "-", "-", "-", "-", m->owned, "-");
 			if (m->s->failed_reason[0] || has_failed_since(m))
@@ -323,13 +331,16 @@ static void print_text(const struct status *s)
 	}
 	if (s->nd) {
 		printf("load per domain:\n");
-		printf("  %-6s %-12s %7s %6s %8s %8s %11s\n", "DOMID", "NAME", "VOLUMES", "QUEUES",
+		printf("  %-6s %-12s %7s %6s %8s %8s %8s\n", "DOMID", "NAME", "VOLUMES", "QUEUES",
 		       "INFLIGHT", "IOPS", "BYTES/S");
-		for (unsigned i = 0; i < s->nd; i++)
-			printf("  %-6u %-12s %7u %6u %8" PRIu64 " %8" PRIu64 " %11" PRIu64 "\n",
-			       s->d[i].domid, s->d[i].name[0] ? s->d[i].name : "(gone)",
-			       s->d[i].volumes, s->d[i].owned, s->d[i].inflight, s->d[i].iops,
-			       s->d[i].bps);
+		for (unsigned i = 0; i < s->nd; i++) {
+			char iops[16], bps[16];
+			top_human_count((double)s->d[i].iops, iops, sizeof(iops));
+			top_human_bytes((double)s->d[i].bps, bps, sizeof(bps));
+			printf("  %-6u %-12s %7u %6u %8" PRIu64 " %8s %8s\n", s->d[i].domid,
+			       s->d[i].name[0] ? s->d[i].name : "(gone)", s->d[i].volumes,
+			       s->d[i].owned, s->d[i].inflight, iops, bps);
+		}
 	}
 	if (s->supervisor_pid >= 0)
 		printf("supervisor: pid %ld\n", s->supervisor_pid);
