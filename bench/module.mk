@@ -22,3 +22,12 @@ bench-platform: $(PLAT_BENCHES) $(BUILD)/bin/xensim
 $(PLAT_BENCHES): $(BUILD)/bench/%: bench/%.c $(COMMON_LIB)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(XEN_CFLAGS) $< $(COMMON_LIB) $(LDFLAGS) $(XEN_LIBS) -o $@
+
+# bench/stats_record: the data plane's per-request counter cost against the
+# baseline it replaced (ns per request and the ratio).
+STATS_BENCH := $(BUILD)/bench/stats_record
+BINS += $(STATS_BENCH)
+bench: $(STATS_BENCH)
+$(STATS_BENCH): bench/stats_record.c $(BACKEND_LIB) $(COMMON_LIB)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -Ibackend $< $(BACKEND_LIB) $(COMMON_LIB) $(LDFLAGS) -o $@
