@@ -68,13 +68,9 @@ static int l_perms(void *ctx, const char *path, struct vbd_acl *acl)
 	return 0;
 }
 
-static const struct vbd_tree_ops livetree_ops = {
-    .list = l_list,
-    .read = l_read,
-    .perms = l_perms,
-};
-
 struct vbd_tree vbd_livetree_view(struct vbd_livetree *lt)
 {
-	return (struct vbd_tree){.ops = &livetree_ops, .ctx = lt};
+	static const struct vbd_tree_ops ops = {.list = l_list, .read = l_read, .perms = l_perms};
+
+	return (struct vbd_tree){.ops = &ops, .ctx = lt};
 }

@@ -32,7 +32,7 @@ struct vbd_memtree *vbd_memtree_new(void)
 
 	if (t && vbd_memtree_set(t, "/", "", "n0")) {
 		vbd_memtree_free(t);
-		return NULL;
+		t = NULL;
 	}
 	return t;
 }
@@ -217,13 +217,9 @@ static int m_perms(void *ctx, const char *path, struct vbd_acl *acl)
 	return 0;
 }
 
-static const struct vbd_tree_ops memtree_ops = {
-    .list = m_list,
-    .read = m_read,
-    .perms = m_perms,
-};
-
 struct vbd_tree vbd_memtree_view(struct vbd_memtree *t)
 {
-	return (struct vbd_tree){.ops = &memtree_ops, .ctx = t};
+	static const struct vbd_tree_ops ops = {.list = m_list, .read = m_read, .perms = m_perms};
+
+	return (struct vbd_tree){.ops = &ops, .ctx = t};
 }

@@ -343,6 +343,22 @@ static int enum_has(const char *list, const char *v)
 	return 0;
 }
 
+/* why v is not a record of type t (QREC, LOAD or IOSTAT), or NULL when it is one */
+static const char *record_error(enum vbd_vtype t, const char *v)
+{
+	union {
+		struct vbd_queue_rec q;
+		struct vbd_member_load l;
+		struct vbd_iostat s;
+	} u;
+
+	if (t == VBD_VT_QREC)
+		return vbd_queue_rec_parse(v, &u.q) ? "malformed ownership record" : NULL;
+	if (t == VBD_VT_LOAD)
+		return vbd_member_load_parse(v, &u.l) ? "malformed load record" : NULL;
+	return vbd_iostat_parse(v, &u.s) ? "malformed I/O statistics record" : NULL;
+}
+
 int vbd_schema_check_value(const struct vbd_schema_rule *r, const char *v, char *why, size_t wl)
 {
 	unsigned long long x;
@@ -388,26 +404,12 @@ int vbd_schema_check_value(const struct vbd_schema_rule *r, const char *v, char 
 			return -EINVAL;
 		}
 		return 0;
-	case VBD_VT_QREC: {
-		struct vbd_queue_rec rec;
-		if (vbd_queue_rec_parse(v, &rec)) {
-			seterr(why, wl, "malformed ownership record");
-			return -EINVAL;
-		}
-		return 0;
-	}
-	case VBD_VT_LOAD: {
-		struct vbd_member_load l;
-		if (vbd_member_load_parse(v, &l)) {
-			seterr(why, wl, "malformed load record");
-			return -EINVAL;
-		}
-		return 0;
-	}
+	case VBD_VT_QREC:
+	case VBD_VT_LOAD:
 	case VBD_VT_IOSTAT: {
-		struct vbd_iostat st;
-		if (vbd_iostat_parse(v, &st)) {
-			seterr(why, wl, "malformed I/O statistics record");
+		const char *bad = record_error(r->type, v);
+		if (bad) {
+			seterr(why, wl, "%s", bad);
 			return -EINVAL;
 		}
 		return 0;

@@ -30,6 +30,12 @@ struct ctl_cmd {
 int ctl_fail(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* The same for usage errors; returns 2. */
 int ctl_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+struct ctl_opt;
+/* Parses a command's argv (ctl_parse_opts, opts may be NULL) into exactly npos positional
+ * words, the first a volume ID; cmd and need ("a volume ID") word the usage errors. Returns 0,
+ * or the exit status of the error it reported. */
+int ctl_volume_args(int argc, char **argv, const struct ctl_opt *opts, char **pos, int npos,
+		    const char *cmd, const char *need);
 
 int cmd_volume_create(struct ctl *c, int argc, char **argv);
 int cmd_volume_list(struct ctl *c, int argc, char **argv);

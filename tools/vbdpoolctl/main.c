@@ -6,8 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "args.h"
 #include "ctl.h"
 #include "vbdpool/log.h"
+#include "vbdpool/proto.h"
 #include "vbdpool/version.h"
 
 /* A command with several forms has one entry per form, in a row; the
@@ -86,26 +88,34 @@ static int report(int rc, const char *tail, const char *fmt, va_list ap)
 	return rc;
 }
 
-int ctl_fail(const char *fmt, ...)
+/* a reporter: "vbdpoolctl: FMT<tail>" on stderr, returns rc */
+#define CTL_REPORTER(name, rc, tail)                                                               \
+	int name(const char *fmt, ...)                                                             \
+	{                                                                                          \
+		va_list ap;                                                                        \
+		int r;                                                                             \
+		va_start(ap, fmt);                                                                 \
+		r = report(rc, tail, fmt, ap);                                                     \
+		va_end(ap);                                                                        \
+		return r;                                                                          \
+	}
+
+CTL_REPORTER(ctl_fail, 1, "\n")
+CTL_REPORTER(ctl_usage_error, 2, " (see vbdpoolctl --help)\n")
+
+int ctl_volume_args(int argc, char **argv, const struct ctl_opt *opts, char **pos, int npos,
+		    const char *cmd, const char *need)
 {
-	va_list ap;
-	int rc;
+	char err[256];
+	int n;
 
-	va_start(ap, fmt);
-	rc = report(1, "\n", fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-int ctl_usage_error(const char *fmt, ...)
-{
-	va_list ap;
-	int rc;
-
-	va_start(ap, fmt);
-	rc = report(2, " (see vbdpoolctl --help)\n", fmt, ap);
-	va_end(ap);
-	return rc;
+	if (ctl_parse_opts(argc, argv, opts, pos, npos, &n, err, sizeof(err)))
+		return ctl_usage_error("%s: %s", cmd, err);
+	if (n != npos)
+		return ctl_usage_error("%s: need %s", cmd, need);
+	if (!vbd_volume_id_valid(pos[0]))
+		return ctl_fail("bad volume id '%s'", pos[0]);
+	return 0;
 }
 
 static void print_cmd(FILE *f, const struct ctl_cmd *c, int long_form)

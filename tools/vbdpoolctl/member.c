@@ -276,15 +276,13 @@ int cmd_member_unfence(struct ctl *c, int argc, char **argv)
 {
 	struct unfence_args a = {0};
 	char *pos[2], err[256], p[192];
-	int npos, rc;
+	int rc;
 
-	if (ctl_parse_opts(argc, argv, NULL, pos, 2, &npos, err, sizeof(err)))
-		return ctl_usage_error("member unfence: %s", err);
-	if (npos != 2)
-		return ctl_usage_error("member unfence: need a volume ID and a DOMAIN");
+	rc =
+	    ctl_volume_args(argc, argv, NULL, pos, 2, "member unfence", "a volume ID and a DOMAIN");
+	if (rc)
+		return rc;
 	a.id = pos[0];
-	if (!vbd_volume_id_valid(a.id))
-		return ctl_fail("bad volume id '%s'", a.id);
 	rc = ctl_resolve_domain(c->xs, pos[1], 1, &a.domid, err, sizeof(err));
 	if (rc)
 		return ctl_fail("%s", err);

@@ -364,16 +364,13 @@ int cmd_volume_remove(struct ctl *c, int argc, char **argv)
 {
 	struct remove_args a = {0};
 	struct ctl_opt opts[] = {{"--force", NULL, &a.force}, {0}};
-	char *pos[1], err[160];
-	int npos, rc;
+	char *pos[1];
+	int rc;
 
-	if (ctl_parse_opts(argc, argv, opts, pos, 1, &npos, err, sizeof(err)))
-		return ctl_usage_error("volume remove: %s", err);
-	if (npos != 1)
-		return ctl_usage_error("volume remove: need a volume ID");
+	rc = ctl_volume_args(argc, argv, opts, pos, 1, "volume remove", "a volume ID");
+	if (rc)
+		return rc;
 	a.id = pos[0];
-	if (!vbd_volume_id_valid(a.id))
-		return ctl_fail("bad volume id '%s'", a.id);
 	rc = vbd_xs_transact(c->xs, remove_txn, &a);
 	if (rc == -ENOENT)
 		return ctl_fail("unknown volume '%s'", a.id);

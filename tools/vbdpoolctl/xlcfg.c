@@ -18,21 +18,13 @@
 
 #define ENTRY_SHOWN 120 /* characters of an entry's text quoted in a message */
 
+#define ERR_NAME(e) [XLCFG_##e] = #e
 static const char *const err_names[] = {
-    [XLCFG_OK] = "OK",
-    [XLCFG_E_FILE] = "E_FILE",
-    [XLCFG_E_SYNTAX] = "E_SYNTAX",
-    [XLCFG_E_NAME] = "E_NAME",
-    [XLCFG_E_NODEVS] = "E_NODEVS",
-    [XLCFG_E_NOTLIST] = "E_NOTLIST",
-    [XLCFG_E_KEY] = "E_KEY",
-    [XLCFG_E_DUPKEY] = "E_DUPKEY",
-    [XLCFG_E_VALUE] = "E_VALUE",
-    [XLCFG_E_NOVOLUME] = "E_NOVOLUME",
-    [XLCFG_E_DUPDEV] = "E_DUPDEV",
-    [XLCFG_E_TOOMANY] = "E_TOOMANY",
-    [XLCFG_E_NOMEM] = "E_NOMEM",
-};
+    ERR_NAME(OK),	ERR_NAME(E_FILE),     ERR_NAME(E_SYNTAX), ERR_NAME(E_NAME),
+    ERR_NAME(E_NODEVS), ERR_NAME(E_NOTLIST),  ERR_NAME(E_KEY),	  ERR_NAME(E_DUPKEY),
+    ERR_NAME(E_VALUE),	ERR_NAME(E_NOVOLUME), ERR_NAME(E_DUPDEV), ERR_NAME(E_TOOMANY),
+    ERR_NAME(E_NOMEM)};
+#undef ERR_NAME
 
 const char *xlcfg_err_name(int e)
 {
