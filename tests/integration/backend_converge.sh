@@ -6,13 +6,10 @@
 # error throughout. Rings of 16 pages (ring-page-order 4).
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
-pool_init
-pool_volume vol1 64
-members=()
-for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
-pool_supervisor
-g=$(pool_domain guest)
-ctl attach "$g" vol1 --devid 0 --queues 16 >/dev/null || die "attach"
+pool_start 64 3
+members=("${MEMBERS[@]}")
+pool_attach vol1 16
+g=$GUEST
 
 pool_verify_bg "$g" "$POOL_DIR/verify.log" --devid 0 --seconds 14 --threads 8 --ring-order 4
 vpid=$VERIFY_PID

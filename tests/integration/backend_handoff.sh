@@ -8,12 +8,11 @@ set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
 pool_volume vol1 128
-pool_member vol1
-m1=$LAST_DOMID
-pool_member vol1
-m2=$LAST_DOMID
-g=$(pool_domain guest)
-ctl attach "$g" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
+pool_members vol1 2
+m1=${MEMBERS[0]}
+m2=${MEMBERS[1]}
+pool_attach vol1 4
+g=$GUEST
 
 pool_verify_bg "$g" "$POOL_DIR/verify.log" --devid 0 --seconds 12 --threads 8 --ring-order 2
 vpid=$VERIFY_PID
@@ -28,12 +27,7 @@ pool_wait_owns vol1 "$g" 0 "$m3" || die "joiner owns nothing: $(pool_owners vol1
 pool_log "owners with the joiner: $(pool_owners vol1 "$g" 0)"
 sleep 1
 
-lpid=$(pool_backd_pid "$m1") || die "no backd in domain $m1"
-pool_log "SIGTERM to member $m1"
-kill -TERM "$lpid"
-for _ in $(seq 200); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
-! kill -0 "$lpid" 2>/dev/null || die "member $m1 did not exit after SIGTERM"
-[ "$(pool_owned_by vol1 "$g" 0 "$m1")" = 0 ] || die "leaver still owns: $(pool_owners vol1 "$g" 0)"
+pool_member_leave vol1 "$g" "$m1"
 pool_log "owners after the leave: $(pool_owners vol1 "$g" 0)"
 
 rc=0; wait $vpid || rc=$?

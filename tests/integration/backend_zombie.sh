@@ -10,12 +10,11 @@ set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
 pool_volume vol1 64
-pool_member vol1
-z=$LAST_DOMID
-pool_member vol1
-other=$LAST_DOMID
-g=$(pool_domain guest)
-ctl attach "$g" vol1 --devid 0 --queues 4 >/dev/null || die "attach"
+pool_members vol1 2
+z=${MEMBERS[0]}
+other=${MEMBERS[1]}
+pool_attach vol1 4
+g=$GUEST
 
 verify() { # RUN
 	pool_verify "$g" "$POOL_DIR/verify$1.log" --devid 0 --seconds 2 --threads 4 || die "front_verify run $1: $(tail -n 3 "$POOL_DIR/verify$1.log")"

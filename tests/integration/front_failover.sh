@@ -7,13 +7,10 @@
 # must see no error and no mismatch; the dead member must own nothing.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
-pool_init
-pool_volume vol1 64
-members=()
-for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
-pool_supervisor
-G=$(pool_domain guest) || die "create guest"
-ctl attach "$G" vol1 --devid 0 --queues 6 >/dev/null || die "attach"
+pool_start 64 3
+members=("${MEMBERS[@]}")
+pool_attach vol1 6
+G=$GUEST
 pool_verify_bg "$G" "$POOL_DIR/verify.log" --devid 0 --seconds 8 --threads 8
 vpid=$VERIFY_PID
 pool_wait_connected vol1 "$G" 0

@@ -9,11 +9,8 @@
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 . "$VBD_TOP/tests/lib/fio.sh"
-pool_init
-pool_volume vol1 256
-members=()
-for _ in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
-pool_supervisor
+pool_start 256 3
+members=("${MEMBERS[@]}")
 pool_guest vol1 6
 pool_log "guest NBD server: ${POOL_NBD_SERVER:-nbdkit}"
 pool_wait_connected vol1 "$GUEST" 0

@@ -5,11 +5,8 @@
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 . "$VBD_TOP/tests/lib/fio.sh"
-pool_init
-pool_volume vol1 256
-members=()
-for i in 1 2 3; do pool_member vol1; members+=("$LAST_DOMID"); done
-pool_supervisor
+pool_start 256 3
+members=("${MEMBERS[@]}")
 pool_guest vol1 8
 pool_wait_connected vol1 "$GUEST" 0
 pool_log "owners with 3 members: $(pool_owners vol1 "$GUEST" 0)"
@@ -24,12 +21,7 @@ pool_wait_owns vol1 "$GUEST" 0 "$joiner" || die "joiner $joiner owns no queue af
 pool_log "owners with joiner: $(pool_owners vol1 "$GUEST" 0)"
 
 leaver=${members[1]}
-lpid=$(pool_backd_pid "$leaver") || die "no backd in domain $leaver"
-pool_log "SIGTERM to member $leaver (pid $lpid)"
-kill -TERM "$lpid"
-for i in $(seq 200); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
-! kill -0 "$lpid" 2>/dev/null || die "member $leaver did not exit after SIGTERM"
-[ "$(pool_owned_by vol1 "$GUEST" 0 "$leaver")" = 0 ] || die "leaver still owns: $(pool_owners vol1 "$GUEST" 0)"
+pool_member_leave vol1 "$GUEST" "$leaver"
 pool_log "owners after leave: $(pool_owners vol1 "$GUEST" 0)"
 
 rc=0; wait $fio_pid || rc=$?

@@ -132,6 +132,27 @@ pool_members() {
 	for i in $(seq "$n"); do pool_member "$vol" "$@"; MEMBERS+=("$LAST_DOMID"); done
 }
 
+# pool_start SIZE_MB N: pool_init, volume vol1 of SIZE_MB, N members (their
+# domids in MEMBERS) and the supervisor
+pool_start() {
+	pool_init
+	pool_volume vol1 "$1"
+	pool_members vol1 "$2"
+	pool_supervisor
+}
+
+# pool_member_leave VOL G DOMID: SIGTERM to member DOMID's backd; it must
+# exit within 20 s and own no queue of G's device 0 afterwards
+pool_member_leave() {
+	local lpid i
+	lpid=$(pool_backd_pid "$3") || die "no backd in domain $3"
+	pool_log "SIGTERM to member $3 (pid $lpid)"
+	kill -TERM "$lpid"
+	for i in $(seq 200); do kill -0 "$lpid" 2>/dev/null || break; sleep 0.1; done
+	! kill -0 "$lpid" 2>/dev/null || die "member $3 did not exit after SIGTERM"
+	[ "$(pool_owned_by "$1" "$2" 0 "$3")" = 0 ] || die "leaver still owns: $(pool_owners "$1" "$2" 0)"
+}
+
 # pool_faultfs_nbd SIZE_MB MEMBERS QUEUES: volume vol1 on faultfs
 # (pool_faultfs), MEMBERS members (in $MEMBERS), a guest exporting it with
 # vbdpool-nbd, every queue connected
