@@ -14,6 +14,7 @@ struct uring_engine {
 	struct vbd_engine e;
 	struct io_uring ring;
 	int efd;
+	unsigned out;		 /* I/Os prepared or in the kernel, not reaped */
 	struct vbd_io_list done; /* completed synchronously */
 };
 
@@ -54,14 +55,20 @@ static int uring_submit(struct vbd_engine *e, struct vbd_io *io)
 		break;
 	}
 	io_uring_sqe_set_data(sqe, io);
+	u->out++;
 	return 0;
 }
 
 static int uring_commit(struct vbd_engine *e)
 {
 	struct uring_engine *u = (struct uring_engine *)e;
-	int r = io_uring_submit(&u->ring);
+	int r;
 
+	/* nothing prepared (the inline engine commits for every batch, its
+	 * small I/Os never come here): no system call */
+	if (!io_uring_sq_ready(&u->ring))
+		return 0;
+	r = io_uring_submit(&u->ring);
 	return r < 0 ? r : 0;
 }
 
@@ -89,6 +96,10 @@ static int uring_reap(struct vbd_engine *e, struct vbd_io **out, int max)
 	uint64_t junk;
 	int k = vbd_io_list_take(&u->done, out, max);
 
+	/* Nothing outstanding: no system call (the inline engine reaps its
+	 * io_uring after every batch of small I/Os that never went there). */
+	if (!u->out)
+		return k;
 	if (read(u->efd, &junk, sizeof(junk)) < 0) {
 		/* EAGAIN: nothing signalled; the CQ may still hold entries */
 	}
@@ -96,12 +107,19 @@ static int uring_reap(struct vbd_engine *e, struct vbd_io **out, int max)
 		struct vbd_io *io = io_uring_cqe_get_data(cqe);
 		int res = cqe->res;
 		io_uring_cqe_seen(&u->ring, cqe);
+		u->out--;
 		if (res == -EAGAIN || res == -EINTR) { /* retry synchronously */
 			io->res = vbd_io_run_sync(e->b, io);
 		} else {
 			finish(u, io, res);
 		}
 		out[k++] = io;
+	}
+	/* The last completion may have signalled the eventfd after the read
+	 * above; nothing can signal it now: clear it, or the data thread's
+	 * poll would keep finding it readable while reaps skip the read. */
+	if (!u->out && read(u->efd, &junk, sizeof(junk)) < 0) {
+		/* EAGAIN: already clear */
 	}
 	return k;
 }

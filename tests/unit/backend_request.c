@@ -176,6 +176,8 @@ static int page_is(vbd_gref_t ref, uint8_t v)
 	return 1;
 }
 
+static unsigned setup_poll_us; /* the next queue's polling window (0: none) */
+
 static void setup_queue(enum vbd_engine_kind kind, const char *file)
 {
 	struct vbdq_config cfg;
@@ -198,6 +200,7 @@ static void setup_queue(enum vbd_engine_kind kind, const char *file)
 	cfg.plat = &fake_plat;
 	cfg.report_fd = -1;
 	cfg.max_grants = 8; /* small: exercise transient mappings too */
+	cfg.poll_us = setup_poll_us;
 	r = vbd_backing_open(&backing, file, VOL_BYTES, 0);
 	if (r == -EINVAL) /* no O_DIRECT on this file system */
 		r = vbd_backing_open(&backing, file, VOL_BYTES, 1);
@@ -559,6 +562,122 @@ static void test_random(void)
 #undef RND
 }
 
+/* The inline engine reaps its io_uring after every batch; with nothing
+ * outstanding there that costs no system call, so the completion eventfd
+ * must be left clear once the last large I/O is reaped (a signal that
+ * lands after the reap's read would otherwise leave it readable for ever:
+ * the data thread's poll would spin).  Reaps one at a time, spinning, so
+ * that completions race the reaps. */
+static void test_inline_idle(const char *file)
+{
+	enum { BIG = 128 * 1024, ROUNDS = 4000 };
+	static char buf[BIG];
+	struct iovec iov = {buf, BIG}, small = {buf, 4096};
+	struct vbd_io io[3], *out[3];
+	struct vbd_engine *e;
+	int stale = 0, lost = 0, r = vbd_backing_open(&backing, file, VOL_BYTES, 1);
+
+	CHECK(r == 0, "backing open: %s", strerror(-r));
+	e = vbd_engine_create(VBD_ENGINE_INLINE, &backing, 32, NULL);
+	CHECK(e && !strcmp(e->name, "inline+io_uring"), "engine %s", e ? e->name : "none");
+	if (!e) {
+		vbd_backing_close(&backing);
+		return;
+	}
+	for (int round = 0; round < ROUNDS; round++) {
+		int got = 0;
+
+		for (int i = 0; i < 3; i++) {
+			io[i] = (struct vbd_io){.op = VBD_IO_WRITE,
+						.iov = i == 2 ? &small : &iov,
+						.iovcnt = 1,
+						.off = (uint64_t)(round % 4 * 2 + i) * BIG,
+						.len = i == 2 ? 4096 : BIG,
+						.res = 1};
+			CHECK(e->ops->submit(e, &io[i]) == 0, "submit %d", i);
+		}
+		CHECK(e->ops->commit(e) == 0, "commit");
+		for (long spins = 0; got < 3 && spins < 50000000; spins++)
+			got += e->ops->reap(e, out + got, 1);
+		if (got < 3) {
+			lost++;
+			break;
+		}
+		if (poll(&(struct pollfd){.fd = e->ops->fd(e), .events = POLLIN}, 1, 0) != 0)
+			stale++;
+		for (int i = 0; i < 3; i++)
+			CHECK(io[i].res == 0, "round %d: write %d: %d", round, i, io[i].res);
+	}
+	CHECK(!lost, "every write completes");
+	CHECK(stale == 0, "completion eventfd readable with nothing outstanding in %d of %d rounds",
+	      stale, ROUNDS);
+	CHECK(e->ops->reap(e, out, 3) == 0, "nothing more to reap");
+	e->ops->destroy(e);
+	vbd_backing_close(&backing);
+}
+
+/* The data thread polls the ring before it sleeps without asking for an
+ * event (the frontend does not notify a member that looks anyway), and
+ * asks for one (req_event) before it sleeps: a request pushed to a
+ * sleeping member must request a notify and be answered.  Half the
+ * rounds push at once after the last response (the member is likely
+ * polling), half once the member asked for an event. */
+static void test_thread_wakeup(const char *file)
+{
+	enum { ROUNDS = 60 };
+	blkif_sring_t *sring = (blkif_sring_t *)pages;
+	int answered = 0, armed = 0;
+
+	setup_poll_us = 50;
+	setup_queue(VBD_ENGINE_INLINE, file);
+	setup_poll_us = 0;
+	CHECK(vbdq_start(q) == 0, "data thread");
+	for (int i = 0; i < ROUNDS; i++) {
+		struct blkif_request r =
+		    rw(BLKIF_OP_WRITE, 0x900 + (uint64_t)i, (uint64_t)i * 8, 1, 1);
+		uint64_t junk;
+		int notify, got = 0;
+
+		if (i % 2) { /* wait until the member asked for an event */
+			for (int t = 0;
+			     t < 5000 && __atomic_load_n(&sring->req_event, __ATOMIC_ACQUIRE) !=
+					     fr.req_prod_pvt + 1;
+			     t++)
+				usleep(1000);
+			armed += __atomic_load_n(&sring->req_event, __ATOMIC_ACQUIRE) ==
+				 fr.req_prod_pvt + 1;
+		}
+		if (read(fake_evtchn.fd, &junk, sizeof(junk)) < 0) {
+			/* EAGAIN: clear already */
+		}
+		memcpy(RING_GET_REQUEST(&fr, fr.req_prod_pvt), &r, sizeof(r));
+		fr.req_prod_pvt++;
+		RING_PUSH_REQUESTS_AND_CHECK_NOTIFY(&fr, notify);
+		if (notify && eventfd_write(fake_evtchn.fd, 1) < 0)
+			check_failf("FAIL: notify: %s\n", strerror(errno));
+		for (int t = 0; t < 5000 && !got; t++) {
+			if (RING_HAS_UNCONSUMED_RESPONSES(&fr)) {
+				CHECK(RING_GET_RESPONSE(&fr, fr.rsp_cons)->id == r.id,
+				      "round %d id", i);
+				fr.rsp_cons++;
+				got = 1;
+			} else {
+				usleep(1000);
+			}
+		}
+		answered += got;
+		if (!got)
+			break;
+	}
+	CHECK(armed == ROUNDS / 2,
+	      "the member asked for an event before sleeping in %d of %d "
+	      "idle rounds",
+	      armed, ROUNDS / 2);
+	CHECK(answered == ROUNDS, "%d of %d requests answered by the data thread", answered,
+	      ROUNDS);
+	teardown_queue();
+}
+
 static void run_suite(enum vbd_engine_kind kind, const char *file, const char *name)
 {
 	int before = check_failures;
@@ -611,6 +730,8 @@ int main(void)
 	run_suite(VBD_ENGINE_THREADS, file, "threads");
 	run_suite(VBD_ENGINE_INLINE, file, "inline");
 	run_suite(VBD_ENGINE_NULL, NULL, "null");
+	test_inline_idle(file);
+	test_thread_wakeup(file);
 
 	/* io_uring that cannot be set up (a depth it refuses) falls back to the
 	 * thread pool; and with no wrap there is no wrapper */
