@@ -23,6 +23,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -99,6 +100,20 @@ static int look(struct vbd_volume *v, struct inst_seen *s)
 		return r;
 	s->state_ok = r && vbd_member_state_parse(st, &s->state) == 0;
 	return 0;
+}
+
+/* The token's process ("<pid>-<random>") no longer exists in this domain
+ * (its daemons share one kernel). The heartbeat is the domain's, shared by
+ * every daemon of the domain (several with --volume): it advancing says
+ * only that one of them lives. */
+static int token_pid_gone(const char *tok)
+{
+	char *end;
+	long pid = strtol(tok, &end, 10);
+
+	if (pid <= 0 || *end != '-')
+		return 0; /* not ours to judge: the heartbeat decides */
+	return kill((pid_t)pid, 0) < 0 && errno == ESRCH;
 }
 
 /* Another daemon may be alive: a token not ours, of a member not declared
@@ -206,9 +221,16 @@ int inst_acquire_all(struct backd *bd, struct vbd_volume **vs, unsigned n)
 
 			if (!watch[i] || look(vs[i], &now) < 0)
 				continue;
-			if (now.hb_ok != seen[i].hb_ok || strcmp(now.hb, seen[i].hb))
+			if ((now.hb_ok != seen[i].hb_ok || strcmp(now.hb, seen[i].hb)) &&
+			    !token_pid_gone(seen[i].tok)) {
 				refuse(vs[i], "heartbeat advancing");
-			else if (now.tok_ok != seen[i].tok_ok || strcmp(now.tok, seen[i].tok))
+			} else if (now.hb_ok != seen[i].hb_ok || strcmp(now.hb, seen[i].hb)) {
+				/* the domain's heartbeat is another daemon's here
+				 * (--volume): the token's process is gone */
+				seen[i].hb_ok = now.hb_ok;
+				memcpy(seen[i].hb, now.hb, sizeof(seen[i].hb));
+				continue;
+			} else if (now.tok_ok != seen[i].tok_ok || strcmp(now.tok, seen[i].tok))
 				refuse(vs[i], "its instance token changed");
 			else
 				continue;

@@ -9,7 +9,9 @@
 # daemon whose predecessor was SIGKILLed (heartbeat stopped) takes over; a
 # daemon whose instance token was replaced stops serving without writing
 # records and exits non-zero; and of two daemons started at the same moment in a new member domain one
-# serves and the other refuses.
+# serves and the other refuses. Last, with two daemons in one domain
+# (--volume vol1, --volume vol2), a SIGKILLed vol2 daemon is taken over
+# although the domain's heartbeat (the vol1 daemon's) still advances.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
@@ -133,4 +135,33 @@ tail -n 1 "$POOL_DIR/verify4.log"
 if grep -q "cannot bind event channel" "$POOL_DIR"/backd-*.log; then
 	die "bind failures: $(grep -c 'cannot bind event channel' "$POOL_DIR"/backd-*.log | tr '\n' ' ')"
 fi
+
+# The heartbeat is the domain's, shared by all its daemons: in member $m2,
+# where $alive serves vol1 (and beats), a daemon serving only vol2 is
+# SIGKILLed; its successor must take vol2 over (the token's process is
+# gone), not refuse for the heartbeat the vol1 daemon advances.
+pool_volume vol2 16
+ctl member add vol2 "$m2" >/dev/null || die "member add vol2 $m2"
+"$XENSIM" exec --dir "$SIM_DIR" --domid "$m2" -- \
+	"$BIN/vbdpool-backd" --volume vol2 >"$POOL_DIR/backd-$m2-vol2.log" 2>&1 &
+POOL_PIDS+=($!)
+for _ in $(seq 50); do grep -q "volume vol2: member $m2 active" "$POOL_DIR/backd-$m2-vol2.log" && break; sleep 0.1; done
+grep -q "volume vol2: member $m2 active" "$POOL_DIR/backd-$m2-vol2.log" || die "vol2's daemon did not join"
+bpid2=""
+for p in $(pgrep -x vbdpool-backd); do
+	tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DIR=$POOL_DIR/host" &&
+		tr '\0' ' ' <"/proc/$p/cmdline" | grep -q -- "--volume vol2" && bpid2=$p
+done
+[ -n "$bpid2" ] || die "no vbdpool-backd for vol2"
+kill -KILL "$bpid2"
+"$XENSIM" exec --dir "$SIM_DIR" --domid "$m2" -- \
+	"$BIN/vbdpool-backd" --volume vol2 >"$POOL_DIR/backd-$m2-vol2b.log" 2>&1 &
+POOL_PIDS+=($!)
+v2b=$!
+for _ in $(seq 50); do grep -q "taking over" "$POOL_DIR/backd-$m2-vol2b.log" && break; sleep 0.1; done
+grep -q "taking over" "$POOL_DIR/backd-$m2-vol2b.log" ||
+	die "vol2's successor did not take over: $(tail -n 3 "$POOL_DIR/backd-$m2-vol2b.log")"
+kill -0 "$v2b" 2>/dev/null || die "vol2's successor exited"
+kill -0 "$alive" 2>/dev/null || die "vol1's daemon in member $m2 exited"
+pool_log "vol2 in member $m2: $(grep -m1 'taking over' "$POOL_DIR/backd-$m2-vol2b.log")"
 echo PASS
