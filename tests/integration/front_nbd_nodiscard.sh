@@ -23,8 +23,9 @@ check_trim() { # URI LABEL
 	pool_log "$label: trim answered OK, data still readable"
 }
 
-# vbdpool-nbd
-POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 2
+# vbdpool-nbd (both guests attach vol1 --shared: one after the other, each
+# read-write; attach refuses a second read-write guest otherwise)
+POOL_ATTACH_ARGS=--shared POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 2
 pool_wait_connected vol1 "$GUEST" 0
 check_trim "$NBD_URI" vbdpool-nbd
 pool_verify "$GUEST" "$POOL_DIR/verify1.log" --nbd "$POOL_DIR/nbd.sock" --seconds 3 --threads 2 ||
@@ -36,7 +37,7 @@ kill "$NBD_SERVER_PID"
 wait "$NBD_SERVER_PID" || die "vbdpool-nbd exited non-zero"
 
 # nbdkit + the plugin, in a second guest
-pool_attach vol1 2 guest2
+POOL_ATTACH_ARGS=--shared pool_attach vol1 2 guest2
 g2=$GUEST
 "$XENSIM" exec --dir "$SIM_DIR" --domid "$g2" -- \
 	nbdkit -f -v -U "$POOL_DIR/nbd2.sock" "$PLUGIN" devid=0 wait=20 >"$POOL_DIR/nbdkit2.log" 2>&1 &
