@@ -32,7 +32,7 @@ wait_for() { # DESCRIPTION CMD...: up to 10 s
 	local what=$1 i
 	shift
 	for ((i = 0; i < 200; i++)); do
-		"$@" && return 0
+		"$@" >/dev/null && return 0
 		sleep 0.05
 	done
 	fail "$what: not within 10 s"
