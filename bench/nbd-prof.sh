@@ -12,6 +12,13 @@
 #
 #   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
 #                     [--server nbdkit|vbdpool-nbd|file] [--qd N] [--bs SIZE]
+#                     [--syscalls]
+#   --syscalls: also system calls per request per thread class (read, write,
+#   poll, recvfrom, sendmsg, preadv, pwritev, sched_yield, fdatasync,
+#   io_uring_enter), and requests counted as the members' preadv + pwritev
+#   in the window (one per request up to 64 KiB on tmpfs, the inline
+#   engine) instead of fio's IOPS over its whole run, which on a loaded
+#   machine differs from the 4 s window by up to a half
 #   --server file: nbdkit's file plugin on the same tmpfs file, no pool (the
 #   reference side (a) of bench/nbd.sh)
 #   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
@@ -19,7 +26,7 @@
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build}
-members=3 queues=4 rw=randread server=nbdkit qd=16 bs=4k
+members=3 queues=4 rw=randread server=nbdkit qd=16 bs=4k events=context-switches,task-clock
 while [ $# -gt 0 ]; do
 	case $1 in
 	--members) members=$2; shift 2 ;;
@@ -28,6 +35,11 @@ while [ $# -gt 0 ]; do
 	--server) server=$2; shift 2 ;;
 	--qd) qd=$2; shift 2 ;;
 	--bs) bs=$2; shift 2 ;;
+	--syscalls)
+		for c in read write poll recvfrom sendmsg preadv pwritev sched_yield fdatasync io_uring_enter; do
+			events+=,syscalls:sys_enter_$c
+		done
+		shift ;;
 	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd|file] [--qd N] [--bs 4k|1m]" >&2; exit 2 ;;
 	esac
 done
@@ -66,22 +78,32 @@ fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw=
 	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &
 fio_pid=$!
 sleep 2
-perf stat -x, -e context-switches,task-clock -p "$pids" --per-thread -- sleep 4 2>"$POOL_DIR/stat.csv"
+perf stat -x, -e "$events" -p "$pids" --per-thread -- sleep 4 2>"$POOL_DIR/stat.csv"
 wait "$fio_pid"
 if [[ $rw == *read* ]]; then f=8; else f=49; fi # terse v3: read / write IOPS
 iops=$(awk -F';' -v f=$f 'NR==1{print int($f)}' "$POOL_DIR/fio.terse")
 echo "nbd-prof: $server, $members member(s), $queues queue(s), $rw $bs QD$qd: $iops IOPS (load $(cut -d' ' -f1 /proc/loadavg))"
-awk -F, -v n="$((iops * 4))" '
+n=$((iops * 4))
+if [[ $events == *syscalls* ]]; then # requests: the members' preadv + pwritev
+	req=$(awk -F, '$1 ~ /^vbdpool-backd/ && $4 ~ /sys_enter_p(read|write)v$/ { s += $2 } END { print s + 0 }' "$POOL_DIR/stat.csv")
+	echo "  requests in the 4 s window: $req (members' preadv + pwritev), $n (fio's IOPS x 4)"
+	[ "$req" -gt 0 ] && n=$req
+fi
+awk -F, -v n="$n" '
 $4 == "context-switches" { cs[$1] = $2 }
 $4 == "task-clock" { tc[$1] = $2 }
+$4 ~ /^syscalls:sys_enter_/ { k = $4; sub(/^syscalls:sys_enter_/, "", k); sc_[$1, k] = $2; K[k] = 1 }
 END {
 	for (t in cs) {
 		c = t; sub(/-[0-9]+$/, "", c); sub(/-[0-9]+$/, "", c)
 		if (cs[t] < 100 && tc[t] < 50) continue # idle (control threads)
 		C[c] += cs[t]; T[c] += tc[t]; N[c]++
+		for (k in K) S[c, k] += sc_[t, k]
 	}
 	for (c in C) {
-		printf "  %-14s %2d threads  %5.2f cs/request  %6.2f us CPU/request\n", c, N[c], C[c] / n, T[c] * 1000 / n
+		printf "  %-14s %2d threads  %5.2f cs/request  %6.2f us CPU/request", c, N[c], C[c] / n, T[c] * 1000 / n
+		for (k in K) if (S[c, k] >= n / 100) printf "  %s %.2f", k, S[c, k] / n
+		printf "\n"
 		sc += C[c]; st += T[c]
 	}
 	printf "  %-14s             %5.2f cs/request  %6.2f us CPU/request\n", "total", sc / n, st * 1000 / n
