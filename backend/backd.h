@@ -32,6 +32,7 @@ struct backd_config {
 	int null_store;
 	unsigned poll_us;	 /* --poll-us */
 	struct vbd_io_wrap wrap; /* --fault, --throttle: what every engine is wrapped in */
+	int no_balance;		 /* --no-balance: no hand-off for balance (bal_round) */
 };
 
 /* One queue of an attachment, as this member sees it. */

@@ -23,6 +23,15 @@ struct bal_qmem {
 	uint64_t moved_ms;	  /* when it last changed hands (0: never did) */
 };
 
+/* A member this member judged slow (bal_observe), until it shows its
+ * service estimate back within VBD_SLOW_FACTOR of the pool's while busy, or
+ * for VBD_SLOW_PROBE_MS nothing either way (bal_avoided). */
+struct bal_mslow {
+	unsigned domid;
+	unsigned round;	  /* the last round that kept it */
+	uint64_t seen_ms; /* the last round that saw it slow */
+};
+
 struct vbd_balance {
 	unsigned slow_rounds;	    /* consecutive settled rounds judged slow */
 	uint64_t hold_until;	    /* ms: no slow shedding before this */
@@ -32,6 +41,8 @@ struct vbd_balance {
 	unsigned round;		    /* bal_observe calls */
 	struct bal_qmem *qs;	    /* the queues of the volume's attachments */
 	unsigned nqs, cap;
+	struct bal_mslow *slow; /* members judged slow and not back yet */
+	unsigned nslow, slow_cap;
 };
 
 static struct vbd_balance *bal_state(struct vbd_volume *v)
@@ -46,8 +57,10 @@ static struct vbd_balance *bal_state(struct vbd_volume *v)
 
 void bal_free(struct vbd_volume *v)
 {
-	if (v->bal)
+	if (v->bal) {
 		free(v->bal->qs);
+		free(v->bal->slow);
+	}
 	free(v->bal);
 	v->bal = NULL;
 }
@@ -101,6 +114,8 @@ static void qmem_prune(struct vbd_balance *b)
 	b->nqs = n;
 }
 
+static int bal_avoided(struct vbd_volume *v, unsigned domid);
+
 unsigned bal_fair_share(unsigned nq, unsigned active)
 {
 	if (!active)
@@ -117,7 +132,7 @@ unsigned bal_share(struct vbd_volume *v, unsigned nq)
 		if (!m->state_ok || m->state != VBD_MEMBER_ACTIVE)
 			continue;
 		active++;
-		if (!bal_member_slow(v, m->domid))
+		if (!bal_avoided(v, m->domid))
 			fast++;
 	}
 	return bal_fair_share(nq, fast ? fast : active);
@@ -225,6 +240,75 @@ int bal_member_slow(struct vbd_volume *v, unsigned domid)
 	       bal_service_us(&m->load) > VBD_SLOW_FACTOR * svc_med;
 }
 
+/* Hysteresis for the targets: a member judged slow (both tests) stays
+ * avoided until it is busy (requests overlapped: its service estimate is
+ * 1/iops, its capacity) and that estimate is back within VBD_SLOW_FACTOR
+ * of the pool's; while it is not busy, for VBD_SLOW_PROBE_MS after it last
+ * looked slow (then it may be given a queue again: a probe, as for an idle
+ * member whose kept latency faded, heartbeat.c). A member whose path is
+ * slow (a throttled or degraded HBA: it completes 1/5 of the others' IOPS)
+ * sheds queues, and with fewer queues the frontend, shortest queue first,
+ * gives it fewer requests than its path takes: it looks fast then, but it
+ * shows nothing about its capacity. Without this the others' count rule
+ * handed it a queue back as soon as its latency dipped, it shed it again 3
+ * rounds later, and so on. */
+static struct bal_mslow *mslow_find(const struct vbd_balance *b, unsigned domid)
+{
+	for (unsigned i = 0; b && i < b->nslow; i++)
+		if (b->slow[i].domid == domid)
+			return &b->slow[i];
+	return NULL;
+}
+
+static int bal_avoided(struct vbd_volume *v, unsigned domid)
+{
+	return bal_member_slow(v, domid) || mslow_find(v->bal, domid);
+}
+
+static void mslow_update(struct vbd_volume *v, struct vbd_balance *b, uint64_t now)
+{
+	uint64_t lat_med, svc_med;
+	unsigned n = 0;
+
+	medians(v, &lat_med, &svc_med);
+	for (unsigned i = 0; i < v->nmembers; i++) {
+		struct vbd_member *m = &v->members[i];
+		struct bal_mslow *e = mslow_find(b, m->domid);
+
+		if (!m->state_ok || m->state != VBD_MEMBER_ACTIVE)
+			continue;
+		if (!e && bal_member_slow(v, m->domid)) {
+			if (b->nslow == b->slow_cap) {
+				unsigned cap = b->slow_cap ? 2 * b->slow_cap : 4;
+				struct bal_mslow *ns = realloc(b->slow, cap * sizeof(*ns));
+				if (!ns)
+					abort();
+				b->slow = ns;
+				b->slow_cap = cap;
+			}
+			e = &b->slow[b->nslow++];
+			e->domid = m->domid;
+			e->seen_ms = now;
+		}
+		if (!e)
+			continue;
+		if (m->load_ok && m->load.iops && m->load.iops * m->load.lat_us > 1000000) {
+			if (bal_service_us(&m->load) <= VBD_SLOW_FACTOR * svc_med)
+				continue; /* busy and fast again: forgotten */
+			e->seen_ms = now;
+		} else if (bal_member_slow(v, m->domid)) {
+			e->seen_ms = now;
+		}
+		if (now - e->seen_ms < VBD_SLOW_PROBE_MS)
+			e->round = b->round;
+	}
+	/* gone, no longer active, back, or not slow for the probe time: forgotten */
+	for (unsigned i = 0; i < b->nslow; i++)
+		if (b->slow[i].round == b->round)
+			b->slow[n++] = b->slow[i];
+	b->nslow = n;
+}
+
 /* The active member (not us, not slow) owning fewest queues of `a`; ties
  * go to the lower inflight, then the lower cost, then the lower domid. */
 unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a)
@@ -238,7 +322,7 @@ unsigned bal_pick_target(struct vbd_volume *v, const struct vbd_attach *a)
 
 		if (m->domid == v->bd->me || !m->state_ok || m->state != VBD_MEMBER_ACTIVE)
 			continue;
-		if (bal_member_slow(v, m->domid))
+		if (bal_avoided(v, m->domid))
 			continue;
 		n = bal_count_owned(a, m->domid);
 		if (bm) {
@@ -386,6 +470,7 @@ void bal_observe(struct vbd_volume *v, uint64_t now)
 			m->rec = *r;
 		}
 	qmem_prune(b);
+	mslow_update(v, b, now);
 	/* count the rounds in a row this member was judged slow while the pool
 	 * was settled and it was doing I/O (an idle member's published latency
 	 * is an old one) */
@@ -506,7 +591,7 @@ void bal_round(struct backd *bd)
 {
 	uint64_t now = backd_now_ms();
 
-	if (bd->leaving)
+	if (bd->leaving || bd->cfg.no_balance)
 		return;
 	for (unsigned i = 0; i < bd->nvols; i++)
 		bal_observe(bd->vols[i], now);

@@ -56,7 +56,7 @@ int vbd_faults_probe_fails(struct vbd_faults *f, uint64_t off, uint64_t len);
  * length in bytes. */
 #define VBD_THROTTLE_BURST_NS 100000000ull /* 100 ms */
 struct vbd_throttle {
-	uint64_t iops, bps; /* 0: no limit */
+	_Atomic uint64_t iops, bps; /* 0: no limit; changed under lock */
 	pthread_mutex_t lock;
 	uint64_t tat[2];	       /* iops, bps: when the bucket is full again (ns) */
 	_Atomic uint64_t passed, held; /* requests through; of them, held first */
@@ -67,6 +67,12 @@ struct vbd_throttle {
 int vbd_throttle_parse(struct vbd_throttle *t, const char *spec, char *err, size_t errlen);
 void vbd_throttle_init(struct vbd_throttle *t, uint64_t iops, uint64_t bps);
 void vbd_throttle_destroy(struct vbd_throttle *t);
+/* Change the limits at run time (the buckets' state is kept). */
+void vbd_throttle_set(struct vbd_throttle *t, uint64_t iops, uint64_t bps);
+/* Re-reads PATH (one line "iops=N,bps=N", as --throttle) and sets the
+ * limits; 0, or -errno (-EINVAL: bad content) with a message in err and
+ * the limits unchanged. */
+int vbd_throttle_reload(struct vbd_throttle *t, const char *path, char *err, size_t errlen);
 /* Take the budget of one request of `bytes` at time `now` (ns): 0 (taken),
  * or the time at which to ask again (nothing taken). */
 uint64_t vbd_throttle_take(struct vbd_throttle *t, uint64_t now, uint64_t bytes);
@@ -75,6 +81,7 @@ uint64_t vbd_throttle_take(struct vbd_throttle *t, uint64_t now, uint64_t bytes)
 struct vbd_io_wrap {
 	struct vbd_faults faults;     /* n == 0: no fault wrapper */
 	struct vbd_throttle throttle; /* iops == bps == 0: no throttle wrapper */
+	const char *throttle_file;    /* --throttle-file: re-read on SIGHUP */
 };
 
 /* Logs what is configured (at_exit 0: a warning for fault injection) or

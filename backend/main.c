@@ -20,6 +20,7 @@ static void usage(FILE *f)
 	    "usage: vbdpool-backd [--all | --volume ID [--volume ID ...]] [--cost N]\n"
 	    "                     [--engine auto|uring|threads|inline|null] [--buffered] [--null]\n"
 	    "                     [--poll-us N] [--fault RULE ...] [--throttle iops=N,bps=N]\n"
+	    "                     [--throttle-file PATH] [--no-balance]\n"
 	    "       vbdpool-backd --help | --version\n"
 	    "  --all         (the default) serve every volume this domain is a member of,\n"
 	    "                following `vbdpoolctl member add/remove` live\n"
@@ -45,19 +46,32 @@ static void usage(FILE *f)
 	    "                op=read|write|flush|discard|any (default any)\n"
 	    "  --throttle iops=N,bps=N\n"
 	    "                this member's path capacity (either or both), shared by\n"
-	    "                all its queues; requests over it wait (100 ms burst)\n",
+	    "                all its queues; requests over it wait (100 ms burst)\n"
+	    "  --throttle-file PATH\n"
+	    "                the same, read from PATH (one line iops=N,bps=N) and\n"
+	    "                re-read on SIGHUP (a path whose capacity changes)\n"
+	    "  --no-balance  hand off no queue for balance (neither the count nor\n"
+	    "                the slow rule): a static split, for benchmarks\n",
 	    VBD_DEFAULT_COST, VBD_BACKD_POLL_US, VBD_MAX_FAULTS);
 }
 
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
 {
 	static const struct option opts[] = {
-	    {"volume", required_argument, NULL, 'v'},	{"all", no_argument, NULL, 'a'},
-	    {"cost", required_argument, NULL, 'c'},	{"engine", required_argument, NULL, 'e'},
-	    {"buffered", no_argument, NULL, 'b'},	{"null", no_argument, NULL, 'n'},
-	    {"poll-us", required_argument, NULL, 'p'},	{"fault", required_argument, NULL, 'f'},
-	    {"throttle", required_argument, NULL, 't'}, {"help", no_argument, NULL, 'h'},
-	    {"version", no_argument, NULL, 'V'},	{NULL, 0, NULL, 0},
+	    {"volume", required_argument, NULL, 'v'},
+	    {"all", no_argument, NULL, 'a'},
+	    {"cost", required_argument, NULL, 'c'},
+	    {"engine", required_argument, NULL, 'e'},
+	    {"buffered", no_argument, NULL, 'b'},
+	    {"null", no_argument, NULL, 'n'},
+	    {"poll-us", required_argument, NULL, 'p'},
+	    {"fault", required_argument, NULL, 'f'},
+	    {"throttle", required_argument, NULL, 't'},
+	    {"help", no_argument, NULL, 'h'},
+	    {"version", no_argument, NULL, 'V'},
+	    {"no-balance", no_argument, NULL, 'B'},
+	    {"throttle-file", required_argument, NULL, 'T'},
+	    {NULL, 0, NULL, 0},
 	};
 	char err[160];
 	int c, all = 0;
@@ -114,6 +128,12 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 				return -1;
 			}
 			break;
+		case 'T':
+			cfg->wrap.throttle_file = optarg;
+			break;
+		case 'B':
+			cfg->no_balance = 1;
+			break;
 		case 'b':
 			cfg->buffered = 1;
 			break;
@@ -144,12 +164,50 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 		usage(stderr);
 		return -1;
 	}
+	if (cfg->wrap.throttle_file) {
+		if (cfg->wrap.throttle.iops || cfg->wrap.throttle.bps) {
+			fprintf(stderr, "vbdpool-backd: --throttle and --throttle-file exclude "
+					"each other\n");
+			return -1;
+		}
+		vbd_throttle_init(&cfg->wrap.throttle, 0, 0);
+		if (vbd_throttle_reload(&cfg->wrap.throttle, cfg->wrap.throttle_file, err,
+					sizeof(err)) < 0) {
+			fprintf(stderr, "vbdpool-backd: --throttle-file: %s\n", err);
+			return -1;
+		}
+	}
 	if (all && cfg->nvolumes) {
 		fprintf(stderr, "vbdpool-backd: --all and --volume exclude each other (--volume "
 				"restricts the daemon to the volumes it names)\n");
 		return -1;
 	}
 	return 0;
+}
+
+/* --throttle-file: SIGHUP (blocked in every thread) re-reads it here. */
+static void *throttle_reloader(void *arg)
+{
+	struct vbd_io_wrap *w = arg;
+	sigset_t hup;
+	char err[160];
+	int sig;
+
+	sigemptyset(&hup);
+	sigaddset(&hup, SIGHUP);
+	for (;;) {
+		if (sigwait(&hup, &sig))
+			continue;
+		if (vbd_throttle_reload(&w->throttle, w->throttle_file, err, sizeof(err)) < 0)
+			log_warn("--throttle-file: %s: keeping iops=%llu bps=%llu", err,
+				 (unsigned long long)w->throttle.iops,
+				 (unsigned long long)w->throttle.bps);
+		else
+			log_info("throttle: iops=%llu bps=%llu (re-read %s)",
+				 (unsigned long long)w->throttle.iops,
+				 (unsigned long long)w->throttle.bps, w->throttle_file);
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -168,7 +226,18 @@ int main(int argc, char **argv)
 	sigaddset(&sigs, SIGTERM);
 	sigaddset(&sigs, SIGINT);
 	sigaddset(&sigs, SIGPIPE);
+	if (bd.cfg.wrap.throttle_file)
+		sigaddset(&sigs, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+	if (bd.cfg.wrap.throttle_file) {
+		pthread_t t;
+
+		if (pthread_create(&t, NULL, throttle_reloader, &bd.cfg.wrap) ||
+		    pthread_detach(t)) {
+			log_err("cannot start the --throttle-file reloader");
+			return 1;
+		}
+	}
 
 	bd.xs = xs_open(0);
 	if (!bd.xs) {

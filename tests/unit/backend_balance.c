@@ -48,7 +48,7 @@ static void reset(unsigned nq)
  * bal_decide on that same snapshot, and the hand-offs decided complete at
  * once (owner=target, epoch+1, connected). */
 #define SIM_MAX 4
-#define SIM_Q	8
+#define SIM_Q	12
 /* struct vbd_queue is the data plane's (opaque here): only the address of
  * something is used ("we serve it") */
 static char dummyq_mem;
@@ -68,6 +68,7 @@ struct sim {
 	unsigned spike_q, spike_rounds; /* model: queue whose new owner sees a spike */
 	unsigned slow_dom;		/* model: member with slow storage */
 	unsigned spike_round;		/* model: round of a one-round spike */
+	unsigned to_slow;		/* hand-offs whose target was slow_dom */
 };
 
 static struct sim S;
@@ -165,6 +166,7 @@ static void sim_round(struct sim *s)
 		r->owner = mv[i].target;
 		r->epoch++;
 		s->moves++;
+		s->to_slow += mv[i].target == s->slow_dom;
 		s->moved[mv[i].q]++;
 		if (mv[i].slow) {
 			s->slow_moves++;
@@ -236,6 +238,34 @@ static void model_slow_member(struct sim *s)
 			load(m, 5000, idle ? 0 : 100);
 		else
 			load(m, idle ? m->load.lat_us : 300, idle ? 0 : 1000);
+	}
+}
+
+/* s->slow_dom's path has a fifth of the others' capacity (a throttled or
+ * degraded HBA: bench/pool.sh): busy, it completes 200 IOPS to their 1000.
+ * The frontend keeps 64 requests in flight, shortest queue first, so a
+ * member holds about 4 per queue it owns when slow (they wait in its path)
+ * and the fast members share the rest: the slow member's mean latency is
+ * 20 ms per queue it owns, theirs (64 - 4k) / nfast ms: with 4 or 3 of
+ * 12 queues it is slow (80 or 60 ms vs 26). With 2 the frontend gives it
+ * fewer requests than its path takes (150 IOPS, 0.4 ms, less than one in
+ * flight): it looks fast and shows nothing about its capacity. */
+static void model_path_bound(struct sim *s)
+{
+	unsigned k = sim_owned(s, s->slow_dom), nfast = s->n - 1;
+
+	for (unsigned i = 0; i < s->n; i++) {
+		struct vbd_member *m = &s->mem[i];
+		unsigned owned = sim_owned(s, m->domid);
+
+		if (!owned)
+			load(m, m->load.lat_us, 0);
+		else if (m->domid == s->slow_dom && k <= 2)
+			load(m, 400, 150); /* its path takes more than it gets */
+		else if (m->domid == s->slow_dom)
+			load(m, 20000 * k, 200);
+		else
+			load(m, (64 - 4 * k) * 1000 / nfast, 1000);
 	}
 }
 
@@ -333,6 +363,29 @@ static void test_damping(void)
 	sim_rounds(s, 40);
 	CHECK(sim_owned(s, 1) == 1, "slow member keeps its last queue: %u", sim_owned(s, 1));
 	CHECK(s->moves == 1, "one hand-off: %u", s->moves);
+
+	/* a member whose path is slow sheds queues until it no longer looks
+	 * slow, and the others' count rule does not hand them back while it
+	 * shows nothing about its capacity: one probe per VBD_SLOW_PROBE_MS
+	 * (before: shed after 3 rounds, handed back at once, 4,3,4,3...) */
+	sim_init(s, 3, 12, model_path_bound);
+	s->slow_dom = 1;
+	sim_rounds(s, 40);
+	CHECK(sim_owned(s, 1) == 2, "path-bound member keeps %u queue(s)", sim_owned(s, 1));
+	CHECK(s->to_slow == 0 && s->moves == 2, "%u hand-off(s), %u back to the path-bound member",
+	      s->moves, s->to_slow);
+	sim_rounds(s, 2 * VBD_SLOW_PROBE_MS / VBD_BALANCE_MS);
+	/* a probe: a queue from each of the others, taken back when it is slow */
+	CHECK(s->to_slow <= 4, "%u queue(s) handed to it in 60 s: one probe per %d s", s->to_slow,
+	      VBD_SLOW_PROBE_MS / 1000);
+	CHECK(sim_owned(s, 1) <= 3, "path-bound member keeps %u queue(s)", sim_owned(s, 1));
+	/* its path back: it gets its share again */
+	s->slow_dom = VBD_DOMID_NONE;
+	for (unsigned i = 0; i < s->n; i++)
+		load(&s->mem[i], 16000, 1000);
+	s->model = NULL; /* and they stay so */
+	sim_rounds(s, 40);
+	CHECK(sim_owned(s, 1) == 4, "path back: member 1 owns %u", sim_owned(s, 1));
 
 	/* a member dies (its node vanishes, Xen 4.17): the survivors take its
 	 * queues over and see a latency spike; nothing moves back and forth

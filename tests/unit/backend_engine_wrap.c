@@ -2,13 +2,15 @@
 /* The I/O engine wrappers (backend/engine_wrap.h): the --fault rule parser
  * (good and bad rules) and what the rules do to an I/O, the --throttle
  * parser and its token buckets with an injected clock (deterministic: no
- * time is measured), and the wrappers around the null engine (an injected
- * EIO, FIFO order of held requests: a flush never overtakes the writes
- * held before it). */
+ * time is measured), the --throttle-file re-read (a capacity that changes
+ * at run time; bad content keeps the old limits), and the wrappers around the null engine (an
+ * injected EIO, FIFO order of held requests: a flush never overtakes the writes held before it). */
 #include <errno.h>
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "io_engine.h"
@@ -188,6 +190,55 @@ static void test_throttle_bucket(void)
 	vbd_throttle_destroy(&t);
 }
 
+static void put_file(const char *path, const char *text)
+{
+	FILE *f = fopen(path, "w");
+
+	CHECK(f && fputs(text, f) >= 0 && fclose(f) == 0, "write %s", path);
+}
+
+static void test_throttle_reload(void)
+{
+	const uint64_t s = 1000000000ull, t0 = 5 * s;
+	static const char *bad[] = {"", "iops=0\n", "iops=5\nbps=7\n", "speed=fast\n"};
+	char path[256], err[160];
+	struct vbd_throttle t;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/throttle.XXXXXX",
+		 getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(path);
+	CHECK(fd >= 0, "mkstemp");
+	close(fd);
+	vbd_throttle_init(&t, 0, 0);
+	put_file(path, "iops=1000\n");
+	CHECK(vbd_throttle_reload(&t, path, err, sizeof(err)) == 0 && t.iops == 1000 && !t.bps,
+	      "iops=1000 from the file: %s", err);
+	/* 1000 iops: a 100 ms burst of 100, then one per ms */
+	for (int i = 0; i < 100; i++)
+		CHECK(vbd_throttle_take(&t, t0, 4096) == 0, "burst %d", i);
+	CHECK(vbd_throttle_take(&t, t0, 4096) == t0 + s / 1000, "then 1 ms apart");
+	/* the path degrades to 20%: the next request waits 5 ms, not 1 */
+	put_file(path, " iops=200 \n");
+	CHECK(vbd_throttle_reload(&t, path, err, sizeof(err)) == 0 && t.iops == 200,
+	      "iops=200 re-read: %s", err);
+	CHECK(vbd_throttle_take(&t, t0 + s / 1000, 4096) == t0 + s / 1000 + s / 200 - s / 1000,
+	      "at 200 iops the bucket holds 5 ms per request");
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		put_file(path, bad[i]);
+		err[0] = 0;
+		CHECK(vbd_throttle_reload(&t, path, err, sizeof(err)) == -EINVAL && err[0],
+		      "bad file '%s' accepted", bad[i]);
+		CHECK(t.iops == 200 && !t.bps, "bad file '%s' changed the limits", bad[i]);
+	}
+	unlink(path);
+	err[0] = 0;
+	CHECK(vbd_throttle_reload(&t, path, err, sizeof(err)) == -ENOENT && strstr(err, path),
+	      "a missing file: %s", err);
+	CHECK(t.iops == 200, "and the limits kept");
+	vbd_throttle_destroy(&t);
+}
+
 /* ---- the wrappers around the null engine ---------------------------------- */
 
 static int reap_all(struct vbd_engine *e, struct vbd_io **out, int want)
@@ -261,6 +312,7 @@ int main(void)
 	test_fault_rules();
 	test_throttle_parse();
 	test_throttle_bucket();
+	test_throttle_reload();
 	test_wrappers();
 	return check_done("backend_engine_wrap");
 }
