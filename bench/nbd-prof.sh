@@ -67,6 +67,7 @@ ours() { # NAME
 	for p in $(pgrep -x "$1"); do
 		tr '\0' '\n' <"/proc/$p/environ" 2>/dev/null | grep -qx "XENSIM_DIR=$POOL_DIR/host" && echo "$p"
 	done
+	return 0 # the last process listed may be another host's (set -e, pipefail)
 }
 if [ "$server" = file ]; then
 	pids=${POOL_PIDS[-1]}
