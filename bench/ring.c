@@ -9,6 +9,9 @@
  *        [--sync T]   (T threads of synchronous I/O instead, like nbdkit)
  *        [--contexts C] (the library's event threads; 0: its default)
  *        [--threads N]  (the first QD requests come from N threads at once)
+ *        [--timeline FILE] (every 100 ms "ms completed-so-far" to FILE, and at
+ *                        the end the longest request and the longest gap
+ *                        between two completions: bench/pool.sh)
  *
  * Not a test: it prints figures.  bench/ring.sh sets up the emulated host
  * with null backends and runs it.
@@ -36,6 +39,7 @@ struct slot {
 	char *buf;
 	uint64_t rng;
 	uint64_t seq;
+	uint64_t t0_ns; /* --timeline: when the request in flight was submitted */
 };
 
 struct bench {
@@ -45,7 +49,29 @@ struct bench {
 	atomic_bool stop;
 	atomic_ulong done, errors, inflight;
 	atomic_ulong seq_next;
+	bool timeline;		       /* --timeline: the figures below */
+	_Atomic uint64_t last_done_ns; /* the last completion */
+	_Atomic uint64_t max_lat_ns, max_gap_ns;
 };
+
+static void atomic_max(_Atomic uint64_t *m, uint64_t v)
+{
+	uint64_t cur = atomic_load(m);
+
+	while (v > cur && !atomic_compare_exchange_weak(m, &cur, v))
+		;
+}
+
+/* --timeline: the longest request and gap between two completions */
+static void note_done(struct slot *s)
+{
+	struct bench *b = s->b;
+	uint64_t now = vbd_now_ns(), prev = atomic_exchange(&b->last_done_ns, now);
+
+	atomic_max(&b->max_lat_ns, now - s->t0_ns);
+	if (prev && now > prev)
+		atomic_max(&b->max_gap_ns, now - prev);
+}
 
 /* splitmix64: spread block numbers (the bench needs no more than that) */
 static uint64_t next_rand(uint64_t *s)
@@ -87,6 +113,8 @@ static void on_done(void *arg, int err)
 
 	if (err)
 		atomic_fetch_add(&b->errors, 1);
+	if (b->timeline)
+		note_done(s);
 	atomic_fetch_add(&b->done, 1);
 	if (atomic_load(&b->stop)) {
 		atomic_fetch_sub(&b->inflight, 1);
@@ -112,6 +140,8 @@ static void submit_one(struct slot *s)
 		blk = r % b->blocks;
 		write = b->mode == M_RANDWRITE || (b->mode == M_RANDRW && (r >> 40) & 1);
 	}
+	if (b->timeline)
+		s->t0_ns = vbd_now_ns();
 	rc = vbd_front_submit(b->f, write ? VBD_IO_WRITE : VBD_IO_READ, 0, s->buf, blk * b->bs,
 			      b->bs, on_done, s);
 	if (rc < 0) {
@@ -138,6 +168,33 @@ static void *start_thread(void *arg)
 	return NULL;
 }
 
+/* --timeline: every 100 ms (absolute deadlines: line k is at k x 100 ms)
+ * the completions so far */
+struct sampler {
+	struct bench *b;
+	FILE *f;
+	uint64_t t0_ns;
+};
+
+static void *sample_thread(void *arg)
+{
+	struct sampler *sp = arg;
+	struct timespec at;
+
+	clock_gettime(CLOCK_MONOTONIC, &at);
+	for (unsigned k = 0; !atomic_load(&sp->b->stop); k++) {
+		fprintf(sp->f, "%u %lu\n", k * 100, atomic_load(&sp->b->done));
+		fflush(sp->f);
+		at.tv_nsec += 100000000;
+		if (at.tv_nsec >= 1000000000) {
+			at.tv_nsec -= 1000000000;
+			at.tv_sec++;
+		}
+		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &at, NULL);
+	}
+	return NULL;
+}
+
 static double now_s(void)
 {
 	return vbd_now_ns() / 1e9;
@@ -152,10 +209,19 @@ static double cpu_s(void)
 int main(int argc, char **argv)
 {
 	static const struct option lo[] = {
-	    {"devid", 1, 0, 'd'},      {"qd", 1, 0, 'q'},      {"bs", 1, 0, 'b'},
-	    {"seconds", 1, 0, 's'},    {"rw", 1, 0, 'r'},      {"wait", 1, 0, 'w'},
-	    {"ring-order", 1, 0, 'o'}, {"sync", 1, 0, 'y'},    {"poll-us", 1, 0, 'p'},
-	    {"contexts", 1, 0, 'c'},   {"threads", 1, 0, 't'}, {0, 0, 0, 0},
+	    {"devid", 1, 0, 'd'},
+	    {"qd", 1, 0, 'q'},
+	    {"bs", 1, 0, 'b'},
+	    {"seconds", 1, 0, 's'},
+	    {"rw", 1, 0, 'r'},
+	    {"wait", 1, 0, 'w'},
+	    {"ring-order", 1, 0, 'o'},
+	    {"sync", 1, 0, 'y'},
+	    {"poll-us", 1, 0, 'p'},
+	    {"contexts", 1, 0, 'c'},
+	    {"threads", 1, 0, 't'},
+	    {"timeline", 1, 0, 'T'},
+	    {0, 0, 0, 0},
 	};
 	struct vbd_front_opts o;
 	struct bench b = {.mode = M_RANDREAD, .bs = 4096};
@@ -163,7 +229,7 @@ int main(int argc, char **argv)
 	unsigned contexts = 0, threads = 1;
 	int poll_us = -1;
 	double seconds = 5, t0, t1, c0, c1;
-	const char *rw = "randread";
+	const char *rw = "randread", *timeline = NULL;
 	struct vbd_front_stats st;
 	int c, rc;
 	/* the options that set an unsigned */
@@ -190,12 +256,15 @@ int main(int argc, char **argv)
 		case 'p':
 			poll_us = atoi(optarg);
 			break;
+		case 'T':
+			timeline = optarg;
+			break;
 		default:
 			fprintf(stderr,
 				"usage: %s [--devid N] [--qd N] [--bs BYTES] [--seconds S] "
 				"[--rw randread|randwrite|randrw|read|write] [--wait S] "
 				"[--ring-order O] [--poll-us N] [--sync T] [--contexts C] "
-				"[--threads N]\n",
+				"[--threads N] [--timeline FILE]\n",
 				argv[0]);
 			return 2;
 		}
@@ -253,6 +322,17 @@ int main(int argc, char **argv)
 			return 1;
 		memset(slots[i].buf, (int)i, b.bs);
 	}
+	struct sampler sp = {.b = &b};
+	pthread_t sampler;
+	if (timeline) {
+		sp.f = fopen(timeline, "w");
+		if (!sp.f) {
+			fprintf(stderr, "ring: --timeline %s: %s\n", timeline, strerror(errno));
+			return 1;
+		}
+		b.timeline = true;
+		pthread_create(&sampler, NULL, sample_thread, &sp);
+	}
 	atomic_store(&b.inflight, qd);
 	t0 = now_s();
 	c0 = cpu_s();
@@ -295,6 +375,14 @@ int main(int argc, char **argv)
 	for (unsigned i = 0; i < sync_threads; i++)
 		pthread_join(thr[i], NULL);
 	free(thr);
+	if (timeline) {
+		pthread_join(sampler, NULL);
+		fclose(sp.f);
+		printf(
+		    "ring: timeline %s: longest request %.1f ms, longest gap between completions "
+		    "%.1f ms\n",
+		    timeline, atomic_load(&b.max_lat_ns) / 1e6, atomic_load(&b.max_gap_ns) / 1e6);
+	}
 
 	vbd_front_get_stats(b.f, &st);
 	double iops = ops / (t1 - t0);
