@@ -30,4 +30,4 @@ BINS += $(STATS_BENCH)
 bench: $(STATS_BENCH)
 $(STATS_BENCH): bench/stats_record.c $(BACKEND_LIB) $(COMMON_LIB)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) -Ibackend $< $(BACKEND_LIB) $(COMMON_LIB) $(LDFLAGS) -o $@
+	$(CC) $(CFLAGS) $(BACKEND_TEST_INC) $< $(BACKEND_LIB) $(COMMON_LIB) $(LDFLAGS) -o $@

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * bench/stats_record: the per-request cost of the data plane's counters
- * (backend/stats.c vbd_qstats_record, single-writer relaxed load+store,
+ * (backend/dataplane/stats.c vbd_qstats_record, single-writer relaxed load+store,
  * read/write split) against the baseline it replaced (atomic fetch_add on
  * ops, bytes, latency sum and histogram bucket, no split), side by side in
  * one run on the same inputs.  Prints ns per request for each and the

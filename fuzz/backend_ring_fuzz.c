@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * libFuzzer target: the backend's data path (backend/queue.c, ring.c,
+ * libFuzzer target: the backend's data path (backend/dataplane/queue.c, ring.c,
  * request.c, grant_cache.c, the null and inline engines) against a hostile
  * frontend.  The harness is the frontend: the input is a small program that
  * writes request slots (raw bytes or shaped ones), req_prod values (honest,

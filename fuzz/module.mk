@@ -34,10 +34,10 @@ fuzz: $(FUZZ_DIR)/xs_wire_fuzz
 # frontend, on a fake grant table with the null and inline engines.
 BACK_FUZZ_SRCS := $(BACKEND_DATAPATH_SRCS) common/util/log.c common/util/parse_num.c
 $(eval $(call fuzz_run,backend,backend_ring_fuzz,fuzz/corpus-backend))
-$(FUZZ_DIR)/backend_ring_fuzz: fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) $(wildcard backend/*.h) \
+$(FUZZ_DIR)/backend_ring_fuzz: fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) $(BACKEND_HDRS) \
 		tests/lib/fake_evtchn.h
 	@mkdir -p $(dir $@)
-	$(FUZZ_CC) $(FUZZ_FLAGS) -Ibackend -Itests/lib -pthread fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) -o $@ \
+	$(FUZZ_CC) $(FUZZ_FLAGS) $(BACKEND_TEST_INC) -Itests/lib -pthread fuzz/backend_ring_fuzz.c $(BACK_FUZZ_SRCS) -o $@ \
 		$(URING_LIBS)
 
 # fuzz/front_ring_fuzz: the frontend's response checks against a hostile

@@ -20,7 +20,7 @@ $(SIM_TEST_BINS): private CFLAGS += $(SIM_CFLAGS)
 $(call objs,tests/lib/xs_local.c): private CFLAGS += $(SIM_CFLAGS)
 
 # The backend's unit tests see its internal headers.
-$(BUILD)/tests/unit/backend_%: private CFLAGS += -Ibackend
+$(BUILD)/tests/unit/backend_%: private CFLAGS += $(BACKEND_TEST_INC)
 
 # Test programs link the product libraries listed in TEST_LINK_LIBS by the
 # component module.mk files, plus the common layer.

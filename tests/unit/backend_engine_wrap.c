@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The I/O engine wrappers (backend/engine_wrap.h): the --fault rule parser
+/* The I/O engine wrappers (backend/dataplane/include/engine_wrap.h): the --fault rule parser
  * (good and bad rules) and what the rules do to an I/O, the --throttle
  * parser and its token buckets with an injected clock (deterministic: no
  * time is measured), the --throttle-file re-read (a capacity that changes

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* Unit tests: the data plane's per-queue counters (backend/stats.h): the
+/* Unit tests: the data plane's per-queue counters (backend/dataplane/include/stats.h): the
  * read/write split, snapshots and their sums, and the histogram folded into
  * the log2 buckets members publish for `vbdpoolctl top`. */
 #include <string.h>
