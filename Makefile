@@ -47,7 +47,7 @@ all: $(BUILD)/.built
 include common/module.mk
 include sim/module.mk
 include $(wildcard tools/*/module.mk)
-include $(wildcard backend/module.mk frontend/module.mk xenstore-schema/module.mk)
+include $(wildcard backend/module.mk frontend/module.mk)
 include tests/module.mk
 include $(wildcard tests/faultfs/module.mk)
 include $(wildcard fuzz/module.mk bench/module.mk)

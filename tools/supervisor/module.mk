@@ -5,7 +5,7 @@
 SUPERVISOR_SRCS := $(wildcard tools/supervisor/*.c)
 BINS            += $(BUILD)/bin/vbdpool-supervisor
 
-$(call objs,$(SUPERVISOR_SRCS)): CFLAGS += -Ixenstore-schema
+$(call objs,$(SUPERVISOR_SRCS)): CFLAGS += $(XSCHEMA_INC)
 
 $(BUILD)/bin/vbdpool-supervisor: $(call objs,$(SUPERVISOR_SRCS)) $(BUILD)/lib/libvbdschema.a \
 		$(COMMON_LIB)

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
-/* vbdpoolctl schema-check: the validator (xenstore-schema/) on the live
- * tree, read inside one transaction so it sees one consistent state. */
+/* vbdpoolctl schema-check: the validator (common/schema/, checking the
+ * layout of xenstore-schema/schema.txt) on the live tree, read inside one
+ * transaction so it sees one consistent state. */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>

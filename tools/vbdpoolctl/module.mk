@@ -1,9 +1,8 @@
 # tools/vbdpoolctl: the dom0 tool.  Everything but main.c is libvbdctl
-# (unit-tested: tests/unit/ctl_*.c).  Note: this file is included before
-# xenstore-schema/module.mk, so the schema library is named by its path.
+# (unit-tested: tests/unit/ctl_*.c).  It links libvbdschema (common/schema).
 VBDCTL_SRCS := $(filter-out tools/vbdpoolctl/main.c,$(wildcard tools/vbdpoolctl/*.c))
 VBDCTL_LIB  := $(BUILD)/lib/libvbdctl.a
-VBDCTL_SCHEMA_LIB := $(BUILD)/lib/libvbdschema.a
+VBDCTL_SCHEMA_LIB := $(XSCHEMA_LIB)
 LIBS        += $(VBDCTL_LIB)
 BINS        += $(BUILD)/bin/vbdpoolctl
 TEST_LINK_LIBS += $(VBDCTL_LIB)
@@ -12,8 +11,8 @@ TEST_LINK_LIBS += $(VBDCTL_LIB)
 # libxen-dev, which pulls in libxenmisc with libxlutil and libxenlight).
 XLUTIL_LIBS := $(or $(shell pkg-config --libs xlutil 2>/dev/null),-lxlutil)
 
-$(call objs,$(VBDCTL_SRCS) tools/vbdpoolctl/main.c): CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
-$(BUILD)/tests/unit/ctl_%: CFLAGS += -Ixenstore-schema -Itools/vbdpoolctl
+$(call objs,$(VBDCTL_SRCS) tools/vbdpoolctl/main.c): CFLAGS += $(XSCHEMA_INC) -Itools/vbdpoolctl
+$(BUILD)/tests/unit/ctl_%: CFLAGS += $(XSCHEMA_INC) -Itools/vbdpoolctl
 $(BUILD)/tests/unit/ctl_%: TEST_EXTRA_LIBS += $(XLUTIL_LIBS)
 
 $(VBDCTL_LIB): $(call objs,$(VBDCTL_SRCS))
