@@ -18,11 +18,12 @@ rig_say() { echo "rig-dom0[$(rig_now)]: $*"; }
 rig_domid() { xl domid "$1" 2>/dev/null; }
 
 # rig_domu_create NAME [CONFIG-LINE...]: create the PV domU NAME paused
-# (so its domid is known before anything runs); prints the domid.
+# (so its domid is known before anything runs); prints the domid.  The
+# config file is /run/rig-NAME.cfg, or RIG_DOMU_CFG.
 # on_poweroff=preserve keeps a finished guest (and its data/rig-rc) until
 # rig_domu_wait or rig_domu_destroy removes it.
 rig_domu_create() {
-	local name=$1 cfg=/run/rig-$1.cfg l
+	local name=$1 cfg=${RIG_DOMU_CFG:-/run/rig-$1.cfg} l
 	shift
 	{
 		echo "name = \"$name\""

@@ -4,9 +4,10 @@
 # domains (driver_domain=1) reach one shared disk (dom0's /dev/ram0 through
 # Xen's own blkback, attached to both with tests/xen/block-shared: xl 4.17
 # has no `w!`) and each runs vbdpool-backd; dom0 runs vbdpool-supervisor.
-# The guest's xl config carries `vbdpool = [ "volume=...,devid=0,queues=4" ]`
-# and dom0 attaches it with `vbdpoolctl attach --config` between `xl create
-# -p` and `xl unpause` (RIG_ARGS=cli: `vbdpoolctl attach` instead).  The
+# The guest's xl config, /etc/xen/guest.cfg, carries `vbdpool = [
+# "volume=...,devid=0,queues=4" ]`; `xl create` alone attaches it: the
+# supervisor sees the new domain and attaches from the file (RIG-SUMMARY
+# attach=xl-create; RIG_ARGS=cli: `vbdpoolctl attach` instead).  The
 # guest exports the device with vbdpool-nbd (RIG_ARGS=nbdkit: nbdkit + the
 # vbdpool plugin) and runs the project's verifier over NBD (POOL_GUEST
 # below).  When both members own
@@ -18,7 +19,8 @@
 # own every queue, the workload must finish with zero errors and verify,
 # and `vbdpoolctl schema-check` must pass on the real xenstored's tree
 # (printed with xenstore-ls) while the survivor serves and again after
-# `vbdpoolctl detach --config`.  RIG_ARGS=destroy fails m1 with `xl
+# `xl destroy guest`, which must leave no attachment (the supervisor
+# removes it).  RIG_ARGS=destroy fails m1 with `xl
 # destroy` instead; RIG_ARGS=lease:MS sets the supervisor's lease.  The run
 # prints the heartbeat gaps dom0 saw (what the lease must exceed) and how
 # long after the pause each step came.
@@ -145,7 +147,7 @@ secs_after() {
 
 rig_dom0_main() {
 	local d1 d2 g sup_pid hb_pid n1 n2 rc=0 t_kill t_all t_move='' t_drained='' own disk sc1=0 sc2=0 det=0
-	local cfg=/run/rig-guest.cfg ev ev2 stop fenced drained hb
+	local cfg=/etc/xen/guest.cfg ev ev2 stop fenced drained hb attach=cli left=
 	disk='disk = [ "vdev=xvdb,access=rw,script=block-shared,target=/dev/ram0" ]'
 	dd if=/dev/zero of=/dev/ram0 bs=1M count=128 2>/dev/null
 	ln -sf /dev/ram0 /dev/vbdpool-disk
@@ -166,19 +168,30 @@ rig_dom0_main() {
 	rig_domu_run m1 "$POOL_MEMBER_CMD" || rig_fail "run m1"
 	rig_domu_run m2 "$POOL_MEMBER_CMD" || rig_fail "run m2"
 
-	# The guest: its xl config carries the vbdpool device (xl ignores the
-	# key); `xl create -p`, `vbdpoolctl attach --config`, `xl unpause` is the
-	# administrator's sequence (docs/tooling.md).  RIG_ARGS=cli attaches
-	# with `vbdpoolctl attach DOMAIN VOLUME` instead.
+	# The guest: its xl config, /etc/xen/guest.cfg, carries the vbdpool
+	# device (xl ignores the key); `xl create` is all the administrator
+	# does: the supervisor attaches the device from the file
+	# (docs/tooling.md).  rig_domu_create uses `xl create -p` so that dom0
+	# can write the guest's command before it runs; nothing else happens
+	# between create and unpause but the wait for the supervisor's
+	# attachment.  RIG_ARGS=cli attaches with `vbdpoolctl attach DOMAIN
+	# VOLUME` instead (the file then has no vbdpool line).
 	if [[ " ${RIG_ARGS:-} " == *" cli "* ]]; then
 		g=$(RIG_DOMU_MEM=256 rig_domu_create guest) || rig_fail "create guest"
 		vbdpoolctl attach guest "$POOL_VOL" --devid 0 --queues "$POOL_QUEUES" || rig_fail "attach"
 	else
-		g=$(RIG_DOMU_MEM=256 rig_domu_create guest \
+		g=$(RIG_DOMU_CFG=$cfg RIG_DOMU_MEM=256 rig_domu_create guest \
 			"vbdpool = [ \"volume=$POOL_VOL, devid=0, queues=$POOL_QUEUES\" ]") || rig_fail "create guest"
 		echo "== $cfg"
 		cat "$cfg"
-		vbdpoolctl attach --config "$cfg" || rig_fail "vbdpoolctl attach --config $cfg"
+		for _ in $(seq 120); do
+			xenstore-exists "/vbdpool/volumes/$POOL_VOL/attachments/$g-0" && break
+			sleep 0.5
+		done
+		xenstore-exists "/vbdpool/volumes/$POOL_VOL/attachments/$g-0" ||
+			rig_fail "the supervisor did not attach the guest from $cfg within 60 s ($(xenstore-read "/vbdpool/autoattach/$g" 2>/dev/null))"
+		rig_say "attached by the supervisor: $(xenstore-read "/vbdpool/autoattach/$g")"
+		attach=xl-create
 	fi
 	rig_say "members m1=$d1 m2=$d2, guest=$g"
 	rig_domu_run guest "$POOL_GUEST" || rig_fail "run guest"
@@ -257,11 +270,19 @@ rig_dom0_main() {
 	done
 	if [[ " ${RIG_ARGS:-} " == *" cli "* ]]; then
 		vbdpoolctl detach guest "$POOL_VOL" --timeout 30 || det=$?
+		rig_domu_wait guest 30 || rc=$?
 	else
-		vbdpoolctl detach --config "$cfg" --timeout 30 || det=$?
+		# `xl destroy guest` (rig_domu_wait) is the detach: the supervisor
+		# removes a gone guest's attachments
+		rig_domu_wait guest 30 || rc=$?
+		for _ in $(seq 60); do
+			left=$(xenstore-list "/vbdpool/volumes/$POOL_VOL/attachments" 2>/dev/null | grep "^$g-")
+			[ -z "$left" ] && break
+			sleep 0.5
+		done
+		[ -z "$left" ] || det=1
 	fi
-	rig_domu_wait guest 30 || rc=$?
-	rig_say "guest workload rc=$rc, detach rc=$det"
+	rig_say "guest workload rc=$rc, detach rc=$det${left:+ (attachments left after xl destroy guest: $left)}"
 	rig_domu_console guest | grep -E 'front_verify|FAIL|error' | tail -n 20
 
 	echo "== xl list"
@@ -304,10 +325,10 @@ rig_dom0_main() {
 		rig_fail "survivor m2 does not own every queue: $own"
 	[ "$rc" = 0 ] || rig_fail "guest workload failed (rc=$rc)"
 	[ "$sc1" = 0 ] || rig_fail "schema-check failed on the live tree after the failover"
-	[ "$det" = 0 ] || rig_fail "detach failed (rc=$det)"
+	[ "$det" = 0 ] || rig_fail "detach failed (rc=$det)${left:+: xl destroy guest left $left}"
 	[ "$sc2" = 0 ] || rig_fail "schema-check failed after the detach"
 	local how
 	how="xl pause of one under load -> fenced (destroyed) by the supervisor $(secs_after "$stop" "$t_kill") s later (lease $POOL_LEASE_MS ms)"
 	[[ " ${RIG_ARGS:-} " == *" destroy "* ]] && how="xl destroy of one under load"
-	rig_detail "2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT export: $how -> survivor owns all $POOL_QUEUES queues after $(secs_after "$t_all" "$t_kill") s ($own), drained after $(secs_after "$t_drained" "$t_kill") s, $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after detach"
+	rig_detail "attach=$attach 2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT export: $how -> survivor owns all $POOL_QUEUES queues after $(secs_after "$t_all" "$t_kill") s ($own), drained after $(secs_after "$t_drained" "$t_kill") s, $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after $( [ "$attach" = cli ] && echo detach || echo "xl destroy guest (no attachment left)")"
 }
