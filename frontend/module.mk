@@ -41,11 +41,15 @@ $(FRONT_PLUGIN): $(call pic_objs,$(FRONT_PLUGIN_SRCS))
 
 # libvbdpool-front.so: the same PIC objects (but the plugin's own), with
 # only the API of front.h exported (libvbdpool-front.map; nm -D).  Real
-# file .so.SOVERSION.MINOR, SONAME .so.SOVERSION, links to both, as Debian
+# file .so.SOVERSION.MINOR.0, SONAME .so.SOVERSION, links to both, as Debian
 # ships libraries.  Bump FRONT_SOVERSION when a function of front.h changes
-# or goes away (a new soname), FRONT_SOMINOR when one is added.
+# or goes away (a new soname).  A function added goes into a new version
+# node VBDPOOL_FRONT_<SOVERSION>.<MINOR> of the map: MINOR is the newest
+# node's, read from the map (the one place it is written).
 FRONT_SOVERSION := 0
-FRONT_SOMINOR   := 1.0
+FRONT_SOMINOR   := $(shell sed -n 's/^VBDPOOL_FRONT_$(FRONT_SOVERSION)\.\([0-9][0-9]*\) {.*/\1/p' \
+	frontend/libvbdpool-front.map | sort -n | tail -n 1)
+FRONT_SOMINOR   := $(or $(FRONT_SOMINOR),0).0
 FRONT_SONAME    := libvbdpool-front.so.$(FRONT_SOVERSION)
 FRONT_SO        := $(BUILD)/lib/$(FRONT_SONAME).$(FRONT_SOMINOR)
 LIBS            += $(FRONT_SO)

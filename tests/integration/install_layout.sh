@@ -22,12 +22,17 @@ mk install
 version=$(sed -n 's/^#define VBDPOOL_VERSION "\(.*\)"$/\1/p' "$VBD_TOP/common/include/vbdpool/version.h")
 [ -n "$version" ] || fail "no VBDPOOL_VERSION in version.h"
 
+# the real file's minor is the newest version node of the map
+minor=$(sed -n 's/^VBDPOOL_FRONT_0\.\([0-9][0-9]*\) {.*/\1/p' "$VBD_TOP/frontend/libvbdpool-front.map" | sort -n | tail -n 1)
+[ -n "$minor" ] || fail "no version node VBDPOOL_FRONT_0.N in libvbdpool-front.map"
+real=libvbdpool-front.so.0.$minor.0
+
 # --- the layout: exactly these files and links --------------------------
 P=usr/local
 progs="vbdpoolctl vbdpool-backd vbdpool-supervisor vbdpool-nbd vbdpool-guestd"
 expect=$( {
 	for p in $progs; do echo "$P/sbin/$p"; echo "$P/share/man/man8/$p.8"; done
-	echo $P/lib/libvbdpool-front.so.0.1.0
+	echo $P/lib/$real
 	echo $P/lib/libvbdpool-front.so.0
 	echo $P/lib/libvbdpool-front.so
 	echo $P/lib/pkgconfig/vbdpool-front.pc
@@ -51,15 +56,14 @@ done
 # --- the library ----------------------------------------------------------
 lib=$root/$P/lib
 [ "$(readlink "$lib/libvbdpool-front.so")" = libvbdpool-front.so.0 ] || fail ".so link"
-[ "$(readlink "$lib/libvbdpool-front.so.0")" = libvbdpool-front.so.0.1.0 ] || fail ".so.0 link"
-[ -f "$lib/libvbdpool-front.so.0.1.0" ] && [ ! -L "$lib/libvbdpool-front.so.0.1.0" ] ||
-	fail "the real file is not .so.0.1.0"
-soname=$(readelf -d "$lib/libvbdpool-front.so.0.1.0" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
+[ "$(readlink "$lib/libvbdpool-front.so.0")" = "$real" ] || fail ".so.0 link"
+[ -f "$lib/$real" ] && [ ! -L "$lib/$real" ] || fail "the real file is not $real"
+soname=$(readelf -d "$lib/$real" | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p')
 [ "$soname" = libvbdpool-front.so.0 ] || fail "SONAME '$soname'"
 api=$(grep -oE '\bvbd_front_[a-z_]+\(' "$root/$P/include/vbdpool/front.h" | tr -d '(' | sort -u)
-exported=$(nm -D --defined-only "$lib/libvbdpool-front.so.0.1.0" | awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
+exported=$(nm -D --defined-only "$lib/$real" | awk '$2 ~ /^[TDBRVW]$/ { sub(/@.*/, "", $3); print $3 }' | sort -u)
 [ "$api" = "$exported" ] || fail "exported symbols are not front.h's API:$(diff <(echo "$api") <(echo "$exported"))"
-echo "exports the $(echo "$api" | wc -l) functions of front.h, SONAME $soname"
+echo "exports the $(echo "$api" | wc -l) functions of front.h, SONAME $soname, file $real"
 
 # --- a program built against the installed tree with pkg-config ------------
 # only the installed tree's .pc (not exported: the reinstall below runs make)
