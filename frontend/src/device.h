@@ -111,7 +111,7 @@ struct vbd_front {
 	unsigned long nios;
 	uint64_t submitted, completed, errors, reposted, bad;
 	/* context 0: stall watch (o.stall_warn_ms) */
-	uint64_t stall_mark_ns;	  /* last progress (a response, or nothing outstanding) */
+	uint64_t stall_mark_ns;	  /* last progress (a response, or a submit to an idle device) */
 	uint64_t stall_completed; /* f->completed then */
 	bool stall_logged;
 	/* application descriptors (vbd_front_fd_set), under afd_lock */

@@ -93,9 +93,12 @@ static int ms_until(uint64_t at)
 	return at > now ? (int)((at - now + 999999) / 1000000) : 0;
 }
 
-/* The stall watch (lock held): I/O outstanding and no response since
- * o.stall_warn_ms.  Returns the ms until the warning is due (the poll
- * must wake by then), or -1. */
+/* The stall watch (lock held): I/O outstanding and no response for
+ * o.stall_warn_ms, counted from the later of the last response and the
+ * submission of the oldest outstanding request (the submit that ends an
+ * idle spell sets stall_mark_ns: the loop may have slept since its last
+ * look).  Returns the ms until the warning is due (the poll must wake by
+ * then), or -1. */
 static int stall_check(struct vbd_front *f, uint64_t now)
 {
 	uint64_t warn_ns = (uint64_t)f->o.stall_warn_ms * 1000000u;

@@ -428,7 +428,12 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
 	}
 	io->ctx = pick_ctx(f, self);
 	io->ctx->nios++;
-	f->nios++;
+	/* The stall watch measures from the later of the last response and
+	 * this request if the device was idle: the oldest outstanding one's
+	 * age (stall_check; a warning already logged keeps its mark for its
+	 * "responses again after" line). */
+	if (f->nios++ == 0 && !f->stall_logged)
+		f->stall_mark_ns = vbd_apoll_now();
 	f->submitted++;
 	if (op == VBD_IO_FLUSH) {
 		/* Every queue with an owner flushes what it completed; if no
