@@ -103,6 +103,7 @@ struct nbd_conn {
 	short armed;	  /* events asked of the event loop */
 	int64_t deadline; /* stop_reading: replies not sent by then are dropped (-1: unset) */
 	uint64_t nreqs, nerrs;
+	int ctx; /* the event context serving it (s->ctx_conns), -1: none yet */
 };
 
 struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer)
@@ -123,6 +124,7 @@ struct nbd_conn *conn_new(struct nbd_server *s, int fd, const char *peer)
 	c->s = s;
 	c->fd = fd;
 	c->deadline = -1;
+	c->ctx = -1;
 	atomic_store(&c->last_active, vbd_now_ms());
 	pthread_mutex_init(&c->mu, NULL);
 	pthread_mutex_lock(&s->mu);
@@ -809,6 +811,20 @@ static void conn_event(void *arg, int fd, short revents)
 	}
 }
 
+/* The event context with the fewest transmitting connections (s->mu
+ * held): a client's requests go to that context's queues only, so several
+ * clients (or one client's several connections, NBD multi-conn) spread
+ * over the contexts as blk-mq spreads submitters over hardware queues. */
+static unsigned least_used_ctx(const struct nbd_server *s)
+{
+	unsigned n = vbd_front_num_contexts(s->dev), best = 0;
+
+	for (unsigned i = 1; i < n && i < VBD_MAX_QUEUES; i++)
+		if (s->ctx_conns[i] < s->ctx_conns[best])
+			best = i;
+	return best;
+}
+
 /* Transmission: the event loop serves the connection; this thread waits
  * for it to let go, passing on stops and deadline checks. */
 static void transmit(struct nbd_conn *c)
@@ -824,8 +840,19 @@ static void transmit(struct nbd_conn *c)
 	/* under s->mu like the kicks below: once main.c set closing_dev the
 	 * device may be gone (a handshake that ends that late is not served) */
 	pthread_mutex_lock(&s->mu);
-	rc = atomic_load(&s->closing_dev) ? -ESHUTDOWN
-					  : vbd_front_fd_set(s->dev, c->fd, POLLIN, conn_event, c);
+	if (atomic_load(&s->closing_dev)) {
+		rc = -ESHUTDOWN;
+	} else {
+		unsigned ctx = least_used_ctx(s);
+
+		rc = vbd_front_fd_set_ctx(s->dev, ctx, c->fd, POLLIN, conn_event, c);
+		if (rc == 0) {
+			c->ctx = (int)ctx;
+			s->ctx_conns[ctx]++;
+			log_info("%s: on context %u of %u (%u connection(s) there)", c->name, ctx,
+				 vbd_front_num_contexts(s->dev), s->ctx_conns[ctx]);
+		}
+	}
 	pthread_mutex_unlock(&s->mu);
 	if (rc < 0) {
 		log_err("%s: cannot serve it: %s", c->name, strerror(-rc));
@@ -878,6 +905,8 @@ void *conn_thread(void *arg)
 		}
 	}
 	s->nconns--;
+	if (c->ctx >= 0)
+		s->ctx_conns[c->ctx]--;
 	pthread_cond_broadcast(&s->cv);
 	pthread_mutex_unlock(&s->mu);
 	close(c->fd);

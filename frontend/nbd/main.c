@@ -65,7 +65,7 @@ struct args {
 	unsigned devid; /* NO_DEVID: not given */
 	const char *sock_path, *listen_spec, *volume;
 	unsigned ring_order, wait_s, queue_batch, poll_us, stall_s, drain_ms;
-	unsigned idle_s, budget_mib, hold_detach;
+	unsigned idle_s, budget_mib, hold_detach, contexts;
 };
 #define NO_DEVID UINT_MAX
 
@@ -91,6 +91,7 @@ static const struct opt_desc {
     {"idle-timeout", OPT_UINT, offsetof(struct args, idle_s), 86400},
     {"conn-budget-mib", OPT_UINT, offsetof(struct args, budget_mib), 4096},
     {"hold-detach", OPT_UINT, offsetof(struct args, hold_detach), 1},
+    {"contexts", OPT_UINT, offsetof(struct args, contexts), VBD_MAX_QUEUES},
 };
 #define NOPTS	    (sizeof(opt_table) / sizeof(opt_table[0]))
 #define OPT_HELP    'h'
@@ -122,6 +123,10 @@ static void usage(FILE *f)
 	    "  --conn-budget-mib N  per connection: at most N MiB of request payloads and\n"
 	    "                     unsent replies (default %d); the largest request\n"
 	    "                     accepted (advertised maximum block size) is min(N MiB, %u MiB)\n"
+	    "  --contexts N       event threads serving the queues (queue q: context\n"
+	    "                     q %% N; at most the queues; default 0: min(queues,\n"
+	    "                     online CPUs)); connections are spread over them,\n"
+	    "                     each served by the one with the fewest connections\n"
 	    "  --hold-detach 1    dom0's detach (state 5) does not stop requests: the\n"
 	    "                     device closes, letting the detach finish, at SIGTERM\n"
 	    "                     (vbdpool-guestd sends it once the device is not in use)\n"
@@ -429,7 +434,7 @@ static int open_device(const struct args *a, struct nbd_server *srv)
 	o.poll_us = a->poll_us;
 	o.stall_warn_ms = a->stall_s * 1000;
 	o.drain_timeout_ms = a->drain_ms;
-	rc = vbd_front_open(&o, &srv->dev);
+	rc = vbd_front_open_ctx(&o, a->contexts, &srv->dev);
 	if (rc < 0) {
 		const char *hint = "";
 

@@ -17,6 +17,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "vbdpool/proto.h"
+
 struct vbd_front;
 struct nbd_conn;
 
@@ -39,6 +41,9 @@ struct nbd_server {
 	struct nbd_conn *conns;
 	unsigned nconns;
 	unsigned long next_id;
+	/* transmitting connections per event context: a new one goes to the
+	 * context with the fewest (its queues are q % contexts == ctx) */
+	unsigned ctx_conns[VBD_MAX_QUEUES];
 };
 
 /* ---- sockio.c ---------------------------------------------------------- */
