@@ -34,6 +34,7 @@
 #include "vbdpool/xs.h"
 
 #define DRAINED_KEEP_S 3600
+#define DRAIN_PRUNE_MS 60000
 
 struct drain_entry {
 	char vol[VBD_VOLUME_ID_MAX + 1];
@@ -48,7 +49,7 @@ struct sv_drain {
 	unsigned n, cap;
 	struct drain_entry *w; /* written, until the domid is a live member again */
 	unsigned nw, wcap;
-	int64_t next_prune_ms;
+	int64_t last_prune_ms; /* dom0 monotonic: the last prune (0: never) */
 };
 
 static void remember_written(struct sv_drain *d, const char *vol, unsigned domid)
@@ -218,8 +219,11 @@ static void prune(struct sv *sv, const struct sv_view *v, long long now_s)
 
 			if (*end || end == doms[k])
 				continue;
+			/* a live member again, as forget_revived judges it (a
+			 * fenced member, paused, is no live member) */
 			for (unsigned m = 0; m < v->nm && !drop; m++)
 				drop = v->m[m].domid == id && !strcmp(v->m[m].vol, vols[i]) &&
+				       sv_member_in(&v->m[m], SV_ST(JOINING) | SV_ST(ACTIVE)) &&
 				       sv_domain_alive(sv, v, (unsigned)id);
 			snprintf(p, sizeof(p), VBD_XS_DRAINED "/%s", vols[i], doms[k]);
 			if (!drop && vbd_xs_read(sv->xs, XBT_NULL, &val, "%s", p) == 0)
@@ -281,9 +285,12 @@ static int drain_check(struct sv *sv, void *priv, const struct sv_view *v)
 	}
 	d->n = k;
 	forget_revived(sv, d, v);
-	if (v->now_ms >= d->next_prune_ms) {
+	/* pruning lists every volume's drained/: after a change of the pool
+	 * (a member back) within a second, else once a minute (old nodes) */
+	if ((v->pool_read && v->now_ms >= d->last_prune_ms + 1000) ||
+	    v->now_ms >= d->last_prune_ms + DRAIN_PRUNE_MS) {
 		prune(sv, v, now_s);
-		d->next_prune_ms = v->now_ms + 10000;
+		d->last_prune_ms = v->now_ms;
 	}
 	return 0;
 }

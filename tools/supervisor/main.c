@@ -301,6 +301,14 @@ static int setup(struct daemon *d, const struct sv_conf *c)
 		log_err("watching domain events: %s", strerror(errno));
 		return 1;
 	}
+	/* The pool: a change there (members, states, ACLs, records) makes the
+	 * next view read it all again; ticks in between re-read heartbeats
+	 * only (sv.h, struct sv_pool_cache). */
+	if (!xs_watch(d->sv.xs, VBD_XS_VOLUMES, SV_WATCH_POOL) ||
+	    !xs_watch(d->sv.xs, VBD_XS_SUPERVISOR, SV_WATCH_POOL)) {
+		log_err("watching %s: %s", VBD_XS_VOLUMES, strerror(errno));
+		return 1;
+	}
 	log_info("supervising (pid %ld, platform %s, scan every %ld ms, lease %ld ms, fence %s, "
 		 "storage timeout %ld ms)",
 		 d->pa.pid, vbd_platform()->name, d->scan_ms, c->lease_ms, sv_fence_name(c->fence),
@@ -315,8 +323,12 @@ static void on_watch_events(struct daemon *d)
 	int events = 0;
 
 	while ((ev = xs_check_watch(d->sv.xs))) {
-		events++;
-		log_debug("watch %s", ev[XS_WATCH_PATH]);
+		if (!strcmp(ev[XS_WATCH_TOKEN], SV_WATCH_POOL)) {
+			sv_pool_changed(&d->sv); /* read at the next view */
+		} else {
+			events++;
+			log_debug("watch %s", ev[XS_WATCH_PATH]);
+		}
 		free(ev);
 	}
 	if (events)
@@ -377,6 +389,8 @@ static void teardown(struct daemon *d)
 		int rc;
 		xs_unwatch(d->sv.xs, "@releaseDomain", "release");
 		xs_unwatch(d->sv.xs, "@introduceDomain", "introduce");
+		xs_unwatch(d->sv.xs, VBD_XS_VOLUMES, SV_WATCH_POOL);
+		xs_unwatch(d->sv.xs, VBD_XS_SUPERVISOR, SV_WATCH_POOL);
 		d->pa.pid = -1;
 		rc = vbd_xs_transact(d->sv.xs, pid_txn, &d->pa);
 		if (rc)
@@ -387,6 +401,7 @@ static void teardown(struct daemon *d)
 			modules[d->ninit]->fini(d->priv[d->ninit]);
 	if (d->sv.domctl)
 		vbd_platform()->domctl->close(d->sv.domctl);
+	sv_pool_cache_free(&d->sv);
 	if (d->sv.xs)
 		xs_close(d->sv.xs);
 	if (d->sfd >= 0)

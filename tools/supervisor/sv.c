@@ -10,6 +10,7 @@
 
 #include "vbd_pool_acl.h"
 #include "vbdpool/log.h"
+#include "vbdpool/parse_num.h"
 #include "vbdpool/pool_snap.h"
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
@@ -88,16 +89,126 @@ static int view_members(struct sv *sv, xs_transaction_t t, struct sv_view *v,
 	return 0;
 }
 
+struct sv_alive_memo {
+	unsigned n, cap;
+	struct {
+		unsigned domid;
+		int alive;
+	} * e;
+};
+
 void sv_view_free(struct sv_view *v)
 {
 	free(v->m);
 	free(v->g);
 	free(v->doms);
+	if (v->alive)
+		free(v->alive->e);
+	free(v->alive);
 	memset(v, 0, sizeof(*v));
 	v->ndoms = -1;
 }
 
-int sv_view_build(struct sv *sv, struct sv_view *v)
+void sv_pool_cache_free(struct sv *sv)
+{
+	free(sv->pool.m);
+	free(sv->pool.g);
+	sv->pool.m = NULL;
+	sv->pool.g = NULL;
+	sv->pool.nm = sv->pool.ng = 0;
+	sv->pool.valid = 0;
+}
+
+void sv_pool_changed(struct sv *sv)
+{
+	sv->pool.valid = 0;
+}
+
+static void *dup_array(const void *a, size_t n, size_t size)
+{
+	void *c = malloc(n ? n * size : 1);
+
+	if (c && n)
+		memcpy(c, a, n * size);
+	return c;
+}
+
+/* Keep what a full read found for the ticks that follow. */
+static void cache_store(struct sv *sv, const struct sv_view *v)
+{
+	struct sv_member *m = dup_array(v->m, v->nm, sizeof(*v->m));
+	struct sv_grant *g = dup_array(v->g, v->ng, sizeof(*v->g));
+
+	sv_pool_cache_free(sv);
+	if (!m || !g) { /* read it all again next time */
+		free(m);
+		free(g);
+		return;
+	}
+	sv->pool = (struct sv_pool_cache){.m = m,
+					  .nm = v->nm,
+					  .g = g,
+					  .ng = v->ng,
+					  .valid = 1,
+					  .reread_ms = v->now_ms + SV_POOL_REREAD_MS,
+					  .reads = sv->pool.reads + 1};
+}
+
+/* One heartbeat node into *has / *hb, as the pool snapshot reads it. */
+static void read_hb(struct sv *sv, const char *path, enum vbd_snap_has *has, uint64_t *hb)
+{
+	char *val;
+
+	*hb = 0;
+	*has = VBD_SNAP_ABSENT;
+	if (vbd_xs_read(sv->xs, XBT_NULL, &val, "%s", path))
+		return;
+	*has = vbd_parse_u64(val, UINT64_MAX, hb) == 0 ? VBD_SNAP_OK : VBD_SNAP_BAD;
+	if (*has != VBD_SNAP_OK)
+		*hb = 0;
+	free(val);
+}
+
+/* The view from the cache, with fresh heartbeats: the domain's one node
+ * (read once per domain), else the volume's own (older daemons), the
+ * order vbd_pool_snap_read follows. */
+static int view_from_cache(struct sv *sv, struct sv_view *v)
+{
+	char p[VBD_XS_PATH_MAX];
+
+	v->m = dup_array(sv->pool.m, sv->pool.nm, sizeof(*v->m));
+	v->g = dup_array(sv->pool.g, sv->pool.ng, sizeof(*v->g));
+	if (!v->m || !v->g)
+		return -ENOMEM;
+	v->nm = sv->pool.nm;
+	v->ng = sv->pool.ng;
+	for (unsigned i = 0; i < v->nm; i++) {
+		struct sv_member *m = &v->m[i];
+		unsigned k = 0;
+
+		while (k < i && v->m[k].domid != m->domid)
+			k++;
+		if (k < i && v->m[k].has_hb != VBD_SNAP_ABSENT && v->m[k].hb_domain) {
+			m->has_hb = v->m[k].has_hb;
+			m->hb = v->m[k].hb;
+			m->hb_domain = 1;
+			continue;
+		}
+		snprintf(p, sizeof(p), VBD_XS_DOMAIN_HB, m->domid);
+		read_hb(sv, p, &m->has_hb, &m->hb);
+		m->hb_domain = m->has_hb != VBD_SNAP_ABSENT;
+		/* a member no daemon has joined yet (no state) beats nowhere */
+		if (!m->hb_domain && m->has_state != VBD_SNAP_ABSENT) {
+			snprintf(p, sizeof(p), VBD_XS_MEMBER "/heartbeat", m->vol, m->domid);
+			read_hb(sv, p, &m->has_hb, &m->hb);
+		}
+	}
+	return 0;
+}
+
+/* The whole pool in one transaction: members, states, heartbeats, grants
+ * left over. */
+static int view_read_pool(struct sv *sv, struct sv_view *v)
 {
 	struct vbd_pool_snap snap = {0};
 	unsigned gcap = 0;
@@ -105,9 +216,6 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 	xs_transaction_t t;
 	int rc;
 
-	memset(v, 0, sizeof(*v));
-	v->ndoms = -1;
-	v->now_ms = sv_now_ms();
 	t = xs_transaction_start(sv->xs); /* one snapshot; abandoned */
 	rc = view_members(sv, t, v, &snap);
 	/* grants the members have lost (backing: "n0 M", the members only) */
@@ -120,6 +228,27 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 	vbd_pool_snap_free(&snap);
 	if (t != XBT_NULL)
 		xs_transaction_end(sv->xs, t, true);
+	return rc;
+}
+
+int sv_view_build(struct sv *sv, struct sv_view *v)
+{
+	int rc;
+
+	memset(v, 0, sizeof(*v));
+	v->ndoms = -1;
+	v->now_ms = sv_now_ms();
+	v->alive = calloc(1, sizeof(*v->alive));
+	if (!v->alive)
+		return -ENOMEM;
+	if (sv->pool.valid && v->now_ms < sv->pool.reread_ms) {
+		rc = view_from_cache(sv, v);
+	} else {
+		rc = view_read_pool(sv, v);
+		if (!rc)
+			cache_store(sv, v);
+		v->pool_read = 1;
+	}
 	/* Domains are listed after the members are read: a member seen above
 	 * had its domain before this list, so a domain missing from it is
 	 * really gone (listing first would miss a domain created and added
@@ -141,7 +270,7 @@ int sv_view_build(struct sv *sv, struct sv_view *v)
 	return rc;
 }
 
-int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
+static int domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
 {
 	char p[64];
 
@@ -154,6 +283,30 @@ int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
 		if (v->doms[i].domid == domid)
 			return v->doms[i].state != VBD_DOM_DYING;
 	return 0;
+}
+
+int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
+{
+	struct sv_alive_memo *a = v->alive;
+	int alive;
+
+	for (unsigned i = 0; a && i < a->n; i++)
+		if (a->e[i].domid == domid)
+			return a->e[i].alive;
+	alive = domain_alive(sv, v, domid);
+	if (a && a->n == a->cap) {
+		unsigned cap = a->cap ? a->cap * 2 : 16;
+		void *e = realloc(a->e, cap * sizeof(*a->e));
+		if (!e)
+			return alive; /* asked again next time */
+		a->e = e;
+		a->cap = cap;
+	}
+	if (a) {
+		a->e[a->n].domid = domid;
+		a->e[a->n++].alive = alive;
+	}
+	return alive;
 }
 
 struct state_args {

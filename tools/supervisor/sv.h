@@ -42,6 +42,7 @@ struct sv_member {
 	enum vbd_snap_has has_state, has_hb; /* ABSENT, OK or BAD (malformed) */
 	enum vbd_member_state state;	     /* when has_state is OK */
 	uint64_t hb;			     /* heartbeat; 0 unless has_hb is OK */
+	int hb_domain;			     /* sv.c: hb is the domain's one node */
 };
 
 /* Is the member's state one of these (a state that is absent or malformed
@@ -72,12 +73,35 @@ struct sv_view {
 	/* from domctl `list`, or ndoms = -1 when no domctl is available */
 	struct vbd_dominfo *doms;
 	int ndoms;
+	/* sv_domain_alive's answers during this view: one XenStore read per
+	 * domain, not per member and module */
+	struct sv_alive_memo *alive;
+	int pool_read; /* the pool was read for this view (changed, or the backstop) */
 };
 
 enum sv_fence_policy { SV_FENCE_DESTROY, SV_FENCE_PAUSE, SV_FENCE_OFF };
 const char *sv_fence_name(enum sv_fence_policy p);
 
 struct sv_drain;
+
+/* sv.c: the pool part of the last full read (members with their states,
+ * grants left over), kept between views: a tick re-reads only the
+ * heartbeats (one read per member domain) and the domain list, and the
+ * whole pool again only after a watch on /vbdpool/volumes or
+ * /vbdpool/supervisor fired (sv_pool_changed) or SV_POOL_REREAD_MS
+ * passed.  An idle host of 200 volumes cost 3425 XenStore requests a
+ * second when every tick read everything (bench/scale.sh). */
+struct sv_pool_cache {
+	struct sv_member *m;
+	unsigned nm;
+	struct sv_grant *g;
+	unsigned ng;
+	int valid;	     /* 0: read the pool at the next view */
+	int64_t reread_ms;   /* read it then anyway (a backstop) */
+	unsigned long reads; /* full reads so far (tests, logs) */
+};
+#define SV_POOL_REREAD_MS 60000
+#define SV_WATCH_POOL	  "pool" /* the token of the pool watches */
 
 struct sv {
 	struct xs_handle *xs;
@@ -88,6 +112,7 @@ struct sv {
 	struct sv_drain *drain;	    /* drain.c's pending signals */
 	const char *guest_configs;  /* autoattach.c: DIR[:DIR...], "" off; NULL default */
 	const char *ctl_path;	    /* autoattach.c: vbdpoolctl; NULL: found */
+	struct sv_pool_cache pool;  /* sv.c */
 };
 
 /* Where autoattach.c looks for <name>.cfg by default: xl's own config
@@ -136,6 +161,9 @@ int sv_revoke(struct sv *sv, const char *vol, struct sv_gone *gone, unsigned n);
 
 int sv_view_build(struct sv *sv, struct sv_view *v);
 void sv_view_free(struct sv_view *v);
+/* A pool watch fired: the next view reads the whole pool again. */
+void sv_pool_changed(struct sv *sv);
+void sv_pool_cache_free(struct sv *sv);
 
 struct sv_module {
 	const char *name;
