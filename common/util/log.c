@@ -40,12 +40,13 @@ int vbd_log_enabled(enum vbd_log_level lvl)
 	return (int)lvl <= log_level;
 }
 
-void vbd_log(enum vbd_log_level lvl, const char *fmt, ...)
+static void vlog(enum vbd_log_level lvl, const char *fmt, va_list ap)
+    __attribute__((format(printf, 2, 0)));
+static void vlog(enum vbd_log_level lvl, const char *fmt, va_list ap)
 {
 	static const char *names[] = {"error", "warn", "info", "debug"};
 	char buf[1024];
 	struct timespec ts;
-	va_list ap;
 	int n;
 
 	if (!vbd_log_enabled(lvl))
@@ -53,10 +54,8 @@ void vbd_log(enum vbd_log_level lvl, const char *fmt, ...)
 	clock_gettime(CLOCK_REALTIME, &ts);
 	n = snprintf(buf, sizeof(buf), "%ld.%03ld %s[%d] %s: ", (long)ts.tv_sec % 100000,
 		     ts.tv_nsec / 1000000, log_prog, (int)getpid(), names[lvl]);
-	va_start(ap, fmt);
 	if (n > 0 && (size_t)n < sizeof(buf))
 		n += vsnprintf(buf + n, sizeof(buf) - n, fmt, ap);
-	va_end(ap);
 	if (n < 0)
 		return;
 	if ((size_t)n >= sizeof(buf) - 1)
@@ -65,4 +64,41 @@ void vbd_log(enum vbd_log_level lvl, const char *fmt, ...)
 	/* one write() per line so lines from threads and processes don't mix */
 	if (write(STDERR_FILENO, buf, n) < 0)
 		return;
+}
+
+void vbd_log(enum vbd_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap);
+	va_end(ap);
+}
+
+int vbd_log_once(struct vbd_log_once *o, enum vbd_log_level lvl, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (!vbd_log_once_mark(o))
+		return 0;
+	va_start(ap, fmt);
+	vlog(lvl, fmt, ap);
+	va_end(ap);
+	return 1;
+}
+
+int vbd_log_once_mark(struct vbd_log_once *o)
+{
+	if (o->done)
+		return 0;
+	o->done = 1;
+	return 1;
+}
+
+int vbd_log_once_reset(struct vbd_log_once *o)
+{
+	int was = o->done;
+
+	o->done = 0;
+	return was;
 }
