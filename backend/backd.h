@@ -10,6 +10,7 @@
 #include <xenstore.h>
 
 #include "backing.h"
+#include "blog.h"
 #include "vbdpool/clock.h"
 #include "vbdpool/parse_num.h"
 #include "vbdpool/xs.h"
@@ -39,14 +40,14 @@ struct backd_config {
 struct vbd_qslot {
 	struct vbd_queue_rec rec; /* last record read */
 	int rec_ok;
-	struct vbd_queue *q;	  /* our data path for rec.epoch, if we serve it */
-	uint64_t claimable_since; /* ms; 0 = not claimable */
-	uint64_t bad_ring_epoch;  /* epoch whose ring failed to map (+1), 0 none */
-	int banned;		  /* its ring was hostile or unusable at banned_epoch: */
-	uint64_t banned_epoch;	  /* not claimed again until another member moves
-				     the record past that epoch */
-	int releasing;		  /* draining locally, then release (no target) */
-	int rec_bad_logged;
+	struct vbd_queue *q;		 /* our data path for rec.epoch, if we serve it */
+	uint64_t claimable_since;	 /* ms; 0 = not claimable */
+	uint64_t bad_ring_epoch;	 /* epoch whose ring failed to map (+1), 0 none */
+	int banned;			 /* its ring was hostile or unusable at banned_epoch: */
+	uint64_t banned_epoch;		 /* not claimed again until another member moves
+					    the record past that epoch */
+	int releasing;			 /* draining locally, then release (no target) */
+	struct vbd_log_once rec_bad_log; /* "malformed ownership record" */
 	int fe_watching; /* the frontend's queue-<q>, while we own it: 1 watched, -1 failed */
 	int fe_changed;	 /* it (or the frontend state) changed since we looked */
 };
@@ -112,11 +113,12 @@ struct vbd_volume {
 	int vol_watching; /* control.c: watching /vbdpool/volumes/<id> */
 	int loads_dirty;  /* another member's load changed: refresh before balancing */
 	int fe_dirty;	  /* some attachment's fe_dirty is set */
-	int logged_not_member, logged_setup;
-	int refused;		 /* storage.c: not the volume's storage, or buffered with
-				    other members: state mismatch until restarted */
-	struct hb_load hb;	 /* heartbeat.c's */
-	struct vbd_balance *bal; /* balance.c's (made by its first round) */
+	struct vbd_log_once not_member_log; /* pool_check_member's "not a member" */
+	struct vbd_log_once setup_log;	    /* pool_volume_setup's failures */
+	int refused;			    /* storage.c: not the volume's storage, or buffered with
+					       other members: state mismatch until restarted */
+	struct hb_load hb;		    /* heartbeat.c's */
+	struct vbd_balance *bal;	    /* balance.c's (made by its first round) */
 	/* instance.c: one daemon per volume per domain */
 	char inst_token[VBD_INST_TOKEN_MAX]; /* our members/<me>/instance */
 	int inst_held;			     /* the node holds our token */

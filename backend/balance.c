@@ -573,16 +573,14 @@ static int balance_volume(struct vbd_volume *v, uint64_t now)
 		return 0;
 	a = m.a;
 	if (m.slow) {
-		log_info("volume %s: %u-%u: slow here (mean %llu us, service %llu us, %u rounds): "
-			 "handing queue-%u to %u",
-			 v->id, a->guest, a->devid, (unsigned long long)l.lat_us,
-			 (unsigned long long)bal_service_us(&l), bal_slow_rounds(v), m.q, m.target);
+		vq_info(v, a, m.q,
+			"slow here (mean %llu us, service %llu us, %u rounds): handing it to %u",
+			(unsigned long long)l.lat_us, (unsigned long long)bal_service_us(&l),
+			bal_slow_rounds(v), m.target);
 		bal_shed_done(v, now);
 	} else {
-		log_info(
-		    "volume %s: %u-%u: %u queue(s) here, fair share %u: handing queue-%u to %u",
-		    v->id, a->guest, a->devid, bal_count_owned(a, v->bd->me), bal_share(v, a->nq),
-		    m.q, m.target);
+		vq_info(v, a, m.q, "%u queue(s) here, fair share %u: handing it to %u",
+			bal_count_owned(a, v->bd->me), bal_share(v, a->nq), m.target);
 	}
 	return own_start_handoff(v, a, m.q, m.target) == 0;
 }

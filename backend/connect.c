@@ -18,13 +18,10 @@
 void own_stop_queue(struct vbd_volume *v, struct vbd_qslot *s, const char *why)
 {
 	struct vbd_queue *q = s->q;
-	const struct vbdq_config *c;
 
 	if (!q)
 		return;
-	c = vbdq_config(q);
-	log_info("volume %s: %u-%u queue-%u epoch %" PRIu64 ": stop serving (%s)", v->id, c->guest,
-		 c->devid, c->qidx, c->epoch, why);
+	vq_log_dp(VBD_LOG_INFO, v, q, "stop serving (%s)", why);
 	hb_retire_queue(v, q);
 	vbdq_destroy(q);
 	s->q = NULL;
@@ -84,8 +81,7 @@ static void reject_ring(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 {
 	struct vbd_qslot *s = &a->qs[q];
 
-	log_warn("volume %s: %u-%u queue-%u epoch %" PRIu64 ": %s: releasing it", v->id, a->guest,
-		 a->devid, q, s->rec.epoch, why);
+	vq_warn(v, a, q, "%s: releasing it", why);
 	s->banned = 1;
 	s->banned_epoch = s->rec.epoch;
 	own_release(v, a, q);
@@ -103,9 +99,8 @@ static int att_read_only(struct vbd_volume *v, struct vbd_attach *a)
 				    a->guest, a->devid);
 
 	if (r == 0 ? vbd_att_mode_parse(mode, &ro) != 0 : r != -ENOENT) {
-		log_warn("volume %s: %u-%u: mode %s%.16s%s: serving it read-only", v->id, a->guest,
-			 a->devid, r ? "unreadable (" : "'", r ? strerror(-r) : mode,
-			 r ? ")" : "'");
+		vol_warn(v, "%u-%u: mode %s%.16s%s: serving it read-only", a->guest, a->devid,
+			 r ? "unreadable (" : "'", r ? strerror(-r) : mode, r ? ")" : "'");
 		ro = 1;
 	}
 	free(mode);
@@ -157,7 +152,7 @@ int conn_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 	}
 	r = vbdq_start(s->q);
 	if (r < 0) {
-		log_err("cannot start a data thread: %s", strerror(-r));
+		vq_err(v, a, q, "cannot start a data thread: %s", strerror(-r));
 		vbdq_destroy(s->q);
 		s->q = NULL;
 		return r;

@@ -67,16 +67,15 @@ static int refresh_me(struct vbd_volume *v, struct vbd_member **m)
  * write its records; the others claim our queues). */
 static void removed_from_pool(struct vbd_volume *v)
 {
-	log_warn("volume %s: domain %u was removed from the pool: not serving it", v->id,
-		 v->bd->me);
+	vol_warn(v, "domain %u was removed from the pool: not serving it", v->bd->me);
 	stop_all_queues(v, "removed from the pool");
 	v->joined = 0;
-	v->logged_not_member = 0;
+	vbd_log_once_reset(&v->not_member_log);
 	/* the volume may come back with another backing */
 	path_stop(v);
 	vbd_backing_close(&v->backing);
 	v->ready = 0;
-	v->logged_setup = 0;
+	vbd_log_once_reset(&v->setup_log);
 }
 
 /* The supervisor fenced or declared us dead. 0: go on reconciling (joined
@@ -90,10 +89,11 @@ static int declared_gone(struct vbd_volume *v, enum vbd_member_state st)
 		 * the others took our queues.  Submit nothing more, drop every
 		 * mapping, and exit: a fenced member comes back only as a new
 		 * one, after the admin's `vbdpoolctl member unfence`. */
-		log_err("volume %s: this member was fenced by the supervisor: dropping every "
+		vol_err(v,
+			"this member was fenced by the supervisor: dropping every "
 			"queue and exiting (run `vbdpoolctl member unfence %s %u` in dom0 once it "
 			"is safe, then start vbdpool-backd again)",
-			v->id, v->id, bd->me);
+			v->id, bd->me);
 		stop_all_queues(v, "fenced by the supervisor");
 		v->joined = 0;
 		bd->fenced = 1;
@@ -103,9 +103,10 @@ static int declared_gone(struct vbd_volume *v, enum vbd_member_state st)
 	 * erred): the others take our queues over. Drop every mapping first,
 	 * waiting for our I/O in flight, so that nothing of ours lands later;
 	 * then join again as a new member. */
-	log_err("volume %s: the supervisor marked this member %s: dropping every queue "
+	vol_err(v,
+		"the supervisor marked this member %s: dropping every queue "
 		"and joining again",
-		v->id, vbd_member_state_name(st));
+		vbd_member_state_name(st));
 	stop_all_queues(v, "declared dead by the supervisor");
 	v->joined = 0;
 	if (bd->leaving)

@@ -86,7 +86,7 @@ static void beat_volume(struct vbd_volume *v, struct xs_handle *xs, uint64_t t0)
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
 	snprintf(buf, sizeof(buf), "%" PRIu64, backd_now_ms());
 	if (vbd_xs_write(xs, XBT_NULL, path, buf) < 0)
-		log_warn("volume %s: cannot write heartbeat", v->id);
+		vol_warn(v, "cannot write heartbeat");
 	else
 		set_lease(v, t0, state_ok(v, xs));
 }
@@ -228,7 +228,7 @@ void hb_publish(struct vbd_volume *v)
 		return;
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/load", v->id, bd->me);
 	if (vbd_xs_write(bd->xs, XBT_NULL, path, buf) < 0)
-		log_warn("volume %s: cannot write load", v->id);
+		vol_warn(v, "cannot write load");
 	else
 		snprintf(v->hb.written, sizeof(v->hb.written), "%s", buf);
 }
@@ -241,7 +241,7 @@ void hb_withdraw(struct vbd_volume *v)
 		return; /* hb_withdraw_domain */
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/heartbeat", v->id, v->bd->me);
 	if (!xs_rm(v->bd->xs, XBT_NULL, path) && errno != ENOENT)
-		log_warn("volume %s: cannot remove the heartbeat: %s", v->id, strerror(errno));
+		vol_warn(v, "cannot remove the heartbeat: %s", strerror(errno));
 }
 
 void hb_withdraw_domain(struct backd *bd)

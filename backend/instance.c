@@ -153,9 +153,10 @@ static int swap_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 
 static void refuse(struct vbd_volume *v, const char *why)
 {
-	log_err("volume %s: another vbdpool-backd is serving volume %s in this domain (%s); "
+	vol_err(v,
+		"another vbdpool-backd is serving volume %s in this domain (%s); "
 		"refusing to start",
-		v->id, v->id, why);
+		v->id, why);
 	v->superseded = 1;
 }
 
@@ -175,7 +176,7 @@ static int swap_in(struct vbd_volume *v, const struct inst_seen *seen)
 		refuse(v, why);
 		return r;
 	}
-	log_warn("volume %s: cannot write this daemon's instance token: %s", v->id, strerror(-r));
+	vol_warn(v, "cannot write this daemon's instance token: %s", strerror(-r));
 	return r;
 }
 
@@ -210,9 +211,10 @@ int inst_acquire_all(struct backd *bd, struct vbd_volume **vs, unsigned n)
 		watch[i] = needs_watch(vs[i], &seen[i]);
 		nwatch += watch[i];
 		if (watch[i])
-			log_info("volume %s: member %u has instance %s: checking its heartbeat for "
+			vol_info(vs[i],
+				 "member %u has instance %s: checking its heartbeat for "
 				 "%d ms",
-				 vs[i]->id, bd->me, seen[i].tok, VBD_INST_WATCH_MS);
+				 bd->me, seen[i].tok, VBD_INST_WATCH_MS);
 	}
 	for (uint64_t end = backd_now_ms() + VBD_INST_WATCH_MS; nwatch && backd_now_ms() < end;) {
 		usleep(INST_POLL_MS * 1000);
@@ -249,9 +251,8 @@ int inst_acquire_all(struct backd *bd, struct vbd_volume **vs, unsigned n)
 		if (v->inst_held || !seen[i].member)
 			continue;
 		if (watch[i])
-			log_info(
-			    "volume %s: instance %s gone (heartbeat stopped): taking over as %s",
-			    v->id, seen[i].tok, v->inst_token);
+			vol_info(v, "instance %s gone (heartbeat stopped): taking over as %s",
+				 seen[i].tok, v->inst_token);
 		r = swap_in(v, &seen[i]);
 		if (r == -EEXIST || !rc)
 			rc = r;
@@ -291,9 +292,10 @@ int inst_check(struct vbd_volume *v)
 			return 0;
 		snprintf(tok, sizeof(tok), "%s", a.found);
 	}
-	log_err("volume %s: another vbdpool-backd (instance %s) took over volume %s in this "
+	vol_err(v,
+		"another vbdpool-backd (instance %s) took over volume %s in this "
 		"domain: this one (instance %s) stops serving it, writing no record",
-		v->id, tok, v->id, v->inst_token);
+		tok, v->id, v->inst_token);
 	while (v->atts) {
 		struct vbd_attach *a = v->atts;
 

@@ -166,12 +166,11 @@ static int transition(struct vbd_volume *v, struct vbd_attach *a, unsigned q, st
 		s->rec = tr->next;
 		s->rec_ok = 1;
 		vbd_queue_rec_format(&tr->next, buf, sizeof(buf));
-		log_info("volume %s: %u-%u queue-%u: %s", v->id, a->guest, a->devid, q, buf);
+		vq_info(v, a, q, "%s", buf);
 	} else if (r == OWN_PRECOND || r == OWN_NO_TARGET) {
 		s->rec = tr->now; /* what we found instead */
 	} else {
-		log_warn("volume %s: %u-%u queue-%u: transaction failed: %s", v->id, a->guest,
-			 a->devid, q, strerror(-r));
+		vq_warn(v, a, q, "transaction failed: %s", strerror(-r));
 	}
 	return r;
 }
@@ -338,7 +337,7 @@ int own_fail_member(struct vbd_volume *v, const char *reason)
 		}
 	r = vbd_xs_transact(v->bd->xs, fail_fn, p);
 	if (r == 0) {
-		log_info("volume %s: member %u failed", v->id, v->bd->me);
+		vol_info(v, "member %u failed", v->bd->me);
 		v->my_state = VBD_MEMBER_FAILED;
 		for (unsigned i = 0; i < p->n; i++) {
 			struct vbd_qslot *s = &p->item[i].a->qs[p->item[i].q];
@@ -346,14 +345,11 @@ int own_fail_member(struct vbd_volume *v, const char *reason)
 				continue;
 			s->rec =
 			    mkrec(v->bd->me, vbdq_epoch(s->q), VBD_Q_DRAINING, p->item[i].target);
-			log_info("volume %s: %u-%u queue-%u: draining to %u", v->id,
-				 p->item[i].a->guest, p->item[i].a->devid, p->item[i].q,
-				 p->item[i].target);
+			vq_info(v, p->item[i].a, p->item[i].q, "draining to %u", p->item[i].target);
 			vbdq_command(s->q, VBDQ_CMD_DRAIN, 0);
 		}
 	} else {
-		log_err("volume %s: cannot record the storage failure: %s", v->id,
-			strerror(r < 0 ? -r : EIO));
+		vol_err(v, "cannot record the storage failure: %s", strerror(r < 0 ? -r : EIO));
 	}
 	free(p);
 	return r;

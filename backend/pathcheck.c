@@ -130,7 +130,7 @@ static void *checker(void *arg)
 		c->next_ms = mono_ms() + VBD_PATHCHK_MS;
 		pthread_mutex_unlock(&c->lock);
 		if (v->bd->report_fd >= 0 && eventfd_write(v->bd->report_fd, 1) < 0)
-			log_warn("volume %s: path checker: cannot wake the control thread", v->id);
+			vol_warn(v, "path checker: cannot wake the control thread");
 		pthread_mutex_lock(&c->lock);
 	}
 	pthread_mutex_unlock(&c->lock);
@@ -154,7 +154,7 @@ static int path_start(struct vbd_volume *v)
 	pthread_condattr_destroy(&ca);
 	r = pthread_create(&c->thr, NULL, checker, v);
 	if (r) {
-		log_err("volume %s: cannot start the path checker: %s", v->id, strerror(r));
+		vol_err(v, "cannot start the path checker: %s", strerror(r));
 		pthread_cond_destroy(&c->cond);
 		pthread_mutex_destroy(&c->lock);
 		return -r;
@@ -239,13 +239,13 @@ static void reinstate(struct vbd_volume *v)
 
 	if (r != 0) {
 		if (r < 0)
-			log_warn("volume %s: cannot reinstate this member: %s", v->id,
-				 strerror(-r));
+			vol_warn(v, "cannot reinstate this member: %s", strerror(-r));
 		return;
 	}
-	log_info("volume %s: member %u: path checker: the path works again: member "
+	vol_info(v,
+		 "member %u: path checker: the path works again: member "
 		 "reinstated (active)",
-		 v->id, v->bd->me);
+		 v->bd->me);
 	v->my_state = VBD_MEMBER_ACTIVE;
 	/* a queue we kept, as the only member left, serves normally again */
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
@@ -261,9 +261,10 @@ static void fail_member(struct vbd_volume *v, const char *what)
 	char reason[sizeof(v->chk.what) + 32];
 
 	snprintf(reason, sizeof(reason), "EIO, then %s", what);
-	log_err("volume %s: backing returned EIO and the path does not work (%s): member "
+	vol_err(v,
+		"backing returned EIO and the path does not work (%s): member "
 		"failed, handing queues off",
-		v->id, what);
+		what);
 	pool_refresh_members(v);
 	if (own_fail_member(v, reason) < 0)
 		pool_set_state(v, VBD_MEMBER_FAILED);
@@ -300,9 +301,9 @@ void path_event(struct vbd_volume *v)
 				path_failed = 1;
 				continue; /* held: re-posted by the frontend to the next owner */
 			}
-			log_warn("volume %s: %u-%u queue-%u: EIO, but the path works: a media "
-				 "error, answered to the guest for those requests only",
-				 v->id, a->guest, a->devid, i);
+			vq_warn(v, a, i,
+				"EIO, but the path works: a media error, answered to the guest for "
+				"those requests only");
 		}
 	if (results != c->seen) {
 		c->seen = results;
@@ -328,7 +329,7 @@ void path_event(struct vbd_volume *v)
 				vbdq_eio_take(q, gen);
 			}
 		if (gen)
-			log_warn("volume %s: backing returned EIO: checking the path", v->id);
+			vol_warn(v, "backing returned EIO: checking the path");
 	}
 	path_periodic(v, v->my_state == VBD_MEMBER_FAILED);
 }

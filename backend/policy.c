@@ -18,7 +18,7 @@ static void flush_before_handoff(struct vbd_volume *v)
 	int r = vbd_backing_flush(&v->backing);
 
 	if (r < 0)
-		log_warn("volume %s: flush before hand-off failed: %s", v->id, strerror(-r));
+		vol_warn(v, "flush before hand-off failed: %s", strerror(-r));
 }
 
 static int finish_handoff(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
@@ -118,9 +118,8 @@ static void act_owned(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 			own_start_handoff(v, a, q, t);
 		} else if (v->my_state == VBD_MEMBER_FAILED) {
 			if (!(vbdq_commands(s->q) & VBDQ_CMD_FAILED)) {
-				log_warn("volume %s: %u-%u queue-%u: no other active member: "
-					 "answering storage errors",
-					 v->id, a->guest, a->devid, q);
+				vq_warn(v, a, q,
+					"no other active member: answering storage errors");
 				vbdq_command(s->q, VBDQ_CMD_FAILED, 0);
 			}
 		} else { /* leaving, nobody to take it: drain, then release */
@@ -166,11 +165,9 @@ void policy_reconcile_attachment(struct vbd_volume *v, struct vbd_attach *a)
 		int r = own_read_rec(v, a, q, &s->rec);
 
 		s->rec_ok = r == 0;
-		if (r == -EINVAL && !s->rec_bad_logged) {
-			log_warn("volume %s: %u-%u queue-%u: malformed ownership record: ignored",
-				 v->id, a->guest, a->devid, q);
-			s->rec_bad_logged = 1;
-		}
+		if (r == -EINVAL)
+			VBD_LOG_ONCE(&s->rec_bad_log,
+				     vq_warn(v, a, q, "malformed ownership record: ignored"));
 		if (s->q &&
 		    (!s->rec_ok || s->rec.owner != bd->me || s->rec.epoch != vbdq_epoch(s->q)))
 			own_stop_queue(v, s, "ownership moved");

@@ -80,7 +80,7 @@ int pool_index_scan(struct backd *bd, struct vbd_volume ***added)
 			free(out);
 			return -ENOMEM;
 		}
-		log_info("volume %s: this domain is a member (%s): serving it", v->id, dir);
+		vol_info(v, "this domain is a member (%s): serving it", dir);
 		if (out)
 			out[na] = v;
 		na++;
@@ -104,9 +104,9 @@ int pool_volume_setup(struct vbd_volume *v)
 		return -EMEDIUMTYPE; /* storage.c: mismatch, until restarted */
 	r = vbd_xs_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &size, VBD_XS_VOLUME "/size", v->id);
 	if (r < 0 || size == 0 || size % VBD_SECTOR_SIZE) {
-		if (!v->logged_setup)
-			log_err("volume %s: no valid size (%s)", v->id,
-				r < 0 ? strerror(-r) : "not a positive multiple of 512");
+		VBD_LOG_ONCE(&v->setup_log,
+			     vol_err(v, "no valid size (%s)",
+				     r < 0 ? strerror(-r) : "not a positive multiple of 512"));
 		r = r < 0 ? r : -EINVAL;
 		goto out;
 	}
@@ -114,9 +114,8 @@ int pool_volume_setup(struct vbd_volume *v)
 		backing = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_VOLUME "/backing", v->id);
 		if (!backing || !*backing) {
 			r = backing ? -EINVAL : -errno;
-			if (!v->logged_setup)
-				log_err("volume %s: cannot read its backing path: %s", v->id,
-					strerror(-r));
+			VBD_LOG_ONCE(&v->setup_log,
+				     vol_err(v, "cannot read its backing path: %s", strerror(-r)));
 			goto out;
 		}
 	}
@@ -125,14 +124,14 @@ int pool_volume_setup(struct vbd_volume *v)
 		/* the file system refuses O_DIRECT */
 		r = vbd_backing_open(&v->backing, backing, size, 1);
 		if (r == 0)
-			log_warn("volume %s: %s does not support O_DIRECT: opened buffered, which "
+			vol_warn(v,
+				 "%s does not support O_DIRECT: opened buffered, which "
 				 "is only safe while this is the volume's only member",
-				 v->id, backing);
+				 backing);
 	}
 	if (r < 0) {
-		if (!v->logged_setup)
-			log_err("volume %s: cannot open backing %s: %s", v->id, backing,
-				strerror(-r));
+		VBD_LOG_ONCE(&v->setup_log,
+			     vol_err(v, "cannot open backing %s: %s", backing, strerror(-r)));
 		goto out;
 	}
 	r = storage_verify(v, backing); /* the volume's storage? */
@@ -142,13 +141,12 @@ int pool_volume_setup(struct vbd_volume *v)
 	}
 	v->size = size;
 	v->ready = 1;
-	log_info("volume %s: %" PRIu64 " bytes on %s%s", v->id, size,
-		 backing ? backing : "the null store",
+	vol_info(v, "%" PRIu64 " bytes on %s%s", size, backing ? backing : "the null store",
 		 backing ? (v->backing.direct ? " (O_DIRECT)" : " (buffered: single member only)")
 			 : "");
 out:
-	if (r < 0)
-		v->logged_setup = 1;
+	if (r < 0) /* storage_verify's failures too (it logged them) */
+		vbd_log_once_mark(&v->setup_log);
 	free(backing);
 	return r;
 }
@@ -206,12 +204,12 @@ int pool_set_state(struct vbd_volume *v, enum vbd_member_state s)
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, v->bd->me);
 	r = vbd_xs_write(v->bd->xs, XBT_NULL, path, vbd_member_state_name(s));
 	if (r < 0) {
-		log_err("volume %s: cannot write member state %s: %s", v->id,
-			vbd_member_state_name(s), strerror(-r));
+		vol_err(v, "cannot write member state %s: %s", vbd_member_state_name(s),
+			strerror(-r));
 		return r;
 	}
 	if (v->my_state != s || !v->joined)
-		log_info("volume %s: member %u %s", v->id, v->bd->me, vbd_member_state_name(s));
+		vol_info(v, "member %u %s", v->bd->me, vbd_member_state_name(s));
 	v->my_state = s;
 	return 0;
 }
@@ -223,18 +221,18 @@ int pool_check_member(struct vbd_volume *v)
 
 	if (!node) {
 		int e = errno;
-		if (!v->logged_not_member)
-			log_err("volume %s: domain %u is not a member (reading %s/members/%u: %s); "
-				"dom0 must run `vbdpoolctl member add %s %u`; serving the other "
-				"volumes meanwhile",
-				v->id, bd->me, v->id, bd->me, strerror(e), v->id, bd->me);
-		v->logged_not_member = 1;
+		VBD_LOG_ONCE(
+		    &v->not_member_log,
+		    vol_err(v,
+			    "domain %u is not a member (reading %s/members/%u: %s); "
+			    "dom0 must run `vbdpoolctl member add %s %u`; serving the other "
+			    "volumes meanwhile",
+			    bd->me, v->id, bd->me, strerror(e), v->id, bd->me));
 		return -ENOENT;
 	}
 	free(node);
-	if (v->logged_not_member)
-		log_info("volume %s: domain %u is now a member", v->id, bd->me);
-	v->logged_not_member = 0;
+	if (vbd_log_once_reset(&v->not_member_log))
+		vol_info(v, "domain %u is now a member", bd->me);
 	return 0;
 }
 
@@ -254,11 +252,12 @@ int pool_join(struct vbd_volume *v)
 		snprintf(path, sizeof(path), VBD_XS_MEMBER "/state", v->id, bd->me);
 		st = vbd_xs_get(bd->xs, XBT_NULL, path);
 		if (st && !strcmp(st, "fenced")) {
-			log_err("volume %s: this member (dom%u) was fenced by the supervisor: not "
+			vol_err(v,
+				"this member (dom%u) was fenced by the supervisor: not "
 				"serving; after checking that nothing of its fenced run can still "
 				"write, run `vbdpoolctl member unfence %s %u` in dom0 and start "
 				"again",
-				v->id, bd->me, v->id, bd->me);
+				bd->me, v->id, bd->me);
 			bd->fenced = 1;
 			free(st);
 			return -EPERM;
@@ -274,7 +273,7 @@ int pool_join(struct vbd_volume *v)
 	r = vbd_xs_printf(bd->xs, XBT_NULL, path, "flush discard indirect=%u persistent",
 			  VBD_MAX_INDIRECT_SEGS);
 	if (r < 0)
-		log_warn("volume %s: cannot write features: %s", v->id, strerror(-r));
+		vol_warn(v, "cannot write features: %s", strerror(-r));
 	hb_beat(v, bd->xs); /* the first beat before active; then the thread's */
 	hb_publish(v);
 	r = pool_set_state(v, VBD_MEMBER_ACTIVE);
@@ -295,7 +294,7 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	if (sa.has_nq != VBD_SNAP_OK || !sa.has_frontend)
 		return NULL; /* not complete yet (or malformed): look again on the next event */
 	if (sa.has_frontend != VBD_SNAP_OK) {
-		log_warn("volume %s: attachment %u-%u: %s: ignored", v->id, g, d, sa.invalid);
+		vol_warn(v, "attachment %u-%u: %s: ignored", g, d, sa.invalid);
 		return NULL;
 	}
 	a = calloc(1, sizeof(*a));
@@ -315,8 +314,8 @@ static struct vbd_attach *new_attachment(struct vbd_volume *v, unsigned g, unsig
 	else if (xs_watch(bd->xs, state, token))
 		a->watching = 1;
 	else
-		log_warn("volume %s: cannot watch %s: %s", v->id, state, strerror(errno));
-	log_info("volume %s: attachment %u-%u with %u queue(s)", v->id, g, d, a->nq);
+		vol_warn(v, "cannot watch %s: %s", state, strerror(errno));
+	vol_info(v, "attachment %u-%u with %u queue(s)", g, d, a->nq);
 	return a;
 }
 
@@ -341,9 +340,10 @@ static void watch_queue(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 		s->fe_watching = 1;
 	} else {
 		if (s->fe_watching != -1)
-			log_warn("volume %s: cannot watch %s: %s (a ring the frontend replaces "
-				 "goes unnoticed meanwhile)",
-				 v->id, path, strerror(errno));
+			vq_warn(v, a, q,
+				"cannot watch %s: %s (a ring the frontend replaces goes unnoticed "
+				"meanwhile)",
+				path, strerror(errno));
 		s->fe_watching = -1;
 	}
 }
@@ -459,7 +459,7 @@ int pool_refresh_attachments(struct vbd_volume *v)
 			continue;
 		}
 		*pp = a->next;
-		log_info("volume %s: attachment %u-%u removed", v->id, a->guest, a->devid);
+		vol_info(v, "attachment %u-%u removed", a->guest, a->devid);
 		pool_drop_attachment(v, a);
 	}
 	return 0;

@@ -70,8 +70,7 @@ void statpub_retire(struct vbd_volume *v, struct vbd_queue *q)
 	if (s)
 		vbdq_stats_add(q, &s->retired);
 	else
-		log_warn("volume %s: %u-%u: no memory to keep its counters", v->id, c->guest,
-			 c->devid);
+		vol_warn(v, "%u-%u: no memory to keep its counters", c->guest, c->devid);
 }
 
 /* The counters of attachment a now: its retired ones and its live queues'. */
@@ -118,7 +117,7 @@ static void publish_att(struct vbd_volume *v, struct vbd_attach *a, uint64_t seq
 	    vbd_xs_path(path, VBD_XS_MEMBER_STAT, v->id, bd->me, a->guest, a->devid) < 0)
 		return;
 	if (vbd_xs_write(bd->xs, XBT_NULL, path, buf) < 0)
-		log_warn("volume %s: cannot write %s", v->id, path);
+		vol_warn(v, "cannot write %s", path);
 	else
 		s->published = 1;
 }

@@ -49,9 +49,10 @@ static int refuse(struct vbd_volume *v, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	log_err("volume %s: %s: not serving it (member state mismatch; restart this member "
+	vol_err(v,
+		"%s: not serving it (member state mismatch; restart this member "
 		"once that is fixed)",
-		v->id, why);
+		why);
 	v->refused = 1;
 	pool_set_state(v, VBD_MEMBER_MISMATCH);
 	return -EMEDIUMTYPE;
@@ -102,13 +103,14 @@ int storage_verify(struct vbd_volume *v, const char *path)
 	rec = vbd_xs_get(bd->xs, XBT_NULL, VBD_XS_VOLUME "/storage-id", v->id);
 	if (!rec && errno != ENOENT) {
 		r = -errno;
-		log_err("volume %s: cannot read its storage-id: %s", v->id, strerror(-r));
+		vol_err(v, "cannot read its storage-id: %s", strerror(-r));
 		return r; /* tried again on the next event */
 	}
 	if (!rec) {
-		log_warn("volume %s: no storage-id recorded (created by an older vbdpoolctl): "
+		vol_warn(v,
+			 "no storage-id recorded (created by an older vbdpoolctl): "
 			 "%s (storage %s) served unchecked",
-			 v->id, path, mine);
+			 path, mine);
 	} else if (!strcmp(rec, VBD_STORAGE_ID_CONSENSUS)) {
 		struct consensus c = {.v = v, .mine = prop};
 
@@ -128,7 +130,7 @@ int storage_verify(struct vbd_volume *v, const char *path)
 			    "is '%s'",
 			    c.agreed, path, prop);
 		}
-		log_info("volume %s: storage %s (%s by consensus)", v->id, prop,
+		vol_info(v, "storage %s (%s by consensus)", prop,
 			 c.first ? "proposed first: recorded" : "the same as agreed");
 	} else {
 		r = vbd_xs_read_u64(bd->xs, XBT_NULL, UINT64_MAX, &want,
@@ -145,8 +147,7 @@ int storage_verify(struct vbd_volume *v, const char *path)
 			free(rec);
 			return r;
 		}
-		log_info("volume %s: storage %s, %" PRIu64 " bytes, as recorded", v->id, mine,
-			 bytes);
+		vol_info(v, "storage %s, %" PRIu64 " bytes, as recorded", mine, bytes);
 	}
 	free(rec);
 	if (!v->backing.direct) {
@@ -157,9 +158,10 @@ int storage_verify(struct vbd_volume *v, const char *path)
 			    "%s is open without O_DIRECT and the volume has other members: "
 			    "members in different domains share no page cache",
 			    path);
-		log_warn("volume %s: %s without O_DIRECT: served only while this is the volume's "
+		vol_warn(v,
+			 "%s without O_DIRECT: served only while this is the volume's "
 			 "only member",
-			 v->id, path);
+			 path);
 	}
 	return 0;
 }
@@ -175,15 +177,14 @@ int storage_check_buffered(struct vbd_volume *v)
 	/* Stop every queue (waiting for the I/O in flight), make what we
 	 * wrote durable, and only then say `mismatch`: from then on the
 	 * others may claim our queues (docs/protocol.md, claim rule). */
-	log_err("volume %s: another member joined and this one has no O_DIRECT: stopping "
-		"every queue",
-		v->id);
+	vol_err(v, "another member joined and this one has no O_DIRECT: stopping "
+		   "every queue");
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++)
 			own_stop_queue(v, &a->qs[q], "no O_DIRECT with other members");
 	r = vbd_backing_flush(&v->backing);
 	if (r < 0)
-		log_err("volume %s: flush of the buffered backing failed: %s", v->id, strerror(-r));
+		vol_err(v, "flush of the buffered backing failed: %s", strerror(-r));
 	path_stop(v); /* its probes read the backing */
 	vbd_backing_close(&v->backing);
 	v->ready = 0;
