@@ -35,7 +35,7 @@ static void report(struct vbd_queue *q, unsigned bits)
 	unsigned old = atomic_fetch_or(&q->status, bits);
 
 	if ((old & bits) != bits && q->cfg.report_fd >= 0 && eventfd_write(q->cfg.report_fd, 1) < 0)
-		log_warn("queue %u: cannot signal the control thread", q->cfg.qidx);
+		vbdq_warn(&q->cfg, "cannot signal the control thread");
 }
 
 /* ---- setup / teardown ------------------------------------------------- */
@@ -66,8 +66,7 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 				       PROT_READ | PROT_WRITE);
 	if (!q->sring) {
 		r = errno ? -errno : -EINVAL;
-		log_warn("guest %u dev %u queue %u: cannot map the %u ring page(s)", cfg->guest,
-			 cfg->devid, cfg->qidx, npages);
+		vbdq_warn(cfg, "cannot map the %u ring page(s)", npages);
 		goto fail;
 	}
 	vbd_ring_init(&q->ring, q->sring, cfg->order);
@@ -80,8 +79,7 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 	q->local_port = p->evtchn->bind_interdomain(q->ev, cfg->guest, cfg->remote_port);
 	if (q->local_port < 0) {
 		r = q->local_port;
-		log_warn("guest %u dev %u queue %u: cannot bind event channel %u: %s", cfg->guest,
-			 cfg->devid, cfg->qidx, cfg->remote_port, strerror(-r));
+		vbdq_warn(cfg, "cannot bind event channel %u: %s", cfg->remote_port, strerror(-r));
 		q->local_port = -1;
 		goto fail;
 	}
@@ -111,10 +109,8 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 		r = -errno;
 		goto fail;
 	}
-	log_info("guest %u dev %u queue %u epoch %llu: ring of %u page(s), %u slots, port %d, "
-		 "engine %s%s",
-		 cfg->guest, cfg->devid, cfg->qidx, (unsigned long long)cfg->epoch, npages,
-		 q->ring.slots, q->local_port, q->eng->name, cfg->read_only ? ", read-only" : "");
+	vbdq_info(cfg, "ring of %u page(s), %u slots, port %d, engine %s%s", npages, q->ring.slots,
+		  q->local_port, q->eng->name, cfg->read_only ? ", read-only" : "");
 	*out = q;
 	return 0;
 fail:
@@ -201,7 +197,7 @@ void vbdq_command(struct vbd_queue *q, unsigned set, unsigned clear)
 		nw = (old | set) & ~clear;
 	} while (!atomic_compare_exchange_weak(&q->cmd, &old, nw));
 	if (q->wake_fd >= 0 && eventfd_write(q->wake_fd, 1) < 0)
-		log_warn("queue %u: cannot wake the data thread", q->cfg.qidx);
+		vbdq_warn(&q->cfg, "cannot wake the data thread");
 }
 
 /* ---- the request path ------------------------------------------------- */
@@ -209,9 +205,9 @@ void vbdq_command(struct vbd_queue *q, unsigned set, unsigned clear)
 static void respond(struct vbd_queue *q, const struct vbd_req *r, int16_t status)
 {
 	if (q->debug)
-		log_debug("queue %u: response id %#llx op %u status %d at %u", q->cfg.qidx,
-			  (unsigned long long)r->id, vbd_req_rsp_op(r), status,
-			  vbd_ring_rsp_index(&q->ring));
+		vbdq_debug(&q->cfg, "response id %#llx op %u status %d at %u",
+			   (unsigned long long)r->id, vbd_req_rsp_op(r), status,
+			   vbd_ring_rsp_index(&q->ring));
 	vbd_ring_respond(&q->ring, r->id, vbd_req_rsp_op(r), status);
 }
 
@@ -229,9 +225,8 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		 * hands the queue off (the frontend re-posts this request to
 		 * the next owner); a media error (the path works) is answered
 		 * BLKIF_RSP_ERROR through answer_upto. */
-		log_warn("guest %u dev %u queue %u: EIO at sector %llu: holding request %#llx",
-			 q->cfg.guest, q->cfg.devid, q->cfg.qidx, (unsigned long long)p->req.sector,
-			 (unsigned long long)p->req.id);
+		vbdq_warn(&q->cfg, "EIO at sector %llu: holding request %#llx",
+			  (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
 		for (unsigned i = 0; i < p->ntransient; i++)
 			vbd_gcache_put_transient(&q->gc, p->transient[i]);
 		p->ntransient = 0;
@@ -242,8 +237,8 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		return;
 	}
 	if (res < 0)
-		log_debug("queue %u: request %#llx failed: %s", q->cfg.qidx,
-			  (unsigned long long)p->req.id, strerror(-res));
+		vbdq_debug(&q->cfg, "request %#llx failed: %s", (unsigned long long)p->req.id,
+			   strerror(-res));
 	/* a backing that cannot discard (no hole punching) says so */
 	respond(q, &p->req,
 		res == -EOPNOTSUPP ? BLKIF_RSP_EOPNOTSUPP
@@ -252,8 +247,7 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 			  p->req.op == BLKIF_OP_READ	? VBD_STAT_READ
 			  : p->req.op == BLKIF_OP_WRITE ? VBD_STAT_WRITE
 							: VBD_STAT_OTHER,
-			  p->req.nr_sectors * VBD_SECTOR_SIZE,
-			  (vbd_now_ns() - p->t0_ns) / 1000);
+			  p->req.nr_sectors * VBD_SECTOR_SIZE, (vbd_now_ns() - p->t0_ns) / 1000);
 	release_pending(q, p);
 }
 
@@ -270,8 +264,8 @@ static int map_segments(struct vbd_queue *q, struct vbd_pending *p)
 		size_t off, len;
 
 		if (!page) {
-			log_debug("queue %u: request %#llx: grant ref %u does not map", q->cfg.qidx,
-				  (unsigned long long)r->id, r->seg[i].gref);
+			vbdq_debug(&q->cfg, "request %#llx: grant ref %u does not map",
+				   (unsigned long long)r->id, r->seg[i].gref);
 			return BLKIF_RSP_ERROR;
 		}
 		if (transient)
@@ -319,7 +313,7 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	int st;
 
 	if (!p) { /* cannot happen: ring.c takes no more than the ring holds */
-		log_err("queue %u: no free request slot", q->cfg.qidx);
+		vbdq_err(&q->cfg, "no free request slot");
 		q->hostile = 1;
 		report(q, VBDQ_ST_HOSTILE);
 		return;
@@ -333,13 +327,11 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	/* read-only attachment: op is the inner one of an indirect request */
 	if (st == BLKIF_RSP_OKAY && q->cfg.read_only &&
 	    (p->req.op == BLKIF_OP_WRITE || p->req.op == BLKIF_OP_DISCARD)) {
-		if (!q->ro_logged) {
-			q->ro_logged = 1;
-			log_warn("guest %u dev %u queue %u: read-only attachment: %s refused "
-				 "(and any later ones, not logged)",
-				 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
-				 p->req.op == BLKIF_OP_WRITE ? "write" : "discard");
-		}
+		VBD_LOG_ONCE(
+		    &q->ro_log,
+		    vbdq_warn(&q->cfg,
+			      "read-only attachment: %s refused (and any later ones, not logged)",
+			      p->req.op == BLKIF_OP_WRITE ? "write" : "discard"));
 		st = BLKIF_RSP_ERROR;
 	}
 	if (st == BLKIF_RSP_OKAY && p->req.indirect)
@@ -404,12 +396,11 @@ static void answer_held(struct vbd_queue *q, uint64_t upto)
 		struct vbd_pending *p = &q->pend[i];
 		if (p->busy && p->held && p->held_seq <= upto) {
 			if (upto != UINT64_MAX)
-				log_warn(
-				    "guest %u dev %u queue %u: media error at sector %llu (the "
-				    "path works): request %#llx answered with an error",
-				    q->cfg.guest, q->cfg.devid, q->cfg.qidx,
-				    (unsigned long long)p->req.sector,
-				    (unsigned long long)p->req.id);
+				vbdq_warn(&q->cfg,
+					  "media error at sector %llu (the path works): request "
+					  "%#llx answered with an error",
+					  (unsigned long long)p->req.sector,
+					  (unsigned long long)p->req.id);
 			q->held--;
 			respond(q, &p->req, BLKIF_RSP_ERROR);
 			release_pending(q, p);
@@ -462,20 +453,15 @@ int vbdq_run_once(struct vbd_queue *q)
 		int gated = lease_passed(q);
 
 		if (gated && !q->gated)
-			log_warn("guest %u dev %u queue %u epoch %llu: the member's lease passed "
-				 "(paused, or no heartbeat confirmed): taking no new request",
-				 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
-				 (unsigned long long)q->cfg.epoch);
+			vbdq_warn(&q->cfg, "the member's lease passed (paused, or no heartbeat "
+					   "confirmed): taking no new request");
 		q->gated = gated;
 	}
 	if (!(cmd & VBDQ_CMD_DRAIN) && !q->hostile && !q->gated) {
 		int n = vbd_ring_take(&q->ring, q->batch, (int)q->ring.slots);
 		if (n < 0) {
 			q->hostile = 1;
-			log_warn("guest %u dev %u queue %u epoch %llu: hostile ring indices: "
-				 "dropping the ring",
-				 q->cfg.guest, q->cfg.devid, q->cfg.qidx,
-				 (unsigned long long)q->cfg.epoch);
+			vbdq_warn(&q->cfg, "hostile ring indices: dropping the ring");
 			report(q, VBDQ_ST_HOSTILE);
 			return work;
 		}
@@ -484,8 +470,7 @@ int vbdq_run_once(struct vbd_queue *q)
 		if (n) {
 			int r = q->eng->ops->commit(q->eng);
 			if (r < 0)
-				log_warn("queue %u: engine submit failed: %s", q->cfg.qidx,
-					 strerror(-r));
+				vbdq_warn(&q->cfg, "engine submit failed: %s", strerror(-r));
 			work += n;
 			work += reap(q);
 		}
@@ -498,7 +483,7 @@ int vbdq_run_once(struct vbd_queue *q)
 		 * record it (vbdq_drained()) and wake the control thread */
 		atomic_store(&q->drained_gen, gen);
 		if (q->cfg.report_fd >= 0 && eventfd_write(q->cfg.report_fd, 1) < 0)
-			log_warn("queue %u: cannot signal the control thread", q->cfg.qidx);
+			vbdq_warn(&q->cfg, "cannot signal the control thread");
 	}
 	return work;
 }
@@ -564,7 +549,7 @@ static void *queue_thread(void *arg)
 		}
 		/* gated: look at the lease again every 10 ms */
 		if (poll(pfd, (nfds_t)nfd, q->gated ? 10 : -1) < 0 && errno != EINTR) {
-			log_err("queue %u: poll: %s", q->cfg.qidx, strerror(errno));
+			vbdq_err(&q->cfg, "poll: %s", strerror(errno));
 			break;
 		}
 		if (timed)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "dataplane.h"
+#include "vbdpool/log.h"
 #include "grant_cache.h"
 #include "request.h"
 #include "ring.h"
@@ -33,9 +34,9 @@ struct vbd_queue {
 	struct vbd_io **reaped;
 	int wake_fd;
 	int hostile;
-	int gated;     /* data thread: the lease had passed at the last look */
-	int debug;     /* log every response (VBD_LOG=debug) */
-	int ro_logged; /* a write was refused on a read-only attachment (data thread) */
+	int gated;		    /* data thread: the lease had passed at the last look */
+	int debug;		    /* log every response (VBD_LOG=debug) */
+	struct vbd_log_once ro_log; /* a write refused on a read-only attachment (data thread) */
 	_Atomic unsigned cmd, status;
 	/* Each DRAIN command gets a new generation; the data thread records
 	 * the generation it completed (nothing in flight under that DRAIN), so
@@ -55,6 +56,20 @@ struct vbd_queue {
 	pthread_t thr;
 	struct vbd_qstats stats;
 };
+
+/* The data plane's per-queue log helper (the control path's vq_log, which
+ * it cannot include): every message about a queue starts with
+ * "guest <g> dev <d> queue <q> epoch <e>: ", from its configuration `c`
+ * (evaluated more than once). As Linux's pr_fmt: the prefix is joined to
+ * the message, a string literal, so vbd_log's format check covers both. */
+#define vbdq_log(lvl, c, fmt, ...)                                                                 \
+	vbd_log(lvl, "guest %u dev %u queue %u epoch %llu: " fmt, (unsigned)(c)->guest,            \
+		(unsigned)(c)->devid, (unsigned)(c)->qidx, (unsigned long long)(c)->epoch,         \
+		##__VA_ARGS__)
+#define vbdq_err(c, ...)   vbdq_log(VBD_LOG_ERROR, c, __VA_ARGS__)
+#define vbdq_warn(c, ...)  vbdq_log(VBD_LOG_WARN, c, __VA_ARGS__)
+#define vbdq_info(c, ...)  vbdq_log(VBD_LOG_INFO, c, __VA_ARGS__)
+#define vbdq_debug(c, ...) vbdq_log(VBD_LOG_DEBUG, c, __VA_ARGS__)
 
 /* One non-blocking round of the data path (the thread's loop body; unit
  * tests call it directly). Returns how much work was done (0: idle). */
