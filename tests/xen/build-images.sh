@@ -8,7 +8,9 @@
 #   ../work/modules  the xen modules + deps, depmod'ed (dom0 + domU)
 #   dom0-base.cpio debootstrap'ed dom0 root (uncompressed cpio)
 #   domu.cpio.gz   small PV domU initramfs: static busybox, the project's
-#                  binaries + the shared libraries they link, modules
+#                  binaries + the shared libraries they link, modules,
+#                  nbd-client + e2fsprogs' mke2fs/e2fsck/filefrag and the
+#                  pool scenario's ext4 workload (domu-ext4.sh as rig-ext4)
 # Needs deps.sh to have run (it does not install anything itself).
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
@@ -96,13 +98,20 @@ for t in "${xs_tools[@]}"; do [ -x "$t" ] || rig_die "$t missing: install xensto
 # plugin, in /opt/vbdpool/lib.
 nbd_bits=(/usr/bin/nbdkit "$RIG_PROJ_BUILD/lib/nbdkit-vbdpool-plugin.so")
 for t in "${nbd_bits[@]}"; do [ -e "$t" ] || rig_die "$t missing: run make (make deps installs nbdkit)"; done
+# The guest's block device and filesystem (pool scenario): the kernel's NBD
+# client that vbdpool-guestd runs, and e2fsprogs (busybox's mke2fs makes
+# no ext4; its sh runs its own applets first, so rig-ext4 calls these by
+# their /sbin paths), with /etc/mke2fs.conf.
+fs_tools=(/usr/sbin/nbd-client /sbin/mke2fs /sbin/e2fsck /usr/sbin/filefrag)
+for t in "${fs_tools[@]}" /etc/mke2fs.conf; do [ -e "$t" ] || rig_die "$t missing: install nbd-client and e2fsprogs (tests/xen/deps.sh)"; done
 # + libgcc_s, which glibc dlopen()s (invisible to ldd) for pthread_cancel:
 # libxenstore cancels its reader thread in xs_close once a watch was set.
-libs=$( (for f in "${proj[@]}" "${xs_tools[@]}" "${nbd_bits[@]}"; do ldd "$f" 2>/dev/null || true; done
+libs=$( (for f in "${proj[@]}" "${xs_tools[@]}" "${nbd_bits[@]}" "${fs_tools[@]}"; do ldd "$f" 2>/dev/null || true; done
 	ls /lib/x86_64-linux-gnu/libgcc_s.so.1 2>/dev/null || true) |
 	awk '$2 == "=>" && $3 ~ /^\// { print $3; next } $1 ~ /^\// { print $1 }' | sort -u)
-key=$(rig_hash "$mod_key" "$(basename "$bb_dir")" "$RIG_SRC/domu-init.sh" "$RIG_SRC/build-images.sh" \
-	"${proj[@]}" "${xs_tools[@]}" "${nbd_bits[@]}" $libs "${proj[*]}")
+key=$(rig_hash "$mod_key" "$(basename "$bb_dir")" "$RIG_SRC/domu-init.sh" "$RIG_SRC/domu-ext4.sh" \
+	"$RIG_SRC/build-images.sh" "${proj[@]}" "${xs_tools[@]}" "${nbd_bits[@]}" "${fs_tools[@]}" \
+	/etc/mke2fs.conf $libs "${proj[*]}")
 if ! rig_cached "$img/domu.cpio.gz" "$key"; then
 	rig_log "domU initramfs (${#proj[@]} project programs)"
 	r=$work/domu-root
@@ -119,7 +128,16 @@ if ! rig_cached "$img/domu.cpio.gz" "$key"; then
 	done
 	for t in "${xs_tools[@]}"; do cp "$t" "$r/bin/"; done
 	cp /usr/bin/nbdkit "$r/bin/"
+	for t in "${fs_tools[@]}"; do cp "$t" "$r/sbin/"; done
+	cp /etc/mke2fs.conf "$r/etc/"
+	cp "$RIG_SRC/domu-ext4.sh" "$r/bin/rig-ext4" && chmod 755 "$r/bin/rig-ext4"
 	cp "$RIG_PROJ_BUILD/lib/nbdkit-vbdpool-plugin.so" "$r/opt/vbdpool/lib/"
+	# The initramfs is unpacked into the domU's RAM: the 128 MB driver
+	# domains ran out of memory unpacking it once ext4 + e2fsprogs joined
+	# (kernel panic "System is deadlocked on memory").  The project's
+	# programs are built with -g: without their debug info (symbols kept)
+	# they are ~1/3 the size, which more than makes up for it.
+	strip --strip-debug "$r"/opt/vbdpool/bin/* "$r"/opt/vbdpool/tests/progs/* "$r"/opt/vbdpool/lib/*
 	for l in $libs; do
 		mkdir -p "$r$(dirname "$l")"
 		cp -L "$l" "$r$l"

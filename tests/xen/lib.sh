@@ -22,7 +22,11 @@ RIG_IMAGE_DEBS=(xen-hypervisor-4.17-amd64 busybox-static) # + the kernel
 # What debootstrap puts into dom0 (besides minbase).
 RIG_DOM0_INCLUDE=xen-utils-4.17,xenstore-utils,kmod,busybox,procps
 # Kernel modules both images load (dependencies are added automatically).
-RIG_MODULES=(xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback xen-blkfront brd)
+# nbd, ext4 (+ jbd2, mbcache, crc16) and crc32c_generic (ext4's
+# metadata_csum; the qemu64 CPU cannot run crc32c-intel): the pool
+# scenario's guest mounts ext4 on its vbdpool device.
+RIG_MODULES=(xenfs xen-evtchn xen-gntdev xen-gntalloc xen-privcmd xen-blkback xen-blkfront brd
+	nbd ext4 crc32c_generic)
 
 rig_log() { printf '[rig %(%H:%M:%S)T] %s\n' -1 "$*" >&2; }
 rig_die() { printf '[rig] ERROR: %s\n' "$*" >&2; exit 1; }
