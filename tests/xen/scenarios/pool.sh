@@ -8,9 +8,14 @@
 # "volume=...,devid=0,queues=4" ]`; `xl create` alone attaches it: the
 # supervisor sees the new domain and attaches from the file (RIG-SUMMARY
 # attach=xl-create; RIG_ARGS=cli: `vbdpoolctl attach` instead).  The
-# guest exports the device with vbdpool-nbd (RIG_ARGS=nbdkit: nbdkit + the
-# vbdpool plugin) and runs the project's verifier over NBD (POOL_GUEST
-# below).  When both members own
+# guest's vbdpool-guestd gives it a block device (vbdpool-nbd + the
+# kernel's NBD client: /dev/vbdpool/0); the guest makes ext4 on it and
+# writes files with checksums (tests/xen/domu-ext4.sh, rig-ext4 in the
+# image); after the failure it verifies every file from a fresh mount,
+# unmounts and runs `e2fsck -f -n`, which must be clean (RIG-SUMMARY
+# fsck=clean).  RIG_ARGS=verify runs the project's verifier over
+# vbdpool-nbd instead (RIG_ARGS=nbdkit: over nbdkit + the vbdpool plugin;
+# POOL_GUEST below).  When both members own
 # queues and the workload is under way, dom0 `xl pause`s one member (a hung
 # driver domain): the supervisor must fence it (its heartbeat unchanged for
 # the lease: it destroys the domain through libxenctrl, the default policy)
@@ -33,7 +38,7 @@
 rig_host_check() {
 	local p
 	for p in bin/vbdpool-backd bin/vbdpool-supervisor bin/vbdpoolctl bin/vbdpool-nbd \
-		tests/progs/front_verify lib/nbdkit-vbdpool-plugin.so; do
+		bin/vbdpool-guestd tests/progs/front_verify lib/nbdkit-vbdpool-plugin.so; do
 		[ -e "$RIG_PROJ_BUILD/$p" ] || { echo "$RIG_PROJ_BUILD/$p not built: run make"; return 1; }
 	done
 }
@@ -48,8 +53,16 @@ POOL_MEMBER_CMD='modprobe xen-blkfront; i=0; while [ ! -b /dev/xvdb ] && [ $i -l
 '[ -b /dev/xvdb ] || { echo "no /dev/xvdb"; exit 1; }; ln -s /dev/xvdb /dev/vbdpool-disk; '\
 'echo "member: /dev/xvdb $(cat /sys/block/xvdb/size) sectors"; VBD_PLATFORM=xen exec vbdpool-backd --volume '"$POOL_VOL"
 
-# The guest's workload: vbdpool-nbd (the native server: its connections run
-# on the library's event thread, which polls before it sleeps) exports the
+# The guest's workload.  By default a filesystem: rig-ext4
+# (tests/xen/domu-ext4.sh) loads nbd + ext4, starts vbdpool-guestd, waits
+# for /dev/vbdpool/0, makes ext4 on it and writes fsync'ed files with
+# checksums for POOL_SECS seconds (data/ext4-phase says when: dom0 fails
+# the member once it is "writing"), then verifies every file from a fresh
+# mount, unmounts and runs e2fsck -f -n; its result line goes to
+# data/ext4.  RIG_ARGS=ext4-corrupt alters one checksum and one directory
+# block before the check: the run must FAIL (the failure path).
+# RIG_ARGS=verify: vbdpool-nbd (the native server: its connections run on
+# the library's event thread, which polls before it sleeps) exports the
 # device on a Unix socket once a queue is connected; the project's verifier
 # (tests/progs/front_verify --nbd: 4 connections, random 4-64 KiB writes
 # with FUA now and then, reads checked against what was written, flushes,
@@ -58,11 +71,22 @@ POOL_MEMBER_CMD='modprobe xen-blkfront; i=0; while [ ! -b /dev/xvdb ] && [ $i -l
 # verifier on the library.
 POOL_VERIFY="front_verify --seconds $POOL_SECS --threads 4 --max-blocks 16"
 POOL_EXPORT="vbdpool-nbd"
-if [[ " ${RIG_ARGS:-} " == *" direct "* ]]; then
+POOL_EXT4=0
+POOL_GUEST_MEM=256
+POOL_ALIVE='(while :; do xenstore-write data/alive "$(cut -d" " -f1 /proc/uptime) $(grep MemAvailable /proc/meminfo)"; sleep 2; done) & '
+if [[ " ${RIG_ARGS:-} " != *" "@(verify|nbdkit|direct)" "* ]]; then
+	# ext4 over the kernel's NBD client: vbdpool-nbd, nbd, ext4 and the
+	# page cache in one guest
+	POOL_EXT4=1
+	POOL_GUEST_MEM=384
+	POOL_EXPORT="vbdpool-guestd (vbdpool-nbd + kernel nbd) + ext4"
+	POOL_GUEST="$POOL_ALIVE"'rig-ext4 '"$POOL_SECS"
+	[[ " ${RIG_ARGS:-} " == *" ext4-corrupt "* ]] && POOL_GUEST+=" corrupt"
+elif [[ " ${RIG_ARGS:-} " == *" direct "* ]]; then
 	POOL_EXPORT="none (the library)"
 	POOL_GUEST="VBD_PLATFORM=xen $POOL_VERIFY --devid 0 --wait 120"
 elif [[ " ${RIG_ARGS:-} " != *" nbdkit "* ]]; then
-	POOL_GUEST='(while :; do xenstore-write data/alive "$(cut -d" " -f1 /proc/uptime) $(grep MemAvailable /proc/meminfo)"; sleep 2; done) & '\
+	POOL_GUEST="$POOL_ALIVE"\
 'VBD_PLATFORM=xen vbdpool-nbd --devid 0 --socket /run/nbd.sock --wait 120 2>/run/nbd.log & srv_pid=$!; '\
 'i=0; while [ ! -S /run/nbd.sock ] && [ $i -lt 700 ] && kill -0 $srv_pid 2>/dev/null; do sleep 0.2; i=$((i+1)); done; '\
 '[ -S /run/nbd.sock ] || { echo "vbdpool-nbd socket never appeared"; tail -n 40 /run/nbd.log; exit 1; }; '\
@@ -71,7 +95,7 @@ elif [[ " ${RIG_ARGS:-} " != *" nbdkit "* ]]; then
 else
 	POOL_EXPORT="nbdkit + plugin"
 	POOL_GUEST='echo "guest: entropy_avail $(cat /proc/sys/kernel/random/entropy_avail)"; free -m; '\
-'(while :; do xenstore-write data/alive "$(cut -d" " -f1 /proc/uptime) $(grep MemAvailable /proc/meminfo)"; sleep 2; done) & '\
+"$POOL_ALIVE"\
 'VBD_PLATFORM=xen nbdkit -v -f -U /run/nbd.sock /opt/vbdpool/lib/nbdkit-vbdpool-plugin.so devid=0 wait=120 2>/run/nbdkit.log & nbdkit_pid=$!; '\
 'i=0; while [ ! -S /run/nbd.sock ] && [ $i -lt 300 ]; do sleep 0.2; i=$((i+1)); done; '\
 '[ -S /run/nbd.sock ] || { echo "nbdkit socket never appeared"; head -n 40 /run/nbdkit.log; echo "nbdkit wchan $(cat /proc/$nbdkit_pid/wchan) stack:"; cat /proc/$nbdkit_pid/stack; exit 1; }; '\
@@ -147,7 +171,7 @@ secs_after() {
 
 rig_dom0_main() {
 	local d1 d2 g sup_pid hb_pid n1 n2 rc=0 t_kill t_all t_move='' t_drained='' own disk sc1=0 sc2=0 det=0
-	local cfg=/etc/xen/guest.cfg ev ev2 stop fenced drained hb attach=cli left=
+	local cfg=/etc/xen/guest.cfg ev ev2 stop fenced drained hb attach=cli left= ext4= fsck= phase=
 	disk='disk = [ "vdev=xvdb,access=rw,script=block-shared,target=/dev/ram0" ]'
 	dd if=/dev/zero of=/dev/ram0 bs=1M count=128 2>/dev/null
 	ln -sf /dev/ram0 /dev/vbdpool-disk
@@ -177,10 +201,10 @@ rig_dom0_main() {
 	# attachment.  RIG_ARGS=cli attaches with `vbdpoolctl attach DOMAIN
 	# VOLUME` instead (the file then has no vbdpool line).
 	if [[ " ${RIG_ARGS:-} " == *" cli "* ]]; then
-		g=$(RIG_DOMU_MEM=256 rig_domu_create guest) || rig_fail "create guest"
+		g=$(RIG_DOMU_MEM=$POOL_GUEST_MEM rig_domu_create guest) || rig_fail "create guest"
 		vbdpoolctl attach guest "$POOL_VOL" --devid 0 --queues "$POOL_QUEUES" || rig_fail "attach"
 	else
-		g=$(RIG_DOMU_CFG=$cfg RIG_DOMU_MEM=256 rig_domu_create guest \
+		g=$(RIG_DOMU_CFG=$cfg RIG_DOMU_MEM=$POOL_GUEST_MEM rig_domu_create guest \
 			"vbdpool = [ \"volume=$POOL_VOL, devid=0, queues=$POOL_QUEUES\" ]") || rig_fail "create guest"
 		echo "== $cfg"
 		cat "$cfg"
@@ -216,6 +240,22 @@ rig_dom0_main() {
 		rig_domu_wait guest 30 || true
 		rig_domu_destroy m1; rig_domu_destroy m2
 		rig_fail "ownership never split over both members: $(pool_owners_rig "$g")"
+	fi
+	if [ "$POOL_EXT4" = 1 ]; then
+		# the failure must come while the guest writes files: wait for
+		# mkfs + mount (guestd, nbd-client, mke2fs under TCG)
+		end=$(($(cut -d. -f1 /proc/uptime) + 240))
+		while phase=$(xenstore-read "/local/domain/$g/data/ext4-phase" 2>/dev/null || echo -) &&
+			[ "$phase" != writing ] && [ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ] &&
+			! xenstore-read "/local/domain/$g/data/rig-rc" >/dev/null 2>&1; do
+			sleep 0.5
+		done
+		rig_say "guest ext4 phase: $phase"
+		if [ "$phase" != writing ]; then
+			rig_domu_wait guest 30 || true
+			rig_domu_destroy m1; rig_domu_destroy m2
+			rig_fail "attach=$attach fsck=FAIL(no-writing) the guest never started writing files (phase $phase)"
+		fi
 	fi
 	sleep 10 # the workload runs on both members for a while
 
@@ -268,6 +308,14 @@ rig_dom0_main() {
 		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 		sleep 1
 	done
+	xenstore-read "/local/domain/$g/data/rig-rc" >/dev/null 2>&1 ||
+		rig_say "guest not finished: alive $(xenstore-read "/local/domain/$g/data/alive" 2>/dev/null), phase $(xenstore-read "/local/domain/$g/data/ext4-phase" 2>/dev/null)"
+	# the guest's ext4 result (before rig_domu_wait destroys it)
+	if [ "$POOL_EXT4" = 1 ]; then
+		ext4=$(xenstore-read "/local/domain/$g/data/ext4" 2>/dev/null) || ext4="fsck=FAIL(no-result)"
+		fsck=$(echo "$ext4" | sed -n 's/.*fsck=\([^ ]*\).*/\1/p')
+		rig_say "guest ext4: $ext4"
+	fi
 	if [[ " ${RIG_ARGS:-} " == *" cli "* ]]; then
 		vbdpoolctl detach guest "$POOL_VOL" --timeout 30 || det=$?
 		rig_domu_wait guest 30 || rc=$?
@@ -283,7 +331,7 @@ rig_dom0_main() {
 		[ -z "$left" ] || det=1
 	fi
 	rig_say "guest workload rc=$rc, detach rc=$det${left:+ (attachments left after xl destroy guest: $left)}"
-	rig_domu_console guest | grep -E 'front_verify|FAIL|error' | tail -n 20
+	rig_domu_console guest | grep -E 'front_verify|rig-ext4|FAIL|error' | tail -n 40
 
 	echo "== xl list"
 	xl list
@@ -323,12 +371,20 @@ rig_dom0_main() {
 	# the owners seen right after the failover: every queue on m2
 	[ "$(owned_in "$own" "$d2")" = "$POOL_QUEUES" ] ||
 		rig_fail "survivor m2 does not own every queue: $own"
-	[ "$rc" = 0 ] || rig_fail "guest workload failed (rc=$rc)"
+	if [ "$POOL_EXT4" = 1 ]; then
+		# every file verified, fsck clean (the guest's rc says so too)
+		[ "$fsck" = clean ] && [[ $ext4 == *" mismatches=0 "* ]] ||
+			rig_fail "attach=$attach fsck=${fsck:-FAIL} guest ext4 workload failed (rc=$rc): $ext4"
+	fi
+	[ "$rc" = 0 ] || rig_fail "attach=$attach${fsck:+ fsck=$fsck} guest workload failed (rc=$rc)"
 	[ "$sc1" = 0 ] || rig_fail "schema-check failed on the live tree after the failover"
 	[ "$det" = 0 ] || rig_fail "detach failed (rc=$det)${left:+: xl destroy guest left $left}"
 	[ "$sc2" = 0 ] || rig_fail "schema-check failed after the detach"
 	local how
 	how="xl pause of one under load -> fenced (destroyed) by the supervisor $(secs_after "$stop" "$t_kill") s later (lease $POOL_LEASE_MS ms)"
 	[[ " ${RIG_ARGS:-} " == *" destroy "* ]] && how="xl destroy of one under load"
-	rig_detail "attach=$attach 2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT export: $how -> survivor owns all $POOL_QUEUES queues after $(secs_after "$t_all" "$t_kill") s ($own), drained after $(secs_after "$t_drained" "$t_kill") s, $(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0, schema-check OK live and after $( [ "$attach" = cli ] && echo detach || echo "xl destroy guest (no attachment left)")"
+	local work
+	work="$(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0"
+	[ "$POOL_EXT4" = 1 ] && work="ext4: ${ext4% fsck=*} (every file verified after a remount, e2fsck -f -n clean)"
+	rig_detail "attach=$attach${fsck:+ fsck=$fsck} 2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT: $how -> survivor owns all $POOL_QUEUES queues after $(secs_after "$t_all" "$t_kill") s ($own), drained after $(secs_after "$t_drained" "$t_kill") s, $work, schema-check OK live and after $( [ "$attach" = cli ] && echo detach || echo "xl destroy guest (no attachment left)")"
 }
