@@ -258,6 +258,12 @@ rig_dom0_main() {
 		fi
 	fi
 	sleep 10 # the workload runs on both members for a while
+	# the owners now: the members' balancer may have handed queues over
+	# meanwhile (a cooperative handoff, not a failover); what m1 owns
+	# from here on must stay until the supervisor stops it
+	own=$(pool_owners_rig "$g")
+	n1=$(owned_in "$own" "$d1")
+	rig_say "owners at the failure: $own (m1=$d1 owns $n1)"
 
 	if [[ " ${RIG_ARGS:-} " == *" destroy "* ]]; then
 		# the administrator destroys a member (the supervisor sees it gone)
