@@ -127,8 +127,13 @@ done
 # members/<domid> itself: its creation, or xenstored removing it) (xenstore-watch flushes each event;
 # $EPOCHREALTIME is a bash builtin: no process start per line).  This is
 # what the supervisor sees: the gaps include dom0's own scheduling delays.
+# A member's daemon beats in /vbdpool/domains/<domid>/heartbeat (one node
+# per domain; members/<domid>/heartbeat only where dom0 made none).
 pool_hb_watch() {
-	xenstore-watch "/vbdpool/volumes/$POOL_VOL/members" 2>/dev/null | while read -r p _; do
+	{
+		xenstore-watch /vbdpool/domains 2>/dev/null &
+		xenstore-watch "/vbdpool/volumes/$POOL_VOL/members" 2>/dev/null
+	} | while read -r p _; do
 		case $p in
 		*/heartbeat) p=${p%/heartbeat}; echo "$EPOCHREALTIME ${p##*/}" ;;
 		*/members/[0-9]*) [[ ${p#*/members/} == */* ]] || echo "$EPOCHREALTIME ${p##*/} node" ;;
