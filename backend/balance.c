@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/grow.h"
 #include "vbdpool/log.h"
 
 /* balance.c's own memory, one per volume (v->bal), made by the first
@@ -88,14 +89,8 @@ static struct bal_qmem *qmem_get(struct vbd_balance *b, const struct vbd_attach 
 	struct bal_qmem *m = qmem_find(b, a, q);
 
 	if (!m) {
-		if (b->nqs == b->cap) {
-			unsigned cap = b->cap ? 2 * b->cap : 16;
-			struct bal_qmem *n = realloc(b->qs, cap * sizeof(*n));
-			if (!n)
-				abort();
-			b->qs = n;
-			b->cap = cap;
-		}
+		if (VBD_GROW(b->qs, b->nqs, b->cap, 16) < 0)
+			abort();
 		m = &b->qs[b->nqs++];
 		*m = (struct bal_qmem){.a = a, .guest = a->guest, .devid = a->devid, .q = q};
 	}
@@ -278,14 +273,8 @@ static void mslow_update(struct vbd_volume *v, struct vbd_balance *b, uint64_t n
 		if (!m->state_ok || m->state != VBD_MEMBER_ACTIVE)
 			continue;
 		if (!e && bal_member_slow(v, m->domid)) {
-			if (b->nslow == b->slow_cap) {
-				unsigned cap = b->slow_cap ? 2 * b->slow_cap : 4;
-				struct bal_mslow *ns = realloc(b->slow, cap * sizeof(*ns));
-				if (!ns)
-					abort();
-				b->slow = ns;
-				b->slow_cap = cap;
-			}
+			if (VBD_GROW(b->slow, b->nslow, b->slow_cap, 4) < 0)
+				abort();
 			e = &b->slow[b->nslow++];
 			e->domid = m->domid;
 			e->seen_ms = now;

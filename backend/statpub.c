@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/grow.h"
 #include "vbdpool/iostat.h"
 #include "vbdpool/log.h"
 
@@ -34,14 +35,8 @@ static struct sp_att *find(unsigned vol, unsigned guest, unsigned devid, int add
 			return &atts[i];
 	if (!add)
 		return NULL;
-	if (natts == cap) {
-		unsigned ncap = cap ? 2 * cap : 16;
-		struct sp_att *n = realloc(atts, ncap * sizeof(*n));
-		if (!n)
-			return NULL;
-		atts = n;
-		cap = ncap;
-	}
+	if (VBD_GROW(atts, natts, cap, 16) < 0)
+		return NULL;
 	memset(&atts[natts], 0, sizeof(atts[0]));
 	atts[natts].vol = vol;
 	atts[natts].guest = guest;

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/grow.h"
+
 struct mnode {
 	char *path;
 	char *value;
@@ -60,14 +62,8 @@ static struct mnode *find(struct vbd_memtree *t, const char *path)
 static int add(struct vbd_memtree *t, const char *path, const char *value,
 	       const struct vbd_acl *acl)
 {
-	if (t->n == t->cap) {
-		unsigned cap = t->cap ? t->cap * 2 : 64;
-		struct mnode *nv = realloc(t->v, cap * sizeof(*nv));
-		if (!nv)
-			return -ENOMEM;
-		t->v = nv;
-		t->cap = cap;
-	}
+	if (VBD_GROW(t->v, t->n, t->cap, 64) < 0)
+		return -ENOMEM;
 	t->v[t->n].path = strdup(path);
 	t->v[t->n].value = strdup(value);
 	t->v[t->n].acl = *acl;

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "vbdpool/grow.h"
 #include "vbdpool/iostat.h"
 #include "vbdpool/proto.h"
 
@@ -106,7 +107,8 @@ int vbd_schema_parse(const char *text, struct vbd_schema *out, char *err, size_t
 {
 	struct vbd_schema s = {0};
 	const char *p = text;
-	int line = 0, cap = 0;
+	int line = 0;
+	unsigned cap = 0;
 
 	while (*p) {
 		const char *nl = strchr(p, '\n');
@@ -150,15 +152,9 @@ int vbd_schema_parse(const char *text, struct vbd_schema *out, char *err, size_t
 			seterr(err, errlen, "schema line %d: no permissions", line);
 			goto bad;
 		}
-		if (s.nrules == cap) {
-			struct vbd_schema_rule *nr;
-			cap = cap ? cap * 2 : 32;
-			nr = realloc(s.rules, (size_t)cap * sizeof(*nr));
-			if (!nr) {
-				seterr(err, errlen, "out of memory");
-				goto bad;
-			}
-			s.rules = nr;
+		if (VBD_GROW(s.rules, s.nrules, cap, 32) < 0) {
+			seterr(err, errlen, "out of memory");
+			goto bad;
 		}
 		s.rules[s.nrules++] = r;
 	}

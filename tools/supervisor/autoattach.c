@@ -37,6 +37,7 @@
 
 #include "vbd_pool_acl.h"
 #include "sv.h"
+#include "vbdpool/grow.h"
 #include "vbdpool/log.h"
 #include "vbdpool/xs.h"
 
@@ -70,14 +71,8 @@ static void mark(struct aa *a, unsigned domid)
 {
 	if (handled(a, domid))
 		return;
-	if (a->nh == a->hcap) {
-		unsigned cap = a->hcap ? a->hcap * 2 : 32;
-		unsigned *h = realloc(a->handled, cap * sizeof(*h));
-		if (!h)
-			return; /* looked at again next time; its note stops a repeat */
-		a->handled = h;
-		a->hcap = cap;
-	}
+	if (VBD_GROW(a->handled, a->nh, a->hcap, 32) < 0)
+		return; /* looked at again next time; its note stops a repeat */
 	a->handled[a->nh++] = domid;
 }
 
@@ -120,13 +115,8 @@ static int gone_atts(struct sv *sv, const struct sv_view *v, struct gone_att **o
 
 			if (sscanf(atts[k], "%u-%u%c", &g, &d, &tail) != 2 || dom_alive(v, g))
 				continue;
-			if (*n == cap) {
-				struct gone_att *ng =
-				    realloc(*out, (cap = cap ? cap * 2 : 8) * sizeof(*ng));
-				if (!ng)
-					break; /* the rest next time */
-				*out = ng;
-			}
+			if (VBD_GROW(*out, *n, cap, 8) < 0)
+				break; /* the rest next time */
 			snprintf((*out)[*n].vol, sizeof((*out)[*n].vol), "%s", vols[i]);
 			(*out)[*n].g = g;
 			(*out)[*n].d = d;

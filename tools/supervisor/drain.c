@@ -29,6 +29,7 @@
 
 #include "vbd_pool_acl.h"
 #include "sv.h"
+#include "vbdpool/grow.h"
 #include "vbdpool/log.h"
 #include "vbd_acl.h"
 #include "vbdpool/xs.h"
@@ -54,15 +55,8 @@ struct sv_drain {
 
 static void remember_written(struct sv_drain *d, const char *vol, unsigned domid)
 {
-	if (d->nw == d->wcap) {
-		unsigned cap = d->wcap ? d->wcap * 2 : 16;
-		struct drain_entry *w = realloc(d->w, cap * sizeof(*w));
-
-		if (!w)
-			return; /* the age prune removes it later */
-		d->w = w;
-		d->wcap = cap;
-	}
+	if (VBD_GROW(d->w, d->nw, d->wcap, 16) < 0)
+		return; /* the age prune removes it later */
 	d->w[d->nw] = (struct drain_entry){.domid = domid};
 	snprintf(d->w[d->nw].vol, sizeof(d->w[d->nw].vol), "%s", vol);
 	d->nw++;
@@ -109,16 +103,9 @@ void sv_drain_note(struct sv *sv, const char *vol, unsigned domid, int64_t deadl
 				d->e[i].deadline_ms = deadline_ms;
 			return;
 		}
-	if (d->n == d->cap) {
-		unsigned cap = d->cap ? d->cap * 2 : 16;
-		struct drain_entry *e = realloc(d->e, cap * sizeof(*e));
-
-		if (!e) {
-			log_err("out of memory: dom%u's drain on %s is not tracked", domid, vol);
-			return;
-		}
-		d->e = e;
-		d->cap = cap;
+	if (VBD_GROW(d->e, d->n, d->cap, 16) < 0) {
+		log_err("out of memory: dom%u's drain on %s is not tracked", domid, vol);
+		return;
 	}
 	d->e[d->n] = (struct drain_entry){
 	    .domid = domid, .deadline_ms = deadline_ms, .noted_ms = sv_now_ms()};

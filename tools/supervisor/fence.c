@@ -35,6 +35,7 @@
 #include <string.h>
 
 #include "sv.h"
+#include "vbdpool/grow.h"
 #include "vbdpool/log.h"
 
 struct hb_track {
@@ -78,15 +79,8 @@ static struct hb_track *track(struct fence_priv *p, const struct sv_member *m, i
 	for (unsigned i = 0; i < p->n; i++)
 		if (p->t[i].domid == m->domid && !strcmp(p->t[i].vol, m->vol))
 			return &p->t[i];
-	if (p->n == p->cap) {
-		unsigned cap = p->cap ? p->cap * 2 : 16;
-		struct hb_track *t = realloc(p->t, cap * sizeof(*t));
-
-		if (!t)
-			return NULL;
-		p->t = t;
-		p->cap = cap;
-	}
+	if (VBD_GROW(p->t, p->n, p->cap, 16) < 0)
+		return NULL;
 	p->t[p->n] = (struct hb_track){.domid = m->domid, .changed_ms = now};
 	snprintf(p->t[p->n].vol, sizeof(p->t[p->n].vol), "%s", m->vol);
 	p->t[p->n].has_hb = m->has_hb;

@@ -9,6 +9,7 @@
 #include <xen/xen.h>
 
 #include "vbd_pool_acl.h"
+#include "vbdpool/grow.h"
 #include "vbdpool/log.h"
 #include "vbdpool/parse_num.h"
 #include "vbdpool/pool_snap.h"
@@ -22,14 +23,8 @@ static int add_grant(struct sv_view *v, unsigned *cap, const char *vol, unsigned
 	for (unsigned i = 0; i < v->ng; i++)
 		if (v->g[i].domid == domid && !strcmp(v->g[i].vol, vol))
 			return 0;
-	if (v->ng == *cap) {
-		struct sv_grant *ng;
-		*cap = *cap ? *cap * 2 : 8;
-		ng = realloc(v->g, *cap * sizeof(*ng));
-		if (!ng)
-			return -ENOMEM;
-		v->g = ng;
-	}
+	if (vbd_grow(&v->g, v->ng, cap, sizeof(*v->g), 8) < 0)
+		return -ENOMEM;
 	snprintf(v->g[v->ng].vol, sizeof(v->g[v->ng].vol), "%s", vol);
 	v->g[v->ng++].domid = domid;
 	return 0;
@@ -150,8 +145,7 @@ static void cache_store(struct sv *sv, const struct sv_view *v)
 					  .g = g,
 					  .ng = v->ng,
 					  .valid = 1,
-					  .reread_ms = v->now_ms + SV_POOL_REREAD_MS,
-					  .reads = sv->pool.reads + 1};
+					  .reread_ms = v->now_ms + SV_POOL_REREAD_MS};
 }
 
 /* One heartbeat node into *has / *hb, as the pool snapshot reads it. */
@@ -294,15 +288,7 @@ int sv_domain_alive(struct sv *sv, const struct sv_view *v, unsigned domid)
 		if (a->e[i].domid == domid)
 			return a->e[i].alive;
 	alive = domain_alive(sv, v, domid);
-	if (a && a->n == a->cap) {
-		unsigned cap = a->cap ? a->cap * 2 : 16;
-		void *e = realloc(a->e, cap * sizeof(*a->e));
-		if (!e)
-			return alive; /* asked again next time */
-		a->e = e;
-		a->cap = cap;
-	}
-	if (a) {
+	if (a && VBD_GROW(a->e, a->n, a->cap, 16) == 0) { /* else asked again next time */
 		a->e[a->n].domid = domid;
 		a->e[a->n++].alive = alive;
 	}

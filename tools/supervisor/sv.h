@@ -96,9 +96,8 @@ struct sv_pool_cache {
 	unsigned nm;
 	struct sv_grant *g;
 	unsigned ng;
-	int valid;	     /* 0: read the pool at the next view */
-	int64_t reread_ms;   /* read it then anyway (a backstop) */
-	unsigned long reads; /* full reads so far (tests, logs) */
+	int valid;	   /* 0: read the pool at the next view */
+	int64_t reread_ms; /* read it then anyway (a backstop) */
 };
 #define SV_POOL_REREAD_MS 60000
 #define SV_WATCH_POOL	  "pool" /* the token of the pool watches */
