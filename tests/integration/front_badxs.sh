@@ -51,8 +51,14 @@ pool_verify_bg "$G" "$POOL_DIR/v2.log" --seconds 4 --threads 2 --wait 10
 vpid=$VERIFY_PID
 pool_wait_connected vol1 "$G" 0
 rec=/vbdpool/volumes/vol1/attachments/$G-0/queue-0
+# the member must not claim first, and the epoch is read once it cannot
+# move it any more: a claim between the read and the pause (the member
+# re-claims when the second verifier opens the device) left the bogus
+# record at the member's own epoch, which it had banned after the
+# frontend revoked that ring: nobody claimed queue-0 again and the test
+# hung for 600 s (once in a CI run)
+"$BIN/xensim" pause --dir "$POOL_DIR/host" "$M"
 epoch=$(xs0 xenstore-read "$rec" | sed 's/.*epoch=\([0-9]*\).*/\1/')
-"$BIN/xensim" pause --dir "$POOL_DIR/host" "$M" # the member must not claim first
 xs0 xenstore-write "$rec" "owner=77 epoch=$((epoch + 1)) state=claimed"
 pool_log "queue-0 record: owner=77 (no such member)"
 for _ in $(seq 100); do
