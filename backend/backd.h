@@ -278,6 +278,11 @@ void bal_free(struct vbd_volume *v);
 
 /* heartbeat.c: heartbeat, load and features */
 void hb_publish(struct vbd_volume *v); /* members/<me>/load */
+/* The path came back (pathcheck.c reinstate): the latency kept from the
+ * failed path's requests (kept while idle, so a slow member is not given
+ * its queues back at once) says nothing of the path now: forget it, or
+ * the others avoid the reinstated member as slow for VBD_SLOW_PROBE_MS. */
+void hb_forget_latency(struct vbd_volume *v);
 /* members/<me>/heartbeat now, through xs, then the member's own lease
  * renewed if its state is neither fenced nor dead (self-fencing). */
 void hb_beat(struct vbd_volume *v, struct xs_handle *xs);

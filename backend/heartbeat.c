@@ -182,6 +182,14 @@ void hb_stop(struct backd *bd)
 	bd->beat_started = 0;
 }
 
+void hb_forget_latency(struct vbd_volume *v)
+{
+	v->hb.my_load.lat_us = 0;
+	v->hb.my_load.p99_us = 0;
+	v->hb.last_io_ms = 0;
+	v->hb.last_ms = 0; /* the next publish starts a new window */
+}
+
 void hb_publish(struct vbd_volume *v)
 {
 	struct backd *bd = v->bd;

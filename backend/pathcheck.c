@@ -247,6 +247,8 @@ static void reinstate(struct vbd_volume *v)
 		 "reinstated (active)",
 		 v->bd->me);
 	v->my_state = VBD_MEMBER_ACTIVE;
+	hb_forget_latency(v);
+	hb_publish(v);
 	/* a queue we kept, as the only member left, serves normally again */
 	for (struct vbd_attach *a = v->atts; a; a = a->next)
 		for (unsigned q = 0; q < a->nq; q++)
