@@ -7,6 +7,7 @@
 #include <linux/falloc.h>
 #include <liburing.h>
 #include <stdlib.h>
+#include <stdbool.h>
 #include <sys/eventfd.h>
 #include <unistd.h>
 
@@ -16,6 +17,7 @@ struct uring_engine {
 	int efd;
 	unsigned out;		 /* I/Os prepared or in the kernel, not reaped */
 	struct vbd_io_list done; /* completed synchronously */
+	bool late;		 /* the last reap emptied it: one more clear due */
 };
 
 static int uring_submit(struct vbd_engine *e, struct vbd_io *io)
@@ -98,8 +100,17 @@ static int uring_reap(struct vbd_engine *e, struct vbd_io **out, int max)
 
 	/* Nothing outstanding: no system call (the inline engine reaps its
 	 * io_uring after every batch of small I/Os that never went there). */
-	if (!u->out)
+	if (!u->out) {
+		/* the kernel signals the eventfd just after it posts a CQE, so
+		 * the last completion's signal can come after the clear below:
+		 * the next reap clears once more (else the data thread's poll
+		 * would find it readable until the next I/O) */
+		if (u->late && read(u->efd, &junk, sizeof(junk)) < 0) {
+			/* EAGAIN: already clear */
+		}
+		u->late = false;
 		return k;
+	}
 	if (read(u->efd, &junk, sizeof(junk)) < 0) {
 		/* EAGAIN: nothing signalled; the CQ may still hold entries */
 	}
@@ -121,6 +132,7 @@ static int uring_reap(struct vbd_engine *e, struct vbd_io **out, int max)
 	if (!u->out && read(u->efd, &junk, sizeof(junk)) < 0) {
 		/* EAGAIN: already clear */
 	}
+	u->late = !u->out;
 	return k;
 }
 
