@@ -83,13 +83,13 @@ struct nbd_conn {
 
 	pthread_mutex_t mu; /* the fields below up to the reader's */
 	struct nbd_req *oq_head, *oq_tail;
-	unsigned inflight;	      /* requests read whose reply has not left */
-	uint64_t bytes;		      /* their payload buffers */
-	bool dead;		      /* socket unusable: replies are dropped */
-	bool wait_room;		      /* the loop waits for inflight to fall */
-	bool wait_idle;		      /* the loop waits for inflight == 0 */
-	uint64_t next_charge;	      /* buffers of the request header waiting for room */
-	bool budget_logged;	      /* said once that the client hit its budget */
+	unsigned inflight;    /* requests read whose reply has not left */
+	uint64_t bytes;	      /* their payload buffers */
+	bool dead;	      /* socket unusable: replies are dropped */
+	bool wait_room;	      /* the loop waits for inflight to fall */
+	bool wait_idle;	      /* the loop waits for inflight == 0 */
+	uint64_t next_charge; /* buffers of the request header waiting for room */
+	bool budget_logged;   /* said once that the client hit its budget */
 	/* large request buffers kept for the next requests (spare_keep) */
 	struct nbd_req *spare;
 	unsigned nspare;
