@@ -26,13 +26,14 @@ struct nbd_server {
 	struct vbd_front *dev;
 	uint64_t size; /* bytes */
 	unsigned devid;
-	const char *volume;	 /* the device's volume id */
-	uint16_t tflags;	 /* transmission flags */
-	unsigned max_inflight;	 /* per connection: requests accepted, not yet replied */
-	uint64_t budget;	 /* per connection: their buffers (--conn-budget-mib) */
-	uint32_t max_block;	 /* largest READ / WRITE: min(budget, VBDNBD_MAX_BLOCK) */
-	uint64_t idle_ms;	 /* --idle-timeout (0: none) */
-	atomic_bool stopping;	 /* SIGTERM/SIGINT: no new requests */
+	const char *volume;    /* the device's volume id */
+	uint16_t tflags;       /* transmission flags */
+	unsigned max_inflight; /* per connection: requests accepted, not yet replied */
+	uint64_t budget;       /* per connection: their buffers (--conn-budget-mib) */
+	uint32_t max_block;    /* largest READ / WRITE: min(budget, VBDNBD_MAX_BLOCK) */
+	uint64_t idle_ms;      /* --idle-timeout (0: none) */
+	int sndbuf;	       /* --sndbuf-kib in bytes: SO_SNDBUF of each connection (0: leave) */
+	atomic_bool stopping;  /* SIGTERM/SIGINT: no new requests */
 	atomic_bool closing_dev; /* set (under mu) before vbd_front_close: no more kicks */
 	atomic_bool dev_closed;	 /* vbd_front_close returned: connections let go */
 	/* live connections (for wake-ups at stop) */
