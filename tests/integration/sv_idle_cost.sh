@@ -9,6 +9,10 @@
 #  1. 60 volumes, 3 member domains with one vbdpool-backd each, a
 #     supervisor (1 s lease): dom0's requests over 2 s of idle stay under
 #     one per volume per second (it made ~40 per volume per second).
+#  1b. Members under I/O rewrite their load about once a second per
+#     volume: with one member domain rewriting the load of all its 40
+#     memberships in a loop, dom0's rate stays under the same bound (each
+#     load write made the next scan re-read the whole pool).
 #  2. What changes is still seen: a member added after the supervisor
 #     read the pool, then hung (its daemon stopped), is fenced; so is one
 #     of the first members (heartbeats refreshed on every scan).
@@ -38,6 +42,28 @@ ms=$(((t1 - t0) / 1000000))
 rate=$(((r1 - r0) * 1000 / ms))
 pool_log "idle, $NV volumes, $((NV * 2)) memberships: dom0 made $((r1 - r0)) XenStore requests in $ms ms ($rate/s)"
 [ "$rate" -lt "$NV" ] || die "the idle supervisor makes $rate XenStore requests a second for $NV volumes"
+
+# 1b. member loads rewritten (as under I/O), by dom${M[0]} itself
+# shellcheck disable=SC2016 # expanded by the member's shell
+sim_exec "${M[0]}" env NV="$NV" ME="${M[0]}" sh -c 'k=0; while :; do i=0; while [ $i -lt $NV ]; do
+	if [ $((i % 3)) != 1 ]; then xenstore-write /vbdpool/volumes/v$i/members/$ME/load \
+		"inflight=1 iops=$k bps=4096 lat-us=50 p99-us=90 queues=0 cost=100" || exit 1; fi
+	i=$((i + 1)); done; k=$((k + 1)); done' >"$POOL_DIR/loadwriter.log" 2>&1 &
+writer=$!
+sleep 1
+kill -0 "$writer" 2>/dev/null || die "the load writer stopped: $(cat "$POOL_DIR/loadwriter.log")"
+l0=$(xs0 xenstore-read "/vbdpool/volumes/v0/members/${M[0]}/load")
+r0=$(reqs) t0=$(date +%s%N)
+sleep 2
+r1=$(reqs) t1=$(date +%s%N)
+l1=$(xs0 xenstore-read "/vbdpool/volumes/v0/members/${M[0]}/load")
+kill "$writer"
+wait "$writer" 2>/dev/null || true
+[ "$l0" != "$l1" ] || die "the loads were not rewritten ($l0)"
+ms=$(((t1 - t0) / 1000000))
+rate=$(((r1 - r0) * 1000 / ms))
+pool_log "loads rewritten: dom0 made $((r1 - r0)) XenStore requests in $ms ms ($rate/s)"
+[ "$rate" -lt "$NV" ] || die "member load writes make the supervisor cost $rate XenStore requests a second for $NV volumes"
 
 # 2. a member added now (after the pool was read) is supervised
 new=$(pool_domain newback) || die "create domain"
