@@ -11,7 +11,7 @@
 # Not a test.  Needs perf, fio, nbdkit and a build (make).
 #
 #   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
-#                     [--server nbdkit|vbdpool-nbd|file] [--qd N] [--bs SIZE]
+#                     [--server nbdkit|vbdpool-nbd|file|null] [--qd N] [--bs SIZE]
 #                     [--syscalls]
 #   --syscalls: also system calls per request per thread class (read, write,
 #   poll, recvfrom, sendmsg, preadv, pwritev, sched_yield, fdatasync,
@@ -19,6 +19,8 @@
 #   in the window (one per request up to 64 KiB on tmpfs, the inline
 #   engine) instead of fio's IOPS over its whole run, which on a loaded
 #   machine differs from the 4 s window by up to a half
+#   --server null: nbdkit's null plugin (stores nothing: the ceiling of
+#   nbdkit's own path with this fio job)
 #   --server file: nbdkit's file plugin on the same tmpfs file, no pool (the
 #   reference side (a) of bench/nbd.sh)
 #   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
@@ -40,7 +42,7 @@ while [ $# -gt 0 ]; do
 			events+=,syscalls:sys_enter_$c
 		done
 		shift ;;
-	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd|file] [--qd N] [--bs 4k|1m]" >&2; exit 2 ;;
+	*) echo "usage: $0 [--members M] [--queues Q] [--rw RW] [--server nbdkit|vbdpool-nbd|file|null] [--qd N] [--bs 4k|1m]" >&2; exit 2 ;;
 	esac
 done
 size_mb=${BENCH_SIZE_MB:-256}
@@ -50,16 +52,17 @@ img=$POOL_DIR/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 pool_volume bench "$size_mb" "$img"
 for _ in $(seq "$members"); do pool_member bench ${BACKD_ARGS:-}; done
-if [ "$server" = file ]; then # the reference: nbdkit's file plugin, no pool
+if [ "$server" = file ] || [ "$server" = null ]; then # nbdkit's file or null plugin, no pool
 	pool_attach bench "$queues"
-	nbdkit -f -U "$POOL_DIR/nbd.sock" file "$img" >"$POOL_DIR/nbdkit.log" 2>&1 &
+	if [ "$server" = file ]; then plugin=(file "$img"); else plugin=(null "${size_mb}M"); fi
+	nbdkit -f -U "$POOL_DIR/nbd.sock" "${plugin[@]}" >"$POOL_DIR/nbdkit.log" 2>&1 &
 	POOL_PIDS+=($!)
 	for _ in $(seq 100); do [ -S "$POOL_DIR/nbd.sock" ] && break; sleep 0.1; done
 else # nbdkit quiet (no -v) unless NBDKIT_ARGS says otherwise
 	POOL_NBD_SERVER=$server POOL_NBD_ARGS=${VBDNBD_ARGS:-} \
 		POOL_NBDKIT_ARGS=${NBDKIT_ARGS:-} pool_guest bench "$queues"
 fi
-[ "$server" = file ] || pool_wait_connected bench "$GUEST" 0
+[ "$server" = file ] || [ "$server" = null ] || pool_wait_connected bench "$GUEST" 0
 
 # our processes: the ones started in this host (other tests may run others)
 ours() { # NAME
@@ -69,7 +72,7 @@ ours() { # NAME
 	done
 	return 0 # the last process listed may be another host's (set -e, pipefail)
 }
-if [ "$server" = file ]; then
+if [ "$server" = file ] || [ "$server" = null ]; then
 	pids=${POOL_PIDS[-1]}
 else
 	pids=$( (ours nbdkit; ours vbdpool-nbd; ours vbdpool-backd) | paste -sd,)
@@ -79,7 +82,10 @@ fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw=
 	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &
 fio_pid=$!
 sleep 2
-perf stat -x, -e "$events" -p "$pids" --per-thread -- sleep 4 2>"$POOL_DIR/stat.csv"
+# fio's own cost (its job process; the line "fio", not in the total): the
+# client's CPU per request depends on the server (how it batches replies)
+fio_job=$(pgrep -d, -P "$fio_pid" -x fio || true)
+perf stat -x, -e "$events" -p "$pids${fio_job:+,$fio_job}" --per-thread -- sleep 4 2>"$POOL_DIR/stat.csv"
 wait "$fio_pid"
 if [[ $rw == *read* ]]; then f=8; else f=49; fi # terse v3: read / write IOPS
 iops=$(awk -F';' -v f=$f 'NR==1{print int($f)}' "$POOL_DIR/fio.terse")
@@ -105,7 +111,8 @@ END {
 		printf "  %-14s %2d threads  %5.2f cs/request  %6.2f us CPU/request", c, N[c], C[c] / n, T[c] * 1000 / n
 		for (k in K) if (S[c, k] >= n / 100) printf "  %s %.2f", k, S[c, k] / n
 		printf "\n"
+		if (c == "fio") continue
 		sc += C[c]; st += T[c]
 	}
-	printf "  %-14s             %5.2f cs/request  %6.2f us CPU/request\n", "total", sc / n, st * 1000 / n
+	printf "  %-14s             %5.2f cs/request  %6.2f us CPU/request\n", "total (not fio)", sc / n, st * 1000 / n
 }' "$POOL_DIR/stat.csv"

@@ -4,7 +4,9 @@
 # backends (emulated Xen host) exported two ways: nbdkit + the vbdpool
 # plugin (sides vbdpool1, vbdpool3: columns p1, p3) and the native
 # asynchronous server vbdpool-nbd (sides vbdnbd1, vbdnbd3: columns n1, n3),
-# plus fio directly on the file for scale.
+# plus fio directly on the file for scale, and nbdkit's null plugin
+# (side nbdkitnull, column a0: stores nothing; the ceiling of nbdkit's own
+# path with this fio job, docs/perf.md "Why writes stay at parity").
 # Jobs: 4 KiB random read QD16, 4 KiB random write QD16, 1 MiB sequential
 # read and write QD4.  Prints IOPS / MiB/s per side and each vbdpool
 # side's ratio to (a) and (b).
@@ -20,8 +22,8 @@
 # Usage: bench/nbd.sh [SECONDS_PER_JOB]   (needs `make` first)
 # Env: BENCH_SIZE_MB (1024), BENCH_DIR (/dev/shm), BENCH_JOBS (subset of
 # "randread randwrite read write"), BENCH_SIDES (subset of
-# "direct nbdkit qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3", run in that
-# order), BENCH_QUEUES
+# "direct nbdkit nbdkitnull qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3", run in
+# that order), BENCH_QUEUES
 # (4, queues of the vbdpool device), BENCH_NBDKIT_ARGS (extra nbdkit options
 # for every nbdkit), BENCH_VBDNBD_ARGS (extra vbdpool-nbd options).
 set -euo pipefail
@@ -46,7 +48,7 @@ dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 
 alljobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4")
 want_jobs=" ${BENCH_JOBS:-randread randwrite read write} "
-sides=" ${BENCH_SIDES:-direct nbdkit qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3} "
+sides=" ${BENCH_SIDES:-direct nbdkit nbdkitnull qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3} "
 queues=${BENCH_QUEUES:-4}
 jobs=()
 for j in "${alljobs[@]}"; do [[ $want_jobs == *" ${j%% *} "* ]] && jobs+=("$j"); done
@@ -90,6 +92,11 @@ run_side() { # SIDE
 		nbdkit -f -U "$work/a.sock" ${BENCH_NBDKIT_ARGS:-} file "$img" & pids+=($!); wait_sock "$work/a.sock"
 		run_fio nbdkit "nbd+unix:///?socket=$work/a.sock"
 		kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true ;;
+	nbdkitnull) # (a0) nbdkit's null plugin: no storage at all
+		# shellcheck disable=SC2086
+		nbdkit -f -U "$work/a0.sock" ${BENCH_NBDKIT_ARGS:-} null "${size_mb}M" & pids+=($!); wait_sock "$work/a0.sock"
+		run_fio nbdkitnull "nbd+unix:///?socket=$work/a0.sock"
+		kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null || true ;;
 	qemunbd) # (b) qemu-nbd
 		qemu-nbd -t -f raw --cache=none --aio=io_uring --shared=16 -k "$work/b.sock" "$img" & pids+=($!); wait_sock "$work/b.sock"
 		run_fio qemunbd "nbd+unix:///?socket=$work/b.sock"
@@ -118,15 +125,16 @@ for side in $sides; do run_side "$side"; done
 ratio() { if [ -n "$1" ] && [ -n "$2" ] && [ "$2" != 0 ]; then printf '%.2f' "$(echo "$1/$2" | bc -l)"; else echo -; fi; }
 printf '\nbackend: %s (%s MiB), %ss per job, %s, load %s\n' "$base" "$size_mb" "$secs" "$(date -u '+%F %T')" \
 	"$(cut -d' ' -f1-3 /proc/loadavg)"
-printf 'a = nbdkit-file, b = qemu-nbd; p1/p3 = nbdkit + vbdpool plugin, n1/n3 = vbdpool-nbd (1/3 members)\n'
-printf '%-22s %9s %9s %9s %9s %9s %9s %9s' job direct a b p1 p3 n1 n3
+printf 'a = nbdkit-file, a0 = nbdkit-null (no storage), b = qemu-nbd; p1/p3 = nbdkit + vbdpool plugin, n1/n3 = vbdpool-nbd (1/3 members)\n'
+printf '%-22s %9s %9s %9s %9s %9s %9s %9s %9s' job direct a a0 b p1 p3 n1 n3
 printf ' %6s' p1/a p3/a n1/a n3/a p1/b p3/b n1/b n3/b
 printf '\n'
 for j in "${jobs[@]}"; do
 	read -r rw bs qd <<<"$j"
 	unit=IOPS; [ "$bs" = 1m ] && unit=MiB/s
 	a=${R[nbdkit,$rw]:-} b=${R[qemunbd,$rw]:-}
-	printf '%-22s %9s %9s %9s' "$rw $bs QD$qd ($unit)" "${R[direct,$rw]:--}" "${a:--}" "${b:--}"
+	printf '%-22s %9s %9s %9s %9s' "$rw $bs QD$qd ($unit)" "${R[direct,$rw]:--}" "${a:--}" \
+		"${R[nbdkitnull,$rw]:--}" "${b:--}"
 	for side in vbdpool1 vbdpool3 vbdnbd1 vbdnbd3; do printf ' %9s' "${R[$side,$rw]:--}"; done
 	for ref in "$a" "$b"; do
 		for side in vbdpool1 vbdpool3 vbdnbd1 vbdnbd3; do printf ' %6s' "$(ratio "${R[$side,$rw]:-}" "$ref")"; done
