@@ -224,10 +224,12 @@ static bool room_locked(const struct nbd_conn *c)
  * been churned by small requests, and its first touch then costs a page
  * fault and a zeroing per 4 KiB (bench/nbd.sh: 1 MiB reads after the
  * 4 KiB jobs ran a third slower, the event thread taking ~80 faults per
- * request).  A connection keeps at most SPARE_MAX of them, and only while
- * its buffers in flight plus its spares stay within its budget, so its
- * memory bound holds (a reused buffer is at most a quarter larger than
- * the payload it carries).  Caller holds c->mu. */
+ * request).  A connection keeps at most SPARE_MAX of them.  Its payloads
+ * in flight (c->bytes) plus its spares stay within its budget: a spare is
+ * kept only if it fits, and a request that finds no spare of its size
+ * frees spares until it fits; since a reused buffer is at most a quarter
+ * larger than the payload it carries, a connection's buffers never take
+ * more than 1.25 times its budget.  Caller holds c->mu. */
 static bool spare_keep(struct nbd_conn *c, struct nbd_req *r)
 {
 	if (r->cap < SPARE_MIN || c->nspare >= SPARE_MAX ||
@@ -240,10 +242,12 @@ static bool spare_keep(struct nbd_conn *c, struct nbd_req *r)
 	return true;
 }
 
-/* A spare that fits `payload` (not wasting more than a quarter), or NULL. */
+/* A spare that fits `payload` (not wasting more than a quarter), or NULL
+ * after freeing the spares that a new buffer of that size would push over
+ * the budget. */
 static struct nbd_req *spare_take(struct nbd_conn *c, size_t payload)
 {
-	struct nbd_req **pp, *r;
+	struct nbd_req **pp, *r, *drop = NULL;
 
 	pthread_mutex_lock(&c->mu);
 	for (pp = &c->spare; (r = *pp); pp = &r->next) {
@@ -254,7 +258,22 @@ static struct nbd_req *spare_take(struct nbd_conn *c, size_t payload)
 			break;
 		}
 	}
+	while (!r && c->spare && c->bytes + payload + c->spare_bytes > c->s->budget) {
+		struct nbd_req *d = c->spare;
+
+		c->spare = d->next;
+		c->nspare--;
+		c->spare_bytes -= d->cap;
+		d->next = drop;
+		drop = d;
+	}
 	pthread_mutex_unlock(&c->mu);
+	while (drop) {
+		struct nbd_req *d = drop;
+
+		drop = d->next;
+		free(d);
+	}
 	return r;
 }
 
