@@ -218,12 +218,6 @@ static int is_heartbeat(const char *path)
 	return n > 10 && !strcmp(path + n - 10, "/heartbeat");
 }
 
-static int is_load(const char *path)
-{
-	size_t n = strlen(path);
-	return n > 5 && !strcmp(path + n - 5, "/load");
-}
-
 static struct vbd_volume *volume_of_path(struct backd *bd, const char *path);
 static void volume_event(struct vbd_volume *v, const char *path);
 
@@ -354,7 +348,7 @@ static struct vbd_volume *volume_of_path(struct backd *bd, const char *path)
  * (nothing to do) and loads (read before the next balance round). */
 static void volume_event(struct vbd_volume *v, const char *path)
 {
-	if (is_load(path))
+	if (vbd_member_load_path(path))
 		v->loads_dirty = 1;
 	else if (!is_heartbeat(path) && !statpub_is_stats_path(path))
 		v->dirty = 1;

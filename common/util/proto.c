@@ -140,6 +140,22 @@ int vbd_member_load_format(const struct vbd_member_load *l, char *buf, size_t le
 			l->cost);
 }
 
+int vbd_member_load_path(const char *path)
+{
+	size_t n = strlen(VBD_XS_VOLUMES);
+	const char *p;
+
+	if (strncmp(path, VBD_XS_VOLUMES "/", n + 1))
+		return 0;
+	path += n + 1; /* <vol>/members/<m>/load */
+	if (!(p = strchr(path, '/')) || p == path || strncmp(p, "/members/", 9))
+		return 0;
+	path = p + 9;
+	if (!(p = strchr(path, '/')) || p == path)
+		return 0;
+	return !strcmp(p, "/load");
+}
+
 int vbd_member_load_parse(const char *s, struct vbd_member_load *out)
 {
 	static const char *const keys[] = {"inflight", "iops",	 "bps", "lat-us",

@@ -242,6 +242,17 @@ static bool spare_keep(struct nbd_conn *c, struct nbd_req *r)
 	return true;
 }
 
+/* Frees a list of requests linked by `next` (spares let go of). */
+static void free_reqs(struct nbd_req *r)
+{
+	while (r) {
+		struct nbd_req *next = r->next;
+
+		free(r);
+		r = next;
+	}
+}
+
 /* A spare that fits `payload` (not wasting more than a quarter), or NULL
  * after freeing the spares that a new buffer of that size would push over
  * the budget. */
@@ -268,25 +279,8 @@ static struct nbd_req *spare_take(struct nbd_conn *c, size_t payload)
 		drop = d;
 	}
 	pthread_mutex_unlock(&c->mu);
-	while (drop) {
-		struct nbd_req *d = drop;
-
-		drop = d->next;
-		free(d);
-	}
+	free_reqs(drop);
 	return r;
-}
-
-static void spare_free_all(struct nbd_conn *c)
-{
-	struct nbd_req *r;
-
-	while ((r = c->spare)) {
-		c->spare = r->next;
-		free(r);
-	}
-	c->nspare = 0;
-	c->spare_bytes = 0;
 }
 
 /* A request's reply left (or was dropped): forget it. */
@@ -991,7 +985,7 @@ void *conn_thread(void *arg)
 	pthread_mutex_unlock(&s->mu);
 	close(c->fd);
 	close(c->efd);
-	spare_free_all(c);
+	free_reqs(c->spare);
 	pthread_mutex_destroy(&c->mu);
 	free(c->rbuf);
 	free(c);

@@ -65,7 +65,7 @@
  * net.core.wmem_max).  With the system's default (208 KiB) a 1 MiB read
  * reply left in ~3 sends, each waiting for the client to read and wake
  * the event thread with POLLOUT; bench/nbd.sh 1 MiB read QD4, 8 pairs
- * (docs/perf.md "Writes"): median 3180-3280 MiB/s with the default
+ * (docs/perf.md "Large requests"): median 3180-3280 MiB/s with the default
  * against 3600-3640 with 1-2 MiB. */
 #define SNDBUF_KIB 1024
 

@@ -35,12 +35,17 @@ grep_sv() { for _ in $(seq 100); do grep -q "$1" "$POOL_DIR/supervisor.log" && r
 grep_sv supervising || die "the supervisor did not start: $(cat "$POOL_DIR/supervisor.log")"
 sleep 1
 reqs() { local r; r=$("$XENSIM" stats --dir "$SIM_DIR" --domid 0); echo "${r#xs-requests=}"; }
-r0=$(reqs) t0=$(date +%s%N)
-sleep 2
-r1=$(reqs) t1=$(date +%s%N)
-ms=$(((t1 - t0) / 1000000))
-rate=$(((r1 - r0) * 1000 / ms))
-pool_log "idle, $NV volumes, $((NV * 2)) memberships: dom0 made $((r1 - r0)) XenStore requests in $ms ms ($rate/s)"
+# dom0's XenStore requests over 2 s: sets n, ms and rate (per second)
+measure() {
+	local r0 t0 r1 t1
+	r0=$(reqs) t0=$(date +%s%N)
+	sleep 2
+	r1=$(reqs) t1=$(date +%s%N)
+	n=$((r1 - r0)) ms=$(((t1 - t0) / 1000000))
+	rate=$((n * 1000 / ms))
+}
+measure
+pool_log "idle, $NV volumes, $((NV * 2)) memberships: dom0 made $n XenStore requests in $ms ms ($rate/s)"
 [ "$rate" -lt "$NV" ] || die "the idle supervisor makes $rate XenStore requests a second for $NV volumes"
 
 # 1b. member loads rewritten (as under I/O), by dom${M[0]} itself
@@ -53,16 +58,12 @@ writer=$!
 sleep 1
 kill -0 "$writer" 2>/dev/null || die "the load writer stopped: $(cat "$POOL_DIR/loadwriter.log")"
 l0=$(xs0 xenstore-read "/vbdpool/volumes/v0/members/${M[0]}/load")
-r0=$(reqs) t0=$(date +%s%N)
-sleep 2
-r1=$(reqs) t1=$(date +%s%N)
+measure
 l1=$(xs0 xenstore-read "/vbdpool/volumes/v0/members/${M[0]}/load")
 kill "$writer"
 wait "$writer" 2>/dev/null || true
 [ "$l0" != "$l1" ] || die "the loads were not rewritten ($l0)"
-ms=$(((t1 - t0) / 1000000))
-rate=$(((r1 - r0) * 1000 / ms))
-pool_log "loads rewritten: dom0 made $((r1 - r0)) XenStore requests in $ms ms ($rate/s)"
+pool_log "loads rewritten: dom0 made $n XenStore requests in $ms ms ($rate/s)"
 [ "$rate" -lt "$NV" ] || die "member load writes make the supervisor cost $rate XenStore requests a second for $NV volumes"
 
 # 2. a member added now (after the pool was read) is supervised

@@ -316,26 +316,6 @@ static int setup(struct daemon *d, const struct sv_conf *c)
 	return 0;
 }
 
-/* A member's load (/vbdpool/volumes/<v>/members/<m>/load), which every
- * member rewrites about once a second per volume while it serves I/O, is
- * nothing the supervisor keeps: re-reading the whole pool for it cost,
- * under I/O, what the cache saves when idle (test sv_idle_cost). */
-static int pool_event_matters(const char *path)
-{
-	const char *p = path, *v;
-	size_t n = strlen(VBD_XS_VOLUMES);
-
-	if (strncmp(p, VBD_XS_VOLUMES "/", n + 1))
-		return 1;
-	v = p + n + 1;
-	if (!(p = strchr(v, '/')) || p == v || strncmp(p, "/members/", 9))
-		return 1;
-	p += 9;
-	if (!*p || *p == '/' || !(p = strchr(p, '/')))
-		return 1;
-	return strcmp(p, "/load") != 0;
-}
-
 /* Drain every queued watch event, then look once. */
 static void on_watch_events(struct daemon *d)
 {
@@ -344,7 +324,10 @@ static void on_watch_events(struct daemon *d)
 
 	while ((ev = xs_check_watch(d->sv.xs))) {
 		if (!strcmp(ev[XS_WATCH_TOKEN], SV_WATCH_POOL)) {
-			if (pool_event_matters(ev[XS_WATCH_PATH]))
+			/* a member's load is nothing the pool cache keeps:
+			 * re-reading the pool for it cost, under I/O, what the
+			 * cache saves when idle (test sv_idle_cost) */
+			if (!vbd_member_load_path(ev[XS_WATCH_PATH]))
 				sv_pool_changed(&d->sv); /* read at the next view */
 		} else {
 			events++;

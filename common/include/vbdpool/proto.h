@@ -154,6 +154,11 @@ struct vbd_member_load {
 /* "inflight=N iops=N bps=N lat-us=N p99-us=N queues=N cost=N" */
 int vbd_member_load_format(const struct vbd_member_load *l, char *buf, size_t len);
 int vbd_member_load_parse(const char *s, struct vbd_member_load *out);
+/* Is `path` a member's load node, VBD_XS_VOLUMES/<vol>/members/<m>/load?
+ * Members rewrite it about once a second per volume under I/O; watchers
+ * that keep nothing of it (the supervisor) or only the loads (a member's
+ * balancer) need not re-read the rest of the volume for it. */
+int vbd_member_load_path(const char *path);
 
 /* Volume ids: [A-Za-z0-9_-]{1,64} (a XenStore node name). */
 int vbd_volume_id_valid(const char *id);
