@@ -68,6 +68,10 @@ struct nbd_req {
 	bool flushed;	    /* TRIM + FUA: flush submitted */
 	size_t sent, total; /* reply bytes sent / to send */
 	size_t cap;	    /* payload bytes allocated (a spare may be larger) */
+	/* WRITE received into granted pages (vbd_front_wbuf_get) instead of
+	 * data: until it is submitted */
+	struct vbd_front_wbuf *wb;
+	const struct iovec *wiov;
 	unsigned char hdr[NBD_REPLY_SIZE];
 	unsigned char data[]; /* READ / WRITE payload */
 };
@@ -457,12 +461,15 @@ static void io_done(void *arg, int err)
 	reply(r, nbd_error(err));
 }
 
-static struct nbd_req *req_new(struct nbd_conn *c, const unsigned char *h, size_t payload)
+/* A request of header h whose buffers count `payload` bytes, of which
+ * `alloc` are allocated here (0: a write received into granted pages). */
+static struct nbd_req *req_new(struct nbd_conn *c, const unsigned char *h, size_t payload,
+			       size_t alloc)
 {
-	struct nbd_req *r = payload >= SPARE_MIN ? spare_take(c, payload) : NULL;
-	size_t cap = r ? r->cap : payload;
+	struct nbd_req *r = alloc >= SPARE_MIN ? spare_take(c, alloc) : NULL;
+	size_t cap = r ? r->cap : alloc;
 
-	if (!r && !(r = malloc(sizeof(*r) + payload)))
+	if (!r && !(r = malloc(sizeof(*r) + alloc)))
 		return NULL;
 	*r = (struct nbd_req){.c = c,
 			      .flags = nbd_get16(h + 4),
@@ -581,6 +588,9 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 	uint16_t flags = nbd_get16(h + 4), type = nbd_get16(h + 6);
 	uint64_t off = nbd_get64(h + 16);
 	struct nbd_req *r;
+	struct vbd_front_wbuf *wb;
+	const struct iovec *wiov;
+	unsigned nwiov;
 
 	if (magic != NBD_REQUEST_MAGIC) {
 		log_warn("%s: bad request magic 0x%08" PRIx32 ": dropping the connection", c->name,
@@ -598,9 +608,20 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		log_info("%s: %s of %" PRIu32 " bytes refused: larger than the maximum block "
 			 "size, %" PRIu32 " bytes (the connection's budget, --conn-budget-mib)",
 			 c->name, type == NBD_CMD_READ ? "read" : "write", len, c->s->max_block);
-	r = req_new(c, h, err ? 0 : header_charge(c, h));
-	if (!r)
-		return -1;
+	if (!err && type == NBD_CMD_WRITE && len >= c->s->zc_min && len <= VBD_FRONT_WBUF_MAX &&
+	    vbd_front_wbuf_get(c->s->dev, len, &wb, &wiov, &nwiov) == 0) {
+		r = req_new(c, h, len, 0);
+		if (!r) {
+			vbd_front_wbuf_put(c->s->dev, wb);
+			return -1;
+		}
+		r->wb = wb;
+		r->wiov = wiov;
+	} else {
+		r = req_new(c, h, err ? 0 : header_charge(c, h), err ? 0 : header_charge(c, h));
+		if (!r)
+			return -1;
+	}
 	if (type == NBD_CMD_WRITE && err && len) {
 		log_debug("%s: write %" PRIu64 "+%" PRIu32 " refused (%" PRIu32
 			  "): discarding its payload",
@@ -628,8 +649,64 @@ static void payload_done(struct nbd_conn *c)
 		reply(r, r->err);
 		return;
 	}
+	if (r->wb) {
+		struct vbd_front_wbuf *wb = r->wb;
+
+		r->wb = NULL; /* the library's now, whatever happens */
+		if (atomic_load(&c->s->stopping)) {
+			vbd_front_wbuf_put(c->s->dev, wb);
+			reply(r, nbd_error(-ESHUTDOWN));
+			return;
+		}
+		submit_or_fail(r, vbd_front_wbuf_submit(c->s->dev, wb, r->off,
+							(r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA
+										      : 0,
+							io_done, r));
+		return;
+	}
 	submit_or_fail(r, submit(r, VBD_IO_WRITE, (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0,
 				 r->data, r->off, r->len));
+}
+
+/* n payload bytes from src into the current WRITE at its next position. */
+static void payload_put(struct nbd_conn *c, const unsigned char *src, size_t n)
+{
+	struct nbd_req *r = c->cur;
+	uint64_t pos = r->len - c->need;
+
+	if (!r->wb) {
+		memcpy(r->data + pos, src, n);
+		return;
+	}
+	while (n) { /* granted pages of 4 KiB */
+		const struct iovec *v = &r->wiov[pos / 4096];
+		size_t in = (size_t)(pos % 4096), k = v->iov_len - in;
+
+		if (k > n)
+			k = n;
+		memcpy((char *)v->iov_base + in, src, k);
+		src += k;
+		pos += k;
+		n -= k;
+	}
+}
+
+/* recv of the current WRITE's payload rest straight into its buffer. */
+static ssize_t payload_recv(struct nbd_conn *c)
+{
+	struct nbd_req *r = c->cur;
+	uint64_t pos = r->len - c->need;
+	struct iovec iov[VBD_FRONT_WBUF_MAX / 4096];
+	unsigned first, n = 0;
+
+	if (!r->wb)
+		return recv(c->fd, r->data + pos, c->need, MSG_DONTWAIT);
+	first = (unsigned)(pos / 4096);
+	for (unsigned i = first; (uint64_t)i * 4096 < r->len; i++)
+		iov[n++] = r->wiov[i];
+	iov[0].iov_base = (char *)iov[0].iov_base + pos % 4096;
+	iov[0].iov_len -= pos % 4096;
+	return recvmsg(c->fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = n}, MSG_DONTWAIT);
 }
 
 /* No more requests from this client; a write whose payload is incomplete
@@ -638,6 +715,10 @@ static void stop_reading(struct nbd_conn *c)
 {
 	c->stop_reading = true;
 	if (c->cur) {
+		if (c->cur->wb) {
+			vbd_front_wbuf_put(c->s->dev, c->cur->wb);
+			c->cur->wb = NULL;
+		}
 		pthread_mutex_lock(&c->mu);
 		release_locked(c, c->cur);
 		pthread_mutex_unlock(&c->mu);
@@ -679,8 +760,7 @@ static int process(struct nbd_conn *c)
 			size_t n = avail < c->need ? avail : (size_t)c->need;
 
 			if (c->rstate == RD_PAYLOAD)
-				memcpy(c->cur->data + (c->cur->len - c->need), c->rbuf + c->rpos,
-				       n);
+				payload_put(c, c->rbuf + c->rpos, n);
 			c->rpos += n;
 			c->need -= n;
 			if (c->need == 0)
@@ -706,8 +786,7 @@ static ssize_t fill(struct nbd_conn *c)
 
 	for (;;) {
 		if (c->rstate == RD_PAYLOAD && c->rpos == c->rlen && c->need >= DIRECT_MIN) {
-			n = recv(c->fd, c->cur->data + (c->cur->len - c->need), c->need,
-				 MSG_DONTWAIT);
+			n = payload_recv(c);
 			c->short_read = n > 0 && (uint64_t)n < c->need;
 			if (n > 0) {
 				c->need -= (uint64_t)n;

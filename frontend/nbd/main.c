@@ -68,12 +68,16 @@
  * (docs/perf.md "Large requests"): median 3180-3280 MiB/s with the default
  * against 3600-3640 with 1-2 MiB. */
 #define SNDBUF_KIB 1024
+/* --zero-copy-kib default: WRITEs from this size on are received straight
+ * into pages granted to the queue's owner (vbd_front_wbuf_get), saving
+ * the copy vbd_front_submit makes (docs/perf.md "Zero-copy writes") */
+#define ZC_KIB 64
 
 struct args {
 	unsigned devid; /* NO_DEVID: not given */
 	const char *sock_path, *listen_spec, *volume;
 	unsigned ring_order, wait_s, queue_batch, poll_us, stall_s, drain_ms;
-	unsigned idle_s, budget_mib, hold_detach, contexts, sndbuf_kib;
+	unsigned idle_s, budget_mib, hold_detach, contexts, sndbuf_kib, zc_kib;
 };
 #define NO_DEVID UINT_MAX
 
@@ -101,6 +105,7 @@ static const struct opt_desc {
     {"hold-detach", OPT_UINT, offsetof(struct args, hold_detach), 1},
     {"contexts", OPT_UINT, offsetof(struct args, contexts), VBD_MAX_QUEUES},
     {"sndbuf-kib", OPT_UINT, offsetof(struct args, sndbuf_kib), 1u << 20},
+    {"zero-copy-kib", OPT_UINT, offsetof(struct args, zc_kib), 1u << 20},
 };
 #define NOPTS	    (sizeof(opt_table) / sizeof(opt_table[0]))
 #define OPT_HELP    'h'
@@ -139,13 +144,16 @@ static void usage(FILE *f)
 	    "  --sndbuf-kib N     each connection's socket send buffer, asked of the\n"
 	    "                     kernel (default %d, so that a 1 MiB read reply leaves in\n"
 	    "                     one send; capped by net.core.wmem_max; 0: the system's)\n"
+	    "  --zero-copy-kib N  WRITEs of N KiB and more (up to 1 MiB) are received\n"
+	    "                     straight into the pages granted to the queue's owner\n"
+	    "                     (default %d; 0: never, every write is copied once more)\n"
 	    "  --hold-detach 1    dom0's detach (state 5) does not stop requests: the\n"
 	    "                     device closes, letting the detach finish, at SIGTERM\n"
 	    "                     (vbdpool-guestd sends it once the device is not in use)\n"
 	    "Log level: VBD_LOG=error|warn|info|debug.\n",
 	    VBD_MAX_RING_PAGE_ORDER, VBD_DEFAULT_RING_ORDER, QUEUE_BATCH, POLL_US,
 	    VBD_FRONT_STALL_WARN_MS / 1000, VBD_FRONT_DRAIN_TIMEOUT_MS, IDLE_TIMEOUT_S,
-	    CONN_BUDGET_MIB, VBDNBD_MAX_BLOCK >> 20, SNDBUF_KIB);
+	    CONN_BUDGET_MIB, VBDNBD_MAX_BLOCK >> 20, SNDBUF_KIB, ZC_KIB);
 }
 
 /* One option's value into its field: 0, or -1 (said why). */
@@ -541,7 +549,8 @@ int main(int argc, char **argv)
 			 .drain_ms = VBD_FRONT_DRAIN_TIMEOUT_MS,
 			 .idle_s = IDLE_TIMEOUT_S,
 			 .budget_mib = CONN_BUDGET_MIB,
-			 .sndbuf_kib = SNDBUF_KIB};
+			 .sndbuf_kib = SNDBUF_KIB,
+			 .zc_kib = ZC_KIB};
 	struct nbd_server srv = {.max_inflight = MAX_INFLIGHT};
 	int rc, lfd, sfd;
 
@@ -553,6 +562,7 @@ int main(int argc, char **argv)
 	srv.max_block = srv.budget < VBDNBD_MAX_BLOCK ? (uint32_t)srv.budget : VBDNBD_MAX_BLOCK;
 	srv.idle_ms = (uint64_t)a.idle_s * 1000;
 	srv.sndbuf = (int)(a.sndbuf_kib * 1024u);
+	srv.zc_min = a.zc_kib ? a.zc_kib * 1024u : UINT32_MAX;
 	srv.tflags = NBD_FLAG_HAS_FLAGS | NBD_FLAG_SEND_FLUSH | NBD_FLAG_SEND_FUA |
 		     NBD_FLAG_SEND_TRIM | NBD_FLAG_SEND_WRITE_ZEROES | NBD_FLAG_CAN_MULTI_CONN;
 	sfd = stop_signals_fd();

@@ -33,6 +33,7 @@ struct nbd_server {
 	uint32_t max_block;    /* largest READ / WRITE: min(budget, VBDNBD_MAX_BLOCK) */
 	uint64_t idle_ms;      /* --idle-timeout (0: none) */
 	int sndbuf;	       /* --sndbuf-kib in bytes: SO_SNDBUF of each connection (0: leave) */
+	uint32_t zc_min;       /* --zero-copy-kib in bytes: smallest WRITE received in place */
 	atomic_bool stopping;  /* SIGTERM/SIGINT: no new requests */
 	atomic_bool closing_dev; /* set (under mu) before vbd_front_close: no more kicks */
 	atomic_bool dev_closed;	 /* vbd_front_close returned: connections let go */

@@ -109,6 +109,10 @@ struct vbd_front {
 	bool xs_lost;	     /* the XenStore watch fd failed (event thread) */
 	uint64_t retry_mask; /* queues whose record handling failed (event thread) */
 	unsigned long nios;
+	/* zero-copy write buffers handed out and not let go (wbuf.c); when
+	 * vbd_front_close finds some, the last vbd_front_wbuf_put frees f */
+	unsigned nwbufs;
+	bool free_deferred;
 	uint64_t submitted, completed, errors, reposted, bad;
 	/* context 0: stall watch (o.stall_warn_ms) */
 	uint64_t stall_mark_ns;	  /* last progress (a response, or a submit to an idle device) */
@@ -169,6 +173,16 @@ static inline bool vbdf_ring_accepts(const struct vbdf_ring *r)
 {
 	return r && r->connected && !r->draining;
 }
+
+/* ---- wbuf.c ---- */
+/* Lock held: lets go of a zero-copy write buffer; true when f must now be
+ * freed (vbdf_front_free, after unlocking). */
+bool vbdf_wbuf_release_locked(struct vbd_front *f, struct vbd_front_wbuf *wb);
+/* Lock not held, the ring taken from its queue and no longer polled:
+ * destroys it, or retires it while write buffers still use its pages. */
+void vbdf_ring_release(struct vbd_front *f, struct vbdf_ring *r);
+/* The end of vbd_front_close: frees what is left of f (front.c). */
+void vbdf_front_free(struct vbd_front *f);
 
 /* ---- front_io.c (lock held unless noted) ---- */
 void vbdf_bind_part(struct vbd_front *f, unsigned q, struct vbdf_part *p);

@@ -247,7 +247,7 @@ static inline void evloop_responses(struct vbd_front *f, struct evloop *L)
 	vbdf_dispatch_ctx(f, L->c);
 	pthread_mutex_unlock(&f->lock);
 	for (unsigned i = 0; i < nold; i++)
-		vbdf_ring_destroy(old[i]);
+		vbdf_ring_release(f, old[i]);
 	vbdf_run_done(f);
 }
 
@@ -569,6 +569,7 @@ void vbd_front_close(struct vbd_front *f)
 {
 	struct timespec dl;
 	uint64_t one = 1;
+	bool deferred;
 
 	if (!f)
 		return;
@@ -600,6 +601,17 @@ void vbd_front_close(struct vbd_front *f)
 	vbdf_xsf_close(&f->x);
 	vbdf_ctx_free(f);
 	vbdf_lostw_free(&f->lost);
+	/* write buffers still out (a server drops its connections after
+	 * closing the device): the last vbd_front_wbuf_put frees f */
+	pthread_mutex_lock(&f->lock);
+	deferred = f->free_deferred = f->nwbufs > 0;
+	pthread_mutex_unlock(&f->lock);
+	if (!deferred) /* (else f may be gone already) */
+		vbdf_front_free(f);
+}
+
+void vbdf_front_free(struct vbd_front *f)
+{
 	pthread_mutex_destroy(&f->lock);
 	pthread_mutex_destroy(&f->afd_lock);
 	pthread_cond_destroy(&f->cond);

@@ -79,6 +79,12 @@ void vbdf_part_done(struct vbd_front *f, struct vbdf_part *p, int err)
 
 	if (err && !io->err)
 		io->err = err;
+	if (p->wb) {
+		/* (never the device's last buffer after its close: every
+		 * request completed before vbd_front_close counted them) */
+		(void)vbdf_wbuf_release_locked(f, p->wb);
+		p->wb = NULL;
+	}
 	if (p->heap)
 		free(p);
 	if (--io->left)
@@ -213,8 +219,14 @@ void vbdf_dispatch_ctx(struct vbd_front *f, struct vbdf_ctx *c)
 			view[k].inflight = r ? vbdf_ring_inflight(r) : 0;
 			view[k].free = r ? vbdf_ring_free(r) : 0;
 		}
-		i = vbdf_qsel_pick_batch(view, n, c->hint,
-					 part_batches(c->phead) ? f->o.queue_batch : 0);
+		/* a zero-copy write goes to the queue whose pages hold it */
+		i = -1;
+		for (unsigned k = 0; c->phead->wb && k < n; k++)
+			if (view[k].usable && f->q[qs[k]].ring == c->phead->wb->r)
+				i = (int)k;
+		if (i < 0)
+			i = vbdf_qsel_pick_batch(view, n, c->hint,
+						 part_batches(c->phead) ? f->o.queue_batch : 0);
 		if (i < 0)
 			return;
 		if (post_part(f, qs[i], c->phead) < 0) {
@@ -366,12 +378,88 @@ static struct vbdf_ctx *pick_ctx(struct vbd_front *f, struct vbdf_ctx *self)
 	return best ? best : &f->ctx[start];
 }
 
+static struct vbdf_io *io_new(struct vbd_front *f, enum vbd_io_op op, unsigned flags,
+			      vbd_front_cb cb, void *arg, unsigned nparts)
+{
+	struct vbdf_io *io = malloc(sizeof(*io) + (size_t)nparts * sizeof(io->parts[0]));
+
+	if (io)
+		*io = (struct vbdf_io){.f = f,
+				       .op = op,
+				       .flags = op == VBD_IO_WRITE ? flags : 0,
+				       .cb = cb,
+				       .arg = arg,
+				       .nparts = nparts};
+	return io;
+}
+
+/* Queues io, its parts filled, on context ctx (NULL: the caller's, or one
+ * picked) and dispatches it.  Lock not held; on an error io is freed (and
+ * a zero-copy buffer in it let go). */
+static int queue_io(struct vbd_front *f, struct vbdf_io *io, struct vbdf_ctx *ctx)
+{
+	unsigned nnotify = 0;
+	struct vbdf_ring *notify[VBD_MAX_QUEUES];
+	struct vbdf_ctx *self = vbdf_ctx_self(f);
+	struct vbd_front_wbuf *wb = io->nparts == 1 ? io->parts[0].wb : NULL;
+
+	pthread_mutex_lock(&f->lock);
+	if (f->closing || f->gone) {
+		int rc = f->gone ? -ENODEV : -ESHUTDOWN;
+		bool free_now = wb && vbdf_wbuf_release_locked(f, wb);
+
+		pthread_mutex_unlock(&f->lock);
+		free(io);
+		if (free_now)
+			vbdf_front_free(f);
+		return rc;
+	}
+	if (wb) { /* its pages now count as a request's */
+		wb->submitted = true;
+		wb->r->wb_pages -= wb->npages;
+	}
+	io->ctx = ctx ? ctx : pick_ctx(f, self);
+	io->ctx->nios++;
+	/* The stall watch measures from the later of the last response and
+	 * this request if the device was idle: the oldest outstanding one's
+	 * age (stall_check; a warning already logged keeps its mark for its
+	 * "responses again after" line). */
+	if (f->nios++ == 0 && !f->stall_logged)
+		f->stall_mark_ns = vbd_apoll_now();
+	f->submitted++;
+	if (io->op == VBD_IO_FLUSH) {
+		/* Every queue with an owner flushes what it completed; if no
+		 * queue has one, any queue that connects first will do. */
+		unsigned used = 0;
+		for (unsigned q = 0; q < f->nq; q++) {
+			const struct vbdf_queue *qu = &f->q[q];
+			if (qu->rec.owner == VBD_DOMID_NONE || qu->broken_epoch == qu->rec.epoch)
+				continue;
+			vbdf_bind_part(f, q, &io->parts[used++]);
+		}
+		if (used == 0)
+			pend_part(f, &io->parts[used++]);
+		io->left = used;
+	} else {
+		io->left = io->nparts;
+		for (unsigned i = 0; i < io->nparts; i++)
+			pend_part(f, &io->parts[i]);
+	}
+	if (io->op == VBD_IO_FLUSH)
+		vbdf_dispatch(f);
+	else
+		vbdf_dispatch_ctx(f, io->ctx);
+	if (!self) /* a context's thread pushes once per turn */
+		nnotify = vbdf_push_collect(f, notify);
+	pthread_mutex_unlock(&f->lock);
+	vbdf_notify_collected(notify, nnotify);
+	return 0;
+}
+
 int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
 		     uint64_t offset, uint64_t len, vbd_front_cb cb, void *arg)
 {
-	unsigned nparts, nnotify = 0;
-	struct vbdf_ring *notify[VBD_MAX_QUEUES];
-	struct vbdf_ctx *self = vbdf_ctx_self(f);
+	unsigned nparts;
 	struct vbdf_io *io;
 
 	if (!f || !cb || (unsigned)op > VBD_IO_DISCARD || (flags & ~VBD_IO_FUA))
@@ -395,15 +483,9 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
 		nparts = 1;
 	else
 		nparts = (unsigned)((len + VBDF_RING_MAX_REQ_BYTES - 1) / VBDF_RING_MAX_REQ_BYTES);
-	io = malloc(sizeof(*io) + (size_t)nparts * sizeof(io->parts[0]));
+	io = io_new(f, op, flags, cb, arg, nparts);
 	if (!io)
 		return -ENOMEM;
-	*io = (struct vbdf_io){.f = f,
-			       .op = op,
-			       .flags = op == VBD_IO_WRITE ? flags : 0,
-			       .cb = cb,
-			       .arg = arg,
-			       .nparts = nparts};
 	for (unsigned i = 0; i < nparts; i++) {
 		uint64_t o = (uint64_t)i * VBDF_RING_MAX_REQ_BYTES;
 		uint64_t n = len - o > VBDF_RING_MAX_REQ_BYTES ? VBDF_RING_MAX_REQ_BYTES : len - o;
@@ -418,48 +500,31 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
 			io->parts[i].nsect = len / VBD_SECTOR_SIZE;
 		}
 	}
+	return queue_io(f, io, NULL);
+}
 
-	pthread_mutex_lock(&f->lock);
-	if (f->closing || f->gone) {
-		int rc = f->gone ? -ENODEV : -ESHUTDOWN;
-		pthread_mutex_unlock(&f->lock);
-		free(io);
+int vbd_front_wbuf_submit(struct vbd_front *f, struct vbd_front_wbuf *wb, uint64_t offset,
+			  unsigned flags, vbd_front_cb cb, void *arg)
+{
+	struct vbdf_io *io = NULL;
+	int rc = 0;
+
+	if (!f || !wb)
+		return -EINVAL;
+	if (!cb || (flags & ~VBD_IO_FUA) || offset % VBD_SECTOR_SIZE || offset > f->x.size ||
+	    wb->len > f->x.size - offset)
+		rc = -EINVAL;
+	else if (!(io = io_new(f, VBD_IO_WRITE, flags, cb, arg, 1)))
+		rc = -ENOMEM;
+	if (rc) {
+		vbd_front_wbuf_put(f, wb);
 		return rc;
 	}
-	io->ctx = pick_ctx(f, self);
-	io->ctx->nios++;
-	/* The stall watch measures from the later of the last response and
-	 * this request if the device was idle: the oldest outstanding one's
-	 * age (stall_check; a warning already logged keeps its mark for its
-	 * "responses again after" line). */
-	if (f->nios++ == 0 && !f->stall_logged)
-		f->stall_mark_ns = vbd_apoll_now();
-	f->submitted++;
-	if (op == VBD_IO_FLUSH) {
-		/* Every queue with an owner flushes what it completed; if no
-		 * queue has one, any queue that connects first will do. */
-		unsigned used = 0;
-		for (unsigned q = 0; q < f->nq; q++) {
-			const struct vbdf_queue *qu = &f->q[q];
-			if (qu->rec.owner == VBD_DOMID_NONE || qu->broken_epoch == qu->rec.epoch)
-				continue;
-			vbdf_bind_part(f, q, &io->parts[used++]);
-		}
-		if (used == 0)
-			pend_part(f, &io->parts[used++]);
-		io->left = used;
-	} else {
-		io->left = nparts;
-		for (unsigned i = 0; i < nparts; i++)
-			pend_part(f, &io->parts[i]);
-	}
-	if (op == VBD_IO_FLUSH)
-		vbdf_dispatch(f);
-	else
-		vbdf_dispatch_ctx(f, io->ctx);
-	if (!self) /* a context's thread pushes once per turn */
-		nnotify = vbdf_push_collect(f, notify);
-	pthread_mutex_unlock(&f->lock);
-	vbdf_notify_collected(notify, nnotify);
-	return 0;
+	io->parts[0] = (struct vbdf_part){.io = io,
+					  .op = BLKIF_OP_WRITE,
+					  .q = -1,
+					  .sector = offset / VBD_SECTOR_SIZE,
+					  .nsect = wb->len / VBD_SECTOR_SIZE,
+					  .wb = wb};
+	return queue_io(f, io, wb->ctx);
 }

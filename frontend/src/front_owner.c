@@ -136,7 +136,7 @@ void vbdf_fail_all(struct vbd_front *f, int err, bool gone)
 	for (unsigned i = 0; i < f->nctx; i++)
 		vbdf_ctx_quiesce(&f->ctx[i]);
 	for (unsigned q = 0; q < f->nq; q++)
-		vbdf_ring_destroy(old[q]);
+		vbdf_ring_release(f, old[q]);
 	vbdf_run_done(f);
 }
 
@@ -237,7 +237,7 @@ void vbdf_handle_record(struct vbd_front *f, unsigned q)
 		log_info("front: queue %u: leaving dom%u epoch %llu (%u request(s) to re-post)", q,
 			 old->owner, (unsigned long long)old->epoch, nbound);
 		vbdf_ctx_quiesce(vbdf_ctx_of(f, q)); /* its context no longer polls it */
-		vbdf_ring_destroy(old);
+		vbdf_ring_release(f, old);
 		vbdf_run_done(f);
 	}
 	if (need_new && !f->gone) {

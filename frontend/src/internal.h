@@ -7,7 +7,9 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
+#include <sys/uio.h>
 
+#include "vbdpool/blkif.h"
 #include "vbdpool/front.h"
 #include "vbdpool/proto.h"
 
@@ -25,6 +27,20 @@ struct vbdf_part {
 	uint64_t sector;
 	uint64_t nsect; /* read/write/discard: sectors */
 	char *data;	/* read/write: this part's bytes in the caller's buffer */
+	struct vbd_front_wbuf *wb; /* write: its bytes in granted pages instead (wbuf.c) */
+};
+
+/* A zero-copy write buffer (vbd_front_wbuf_get): pages of one ring's pool
+ * (lock held for every field but iov). */
+struct vbd_front_wbuf {
+	struct vbdf_ring *r;  /* the ring whose pool holds the pages (r->zrefs) */
+	struct vbdf_ctx *ctx; /* the context that took it: its queues, its thread */
+	uint64_t len;
+	unsigned nsegs, npages; /* data pages; with the indirect pages */
+	bool submitted;		/* counted out of r->wb_pages */
+	bool given;		/* the pages went to a request slot of r (freed with it) */
+	uint32_t pages[VBD_MAX_INDIRECT_SEGS + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
+	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
 };
 
 /* One application I/O (vbd_front_submit). */

@@ -148,6 +148,7 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 	uint32_t *pages;
 	uint64_t id;
 	int slot, rc;
+	bool zc;
 	blkif_request_t req;
 
 	if (nsegs > VBD_MAX_INDIRECT_SEGS || RING_FULL(&r->fr) || vbdf_ring_free(r) == 0)
@@ -156,20 +157,32 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 	if (slot < 0)
 		return slot;
 	pages = r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES;
-	rc = vbdf_gpool_get(&r->pool, npg, pages);
-	if (rc < 0) {
-		vbdf_shadow_put(&r->shadow, id);
-		return rc;
+	zc = vbdf_ring_owns_data(r, p) && p->wb->npages == npg;
+	if (zc) {
+		/* zero-copy: the data is in this pool already, with room for
+		 * the indirect pages; the slot takes them all */
+		memcpy(pages, p->wb->pages, (size_t)npg * sizeof(*pages));
+		p->wb->given = true;
+	} else {
+		rc = vbdf_gpool_get(&r->pool, npg, pages);
+		if (rc < 0) {
+			vbdf_shadow_put(&r->shadow, id);
+			return rc;
+		}
 	}
 	r->slot_npages[slot] = (uint16_t)npg;
 
 	memset(&req, 0, sizeof(req));
-	if (p->op == BLKIF_OP_WRITE) {
+	if (p->op == BLKIF_OP_WRITE && !zc) {
 		uint64_t left = p->nsect * VBD_SECTOR_SIZE;
 		for (unsigned i = 0; i < nsegs; i++) {
 			uint64_t n = left > VBD_PAGE_SIZE ? VBD_PAGE_SIZE : left;
-			memcpy(vbdf_gpool_addr(&r->pool, pages[i]),
-			       p->data + (size_t)i * VBD_PAGE_SIZE, n);
+			/* a zero-copy buffer of another ring (re-posted after a
+			 * take-over, or dispatched elsewhere): copied from there */
+			const void *src = p->wb ? p->wb->iov[i].iov_base
+						: p->data + (size_t)i * VBD_PAGE_SIZE;
+
+			memcpy(vbdf_gpool_addr(&r->pool, pages[i]), src, n);
 			left -= n;
 		}
 	}

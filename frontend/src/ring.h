@@ -46,6 +46,12 @@ struct vbdf_ring {
 	/* control state, from the ownership record */
 	bool connected; /* the owner mapped this epoch's ring */
 	bool draining;	/* owner hands off: post nothing new */
+	/* zero-copy write buffers (wbuf.c) holding pages of this ring's pool:
+	 * the ring outlives its epoch (retired: grants kept) until the last
+	 * one is let go, since a request re-posted elsewhere copies from them */
+	unsigned zrefs;
+	unsigned wb_pages; /* pages of buffers handed out, not yet submitted */
+	bool retired;
 };
 
 /* max_pages: persistent-grant pages the ring may grant (at least
@@ -72,6 +78,12 @@ static inline unsigned vbdf_ring_inflight(const struct vbdf_ring *r)
  * pages); not yet visible to the owner until vbdf_ring_push.  -ENOSPC when
  * no slot or not enough pages; -errno when granting more pages failed. */
 int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p);
+/* A part's write data lives in pages of this ring's pool (a zero-copy
+ * write buffer not yet posted): vbdf_ring_post uses them as they are. */
+static inline bool vbdf_ring_owns_data(const struct vbdf_ring *r, const struct vbdf_part *p)
+{
+	return p->wb && p->wb->r == r && !p->wb->given;
+}
 /* Publishes posted requests; notifies the owner if it asked for it.
  * Returns -errno if the notify failed. */
 int vbdf_ring_push(struct vbdf_ring *r);

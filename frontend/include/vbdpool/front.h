@@ -108,6 +108,36 @@ typedef void (*vbd_front_cb)(void *arg, int err);
 int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, void *buf,
 		     uint64_t offset, uint64_t len, vbd_front_cb cb, void *arg);
 
+/* ---- zero-copy writes -------------------------------------------------- */
+/* A server that reads a write's payload from a socket can receive it
+ * straight into pages granted to the owner of the queue it will go to:
+ * the request is then posted without the copy vbd_front_submit makes
+ * (docs/frontend.md "Zero-copy writes").
+ *
+ * vbd_front_wbuf_get: on a context's thread (an application descriptor's
+ *   callback), a buffer for a write of len bytes (a multiple of 512, at
+ *   most VBD_FRONT_WBUF_MAX), as *niov pages of 4 KiB (the last one
+ *   shorter if len is) in (*iov)[] (valid until the buffer is submitted or
+ *   put).  -EAGAIN: no queue of this context takes one now (none
+ *   connected, or its pool is short): use vbd_front_submit.  -EROFS,
+ *   -EINVAL, -ENOMEM.
+ * vbd_front_wbuf_submit: the write of the buffer's bytes at offset, as
+ *   vbd_front_submit (flags, callback).  Consumes the buffer whatever it
+ *   returns.
+ * vbd_front_wbuf_put: lets go of a buffer that is not submitted (the
+ *   client went away mid-payload).
+ * A buffer must be submitted or put, also after vbd_front_close (which then
+ * leaves the device's memory to the last put; submit answers -ESHUTDOWN);
+ * nothing else may be called after vbd_front_close. */
+#define VBD_FRONT_WBUF_MAX (1024u * 1024)
+struct vbd_front_wbuf;
+struct iovec;
+int vbd_front_wbuf_get(struct vbd_front *f, uint64_t len, struct vbd_front_wbuf **out,
+		       const struct iovec **iov, unsigned *niov);
+int vbd_front_wbuf_submit(struct vbd_front *f, struct vbd_front_wbuf *wb, uint64_t offset,
+			  unsigned flags, vbd_front_cb cb, void *arg);
+void vbd_front_wbuf_put(struct vbd_front *f, struct vbd_front_wbuf *wb);
+
 /* ---- application file descriptors on the event thread -------------------- */
 /* A server may have the device's event thread wait for its own file
  * descriptors (its clients' sockets) too: cb(arg, fd, revents) then runs on
