@@ -53,6 +53,8 @@
 #define ZERO_CHUNK	 (1u << 20)    /* WRITE_ZEROES piece */
 #define SPARE_MIN	 DIRECT_MIN    /* request buffers this large are kept for reuse */
 #define SPARE_MAX	 16	       /* at most this many per connection */
+/* after a WRITE this large, the next header is read alone (BIG_WRITE) */
+#define BIG_WRITE (64u * 1024)
 
 static unsigned char zero_buf[ZERO_CHUNK];
 
@@ -111,6 +113,10 @@ struct nbd_conn {
 	size_t rpos, rlen;
 	bool stop_reading;
 	bool short_read;  /* the last recv did not fill what it was offered */
+	/* the last request was a WRITE of BIG_WRITE or more: the next header
+	 * is read alone, so that its payload goes straight to where it
+	 * belongs instead of through the read buffer (a copy more) */
+	bool big_writes;
 	short armed;	  /* events asked of the event loop */
 	int64_t deadline; /* stop_reading: replies not sent by then are dropped (-1: unset) */
 	uint64_t nreqs, nerrs;
@@ -604,6 +610,7 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		return 0;
 	}
 	err = header_error(c, h);
+	c->big_writes = type == NBD_CMD_WRITE && !err && len >= BIG_WRITE;
 	if (err && has_payload(type) && len > c->s->max_block)
 		log_info("%s: %s of %" PRIu32 " bytes refused: larger than the maximum block "
 			 "size, %" PRIu32 " bytes (the connection's budget, --conn-budget-mib)",
@@ -794,10 +801,16 @@ static ssize_t fill(struct nbd_conn *c)
 					payload_done(c);
 			}
 		} else {
-			if (c->rlen == RBUF_SIZE) /* a header straddles the end */
+			size_t room = RBUF_SIZE - c->rlen;
+
+			if (room == 0) /* a header straddles the end */
 				return 0;
-			n = recv(c->fd, c->rbuf + c->rlen, RBUF_SIZE - c->rlen, MSG_DONTWAIT);
-			c->short_read = n > 0 && (size_t)n < RBUF_SIZE - c->rlen;
+			if (c->big_writes && c->rstate == RD_HDR &&
+			    c->rlen - c->rpos < NBD_REQUEST_SIZE &&
+			    NBD_REQUEST_SIZE - (c->rlen - c->rpos) < room)
+				room = NBD_REQUEST_SIZE - (c->rlen - c->rpos);
+			n = recv(c->fd, c->rbuf + c->rlen, room, MSG_DONTWAIT);
+			c->short_read = n > 0 && (size_t)n < room;
 			if (n > 0)
 				c->rlen += (size_t)n;
 		}
