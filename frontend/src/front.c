@@ -55,36 +55,6 @@ bool vbd_front_read_only(const struct vbd_front *f)
 
 /* ---- the event thread ------------------------------------------------------ */
 
-/* poll(), but while requests are in flight first polls without sleeping
- * for the adaptive window (vbdpool/apoll.h, at most o.poll_us), yielding
- * the CPU between tries: a response, or the next request from a client
- * served on this thread, usually comes within microseconds of the last
- * batch.  The yield lets a member or a client runnable on this CPU go
- * first.  Idle devices (nothing in flight) just sleep. */
-static int wait_events(struct vbdf_ctx *c, struct pollfd *pfd, unsigned n, int timeout)
-{
-	struct vbd_apoll *ap = &c->apoll;
-	uint64_t t0;
-	int nready;
-
-	if (timeout == 0 || !ap->max_ns || !c->busy)
-		return poll(pfd, n, timeout);
-	t0 = vbd_apoll_now();
-	while (ap->cur_ns && vbd_apoll_now() - t0 < ap->cur_ns) {
-		nready = poll(pfd, n, 0);
-		if (nready) {
-			if (nready > 0)
-				vbd_apoll_update(ap, vbd_apoll_now() - t0);
-			return nready;
-		}
-		sched_yield();
-	}
-	nready = poll(pfd, n, timeout);
-	if (nready > 0)
-		vbd_apoll_update(ap, vbd_apoll_now() - t0);
-	return nready;
-}
-
 /* ms from now until the monotonic time `at` (ns), rounded up; 0 if past */
 static int ms_until(uint64_t at)
 {
@@ -207,10 +177,74 @@ static inline int evloop_timeout(struct vbd_front *f, struct evloop *L)
 	return tmo;
 }
 
+/* Responses waiting on one of the context's rings (memory only). */
+static inline bool evloop_rings_ready(const struct evloop *L)
+{
+	for (unsigned i = 2; i < L->nring; i++)
+		if (vbdf_ring_has_responses(L->pring[i]))
+			return true;
+	return false;
+}
+
+/* Before sleeping: every ring asks its owner for an event at the next
+ * response; true when one came meanwhile (do not sleep). */
+static inline bool evloop_rings_arm(const struct evloop *L)
+{
+	bool ready = false;
+
+	for (unsigned i = 2; i < L->nring; i++)
+		ready |= vbdf_ring_arm(L->pring[i]);
+	return ready;
+}
+
+/* poll(), but while requests are in flight first polls without sleeping
+ * for the adaptive window (vbdpool/apoll.h, at most o.poll_us), yielding
+ * the CPU between tries: a response, or the next request from a client
+ * served on this thread, usually comes within microseconds of the last
+ * batch.  The yield lets a member or a client runnable on this CPU go
+ * first.  Idle devices (nothing in flight) just sleep.
+ * Responses are looked for in the rings' memory, and the owners are asked
+ * for an event (rsp_event) only right before a sleep: while this thread is
+ * awake, members answer without notifying it (harvest_quiet), as the
+ * members do with req_event for requests.  Returns the poll's count
+ * (responses waiting in memory: the descriptors are still polled, without
+ * sleeping, so that a client's requests are read in the same turn). */
+static int wait_events(struct evloop *L, int timeout)
+{
+	struct vbdf_ctx *c = L->c;
+	struct vbd_apoll *ap = &c->apoll;
+	bool timed = timeout != 0 && ap->max_ns && c->busy;
+	uint64_t t0 = timed ? vbd_apoll_now() : 0;
+	int nready;
+
+	if (evloop_rings_ready(L))
+		return poll(L->pfd, L->n, 0);
+	while (timed && ap->cur_ns && vbd_apoll_now() - t0 < ap->cur_ns) {
+		bool rings = evloop_rings_ready(L);
+
+		nready = poll(L->pfd, L->n, 0);
+		if (rings || nready) {
+			if (nready >= 0)
+				vbd_apoll_update(ap, vbd_apoll_now() - t0);
+			return nready;
+		}
+		sched_yield();
+	}
+	if (timeout != 0 && evloop_rings_arm(L)) {
+		if (timed)
+			vbd_apoll_update(ap, vbd_apoll_now() - t0);
+		return poll(L->pfd, L->n, 0);
+	}
+	nready = poll(L->pfd, L->n, timeout);
+	if (nready > 0 && timed)
+		vbd_apoll_update(ap, vbd_apoll_now() - t0);
+	return nready;
+}
+
 /* Polls; returns the ready count, -EINTR to poll again, or -1 to stop. */
 static inline int evloop_wait(struct vbd_front *f, struct evloop *L)
 {
-	int nready = wait_events(L->c, L->pfd, L->n, evloop_timeout(f, L));
+	int nready = wait_events(L, evloop_timeout(f, L));
 
 	if (nready >= 0)
 		return nready;
@@ -239,9 +273,9 @@ static inline void evloop_responses(struct vbd_front *f, struct evloop *L)
 	pthread_mutex_lock(&f->lock);
 	for (unsigned i = 2; i < L->nring; i++) {
 		struct vbdf_ring *r = L->pring[i];
-		if (!L->pfd[i].revents || f->q[r->q].ring != r)
+		if (f->q[r->q].ring != r || (!L->pfd[i].revents && !vbdf_ring_has_responses(r)))
 			continue;
-		if (vbdf_ring_harvest(r, vbdf_ring_done_cb, f) == -EPROTO)
+		if (vbdf_ring_harvest_quiet(r, vbdf_ring_done_cb, f) == -EPROTO)
 			old[nold++] = vbdf_abandon_ring(f, r->q, true, -1);
 	}
 	vbdf_dispatch_ctx(f, L->c);

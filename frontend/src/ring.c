@@ -280,7 +280,15 @@ static int status_to_err(int16_t st, int *err)
 	}
 }
 
-int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
+bool vbdf_ring_arm(struct vbdf_ring *r)
+{
+	int more;
+
+	RING_FINAL_CHECK_FOR_RESPONSES(&r->fr, more);
+	return more;
+}
+
+static int harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx, bool arm)
 {
 	int n = 0, more;
 
@@ -338,9 +346,22 @@ int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
 			n++;
 			done(ctx, p, err);
 		}
-		RING_FINAL_CHECK_FOR_RESPONSES(&r->fr, more);
+		if (arm)
+			RING_FINAL_CHECK_FOR_RESPONSES(&r->fr, more);
+		else
+			more = vbdf_ring_has_responses(r);
 	} while (more);
 	return n;
+}
+
+int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
+{
+	return harvest(r, done, ctx, true);
+}
+
+int vbdf_ring_harvest_quiet(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx)
+{
+	return harvest(r, done, ctx, false);
 }
 
 void vbdf_ring_take_inflight(struct vbdf_ring *r, void (*fn)(void *ctx, struct vbdf_part *p),

@@ -105,6 +105,19 @@ typedef void (*vbdf_ring_done_fn)(void *ctx, struct vbdf_part *p, int err);
  * unknown or duplicate id, wrong operation, unknown status): the caller must
  * abandon the ring; responses before the bad one were consumed. */
 int vbdf_ring_harvest(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx);
+/* The same without asking the owner for an event at the next response
+ * (rsp_event is left behind): for an event thread that looks at the ring
+ * again before it sleeps, and calls vbdf_ring_arm first. */
+int vbdf_ring_harvest_quiet(struct vbdf_ring *r, vbdf_ring_done_fn done, void *ctx);
+/* Responses waiting (rsp_prod read without a barrier: a hint). */
+static inline bool vbdf_ring_has_responses(const struct vbdf_ring *r)
+{
+	return __atomic_load_n(&r->fr.sring->rsp_prod, __ATOMIC_RELAXED) != r->fr.rsp_cons;
+}
+/* Before sleeping: asks the owner for an event at its next response
+ * (rsp_event = rsp_cons + 1), then looks again; true when responses came
+ * meanwhile (do not sleep: harvest them). */
+bool vbdf_ring_arm(struct vbdf_ring *r);
 
 /* Hands every request still in flight to fn (for re-posting) and forgets
  * them; used when the ring is abandoned. */
