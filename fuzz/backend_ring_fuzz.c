@@ -229,7 +229,10 @@ static void page_write(unsigned idx, unsigned off, const uint8_t *src, unsigned 
 }
 
 /* the queue binds GUEST's PORT as LPORT */
-#define FAKE_EVTCHN_INIT {.remote = GUEST, .remote_port = PORT, .local = LPORT, .fd = -1}
+#define FAKE_EVTCHN_INIT                                                                           \
+	{                                                                                          \
+		.remote = GUEST, .remote_port = PORT, .local = LPORT, .fd = -1                     \
+	}
 #include "fake_evtchn.h"
 
 static const struct vbd_platform fake_plat = {

@@ -112,8 +112,7 @@ static void read_stats(struct xs_handle *xs, xs_transaction_t t, const char *vol
 		if (vbd_snap_parse_att(names[i], &s->guest, &s->devid))
 			continue; /* not a stats node the schema allows */
 		m->nstats++;
-		if (vbd_xs_read(xs, t, &val, VBD_XS_MEMBER_STAT, vol, m->domid, s->guest,
-				s->devid))
+		if (vbd_xs_read(xs, t, &val, VBD_XS_MEMBER_STAT, vol, m->domid, s->guest, s->devid))
 			continue; /* gone meanwhile: ABSENT */
 		s->has = VBD_SNAP_BAD;
 		if (vbd_iostat_parse(val, &s->st) == 0)

@@ -112,7 +112,7 @@ struct nbd_conn {
 	unsigned char *rbuf;
 	size_t rpos, rlen;
 	bool stop_reading;
-	bool short_read;  /* the last recv did not fill what it was offered */
+	bool short_read; /* the last recv did not fill what it was offered */
 	/* the last request was a WRITE of BIG_WRITE or more: the next header
 	 * is read alone, so that its payload goes straight to where it
 	 * belongs instead of through the read buffer (a copy more) */
@@ -665,10 +665,9 @@ static void payload_done(struct nbd_conn *c)
 			reply(r, nbd_error(-ESHUTDOWN));
 			return;
 		}
-		submit_or_fail(r, vbd_front_wbuf_submit(c->s->dev, wb, r->off,
-							(r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA
-										      : 0,
-							io_done, r));
+		submit_or_fail(r, vbd_front_wbuf_submit(
+				      c->s->dev, wb, r->off,
+				      (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0, io_done, r));
 		return;
 	}
 	submit_or_fail(r, submit(r, VBD_IO_WRITE, (r->flags & NBD_CMD_FLAG_FUA) ? VBD_IO_FUA : 0,

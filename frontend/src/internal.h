@@ -25,8 +25,8 @@ struct vbdf_part {
 	bool heap;		/* allocated on its own (FUA flush), freed when done */
 	int q;			/* queue it is posted on / bound to; -1: any */
 	uint64_t sector;
-	uint64_t nsect; /* read/write/discard: sectors */
-	char *data;	/* read/write: this part's bytes in the caller's buffer */
+	uint64_t nsect;		   /* read/write/discard: sectors */
+	char *data;		   /* read/write: this part's bytes in the caller's buffer */
 	struct vbd_front_wbuf *wb; /* write: its bytes in granted pages instead (wbuf.c) */
 };
 

@@ -179,8 +179,8 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 			uint64_t n = left > VBD_PAGE_SIZE ? VBD_PAGE_SIZE : left;
 			/* a zero-copy buffer of another ring (re-posted after a
 			 * take-over, or dispatched elsewhere): copied from there */
-			const void *src = p->wb ? p->wb->iov[i].iov_base
-						: p->data + (size_t)i * VBD_PAGE_SIZE;
+			const void *src =
+			    p->wb ? p->wb->iov[i].iov_base : p->data + (size_t)i * VBD_PAGE_SIZE;
 
 			memcpy(vbdf_gpool_addr(&r->pool, pages[i]), src, n);
 			left -= n;

@@ -14,7 +14,8 @@
  *     rings were never posted and are copied from its retired ring;
  *   every write must succeed and read back as written (vbd_front_pread);
  *   finally a buffer is taken, the device closed, the buffer put after
- *   the close (the device's memory goes with it: ASan's leak check).
+ *   the close (the device's memory goes with it; freed by the close
+ *   instead, the put would be a use after free: ASan).
  * Prints "front_wbuf: PASS rounds=2 ..." or FAIL lines; exit 0 / 1.
  */
 #include <errno.h>
@@ -229,7 +230,8 @@ int main(int argc, char **argv)
 
 	while ((c = getopt_long(argc, argv, "", lo, NULL)) != -1) {
 		if (c != 'a') {
-			fprintf(stderr, "usage: front_wbuf --act SCRIPT (SCRIPT pause|kill DOMID)\n");
+			fprintf(stderr,
+				"usage: front_wbuf --act SCRIPT (SCRIPT pause|kill DOMID)\n");
 			return 2;
 		}
 		act = optarg;

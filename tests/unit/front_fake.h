@@ -13,7 +13,10 @@
 #include "vbdpool/platform.h"
 
 /* the event channel: alloc_unbound gives port 7, notifies on it counted */
-#define FAKE_EVTCHN_INIT {.local = 7, .can_alloc = 1, .fd = -1}
+#define FAKE_EVTCHN_INIT                                                                           \
+	{                                                                                          \
+		.local = 7, .can_alloc = 1, .fd = -1                                               \
+	}
 #include "fake_evtchn.h"
 
 /* ---- fake platform ---------------------------------------------------- */

@@ -28,14 +28,14 @@
 #define VBD_XS_LEASE	      "/vbdpool/supervisor/lease-ms"
 /* the per-domain index dom0 keeps beside members/<m>: one empty node per
  * volume the domain is a member of (a member watches only its own) */
-#define VBD_XS_MEMBERS_OF     "/vbdpool/members-of"
-#define VBD_XS_MEMBER_OF_DOM  "/vbdpool/members-of/%u"	  /* domid */
-#define VBD_XS_MEMBER_OF      "/vbdpool/members-of/%u/%s" /* domid, vol */
+#define VBD_XS_MEMBERS_OF    "/vbdpool/members-of"
+#define VBD_XS_MEMBER_OF_DOM "/vbdpool/members-of/%u"	 /* domid */
+#define VBD_XS_MEMBER_OF     "/vbdpool/members-of/%u/%s" /* domid, vol */
 /* a member domain's own node (dom0 creates it with the index, owned by the
  * member): its one heartbeat for every volume it serves */
-#define VBD_XS_DOMAINS	      "/vbdpool/domains"
-#define VBD_XS_DOMAIN	      "/vbdpool/domains/%u"	      /* domid */
-#define VBD_XS_DOMAIN_HB      "/vbdpool/domains/%u/heartbeat" /* domid */
+#define VBD_XS_DOMAINS	 "/vbdpool/domains"
+#define VBD_XS_DOMAIN	 "/vbdpool/domains/%u"		 /* domid */
+#define VBD_XS_DOMAIN_HB "/vbdpool/domains/%u/heartbeat" /* domid */
 
 /* ---- limits and defaults (the one place for each tunable) ------------ */
 #define VBD_MAX_QUEUES		64
@@ -59,9 +59,9 @@
 #define VBD_FRONT_DRAIN_TIMEOUT_MS                                                                 \
 	30000 /* writes overlapping a lost member's in-flight writes wait for                      \
 		 drained/<m> at most this long (the storage timeout) */
-#define VBD_FRONT_STALL_WARN_MS 5000  /* log when I/O is outstanding and nothing answers */
-#define VBD_FRONT_RETRY_MS	500   /* retry a failed ring build / record read */
-#define VBD_FRONT_STICKY	64    /* SQF ties stay on a queue for this many requests */
+#define VBD_FRONT_STALL_WARN_MS 5000 /* log when I/O is outstanding and nothing answers */
+#define VBD_FRONT_RETRY_MS	500  /* retry a failed ring build / record read */
+#define VBD_FRONT_STICKY	64   /* SQF ties stay on a queue for this many requests */
 /* Adaptive polling windows, at most (vbdpool/apoll.h; docs/perf.md) */
 #define VBD_FRONT_POLL_US 100 /* frontend event thread (vbd_front_opts.poll_us) */
 #define VBD_BACKD_POLL_US 100 /* a member's queue threads (vbdpool-backd --poll-us) */
@@ -82,7 +82,7 @@
 #define VBD_SLOW_PROBE_MS	  30000 /* an idle member's latency is kept this long */
 
 /* dom0 tools (vbdpoolctl, vbdpool-supervisor) */
-#define VBD_DETACH_TIMEOUT_MS 10000 /* detach waits this long for Closed */
+#define VBD_DETACH_TIMEOUT_MS  10000 /* detach waits this long for Closed */
 #define VBD_LEASE_MS	       1000  /* supervisor: heartbeat unchanged this long -> fence */
 #define VBD_STORAGE_TIMEOUT_MS 30000 /* I/O of a stopped domain may land this long */
 #define VBD_SUPERVISOR_SCAN_MS                                                                     \
