@@ -625,7 +625,9 @@ static int request(struct nbd_conn *c, const unsigned char *h)
 		r->wb = wb;
 		r->wiov = wiov;
 	} else {
-		r = req_new(c, h, err ? 0 : header_charge(c, h), err ? 0 : header_charge(c, h));
+		uint64_t charge = err ? 0 : header_charge(c, h);
+
+		r = req_new(c, h, charge, charge);
 		if (!r)
 			return -1;
 	}
@@ -684,9 +686,9 @@ static void payload_put(struct nbd_conn *c, const unsigned char *src, size_t n)
 		memcpy(r->data + pos, src, n);
 		return;
 	}
-	while (n) { /* granted pages of 4 KiB */
-		const struct iovec *v = &r->wiov[pos / 4096];
-		size_t in = (size_t)(pos % 4096), k = v->iov_len - in;
+	while (n) { /* granted pages */
+		const struct iovec *v = &r->wiov[pos / VBD_FRONT_WBUF_PAGE];
+		size_t in = (size_t)(pos % VBD_FRONT_WBUF_PAGE), k = v->iov_len - in;
 
 		if (k > n)
 			k = n;
@@ -702,16 +704,16 @@ static ssize_t payload_recv(struct nbd_conn *c)
 {
 	struct nbd_req *r = c->cur;
 	uint64_t pos = r->len - c->need;
-	struct iovec iov[VBD_FRONT_WBUF_MAX / 4096];
+	struct iovec iov[VBD_FRONT_WBUF_MAX / VBD_FRONT_WBUF_PAGE];
 	unsigned first, n = 0;
 
 	if (!r->wb)
 		return recv(c->fd, r->data + pos, c->need, MSG_DONTWAIT);
-	first = (unsigned)(pos / 4096);
-	for (unsigned i = first; (uint64_t)i * 4096 < r->len; i++)
+	first = (unsigned)(pos / VBD_FRONT_WBUF_PAGE);
+	for (unsigned i = first; (uint64_t)i * VBD_FRONT_WBUF_PAGE < r->len; i++)
 		iov[n++] = r->wiov[i];
-	iov[0].iov_base = (char *)iov[0].iov_base + pos % 4096;
-	iov[0].iov_len -= pos % 4096;
+	iov[0].iov_base = (char *)iov[0].iov_base + pos % VBD_FRONT_WBUF_PAGE;
+	iov[0].iov_len -= pos % VBD_FRONT_WBUF_PAGE;
 	return recvmsg(c->fd, &(struct msghdr){.msg_iov = iov, .msg_iovlen = n}, MSG_DONTWAIT);
 }
 

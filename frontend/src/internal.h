@@ -36,9 +36,9 @@ struct vbd_front_wbuf {
 	struct vbdf_ring *r;  /* the ring whose pool holds the pages (r->zrefs) */
 	struct vbdf_ctx *ctx; /* the context that took it: its queues, its thread */
 	uint64_t len;
-	unsigned nsegs, npages; /* data pages; with the indirect pages */
-	bool submitted;		/* counted out of r->wb_pages */
-	bool given;		/* the pages went to a request slot of r (freed with it) */
+	unsigned npages; /* data and indirect pages (vbdf_ring_req_pages) */
+	bool submitted;	 /* counted out of r->wb_pages */
+	bool given;	 /* the pages went to a request slot of r (freed with it) */
 	uint32_t pages[VBD_MAX_INDIRECT_SEGS + BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
 };

@@ -120,11 +120,14 @@ void vbdf_ring_destroy(struct vbdf_ring *r)
 	free(r);
 }
 
-static unsigned part_segments(const struct vbdf_part *p)
+/* Pages part p takes (0 unless a read or a write); *nsegs: data pages. */
+static unsigned part_pages(const struct vbdf_part *p, unsigned *nsegs)
 {
-	if (p->op != BLKIF_OP_READ && p->op != BLKIF_OP_WRITE)
+	if (p->op != BLKIF_OP_READ && p->op != BLKIF_OP_WRITE) {
+		*nsegs = 0;
 		return 0;
-	return (unsigned)((p->nsect * VBD_SECTOR_SIZE + VBD_PAGE_SIZE - 1) / VBD_PAGE_SIZE);
+	}
+	return vbdf_ring_req_pages(p->nsect * VBD_SECTOR_SIZE, nsegs);
 }
 
 /* Segment i of a read/write part: bytes [i*4096, ...) of its data. */
@@ -142,9 +145,7 @@ static void fill_segment(struct blkif_request_segment *seg, vbd_gref_t ref,
 
 int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 {
-	unsigned nsegs = part_segments(p);
-	unsigned nind = nsegs > BLKIF_MAX_SEGMENTS_PER_REQUEST ? vbd_indirect_pages(nsegs) : 0;
-	unsigned npg = nsegs + nind;
+	unsigned nsegs, npg = part_pages(p, &nsegs), nind = npg - nsegs;
 	uint32_t *pages;
 	uint64_t id;
 	int slot, rc;
@@ -157,10 +158,11 @@ int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p)
 	if (slot < 0)
 		return slot;
 	pages = r->slot_pages + (size_t)slot * VBDF_RING_SLOT_PAGES;
-	zc = vbdf_ring_owns_data(r, p) && p->wb->npages == npg;
+	/* zero-copy: a write buffer of this pool not posted yet holds the
+	 * data, with room for the indirect pages (the same
+	 * vbdf_ring_req_pages); the slot takes them all */
+	zc = p->wb && p->wb->r == r && !p->wb->given;
 	if (zc) {
-		/* zero-copy: the data is in this pool already, with room for
-		 * the indirect pages; the slot takes them all */
 		memcpy(pages, p->wb->pages, (size_t)npg * sizeof(*pages));
 		p->wb->given = true;
 	} else {

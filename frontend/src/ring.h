@@ -78,11 +78,15 @@ static inline unsigned vbdf_ring_inflight(const struct vbdf_ring *r)
  * pages); not yet visible to the owner until vbdf_ring_push.  -ENOSPC when
  * no slot or not enough pages; -errno when granting more pages failed. */
 int vbdf_ring_post(struct vbdf_ring *r, struct vbdf_part *p);
-/* A part's write data lives in pages of this ring's pool (a zero-copy
- * write buffer not yet posted): vbdf_ring_post uses them as they are. */
-static inline bool vbdf_ring_owns_data(const struct vbdf_ring *r, const struct vbdf_part *p)
+/* Pages one read/write request of `bytes` takes from a pool: its data
+ * segments (*nsegs) and, past BLKIF_MAX_SEGMENTS_PER_REQUEST, the
+ * indirect pages listing them. */
+static inline unsigned vbdf_ring_req_pages(uint64_t bytes, unsigned *nsegs)
 {
-	return p->wb && p->wb->r == r && !p->wb->given;
+	unsigned n = (unsigned)((bytes + VBD_PAGE_SIZE - 1) / VBD_PAGE_SIZE);
+
+	*nsegs = n;
+	return n + (n > BLKIF_MAX_SEGMENTS_PER_REQUEST ? vbd_indirect_pages(n) : 0);
 }
 /* Publishes posted requests; notifies the owner if it asked for it.
  * Returns -errno if the notify failed. */

@@ -18,6 +18,7 @@
 #include "ring.h"
 
 _Static_assert(VBD_FRONT_WBUF_MAX == VBDF_RING_MAX_REQ_BYTES, "a buffer is one request");
+_Static_assert(VBD_FRONT_WBUF_PAGE == VBD_PAGE_SIZE, "one iovec entry per granted page");
 
 /* Lets go of wb (lock held): its pages back to its ring's pool unless a
  * request slot took them, its reference on the ring (a retired ring is
@@ -89,7 +90,7 @@ int vbd_front_wbuf_get(struct vbd_front *f, uint64_t len, struct vbd_front_wbuf 
 	struct vbdf_ctx *c = f ? vbdf_ctx_self(f) : NULL;
 	struct vbd_front_wbuf *wb;
 	struct vbdf_ring *r;
-	unsigned nsegs, nind;
+	unsigned nsegs;
 	int rc;
 
 	if (!f || !out || !iov || !niov || len == 0 || len % VBD_SECTOR_SIZE ||
@@ -99,12 +100,11 @@ int vbd_front_wbuf_get(struct vbd_front *f, uint64_t len, struct vbd_front_wbuf 
 		return -EAGAIN; /* a context's thread only: its queues */
 	if (f->x.read_only)
 		return -EROFS;
-	nsegs = (unsigned)((len + VBD_PAGE_SIZE - 1) / VBD_PAGE_SIZE);
-	nind = nsegs > BLKIF_MAX_SEGMENTS_PER_REQUEST ? vbd_indirect_pages(nsegs) : 0;
 	wb = malloc(sizeof(*wb));
 	if (!wb)
 		return -ENOMEM;
-	*wb = (struct vbd_front_wbuf){.ctx = c, .len = len, .nsegs = nsegs, .npages = nsegs + nind};
+	*wb = (struct vbd_front_wbuf){
+	    .ctx = c, .len = len, .npages = vbdf_ring_req_pages(len, &nsegs)};
 	pthread_mutex_lock(&f->lock);
 	r = f->closing || f->gone ? NULL : pick_ring(f, c, wb->npages);
 	rc = r ? vbdf_gpool_get(&r->pool, wb->npages, wb->pages) : -EAGAIN;

@@ -116,8 +116,8 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
  *
  * vbd_front_wbuf_get: on a context's thread (an application descriptor's
  *   callback), a buffer for a write of len bytes (a multiple of 512, at
- *   most VBD_FRONT_WBUF_MAX), as *niov pages of 4 KiB (the last one
- *   shorter if len is) in (*iov)[] (valid until the buffer is submitted or
+ *   most VBD_FRONT_WBUF_MAX), as *niov pages of VBD_FRONT_WBUF_PAGE (the
+ *   last one shorter if len is) in (*iov)[] (valid until the buffer is submitted or
  *   put).  -EAGAIN: no queue of this context takes one now (none
  *   connected, or its pool is short): use vbd_front_submit.  -EROFS,
  *   -EINVAL, -ENOMEM.
@@ -129,7 +129,8 @@ int vbd_front_submit(struct vbd_front *f, enum vbd_io_op op, unsigned flags, voi
  * A buffer must be submitted or put, also after vbd_front_close (which then
  * leaves the device's memory to the last put; submit answers -ESHUTDOWN);
  * nothing else may be called after vbd_front_close. */
-#define VBD_FRONT_WBUF_MAX (1024u * 1024)
+#define VBD_FRONT_WBUF_MAX  (1024u * 1024)
+#define VBD_FRONT_WBUF_PAGE 4096u /* bytes per iovec entry (the last: up to) */
 struct vbd_front_wbuf;
 struct iovec;
 int vbd_front_wbuf_get(struct vbd_front *f, uint64_t len, struct vbd_front_wbuf **out,
