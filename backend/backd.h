@@ -44,8 +44,8 @@ struct vbd_qslot {
 	uint64_t claimable_since;	 /* ms; 0 = not claimable */
 	uint64_t bad_ring_epoch;	 /* epoch whose ring failed to map (+1), 0 none */
 	int banned;			 /* its ring was hostile or unusable at banned_epoch: */
-	uint64_t banned_epoch;		 /* not claimed again until another member moves
-					    the record past that epoch */
+	uint64_t banned_epoch;		 /* not claimed again until the record moves past
+					    that epoch or names another domain */
 	int releasing;			 /* draining locally, then release (no target) */
 	struct vbd_log_once rec_bad_log; /* "malformed ownership record" */
 	int fe_watching; /* the frontend's queue-<q>, while we own it: 1 watched, -1 failed */

@@ -138,8 +138,15 @@ static void maybe_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	struct vbd_qslot *s = &a->qs[q];
 	unsigned share;
 
-	if (s->banned && s->rec.epoch > s->banned_epoch)
-		s->banned = 0; /* another member moved it on since */
+	/* The ban is against the ring we were given at banned_epoch.  It lifts
+	 * once the record is no longer the one we left: a later epoch (another
+	 * member moved it on), or another domain named at that epoch (dom0
+	 * rewrote it without raising the epoch; kept banned, a record naming
+	 * a dead or unknown owner would leave the queue with nobody to claim
+	 * it, and the guest's requests on it waiting for ever). */
+	if (s->banned && (s->rec.epoch > s->banned_epoch ||
+			  (s->rec.owner != VBD_DOMID_NONE && s->rec.owner != bd->me)))
+		s->banned = 0;
 	if (v->my_state != VBD_MEMBER_ACTIVE || bd->leaving || s->banned ||
 	    !own_claimable(v, &s->rec)) {
 		s->claimable_since = 0;

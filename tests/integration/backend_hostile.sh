@@ -3,7 +3,10 @@
 # (tests/progs/front_verify, libvbdpool-front) share one vbdpool-backd.
 # Every malformed request gets an error response, a req_prod overrun makes
 # the member drop that ring and release the queue, and the well-behaved
-# guest and the hostile guest's other queue are served throughout.
+# guest and the hostile guest's other queue are served throughout.  A
+# queue given up stays unclaimed by that member until its ownership record
+# moves on: dom0 rewriting it at the same epoch to name a domain that does
+# not exist must make the member claim it again.
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 pool_init
@@ -43,6 +46,27 @@ for q in 0 2 3; do
 	[[ $rec != "owner=$member "* ]] || die "member still owns hostile queue $q: $rec"
 	pool_log "hostile queue $q record: $rec"
 done
+
+# The member gave queue 3 up at its epoch and will not claim that ring
+# again; but a record rewritten by dom0 at the same epoch to name another
+# domain (one that does not exist) is not the record the member left: it
+# must claim the queue again (raising the epoch), or nobody ever would.
+# (It then waits for the frontend to publish a ring for the new epoch;
+# this one has exited.)
+rec=$(pool_rec vol2 "$bad" 0 3)
+epoch=$(sed -n 's/.*epoch=\([0-9]*\).*/\1/p' <<<"$rec")
+[ -n "$epoch" ] || die "queue 3 record without an epoch: $rec"
+xs0 xenstore-write "/vbdpool/volumes/vol2/attachments/$bad-0/queue-3" \
+	"owner=77 epoch=$epoch state=claimed"
+pool_log "queue 3 record rewritten at epoch $epoch to name dom77 (no such domain)"
+for _ in $(seq 150); do
+	rec=$(pool_rec vol2 "$bad" 0 3)
+	e=$(sed -n 's/.*epoch=\([0-9]*\).*/\1/p' <<<"$rec")
+	[ "${e:-0}" -gt "$epoch" ] && break
+	sleep 0.1
+done
+pool_log "queue 3 record now: $rec"
+[ "${e:-0}" -gt "$epoch" ] || die "nobody claimed queue 3 after dom0 named dom77 at epoch $epoch"
 
 # the member still leaves cleanly
 kill -TERM "$bpid"
