@@ -7,8 +7,6 @@
 #include <stdlib.h>
 #include <sys/mman.h>
 
-#include "vbdpool/log.h"
-
 int vbd_gcache_init(struct vbd_gcache *gc, const struct vbd_gnttab_ops *ops, struct vbd_gnttab *h,
 		    vbd_domid_t domid, unsigned max)
 {
@@ -91,20 +89,22 @@ void *vbd_gcache_get(struct vbd_gcache *gc, vbd_gref_t ref, int need_write, int 
 	return p;
 }
 
-void vbd_gcache_put_transient(struct vbd_gcache *gc, void *addr)
+int vbd_gcache_put_transient(struct vbd_gcache *gc, void *addr)
 {
-	if (gc->ops->unmap(gc->h, addr, 1) < 0)
-		log_warn("grant unmap failed");
+	return gc->ops->unmap(gc->h, addr, 1) < 0 ? -1 : 0;
 }
 
-void vbd_gcache_destroy(struct vbd_gcache *gc)
+int vbd_gcache_destroy(struct vbd_gcache *gc)
 {
+	int failed = 0;
+
 	if (!gc->tab)
-		return;
+		return 0;
 	for (unsigned i = 0; i <= gc->mask; i++)
 		if (gc->tab[i].used && gc->ops->unmap(gc->h, gc->tab[i].addr, 1) < 0)
-			log_warn("grant unmap of ref %u failed", gc->tab[i].ref);
+			failed++;
 	free(gc->tab);
 	gc->tab = NULL;
 	gc->count = 0;
+	return failed;
 }

@@ -35,9 +35,11 @@ int vbd_gcache_init(struct vbd_gcache *gc, const struct vbd_gnttab_ops *ops, str
  * mapped as needed. *transient is set to 1 when the caller must
  * vbd_gcache_put_transient() the page after the request. */
 void *vbd_gcache_get(struct vbd_gcache *gc, vbd_gref_t ref, int need_write, int *transient);
-void vbd_gcache_put_transient(struct vbd_gcache *gc, void *addr);
+/* Returns -1 if the unmap failed (the caller logs it, with its queue). */
+int vbd_gcache_put_transient(struct vbd_gcache *gc, void *addr);
 
-/* Unmap every cached page (the epoch ended). */
-void vbd_gcache_destroy(struct vbd_gcache *gc);
+/* Unmap every cached page (the epoch ended). Returns how many unmaps
+ * failed (the caller logs them). */
+int vbd_gcache_destroy(struct vbd_gcache *gc);
 
 #endif

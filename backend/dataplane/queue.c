@@ -118,10 +118,16 @@ fail:
 	return r;
 }
 
+static void put_transient(struct vbd_queue *q, void *page)
+{
+	if (vbd_gcache_put_transient(&q->gc, page) < 0)
+		vbdq_warn(&q->cfg, "grant unmap of a transient page failed");
+}
+
 static void release_pending(struct vbd_queue *q, struct vbd_pending *p)
 {
 	for (unsigned i = 0; i < p->ntransient; i++)
-		vbd_gcache_put_transient(&q->gc, p->transient[i]);
+		put_transient(q, p->transient[i]);
 	p->ntransient = 0;
 	p->busy = 0;
 	p->held = 0;
@@ -151,6 +157,7 @@ static void wait_inflight(struct vbd_queue *q)
 void vbdq_destroy(struct vbd_queue *q)
 {
 	const struct vbd_platform *p;
+	int r;
 
 	if (!q)
 		return;
@@ -168,7 +175,8 @@ void vbdq_destroy(struct vbd_queue *q)
 				release_pending(q, &q->pend[i]);
 	if (q->eng)
 		q->eng->ops->destroy(q->eng);
-	vbd_gcache_destroy(&q->gc);
+	if ((r = vbd_gcache_destroy(&q->gc)) > 0)
+		vbdq_warn(&q->cfg, "%d persistent grant unmap(s) failed", r);
 	if (q->ev) {
 		if (q->local_port >= 0)
 			p->evtchn->unbind(q->ev, (vbd_port_t)q->local_port);
@@ -228,7 +236,7 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		vbdq_warn(&q->cfg, "EIO at sector %llu: holding request %#llx",
 			  (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
 		for (unsigned i = 0; i < p->ntransient; i++)
-			vbd_gcache_put_transient(&q->gc, p->transient[i]);
+			put_transient(q, p->transient[i]);
 		p->ntransient = 0;
 		p->held = 1;
 		q->held++;
@@ -294,15 +302,17 @@ static int load_indirect(struct vbd_queue *q, struct vbd_pending *p)
 	for (unsigned i = 0; i < r->n_indirect; i++) {
 		int transient;
 		pages[i] = vbd_gcache_get(&q->gc, r->indirect_grefs[i], 0, &transient);
-		if (!pages[i])
+		if (!pages[i]) {
+			r->why = "an indirect page's grant does not map";
 			return BLKIF_RSP_ERROR;
+		}
 		if (transient)
 			p->transient[p->ntransient++] = (void *)pages[i];
 	}
 	st = vbd_req_load_indirect(r, pages, q->vol_sectors);
 	/* indirect pages are no longer needed: drop transient ones now */
 	for (unsigned i = 0; i < p->ntransient; i++)
-		vbd_gcache_put_transient(&q->gc, p->transient[i]);
+		put_transient(q, p->transient[i]);
 	p->ntransient = 0;
 	return st;
 }
@@ -337,6 +347,9 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	if (st == BLKIF_RSP_OKAY && p->req.indirect)
 		st = load_indirect(q, p);
 	if (st != BLKIF_RSP_OKAY) {
+		if (p->req.why)
+			vbdq_debug(&q->cfg, "request %#llx refused: %s",
+				   (unsigned long long)p->req.id, p->req.why);
 		respond(q, &p->req, (int16_t)st);
 		release_pending(q, p);
 		return;
@@ -461,7 +474,12 @@ int vbdq_run_once(struct vbd_queue *q)
 		int n = vbd_ring_take(&q->ring, q->batch, (int)q->ring.slots);
 		if (n < 0) {
 			q->hostile = 1;
-			vbdq_warn(&q->cfg, "hostile ring indices: dropping the ring");
+			vbdq_warn(
+			    &q->cfg,
+			    "hostile ring indices (req_prod %u, consumed %u, responses at %u, "
+			    "%u slots): dropping the ring",
+			    q->ring.bad_req_prod, q->ring.br.req_cons, q->ring.br.rsp_prod_pvt,
+			    q->ring.slots);
 			report(q, VBDQ_ST_HOSTILE);
 			return work;
 		}

@@ -4,7 +4,11 @@
 
 #include <string.h>
 
-#include "vbdpool/log.h"
+static int refuse(struct vbd_req *r, int status, const char *why)
+{
+	r->why = why;
+	return status;
+}
 
 /* Checks segments r->seg[0..nsegs) and the sector range; sets nr_sectors. */
 static int check_segs(struct vbd_req *r, uint64_t vol_sectors)
@@ -15,17 +19,12 @@ static int check_segs(struct vbd_req *r, uint64_t vol_sectors)
 		const struct vbd_seg *s = &r->seg[i];
 		if (s->first_sect > s->last_sect ||
 		    s->last_sect >= VBD_PAGE_SIZE / VBD_SECTOR_SIZE) {
-			log_debug("req %#llx: bad segment %u (%u..%u)", (unsigned long long)r->id,
-				  i, s->first_sect, s->last_sect);
-			return BLKIF_RSP_ERROR;
+			return refuse(r, BLKIF_RSP_ERROR, "segment sectors outside its page");
 		}
 		total += (uint64_t)(s->last_sect - s->first_sect + 1);
 	}
 	if (r->sector > vol_sectors || total > vol_sectors - r->sector) {
-		log_debug("req %#llx: sectors %llu+%llu past the end (%llu)",
-			  (unsigned long long)r->id, (unsigned long long)r->sector,
-			  (unsigned long long)total, (unsigned long long)vol_sectors);
-		return BLKIF_RSP_ERROR;
+		return refuse(r, BLKIF_RSP_ERROR, "sectors past the volume's end");
 	}
 	r->nr_sectors = total;
 	return BLKIF_RSP_OKAY;
@@ -41,12 +40,13 @@ int vbd_req_parse(const struct blkif_request *raw, uint64_t vol_sectors, struct 
 	out->nsegs = 0;
 	out->sector = 0;
 	out->nr_sectors = 0;
+	out->why = NULL;
 
 	switch (raw->operation) {
 	case BLKIF_OP_READ:
 	case BLKIF_OP_WRITE:
 		if (raw->nr_segments == 0 || raw->nr_segments > BLKIF_MAX_SEGMENTS_PER_REQUEST)
-			return BLKIF_RSP_ERROR;
+			return refuse(out, BLKIF_RSP_ERROR, "segment count 0 or above 11");
 		out->nsegs = raw->nr_segments;
 		out->sector = raw->sector_number;
 		for (unsigned i = 0; i < out->nsegs; i++) {
@@ -59,18 +59,19 @@ int vbd_req_parse(const struct blkif_request *raw, uint64_t vol_sectors, struct 
 	case BLKIF_OP_FLUSH_DISKCACHE:
 		/* Protocol v1: a flush carries no data (FUA = write + flush). */
 		if (raw->nr_segments != 0)
-			return BLKIF_RSP_ERROR;
+			return refuse(out, BLKIF_RSP_ERROR, "flush with segments");
 		return BLKIF_RSP_OKAY;
 
 	case BLKIF_OP_DISCARD: {
 		struct blkif_request_discard d;
 		memcpy(&d, raw, sizeof(d));
 		if (d.flag & BLKIF_DISCARD_SECURE)
-			return BLKIF_RSP_EOPNOTSUPP; /* no feature-discard-secure */
+			return refuse(out, BLKIF_RSP_EOPNOTSUPP, /* no feature-discard-secure */
+				      "secure discard");
 		out->sector = d.sector_number;
 		out->nr_sectors = d.nr_sectors;
 		if (d.sector_number > vol_sectors || d.nr_sectors > vol_sectors - d.sector_number)
-			return BLKIF_RSP_ERROR;
+			return refuse(out, BLKIF_RSP_ERROR, "discard past the volume's end");
 		return BLKIF_RSP_OKAY;
 	}
 
@@ -79,21 +80,22 @@ int vbd_req_parse(const struct blkif_request *raw, uint64_t vol_sectors, struct 
 		memcpy(&ind, raw, sizeof(ind));
 		out->indirect = 1;
 		if (ind.indirect_op != BLKIF_OP_READ && ind.indirect_op != BLKIF_OP_WRITE)
-			return BLKIF_RSP_ERROR;
+			return refuse(out, BLKIF_RSP_ERROR, "indirect operation not read or write");
 		out->op = ind.indirect_op;
 		if (ind.nr_segments == 0 || ind.nr_segments > VBD_MAX_INDIRECT_SEGS)
-			return BLKIF_RSP_ERROR;
+			return refuse(out, BLKIF_RSP_ERROR,
+				      "indirect segment count 0 or too large");
 		out->nsegs = ind.nr_segments;
 		out->sector = ind.sector_number;
 		out->n_indirect = (uint8_t)vbd_indirect_pages(ind.nr_segments);
 		if (out->n_indirect > BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST)
-			return BLKIF_RSP_ERROR;
+			return refuse(out, BLKIF_RSP_ERROR, "too many indirect pages");
 		memcpy(out->indirect_grefs, ind.indirect_grefs, sizeof(out->indirect_grefs));
 		return BLKIF_RSP_OKAY;
 	}
 
 	default: /* WRITE_BARRIER, RESERVED_1 and unknown operations */
-		return BLKIF_RSP_EOPNOTSUPP;
+		return refuse(out, BLKIF_RSP_EOPNOTSUPP, "operation not supported");
 	}
 }
 

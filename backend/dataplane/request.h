@@ -24,6 +24,7 @@ struct vbd_req {
 	uint16_t nsegs;
 	uint64_t sector;
 	uint64_t nr_sectors; /* data sectors (r/w: sum of segments) */
+	const char *why;     /* what was wrong, when parsing refused it */
 	vbd_gref_t indirect_grefs[BLKIF_MAX_INDIRECT_PAGES_PER_REQUEST];
 	struct vbd_seg seg[VBD_MAX_INDIRECT_SEGS];
 };

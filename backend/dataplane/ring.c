@@ -4,8 +4,6 @@
 
 #include <errno.h>
 
-#include "vbdpool/log.h"
-
 void vbd_ring_init(struct vbd_ring *r, void *sring, unsigned order)
 {
 	BACK_RING_INIT(&r->br, (blkif_sring_t *)sring, VBD_PAGE_SIZE << order);
@@ -19,15 +17,13 @@ int vbd_ring_take(struct vbd_ring *r, struct blkif_request *out, int max)
 	int n = 0;
 
 	xen_rmb(); /* see the requests up to rp */
-	if (RING_REQUEST_PROD_OVERFLOW(&r->br, rp)) {
-		log_warn("hostile ring: req_prod %u, responses at %u, %u slots", rp,
-			 r->br.rsp_prod_pvt, r->slots);
-		return -EPROTO;
-	}
-	/* rsp_prod_pvt <= req_cons <= req_prod (mod 2^32): a req_prod behind
-	 * what we already consumed would make us re-read old slots */
-	if ((RING_IDX)(rp - rc) > (RING_IDX)(rp - r->br.rsp_prod_pvt)) {
-		log_warn("hostile ring: req_prod %u moved back behind consumed %u", rp, rc);
+	/* rsp_prod_pvt <= req_cons <= req_prod (mod 2^32): a req_prod more
+	 * than the ring ahead of the responses, or behind what we already
+	 * consumed (we would re-read old slots) is hostile; the queue says so,
+	 * with its own name (it knows which guest and queue this is) */
+	if (RING_REQUEST_PROD_OVERFLOW(&r->br, rp) ||
+	    (RING_IDX)(rp - rc) > (RING_IDX)(rp - r->br.rsp_prod_pvt)) {
+		r->bad_req_prod = rp;
 		return -EPROTO;
 	}
 	while (rc != rp && n < max) {

@@ -9,6 +9,7 @@
 struct vbd_ring {
 	blkif_back_ring_t br;
 	unsigned slots;
+	RING_IDX bad_req_prod; /* the req_prod that made vbd_ring_take fail */
 };
 
 /* `sring` is the mapped shared ring of 2^order pages. */
@@ -16,7 +17,8 @@ void vbd_ring_init(struct vbd_ring *r, void *sring, unsigned order);
 
 /* Copy up to `max` new requests into out[]. Returns how many (0 if none),
  * or -EPROTO when req_prod runs more than the ring size ahead of the
- * responses (a hostile ring: stop serving it). */
+ * responses or moved back behind what was consumed (a hostile ring: stop
+ * serving it; r->bad_req_prod is the value seen, for the caller's log). */
 int vbd_ring_take(struct vbd_ring *r, struct blkif_request *out, int max);
 
 /* Queue one response (at most one per consumed request). */

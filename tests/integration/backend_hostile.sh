@@ -40,7 +40,11 @@ tail -n 1 "$POOL_DIR/good.log"
 grep -q 'front_verify: PASS' "$POOL_DIR/good.log" || die "front_verify did not pass"
 
 bpid=$(pool_backd_pid "$member") || die "vbdpool-backd of member $member is gone"
-grep -q 'hostile ring' "$POOL_DIR/backd-$member.log" || die "backd did not log the hostile ring"
+# the data path names the queue it drops (guest, device, queue, epoch)
+for q in 0 2; do
+	grep -q "guest $bad dev 0 queue $q epoch [0-9]*: hostile ring indices (req_prod" \
+		"$POOL_DIR/backd-$member.log" || die "backd did not log queue $q's hostile ring"
+done
 for q in 0 2 3; do
 	rec=$(pool_rec vol2 "$bad" 0 $q)
 	[[ $rec != "owner=$member "* ]] || die "member still owns hostile queue $q: $rec"
