@@ -12,23 +12,26 @@
 #
 #   bench/nbd-prof.sh [--members M] [--queues Q] [--rw randread|randwrite]
 #                     [--server nbdkit|vbdpool-nbd|file|null] [--qd N] [--bs SIZE]
-#                     [--syscalls]
+#                     [--syscalls] [--fsync N]
 #   --syscalls: also system calls per request per thread class (read, write,
 #   poll, recvfrom, sendmsg, preadv, pwritev, sched_yield, fdatasync,
 #   io_uring_enter), and requests counted as the members' preadv + pwritev
 #   in the window (one per request up to 64 KiB on tmpfs, the inline
 #   engine) instead of fio's IOPS over its whole run, which on a loaded
 #   machine differs from the 4 s window by up to a half
+#   --fsync N: a flush (NBD FLUSH) after every N writes (fio --fsync=N)
 #   --server null: nbdkit's null plugin (stores nothing: the ceiling of
 #   nbdkit's own path with this fio job)
 #   --server file: nbdkit's file plugin on the same tmpfs file, no pool (the
 #   reference side (a) of bench/nbd.sh)
-#   env: BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
+#   env: BENCH_DIR (/dev/shm: where the pool's directory and its backing
+#   file live; a disk directory for the flush path), BENCH_SIZE_MB (256), VBD_BUILD (build/), NBDKIT_ARGS (e.g. "-t 8"),
 #   VBDNBD_ARGS (extra vbdpool-nbd options)
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build}
 members=3 queues=4 rw=randread server=nbdkit qd=16 bs=4k events=context-switches,task-clock
+fio_extra=()
 while [ $# -gt 0 ]; do
 	case $1 in
 	--members) members=$2; shift 2 ;;
@@ -37,6 +40,7 @@ while [ $# -gt 0 ]; do
 	--server) server=$2; shift 2 ;;
 	--qd) qd=$2; shift 2 ;;
 	--bs) bs=$2; shift 2 ;;
+	--fsync) fio_extra=(--fsync="$2"); shift 2 ;;
 	--syscalls)
 		for c in read write poll recvfrom sendmsg preadv pwritev sched_yield fdatasync io_uring_enter; do
 			events+=,syscalls:sys_enter_$c
@@ -47,7 +51,7 @@ while [ $# -gt 0 ]; do
 done
 size_mb=${BENCH_SIZE_MB:-256}
 . "$top/tests/lib/pool.sh"
-TMPDIR=/dev/shm pool_init
+TMPDIR=${BENCH_DIR:-/dev/shm} pool_init
 img=$POOL_DIR/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 pool_volume bench "$size_mb" "$img"
@@ -77,7 +81,7 @@ if [ "$server" = file ] || [ "$server" = null ]; then
 else
 	pids=$( (ours nbdkit; ours vbdpool-nbd; ours vbdpool-backd) | paste -sd,)
 fi
-fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" --bs="$bs" \
+fio --name=b --ioengine=nbd --uri="nbd+unix:///?socket=$POOL_DIR/nbd.sock" --rw="$rw" "${fio_extra[@]}" --bs="$bs" \
 	--iodepth="$qd" --size="${size_mb}m" --runtime=7 --time_based --ramp_time=1 \
 	--output-format=terse --output="$POOL_DIR/fio.terse" >/dev/null 2>&1 &
 fio_pid=$!

@@ -8,8 +8,10 @@
 # (side nbdkitnull, column a0: stores nothing; the ceiling of nbdkit's own
 # path with this fio job, docs/perf.md "Why writes stay at parity").
 # Jobs: 4 KiB random read QD16, 4 KiB random write QD16, 1 MiB sequential
-# read and write QD4.  Prints IOPS / MiB/s per side and each vbdpool
-# side's ratio to (a) and (b).
+# read and write QD4; and, only when asked for (BENCH_JOBS), syncwrite: 4 KiB
+# random writes QD16, each followed by a flush (fio --fsync=1: NBD FLUSH),
+# the durability path, worth running with BENCH_DIR on a disk.  Prints
+# IOPS / MiB/s per side and each vbdpool side's ratio to (a) and (b).
 #
 # Caching: the backing file lives on tmpfs (/dev/shm) so that no side has a
 # device cache the others lack: nbdkit's file plugin (1.32 has no O_DIRECT
@@ -21,7 +23,7 @@
 #
 # Usage: bench/nbd.sh [SECONDS_PER_JOB]   (needs `make` first)
 # Env: BENCH_SIZE_MB (1024), BENCH_DIR (/dev/shm), BENCH_JOBS (subset of
-# "randread randwrite read write"), BENCH_SIDES (subset of
+# "randread randwrite read write syncwrite"), BENCH_SIDES (subset of
 # "direct nbdkit nbdkitnull qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3", run in
 # that order), BENCH_QUEUES
 # (4, queues of the vbdpool device), BENCH_NBDKIT_ARGS (extra nbdkit options
@@ -46,7 +48,7 @@ trap 'exit 130' INT TERM
 img=$work/disk.img
 dd if=/dev/urandom of="$img" bs=1M count="$size_mb" status=none
 
-alljobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4")
+alljobs=("randread 4k 16" "randwrite 4k 16" "read 1m 4" "write 1m 4" "syncwrite 4k 16")
 want_jobs=" ${BENCH_JOBS:-randread randwrite read write} "
 sides=" ${BENCH_SIDES:-direct nbdkit nbdkitnull qemunbd vbdpool1 vbdpool3 vbdnbd1 vbdnbd3} "
 queues=${BENCH_QUEUES:-4}
@@ -55,16 +57,18 @@ for j in "${alljobs[@]}"; do [[ $want_jobs == *" ${j%% *} "* ]] && jobs+=("$j");
 declare -A R
 
 run_fio() { # label uri-or-file job...
-	local label=$1 target=$2 rw bs qd out v
+	local label=$1 target=$2 rw bs qd out v frw extra
 	for j in "${jobs[@]}"; do
 		read -r rw bs qd <<<"$j"
 		out=$work/fio-$label-$rw.terse
+		frw=$rw extra=()
+		[ "$rw" = syncwrite ] && frw=randwrite extra=(--fsync=1)
 		if [[ $target == nbd* ]]; then
-			fio --name=b --ioengine=nbd --uri="$target" --rw="$rw" --bs="$bs" --iodepth="$qd" \
+			fio --name=b --ioengine=nbd --uri="$target" --rw="$frw" "${extra[@]}" --bs="$bs" --iodepth="$qd" \
 				--size="${size_mb}m" --runtime="$secs" --time_based --ramp_time=1 \
 				--output-format=terse --output="$out" >/dev/null 2>&1
 		else
-			fio --name=b --ioengine=io_uring --direct=1 --filename="$target" --rw="$rw" --bs="$bs" \
+			fio --name=b --ioengine=io_uring --direct=1 --filename="$target" --rw="$frw" "${extra[@]}" --bs="$bs" \
 				--iodepth="$qd" --size="${size_mb}m" --runtime="$secs" --time_based --ramp_time=1 \
 				--output-format=terse --output="$out" >/dev/null 2>&1
 		fi

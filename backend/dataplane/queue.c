@@ -24,6 +24,7 @@ struct vbd_pending {
 	uint64_t t0_ns;
 	uint64_t held_seq; /* q->eio_seq when held */
 	struct vbd_pending *next_free;
+	struct vbd_pending *flush_link; /* q->flush_riders / flush_next */
 	uint16_t ntransient;
 	uint8_t busy, held;
 	void *transient[VBD_MAX_INDIRECT_SEGS];
@@ -259,6 +260,63 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 	release_pending(q, p);
 }
 
+static void flush_done(struct vbd_queue *q, struct vbd_pending *p, int res);
+
+/* Hand one request to the engine (the caller commits). */
+static void submit_io(struct vbd_queue *q, struct vbd_pending *p)
+{
+	int st;
+
+	q->inflight++;
+	if (p->io.op == VBD_IO_FLUSH)
+		q->flush_cur = p;
+	st = q->eng->ops->submit(q->eng, &p->io);
+	if (st < 0) {
+		q->inflight--;
+		if (p == q->flush_cur)
+			flush_done(q, p, st);
+		else
+			complete(q, p, st);
+	}
+}
+
+/* The flush in the engine finished: its result is its riders' too (an
+ * EIO holds each of them, as it holds the flush). The flushes that
+ * arrived meanwhile go to the engine as one: the first is submitted, the
+ * others ride on it. */
+static void flush_done(struct vbd_queue *q, struct vbd_pending *p, int res)
+{
+	struct vbd_pending *r = q->flush_riders, *next;
+
+	q->flush_cur = NULL;
+	q->flush_riders = NULL;
+	complete(q, p, res);
+	for (; r; r = next) {
+		next = r->flush_link;
+		complete(q, r, res);
+	}
+	next = q->flush_next;
+	q->flush_next = NULL;
+	if (!next)
+		return;
+	if (atomic_load_explicit(&q->cmd, memory_order_relaxed) & VBDQ_CMD_STOP) {
+		for (; next; next = r) { /* abandoned ring: released unanswered */
+			r = next->flush_link;
+			release_pending(q, next);
+		}
+		return;
+	}
+	q->flush_riders = next->flush_link;
+	for (r = q->flush_riders; r; r = r->flush_link)
+		q->flushes_merged++;
+	submit_io(q, next);
+	if (q->flush_cur) {
+		int rc = q->eng->ops->commit(q->eng);
+		if (rc < 0)
+			vbdq_warn(&q->cfg, "engine submit failed: %s", strerror(-rc));
+	}
+}
+
 /* Map the segments' pages and build the iovec. Returns a blkif status. */
 static int map_segments(struct vbd_queue *q, struct vbd_pending *p)
 {
@@ -382,12 +440,13 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 		complete(q, p, 0);
 		return;
 	}
-	q->inflight++;
-	st = q->eng->ops->submit(q->eng, &p->io);
-	if (st < 0) {
-		q->inflight--;
-		complete(q, p, st);
+	if (p->io.op == VBD_IO_FLUSH && q->flush_cur) {
+		/* one runs: this one waits for the next (see queue.h) */
+		p->flush_link = q->flush_next;
+		q->flush_next = p;
+		return;
 	}
+	submit_io(q, p);
 }
 
 static int reap(struct vbd_queue *q)
@@ -397,7 +456,10 @@ static int reap(struct vbd_queue *q)
 	for (int i = 0; i < n; i++) {
 		struct vbd_pending *p = (struct vbd_pending *)q->reaped[i];
 		q->inflight--;
-		complete(q, p, p->io.res);
+		if (p == q->flush_cur)
+			flush_done(q, p, p->io.res);
+		else
+			complete(q, p, p->io.res);
 	}
 	return n;
 }

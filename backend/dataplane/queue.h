@@ -30,6 +30,14 @@ struct vbd_queue {
 	struct vbd_engine *eng;
 	struct vbd_pending *pend, *free_list;
 	unsigned inflight, held;
+	/* Flushes (FLUSH_DISKCACHE) share fdatasyncs: flush_cur is the one in
+	 * the engine, flush_riders the requests its result answers (they were
+	 * parked when it was submitted), flush_next the ones that arrived
+	 * while it ran: a flush that started before they arrived need not
+	 * cover writes they must cover, so they all wait for the next one.
+	 * flushes_merged counts requests answered by another's flush. */
+	struct vbd_pending *flush_cur, *flush_riders, *flush_next;
+	uint64_t flushes_merged;
 	struct blkif_request *batch;
 	struct vbd_io **reaped;
 	int wake_fd;

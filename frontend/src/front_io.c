@@ -52,15 +52,30 @@ static void io_finish(struct vbd_front *f, struct vbdf_io *io)
 		vbdf_ctx_wake(c);
 }
 
-/* A FUA write whose data parts all succeeded: one flush per queue that
- * took a part, bound to that queue. */
+/* Does queue q's owner also own a queue before q in `mask`?  A member's
+ * flush makes durable what it completed on every queue of the volume
+ * (docs/protocol.md "Flush"), so one flush per owner is enough. */
+static bool owner_seen_before(const struct vbd_front *f, unsigned q, uint64_t mask)
+{
+	vbd_domid_t o = f->q[q].rec.owner;
+
+	if (o == VBD_DOMID_NONE)
+		return false;
+	for (unsigned i = 0; i < q; i++)
+		if ((mask & (1ull << i)) && f->q[i].rec.owner == o)
+			return true;
+	return false;
+}
+
+/* A FUA write whose data parts all succeeded: one flush per owner of the
+ * queues that took a part, bound to the first such queue it owns. */
 static void io_start_fua_flush(struct vbd_front *f, struct vbdf_io *io)
 {
 	io->flush_phase = true;
 	for (unsigned q = 0; q < f->nq; q++) {
 		struct vbdf_part *p;
 
-		if (!(io->qmask & (1ull << q)))
+		if (!(io->qmask & (1ull << q)) || owner_seen_before(f, q, io->qmask))
 			continue;
 		p = calloc(1, sizeof(*p));
 		if (!p) {
@@ -428,12 +443,17 @@ static int queue_io(struct vbd_front *f, struct vbdf_io *io, struct vbdf_ctx *ct
 		f->stall_mark_ns = vbd_apoll_now();
 	f->submitted++;
 	if (io->op == VBD_IO_FLUSH) {
-		/* Every queue with an owner flushes what it completed; if no
-		 * queue has one, any queue that connects first will do. */
+		/* Every owner flushes what it completed, once, on the first
+		 * queue it owns; if no queue has one, any queue that connects
+		 * first will do. */
 		unsigned used = 0;
+		uint64_t usable = 0;
 		for (unsigned q = 0; q < f->nq; q++) {
 			const struct vbdf_queue *qu = &f->q[q];
 			if (qu->rec.owner == VBD_DOMID_NONE || qu->broken_epoch == qu->rec.epoch)
+				continue;
+			usable |= 1ull << q;
+			if (owner_seen_before(f, q, usable))
 				continue;
 			vbdf_bind_part(f, q, &io->parts[used++]);
 		}

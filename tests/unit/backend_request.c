@@ -686,6 +686,90 @@ static void test_thread_wakeup(const char *file)
 	teardown_queue();
 }
 
+/* Flushes share fdatasyncs.  Flush F1 goes to the engine (each engine
+ * flush takes 20 ms: fault rule 1); a write W completes and F2..F8 arrive
+ * while F1 runs.  F1 started before W completed, so it must not answer
+ * F2..F8: they wait for one more engine flush, which answers all seven.
+ * Then four flushes in one batch with every engine flush failing (rule
+ * 2): the first runs and fails; the three parked behind it go to the
+ * engine as one, which fails too; all four are held (EIO policy), and
+ * failed mode answers them. */
+static struct blkif_request flush_req(uint64_t id)
+{
+	struct blkif_request r;
+
+	memset(&r, 0, sizeof(r));
+	r.operation = BLKIF_OP_FLUSH_DISKCACHE;
+	r.id = id;
+	return r;
+}
+
+static void test_flush_merge(void)
+{
+	struct blkif_request r;
+	struct blkif_response rsp;
+	uint64_t delayed0 = atomic_load(&wrap.faults.delayed), merged0 = q->flushes_merged;
+	uint64_t failed0 = atomic_load(&wrap.faults.failed);
+	unsigned answered = 0, flushes_before_f1 = 0;
+	int f1_seen = 0, w_ok = 0;
+
+	wrap.faults.rule[1].ops = 1u << VBD_IO_FLUSH;
+	r = flush_req(0xa00);
+	post(&r);
+	vbdq_run_once(q);
+	CHECK(q->flush_cur != NULL, "the first flush is in the engine");
+	r = rw(BLKIF_OP_WRITE, 0xa01, 16, 1, 1);
+	post(&r);
+	for (uint64_t id = 0xa02; id <= 0xa08; id++) {
+		r = flush_req(id);
+		post(&r);
+	}
+	while (answered < 9 && get_response(&rsp)) {
+		answered++;
+		if (rsp.id == 0xa00)
+			f1_seen = 1;
+		else if (rsp.id == 0xa01)
+			w_ok = rsp.status == BLKIF_RSP_OKAY;
+		else if (!f1_seen)
+			flushes_before_f1++;
+		CHECK(rsp.status == BLKIF_RSP_OKAY, "request %#llx: status %d",
+		      (unsigned long long)rsp.id, rsp.status);
+	}
+	CHECK(answered == 9 && f1_seen && w_ok, "all nine answered (%u)", answered);
+	CHECK(flushes_before_f1 == 0, "%u later flush(es) answered before the first finished",
+	      flushes_before_f1);
+	CHECK(atomic_load(&wrap.faults.delayed) - delayed0 == 2,
+	      "8 flushes took %llu engine flushes, want 2",
+	      (unsigned long long)(atomic_load(&wrap.faults.delayed) - delayed0));
+	CHECK(q->flushes_merged - merged0 == 6, "%llu flushes merged, want 6",
+	      (unsigned long long)(q->flushes_merged - merged0));
+	wrap.faults.rule[1].ops = 0;
+
+	/* a failing flush: its riders share its EIO */
+	wrap.faults.rule[2].ops = 1u << VBD_IO_FLUSH;
+	wrap.faults.rule[1].ops = 1u << VBD_IO_FLUSH;  /* (an EIO rule wins: no delay) */
+	for (uint64_t id = 0xa10; id <= 0xa13; id++) { /* one batch: 0xa10 runs, 3 park */
+		r = flush_req(id);
+		post(&r);
+	}
+	CHECK(!get_response(&rsp), "a failed flush is held, not answered");
+	CHECK(q->held == 4, "the flush and the three parked behind it held (%u)", q->held);
+	CHECK(atomic_load(&wrap.faults.failed) - failed0 == 2,
+	      "4 flushes took %llu engine flushes, want 2",
+	      (unsigned long long)(atomic_load(&wrap.faults.failed) - failed0));
+	vbdq_command(q, VBDQ_CMD_FAILED, 0);
+	answered = 0;
+	while (get_response(&rsp)) {
+		CHECK(rsp.status == BLKIF_RSP_ERROR, "held flush %#llx answered %d",
+		      (unsigned long long)rsp.id, rsp.status);
+		answered++;
+	}
+	CHECK(answered == 4, "failed mode answered %u of 4 flushes", answered);
+	vbdq_command(q, 0, VBDQ_CMD_FAILED);
+	wrap.faults.rule[1].ops = 0;
+	wrap.faults.rule[2].ops = 0;
+}
+
 static void run_suite(enum vbd_engine_kind kind, const char *file, const char *name)
 {
 	int before = check_failures;
@@ -701,6 +785,7 @@ static void run_suite(enum vbd_engine_kind kind, const char *file, const char *n
 	test_ring_full();
 	test_random();
 	test_eio();
+	test_flush_merge();
 	test_drain();
 	test_hostile();
 	teardown_queue();
@@ -733,6 +818,13 @@ int main(void)
 
 		CHECK(r == 0, "fault rule: %s", err);
 		set_eio(1, 0); /* off */
+		/* rules 1 and 2, test_flush_merge's: switched on by their ops */
+		r = vbd_fault_parse(&wrap.faults, "delay:us=20000,op=flush", err, sizeof(err));
+		CHECK(r == 0, "fault rule: %s", err);
+		r = vbd_fault_parse(&wrap.faults, "eio:op=flush", err, sizeof(err));
+		CHECK(r == 0, "fault rule: %s", err);
+		wrap.faults.rule[1].ops = 0;
+		wrap.faults.rule[2].ops = 0;
 	}
 	run_suite(VBD_ENGINE_URING, file, "io_uring");
 	run_suite(VBD_ENGINE_THREADS, file, "threads");

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: MIT */
 /* Unit tests of the device's request handling without Xen or XenStore:
  * a device with three fake-platform rings; checks shortest-queue-first
- * spreading, splitting of large I/O, FUA (write, then a flush on each queue
- * that took a part), draining queues, the pending FIFO when rings are full,
+ * spreading, splitting of large I/O, FUA (write, then a flush for each
+ * owner of the queues that took a part), a guest flush once per owner,
+ * draining queues, the pending FIFO when rings are full,
  * abandoning a ring (responses taken, in-flight requests re-posted on the
  * queue's next ring only once it is connected), BLKIF_RSP_ERROR reaching
  * the caller, a broken ring, failing everything on close, and newer writes
@@ -235,6 +236,44 @@ static void test_split_fua(void)
 	CHECK(vbd_front_submit(f, VBD_IO_READ, 0, buf, (1ull << 30) - 512, 1024, cb, &r) ==
 	      -EINVAL);
 	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0x80, buf, 0, 512, cb, &r) == -EINVAL);
+	dev_free(f);
+}
+
+/* One flush per owner: queues 0 and 2 have the same owner (dom10), so a
+ * guest flush goes to queues 0 and 1 only, and a FUA write whose parts
+ * went to all three queues ends with a flush on queues 0 and 1. */
+static void test_flush_per_owner(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res fl = {0}, w = {0};
+	struct seen t[NQ] = {{0}};
+	unsigned flushes[NQ] = {0}, parts = 0;
+
+	f->q[2].rec.owner = 10;
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	for (unsigned q = 0; q < NQ; q++) {
+		serve(f->q[q].ring, BLKIF_RSP_OKAY, &t[q]);
+		CHECK(t[q].n == (q == 2 ? 0u : 1u), "queue %u: %u flush(es)", q, t[q].n);
+		harvest(f, q);
+	}
+	CHECK(fl.calls == 1 && fl.err == 0);
+
+	memset(t, 0, sizeof(t));
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, VBD_IO_FUA, buf, 0, 3 << 20, cb, &w) == 0);
+	for (unsigned q = 0; q < NQ; q++)
+		parts += vbdf_ring_inflight(f->q[q].ring);
+	CHECK(parts == 3, "3 MiB in %u parts", parts);
+	for (int round = 0; round < 2; round++)
+		for (unsigned q = 0; q < NQ; q++) {
+			unsigned before = t[q].n;
+			serve(f->q[q].ring, BLKIF_RSP_OKAY, &t[q]);
+			for (unsigned k = before; k < t[q].n; k++)
+				flushes[q] += t[q].op[k] == BLKIF_OP_FLUSH_DISKCACHE;
+			harvest(f, q);
+		}
+	CHECK(flushes[0] == 1 && flushes[1] == 1 && flushes[2] == 0,
+	      "FUA flushes per queue %u %u %u, want 1 1 0", flushes[0], flushes[1], flushes[2]);
+	CHECK(w.calls == 1 && w.err == 0);
 	dev_free(f);
 }
 
@@ -526,6 +565,7 @@ int main(void)
 	test_sqf();
 	test_batch();
 	test_split_fua();
+	test_flush_per_owner();
 	test_draining_and_error();
 	test_pending_fifo();
 	test_repost();
