@@ -45,6 +45,12 @@ struct vbdf_queue {
 	struct vbdf_part *bhead, *btail; /* bound here: re-posts and flushes */
 	unsigned nbound;
 	uint64_t completed, rings;
+	/* Flushes skip what is already durable (QEMU's write_gen/flushed_gen):
+	 * wdone_seq is the device's write sequence (f->wseq) at the last write
+	 * or discard completed on this queue, flushed_seq the sequence up to
+	 * which a successful flush covered it.  Open starts at 1 and 0: what
+	 * was written before it is not known to be durable. */
+	uint64_t wdone_seq, flushed_seq;
 };
 
 /* application descriptors (vbd_front_fd_set), under f->afd_lock */
@@ -114,6 +120,8 @@ struct vbd_front {
 	unsigned nwbufs;
 	bool free_deferred;
 	uint64_t submitted, completed, errors, reposted, bad;
+	uint64_t wseq;		  /* lock held: write and discard completions (vbdf_queue) */
+	uint64_t flushes_skipped; /* guest flushes answered with no request */
 	/* context 0: stall watch (o.stall_warn_ms) */
 	uint64_t stall_mark_ns;	  /* last progress (a response, or a submit to an idle device) */
 	uint64_t stall_completed; /* f->completed then */

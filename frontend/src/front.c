@@ -532,9 +532,12 @@ int vbd_front_open_ctx(const struct vbd_front_opts *o, unsigned contexts, struct
 	if (rc < 0)
 		goto fail;
 	f->nq = f->x.nq;
+	f->wseq = 1;
 	for (unsigned q = 0; q < f->nq; q++)
-		f->q[q] = (struct vbdf_queue){
-		    .idx = q, .rec = {.owner = VBD_DOMID_NONE, .target = VBD_DOMID_NONE}};
+		f->q[q] =
+		    (struct vbdf_queue){.idx = q,
+					.rec = {.owner = VBD_DOMID_NONE, .target = VBD_DOMID_NONE},
+					.wdone_seq = 1};
 	if (!contexts)
 		contexts = default_contexts(f->nq);
 	rc = vbdf_ctx_init(f, contexts < f->nq ? contexts : f->nq);

@@ -67,6 +67,21 @@ static bool owner_seen_before(const struct vbd_front *f, unsigned q, uint64_t ma
 	return false;
 }
 
+/* The queues that queue q's owner owns (and whose ring is not broken):
+ * what its flush covers. */
+static uint64_t owner_queues(const struct vbd_front *f, unsigned q)
+{
+	vbd_domid_t o = f->q[q].rec.owner;
+	uint64_t m = 1ull << q;
+
+	for (unsigned i = 0; i < f->nq; i++) {
+		const struct vbdf_queue *qu = &f->q[i];
+		if (o != VBD_DOMID_NONE && qu->rec.owner == o && qu->broken_epoch != qu->rec.epoch)
+			m |= 1ull << i;
+	}
+	return m;
+}
+
 /* A FUA write whose data parts all succeeded: one flush per owner of the
  * queues that took a part, bound to the first such queue it owns. */
 static void io_start_fua_flush(struct vbd_front *f, struct vbdf_io *io)
@@ -82,7 +97,11 @@ static void io_start_fua_flush(struct vbd_front *f, struct vbdf_io *io)
 			io->err = -ENOMEM;
 			break;
 		}
-		*p = (struct vbdf_part){.io = io, .op = BLKIF_OP_FLUSH_DISKCACHE, .heap = true};
+		*p = (struct vbdf_part){.io = io,
+					.op = BLKIF_OP_FLUSH_DISKCACHE,
+					.heap = true,
+					.fseq = f->wseq,
+					.fmask = owner_queues(f, q)};
 		io->left++;
 		vbdf_bind_part(f, q, p);
 	}
@@ -117,8 +136,17 @@ void vbdf_ring_done_cb(void *ctx, struct vbdf_part *p, int err)
 	struct vbd_front *f = ctx;
 
 	f->completed++;
-	if (p->q >= 0)
+	if (p->q >= 0) {
 		f->q[p->q].completed++;
+		/* a write answered, even with an error, may have changed the
+		 * disk: the next flush covers it */
+		if (p->op == BLKIF_OP_WRITE || p->op == BLKIF_OP_DISCARD)
+			f->q[p->q].wdone_seq = ++f->wseq;
+	}
+	if (p->op == BLKIF_OP_FLUSH_DISKCACHE && !err)
+		for (unsigned q = 0; q < f->nq; q++)
+			if ((p->fmask & (1ull << q)) && f->q[q].flushed_seq < p->fseq)
+				f->q[q].flushed_seq = p->fseq;
 	vbdf_part_done(f, p, err);
 }
 
@@ -443,23 +471,37 @@ static int queue_io(struct vbd_front *f, struct vbdf_io *io, struct vbdf_ctx *ct
 		f->stall_mark_ns = vbd_apoll_now();
 	f->submitted++;
 	if (io->op == VBD_IO_FLUSH) {
-		/* Every owner flushes what it completed, once, on the first
-		 * queue it owns; if no queue has one, any queue that connects
-		 * first will do. */
+		/* Every owner with a write completed since its last flush
+		 * flushes, once, on the first queue it owns; if no such queue
+		 * has an owner, any queue that connects first will do; if no
+		 * queue has such a write, nothing to do. */
 		unsigned used = 0;
-		uint64_t usable = 0;
-		for (unsigned q = 0; q < f->nq; q++) {
+		uint64_t usable = 0, need = 0;
+		for (unsigned q = 0; q < f->nq; q++)
+			if (f->q[q].wdone_seq > f->q[q].flushed_seq)
+				need |= 1ull << q;
+		for (unsigned q = 0; q < f->nq && need; q++) {
 			const struct vbdf_queue *qu = &f->q[q];
+			uint64_t mine;
 			if (qu->rec.owner == VBD_DOMID_NONE || qu->broken_epoch == qu->rec.epoch)
 				continue;
 			usable |= 1ull << q;
 			if (owner_seen_before(f, q, usable))
 				continue;
+			mine = owner_queues(f, q);
+			if (!(mine & need))
+				continue;
+			io->parts[used].fseq = f->wseq;
+			io->parts[used].fmask = mine;
 			vbdf_bind_part(f, q, &io->parts[used++]);
 		}
-		if (used == 0)
-			pend_part(f, &io->parts[used++]);
+		if (used == 0 && need)
+			pend_part(f, &io->parts[used++]); /* covers no queue: fmask 0 */
 		io->left = used;
+		if (!used) {
+			f->flushes_skipped++;
+			io_finish(f, io);
+		}
 	} else {
 		io->left = io->nparts;
 		for (unsigned i = 0; i < io->nparts; i++)

@@ -28,6 +28,7 @@ struct vbdf_part {
 	uint64_t nsect;		   /* read/write/discard: sectors */
 	char *data;		   /* read/write: this part's bytes in the caller's buffer */
 	struct vbd_front_wbuf *wb; /* write: its bytes in granted pages instead (wbuf.c) */
+	uint64_t fseq, fmask; /* flush: f->wseq when bound, the queues of its owner it covers */
 };
 
 /* A zero-copy write buffer (vbd_front_wbuf_get): pages of one ring's pool

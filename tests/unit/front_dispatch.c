@@ -32,9 +32,12 @@ static struct vbd_front *dev_new_ctx(unsigned nctx)
 	f->nq = NQ;
 	f->x.size = 1ull << 30;
 	CHECK(vbdf_ctx_init(f, nctx) == 0);
+	f->wseq = 1; /* as vbd_front_open: nothing known durable yet */
 	for (unsigned q = 0; q < NQ; q++) {
 		f->q[q] = (struct vbdf_queue){
-		    .idx = q, .rec = {.owner = 10 + q, .epoch = 1, .state = VBD_Q_CONNECTED}};
+		    .idx = q,
+		    .rec = {.owner = 10 + q, .epoch = 1, .state = VBD_Q_CONNECTED},
+		    .wdone_seq = 1};
 		CHECK(vbdf_ring_create(&f->q[q].ring, q, (vbd_domid_t)(10 + q), 1, 0,
 				       VBD_FRONT_MAX_POOL_PAGES) == 0);
 		f->q[q].ring->connected = true;
@@ -219,15 +222,24 @@ static void test_split_fua(void)
 	CHECK(flushes == 2);
 	CHECK(r.calls == 1 && r.err == 0);
 
-	/* A guest flush goes to every queue with an owner. */
+	/* A guest flush goes to every owner with writes not yet flushed: the
+	 * FUA's flushes covered the two queues that took its parts; the third
+	 * has not been flushed since the device was opened. */
 	struct res fl = {0};
 	struct seen t[NQ] = {{0}};
+	unsigned fq = 0, nfl = 0;
+	for (unsigned q = 0; q < NQ; q++)
+		if (!s[q].n)
+			fq = q;
 	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
 	for (unsigned q = 0; q < NQ; q++) {
 		serve(f->q[q].ring, BLKIF_RSP_OKAY, &t[q]);
-		CHECK(t[q].n == 1 && t[q].op[0] == BLKIF_OP_FLUSH_DISKCACHE);
+		nfl += t[q].n;
+		if (q == fq)
+			CHECK(t[q].n == 1 && t[q].op[0] == BLKIF_OP_FLUSH_DISKCACHE);
 		harvest(f, q);
 	}
+	CHECK(nfl == 1, "%u flushes, want 1 (queue %u)", nfl, fq);
 	CHECK(fl.calls == 1 && fl.err == 0);
 
 	/* Bad arguments. */
@@ -274,6 +286,76 @@ static void test_flush_per_owner(void)
 	CHECK(flushes[0] == 1 && flushes[1] == 1 && flushes[2] == 0,
 	      "FUA flushes per queue %u %u %u, want 1 1 0", flushes[0], flushes[1], flushes[2]);
 	CHECK(w.calls == 1 && w.err == 0);
+	dev_free(f);
+}
+
+/* A flush skips what is already durable (QEMU's write_gen/flushed_gen):
+ * after a flush, another with no write since answers without a request;
+ * a write on one owner's queue makes the next flush go to that owner only;
+ * and a flush covers only the writes answered before it was sent: one
+ * answered while it was out is flushed by the next. */
+static void test_flush_skip(void)
+{
+	struct vbd_front *f = dev_new();
+	struct res fl = {0}, w = {0};
+	struct seen t[NQ];
+	unsigned n, wq = NQ;
+
+	memset(t, 0, sizeof(t));
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	serve_all(f, BLKIF_RSP_OKAY);
+	CHECK(fl.calls == 1 && fl.err == 0);
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	n = 0;
+	for (unsigned q = 0; q < NQ; q++)
+		n += vbdf_ring_inflight(f->q[q].ring);
+	vbdf_run_done(f);
+	CHECK(n == 0 && fl.calls == 2 && fl.err == 0 && f->flushes_skipped == 1,
+	      "a flush with nothing written since the last: %u request(s), %d call(s)", n,
+	      fl.calls);
+
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 0, 4096, cb, &w) == 0);
+	for (unsigned q = 0; q < NQ; q++)
+		if (vbdf_ring_inflight(f->q[q].ring))
+			wq = q;
+	serve_all(f, BLKIF_RSP_OKAY);
+	CHECK(w.calls == 1 && wq < NQ);
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	for (unsigned q = 0; q < NQ; q++) {
+		serve(f->q[q].ring, BLKIF_RSP_OKAY, &t[q]);
+		CHECK(t[q].n == (q == wq ? 1u : 0u), "queue %u: %u flush(es) after a write on %u",
+		      q, t[q].n, wq);
+		harvest(f, q);
+	}
+	CHECK(fl.calls == 3 && fl.err == 0);
+
+	/* one owner for every queue: a flush goes to queue 0; a write
+	 * answered on another queue while it is out is not covered by it */
+	for (unsigned q = 0; q < NQ; q++)
+		f->q[q].rec.owner = 10;
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 0, 4096, cb, &w) == 0);
+	serve_all(f, BLKIF_RSP_OKAY);
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	CHECK(vbdf_ring_inflight(f->q[0].ring) == 1, "the flush on queue 0");
+	CHECK(vbd_front_submit(f, VBD_IO_WRITE, 0, buf, 8192, 4096, cb, &w) == 0);
+	wq = NQ;
+	for (unsigned q = 1; q < NQ; q++)
+		if (vbdf_ring_inflight(f->q[q].ring))
+			wq = q;
+	CHECK(wq < NQ, "the write beside the flush");
+	if (wq < NQ) {
+		serve(f->q[wq].ring, BLKIF_RSP_OKAY, NULL); /* the write first */
+		harvest(f, wq);
+	}
+	serve(f->q[0].ring, BLKIF_RSP_OKAY, NULL); /* then the flush */
+	harvest(f, 0);
+	CHECK(fl.calls == 4 && w.calls == 3);
+	memset(t, 0, sizeof(t));
+	CHECK(vbd_front_submit(f, VBD_IO_FLUSH, 0, NULL, 0, 0, cb, &fl) == 0);
+	serve(f->q[0].ring, BLKIF_RSP_OKAY, &t[0]);
+	harvest(f, 0);
+	CHECK(t[0].n == 1 && fl.calls == 5,
+	      "a write answered while a flush was out: the next flush is sent (%u)", t[0].n);
 	dev_free(f);
 }
 
@@ -566,6 +648,7 @@ int main(void)
 	test_batch();
 	test_split_fua();
 	test_flush_per_owner();
+	test_flush_skip();
 	test_draining_and_error();
 	test_pending_fifo();
 	test_repost();
