@@ -10,8 +10,16 @@
 # cache), every checksum verified, umount, `e2fsck -f -n` must be clean.
 # Progress goes to XenStore data/ext4-phase (dom0 fails the member once it
 # says "writing"); the result to data/ext4 as one line:
-#   files=N writes=N MiB=N verified=N mismatches=N fsck=clean|FAIL(rc=N)
-# Exit 0 only if every file verified and fsck was clean.
+#   files=N writes=N MiB=N verified=N mismatches=N fsck=clean|FAIL(rc=N) detach=ok|...
+# Then the detach, by dom0, of a device in use and then released
+# (docs/frontend.md "Detach"): the guest mounts it read-only again and says
+# so (data/detach-step=mounted); dom0's first `vbdpoolctl detach
+# --timeout 5` must fail, the agent having written device/vbdpool/0/busy;
+# 10 s after the busy node appeared the guest unmounts
+# (data/detach-step=released), and the agent must then disconnect
+# /dev/nbd0 and remove /dev/vbdpool/0 (dom0's second detach completes):
+# detach=ok|FAIL(...) ends the result line.
+# Exit 0 only if every file verified, fsck was clean and the detach worked.
 # `corrupt` (RIG_ARGS=ext4-corrupt) checks the failure path: one recorded
 # checksum is altered and, while unmounted, one directory block of the
 # filesystem is overwritten on the device: the run must then fail (both
@@ -159,6 +167,40 @@ frc=$?
 cat /run/fsck.log
 if [ $frc = 0 ]; then fsck=clean; else fsck="FAIL(rc=$frc)"; fi
 say "e2fsck -f -n: exit $frc in $(($(now) - t0)) s"
-result "files=$nfiles writes=$n MiB=$((bytes / 1048576)) verified=$ok mismatches=$bad fsck=$fsck${werr:+ write-error}"
+
+detach=skipped
+if [ $bad = 0 ] && [ "$fsck" = clean ]; then
+	phase detach
+	t0=$(now)
+	if mount -t ext4 -o ro $DEV $MNT; then
+		xenstore-write data/detach-step mounted
+		i=0
+		while ! busy=$(xenstore-read device/vbdpool/0/busy 2>/dev/null) && [ $i -lt 600 ]; do
+			sleep 0.2
+			i=$((i + 1))
+		done
+		say "the agent's busy node: ${busy:-none} (after $i polls)"
+		sleep 10 # dom0's first detach (--timeout 5) gives up meanwhile
+		umount $MNT
+		xenstore-write data/detach-step released
+		i=0
+		while { [ -e $DEV ] || [ -e /sys/block/nbd0/pid ]; } && [ $i -lt 600 ]; do
+			sleep 0.2
+			i=$((i + 1))
+		done
+		link=gone nbd=disconnected
+		[ -e $DEV ] && link=left
+		[ -e /sys/block/nbd0/pid ] && nbd=connected
+		if [ -n "$busy" ] && [ $link = gone ] && [ $nbd = disconnected ]; then
+			detach=ok
+		else
+			detach="FAIL(busy=${busy:-none},link=$link,nbd0=$nbd)"
+		fi
+		say "detach: $detach in $(($(now) - t0)) s"
+	else
+		detach="FAIL(remount)"
+	fi
+fi
+result "files=$nfiles writes=$n MiB=$((bytes / 1048576)) verified=$ok mismatches=$bad fsck=$fsck${werr:+ write-error} detach=$detach"
 phase finished
-[ $bad = 0 ] && [ "$fsck" = clean ] && [ $nfiles -gt 0 ] && [ -z "$werr" ]
+[ $bad = 0 ] && [ "$fsck" = clean ] && [ $nfiles -gt 0 ] && [ -z "$werr" ] && [ "$detach" = ok ]

@@ -13,7 +13,10 @@
 # writes files with checksums (tests/xen/domu-ext4.sh, rig-ext4 in the
 # image); after the failure it verifies every file from a fresh mount,
 # unmounts and runs `e2fsck -f -n`, which must be clean (RIG-SUMMARY
-# fsck=clean).  RIG_ARGS=verify runs the project's verifier over
+# fsck=clean); then it mounts the filesystem again and dom0 detaches the
+# device: `vbdpoolctl detach` must fail "in use" while it is mounted, and
+# once the guest unmounts, its agent must disconnect /dev/nbd0 and remove
+# /dev/vbdpool/0 (the guest reports detach=ok).  RIG_ARGS=verify runs the project's verifier over
 # vbdpool-nbd instead (RIG_ARGS=nbdkit: over nbdkit + the vbdpool plugin;
 # POOL_GUEST below).  When both members own
 # queues and the workload is under way, dom0 `xl pause`s one member (a hung
@@ -177,6 +180,7 @@ secs_after() {
 rig_dom0_main() {
 	local d1 d2 g sup_pid hb_pid n1 n2 rc=0 t_kill t_all t_move='' t_drained='' own disk sc1=0 sc2=0 det=0
 	local cfg=/etc/xen/guest.cfg ev ev2 stop fenced drained hb attach=cli left= ext4= fsck= phase=
+	local out det_busy=-
 	disk='disk = [ "vdev=xvdb,access=rw,script=block-shared,target=/dev/ram0" ]'
 	dd if=/dev/zero of=/dev/ram0 bs=1M count=128 2>/dev/null
 	ln -sf /dev/ram0 /dev/vbdpool-disk
@@ -315,6 +319,27 @@ rig_dom0_main() {
 	# guest, powered off but preserved, left state=Closed) and the tree is
 	# checked again.
 	end=$(($(cut -d. -f1 /proc/uptime) + POOL_SECS + 240))
+	if [ "$POOL_EXT4" = 1 ]; then
+		# the detach of a device in use, then released (domu-ext4.sh):
+		# refused while the guest has it mounted, done once it is not
+		while [ "$(xenstore-read "/local/domain/$g/data/detach-step" 2>/dev/null)" != mounted ] &&
+			! xenstore-read "/local/domain/$g/data/rig-rc" >/dev/null 2>&1 &&
+			[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
+			sleep 1
+		done
+		if [ "$(xenstore-read "/local/domain/$g/data/detach-step" 2>/dev/null)" = mounted ]; then
+			if out=$(vbdpoolctl detach guest "$POOL_VOL" --timeout 5 2>&1); then
+				det_busy="FAIL(detached while mounted)"
+			elif [[ $out == *"in use"* ]]; then
+				det_busy=refused
+			else
+				det_busy="FAIL(refused without saying in use)"
+			fi
+			rig_say "detach while the guest has it mounted: $det_busy: $out"
+			vbdpoolctl detach guest "$POOL_VOL" --timeout 120 || det=$?
+			rig_say "detach once released: rc=$det"
+		fi
+	fi
 	while ! xenstore-read "/local/domain/$g/data/rig-rc" >/dev/null 2>&1 &&
 		[ "$(cut -d. -f1 /proc/uptime)" -lt "$end" ]; do
 		sleep 1
@@ -328,7 +353,7 @@ rig_dom0_main() {
 		rig_say "guest ext4: $ext4"
 	fi
 	if [[ " ${RIG_ARGS:-} " == *" cli "* ]]; then
-		vbdpoolctl detach guest "$POOL_VOL" --timeout 30 || det=$?
+		[ "$det_busy" != - ] || vbdpoolctl detach guest "$POOL_VOL" --timeout 30 || det=$?
 		rig_domu_wait guest 30 || rc=$?
 	else
 		# `xl destroy guest` (rig_domu_wait) is the detach: the supervisor
@@ -386,6 +411,9 @@ rig_dom0_main() {
 		# every file verified, fsck clean (the guest's rc says so too)
 		[ "$fsck" = clean ] && [[ $ext4 == *" mismatches=0 "* ]] ||
 			rig_fail "attach=$attach fsck=${fsck:-FAIL} guest ext4 workload failed (rc=$rc): $ext4"
+		# the guest's agent refused the detach while mounted, then did it
+		[ "$det_busy" = refused ] && [[ $ext4 == *" detach=ok"* ]] ||
+			rig_fail "attach=$attach fsck=$fsck detach=FAIL: while mounted $det_busy; guest: ${ext4##* detach=}"
 	fi
 	[ "$rc" = 0 ] || rig_fail "attach=$attach${fsck:+ fsck=$fsck} guest workload failed (rc=$rc)"
 	[ "$sc1" = 0 ] || rig_fail "schema-check failed on the live tree after the failover"
@@ -396,6 +424,6 @@ rig_dom0_main() {
 	[[ " ${RIG_ARGS:-} " == *" destroy "* ]] && how="xl destroy of one under load"
 	local work
 	work="$(rig_domu_console guest | grep -o 'front_verify: PASS ops=[0-9]*' | tail -n1) errors=0"
-	[ "$POOL_EXT4" = 1 ] && work="ext4: ${ext4% fsck=*} (every file verified after a remount, e2fsck -f -n clean)"
+	[ "$POOL_EXT4" = 1 ] && work="ext4: ${ext4% fsck=*} (every file verified after a remount, e2fsck -f -n clean; vbdpoolctl detach refused while the guest had it mounted, done by the guest's agent once unmounted: nbd-client -d, link removed)"
 	rig_detail "attach=$attach${fsck:+ fsck=$fsck} 2 driver domains on a shared disk, guest attached from its xl config, $POOL_EXPORT: $how -> survivor owns all $POOL_QUEUES queues after $(secs_after "$t_all" "$t_kill") s ($own), drained after $(secs_after "$t_drained" "$t_kill") s, $work, schema-check OK live and after $( [ "$attach" = cli ] && echo detach || echo "xl destroy guest (no attachment left)")"
 }
