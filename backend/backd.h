@@ -47,6 +47,7 @@ struct vbd_qslot {
 	uint64_t banned_epoch;		 /* not claimed again until the record moves past
 					    that epoch or names another domain */
 	int releasing;			 /* draining locally, then release (no target) */
+	uint64_t avoid_until;		 /* ms: not claimed before (its ring was abandoned) */
 	struct vbd_log_once rec_bad_log; /* "malformed ownership record" */
 	int fe_watching; /* the frontend's queue-<q>, while we own it: 1 watched, -1 failed */
 	int fe_changed;	 /* it (or the frontend state) changed since we looked */

@@ -39,6 +39,7 @@ struct fe_read {
 	uint64_t owner, epoch, order, port;
 	vbd_gref_t refs[1u << VBD_MAX_RING_PAGE_ORDER];
 	int proto_ok;
+	uint64_t abandoned; /* queue-<q>/abandoned: the epoch whose ring it gave up (0: none) */
 };
 
 static int fe_read_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
@@ -70,6 +71,8 @@ static int fe_read_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	proto = vbd_xs_get(xs, t, "%s/queue-%u/protocol", dir, f->q);
 	f->proto_ok = !proto || !strcmp(proto, XEN_IO_PROTO_ABI_X86_64); /* absent: native */
 	free(proto);
+	if (vbd_xs_read_u64(xs, t, UINT64_MAX, &f->abandoned, "%s/queue-%u/abandoned", dir, f->q))
+		f->abandoned = 0; /* absent (or malformed: not a verdict we act on) */
 	return 0;
 }
 
@@ -179,6 +182,20 @@ static void check_ring_current(struct vbd_volume *v, struct vbd_attach *a, unsig
 
 	if (r < 0 && r != -EINVAL && r != -ENOENT)
 		return; /* cannot tell now */
+	if (r == 0 && f.abandoned && f.abandoned == c->epoch) {
+		/* The frontend found a protocol violation in our responses and
+		 * reads this ring no more: its requests wait for the queue's
+		 * next epoch.  Give the queue up (waiting for our I/O in
+		 * flight) and leave it to the others for a while; should
+		 * nobody take it, we claim it again, and get a fresh ring. */
+		vq_warn(v, a, q,
+			"the frontend abandoned our ring (a protocol violation in our "
+			"responses): releasing the queue");
+		own_stop_queue(v, s, "ring abandoned by the frontend");
+		s->avoid_until = backd_now_ms() + 2 * VBD_CLAIM_GRACE_MS;
+		own_release(v, a, q);
+		return;
+	}
 	if (r == 0 && f.order == c->order && f.port == c->remote_port &&
 	    !memcmp(f.refs, c->ring_refs, sizeof(vbd_gref_t) << f.order))
 		return;

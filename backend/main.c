@@ -42,6 +42,7 @@ static void usage(FILE *f)
 	    "                  eio[:PARAMS]            the I/O fails with EIO\n"
 	    "                  delay:us=N[,PARAMS]     the I/O starts N us later\n"
 	    "                  fail-after:N[,PARAMS]   N I/Os pass, later ones fail (EIO)\n"
+	    "                  bad-response:ios=N[,PARAMS]  the N+1st I/O answered wrongly, once\n"
 	    "                PARAMS: sectors=A-B (I/Os touching sectors A..B),\n"
 	    "                op=read|write|flush|discard|any (default any)\n"
 	    "  --throttle iops=N,bps=N\n"

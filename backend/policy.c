@@ -147,7 +147,9 @@ static void maybe_claim(struct vbd_volume *v, struct vbd_attach *a, unsigned q, 
 	if (s->banned && (s->rec.epoch > s->banned_epoch ||
 			  (s->rec.owner != VBD_DOMID_NONE && s->rec.owner != bd->me)))
 		s->banned = 0;
-	if (v->my_state != VBD_MEMBER_ACTIVE || bd->leaving || s->banned ||
+	if (s->avoid_until && now >= s->avoid_until)
+		s->avoid_until = 0; /* the others had their chance */
+	if (v->my_state != VBD_MEMBER_ACTIVE || bd->leaving || s->banned || s->avoid_until ||
 	    !own_claimable(v, &s->rec)) {
 		s->claimable_since = 0;
 		return;
@@ -209,8 +211,8 @@ int policy_wants_round(const struct vbd_volume *v)
 
 			if (!s->rec_ok)
 				continue;
-			if (s->claimable_since || s->releasing)
-				return 1;
+			if (s->claimable_since || s->releasing || s->avoid_until)
+				return 1; /* (avoid_until: to claim it once it passes) */
 			if (s->rec.owner == bd->me && s->rec.state != VBD_Q_CONNECTED)
 				return 1;
 			if (s->q && s->rec.state != VBD_Q_CONNECTED)

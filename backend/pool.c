@@ -360,11 +360,12 @@ void pool_watch_queues(struct vbd_volume *v, struct vbd_attach *a)
 }
 
 /* The nodes of queue-<q> that make up the ring of an epoch (fe_read_fn in
- * ownership.c), "" being queue-<q> itself (published, removed). */
+ * connect.c), "" being queue-<q> itself (published, removed), and
+ * `abandoned` (the frontend gave that ring up). */
 static int ring_node(const char *leaf)
 {
 	static const char *const names[] = {
-	    "", "owner", "epoch", "ring-page-order", "event-channel", "protocol"};
+	    "", "owner", "epoch", "ring-page-order", "event-channel", "protocol", "abandoned"};
 
 	for (unsigned i = 0; i < sizeof(names) / sizeof(names[0]); i++)
 		if (!strcmp(leaf, names[i]))

@@ -27,6 +27,13 @@
 #   slow        faultfs `delay-writes PID 200` for 2 s, then `nodelay`
 #   join        a member joins (with 4 live, the oldest first leaves cleanly:
 #               SIGTERM, member remove, its domain destroyed)
+#   badrsp      a member's backd restarted (SIGTERM + start) with --fault
+#               bad-response:op=write,ios=N (N < 200): its N+1st write is
+#               answered with a wrong operation (a member breaking the ring
+#               protocol, its domain alive); the frontend must abandon that
+#               ring and announce it, the member release the queue, another
+#               take it (info i-abandoned once the member logged it, within
+#               10 s; i-not-yet if its writes had not come by then)
 # The pool stays at 3-4 live members.  After each fault the script waits
 # until the pool has recovered (every queue connected, a new member active)
 # and CHAOS_GAP_MS more before the next.
@@ -73,7 +80,7 @@ END {
 		else if (f[2] > stall[w]) stall[w] = f[2]
 		if (f[3] !~ /-error$/ && f[3] != "mismatch" && f[2] > maxall) maxall = f[2]
 	}
-	order = "destroy sigterm sigkill pause-short pause-long eio slow join -"
+	order = "destroy sigterm sigkill pause-short pause-long eio slow join badrsp -"
 	printf "%-12s %6s %7s %8s %7s %10s %9s %10s %10s %s\n", "kind", "count", "errors", "verify", "p50-ms", "p99.9-ms", "max-ms", "rec-max-ms", "fence-max", "anomalies"
 	for (e = 1; e <= n; e++) {
 		k = kind[e]; cnt[k]++; v = stall[e] + 0; vals[k, cnt[k]] = v
@@ -147,9 +154,11 @@ else
 fi
 
 live=() nseq=0 notes=()
-start_backd() { # DOMID
-	"$XENSIM" exec --dir "$SIM_DIR" --domid "$1" -- "$BIN/vbdpool-backd" --volume vol1 \
-		>>"$POOL_DIR/backd-$1.log" 2>&1 &
+start_backd() { # DOMID [ARGS...]
+	local d=$1
+	shift
+	"$XENSIM" exec --dir "$SIM_DIR" --domid "$d" -- "$BIN/vbdpool-backd" --volume vol1 "$@" \
+		>>"$POOL_DIR/backd-$d.log" 2>&1 &
 	POOL_PIDS+=($!)
 }
 add_member() {
@@ -207,6 +216,25 @@ f_sigterm() {
 	pick
 	p=$(pool_backd_pid "$victim") || { note no-backd "no backd in domain $victim"; return; }
 	restart_backd "$victim" "$p" || note rejoin-failed "dom$victim not active after restart: $(mstate "$victim")"
+}
+f_badrsp() {
+	local p n j
+	pick
+	p=$(pool_backd_pid "$victim") || { note no-backd "no backd in domain $victim"; return; }
+	n=$(grep -c 'the frontend abandoned our ring' "$POOL_DIR/backd-$victim.log" || true)
+	kill -TERM "$p"
+	wait_exit "$p" 15 || { note leave-slow "backd $p of dom$victim still running 15 s after SIGTERM"; kill -KILL "$p"; }
+	start_backd "$victim" --fault "bad-response:op=write,ios=$((RANDOM % 200))"
+	wait_state "$victim" active 10 || note rejoin-failed "dom$victim not active after restart: $(mstate "$victim")"
+	for ((j = 0; j < 200; j++)); do
+		[ "$(grep -c 'the frontend abandoned our ring' "$POOL_DIR/backd-$victim.log" || true)" -gt "$n" ] && break
+		sleep 0.05
+	done
+	if [ "$(grep -c 'the frontend abandoned our ring' "$POOL_DIR/backd-$victim.log" || true)" -gt "$n" ]; then
+		fnote="${fnote:+$fnote,}i-abandoned"
+	else
+		fnote="${fnote:+$fnote,}i-not-yet"
+	fi
 }
 f_sigkill() {
 	local p t0
@@ -303,7 +331,7 @@ POOL_PIDS+=($!)
 POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 8
 pool_wait_connected vol1 "$GUEST" 0 30
 
-kinds=(destroy sigterm sigkill pause-short pause-long join)
+kinds=(destroy sigterm sigkill pause-short pause-long join badrsp)
 [ $pool_faultfs_ok = 1 ] && kinds+=(eio slow)
 if [ -n "${CHAOS_KINDS:-}" ]; then
 	read -ra kinds <<<"$CHAOS_KINDS"

@@ -15,8 +15,10 @@
 static const struct {
 	const char *name;
 	enum vbd_fault_kind kind;
-} kinds[] = {
-    {"eio", VBD_FAULT_EIO}, {"delay", VBD_FAULT_DELAY}, {"fail-after", VBD_FAULT_FAIL_AFTER}};
+} kinds[] = {{"eio", VBD_FAULT_EIO},
+	     {"delay", VBD_FAULT_DELAY},
+	     {"fail-after", VBD_FAULT_FAIL_AFTER},
+	     {"bad-response", VBD_FAULT_BAD_RESPONSE}};
 
 static const struct {
 	const char *name;
@@ -86,7 +88,8 @@ static int parse_param(char *p, struct vbd_fault_rule *r, int *have_arg, char *e
 			return fail(err, errlen, "op=%s: want read, write, flush, discard or any",
 				    val);
 	} else if ((!strcmp(key, "us") && r->kind == VBD_FAULT_DELAY) ||
-		   (!strcmp(key, "ios") && r->kind == VBD_FAULT_FAIL_AFTER)) {
+		   (!strcmp(key, "ios") &&
+		    (r->kind == VBD_FAULT_FAIL_AFTER || r->kind == VBD_FAULT_BAD_RESPONSE))) {
 		uint64_t max = r->kind == VBD_FAULT_DELAY ? 60000000 : UINT64_MAX;
 
 		if (*have_arg || vbd_parse_u64(val, max, &r->arg) < 0)
@@ -119,7 +122,8 @@ int vbd_fault_parse(struct vbd_faults *f, const char *rule, char *err, size_t er
 			known = 1;
 		}
 	if (!known)
-		return fail(err, errlen, "unknown fault '%s' (eio, delay, fail-after)", buf);
+		return fail(err, errlen,
+			    "unknown fault '%s' (eio, delay, fail-after, bad-response)", buf);
 	if (params && (!*params || *params == ',' || params[strlen(params) - 1] == ',' ||
 		       strstr(params, ",,")))
 		return fail(err, errlen, "empty parameter in '%s'", rule);
@@ -129,7 +133,9 @@ int vbd_fault_parse(struct vbd_faults *f, const char *rule, char *err, size_t er
 			return -EINVAL;
 	if (!have_arg && r.kind != VBD_FAULT_EIO)
 		return fail(err, errlen, "%s needs %s", buf,
-			    r.kind == VBD_FAULT_DELAY ? "us=N" : "a count (fail-after:N)");
+			    r.kind == VBD_FAULT_DELAY	     ? "us=N"
+			    : r.kind == VBD_FAULT_FAIL_AFTER ? "a count (fail-after:N)"
+							     : "ios=N");
 	f->rule[f->n] = r;
 	atomic_store(&f->seen[f->n], 0);
 	f->n++;
@@ -154,7 +160,7 @@ static int rule_matches(const struct vbd_fault_rule *r, enum vbd_io_op op, uint6
 int vbd_faults_check(struct vbd_faults *f, enum vbd_io_op op, uint64_t off, uint64_t len,
 		     uint64_t *delay_us)
 {
-	int eio = 0;
+	int eio = 0, bad = 0;
 
 	*delay_us = 0;
 	for (unsigned i = 0; i < f->n; i++) {
@@ -165,13 +171,16 @@ int vbd_faults_check(struct vbd_faults *f, enum vbd_io_op op, uint64_t off, uint
 		if (r->kind == VBD_FAULT_EIO ||
 		    (r->kind == VBD_FAULT_FAIL_AFTER && atomic_fetch_add(&f->seen[i], 1) >= r->arg))
 			eio = 1;
+		else if (r->kind == VBD_FAULT_BAD_RESPONSE &&
+			 atomic_fetch_add(&f->seen[i], 1) == r->arg)
+			bad = 1;
 		else if (r->kind == VBD_FAULT_DELAY && r->arg > *delay_us)
 			*delay_us = r->arg;
 	}
-	if (eio) {
+	if (eio || bad) {
 		*delay_us = 0;
 		atomic_fetch_add(&f->failed, 1);
-		return -EIO;
+		return eio ? -EIO : -EBADMSG;
 	}
 	if (*delay_us)
 		atomic_fetch_add(&f->delayed, 1);

@@ -245,6 +245,15 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		report(q, VBDQ_ST_EIO);
 		return;
 	}
+	if (res == -EBADMSG) { /* --fault bad-response: break the ring protocol */
+		vbdq_warn(&q->cfg,
+			  "fault injection: answering request %#llx with a wrong operation",
+			  (unsigned long long)p->req.id);
+		vbd_ring_respond(&q->ring, p->req.id, (uint8_t)(vbd_req_rsp_op(&p->req) ^ 0x40),
+				 BLKIF_RSP_OKAY);
+		release_pending(q, p);
+		return;
+	}
 	if (res < 0)
 		vbdq_debug(&q->cfg, "request %#llx failed: %s", (unsigned long long)p->req.id,
 			   strerror(-res));

@@ -121,6 +121,7 @@ struct vbd_front {
 	bool free_deferred;
 	uint64_t submitted, completed, errors, reposted, bad;
 	uint64_t wseq;		  /* lock held: write and discard completions (vbdf_queue) */
+	uint64_t abandon_pub;	  /* lock held: queues whose broken ring context 0 announces */
 	uint64_t flushes_skipped; /* guest flushes answered with no request */
 	/* context 0: stall watch (o.stall_warn_ms) */
 	uint64_t stall_mark_ns;	  /* last progress (a response, or a submit to an idle device) */

@@ -285,6 +285,23 @@ static inline void evloop_responses(struct vbd_front *f, struct evloop *L)
 	vbdf_run_done(f);
 }
 
+/* Context 0: queue-<q>/abandoned for the rings given up for a protocol
+ * violation, so that their owners release the queues. */
+static void announce_abandoned(struct vbd_front *f)
+{
+	uint64_t m, epoch[VBD_MAX_QUEUES];
+
+	pthread_mutex_lock(&f->lock);
+	m = f->abandon_pub;
+	f->abandon_pub = 0;
+	for (unsigned q = 0; q < f->nq; q++)
+		epoch[q] = f->q[q].broken_epoch;
+	pthread_mutex_unlock(&f->lock);
+	for (unsigned q = 0; q < f->nq && m && !f->xs_lost; q++)
+		if ((m & (1ull << q)) && vbdf_xsf_set_abandoned(&f->x, q, epoch[q]) < 0)
+			log_warn("front: queue %u: cannot tell its owner the ring is abandoned", q);
+}
+
 /* XenStore: coalesces the events (the queues' records, added to qev, the
  * device state, a member drained), then reads each record once. */
 static void evloop_xenstore(struct vbd_front *f, short revents, uint64_t qev)
@@ -389,8 +406,10 @@ static void *event_thread(void *arg)
 		/* The application's descriptors: requests read now are pushed
 		 * below with those the completions submitted. */
 		vbdf_appfd_run(f, L.app, L.pfd + L.nring, L.napp, nready > 0);
-		if (c->idx == 0)
+		if (c->idx == 0) {
 			evloop_xenstore(f, L.pfd[1].revents, qev);
+			announce_abandoned(f);
+		}
 		vbdf_run_done(f); /* completed by other threads (flushes, takeovers) */
 		evloop_push(f, &L);
 	}

@@ -53,6 +53,11 @@ struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken
 		log_warn("front: queue %u: abandoning the ring of dom%u epoch %llu (protocol "
 			 "violation); its requests wait for the next owner",
 			 q, r->owner, (unsigned long long)r->epoch);
+		/* tell the owner (queue-<q>/abandoned), or the queue would wait
+		 * for an owner change nothing else brings: context 0 writes it */
+		f->abandon_pub |= 1ull << q;
+		if (vbdf_ctx_self(f) != &f->ctx[0])
+			vbdf_ctx_wake(&f->ctx[0]);
 	}
 	f->abandon_lost_owner = lost_owner;
 	vbdf_ring_take_inflight(r, orphan_cb, f);

@@ -323,6 +323,14 @@ static int publish_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
 	return rc ? rc : tx_write(xs, t, p->dir, "protocol", "%s", XEN_IO_PROTO_ABI_X86_64);
 }
 
+int vbdf_xsf_set_abandoned(struct vbdf_xsf *x, unsigned q, uint64_t epoch)
+{
+	char path[176];
+
+	snprintf(path, sizeof(path), "%s/queue-%u/abandoned", x->fe, q);
+	return vbd_xs_printf(x->xs, XBT_NULL, path, "%" PRIu64, epoch);
+}
+
 int vbdf_xsf_publish_ring(struct vbdf_xsf *x, unsigned q, const struct vbdf_ring_info *ri)
 {
 	char dir[160];

@@ -68,5 +68,8 @@ struct vbdf_ring_info {
 /* Replaces device/vbdpool/<d>/queue-<q>/ with the ring of a new owner
  * epoch, in one transaction (retried on EAGAIN). */
 int vbdf_xsf_publish_ring(struct vbdf_xsf *x, unsigned q, const struct vbdf_ring_info *ri);
+/* queue-<q>/abandoned = epoch: the ring of that epoch broke the protocol
+ * and is no longer read; its owner gives the queue up (docs/protocol.md). */
+int vbdf_xsf_set_abandoned(struct vbdf_xsf *x, unsigned q, uint64_t epoch);
 
 #endif

@@ -19,9 +19,16 @@
 static void test_fault_parse(void)
 {
 	static const char *good[] = {
-	    "eio",	     "eio:sectors=0-999999999", "eio:sectors=8-15,op=read",
-	    "eio:op=write",  "delay:us=5000",		"delay:us=100,op=flush,sectors=0-7",
-	    "fail-after:10", "fail-after:ios=3,op=any", "fail-after:0,sectors=4-4",
+	    "eio",
+	    "eio:sectors=0-999999999",
+	    "eio:sectors=8-15,op=read",
+	    "eio:op=write",
+	    "delay:us=5000",
+	    "delay:us=100,op=flush,sectors=0-7",
+	    "fail-after:10",
+	    "fail-after:ios=3,op=any",
+	    "fail-after:0,sectors=4-4",
+	    "bad-response:ios=300,op=write",
 	};
 	static const char *bad[] = {
 	    "",
@@ -48,6 +55,9 @@ static void test_fault_parse(void)
 	    "fail-after:1,2",
 	    "fail-after:ios=1,3",
 	    "fail-after:us=4",
+	    "bad-response",
+	    "bad-response:op=write",
+	    "bad-response:us=3",
 	    "eio:sectors=1-2=3",
 	    "eio:color=red",
 	};
@@ -105,6 +115,20 @@ static void test_fault_rules(void)
 	CHECK(atomic_load(&f.failed) == 3 && atomic_load(&f.delayed) == 1, "counted: %llu %llu",
 	      (unsigned long long)atomic_load(&f.failed),
 	      (unsigned long long)atomic_load(&f.delayed));
+	{
+		struct vbd_faults b = {0};
+
+		CHECK(vbd_fault_parse(&b, "bad-response:ios=2,op=write", err, sizeof(err)) == 0,
+		      "%s", err);
+		CHECK(vbd_faults_check(&b, VBD_IO_WRITE, 0, 512, &d) == 0 &&
+			  vbd_faults_check(&b, VBD_IO_READ, 0, 512, &d) == 0 &&
+			  vbd_faults_check(&b, VBD_IO_WRITE, 0, 512, &d) == 0,
+		      "bad-response: the first 2 writes pass (reads do not count)");
+		CHECK(vbd_faults_check(&b, VBD_IO_WRITE, 0, 512, &d) == -EBADMSG,
+		      "bad-response: the third write is answered wrongly");
+		CHECK(vbd_faults_check(&b, VBD_IO_WRITE, 0, 512, &d) == 0, "and only it");
+		CHECK(!vbd_faults_probe_fails(&b, 0, 4096), "bad-response: probes pass");
+	}
 	f.rule[0].first = 1; /* last < first: switched off */
 	f.rule[0].last = 0;
 	CHECK(vbd_faults_check(&f, VBD_IO_READ, 8 * 512, 512, &d) == 0, "rule switched off");

@@ -19,10 +19,19 @@
  *   eio                         the I/O fails with EIO
  *   delay:us=N                  the I/O starts N us later (held in the wrapper)
  *   fail-after:N  (or ios=N)    the first N matching I/Os pass, later ones fail
+ *   bad-response:ios=N          the N+1st matching I/O is not done and is
+ *                               answered with a response the frontend must
+ *                               reject (a wrong operation byte): a member
+ *                               breaking the ring protocol (once)
  * PARAM (any rule): sectors=A-B (only I/Os touching sectors A..B; a flush
  * touches none) and op=read|write|flush|discard|any (default any). */
 #define VBD_MAX_FAULTS 16
-enum vbd_fault_kind { VBD_FAULT_EIO, VBD_FAULT_DELAY, VBD_FAULT_FAIL_AFTER };
+enum vbd_fault_kind {
+	VBD_FAULT_EIO,
+	VBD_FAULT_DELAY,
+	VBD_FAULT_FAIL_AFTER,
+	VBD_FAULT_BAD_RESPONSE
+};
 
 struct vbd_fault_rule {
 	enum vbd_fault_kind kind;
@@ -41,7 +50,8 @@ struct vbd_faults {
 
 /* Appends one rule; 0, or -EINVAL with a message in err. */
 int vbd_fault_parse(struct vbd_faults *f, const char *rule, char *err, size_t errlen);
-/* The rules' verdict on one I/O (counted by fail-after rules): -EIO, or 0
+/* The rules' verdict on one I/O (counted by fail-after and bad-response
+ * rules): -EIO, -EBADMSG (answer it with a bad response, not done), or 0
  * with *delay_us (0: none). */
 int vbd_faults_check(struct vbd_faults *f, enum vbd_io_op op, uint64_t off, uint64_t len,
 		     uint64_t *delay_us);
