@@ -304,8 +304,8 @@ void path_event(struct vbd_volume *v)
 				continue; /* held: re-posted by the frontend to the next owner */
 			}
 			vq_warn(v, a, i,
-				"EIO, but the path works: a media error, answered to the guest for "
-				"those requests only");
+				"EIO, but the path works: those requests are tried once more (EIO "
+				"again: a media error, answered to the guest for them only)");
 		}
 	if (results != c->seen) {
 		c->seen = results;

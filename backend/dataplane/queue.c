@@ -27,6 +27,7 @@ struct vbd_pending {
 	struct vbd_pending *flush_link; /* q->flush_riders / flush_next */
 	uint16_t ntransient;
 	uint8_t busy, held;
+	uint8_t retried; /* held once already, then retried: the path worked */
 	void *transient[VBD_MAX_INDIRECT_SEGS];
 	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
 };
@@ -232,8 +233,10 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 		/* Storage failure: do not answer yet; the control thread has
 		 * the path checked: a path failure marks the member failed and
 		 * hands the queue off (the frontend re-posts this request to
-		 * the next owner); a media error (the path works) is answered
-		 * BLKIF_RSP_ERROR through answer_upto. */
+		 * the next owner); if the path works, answer_upto has it tried
+		 * once more (a path that failed for a moment and came back
+		 * before the check), and a second EIO is a media error,
+		 * answered BLKIF_RSP_ERROR. */
 		vbdq_warn(&q->cfg, "EIO at sector %llu: holding request %#llx",
 			  (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
 		for (unsigned i = 0; i < p->ntransient; i++)
@@ -398,6 +401,7 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 	q->free_list = p->next_free;
 	p->busy = 1;
 	p->ntransient = 0;
+	p->retried = 0;
 	p->t0_ns = vbd_now_ns();
 
 	st = vbd_req_parse(raw, q->vol_sectors, &p->req);
@@ -473,22 +477,65 @@ static int reap(struct vbd_queue *q)
 	return n;
 }
 
-/* Answer the held requests (those held up to sequence `upto`) with ERROR. */
+/* A held request, once more (its grants mapped again: the transient ones
+ * went when it was held); a flush waits behind a running one as usual. */
+static void retry_held(struct vbd_queue *q, struct vbd_pending *p)
+{
+	p->held = 0;
+	p->retried = 1;
+	q->held--;
+	if (p->io.op == VBD_IO_READ || p->io.op == VBD_IO_WRITE) {
+		int st = map_segments(q, p);
+
+		if (st != BLKIF_RSP_OKAY) {
+			respond(q, &p->req, (int16_t)st);
+			release_pending(q, p);
+			return;
+		}
+	}
+	if (p->io.op == VBD_IO_FLUSH && q->flush_cur) {
+		p->flush_link = q->flush_next;
+		q->flush_next = p;
+		return;
+	}
+	submit_io(q, p);
+}
+
+/* The held requests up to sequence `upto`: the path works (upto from the
+ * path check): tried once more, or, held again after that, answered with
+ * ERROR (a media error); UINT64_MAX (failed mode, no other member):
+ * answered with ERROR. */
 static void answer_held(struct vbd_queue *q, uint64_t upto)
 {
+	int resubmitted = 0;
+
 	for (unsigned i = 0; i < q->ring.slots && q->held; i++) {
 		struct vbd_pending *p = &q->pend[i];
-		if (p->busy && p->held && p->held_seq <= upto) {
-			if (upto != UINT64_MAX)
-				vbdq_warn(&q->cfg,
-					  "media error at sector %llu (the path works): request "
-					  "%#llx answered with an error",
-					  (unsigned long long)p->req.sector,
-					  (unsigned long long)p->req.id);
-			q->held--;
-			respond(q, &p->req, BLKIF_RSP_ERROR);
-			release_pending(q, p);
+		if (!p->busy || !p->held || p->held_seq > upto)
+			continue;
+		if (upto != UINT64_MAX && !p->retried) {
+			vbdq_warn(
+			    &q->cfg,
+			    "EIO at sector %llu but the path works: trying request %#llx once "
+			    "more",
+			    (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
+			retry_held(q, p);
+			resubmitted = 1;
+			continue;
 		}
+		if (upto != UINT64_MAX)
+			vbdq_warn(&q->cfg,
+				  "media error at sector %llu (the path works, EIO again): request "
+				  "%#llx answered with an error",
+				  (unsigned long long)p->req.sector, (unsigned long long)p->req.id);
+		q->held--;
+		respond(q, &p->req, BLKIF_RSP_ERROR);
+		release_pending(q, p);
+	}
+	if (resubmitted) {
+		int rc = q->eng->ops->commit(q->eng);
+		if (rc < 0)
+			vbdq_warn(&q->cfg, "engine submit failed: %s", strerror(-rc));
 	}
 }
 

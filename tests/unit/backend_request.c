@@ -393,8 +393,9 @@ static void test_eio(void)
 	/* other requests still served */
 	r = rw(BLKIF_OP_READ, 0x401, 0, 1, 1);
 	CHECK(do_req(&r, 0x401, BLKIF_OP_READ) == BLKIF_RSP_OKAY, "others keep being served");
-	/* the path works (a media error): the control thread answers the holds
-	 * up to the sequence it took up, and only those */
+	/* the path works: the control thread has the holds up to the sequence
+	 * it took up tried once more, and only those; held again (EIO again:
+	 * a media error), the next verdict answers them with ERROR */
 	{
 		uint64_t upto = atomic_load(&q->eio_seq);
 
@@ -402,14 +403,28 @@ static void test_eio(void)
 		post(&r);
 		CHECK(!get_response(&rsp) && q->held == 2, "a second request held");
 		atomic_store(&q->answer_upto, upto);
+		CHECK(!get_response(&rsp) && q->held == 2,
+		      "the first tried once more, held again; the later one untouched");
+		atomic_store(&q->answer_upto, atomic_load(&q->eio_seq));
 		CHECK(get_response(&rsp) && rsp.id == 0x400 && rsp.status == BLKIF_RSP_ERROR,
-		      "media error: the held request taken up answered with ERROR");
-		CHECK(!get_response(&rsp) && q->held == 1, "a later hold is not answered with it");
+		      "media error: EIO again after the retry, answered with ERROR");
+		CHECK(!get_response(&rsp) && q->held == 1, "the later one tried once more, held");
 		atomic_store(&q->answer_upto, atomic_load(&q->eio_seq));
 		CHECK(get_response(&rsp) && rsp.id == 0x403 && rsp.status == BLKIF_RSP_ERROR,
-		      "then the later one, once taken up");
+		      "then the later one, once taken up again");
 		CHECK(q->held == 0, "nothing held");
 	}
+	/* a path that failed for a moment: EIO, held; the path works again
+	 * before the check (the rule is off): the retry succeeds, no error */
+	r = rw(BLKIF_OP_WRITE, 0x404, 1000, 1, 1);
+	post(&r);
+	CHECK(!get_response(&rsp) && q->held == 1, "held");
+	set_eio(1, 0);
+	atomic_store(&q->answer_upto, atomic_load(&q->eio_seq));
+	CHECK(get_response(&rsp) && rsp.id == 0x404 && rsp.status == BLKIF_RSP_OKAY,
+	      "a transient EIO: the retry answers OKAY (status %d)", rsp.status);
+	CHECK(q->held == 0, "nothing held");
+	set_eio(1000, 1007);
 	r = rw(BLKIF_OP_WRITE, 0x400, 1000, 1, 1);
 	post(&r);
 	CHECK(!get_response(&rsp) && q->held == 1, "held again");
