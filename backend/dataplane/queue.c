@@ -292,6 +292,18 @@ static void submit_io(struct vbd_queue *q, struct vbd_pending *p)
 	}
 }
 
+/* A request ready for the engine: a flush while one runs waits for the
+ * next (see queue.h), anything else is submitted (the caller commits). */
+static void issue_io(struct vbd_queue *q, struct vbd_pending *p)
+{
+	if (p->io.op == VBD_IO_FLUSH && q->flush_cur) {
+		p->flush_link = q->flush_next;
+		q->flush_next = p;
+		return;
+	}
+	submit_io(q, p);
+}
+
 /* The flush in the engine finished: its result is its riders' too (an
  * EIO holds each of them, as it holds the flush). The flushes that
  * arrived meanwhile go to the engine as one: the first is submitted, the
@@ -453,13 +465,7 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 		complete(q, p, 0);
 		return;
 	}
-	if (p->io.op == VBD_IO_FLUSH && q->flush_cur) {
-		/* one runs: this one waits for the next (see queue.h) */
-		p->flush_link = q->flush_next;
-		q->flush_next = p;
-		return;
-	}
-	submit_io(q, p);
+	issue_io(q, p);
 }
 
 static int reap(struct vbd_queue *q)
@@ -493,12 +499,7 @@ static void retry_held(struct vbd_queue *q, struct vbd_pending *p)
 			return;
 		}
 	}
-	if (p->io.op == VBD_IO_FLUSH && q->flush_cur) {
-		p->flush_link = q->flush_next;
-		q->flush_next = p;
-		return;
-	}
-	submit_io(q, p);
+	issue_io(q, p);
 }
 
 /* The held requests up to sequence `upto`: the path works (upto from the
