@@ -291,6 +291,10 @@ static void announce_abandoned(struct vbd_front *f)
 {
 	uint64_t m, epoch[VBD_MAX_QUEUES];
 
+	/* every turn of context 0: nothing to do, no lock (set under the
+	 * lock with an atomic or, then context 0 is woken) */
+	if (!__atomic_load_n(&f->abandon_pub, __ATOMIC_RELAXED))
+		return;
 	pthread_mutex_lock(&f->lock);
 	m = f->abandon_pub;
 	f->abandon_pub = 0;

@@ -55,7 +55,7 @@ struct vbdf_ring *vbdf_abandon_ring(struct vbd_front *f, unsigned q, bool broken
 			 q, r->owner, (unsigned long long)r->epoch);
 		/* tell the owner (queue-<q>/abandoned), or the queue would wait
 		 * for an owner change nothing else brings: context 0 writes it */
-		f->abandon_pub |= 1ull << q;
+		__atomic_fetch_or(&f->abandon_pub, 1ull << q, __ATOMIC_RELAXED);
 		if (vbdf_ctx_self(f) != &f->ctx[0])
 			vbdf_ctx_wake(&f->ctx[0]);
 	}
