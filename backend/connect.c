@@ -185,15 +185,25 @@ static void check_ring_current(struct vbd_volume *v, struct vbd_attach *a, unsig
 	if (r == 0 && f.abandoned && f.abandoned == c->epoch) {
 		/* The frontend found a protocol violation in our responses and
 		 * reads this ring no more: its requests wait for the queue's
-		 * next epoch.  Give the queue up (waiting for our I/O in
-		 * flight) and leave it to the others for a while; should
-		 * nobody take it, we claim it again, and get a fresh ring. */
+		 * next epoch.  Stop serving (waiting for our I/O in flight),
+		 * then pass the queue straight to the least loaded other
+		 * active member, as a hand-off does: released, it would wait
+		 * a claim grace whenever every other member already has its
+		 * fair share, and so would the guest.  With nobody to take
+		 * it, release it and leave it to the others for a while;
+		 * should nobody take it, we claim it again (a fresh ring). */
+		unsigned t;
+
 		vq_warn(v, a, q,
 			"the frontend abandoned our ring (a protocol violation in our "
-			"responses): releasing the queue");
+			"responses): giving the queue up");
 		own_stop_queue(v, s, "ring abandoned by the frontend");
 		s->avoid_until = backd_now_ms() + 2 * VBD_CLAIM_GRACE_MS;
-		own_release(v, a, q);
+		t = bal_pick_target(v, a);
+		if (own_pass(v, a, q, t) == 0)
+			vq_info(v, a, q, "passed to dom%u", t);
+		else
+			own_release(v, a, q);
 		return;
 	}
 	if (r == 0 && f.order == c->order && f.port == c->remote_port &&

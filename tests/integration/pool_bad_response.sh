@@ -3,8 +3,8 @@
 # answers one write with a wrong operation (vbdpool-backd --fault
 # bad-response:op=write,ios=N) and never answers it properly.  The frontend
 # abandons that ring and says so in its queue directory
-# (queue-<q>/abandoned = epoch); the member gives the queue up; the other
-# member takes it and the write is re-posted there.  The guest's verifier
+# (queue-<q>/abandoned = epoch); the member passes the queue to the other
+# member at once, and the write is re-posted there.  The guest's verifier
 # must finish (bounded here: a request left on the abandoned queue hangs
 # it, which is what happened before the announcement: nothing brought the
 # owner change the queue waited for), with no error and no mismatch.
@@ -38,5 +38,14 @@ grep -q 'fault injection: answering request' "$POOL_DIR/backd-$BAD.log" || die "
 grep -q 'the frontend abandoned our ring' "$POOL_DIR/backd-$BAD.log" ||
 	die "dom$BAD did not see its ring abandoned"
 grep 'abandon' "$POOL_DIR/backd-$BAD.log" | head -n 3
+# The member passes the queue straight to the other member (epoch + 1), as
+# a hand-off does.  Released instead (state=unowned), it would wait for a
+# claim grace (1 s) here, since the other member already has its fair
+# share (2 of 4 queues), and so would the guest's requests on it.
+read -r QAB EAB < <(sed -n 's/.*queue-\([0-9]*\) epoch \([0-9]*\): the frontend abandoned our ring.*/\1 \2/p' \
+	"$POOL_DIR/backd-$BAD.log" | head -n 1)
+next=$((EAB + 1))
+grep -q "queue-$QAB epoch $next: owner=$GOOD epoch=$next state=claimed" "$POOL_DIR/backd-$BAD.log" ||
+	die "dom$BAD did not pass queue $QAB to dom$GOOD at epoch $next: $(grep "queue-$QAB epoch" "$POOL_DIR/backd-$BAD.log" | tail -n 2)"
 pool_log "owners after: $(pool_owners vol1 "$G" 0)"
 echo PASS
