@@ -34,6 +34,12 @@
 #               ring and announce it, the member release the queue, another
 #               take it (info i-abandoned once the member logged it, within
 #               10 s; i-not-yet if its writes had not come by then)
+#   svkill      SIGKILL of the supervisor (dom0's service: a crash, or an
+#               upgrade that kills it), restarted 0.5 s later; 1.5 s after
+#               that every live member must still be active (a wrongly
+#               fenced one is an anomaly, fenced-wrongly, and is replaced)
+#               and the new supervisor must have published its pid
+#               (anomaly sv-pid)
 # The pool stays at 3-4 live members.  After each fault the script waits
 # until the pool has recovered (every queue connected, a new member active)
 # and CHAOS_GAP_MS more before the next.
@@ -52,6 +58,9 @@
 # Env: VBD_BUILD (build), CHAOS_SEED, CHAOS_PER_ROUND (15), CHAOS_GAP_MS
 # (300), CHAOS_THREADS (4, front_verify threads), CHAOS_SLOW_MS (50),
 # CHAOS_KINDS (subset of the kinds above), VBD_KEEP=1 keeps the temp dir.
+# Seeds recorded before svkill existed (2026-12-05 12:50) drew from
+# CHAOS_KINDS="destroy sigterm sigkill pause-short pause-long join badrsp eio
+# slow": give that list to repeat them.
 set -uo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 export VBD_BUILD=${VBD_BUILD:-$top/build} VBD_TOP=$top
@@ -80,7 +89,7 @@ END {
 		else if (f[2] > stall[w]) stall[w] = f[2]
 		if (f[3] !~ /-error$/ && f[3] != "mismatch" && f[2] > maxall) maxall = f[2]
 	}
-	order = "destroy sigterm sigkill pause-short pause-long eio slow join badrsp -"
+	order = "destroy sigterm sigkill pause-short pause-long eio slow join badrsp svkill"
 	printf "%-12s %6s %7s %8s %7s %10s %9s %10s %10s %s\n", "kind", "count", "errors", "verify", "p50-ms", "p99.9-ms", "max-ms", "rec-max-ms", "fence-max", "anomalies"
 	for (e = 1; e <= n; e++) {
 		k = kind[e]; cnt[k]++; v = stall[e] + 0; vals[k, cnt[k]] = v
@@ -93,6 +102,10 @@ END {
 			an[k] += bad
 		}
 	}
+	# any other kind too (a kind missing from the order must not drop out
+	# of the table and the summary), then the windows with no fault
+	for (k in cnt) if (k != "-" && index(" " order " ", " " k " ") == 0) order = order " " k
+	order = order " -"
 	nk = split(order, ks, " ")
 	for (j = 1; j <= nk; j++) {
 		k = ks[j]; if (!(k in cnt)) continue
@@ -310,6 +323,38 @@ f_slow() {
 	sleep 2
 	echo nodelay >"$FAULTFS_CTL"
 }
+start_sv() {
+	"$XENSIM" exec --dir "$SIM_DIR" --domid 0 -- "$BIN/vbdpool-supervisor" --lease-ms $lease \
+		>>"$POOL_DIR/supervisor.log" 2>&1 &
+	sv_pid=$!
+	POOL_PIDS+=("$sv_pid")
+}
+f_svkill() {
+	local d gone=()
+	if [[ " $(jobs -rp | tr '\n' ' ') " == *" $sv_pid "* ]]; then
+		kill -KILL "$sv_pid"
+		wait_exit "$sv_pid" 5 || note sv-alive "supervisor $sv_pid still running 5 s after SIGKILL"
+		{ wait "$sv_pid"; } 2>/dev/null # (no "Killed" job notice)
+	else # (its pid may be anyone's now: not signalled)
+		note sv-died "the supervisor ($sv_pid) had exited by itself: $(tail -n 2 "$POOL_DIR/supervisor.log")"
+	fi
+	sleep 0.5
+	start_sv
+	sleep 1.5 # past the lease: a wrong fence by the new supervisor shows now
+	[ "$(xs0 xenstore-read /vbdpool/supervisor/pid 2>/dev/null)" = "$sv_pid" ] ||
+		note sv-pid "the restarted supervisor ($sv_pid) did not publish its pid: $(xs0 xenstore-read /vbdpool/supervisor/pid 2>&1)"
+	for d in "${live[@]}"; do
+		if [ "$(mstate "$d")" != active ] || ! dom_listed "$d"; then
+			note fenced-wrongly "dom$d $(mstate "$d") after the supervisor's restart"
+			gone+=("$d")
+		fi
+	done
+	for d in "${gone[@]}"; do
+		drop_live "$d"
+		"$XENSIM" destroy --dir "$SIM_DIR" "$d" 2>/dev/null
+		replace "$d"
+	done
+}
 f_join() {
 	local p o
 	if [ ${#live[@]} -ge 4 ]; then
@@ -325,13 +370,12 @@ f_join() {
 }
 
 for _ in 1 2 3 4; do add_member; done
-"$XENSIM" exec --dir "$SIM_DIR" --domid 0 -- "$BIN/vbdpool-supervisor" --lease-ms $lease \
-	>"$POOL_DIR/supervisor.log" 2>&1 &
-POOL_PIDS+=($!)
+: >"$POOL_DIR/supervisor.log"
+start_sv
 POOL_NBD_SERVER=vbdpool-nbd pool_guest vol1 8
 pool_wait_connected vol1 "$GUEST" 0 30
 
-kinds=(destroy sigterm sigkill pause-short pause-long join badrsp)
+kinds=(destroy sigterm sigkill pause-short pause-long join badrsp svkill)
 [ $pool_faultfs_ok = 1 ] && kinds+=(eio slow)
 if [ -n "${CHAOS_KINDS:-}" ]; then
 	read -ra kinds <<<"$CHAOS_KINDS"

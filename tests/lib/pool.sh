@@ -70,9 +70,15 @@ die() { echo "FAIL: $*" >&2; exit 1; }
 # the dir.  A program exec'ed into a domain may only end with its domain,
 # hence the host stops before the processes are reaped.
 pool_on_exit() {
-	local p
+	local p running
 	[ -n "${POOL_ON_EXIT:-}" ] && eval "$POOL_ON_EXIT"
-	for p in "${POOL_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# only the ones still running: the pid of one that exited (and was
+	# reaped) may belong to anyone by now (a long bench/chaos.sh run goes
+	# round a 32768-pid space; it SIGKILLs members and supervisors)
+	running=" $(jobs -rp | tr '\n' ' ') "
+	for p in "${POOL_PIDS[@]}"; do
+		[[ $running == *" $p "* ]] && kill "$p" 2>/dev/null
+	done
 	sim_stop >/dev/null 2>&1
 	for p in "${POOL_PIDS[@]}"; do wait "$p" 2>/dev/null; done
 }
