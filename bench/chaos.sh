@@ -333,8 +333,7 @@ f_svkill() {
 	local d gone=()
 	if [[ " $(jobs -rp | tr '\n' ' ') " == *" $sv_pid "* ]]; then
 		kill -KILL "$sv_pid"
-		wait_exit "$sv_pid" 5 || note sv-alive "supervisor $sv_pid still running 5 s after SIGKILL"
-		{ wait "$sv_pid"; } 2>/dev/null # (no "Killed" job notice)
+		{ wait "$sv_pid"; } 2>/dev/null # reaped here: no "Killed" job notice
 	else # (its pid may be anyone's now: not signalled)
 		note sv-died "the supervisor ($sv_pid) had exited by itself: $(tail -n 2 "$POOL_DIR/supervisor.log")"
 	fi

@@ -256,7 +256,7 @@ static int del_tree(struct xs_view *v, const char *path, bool root, struct xs_ch
 int xs_op_rm(struct xs_req *r, const char *path)
 {
 	struct xs_view v = view(r);
-	const struct xs_node *n;
+	const struct xs_node *n, *p;
 	char parent[PATHBUF];
 	struct xs_change *root, *subs = NULL, **tail = &subs;
 	struct xs_node *pc;
@@ -272,10 +272,19 @@ int xs_op_rm(struct xs_req *r, const char *path)
 	if (!strcmp(path, "/"))
 		return EINVAL;
 	xs_path_parent(path, parent);
+	p = xs_view_get(&v, parent);
+	if (!p) {
+		/* A transaction that read the node before its parent went
+		 * (removed outside it: a released domain's nodes), or that
+		 * reached its node quota: C xenstored's _rm cannot read the
+		 * parent either and answers EINVAL (ENOSPC for the quota).
+		 * The emulator used to crash here. */
+		return v.txn && v.txn->over ? ENOSPC : EINVAL;
+	}
 	root = xs_change_new(path, false, &n->perms, NULL, parent_perms(&v, path));
 	if (!root)
 		return ENOMEM;
-	pc = xs_node_dup(xs_view_get(&v, parent));
+	pc = xs_node_dup(p);
 	if (!pc) {
 		xs_change_free_list(root);
 		return ENOMEM;
