@@ -195,6 +195,8 @@ unsigned vbd_xs_txn_backoff_us(unsigned attempt)
 
 int vbd_xs_transact(struct xs_handle *xs, vbd_xs_txn_fn fn, void *arg)
 {
+	bool einval_again = true;
+
 	for (unsigned attempt = 0; attempt < VBD_XS_TXN_TRIES; attempt++) {
 		xs_transaction_t t = xs_transaction_start(xs);
 		int r;
@@ -202,6 +204,16 @@ int vbd_xs_transact(struct xs_handle *xs, vbd_xs_txn_fn fn, void *arg)
 		if (t == XBT_NULL)
 			return xs_err();
 		r = fn(xs, t, arg);
+		if (r == -EINVAL && einval_again) {
+			/* Once more in a fresh transaction: C xenstored answers
+			 * EINVAL to a removal whose parent went outside the
+			 * transaction (a released domain's nodes), a conflict
+			 * the commit would have reported; a real EINVAL (a bad
+			 * path, a malformed value) comes back the same. */
+			xs_transaction_end(xs, t, true);
+			einval_again = false;
+			continue;
+		}
 		if (r != 0) {
 			int saved = errno;
 

@@ -132,6 +132,44 @@ static void test_transact(struct xs_handle *h, struct xs_handle *other)
 	CHECK(read_n(h) == 5);
 }
 
+/* A removal inside a transaction whose parent another connection removed
+ * meanwhile: the server answers EINVAL (C xenstored's _rm), which the
+ * commit would have reported as a conflict; vbd_xs_transact runs fn once
+ * more, and then the node is simply gone. */
+struct rmg {
+	struct xs_handle *other;
+	unsigned runs;
+	int always_einval;
+};
+
+static int rm_fn(struct xs_handle *xs, xs_transaction_t t, void *arg)
+{
+	struct rmg *c = arg;
+	int e = vbd_xs_exists(xs, t, "/x/g/c");
+
+	c->runs++;
+	if (c->always_einval)
+		return -EINVAL;
+	if (e <= 0)
+		return e; /* gone: nothing to do */
+	if (c->runs == 1 && vbd_xs_rm(c->other, XBT_NULL, "/x/g") < 0)
+		return -EIO;
+	return vbd_xs_rm(xs, t, "/x/g/c");
+}
+
+static void test_transact_einval(struct xs_handle *h, struct xs_handle *other)
+{
+	struct rmg c = {.other = other};
+
+	CHECK(vbd_xs_write(h, XBT_NULL, "/x/g/c", "c") == 0);
+	CHECK(vbd_xs_transact(h, rm_fn, &c) == 0, "runs %u", c.runs);
+	CHECK(c.runs == 2, "runs %u", c.runs);
+	CHECK(vbd_xs_exists(h, XBT_NULL, "/x/g") == 0);
+	/* a real EINVAL comes back after one more try */
+	c = (struct rmg){.other = other, .always_einval = 1};
+	CHECK(vbd_xs_transact(h, rm_fn, &c) == -EINVAL && c.runs == 2, "runs %u", c.runs);
+}
+
 static void test_backoff(void)
 {
 	unsigned prev_cap = 0;
@@ -165,6 +203,7 @@ int main(void)
 	test_reads(h);
 	test_writes(h);
 	test_transact(h, other);
+	test_transact_einval(h, other);
 	test_backoff();
 	xs_close(other);
 	xs_close(h);
