@@ -276,7 +276,7 @@ int xs_op_rm(struct xs_req *r, const char *path)
 	if (!p) {
 		/* A transaction that read the node before its parent went
 		 * (removed outside it: a released domain's nodes), or that
-		 * reached its node quota: C xenstored's _rm cannot read the
+		 * reached its node quota: C xenstored's rm_node cannot read the
 		 * parent either and answers EINVAL (ENOSPC for the quota).
 		 * The emulator used to crash here. */
 		return v.txn && v.txn->over ? ENOSPC : EINVAL;

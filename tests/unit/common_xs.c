@@ -133,7 +133,7 @@ static void test_transact(struct xs_handle *h, struct xs_handle *other)
 }
 
 /* A removal inside a transaction whose parent another connection removed
- * meanwhile: the server answers EINVAL (C xenstored's _rm), which the
+ * meanwhile: the server answers EINVAL (C xenstored's rm_node), which the
  * commit would have reported as a conflict; vbd_xs_transact runs fn once
  * more, and then the node is simply gone. */
 struct rmg {

@@ -819,7 +819,7 @@ static void test_transactions(void)
 	STR(rd(d0, "/t/x/r"), "<ENOENT>"); /* 243 */
 	/* a node read in a transaction, its parent removed outside it (as a
 	 * released domain's nodes are): the transaction's rm of the node
-	 * cannot read the parent (C xenstored's _rm: EINVAL), and the
+	 * cannot read the parent (C xenstored's rm_node: EINVAL), and the
 	 * transaction conflicts.  The emulator crashed here (bench/chaos.sh,
 	 * 2026-12-05: vbdpoolctl member remove beside a domain's release). */
 	ERR(wr(d0, "/t/x/g/c", "c"), 0);
