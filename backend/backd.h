@@ -34,6 +34,7 @@ struct backd_config {
 	unsigned poll_us;	 /* --poll-us */
 	struct vbd_io_wrap wrap; /* --fault, --throttle: what every engine is wrapped in */
 	int no_balance;		 /* --no-balance: no hand-off for balance (bal_round) */
+	unsigned io_timeout_ms;	 /* --io-timeout-ms: stuck storage I/O (0: not watched) */
 };
 
 /* One queue of an attachment, as this member sees it. */
@@ -128,6 +129,14 @@ struct vbd_volume {
 	 * once this has passed (0: no lease, no supervisor publishing one) */
 	_Atomic uint64_t lease_until_ns;
 	struct vbd_pathchk chk; /* pathcheck.c */
+	/* heartbeat.c: the queues serving now (registered by the control
+	 * thread, read by the heartbeat thread under ioq_lock), watched for
+	 * storage I/O that hangs; stuck_pub: members/<me>/io-stuck written
+	 * (heartbeat thread only) */
+	pthread_mutex_t ioq_lock;
+	struct vbd_queue **ioq;
+	unsigned nioq, ioq_cap;
+	int stuck_pub;
 };
 
 struct backd {
@@ -304,6 +313,11 @@ int hb_read(struct vbd_volume *v, struct xs_handle *xs, char *out, size_t n);
 /* The heartbeat period for the supervisor's lease (/vbdpool/supervisor/
  * lease-ms, VBD_LEASE_MS when absent): at least 4 beats per lease. */
 unsigned hb_period_ms(struct backd *bd);
+/* A queue starts serving (after vbdq_start): its engine is watched for
+ * I/O that hangs (--io-timeout-ms).  0 or -ENOMEM (then not watched). */
+int hb_watch_queue(struct vbd_volume *v, struct vbd_queue *q);
+/* A queue stops (before vbdq_destroy): its counters go into the volume's
+ * load, and it is watched no more. */
 void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q);
 
 /* instance.c: one vbdpool-backd per volume per domain (members/<me>/instance).

@@ -160,6 +160,8 @@ int conn_connect(struct vbd_volume *v, struct vbd_attach *a, unsigned q)
 		s->q = NULL;
 		return r;
 	}
+	if (hb_watch_queue(v, s->q) < 0)
+		vq_warn(v, a, q, "out of memory: this queue's I/O is not watched for a hang");
 	r = own_set_connected(v, a, q);
 	if (r != 0)
 		own_stop_queue(v, s, "record changed while connecting");

@@ -19,12 +19,87 @@
 #include "vbdpool/clock.h"
 #include "vbdpool/log.h"
 
+int hb_watch_queue(struct vbd_volume *v, struct vbd_queue *q)
+{
+	int r = 0;
+
+	pthread_mutex_lock(&v->ioq_lock);
+	if (v->nioq == v->ioq_cap) {
+		unsigned cap = v->ioq_cap ? 2 * v->ioq_cap : 16;
+		struct vbd_queue **n = realloc(v->ioq, cap * sizeof(*n));
+
+		if (n) {
+			v->ioq = n;
+			v->ioq_cap = cap;
+		}
+	}
+	if (v->nioq < v->ioq_cap)
+		v->ioq[v->nioq++] = q;
+	else
+		r = -ENOMEM;
+	pthread_mutex_unlock(&v->ioq_lock);
+	return r;
+}
+
 /* A queue stops: its counters go on counting in the volume's load (the
- * retired ones' in-flight count is not used: hb_publish takes it afresh). */
+ * retired ones' in-flight count is not used: hb_publish takes it afresh),
+ * and the heartbeat thread looks at it no more (before it is freed). */
 void hb_retire_queue(struct vbd_volume *v, struct vbd_queue *q)
 {
 	vbdq_stats_add(q, &v->hb.retired);
 	statpub_retire(v, q); /* and in its attachment's, for vbdpoolctl top */
+	pthread_mutex_lock(&v->ioq_lock);
+	for (unsigned i = 0; i < v->nioq; i++)
+		if (v->ioq[i] == q) {
+			v->ioq[i] = v->ioq[--v->nioq];
+			break;
+		}
+	pthread_mutex_unlock(&v->ioq_lock);
+}
+
+/* A storage path that hangs (docs/protocol.md "Storage that hangs"): a
+ * request in a queue's engine for --io-timeout-ms.  The heartbeat goes on
+ * (this domain is alive), but the guest's requests on our queues would
+ * wait for ever: members/<me>/io-stuck says so, and the supervisor fences
+ * this domain when another member can serve.  The node goes when no
+ * request is that old any more.  Heartbeat thread, on its own connection. */
+static void watch_stuck(struct vbd_volume *v, struct xs_handle *xs, uint64_t now)
+{
+	unsigned limit = v->bd->cfg.io_timeout_ms;
+	char path[VBD_XS_PATH_MAX], buf[24];
+	uint64_t oldest = 0, age_ms;
+
+	if (!limit)
+		return;
+	pthread_mutex_lock(&v->ioq_lock);
+	for (unsigned i = 0; i < v->nioq; i++) {
+		uint64_t s = vbdq_io_waiting_since(v->ioq[i]);
+		if (s && (!oldest || s < oldest))
+			oldest = s;
+	}
+	pthread_mutex_unlock(&v->ioq_lock);
+	age_ms = oldest && now > oldest ? (now - oldest) / 1000000u : 0;
+	snprintf(path, sizeof(path), VBD_XS_MEMBER "/io-stuck", v->id, v->bd->me);
+	if (age_ms >= limit && !v->stuck_pub) {
+		snprintf(buf, sizeof(buf), "%" PRIu64, age_ms);
+		if (vbd_xs_write(xs, XBT_NULL, path, buf) < 0) {
+			vol_warn(v, "cannot write io-stuck");
+			return;
+		}
+		v->stuck_pub = 1;
+		vol_err(v,
+			"a storage request outstanding for %" PRIu64 " ms (--io-timeout-ms %u): "
+			"the path hangs; io-stuck published, for the supervisor to fence this "
+			"domain if another member can serve",
+			age_ms, limit);
+	} else if (age_ms < limit && v->stuck_pub) {
+		if (!xs_rm(xs, XBT_NULL, path) && errno != ENOENT) {
+			vol_warn(v, "cannot remove io-stuck: %s", strerror(errno));
+			return;
+		}
+		v->stuck_pub = 0;
+		vol_info(v, "storage requests complete again: io-stuck withdrawn");
+	}
 }
 
 /* Self-fencing (docs/protocol.md): after a heartbeat written at t0, and
@@ -114,8 +189,10 @@ static void beat_all(struct backd *bd, struct xs_handle *xs)
 	if (beat_domain(bd, xs) < 0) {
 		for (unsigned i = 0; i < bd->nvols; i++)
 			if (__atomic_load_n(&bd->vols[i]->joined, __ATOMIC_ACQUIRE) &&
-			    !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE))
+			    !__atomic_load_n(&bd->beat_stop, __ATOMIC_ACQUIRE)) {
 				beat_volume(bd->vols[i], xs, t0);
+				watch_stuck(bd->vols[i], xs, t0);
+			}
 		return;
 	}
 	bd->beat_domain = 1;
@@ -127,6 +204,7 @@ static void beat_all(struct backd *bd, struct xs_handle *xs)
 		if (ok < 0)
 			ok = state_ok(v, xs);
 		set_lease(v, t0, ok);
+		watch_stuck(v, xs, t0);
 	}
 }
 

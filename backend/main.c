@@ -20,7 +20,7 @@ static void usage(FILE *f)
 	    "usage: vbdpool-backd [--all | --volume ID [--volume ID ...]] [--cost N]\n"
 	    "                     [--engine auto|uring|threads|inline|null] [--buffered] [--null]\n"
 	    "                     [--poll-us N] [--fault RULE ...] [--throttle iops=N,bps=N]\n"
-	    "                     [--throttle-file PATH] [--no-balance]\n"
+	    "                     [--throttle-file PATH] [--no-balance] [--io-timeout-ms N]\n"
 	    "       vbdpool-backd --help | --version\n"
 	    "  --all         (the default) serve every volume this domain is a member of,\n"
 	    "                following `vbdpoolctl member add/remove` live\n"
@@ -52,8 +52,13 @@ static void usage(FILE *f)
 	    "                the same, read from PATH (one line iops=N,bps=N) and\n"
 	    "                re-read on SIGHUP (a path whose capacity changes)\n"
 	    "  --no-balance  hand off no queue for balance (neither the count nor\n"
-	    "                the slow rule): a static split, for benchmarks\n",
-	    VBD_DEFAULT_COST, VBD_BACKD_POLL_US, VBD_MAX_FAULTS);
+	    "                the slow rule): a static split, for benchmarks\n"
+	    "  --io-timeout-ms N\n"
+	    "                a storage request outstanding this long: the path\n"
+	    "                hangs; say so in members/<me>/io-stuck, so that\n"
+	    "                the supervisor fences this domain when another member\n"
+	    "                can serve (default %d; 0: not watched)\n",
+	    VBD_DEFAULT_COST, VBD_BACKD_POLL_US, VBD_MAX_FAULTS, VBD_IO_TIMEOUT_MS);
 }
 
 static int parse_args(int argc, char **argv, struct backd_config *cfg)
@@ -72,6 +77,7 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 	    {"version", no_argument, NULL, 'V'},
 	    {"no-balance", no_argument, NULL, 'B'},
 	    {"throttle-file", required_argument, NULL, 'T'},
+	    {"io-timeout-ms", required_argument, NULL, 'I'},
 	    {NULL, 0, NULL, 0},
 	};
 	char err[160];
@@ -80,6 +86,7 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 	cfg->cost = VBD_DEFAULT_COST;
 	cfg->engine = VBD_ENGINE_AUTO;
 	cfg->poll_us = VBD_BACKD_POLL_US;
+	cfg->io_timeout_ms = VBD_IO_TIMEOUT_MS;
 	while ((c = getopt_long(argc, argv, "v:ac:e:bnp:f:t:h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'v':
@@ -135,6 +142,17 @@ static int parse_args(int argc, char **argv, struct backd_config *cfg)
 		case 'B':
 			cfg->no_balance = 1;
 			break;
+		case 'I': {
+			uint64_t v;
+
+			if (vbd_parse_u64(optarg, 3600000, &v) < 0) {
+				fprintf(stderr, "vbdpool-backd: invalid --io-timeout-ms '%s'\n",
+					optarg);
+				return -1;
+			}
+			cfg->io_timeout_ms = (unsigned)v;
+			break;
+		}
 		case 'b':
 			cfg->buffered = 1;
 			break;

@@ -28,6 +28,7 @@ struct vbd_pending {
 	uint16_t ntransient;
 	uint8_t busy, held;
 	uint8_t retried; /* held once already, then retried: the path worked */
+	uint8_t in_eng;	 /* submitted to the engine, not reaped yet */
 	void *transient[VBD_MAX_INDIRECT_SEGS];
 	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
 };
@@ -274,17 +275,39 @@ static void complete(struct vbd_queue *q, struct vbd_pending *p, int res)
 
 static void flush_done(struct vbd_queue *q, struct vbd_pending *p, int res);
 
+/* io_since = the arrival of the oldest request in the engine (0: none):
+ * what the member's watch for a hanging storage path reads.  A path that
+ * hangs only writes still shows, while reads complete. */
+static void io_since_update(struct vbd_queue *q)
+{
+	uint64_t oldest = 0;
+
+	for (unsigned i = 0; i < q->ring.slots && q->inflight; i++) {
+		const struct vbd_pending *p = &q->pend[i];
+		if (p->in_eng && (!oldest || p->t0_ns < oldest))
+			oldest = p->t0_ns;
+	}
+	atomic_store_explicit(&q->io_since, oldest, memory_order_relaxed);
+}
+
 /* Hand one request to the engine (the caller commits). */
 static void submit_io(struct vbd_queue *q, struct vbd_pending *p)
 {
 	int st;
 
 	q->inflight++;
+	/* before the engine (an inline engine's I/O may hang in submit); the
+	 * oldest in the engine stays the oldest */
+	p->in_eng = 1;
+	if (!atomic_load_explicit(&q->io_since, memory_order_relaxed))
+		atomic_store_explicit(&q->io_since, p->t0_ns, memory_order_relaxed);
 	if (p->io.op == VBD_IO_FLUSH)
 		q->flush_cur = p;
 	st = q->eng->ops->submit(q->eng, &p->io);
 	if (st < 0) {
 		q->inflight--;
+		p->in_eng = 0;
+		io_since_update(q);
 		if (p == q->flush_cur)
 			flush_done(q, p, st);
 		else
@@ -471,15 +494,21 @@ static void start_request(struct vbd_queue *q, const struct blkif_request *raw)
 static int reap(struct vbd_queue *q)
 {
 	int n = q->eng->ops->reap(q->eng, q->reaped, (int)q->ring.slots);
+	uint64_t since = atomic_load_explicit(&q->io_since, memory_order_relaxed);
+	bool oldest_out = false;
 
 	for (int i = 0; i < n; i++) {
 		struct vbd_pending *p = (struct vbd_pending *)q->reaped[i];
 		q->inflight--;
+		p->in_eng = 0;
+		oldest_out |= p->t0_ns <= since;
 		if (p == q->flush_cur)
 			flush_done(q, p, p->io.res);
 		else
 			complete(q, p, p->io.res);
 	}
+	if (oldest_out) /* (else the oldest is still in the engine) */
+		io_since_update(q);
 	return n;
 }
 
@@ -753,6 +782,11 @@ const struct vbdq_config *vbdq_config(const struct vbd_queue *q)
 uint64_t vbdq_epoch(const struct vbd_queue *q)
 {
 	return q->cfg.epoch;
+}
+
+uint64_t vbdq_io_waiting_since(const struct vbd_queue *q)
+{
+	return atomic_load_explicit(&q->io_since, memory_order_relaxed);
 }
 
 void vbdq_stats_add(const struct vbd_queue *q, struct vbd_stats_snap *snap)

@@ -38,6 +38,10 @@ struct vbd_queue {
 	 * flushes_merged counts requests answered by another's flush. */
 	struct vbd_pending *flush_cur, *flush_riders, *flush_next;
 	uint64_t flushes_merged;
+	/* the arrival (ns, CLOCK_MONOTONIC) of the oldest request in the
+	 * engine, 0: none; data thread writes, the member's watch for a
+	 * hanging storage path reads (vbdq_io_waiting_since) */
+	_Atomic uint64_t io_since;
 	struct blkif_request *batch;
 	struct vbd_io **reaped;
 	int wake_fd;

@@ -166,6 +166,9 @@ static void read_member(struct xs_handle *xs, xs_transaction_t t, const char *vo
 		read_num(xs, t, LEAF("failed-since"), 0, UINT64_MAX, &m->has_failed_since,
 			 &m->failed_since, m->invalid);
 	}
+	if (what & VBD_SNAP_M_STUCK)
+		read_num(xs, t, LEAF("io-stuck"), 0, UINT64_MAX, &m->has_io_stuck, &m->io_stuck_ms,
+			 m->invalid);
 #undef LEAF
 	if (what & VBD_SNAP_M_STATS)
 		read_stats(xs, t, vol, m);
@@ -327,7 +330,7 @@ int vbd_snap_vol_read(struct xs_handle *xs, xs_transaction_t t, const char *id, 
 	if (what & VBD_SNAP_VOLINFO)
 		read_volinfo(xs, t, v);
 	if (what & (VBD_SNAP_MEMBERS | VBD_SNAP_M_STATE | VBD_SNAP_M_HB | VBD_SNAP_M_LOAD |
-		    VBD_SNAP_M_FAILED | VBD_SNAP_M_STATS)) {
+		    VBD_SNAP_M_FAILED | VBD_SNAP_M_STATS | VBD_SNAP_M_STUCK)) {
 		lists++;
 		rc = read_list(xs, t, what, v, 0, &missing);
 	}

@@ -17,6 +17,7 @@
 #include "check.h"
 #include "queue.h"
 #include "vbdpool/log.h"
+#include "vbdpool/clock.h"
 
 #define NPAGES	  64 /* refs 0..63 map; ring = ref 0 */
 #define RO_REF	  40 /* granted read-only */
@@ -733,6 +734,10 @@ static void test_flush_merge(void)
 	post(&r);
 	vbdq_run_once(q);
 	CHECK(q->flush_cur != NULL, "the first flush is in the engine");
+	/* the member's watch for a hanging path sees it (heartbeat.c) */
+	CHECK(vbdq_io_waiting_since(q) != 0 && vbdq_io_waiting_since(q) <= vbd_now_ns(),
+	      "a request in the engine: waiting since %llu",
+	      (unsigned long long)vbdq_io_waiting_since(q));
 	r = rw(BLKIF_OP_WRITE, 0xa01, 16, 1, 1);
 	post(&r);
 	for (uint64_t id = 0xa02; id <= 0xa08; id++) {
@@ -751,6 +756,8 @@ static void test_flush_merge(void)
 		      (unsigned long long)rsp.id, rsp.status);
 	}
 	CHECK(answered == 9 && f1_seen && w_ok, "all nine answered (%u)", answered);
+	CHECK(vbdq_io_waiting_since(q) == 0, "nothing in the engine, yet waiting since %llu",
+	      (unsigned long long)vbdq_io_waiting_since(q));
 	CHECK(flushes_before_f1 == 0, "%u later flush(es) answered before the first finished",
 	      flushes_before_f1);
 	CHECK(atomic_load(&wrap.faults.delayed) - delayed0 == 2,
@@ -769,6 +776,8 @@ static void test_flush_merge(void)
 	}
 	CHECK(!get_response(&rsp), "a failed flush is held, not answered");
 	CHECK(q->held == 4, "the flush and the three parked behind it held (%u)", q->held);
+	CHECK(vbdq_io_waiting_since(q) == 0, "held requests are not in the engine (since %llu)",
+	      (unsigned long long)vbdq_io_waiting_since(q));
 	CHECK(atomic_load(&wrap.faults.failed) - failed0 == 2,
 	      "4 flushes took %llu engine flushes, want 2",
 	      (unsigned long long)(atomic_load(&wrap.faults.failed) - failed0));

@@ -45,6 +45,8 @@ struct hb_track {
 	uint64_t hb;
 	int64_t changed_ms; /* dom0 clock: when hb last changed (or was first seen) */
 	bool seen;
+	bool stuck_logged; /* "io-stuck, but no other member serves": said once */
+	int64_t stuck_ms;  /* dom0 clock: when io-stuck was first seen (0: not) */
 };
 
 struct fence_priv {
@@ -88,9 +90,10 @@ static struct hb_track *track(struct fence_priv *p, const struct sv_member *m, i
 	return &p->t[p->n++];
 }
 
-/* Stop domid's domain, then record it fenced in every volume it serves. */
+/* Stop domid's domain, then record it fenced in every volume it serves.
+ * why: what the member did, for the log ("heartbeat unchanged for ..."). */
 static void fence_domain(struct sv *sv, struct fence_priv *p, const struct sv_view *v,
-			 unsigned domid, int64_t age)
+			 unsigned domid, const char *why)
 {
 	const struct vbd_domctl_ops *dc = vbd_platform()->domctl;
 	const char **vols;
@@ -99,22 +102,20 @@ static void fence_domain(struct sv *sv, struct fence_priv *p, const struct sv_vi
 
 	if (!sv->domctl) {
 		if (!p->warned_nodomctl)
-			log_err("dom%u: heartbeat unchanged for %lld ms, but there is no domain "
-				"control to fence it with: its queues stay with it",
-				domid, (long long)age);
+			log_err("dom%u: %s, but there is no domain control to fence it with: "
+				"its queues stay with it",
+				domid, why);
 		p->warned_nodomctl = true;
 		return;
 	}
 	rc = sv->fence == SV_FENCE_PAUSE ? dc->pause(sv->domctl, (vbd_domid_t)domid)
 					 : dc->destroy(sv->domctl, (vbd_domid_t)domid);
 	if (rc < 0) {
-		log_err("dom%u: heartbeat unchanged for %lld ms; fencing it (%s) failed: %s: not "
-			"marking it fenced",
-			domid, (long long)age, sv_fence_name(sv->fence), strerror(-rc));
+		log_err("dom%u: %s; fencing it (%s) failed: %s: not marking it fenced", domid, why,
+			sv_fence_name(sv->fence), strerror(-rc));
 		return;
 	}
-	log_warn("dom%u: heartbeat unchanged for %lld ms (lease %lld ms): domain %s", domid,
-		 (long long)age, (long long)sv->lease_ms,
+	log_warn("dom%u: %s: domain %s", domid, why,
 		 sv->fence == SV_FENCE_PAUSE ? "paused" : "destroyed");
 	vols = calloc(v->nm ? v->nm : 1, sizeof(*vols));
 	if (!vols)
@@ -135,10 +136,81 @@ static void fence_domain(struct sv *sv, struct fence_priv *p, const struct sv_vi
 	free(vols);
 }
 
+/* Another member of m's volume that serves: active, and not stuck too. */
+static const struct sv_member *healthy_peer(const struct sv_view *v, const struct sv_member *m)
+{
+	for (unsigned i = 0; i < v->nm; i++) {
+		const struct sv_member *o = &v->m[i];
+		if (o->domid != m->domid && !strcmp(o->vol, m->vol) &&
+		    sv_member_in(o, SV_ST(ACTIVE)) && !o->io_stuck_ms)
+			return o;
+	}
+	return NULL;
+}
+
+#define SV_FENCED_MAX 64 /* domains fenced in one pass, remembered for stuck_check */
+
+/* A member whose storage I/O hangs (members/<m>/io-stuck, written by its
+ * daemon after --io-timeout-ms with I/O outstanding and none completing):
+ * its heartbeat goes on, but the guest's requests on its queues wait for
+ * ever, and a hand-off cannot drain them.  Fenced like a hung member when
+ * another member of each volume it is stuck in can serve; never when none
+ * can (the storage itself hangs: every member would, and waiting loses
+ * nothing that fencing them all would save).  docs/protocol.md "Storage
+ * that hangs". */
+static void stuck_check(struct sv *sv, struct fence_priv *p, const struct sv_view *v,
+			unsigned *fenced, unsigned nfenced)
+{
+	char why[160];
+
+	for (unsigned i = 0; i < v->nm; i++) {
+		const struct sv_member *m = &v->m[i], *peer;
+		struct hb_track *t = track(p, m, v->now_ms);
+		bool done = false;
+
+		if (t && !m->io_stuck_ms) {
+			t->stuck_logged = false; /* said again if it hangs again */
+			t->stuck_ms = 0;
+		}
+		if (!m->io_stuck_ms || !sv_member_in(m, DAEMON_STATES) || !t)
+			continue;
+		if (!t->stuck_ms)
+			t->stuck_ms = v->now_ms ? v->now_ms : 1;
+		/* A lease first: when the storage itself hangs, every member
+		 * with I/O outstanding says so within a heartbeat or two of
+		 * the first; none of them must look like the healthy peer. */
+		if (v->now_ms - t->stuck_ms < sv->lease_ms)
+			continue;
+		for (unsigned j = 0; j < nfenced && !done; j++) /* once per domain and pass */
+			done = fenced[j] == m->domid;
+		if (done)
+			continue;
+		peer = healthy_peer(v, m);
+		if (!peer) {
+			if (!t->stuck_logged)
+				log_warn(
+				    "dom%u: its storage I/O in %s hangs (io-stuck %llu ms), but no "
+				    "other member serves it: not fenced, waiting",
+				    m->domid, m->vol, (unsigned long long)m->io_stuck_ms);
+			t->stuck_logged = true;
+			continue;
+		}
+		if (!sv_domain_alive(sv, v, m->domid))
+			continue; /* dead: death.c's */
+		snprintf(why, sizeof(why),
+			 "storage I/O in %s hangs (io-stuck %llu ms) while dom%u serves it", m->vol,
+			 (unsigned long long)m->io_stuck_ms, peer->domid);
+		fence_domain(sv, p, v, m->domid, why);
+		if (nfenced < SV_FENCED_MAX)
+			fenced[nfenced++] = m->domid;
+	}
+}
+
 static int fence_check(struct sv *sv, void *priv, const struct sv_view *v)
 {
 	struct fence_priv *p = priv;
-	unsigned k = 0;
+	unsigned k = 0, fenced[SV_FENCED_MAX], nfenced = 0;
+	char why[160];
 
 	if (sv->fence == SV_FENCE_OFF)
 		return 0;
@@ -178,8 +250,13 @@ static int fence_check(struct sv *sv, void *priv, const struct sv_view *v)
 			       v->now_ms - p->t[j].changed_ms > sv->lease_ms;
 		if (done || !sv_domain_alive(sv, v, t->domid))
 			continue; /* dead: death.c's */
-		fence_domain(sv, p, v, t->domid, age);
+		snprintf(why, sizeof(why), "heartbeat unchanged for %lld ms (lease %lld ms)",
+			 (long long)age, (long long)sv->lease_ms);
+		fence_domain(sv, p, v, t->domid, why);
+		if (nfenced < SV_FENCED_MAX)
+			fenced[nfenced++] = t->domid;
 	}
+	stuck_check(sv, p, v, fenced, nfenced);
 	return 0;
 }
 

@@ -61,7 +61,8 @@ static int view_members(struct sv *sv, xs_transaction_t t, struct sv_view *v,
 			struct vbd_pool_snap *snap)
 {
 	unsigned n = 0;
-	int rc = vbd_pool_snap_read(sv->xs, t, NULL, VBD_SNAP_M_STATE | VBD_SNAP_M_HB, snap);
+	int rc = vbd_pool_snap_read(sv->xs, t, NULL,
+				    VBD_SNAP_M_STATE | VBD_SNAP_M_HB | VBD_SNAP_M_STUCK, snap);
 
 	if (rc)
 		return rc;
@@ -80,6 +81,10 @@ static int view_members(struct sv *sv, xs_transaction_t t, struct sv_view *v,
 			m->state = sm->state;
 			m->has_hb = sm->has_hb;
 			m->hb = sm->hb;
+			/* malformed: not trusted to say so (nor that it does not) */
+			m->io_stuck_ms = sm->has_io_stuck == VBD_SNAP_OK && sm->io_stuck_ms
+					     ? sm->io_stuck_ms
+					     : 0;
 		}
 	return 0;
 }

@@ -43,6 +43,7 @@ struct sv_member {
 	enum vbd_member_state state;	     /* when has_state is OK */
 	uint64_t hb;			     /* heartbeat; 0 unless has_hb is OK */
 	int hb_domain;			     /* sv.c: hb is the domain's one node */
+	uint64_t io_stuck_ms; /* members/<m>/io-stuck: its storage I/O hangs (0: not said) */
 };
 
 /* Is the member's state one of these (a state that is absent or malformed

@@ -91,6 +91,10 @@ const struct vbdq_config *vbdq_config(const struct vbd_queue *q);
 uint64_t vbdq_epoch(const struct vbd_queue *q);
 /* Adds the queue's counters (ops, bytes, latencies, in flight) to snap. */
 void vbdq_stats_add(const struct vbd_queue *q, struct vbd_stats_snap *snap);
+/* When (CLOCK_MONOTONIC ns) the oldest request now in the queue's engine
+ * arrived; 0 when none is in it.  Any thread (the member's watch for a
+ * storage path that hangs). */
+uint64_t vbdq_io_waiting_since(const struct vbd_queue *q);
 
 /* The EIO policy (docs/protocol.md "Storage failure"), control thread
  * only. vbdq_eio_take: if the queue holds requests for an EIO not taken up

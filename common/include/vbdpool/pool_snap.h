@@ -52,6 +52,8 @@ enum vbd_snap_has {
 /* members/<m>/stats/<g>-<d>, which a member writes only while `vbdpoolctl
  * top` asks (vbdpool/iostat.h); not in VBD_SNAP_ALL */
 #define VBD_SNAP_M_STATS 0x1000u
+/* members/<m>/io-stuck (the supervisor's fence); not in VBD_SNAP_ALL */
+#define VBD_SNAP_M_STUCK 0x2000u
 
 #define VBD_SNAP_REASON_MAX 128
 
@@ -64,12 +66,13 @@ struct vbd_snap_stat {
 
 struct vbd_snap_member {
 	unsigned domid;
-	enum vbd_snap_has has_state, has_hb, has_load, has_failed_since;
+	enum vbd_snap_has has_state, has_hb, has_load, has_failed_since, has_io_stuck;
 	enum vbd_member_state state;
 	char state_text[24]; /* as written (cut), "" when absent: for display */
 	uint64_t hb;	     /* heartbeat: ms of the member's monotonic clock */
 	struct vbd_member_load load;
 	uint64_t failed_since;		   /* ms of the member's wall clock */
+	uint64_t io_stuck_ms;		   /* M_STUCK: how long its I/O hung when it said so */
 	char failed_reason[200];	   /* "" when absent */
 	char invalid[VBD_SNAP_REASON_MAX]; /* "" or the first malformed field */
 	struct vbd_snap_stat *stats;	   /* M_STATS, in XenStore's order */

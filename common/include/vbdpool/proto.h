@@ -65,6 +65,10 @@
 /* Adaptive polling windows, at most (vbdpool/apoll.h; docs/perf.md) */
 #define VBD_FRONT_POLL_US 100 /* frontend event thread (vbd_front_opts.poll_us) */
 #define VBD_BACKD_POLL_US 100 /* a member's queue threads (vbdpool-backd --poll-us) */
+/* a member with a storage request outstanding this long publishes
+ * members/<me>/io-stuck (vbdpool-backd --io-timeout-ms; the supervisor's
+ * storage timeout by default) */
+#define VBD_IO_TIMEOUT_MS 30000
 #define VBD_FRONT_QUEUE_BATCH                                                                      \
 	8 /* new requests stay on the last queue while it                                          \
 	     has fewer in flight (owner wakes per batch) */
