@@ -132,7 +132,8 @@ struct vbd_volume {
 	/* heartbeat.c: the queues serving now (registered by the control
 	 * thread, read by the heartbeat thread under ioq_lock), watched for
 	 * storage I/O that hangs; stuck_pub: members/<me>/io-stuck written
-	 * (heartbeat thread only) */
+	 * (1), not (0), or not known yet (-1: an earlier daemon of this
+	 * domain may have left one); heartbeat thread only */
 	pthread_mutex_t ioq_lock;
 	struct vbd_queue **ioq;
 	unsigned nioq, ioq_cap;

@@ -69,10 +69,8 @@ static void watch_stuck(struct vbd_volume *v, struct xs_handle *xs, uint64_t now
 	char path[VBD_XS_PATH_MAX], buf[24];
 	uint64_t oldest = 0, age_ms;
 
-	if (!limit)
-		return;
 	pthread_mutex_lock(&v->ioq_lock);
-	for (unsigned i = 0; i < v->nioq; i++) {
+	for (unsigned i = 0; i < v->nioq && limit; i++) {
 		uint64_t s = vbdq_io_waiting_since(v->ioq[i]);
 		if (s && (!oldest || s < oldest))
 			oldest = s;
@@ -80,7 +78,7 @@ static void watch_stuck(struct vbd_volume *v, struct xs_handle *xs, uint64_t now
 	pthread_mutex_unlock(&v->ioq_lock);
 	age_ms = oldest && now > oldest ? (now - oldest) / 1000000u : 0;
 	snprintf(path, sizeof(path), VBD_XS_MEMBER "/io-stuck", v->id, v->bd->me);
-	if (age_ms >= limit && !v->stuck_pub) {
+	if (limit && age_ms >= limit && v->stuck_pub != 1) {
 		snprintf(buf, sizeof(buf), "%" PRIu64, age_ms);
 		if (vbd_xs_write(xs, XBT_NULL, path, buf) < 0) {
 			vol_warn(v, "cannot write io-stuck");
@@ -92,13 +90,14 @@ static void watch_stuck(struct vbd_volume *v, struct xs_handle *xs, uint64_t now
 			"the path hangs; io-stuck published, for the supervisor to fence this "
 			"domain if another member can serve",
 			age_ms, limit);
-	} else if (age_ms < limit && v->stuck_pub) {
+	} else if ((!limit || age_ms < limit) && v->stuck_pub) {
 		if (!xs_rm(xs, XBT_NULL, path) && errno != ENOENT) {
 			vol_warn(v, "cannot remove io-stuck: %s", strerror(errno));
 			return;
 		}
+		if (v->stuck_pub == 1)
+			vol_info(v, "storage requests complete again: io-stuck withdrawn");
 		v->stuck_pub = 0;
-		vol_info(v, "storage requests complete again: io-stuck withdrawn");
 	}
 }
 

@@ -28,6 +28,7 @@ struct vbd_volume *pool_add_volume(struct backd *bd, const char *id)
 	if (!v)
 		return NULL;
 	pthread_mutex_init(&v->ioq_lock, NULL);
+	v->stuck_pub = -1; /* unknown: a stale io-stuck of an earlier daemon goes */
 	pthread_mutex_lock(&bd->vols_lock);
 	if (bd->nvols == bd->vols_cap) {
 		unsigned cap = bd->vols_cap ? 2 * bd->vols_cap : 16;
