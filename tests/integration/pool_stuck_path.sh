@@ -3,16 +3,19 @@
 # mount, iSCSI with no replacement timeout): no EIO comes, the member's
 # heartbeat goes on, and a hand-off cannot drain the stuck requests, so the
 # guest's requests on its queues used to wait for as long as the path hung.
-#  1. Member A's writes hang in its own path (faultfs delay-writes, 8 s).
+#  1. Member A's writes hang in its own path (faultfs delay-writes, 12 s).
 #     With --io-timeout-ms 2000, A publishes members/A/io-stuck; the
-#     supervisor (lease 1 s) sees B active and not stuck and fences A
+#     supervisor (lease 1 s) sees B active and not stuck for two leases
+#     and fences A
 #     (destroy); B takes every queue, the re-posted writes complete there,
 #     and writes overlapping A's stuck ones wait until A's domain is gone
 #     (the late-write hold).  The guest sees no error.
-#  2. The storage itself hangs for everyone (faultfs hold, 4 s): B and C
+#  2. The storage itself hangs for everyone (faultfs hold, 5 s): B and C
 #     both say io-stuck, and the supervisor fences neither (no member could
 #     serve instead); when the storage comes back both withdraw io-stuck
-#     and the guest finishes without an error.
+#     and the guest finishes without an error.  (16 guest threads, so that
+#     both members have requests in flight: a member with none says
+#     nothing, and would look healthy: docs/protocol.md.)
 set -euo pipefail
 . "$VBD_TOP/tests/lib/pool.sh"
 unshare -m true 2>/dev/null || { echo "no mount namespaces"; exit 77; }
@@ -39,9 +42,9 @@ mstate() { xs0 xenstore-read "/vbdpool/volumes/vol1/members/$1/state" 2>/dev/nul
 
 pool_verify_bg "$GUEST" "$POOL_DIR/verify.log" --nbd "$POOL_DIR/nbd.sock" --seconds 8 --threads 4
 sleep 1
-pool_log "1. A's writes hang in its path (they land 8 s late); owners $(pool_owners vol1 "$GUEST" 0)"
-echo "delay-writes $apid 8000" >"$FAULTFS_CTL"
-took=$(pool_wait_owns_none vol1 "$GUEST" 0 "$A" 7) ||
+pool_log "1. A's writes hang in its path (they land 12 s late); owners $(pool_owners vol1 "$GUEST" 0)"
+echo "delay-writes $apid 12000" >"$FAULTFS_CTL"
+took=$(pool_wait_owns_none vol1 "$GUEST" 0 "$A" 10) ||
 	die "A kept its queues with its path hung: $(pool_owners vol1 "$GUEST" 0), A $(mstate "$A")"
 pool_log "A's queues taken over ${took} ms in: $(pool_owners vol1 "$GUEST" 0)"
 grep -q "the path hangs; io-stuck published" "$POOL_DIR/backd-$A.log" || die "A did not say io-stuck"
@@ -54,9 +57,9 @@ pool_member vol1 --io-timeout-ms 2000
 C=$LAST_DOMID
 for _ in $(seq 100); do [ "$(mstate "$C")" = active ] && break; sleep 0.1; done
 pool_wait_owns vol1 "$GUEST" 0 "$C" || die "C got no queue: $(pool_owners vol1 "$GUEST" 0)"
-pool_verify_bg "$GUEST" "$POOL_DIR/verify2.log" --nbd "$POOL_DIR/nbd.sock" --seconds 9 --threads 4
+pool_verify_bg "$GUEST" "$POOL_DIR/verify2.log" --nbd "$POOL_DIR/nbd.sock" --seconds 10 --threads 16
 sleep 1
-pool_log "2. the storage hangs for everyone for 4 s; owners $(pool_owners vol1 "$GUEST" 0)"
+pool_log "2. the storage hangs for everyone for 5 s; owners $(pool_owners vol1 "$GUEST" 0)"
 echo hold >"$FAULTFS_CTL"
 for _ in $(seq 80); do
 	xs0 xenstore-exists "/vbdpool/volumes/vol1/members/$B/io-stuck" &&
@@ -65,7 +68,7 @@ for _ in $(seq 80); do
 done
 xs0 xenstore-exists "/vbdpool/volumes/vol1/members/$B/io-stuck" || die "B did not say io-stuck"
 xs0 xenstore-exists "/vbdpool/volumes/vol1/members/$C/io-stuck" || die "C did not say io-stuck"
-sleep 1.5 # past the supervisor's lease of grace: a fence would have come
+sleep 2.5 # past the supervisor's two leases of grace: a fence would have come
 echo release >"$FAULTFS_CTL"
 for m in "$B" "$C"; do
 	[ "$(mstate "$m")" = active ] || die "member $m is $(mstate "$m") after the storage hung for all"

@@ -176,10 +176,12 @@ static void stuck_check(struct sv *sv, struct fence_priv *p, const struct sv_vie
 			continue;
 		if (!t->stuck_ms)
 			t->stuck_ms = v->now_ms ? v->now_ms : 1;
-		/* A lease first: when the storage itself hangs, every member
-		 * with I/O outstanding says so within a heartbeat or two of
-		 * the first; none of them must look like the healthy peer. */
-		if (v->now_ms - t->stuck_ms < sv->lease_ms)
+		/* Two leases first: when the storage itself hangs, every
+		 * member with I/O outstanding says so within a heartbeat or
+		 * two of the first; none of them must look like the healthy
+		 * peer.  (A member that had no request in flight says nothing,
+		 * and may: docs/protocol.md "Storage that hangs".) */
+		if (v->now_ms - t->stuck_ms < 2 * sv->lease_ms)
 			continue;
 		for (unsigned j = 0; j < nfenced && !done; j++) /* once per domain and pass */
 			done = fenced[j] == m->domid;
