@@ -17,26 +17,17 @@
 
 #include "statpub.h"
 #include "vbdpool/clock.h"
+#include "vbdpool/grow.h"
 #include "vbdpool/log.h"
 
 int hb_watch_queue(struct vbd_volume *v, struct vbd_queue *q)
 {
-	int r = 0;
+	int r;
 
 	pthread_mutex_lock(&v->ioq_lock);
-	if (v->nioq == v->ioq_cap) {
-		unsigned cap = v->ioq_cap ? 2 * v->ioq_cap : 16;
-		struct vbd_queue **n = realloc(v->ioq, cap * sizeof(*n));
-
-		if (n) {
-			v->ioq = n;
-			v->ioq_cap = cap;
-		}
-	}
-	if (v->nioq < v->ioq_cap)
+	r = VBD_GROW(v->ioq, v->nioq, v->ioq_cap, 16);
+	if (!r)
 		v->ioq[v->nioq++] = q;
-	else
-		r = -ENOMEM;
 	pthread_mutex_unlock(&v->ioq_lock);
 	return r;
 }
