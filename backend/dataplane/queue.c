@@ -28,7 +28,6 @@ struct vbd_pending {
 	uint16_t ntransient;
 	uint8_t busy, held;
 	uint8_t retried; /* held once already, then retried: the path worked */
-	uint8_t in_eng;	 /* submitted to the engine, not reaped yet */
 	void *transient[VBD_MAX_INDIRECT_SEGS];
 	struct iovec iov[VBD_MAX_INDIRECT_SEGS];
 };
@@ -98,7 +97,8 @@ int vbdq_create(const struct vbdq_config *cfg, struct vbd_queue **out)
 	q->pend = calloc(q->ring.slots, sizeof(*q->pend));
 	q->batch = calloc(q->ring.slots, sizeof(*q->batch));
 	q->reaped = calloc(q->ring.slots, sizeof(*q->reaped));
-	if (!q->pend || !q->batch || !q->reaped) {
+	q->eng_t0 = calloc(q->ring.slots, sizeof(*q->eng_t0));
+	if (!q->pend || !q->batch || !q->reaped || !q->eng_t0) {
 		r = -ENOMEM;
 		goto fail;
 	}
@@ -194,6 +194,7 @@ void vbdq_destroy(struct vbd_queue *q)
 	free(q->pend);
 	free(q->batch);
 	free(q->reaped);
+	free(q->eng_t0);
 	free(q);
 }
 
@@ -277,16 +278,15 @@ static void flush_done(struct vbd_queue *q, struct vbd_pending *p, int res);
 
 /* io_since = the arrival of the oldest request in the engine (0: none):
  * what the member's watch for a hanging storage path reads.  A path that
- * hangs only writes still shows, while reads complete. */
+ * hangs only writes still shows, while reads complete.  Scans eng_t0, a
+ * few cache lines, not the (large) pending records. */
 static void io_since_update(struct vbd_queue *q)
 {
 	uint64_t oldest = 0;
 
-	for (unsigned i = 0; i < q->ring.slots && q->inflight; i++) {
-		const struct vbd_pending *p = &q->pend[i];
-		if (p->in_eng && (!oldest || p->t0_ns < oldest))
-			oldest = p->t0_ns;
-	}
+	for (unsigned i = 0; i < q->ring.slots && q->inflight; i++)
+		if (q->eng_t0[i] && (!oldest || q->eng_t0[i] < oldest))
+			oldest = q->eng_t0[i];
 	atomic_store_explicit(&q->io_since, oldest, memory_order_relaxed);
 }
 
@@ -298,7 +298,7 @@ static void submit_io(struct vbd_queue *q, struct vbd_pending *p)
 	q->inflight++;
 	/* before the engine (an inline engine's I/O may hang in submit); the
 	 * oldest in the engine stays the oldest */
-	p->in_eng = 1;
+	q->eng_t0[p - q->pend] = p->t0_ns;
 	if (!atomic_load_explicit(&q->io_since, memory_order_relaxed))
 		atomic_store_explicit(&q->io_since, p->t0_ns, memory_order_relaxed);
 	if (p->io.op == VBD_IO_FLUSH)
@@ -306,7 +306,7 @@ static void submit_io(struct vbd_queue *q, struct vbd_pending *p)
 	st = q->eng->ops->submit(q->eng, &p->io);
 	if (st < 0) {
 		q->inflight--;
-		p->in_eng = 0;
+		q->eng_t0[p - q->pend] = 0;
 		io_since_update(q);
 		if (p == q->flush_cur)
 			flush_done(q, p, st);
@@ -500,7 +500,7 @@ static int reap(struct vbd_queue *q)
 	for (int i = 0; i < n; i++) {
 		struct vbd_pending *p = (struct vbd_pending *)q->reaped[i];
 		q->inflight--;
-		p->in_eng = 0;
+		q->eng_t0[p - q->pend] = 0;
 		oldest_out |= p->t0_ns <= since;
 		if (p == q->flush_cur)
 			flush_done(q, p, p->io.res);

@@ -42,6 +42,7 @@ struct vbd_queue {
 	 * engine, 0: none; data thread writes, the member's watch for a
 	 * hanging storage path reads (vbdq_io_waiting_since) */
 	_Atomic uint64_t io_since;
+	uint64_t *eng_t0; /* per pending slot: its arrival while in the engine, else 0 */
 	struct blkif_request *batch;
 	struct vbd_io **reaped;
 	int wake_fd;
