@@ -151,7 +151,7 @@ static const struct sv_member *healthy_peer(const struct sv_view *v, const struc
 #define SV_FENCED_MAX 64 /* domains fenced in one pass, remembered for stuck_check */
 
 /* A member whose storage I/O hangs (members/<m>/io-stuck, written by its
- * daemon after --io-timeout-ms with I/O outstanding and none completing):
+ * daemon once a request has been in its engine for --io-timeout-ms):
  * its heartbeat goes on, but the guest's requests on its queues wait for
  * ever, and a hand-off cannot drain them.  Fenced like a hung member when
  * another member of each volume it is stuck in can serve; never when none
